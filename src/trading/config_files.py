@@ -1,0 +1,44 @@
+"""Find and read numbered config files: ``0001``, ``0001.json`` or any path."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from trading.errors import ConfigError
+
+CONFIG_DIR = Path("config") / "trading"
+
+
+def resolve_config_path(name_or_path: str | Path, config_dir: Path | None = None) -> Path:
+    """Turn what the user typed into a config file path.
+
+    ``0001`` and ``0001.json`` mean ``config/trading/0001.json`` (relative to the current
+    directory); anything that exists as given is used as is.
+    """
+    text = str(name_or_path)
+    given = Path(text)
+    if given.exists():
+        return given
+    folder = config_dir or CONFIG_DIR
+    if re.fullmatch(r"\d+", text):
+        return folder / f"{text}.json"
+    if given.parent == Path(".") and given.suffix == ".json":
+        return folder / given.name
+    return given
+
+
+def read_config_file(path: Path) -> Any:
+    """Parse a config file, turning I/O and JSON errors into a ConfigError that names the spot."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file (looked for {path.resolve()})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the file: {exc}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None

@@ -1,0 +1,50 @@
+"""The project's exception hierarchy.
+
+Every error a user can cause or meet carries a message written for a person: what was wrong,
+where (file, JSON path, symbol), and what to do about it. CLIs print these messages, never a
+traceback.
+"""
+from __future__ import annotations
+
+
+class TradingBotError(Exception):
+    """Base of every error the bot raises on purpose."""
+
+
+class ConfigError(TradingBotError):
+    """A config file is unreadable, malformed or inconsistent.
+
+    ``problems`` holds one human-readable line per problem (``file: json.path: message``).
+    """
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = list(problems or [message])
+
+
+class DataError(TradingBotError):
+    """Market data is unreadable, unsorted or otherwise unusable (names the file and line)."""
+
+
+class MixinError(TradingBotError):
+    """A mixin name or parameter is unknown, missing or out of range."""
+
+
+class VenueError(TradingBotError):
+    """A trading venue (exchange, broker gateway) refused or failed a request."""
+
+
+class OrderRejected(VenueError):
+    """The venue rejected an order; the bot keeps its state and reports it."""
+
+
+class StoreError(TradingBotError):
+    """The database could not be opened, migrated or written."""
+
+
+class RiskLimitReached(TradingBotError):
+    """A risk rule refused an action; ``rule`` names the rule."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule

@@ -1,0 +1,126 @@
+"""Domain events that flow from the strategy and brokers to the store and the notifier.
+
+Part of the kernel: imports nothing of the project. Times are timezone-aware UTC datetimes.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _iso(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return value
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every event; ``kind`` is the name channels subscribe to (``notify_on``)."""
+
+    kind = "event"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {k: _iso(v) for k, v in asdict(self).items()}
+        data["kind"] = self.kind
+        return data
+
+
+@dataclass(frozen=True)
+class OrderEvent(Event):
+    """An order changed state: submitted, accepted, partial, filled, canceled, rejected, expired."""
+
+    kind = "order"
+    time: datetime
+    symbol: str
+    client_order_id: str
+    side: str  # buy | sell
+    order_type: str  # market | stop | limit | stop_trail
+    size: float
+    status: str
+    purpose: str  # entry | exit | stop_loss | take_profit | trailing_stop
+    price: float | None = None
+    filled_size: float = 0.0
+    fill_price: float | None = None
+    fee: float = 0.0
+    venue_order_id: str | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class TradeOpened(Event):
+    kind = "trade_entry"
+    time: datetime
+    symbol: str
+    size: float
+    entry_price: float
+    fee: float
+    entry_mixin: str
+
+
+@dataclass(frozen=True)
+class TradeClosed(Event):
+    """A round trip; the same fields as replay's trades.csv."""
+
+    kind = "trade_exit"
+    entry_time: datetime
+    exit_time: datetime
+    symbol: str
+    side: str
+    size: float
+    entry_price: float
+    exit_price: float
+    pnl: float
+    pnl_pct: float
+    fees: float
+    exit_reason: str
+    bars_held: int
+
+
+TRADE_FIELDS = ("entry_time", "exit_time", "symbol", "side", "size", "entry_price", "exit_price",
+                "pnl", "pnl_pct", "fees", "exit_reason", "bars_held")
+
+
+@dataclass(frozen=True)
+class ErrorEvent(Event):
+    kind = "error"
+    time: datetime
+    message: str
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class OrderRejectedEvent(Event):
+    kind = "order_rejected"
+    time: datetime
+    symbol: str
+    message: str
+
+
+@dataclass(frozen=True)
+class KillSwitchEvent(Event):
+    kind = "kill_switch"
+    time: datetime
+    reason: str
+    drawdown_pct: float
+
+
+@dataclass(frozen=True)
+class StatusEvent(Event):
+    kind = "status"
+    time: datetime
+    status: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DailySummaryEvent(Event):
+    kind = "daily_summary"
+    day: str
+    trades: int
+    pnl: float
+    equity: float
