@@ -1,0 +1,350 @@
+"""CustomStrategy: one entry mixin, one or more exit mixins, and protective orders, in Backtrader.
+
+The same class runs in replay and live. Each closed bar: streaming indicators update, then (past
+warm-up) exits are checked while in a position, or the entry rule and the risk gate while flat.
+Protective rules (stop loss, take profit, trailing stop) are real orders on the broker so they
+trigger inside a bar. Everything that happens is reported to a listener; the strategy never
+touches the store, the network or a notifier.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+import backtrader as bt
+
+from strategies.indicators import IndicatorSet
+from strategies.listener import NullListener, StrategyListener
+from strategies.mixins.base import Bar, EntryMixin, ExitMixin, OpenTrade
+from trading.events import OrderEvent, TradeClosed, TradeOpened
+
+log = logging.getLogger(__name__)
+
+_EPOCH_NUM = 719163.0  # backtrader's date number of 1970-01-01
+
+
+class RiskGate(Protocol):
+    """What the strategy asks and tells the risk manager (trading.risk.RiskManager)."""
+
+    def on_bar(self, ts: float, equity: float) -> None: ...
+    def allow_entry(self, ts: float, equity: float, exposure_value: float,
+                    open_positions: int) -> Any: ...  # None, or a refusal with .rule and .message
+    def on_order(self, ts: float) -> None: ...
+    def on_entry_filled(self) -> None: ...
+    def on_trade_closed(self, pnl: float) -> None: ...
+    def on_error(self, ts: float) -> None: ...
+
+
+@dataclass(frozen=True)
+class ProtectiveRules:
+    """risk_management rules placed as broker orders; 0 turns a rule off."""
+
+    stop_loss_pct: float = 0.0
+    take_profit_pct: float = 0.0
+    trailing_enabled: bool = False
+    trailing_activation_pct: float = 0.0
+    trailing_pct: float = 0.0
+
+
+@dataclass(frozen=True)
+class PendingOrder:
+    """A market order decided but not yet filled when the bot stopped; re-sent after warm-up."""
+
+    purpose: str  # entry | exit
+    size: float
+    client_order_id: str
+    reason: str = ""
+
+
+@dataclass
+class StrategySetup:
+    """Everything CustomStrategy needs, built by the orchestrator (trading.assembly)."""
+
+    symbol: str
+    entry: EntryMixin
+    exits: tuple[ExitMixin, ...]
+    position_size: float
+    protective: ProtectiveRules
+    risk: RiskGate | None = None
+    order_prefix: str = "tb"
+    restored_trade: OpenTrade | None = None
+    restored_orders: tuple[PendingOrder, ...] = ()
+    indicators: IndicatorSet = field(default_factory=IndicatorSet)
+
+
+def _num_to_ts(num: float) -> float:
+    return round((num - _EPOCH_NUM) * 86400.0, 3)
+
+
+def _ts_time(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=timezone.utc)
+
+
+class CustomStrategy(bt.Strategy):
+    """Long-only strategy assembled from mixins; see the module docstring."""
+
+    params = (("setup", None), ("listener", None))
+
+    def __init__(self) -> None:
+        setup: StrategySetup = self.p.setup
+        if setup is None:
+            raise ValueError("CustomStrategy needs setup=StrategySetup(...)")
+        self.setup = setup
+        self.listener: StrategyListener = self.p.listener or NullListener()
+        self.ind = setup.indicators
+        self.entry = setup.entry
+        self.exits = setup.exits
+        self.entry.init(self.ind)
+        for x in self.exits:
+            x.init(self.ind)
+        self.trade: OpenTrade | None = setup.restored_trade
+        self._restore_pending = bool(setup.restored_trade or setup.restored_orders)
+        self._purpose: dict[int, str] = {}  # order ref -> entry | exit reason | stop_loss | ...
+        self._client_ids: dict[int, str] = {}
+        self._protective: list[bt.Order] = []
+        self._in_flight: bt.Order | None = None  # the one market order (entry or exit) pending
+        self._exit_reason = ""
+        self._fast_bar = hasattr(self.data, "current_bar")
+
+    # -- bar access ------------------------------------------------------------------------------
+    def _bar(self) -> Bar:
+        if self._fast_bar:
+            return self.data.current_bar()
+        d = self.data
+        return Bar(_num_to_ts(d.datetime[0]), d.open[0], d.high[0], d.low[0], d.close[0], d.volume[0])
+
+    def _warmup(self) -> bool:
+        check = getattr(self.data, "is_warmup", None)
+        return bool(check()) if check else False
+
+    # -- the per-bar decision --------------------------------------------------------------------
+    def next(self) -> None:
+        bar = self._bar()
+        self.ind.update(bar)
+        broker = self.broker
+        value = broker.getvalue()
+        warm = self._warmup()
+        self.listener.on_bar(bar, value, broker.getcash(), warm)
+        if warm:
+            # history only feeds the indicators; risk state was restored, not rebuilt from it
+            if self._restore_pending and self._last_warmup():
+                self._resume(bar)
+            return
+        risk = self.setup.risk
+        if risk is not None:
+            risk.on_bar(bar.ts, value)
+        if self._restore_pending:
+            self._resume(bar)
+        if self._in_flight is not None:
+            return
+        trade = self.trade
+        if trade is not None:
+            trade.observe(bar)
+            self._maybe_arm_trailing(trade, bar)
+            for x in self.exits:
+                tag = x.should_exit(trade, bar)
+                if tag:
+                    self._exit(bar, f"{x.name}:{tag}")
+                    break
+            self.listener.on_trade_state(trade)
+        elif self.entry.should_enter(bar):
+            self._enter(bar, value)
+
+    def _last_warmup(self) -> bool:
+        check = getattr(self.data, "is_last_warmup", None)
+        return bool(check()) if check else False
+
+    # -- entries and exits -----------------------------------------------------------------------
+    def _client_id(self, bar: Bar, purpose: str) -> str:
+        # deterministic: the same decision on the same bar gets the same id after a restart
+        return f"{self.setup.order_prefix}-{int(bar.ts)}-{purpose}"
+
+    def _enter(self, bar: Bar, equity: float) -> None:
+        risk = self.setup.risk
+        if risk is not None:
+            refusal = risk.allow_entry(bar.ts, equity, 0.0, 0)
+            if refusal is not None:
+                log.info("entry refused by %s: %s", refusal.rule, refusal.message)
+                self.listener.on_entry_refused(bar, refusal.rule, refusal.message)
+                return
+        size = self.setup.position_size * equity / bar.close
+        if not (size > 0 and math.isfinite(size)):
+            return
+        self._submit_market("buy", size, "entry", self._client_id(bar, "entry"), bar)
+
+    def _exit(self, bar: Bar, reason: str) -> None:
+        self._cancel_protective()
+        position = self.getposition(self.data).size
+        if position <= 0:
+            return
+        self._exit_reason = reason
+        self._submit_market("sell", position, "exit", self._client_id(bar, "exit"), bar)
+
+    def close_position(self, reason: str = "shutdown") -> None:
+        """Close the open position at market now (used on shutdown with close_positions)."""
+        if self.trade is not None and self._in_flight is None:
+            self._exit(self._bar(), reason)
+
+    def _submit_market(self, side: str, size: float, purpose: str, client_id: str, bar: Bar) -> None:
+        place = self.buy if side == "buy" else self.sell
+        order = place(size=size, exectype=bt.Order.Market, client_order_id=client_id)
+        if order is None:
+            return
+        self._in_flight = order
+        self._track(order, purpose, client_id, bar)
+
+    def _track(self, order: bt.Order, purpose: str, client_id: str, bar: Bar) -> None:
+        self._purpose[order.ref] = purpose
+        self._client_ids[order.ref] = client_id
+        if self.setup.risk is not None:
+            self.setup.risk.on_order(bar.ts)
+        self._report(order, "submitted", bar.ts)
+
+    # -- protective orders -----------------------------------------------------------------------
+    def _place_protective(self, trade: OpenTrade, bar_ts: float) -> None:
+        rules = self.setup.protective
+        size = trade.size
+        group: bt.Order | None = None
+        bar = Bar(bar_ts, 0, 0, 0, 0, 0)
+        if rules.stop_loss_pct > 0:
+            price = trade.entry_price * (1 - rules.stop_loss_pct / 100.0)
+            group = self.sell(size=size, exectype=bt.Order.Stop, price=price,
+                              client_order_id=self._client_id_for(trade, "sl"))
+            self._track(group, "stop_loss", group.info.client_order_id, bar)
+            self._protective.append(group)
+        if rules.take_profit_pct > 0:
+            price = trade.entry_price * (1 + rules.take_profit_pct / 100.0)
+            order = self.sell(size=size, exectype=bt.Order.Limit, price=price, oco=group,
+                              client_order_id=self._client_id_for(trade, "tp"))
+            self._track(order, "take_profit", order.info.client_order_id, bar)
+            self._protective.append(order)
+            group = group or order
+        if rules.trailing_enabled and trade.trailing_armed:
+            self._place_trailing(trade, bar_ts, group)
+
+    def _place_trailing(self, trade: OpenTrade, bar_ts: float, group: bt.Order | None) -> None:
+        rules = self.setup.protective
+        order = self.sell(size=trade.size, exectype=bt.Order.StopTrail,
+                          trailpercent=rules.trailing_pct / 100.0, oco=group,
+                          client_order_id=self._client_id_for(trade, "ts"))
+        self._track(order, "trailing_stop", order.info.client_order_id, Bar(bar_ts, 0, 0, 0, 0, 0))
+        self._protective.append(order)
+
+    def _client_id_for(self, trade: OpenTrade, tag: str) -> str:
+        return f"{self.setup.order_prefix}-{int(trade.entry_ts)}-{tag}"
+
+    def _maybe_arm_trailing(self, trade: OpenTrade, bar: Bar) -> None:
+        rules = self.setup.protective
+        if not rules.trailing_enabled or trade.trailing_armed:
+            return
+        if bar.close >= trade.entry_price * (1 + rules.trailing_activation_pct / 100.0):
+            trade.trailing_armed = True
+            group = next((o for o in self._protective if o.alive()), None)
+            self._place_trailing(trade, bar.ts, group)
+
+    def _cancel_protective(self) -> None:
+        for order in self._protective:
+            if order.alive():
+                self.cancel(order)
+        self._protective.clear()
+
+    # -- restart ---------------------------------------------------------------------------------
+    def _resume(self, bar: Bar) -> None:
+        """Re-place what was live when the bot stopped, so the next bar sees it as before."""
+        self._restore_pending = False
+        if self.trade is not None:
+            log.info("resuming open position: %.8g %s @ %.8g, %d bars held",
+                     self.trade.size, self.setup.symbol, self.trade.entry_price, self.trade.bars_held)
+            self._place_protective(self.trade, bar.ts)
+        for pending in self.setup.restored_orders:
+            log.info("re-sending %s order %s (%.8g) decided before the restart",
+                     pending.purpose, pending.client_order_id, pending.size)
+            if pending.purpose == "exit":
+                self._cancel_protective()
+                self._exit_reason = pending.reason
+            side = "buy" if pending.purpose == "entry" else "sell"
+            self._submit_market(side, pending.size, pending.purpose, pending.client_order_id, bar)
+
+    # -- broker callbacks ------------------------------------------------------------------------
+    def notify_order(self, order: bt.Order) -> None:
+        status = order.getstatusname().lower()
+        if status in ("submitted", "accepted"):
+            if status == "accepted":
+                self._report(order, "accepted", self._now_ts())
+            return
+        ts = self._now_ts()
+        purpose = self._purpose.get(order.ref, "")
+        if order.status == order.Completed:
+            self._report(order, "filled", ts)
+            if purpose == "entry":
+                self._on_entry_filled(order, ts)
+            elif self.trade is not None:
+                reason = self._exit_reason if purpose == "exit" else purpose
+                self._on_exit_filled(order, ts, reason)
+        elif order.status == order.Partial:
+            self._report(order, "partial", ts)
+            return
+        else:  # canceled, expired, margin, rejected
+            self._report(order, {"margin": "rejected"}.get(status, status), ts)
+            if order.status in (order.Margin, order.Rejected) and self.setup.risk is not None:
+                self.setup.risk.on_error(ts)
+        if order is self._in_flight:
+            self._in_flight = None
+        self._purpose.pop(order.ref, None)
+        self._client_ids.pop(order.ref, None)
+
+    def _on_entry_filled(self, order: bt.Order, ts: float) -> None:
+        trade = OpenTrade(symbol=self.setup.symbol, size=order.executed.size,
+                          entry_price=order.executed.price, entry_ts=ts,
+                          entry_fee=order.executed.comm, entry_reason=self.entry.name)
+        for x in self.exits:
+            x.on_entry(trade)
+        self.trade = trade
+        if self.setup.risk is not None:
+            self.setup.risk.on_entry_filled()
+        self._place_protective(trade, ts)
+        event = TradeOpened(time=_ts_time(ts), symbol=trade.symbol, size=trade.size,
+                            entry_price=trade.entry_price, fee=trade.entry_fee,
+                            entry_mixin=self.entry.name)
+        self.listener.on_trade_opened(event, trade)
+
+    def _on_exit_filled(self, order: bt.Order, ts: float, reason: str) -> None:
+        trade = self.trade
+        assert trade is not None
+        self._cancel_protective()
+        exit_price = order.executed.price
+        size = abs(order.executed.size)
+        fees = trade.entry_fee + order.executed.comm
+        pnl = (exit_price - trade.entry_price) * size - fees
+        cost = trade.entry_price * size
+        event = TradeClosed(entry_time=trade.entry_time, exit_time=_ts_time(ts), symbol=trade.symbol,
+                            side="long", size=size, entry_price=trade.entry_price,
+                            exit_price=exit_price, pnl=pnl, pnl_pct=pnl / cost * 100 if cost else 0.0,
+                            fees=fees, exit_reason=reason or "exit", bars_held=trade.bars_held)
+        self.trade = None
+        self._exit_reason = ""
+        if self.setup.risk is not None:
+            self.setup.risk.on_trade_closed(pnl)
+        self.listener.on_trade_closed(event)
+
+    def _now_ts(self) -> float:
+        if self._fast_bar:
+            return self.data.current_bar().ts
+        return _num_to_ts(self.data.datetime[0])
+
+    def _report(self, order: bt.Order, status: str, ts: float) -> None:
+        executed = order.executed
+        kind = {bt.Order.Market: "market", bt.Order.Stop: "stop", bt.Order.Limit: "limit",
+                bt.Order.StopTrail: "stop_trail"}.get(order.exectype, "other")
+        price = order.created.price if order.exectype != bt.Order.Market else None
+        self.listener.on_order(OrderEvent(
+            time=_ts_time(ts), symbol=self.setup.symbol,
+            client_order_id=self._client_ids.get(order.ref, str(order.ref)),
+            side="buy" if order.isbuy() else "sell", order_type=kind,
+            size=abs(order.created.size), status=status,
+            purpose=self._purpose.get(order.ref, ""), price=price,
+            filled_size=abs(executed.size), fill_price=executed.price if executed.size else None,
+            fee=executed.comm))

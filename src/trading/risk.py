@@ -1,0 +1,145 @@
+"""RiskManager: the limits consulted before every entry, and the drawdown kill switch.
+
+Time is the market's clock (bar times), not the wall clock, so replay and live make the same
+decisions on the same bars. The state is a plain dataclass the store persists, so daily counters
+and the kill switch survive restarts.
+"""
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from trading.config import RiskConfig, TradingConfig
+
+log = logging.getLogger(__name__)
+
+DAY = 86400
+ERROR_PAUSE_SECONDS = 900  # pause entries 15 minutes (market time) after too many errors
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why an entry was refused: ``rule`` names the rule, ``message`` says it for a person."""
+
+    rule: str
+    message: str
+
+
+@dataclass
+class RiskState:
+    """Everything the risk rules remember; persisted by the store."""
+
+    day: int = -1  # UTC day number (ts // 86400)
+    day_start_equity: float = 0.0
+    trades_today: int = 0
+    realized_pnl_today: float = 0.0
+    peak_equity: float = 0.0
+    kill_switch: bool = False
+    kill_reason: str = ""
+    consecutive_errors: int = 0
+    paused_until: float = 0.0
+    order_times: list[float] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RiskState":
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+class RiskManager:
+    """Applies ``trading`` and ``risk_management`` limits; the strategy calls it on every bar."""
+
+    def __init__(self, risk: RiskConfig, trading: TradingConfig, state: RiskState | None = None,
+                 on_kill_switch: Callable[[str, float], None] | None = None) -> None:
+        self.risk = risk
+        self.trading = trading
+        self.state = state or RiskState()
+        self._orders = deque(self.state.order_times)
+        self._on_kill_switch = on_kill_switch
+        self.last_equity = 0.0
+
+    # -- what the strategy reports -------------------------------------------------------------
+    def on_bar(self, ts: float, equity: float) -> None:
+        """Roll the UTC day, track the equity peak, and trip the kill switch on max drawdown."""
+        s = self.state
+        self.last_equity = equity
+        day = int(ts // DAY)
+        if day != s.day:
+            s.day, s.day_start_equity, s.trades_today, s.realized_pnl_today = day, equity, 0, 0.0
+        if equity > s.peak_equity:
+            s.peak_equity = equity
+        limit = self.trading.max_drawdown_pct
+        if limit > 0 and not s.kill_switch and s.peak_equity > 0:
+            drawdown = (s.peak_equity - equity) / s.peak_equity * 100.0
+            if drawdown >= limit:
+                s.kill_switch = True
+                s.kill_reason = (f"drawdown {drawdown:.2f}% from peak {s.peak_equity:.2f} reached "
+                                 f"trading.max_drawdown_pct {limit:g}%")
+                log.error("kill switch ON: %s; no new entries until reset", s.kill_reason)
+                if self._on_kill_switch:
+                    self._on_kill_switch(s.kill_reason, drawdown)
+
+    def on_order(self, ts: float) -> None:
+        self._orders.append(ts)
+        self._trim_orders(ts)
+
+    def on_entry_filled(self) -> None:
+        self.state.trades_today += 1
+        self.state.consecutive_errors = 0
+
+    def on_trade_closed(self, pnl: float) -> None:
+        self.state.realized_pnl_today += pnl
+
+    def on_error(self, ts: float) -> None:
+        s = self.state
+        s.consecutive_errors += 1
+        limit = self.risk.max_consecutive_errors
+        if limit and s.consecutive_errors >= limit:
+            s.paused_until = ts + ERROR_PAUSE_SECONDS
+            log.error("%d consecutive errors: entries paused for %d minutes",
+                      s.consecutive_errors, ERROR_PAUSE_SECONDS // 60)
+
+    def reset_kill_switch(self) -> None:
+        self.state.kill_switch = False
+        self.state.kill_reason = ""
+        self.state.peak_equity = self.last_equity
+
+    # -- the decision ----------------------------------------------------------------------------
+    def allow_entry(self, ts: float, equity: float, exposure_value: float,
+                    open_positions: int) -> Refusal | None:
+        """None when an entry may go ahead; otherwise the first rule that refuses it."""
+        s, r, t = self.state, self.risk, self.trading
+        if s.kill_switch:
+            return Refusal("max_drawdown_pct", f"kill switch is on ({s.kill_reason}); "
+                           "reset it with 'tradingbot reset-kill-switch CONFIG'")
+        if ts < s.paused_until:
+            return Refusal("max_consecutive_errors",
+                           f"paused after {s.consecutive_errors} consecutive errors")
+        if open_positions >= t.max_positions:
+            return Refusal("max_positions", f"{open_positions} open position(s), "
+                           f"trading.max_positions is {t.max_positions}")
+        new_value = t.position_size * equity
+        if equity > 0 and (exposure_value + new_value) > t.max_exposure * equity * (1 + 1e-9):
+            return Refusal("max_exposure", f"exposure would be {(exposure_value + new_value) / equity:.2f} "
+                           f"of equity, trading.max_exposure is {t.max_exposure:g}")
+        if r.max_daily_trades and s.trades_today >= r.max_daily_trades:
+            return Refusal("max_daily_trades", f"{s.trades_today} entries today, "
+                           f"risk_management.max_daily_trades is {r.max_daily_trades}")
+        if r.max_daily_loss and s.day_start_equity - equity >= r.max_daily_loss:
+            return Refusal("max_daily_loss", f"down {s.day_start_equity - equity:.2f} today, "
+                           f"risk_management.max_daily_loss is {r.max_daily_loss:g}")
+        self._trim_orders(ts)
+        if r.max_orders_per_minute and len(self._orders) >= r.max_orders_per_minute:
+            return Refusal("max_orders_per_minute", f"{len(self._orders)} orders in the last minute, "
+                           f"risk_management.max_orders_per_minute is {r.max_orders_per_minute}")
+        return None
+
+    def _trim_orders(self, ts: float) -> None:
+        while self._orders and self._orders[0] <= ts - 60:
+            self._orders.popleft()
+        self.state.order_times = list(self._orders)

@@ -1,0 +1,291 @@
+"""The config JSON Schema: the user's contract and the single source of defaults.
+
+Two forms of one schema:
+
+- ``config_schema()`` is what the validator checks against. Mixin ``params`` are a plain object
+  there, so mixin problems are reported by the registry's clear messages instead of schema dumps.
+- ``export_schema()`` adds what helps an editor: per-mixin ``params`` (from the registry) and the
+  ``file_path`` rule for file data. ``tradingbot schema`` prints it;
+  ``config/schema/trading_bot.schema.json`` is a copy of that output.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+from trading.config import BROKER_TYPES, DATA_SOURCES, INTERVALS, NOTIFY_EVENTS
+
+if TYPE_CHECKING:
+    from strategies.mixins.registry import MixinRegistry
+
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+SCHEMA_FILE = Path("config") / "schema" / "trading_bot.schema.json"
+BOT_ID_PATTERN = "^[A-Za-z0-9_-]+$"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+EMAIL_SECURITY = ("starttls", "ssl", "none")
+DEFAULT_NOTIFY_ON = ["trade_entry", "trade_exit", "error"]
+
+
+def _obj(description: str, properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "description": description,
+                              "properties": properties, "additionalProperties": False}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+def _scalar(kind: str, description: str, default: Any = None, **rules: Any) -> dict[str, Any]:
+    """A leaf key. ``rules`` are JSON Schema keywords spelt in snake case (``exclusive_minimum``)."""
+    schema: dict[str, Any] = {"type": kind, "description": description}
+    if default is not None:
+        schema["default"] = default
+    for key, value in rules.items():
+        head, *rest = key.split("_")
+        schema[head + "".join(word.title() for word in rest)] = value
+    return schema
+
+
+def _enum(description: str, choices: tuple[str, ...] | list[str], default: str | None = None) -> dict[str, Any]:
+    return _scalar("string", description, default, enum=list(choices))
+
+
+def _notify_on() -> dict[str, Any]:
+    return {"type": "array", "description": "Events this channel sends.",
+            "items": _enum("An event name.", NOTIFY_EVENTS), "uniqueItems": True,
+            "default": list(DEFAULT_NOTIFY_ON)}
+
+
+def _channel(description: str, **extra: dict[str, Any]) -> dict[str, Any]:
+    properties = {"enabled": _scalar("boolean", "Send through this channel.", False),
+                  "notify_on": _notify_on(), **extra}
+    return _obj(description, properties)
+
+
+def _mixin_spec(kind: str) -> dict[str, Any]:
+    prefix = "e_" if kind == "entry" else "x_"
+    return _obj(f"One {kind} mixin: its registered name and its parameters.", {
+        "name": _scalar("string", f"The {kind} mixin's name (see 'tradingbot mixins')."),
+        "params": {"type": "object", "default": {},
+                   "description": f"The mixin's parameters (prefix {prefix}); omitted ones take "
+                                  "the mixin's defaults."},
+    }, required=("name",))
+
+
+def config_schema() -> dict[str, Any]:
+    """The schema the validator checks: every object closed, every key described and ranged."""
+    exit_spec = _mixin_spec("exit")
+    return {
+        "$schema": DRAFT,
+        "title": "Trading bot config",
+        "description": "One bot: broker, symbol, data feed, strategy (entry and exit mixins), "
+                       "risk limits, notifications and logging.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["broker", "trading", "data", "strategy"],
+        "properties": {
+            "$schema": _scalar("string", "The JSON Schema this file follows (for editors)."),
+            "description": _scalar("string", "Free text describing the bot.", ""),
+            "version": _scalar("string", "Version of this config, for the user's own records.", "1.0"),
+            "bot_id": _scalar("string", "The bot's id in the database and logs; defaults to the "
+                              "config file's stem (0001 for 0001.json).", pattern=BOT_ID_PATTERN),
+            "live_trading_confirmed": _scalar(
+                "boolean", "Acknowledges that a binance or ibkr broker trades real money; the bot "
+                "also needs --live on the command line.", False),
+            "broker": _obj("Where orders go.", {
+                "type": _enum("mock: instant simulated fills; paper: simulated fills on live prices, "
+                              "kept in the database; binance_paper: Binance Spot Testnet; binance: "
+                              "Binance Spot (real money); ibkr: Interactive Brokers TWS/Gateway.",
+                              BROKER_TYPES),
+                "initial_balance": _scalar("number", "Starting cash of simulated brokers, in the "
+                                           "quote currency.", 10000, exclusive_minimum=0),
+                "commission": _scalar("number", "Commission per fill as a fraction of its value "
+                                      "(0.001 = 0.1%).", 0.001, minimum=0, maximum=0.1),
+                "slippage_pct": _scalar("number", "Simulated slippage per fill, in percent.", 0,
+                                        minimum=0, maximum=10),
+            }, required=("type",)),
+            "trading": _obj("What the bot trades and how much.", {
+                "symbol": _scalar("string", "The symbol traded, as the venue spells it (BTCUSDT).",
+                                  min_length=1),
+                "position_size": _scalar("number", "Fraction of the account's value put into one "
+                                         "position.", 0.1, exclusive_minimum=0, maximum=1),
+                "max_positions": _scalar("integer", "Most positions open at once.", 1, minimum=1),
+                "max_drawdown_pct": _scalar("number", "Drawdown from the equity peak, in percent, "
+                                            "that trips the kill switch (0 = off).", 0,
+                                            minimum=0, maximum=100),
+                "max_exposure": _scalar("number", "Most of the account's value held in positions, "
+                                        "as a fraction.", 1.0, exclusive_minimum=0, maximum=1),
+            }, required=("symbol",)),
+            "data": _obj("Where bars come from.", {
+                "data_source": _enum("file: a CSV of bars; binance, yahoo, ibkr: history then live "
+                                     "bars from that service.", DATA_SOURCES),
+                "symbol": _scalar("string", "Symbol of the feed; defaults to trading.symbol and "
+                                  "must equal it when given.", min_length=1),
+                "interval": _enum("Bar size.", INTERVALS, "1h"),
+                "lookback_bars": _scalar("integer", "Bars of history loaded before going live (indicator "
+                                         "warm-up).", 500, minimum=0),
+                "retry_interval": _scalar("number", "Seconds between reconnection attempts.", 60,
+                                          exclusive_minimum=0),
+                "file_path": _scalar("string", "CSV file of bars (required when data_source is "
+                                     "file); relative to the directory the bot starts in.",
+                                     min_length=1),
+                "speed": _scalar("number", "Bars per second delivered by the file source "
+                                 "(0 = as fast as possible).", 0, minimum=0),
+            }, required=("data_source",)),
+            "strategy": _obj("The trading rules: one entry mixin and one or more exit mixins.", {
+                "type": {"type": "string", "const": "custom", "default": "custom",
+                         "description": "Strategy kind; only 'custom' (entry + exit mixins)."},
+                "entry_logic": _mixin_spec("entry"),
+                "exit_logic": {"description": "One exit mixin, or a list of them (the first that "
+                                              "fires closes the position).",
+                               "anyOf": [exit_spec, {"type": "array", "minItems": 1,
+                                                     "items": copy.deepcopy(exit_spec)}]},
+                "position_size": _scalar("number", "Legacy copy of trading.position_size; must "
+                                         "equal it when given.", exclusive_minimum=0, maximum=1),
+            }, required=("entry_logic", "exit_logic")),
+            "notifications": _obj("Messages about trades and errors (all off by default).", {
+                "enabled": _scalar("boolean", "Master switch for every channel.", False),
+                "telegram": _channel("Telegram bot messages; the token comes from TELEGRAM_BOT_TOKEN.",
+                                     chat_id=_scalar("string", "Chat to message; defaults to the "
+                                                     "TELEGRAM_CHAT_ID environment variable.")),
+                "email": _channel(
+                    "E-mail through SMTP; credentials come from SMTP_USERNAME and SMTP_PASSWORD.",
+                    smtp_host=_scalar("string", "SMTP server host.", "localhost"),
+                    smtp_port=_scalar("integer", "SMTP server port.", 587, minimum=1, maximum=65535),
+                    security=_enum("starttls: upgrade a plain connection; ssl: TLS from the start; "
+                                   "none: no encryption.", EMAIL_SECURITY, "starttls"),
+                    from_addr=_scalar("string", "Sender address."),
+                    to_addrs={"type": "array", "description": "Recipient addresses.",
+                              "items": _scalar("string", "One recipient address.", min_length=1)}),
+                "webhook": _channel(
+                    "JSON POSTed to a URL.",
+                    url=_scalar("string", "Where to POST.", min_length=1),
+                    timeout_seconds=_scalar("number", "Seconds to wait for the server.", 10,
+                                            exclusive_minimum=0)),
+            }),
+            "risk_management": _obj("Limits checked before every entry, and protective exits.", {
+                "stop_loss_pct": _scalar("number", "Exit when the price falls this many percent below "
+                                         "the entry (0 = off).", 0, minimum=0, maximum=100),
+                "take_profit_pct": _scalar("number", "Exit when the price rises this many percent "
+                                           "above the entry (0 = off).", 0, minimum=0),
+                "trailing_stop": _obj("A stop that follows the highest price since entry.", {
+                    "enabled": _scalar("boolean", "Use the trailing stop.", False),
+                    "activation_pct": _scalar("number", "Gain in percent before the stop starts "
+                                              "trailing (0 = at once).", 0, minimum=0),
+                    "trailing_pct": _scalar("number", "Distance of the stop below the highest price, "
+                                            "in percent.", 2.0, exclusive_minimum=0, maximum=100),
+                }),
+                "max_daily_trades": _scalar("integer", "Most entries per UTC day (0 = off).", 0,
+                                            minimum=0),
+                "max_daily_loss": _scalar("number", "Realised loss per UTC day, in the quote currency, "
+                                          "that stops new entries (0 = off).", 0, minimum=0),
+                "max_orders_per_minute": _scalar("integer", "Most orders sent per minute (0 = off).",
+                                                 10, minimum=0),
+                "max_consecutive_errors": _scalar("integer", "Errors in a row that trip the kill "
+                                                  "switch (0 = off).", 5, minimum=0),
+            }),
+            "logging": _obj("Log output and what is recorded.", {
+                "level": _enum("Log level.", LOG_LEVELS, "INFO"),
+                "save_trades": _scalar("boolean", "Append orders and trades as JSON lines under "
+                                       "logs/.", True),
+                "save_equity_curve": _scalar("boolean", "Record the account's value every bar.", True),
+                "log_file": _scalar("string", "Log file; defaults to "
+                                    "logs/live/trading_bot_<bot_id>.log.", min_length=1),
+                "heartbeat_seconds": _scalar("number", "Seconds between status lines in the log.", 60,
+                                             exclusive_minimum=0),
+            }),
+            "database": _obj("Where orders, trades and positions are stored.", {
+                "url": _scalar("string", "SQLAlchemy URL; defaults to SQLite at "
+                               "data/<bot_id>.sqlite.", min_length=1),
+            }),
+            "shutdown": _obj("What happens when the bot stops.", {
+                "close_positions": _scalar("boolean", "Close open positions on shutdown.", False),
+            }),
+        },
+    }
+
+
+def _params_rule(cls: type) -> dict[str, Any]:
+    """``if name is X then params are X's declared params`` (what editors complete from)."""
+    params = {p.name: p.json_schema() for p in cls.params}
+    return {"if": {"properties": {"name": {"const": cls.name}}, "required": ["name"]},
+            "then": {"properties": {"params": {"description": f"{cls.name}: {cls.rule}",
+                                               "properties": params,
+                                               "additionalProperties": False}}}}
+
+
+def _add_mixins(spec: dict[str, Any], classes: list[type]) -> None:
+    # examples, not enum: a mixin from a plugin installed later must stay valid
+    spec["properties"]["name"]["examples"] = [cls.name for cls in classes]
+    if classes:
+        spec["allOf"] = [_params_rule(cls) for cls in classes]
+
+
+def export_schema(registry: "MixinRegistry | None" = None) -> dict[str, Any]:
+    """The published schema: ``config_schema()`` plus per-mixin params and the file_path rule."""
+    from strategies.mixins.registry import default_registry
+
+    registry = registry or default_registry()
+    schema = config_schema()
+    props = schema["properties"]
+    strategy = props["strategy"]["properties"]
+    _add_mixins(strategy["entry_logic"], registry.classes("entry"))
+    for spec in (strategy["exit_logic"]["anyOf"][0], strategy["exit_logic"]["anyOf"][1]["items"]):
+        _add_mixins(spec, registry.classes("exit"))
+    props["data"]["if"] = {"properties": {"data_source": {"const": "file"}},
+                           "required": ["data_source"]}
+    props["data"]["then"] = {"required": ["file_path"]}
+    return schema
+
+
+def schema_text(registry: "MixinRegistry | None" = None) -> str:
+    """The exported schema exactly as ``tradingbot schema`` prints it."""
+    return json.dumps(export_schema(registry), indent=2, ensure_ascii=False) + "\n"
+
+
+def apply_defaults(doc: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of ``doc`` with every missing key that has a default filled in.
+
+    Absent optional sections (notifications, logging, ...) are created and filled too. Keys without
+    a default (``data.symbol``, ``bot_id``) stay absent; mixin params are left as given.
+    """
+    result = copy.deepcopy(dict(doc))
+    required = schema.get("required", ())
+    for key, sub in schema.get("properties", {}).items():
+        if key not in result:
+            if "default" in sub:
+                result[key] = copy.deepcopy(sub["default"])
+            elif sub.get("type") == "object" and "properties" in sub and key not in required:
+                result[key] = {}
+            else:
+                continue
+        if isinstance(result[key], dict) and "properties" in sub:
+            result[key] = apply_defaults(result[key], sub)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``tradingbot schema [--out FILE]``: print (or write) the config JSON Schema."""
+    parser = argparse.ArgumentParser(prog="tradingbot schema", description=main.__doc__)
+    parser.add_argument("--out", type=Path, metavar="FILE",
+                        help=f"write the schema to FILE (the repository keeps it in {SCHEMA_FILE})")
+    args = parser.parse_args(argv)
+    text = schema_text()
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        print(f"tradingbot schema: cannot write {args.out}: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
