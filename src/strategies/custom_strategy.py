@@ -291,8 +291,8 @@ class CustomStrategy(bt.Strategy):
             self._report(order, {"margin": "rejected"}.get(status, status), ts)
             if order.status in (order.Margin, order.Rejected) and self.setup.risk is not None:
                 self.setup.risk.on_error(ts)
-        if order is self._in_flight:
-            self._in_flight = None
+        if self._in_flight is not None and order.ref == self._in_flight.ref:
+            self._in_flight = None  # brokers notify with clones: compare refs
         self._purpose.pop(order.ref, None)
         self._client_ids.pop(order.ref, None)
 
