@@ -1,6 +1,7 @@
 """CustomStrategy on scripted bars: fills, exit reasons, protective orders, risk refusals, warm-up."""
 from __future__ import annotations
 
+import copy
 from datetime import datetime, timedelta, timezone
 
 import backtrader as bt
@@ -59,7 +60,7 @@ class Recorder(NullListener):
         self.refused.append((bar.close, rule, message))
 
     def on_trade_state(self, trade):
-        self.states.append(trade.to_dict())
+        self.states.append(copy.deepcopy(trade.to_dict()))
 
 
 class WarmupPandasData(bt.feeds.PandasData):
