@@ -340,11 +340,12 @@ class CustomStrategy(bt.Strategy):
         kind = {bt.Order.Market: "market", bt.Order.Stop: "stop", bt.Order.Limit: "limit",
                 bt.Order.StopTrail: "stop_trail"}.get(order.exectype, "other")
         price = order.created.price if order.exectype != bt.Order.Market else None
+        purpose = self._purpose.get(order.ref, "")
         self.listener.on_order(OrderEvent(
             time=_ts_time(ts), symbol=self.setup.symbol,
             client_order_id=self._client_ids.get(order.ref, str(order.ref)),
             side="buy" if order.isbuy() else "sell", order_type=kind,
             size=abs(order.created.size), status=status,
-            purpose=self._purpose.get(order.ref, ""), price=price,
+            purpose=purpose, price=price,
             filled_size=abs(executed.size), fill_price=executed.price if executed.size else None,
-            fee=executed.comm))
+            fee=executed.comm, reason=self._exit_reason if purpose == "exit" else ""))

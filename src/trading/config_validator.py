@@ -23,17 +23,15 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping
 
 from jsonschema import Draft202012Validator, ValidationError
 
+from strategies.mixins.registry import Kind, MixinRegistry, default_registry
 from trading.config import DATA_SOURCES, INTERVALS, LIVE_MONEY_BROKERS
 from trading.config_files import CONFIG_DIR, read_config_file, resolve_config_path
 from trading.errors import ConfigError
 from trading.schema import BOT_ID_PATTERN, apply_defaults, config_schema
-
-if TYPE_CHECKING:
-    from strategies.mixins.registry import Kind, MixinRegistry
 
 Path_ = tuple[str | int, ...]
 Problem = tuple[Path_, str]
@@ -98,8 +96,9 @@ def _hint(word: Any, choices: Any) -> str:
     """``; did you mean 'x'?`` for a near miss, else nothing."""
     if not isinstance(word, str):
         return ""
-    match = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
-    return f"; did you mean '{match[0]}'?" if match else ""
+    by_case = {str(c).lower(): str(c) for c in choices}  # 'info' -> 'INFO'
+    match = difflib.get_close_matches(word.lower(), by_case, n=1, cutoff=0.6)
+    return f"; did you mean '{by_case[match[0]]}'?" if match else ""
 
 
 # --- pass 1: the schema, rewritten for people --------------------------------------------------
@@ -176,7 +175,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _mixin_specs(doc: Mapping[str, Any]) -> Iterator[tuple["Kind", Path_, Any]]:
+def _mixin_specs(doc: Mapping[str, Any]) -> Iterator[tuple[Kind, Path_, Any]]:
     strategy = _section(doc, "strategy")
     yield "entry", ("strategy", "entry_logic"), strategy.get("entry_logic")
     exits = strategy.get("exit_logic")
@@ -187,7 +186,7 @@ def _mixin_specs(doc: Mapping[str, Any]) -> Iterator[tuple["Kind", Path_, Any]]:
         yield "exit", ("strategy", "exit_logic"), exits
 
 
-def _mixin_problems(doc: Mapping[str, Any], registry: "MixinRegistry") -> Iterator[Problem]:
+def _mixin_problems(doc: Mapping[str, Any], registry: MixinRegistry) -> Iterator[Problem]:
     for kind, path, spec in _mixin_specs(doc):
         if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
             continue
@@ -297,7 +296,7 @@ def _lines(source: str, doc: Any, problems: list[Problem]) -> list[str]:
     return list(dict.fromkeys(f"{source}: {json_path(path)}: {msg}" for path, msg in ordered))
 
 
-def validate_document(raw: Any, source: str, *, registry: "MixinRegistry | None" = None,
+def validate_document(raw: Any, source: str, *, registry: MixinRegistry | None = None,
                       env: Mapping[str, str] | None = None) -> ValidationReport:
     """Validate a parsed config; return every error and warning, and the document with defaults.
 
@@ -307,9 +306,7 @@ def validate_document(raw: Any, source: str, *, registry: "MixinRegistry | None"
     if not isinstance(raw, dict):
         return ValidationReport(errors=[
             f"{source}: (top level): the config must be a JSON object ({{...}}), got {_show(raw)}"])
-    if registry is None:
-        from strategies.mixins.registry import default_registry
-        registry = default_registry()
+    registry = default_registry() if registry is None else registry
     problems = _schema_problems(raw)
     problems += [*_mixin_problems(raw, registry), *_consistency_problems(raw), *_channel_problems(raw)]
     errors = _lines(source, raw, problems)

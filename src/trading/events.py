@@ -49,6 +49,7 @@ class OrderEvent(Event):
     fill_price: float | None = None
     fee: float = 0.0
     venue_order_id: str | None = None
+    reason: str = ""  # for exit orders: the exit reason recorded on the trade
     message: str = ""
 
 

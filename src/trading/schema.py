@@ -15,18 +15,18 @@ import copy
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
+from strategies.mixins.base import Mixin
+from strategies.mixins.registry import MixinRegistry, default_registry
 from trading.config import BROKER_TYPES, DATA_SOURCES, INTERVALS, NOTIFY_EVENTS
-
-if TYPE_CHECKING:
-    from strategies.mixins.registry import MixinRegistry
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_FILE = Path("config") / "schema" / "trading_bot.schema.json"
 BOT_ID_PATTERN = "^[A-Za-z0-9_-]+$"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 EMAIL_SECURITY = ("starttls", "ssl", "none")
+EXIT_MIXIN_REF = "#/$defs/exit_mixin"
 DEFAULT_NOTIFY_ON = ["trade_entry", "trade_exit", "error"]
 
 
@@ -77,7 +77,6 @@ def _mixin_spec(kind: str) -> dict[str, Any]:
 
 def config_schema() -> dict[str, Any]:
     """The schema the validator checks: every object closed, every key described and ranged."""
-    exit_spec = _mixin_spec("exit")
     return {
         "$schema": DRAFT,
         "title": "Trading bot config",
@@ -86,6 +85,7 @@ def config_schema() -> dict[str, Any]:
         "type": "object",
         "additionalProperties": False,
         "required": ["broker", "trading", "data", "strategy"],
+        "$defs": {"exit_mixin": _mixin_spec("exit")},
         "properties": {
             "$schema": _scalar("string", "The JSON Schema this file follows (for editors)."),
             "description": _scalar("string", "Free text describing the bot.", ""),
@@ -141,8 +141,9 @@ def config_schema() -> dict[str, Any]:
                 "entry_logic": _mixin_spec("entry"),
                 "exit_logic": {"description": "One exit mixin, or a list of them (the first that "
                                               "fires closes the position).",
-                               "anyOf": [exit_spec, {"type": "array", "minItems": 1,
-                                                     "items": copy.deepcopy(exit_spec)}]},
+                               "anyOf": [{"type": "object", "$ref": EXIT_MIXIN_REF},
+                                         {"type": "array", "minItems": 1,
+                                          "items": {"$ref": EXIT_MIXIN_REF}}]},
                 "position_size": _scalar("number", "Legacy copy of trading.position_size; must "
                                          "equal it when given.", exclusive_minimum=0, maximum=1),
             }, required=("entry_logic", "exit_logic")),
@@ -208,7 +209,7 @@ def config_schema() -> dict[str, Any]:
     }
 
 
-def _params_rule(cls: type) -> dict[str, Any]:
+def _params_rule(cls: type[Mixin]) -> dict[str, Any]:
     """``if name is X then params are X's declared params`` (what editors complete from)."""
     params = {p.name: p.json_schema() for p in cls.params}
     return {"if": {"properties": {"name": {"const": cls.name}}, "required": ["name"]},
@@ -217,31 +218,28 @@ def _params_rule(cls: type) -> dict[str, Any]:
                                                "additionalProperties": False}}}}
 
 
-def _add_mixins(spec: dict[str, Any], classes: list[type]) -> None:
+def _add_mixins(spec: dict[str, Any], classes: list[type[Mixin]]) -> None:
     # examples, not enum: a mixin from a plugin installed later must stay valid
     spec["properties"]["name"]["examples"] = [cls.name for cls in classes]
     if classes:
         spec["allOf"] = [_params_rule(cls) for cls in classes]
 
 
-def export_schema(registry: "MixinRegistry | None" = None) -> dict[str, Any]:
+def export_schema(registry: MixinRegistry | None = None) -> dict[str, Any]:
     """The published schema: ``config_schema()`` plus per-mixin params and the file_path rule."""
-    from strategies.mixins.registry import default_registry
-
-    registry = registry or default_registry()
+    registry = default_registry() if registry is None else registry
     schema = config_schema()
     props = schema["properties"]
     strategy = props["strategy"]["properties"]
     _add_mixins(strategy["entry_logic"], registry.classes("entry"))
-    for spec in (strategy["exit_logic"]["anyOf"][0], strategy["exit_logic"]["anyOf"][1]["items"]):
-        _add_mixins(spec, registry.classes("exit"))
+    _add_mixins(schema["$defs"]["exit_mixin"], registry.classes("exit"))
     props["data"]["if"] = {"properties": {"data_source": {"const": "file"}},
                            "required": ["data_source"]}
     props["data"]["then"] = {"required": ["file_path"]}
     return schema
 
 
-def schema_text(registry: "MixinRegistry | None" = None) -> str:
+def schema_text(registry: MixinRegistry | None = None) -> str:
     """The exported schema exactly as ``tradingbot schema`` prints it."""
     return json.dumps(export_schema(registry), indent=2, ensure_ascii=False) + "\n"
 

@@ -176,7 +176,7 @@ def test_identical_requests_share_one_indicator():
     assert ind.ichimoku(9, 26, 52) is ind.ichimoku(9, 26, 52)
     # rsi, rsi7, sma20 close (under bollinger), bollinger, sma20 volume, atr10, supertrend,
     # donchian 9/26/52, ichimoku: each maintained once
-    assert len(ind) == 12
+    assert len(ind) == 11
 
 
 def test_shared_indicator_is_updated_once_per_bar():
