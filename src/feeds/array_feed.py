@@ -77,7 +77,8 @@ class ArrayFeed(bt.feed.DataBase):
                                 (self._dt, *self._ohlcv, self._oi)):
             if line.extension:  # Cerebro extends by ``lookahead`` before preloading
                 values = values + array.array("d", [float("nan")] * line.extension)
-            line.array = values  # read-only use: the lines share the columns, no copy
+            line.array = values  # the lines share the columns, no copy
+        self._next_load = self._n  # everything is delivered: ``_load`` must not start over
         self.home()
 
     def advance(self, size: int = 1, datamaster=None, ticks: bool = True) -> None:
@@ -121,3 +122,7 @@ class ArrayFeed(bt.feed.DataBase):
     def is_warmup(self) -> bool:
         """True while the current bar is one of the first ``warmup_bars`` (history only)."""
         return self.lines.datetime.lencount <= self._warmup
+
+    def is_last_warmup(self) -> bool:
+        """True on the last warm-up bar (where a restarted bot re-places its orders)."""
+        return self.lines.datetime.lencount == self._warmup

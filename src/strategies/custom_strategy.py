@@ -132,7 +132,11 @@ class CustomStrategy(bt.Strategy):
             # history only feeds the indicators; risk state was restored, not rebuilt from it
             if self._restore_pending and self._last_warmup():
                 self._resume(bar)
-            return
+        else:
+            self._decide(bar, value)
+        self.listener.on_bar_done(bar, self.trade, warm)
+
+    def _decide(self, bar: Bar, value: float) -> None:
         risk = self.setup.risk
         if risk is not None:
             risk.on_bar(bar.ts, value)
@@ -149,7 +153,6 @@ class CustomStrategy(bt.Strategy):
                 if tag:
                     self._exit(bar, f"{x.name}:{tag}")
                     break
-            self.listener.on_trade_state(trade)
         elif self.entry.should_enter(bar):
             self._enter(bar, value)
 

@@ -16,11 +16,13 @@ class StrategyListener(Protocol):
 
     def on_trade_opened(self, event: TradeOpened, trade: OpenTrade) -> None: ...
 
-    def on_trade_state(self, trade: OpenTrade) -> None: ...
 
     def on_trade_closed(self, event: TradeClosed) -> None: ...
 
     def on_entry_refused(self, bar: Bar, rule: str, message: str) -> None: ...
+
+    def on_bar_done(self, bar: Bar, trade: OpenTrade | None, warmup: bool) -> None:
+        """The bar is fully processed (fills, decisions, per-trade state): checkpoint here."""
 
 
 class NullListener:
@@ -35,11 +37,12 @@ class NullListener:
     def on_trade_opened(self, event: TradeOpened, trade: OpenTrade) -> None:
         pass
 
-    def on_trade_state(self, trade: OpenTrade) -> None:
-        pass
 
     def on_trade_closed(self, event: TradeClosed) -> None:
         pass
 
     def on_entry_refused(self, bar: Bar, rule: str, message: str) -> None:
+        pass
+
+    def on_bar_done(self, bar: Bar, trade: OpenTrade | None, warmup: bool) -> None:
         pass

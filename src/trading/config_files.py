@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from trading.errors import ConfigError
+from trading.errors import UnreadableConfig
 
 CONFIG_DIR = Path("config") / "trading"
 
@@ -34,11 +34,11 @@ def read_config_file(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file (looked for {path.resolve()})") from None
+        raise UnreadableConfig(f"{path}: no such config file (looked for {path.resolve()})") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the file: {exc}") from None
+        raise UnreadableConfig(f"{path}: cannot read the file: {exc}") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(
+        raise UnreadableConfig(
             f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None

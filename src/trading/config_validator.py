@@ -33,8 +33,8 @@ from trading.config_files import CONFIG_DIR, read_config_file, resolve_config_pa
 from trading.errors import ConfigError
 from trading.schema import BOT_ID_PATTERN, apply_defaults, config_schema
 
-Path_ = tuple[str | int, ...]
-Problem = tuple[Path_, str]
+JsonPath = tuple[str | int, ...]
+Problem = tuple[JsonPath, str]
 
 # what each data source cannot deliver; every other interval in INTERVALS it serves
 _UNSERVED = {"yahoo": ("3m", "2h", "4h", "6h", "12h"), "ibkr": ("6h", "12h")}
@@ -68,7 +68,7 @@ class ValidationReport:
         return not self.errors
 
 
-def json_path(parts: Path_) -> str:
+def json_path(parts: JsonPath) -> str:
     """``("strategy", "exit_logic", 1, "name")`` -> ``strategy.exit_logic[1].name``."""
     text = ""
     for part in parts:
@@ -115,7 +115,7 @@ def _json_type_matches(schema: Mapping[str, Any], value: Any) -> bool:
 
 def _explain(error: ValidationError) -> Iterator[Problem]:
     """One schema error as (path, message) problems; alternatives report the branch that fits."""
-    path: Path_ = tuple(error.absolute_path)
+    path: JsonPath = tuple(error.absolute_path)
     kind, rule, value = error.validator, error.validator_value, error.instance
     if kind in ("anyOf", "oneOf"):
         fitting = [i for i, branch in enumerate(rule) if _json_type_matches(branch, value)]
@@ -175,7 +175,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _mixin_specs(doc: Mapping[str, Any]) -> Iterator[tuple[Kind, Path_, Any]]:
+def _mixin_specs(doc: Mapping[str, Any]) -> Iterator[tuple[Kind, JsonPath, Any]]:
     strategy = _section(doc, "strategy")
     yield "entry", ("strategy", "entry_logic"), strategy.get("entry_logic")
     exits = strategy.get("exit_logic")
@@ -275,7 +275,7 @@ def _warnings(doc: Mapping[str, Any], env: Mapping[str, str]) -> Iterator[Proble
 
 # --- putting it together ----------------------------------------------------------------------
 
-def _document_order(doc: Any, path: Path_) -> list[int]:
+def _document_order(doc: Any, path: JsonPath) -> list[int]:
     """Sort key: where the path's keys stand in the document, so problems read top to bottom."""
     key, node = [], doc
     for part in path:

@@ -22,6 +22,10 @@ class ConfigError(TradingBotError):
         self.problems = list(problems or [message])
 
 
+class UnreadableConfig(ConfigError):
+    """The config file is missing, unreadable or not valid JSON (validator exit code 2)."""
+
+
 class DataError(TradingBotError):
     """Market data is unreadable, unsorted or otherwise unusable (names the file and line)."""
 

@@ -73,7 +73,7 @@ def test_market_order_fills_at_the_next_bars_open(bars):
     times = [np.datetime64(t, "s").astype(np.int64) for t, *_ in got.fills]
     for ts, (_, _, price, _, _) in zip(times, got.fills):
         i = int(np.searchsorted(bars.ts, ts))
-        assert bars.ts[i] == ts and price == bars.open[i]
+        assert bars.ts[i] == ts and price == pytest.approx(bars.open[i], rel=1e-12)
 
 
 def test_unpreloaded_run_delivers_the_same_bars(bars):

@@ -59,8 +59,9 @@ class Recorder(NullListener):
     def on_entry_refused(self, bar, rule, message):
         self.refused.append((bar.close, rule, message))
 
-    def on_trade_state(self, trade):
-        self.states.append(copy.deepcopy(trade.to_dict()))
+    def on_bar_done(self, bar, trade, warmup):
+        if trade is not None:
+            self.states.append(copy.deepcopy(trade.to_dict()))
 
 
 class WarmupPandasData(bt.feeds.PandasData):

@@ -5,8 +5,8 @@ from typing import TYPE_CHECKING
 
 from strategies.mixins.base import Bar, EntryMixin
 from strategies.mixins.entry.common import (BB_ENTRY_PARAMS, RSI_ENTRY_PARAMS, SUPERTREND_PARAMS,
-                                            VOLUME_PARAMS, close_at_lower_band, rsi_at_most,
-                                            supertrend_up, volume_spike)
+                                            VOLUME_PARAMS, Condition, close_at_lower_band,
+                                            rsi_at_most, supertrend_up, volume_spike)
 
 if TYPE_CHECKING:
     from strategies.indicators import IndicatorSet
@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 class _VolumeSupertrendEntry(EntryMixin):
     """Shared part: a dip condition (set by the subclass) AND volume spike AND SuperTrend up."""
+
+    _dip: Condition
 
     def init(self, indicators: "IndicatorSet") -> None:
         p = self.p

@@ -1,0 +1,86 @@
+"""The live bot's ear on the strategy: checkpoints every bar, journals, and raises events.
+
+Called on the Cerebro (main) thread. The checkpoint is one store transaction per processed bar,
+so a fill, a position or a trade is in the database before the next bar, and a restart resumes
+exactly after the last checkpointed bar.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from strategies.listener import NullListener
+from strategies.mixins.base import Bar, OpenTrade
+from trading.events import (ErrorEvent, Event, OrderEvent, OrderRejectedEvent, TradeClosed,
+                            TradeOpened)
+from trading.journal import Journal
+from trading.risk import RiskManager
+
+log = logging.getLogger(__name__)
+
+
+class BotListener(NullListener):
+    """Buffers what a bar produced and commits it in one checkpoint at the end of the bar."""
+
+    def __init__(self, *, bot_id: str, store: Any, broker: Any, risk: RiskManager,
+                 journal: Journal | None, save_equity: bool, entry_mixin: str, exit_mixins: str,
+                 publish: Callable[[Event], None], on_bar_processed: Callable[[Bar, bool], None]) -> None:
+        self.bot_id = bot_id
+        self.store = store
+        self.broker = broker
+        self.risk = risk
+        self.journal = journal
+        self.save_equity = save_equity
+        self.entry_mixin = entry_mixin
+        self.exit_mixins = exit_mixins
+        self.publish = publish
+        self.on_bar_processed = on_bar_processed
+        self._orders: list[OrderEvent] = []
+        self._trades: list[TradeClosed] = []
+        self._events: list[Event] = []
+        self.trades_closed = 0
+        self.refusals: dict[str, int] = {}
+
+    def on_order(self, event: OrderEvent) -> None:
+        self._orders.append(event)
+        if event.status == "rejected":
+            self._events.append(OrderRejectedEvent(time=event.time, symbol=event.symbol,
+                                                   message=f"{event.purpose} {event.side} order "
+                                                           f"{event.client_order_id} rejected"))
+
+    def on_trade_opened(self, event: TradeOpened, trade: OpenTrade) -> None:
+        log.info("ENTRY %s %.8g @ %.8g (%s)", event.symbol, event.size, event.entry_price,
+                 event.entry_mixin)
+        self._events.append(event)
+
+    def on_trade_closed(self, event: TradeClosed) -> None:
+        log.info("EXIT %s %.8g @ %.8g pnl %.4f (%.2f%%) reason %s", event.symbol, event.size,
+                 event.exit_price, event.pnl, event.pnl_pct, event.exit_reason)
+        self._trades.append(event)
+        self._events.append(event)
+        self.trades_closed += 1
+
+    def on_entry_refused(self, bar: Bar, rule: str, message: str) -> None:
+        self.refusals[rule] = self.refusals.get(rule, 0) + 1
+
+    def on_bar_done(self, bar: Bar, trade: OpenTrade | None, warmup: bool) -> None:
+        if not warmup:
+            self._checkpoint(bar, trade)
+        self.on_bar_processed(bar, warmup)
+
+    def _checkpoint(self, bar: Bar, trade: OpenTrade | None) -> None:
+        orders, trades, events = self._orders, self._trades, self._events
+        self._orders, self._trades, self._events = [], [], []
+        self.store.checkpoint(self.bot_id, bar_ts=bar.ts, cash=self.broker.getcash(),
+                              value=self.broker.getvalue(), orders=orders, trades=trades,
+                              position=trade, risk_state=self.risk.state.to_dict(),
+                              save_equity=self.save_equity, entry_mixin=self.entry_mixin,
+                              exit_mixins=self.exit_mixins)
+        # the journal and notifications follow the commit, so they never announce a lost bar
+        if self.journal is not None:
+            self.journal.write(orders, trades)
+        for event in events:
+            self.publish(event)
+
+    def record_error(self, event: ErrorEvent) -> None:
+        self.publish(event)

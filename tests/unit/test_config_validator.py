@@ -1,0 +1,337 @@
+"""validate_document: every problem at once, each as 'file: json.path: message' a person can act on."""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trading.config import build_config
+from trading.config_validator import validate_document
+
+DOCUMENTED = Path(__file__).resolve().parents[1] / "fixtures" / "documented_config.json"
+SECRETS = {"BINANCE_TESTNET_API_KEY": "tk-123", "BINANCE_TESTNET_API_SECRET": "ts-456",
+           "TELEGRAM_BOT_TOKEN": "bot-789", "TELEGRAM_CHAT_ID": "42"}
+SOURCE = "0001.json"
+# what jsonschema says on its own; none of it should reach a user
+RAW_JSONSCHEMA = ("is not valid under", "Additional properties", "is a required property",
+                  "is not one of", "is not of type", "was unexpected")
+
+
+@pytest.fixture
+def doc() -> dict[str, Any]:
+    return json.loads(DOCUMENTED.read_text(encoding="utf-8"))
+
+
+def errors(doc: Any) -> list[str]:
+    return validate_document(doc, SOURCE, env=SECRETS).errors
+
+
+def assert_error(doc: Any, line: str) -> None:
+    found = errors(doc)
+    assert line in found, "\n".join(found)
+
+
+def test_documented_config_is_valid_and_builds_with_defaults_filled(doc):
+    report = validate_document(doc, SOURCE, env=SECRETS)
+    assert report.errors == []
+    assert report.warnings == []
+    config = build_config(report.document, source=Path("config/trading/0001.json"))
+    assert config.bot_id == "0001"
+    assert config.strategy.entry.name == "RSIBBVolumeEntryMixin"
+    assert [x.name for x in config.strategy.exits] == ["RSIBBExitMixin"]
+    assert config.data.symbol == "BTCUSDT" and config.data.interval_seconds == 3600
+    assert config.broker.slippage_pct == 0
+    assert config.risk.max_orders_per_minute == 10 and config.risk.max_consecutive_errors == 5
+    assert config.notifications.webhook.enabled is False
+    assert config.close_positions_on_shutdown is False
+    assert config.strategy.entry.params == {"e_rsi_period": 14, "e_rsi_oversold": 30,
+                                            "e_bb_period": 20, "e_bb_dev": 2.0}
+
+
+def test_validation_does_not_change_the_given_document(doc):
+    before = copy.deepcopy(doc)
+    validate_document(doc, SOURCE, env=SECRETS)
+    assert doc == before
+
+
+def test_misspelt_key_names_the_key_and_suggests_the_right_one(doc):
+    doc["trading"]["symbl"] = doc["trading"].pop("symbol")
+    found = errors(doc)
+    assert "0001.json: trading.symbl: unknown key 'symbl'; did you mean 'symbol'?" in found
+    assert "0001.json: trading: missing required key 'symbol'" in found
+
+
+def test_unknown_top_level_section_suggests_the_section(doc):
+    doc["risk_managment"] = doc.pop("risk_management")
+    assert_error(doc, "0001.json: risk_managment: unknown key 'risk_managment'; "
+                      "did you mean 'risk_management'?")
+
+
+def test_wrong_type_shows_the_value_given(doc):
+    doc["broker"]["initial_balance"] = "abc"
+    assert_error(doc, "0001.json: broker.initial_balance: must be a number, got 'abc'")
+
+
+def test_boolean_is_not_accepted_as_a_number(doc):
+    doc["trading"]["max_positions"] = True
+    assert_error(doc, "0001.json: trading.max_positions: must be an integer, got true")
+
+
+def test_unknown_broker_type_lists_the_choices_and_suggests_one(doc):
+    doc["broker"]["type"] = "binanse"
+    assert_error(doc, "0001.json: broker.type: must be one of mock, paper, binance_paper, binance, "
+                      "ibkr, got 'binanse'; did you mean 'binance'?")
+
+
+def test_enum_hint_ignores_case(doc):
+    doc["logging"]["level"] = "info"
+    assert_error(doc, "0001.json: logging.level: must be one of DEBUG, INFO, WARNING, ERROR, "
+                      "got 'info'; did you mean 'INFO'?")
+
+
+def test_out_of_range_value_states_the_bound(doc):
+    doc["risk_management"]["stop_loss_pct"] = -1
+    doc["trading"]["position_size"] = 0
+    doc["strategy"]["position_size"] = 0
+    found = errors(doc)
+    assert "0001.json: risk_management.stop_loss_pct: must be >= 0, got -1" in found
+    assert "0001.json: trading.position_size: must be > 0, got 0" in found
+
+
+def test_unknown_notification_event_is_reported_at_its_index(doc):
+    doc["notifications"]["telegram"]["notify_on"][1] = "trade_exti"
+    assert_error(doc, "0001.json: notifications.telegram.notify_on[1]: must be one of trade_entry, "
+                      "trade_exit, error, status, daily_summary, order_rejected, kill_switch, "
+                      "got 'trade_exti'; did you mean 'trade_exit'?")
+
+
+def test_unknown_entry_mixin_suggests_the_registered_name(doc):
+    doc["strategy"]["entry_logic"]["name"] = "RSIBBVolumeEntryMixn"
+    assert errors(doc) == ["0001.json: strategy.entry_logic.name: unknown entry mixin "
+                           "'RSIBBVolumeEntryMixn'; did you mean 'RSIBBVolumeEntryMixin'?"]
+
+
+def test_exit_mixin_named_as_entry_says_where_it_belongs(doc):
+    doc["strategy"]["entry_logic"] = {"name": "RSIBBExitMixin"}
+    assert_error(doc, "0001.json: strategy.entry_logic.name: 'RSIBBExitMixin' is an exit mixin, "
+                      "not an entry mixin; it belongs under strategy.exit_logic")
+
+
+def test_misspelt_mixin_param_suggests_the_declared_one(doc):
+    doc["strategy"]["entry_logic"]["params"]["e_rsi_perod"] = 14
+    assert errors(doc) == ["0001.json: strategy.entry_logic.params.e_rsi_perod: unknown parameter "
+                           "for RSIBBVolumeEntryMixin; did you mean 'e_rsi_period'?"]
+
+
+def test_out_of_range_mixin_param_is_reported_with_its_path(doc):
+    doc["strategy"]["exit_logic"]["params"]["x_rsi_overbought"] = 170
+    assert errors(doc) == ["0001.json: strategy.exit_logic.params.x_rsi_overbought: "
+                           "must be <= 100, got 170"]
+
+
+def test_mixin_param_of_the_wrong_type_is_reported(doc):
+    doc["strategy"]["entry_logic"]["params"]["e_rsi_period"] = "14"
+    (line,) = errors(doc)
+    assert line.startswith("0001.json: strategy.entry_logic.params.e_rsi_period: must be ")
+    assert line.endswith("got '14'")
+
+
+def test_exit_list_problems_carry_the_index(doc):
+    doc["strategy"]["exit_logic"] = [
+        {"name": "RSIBBExitMixin"},
+        {"name": "RSIBBExitMixin", "params": {"x_rsi_period": 0}},
+        {"nam": "RSIBBExitMixin"},
+    ]
+    found = errors(doc)
+    assert any(line.startswith("0001.json: strategy.exit_logic[1].params.x_rsi_period: must be >= ")
+               for line in found), found
+    assert "0001.json: strategy.exit_logic[2]: missing required key 'name'" in found
+    assert "0001.json: strategy.exit_logic[2].nam: unknown key 'nam'; did you mean 'name'?" in found
+
+
+@pytest.mark.parametrize("exit_logic, line", [
+    ([], "0001.json: strategy.exit_logic: must not be empty"),
+    ("RSIBBExitMixin", "0001.json: strategy.exit_logic: must be an object or an array, "
+                       "got 'RSIBBExitMixin'"),
+    ({"name": "RSIBBExitMixin", "parms": {}},
+     "0001.json: strategy.exit_logic.parms: unknown key 'parms'; did you mean 'params'?"),
+])
+def test_malformed_exit_logic_gets_one_clear_message(doc, exit_logic, line):
+    doc["strategy"]["exit_logic"] = exit_logic
+    assert errors(doc) == [line]
+
+
+def test_strategy_position_size_must_equal_the_trading_one(doc):
+    doc["strategy"]["position_size"] = 0.2
+    assert errors(doc) == ["0001.json: strategy.position_size: must equal trading.position_size "
+                           "(0.1), got 0.2; remove it or make the two equal"]
+
+
+def test_data_symbol_must_equal_the_traded_symbol(doc):
+    doc["data"]["symbol"] = "ETHUSDT"
+    (line,) = errors(doc)
+    assert line.startswith("0001.json: data.symbol: must equal trading.symbol ('BTCUSDT'), "
+                           "got 'ETHUSDT'")
+
+
+def test_yahoo_cannot_serve_four_hour_bars(doc):
+    doc["broker"]["type"] = "paper"
+    doc["data"].update(data_source="yahoo", interval="4h")
+    assert errors(doc) == ["0001.json: data.interval: yahoo cannot serve '4h' bars "
+                           "(it serves 1m 5m 15m 30m 1h 1d 1w)"]
+
+
+def test_ibkr_cannot_serve_twelve_hour_bars(doc):
+    doc["broker"]["type"] = "ibkr"
+    doc["data"].update(data_source="ibkr", interval="12h")
+    assert errors(doc) == ["0001.json: data.interval: ibkr cannot serve '12h' bars "
+                           "(it serves 1m 3m 5m 15m 30m 1h 2h 4h 1d 1w)"]
+
+
+@pytest.mark.parametrize("broker, source, needed", [
+    ("binance", "yahoo", "binance"), ("binance_paper", "file", "binance"), ("ibkr", "binance", "ibkr")])
+def test_venue_broker_needs_its_own_data_source(doc, broker, source, needed):
+    doc["broker"]["type"] = broker
+    doc["data"].update(data_source=source, file_path="bars.csv")
+    assert errors(doc) == [f"0001.json: data.data_source: broker '{broker}' trades on {needed} and "
+                           f"needs data_source '{needed}', got '{source}'"]
+
+
+@pytest.mark.parametrize("broker", ["mock", "paper"])
+def test_simulated_brokers_take_any_data_source(doc, broker):
+    doc["broker"]["type"] = broker
+    doc["data"].update(data_source="yahoo", interval="1d")
+    assert errors(doc) == []
+
+
+def test_file_source_needs_a_file_path(doc):
+    doc["broker"]["type"] = "mock"
+    doc["data"]["data_source"] = "file"
+    assert errors(doc) == ["0001.json: data: missing required key 'file_path' "
+                           "(data_source 'file' reads bars from a CSV file)"]
+    doc["data"]["file_path"] = "data/bars.csv"
+    assert errors(doc) == []
+
+
+def test_enabled_email_needs_recipients_and_webhook_needs_a_url(doc):
+    doc["notifications"]["email"]["enabled"] = True
+    doc["notifications"]["webhook"] = {"enabled": True}
+    found = errors(doc)
+    assert "0001.json: notifications.email: an enabled email channel needs recipients in 'to_addrs'" in found
+    assert ("0001.json: notifications.webhook: missing required key 'url' "
+            "(an enabled webhook needs it)") in found
+
+
+def test_every_problem_is_reported_at_once_in_document_order(doc):
+    doc["broker"]["type"] = "binanse"
+    doc["trading"]["symbl"] = doc["trading"].pop("symbol")
+    doc["data"]["interval"] = "7h"
+    doc["strategy"]["entry_logic"]["name"] = "RSIBBVolumeEntryMixn"
+    doc["strategy"]["exit_logic"]["params"]["x_rsi_perod"] = 14
+    doc["strategy"]["position_size"] = 0.5
+    doc["logging"]["level"] = "LOUD"
+    report = validate_document(doc, SOURCE, env=SECRETS)
+    paths = [line.split(": ")[1] for line in report.errors]
+    assert paths == ["broker.type", "trading", "trading.symbl", "data.interval",
+                     "strategy.entry_logic.name", "strategy.exit_logic.params.x_rsi_perod",
+                     "strategy.position_size", "logging.level"]
+    assert report.document is None
+
+
+BROKEN = {
+    "unknown key": lambda d: d["data"].update(intervall="1h"),
+    "wrong type": lambda d: d["logging"].update(save_trades="yes"),
+    "enum": lambda d: d["data"].update(data_source="kraken"),
+    "const": lambda d: d["strategy"].update(type="builtin"),
+    "pattern": lambda d: d.update(bot_id="my bot"),
+    "missing section": lambda d: d.pop("broker"),
+    "exit list item": lambda d: d["strategy"].update(exit_logic=[{"name": 3}]),
+    "duplicate event": lambda d: d["notifications"]["email"].update(notify_on=["error", "error"]),
+}
+
+
+@pytest.mark.parametrize("break_it", BROKEN.values(), ids=BROKEN.keys())
+def test_schema_errors_are_rewritten_for_people(doc, break_it):
+    break_it(doc)
+    found = errors(doc)
+    assert found
+    for line in found:
+        assert line.startswith("0001.json: ") and line.count(": ") >= 2
+        assert not any(raw in line for raw in RAW_JSONSCHEMA), line
+
+
+def test_a_top_level_that_is_not_an_object_is_one_clear_error():
+    assert validate_document([1, 2], SOURCE).errors == [
+        "0001.json: (top level): the config must be a JSON object ({...}), got an array"]
+
+
+def test_missing_sections_are_named():
+    found = errors({"strategy": {"entry_logic": {"name": "RSIBBVolumeEntryMixin"},
+                                 "exit_logic": {"name": "RSIBBExitMixin"}}})
+    assert found == ["0001.json: (top level): missing required key 'broker'",
+                     "0001.json: (top level): missing required key 'trading'",
+                     "0001.json: (top level): missing required key 'data'"]
+
+
+def test_minimal_config_gets_every_default():
+    doc = {"broker": {"type": "mock"}, "trading": {"symbol": "ETHBTC"},
+           "data": {"data_source": "file", "file_path": "data/sample/ETHBTC-5m.csv"},
+           "strategy": {"entry_logic": {"name": "RSIBBEntryMixin"},
+                        "exit_logic": [{"name": "RSIBBExitMixin"}]}}
+    report = validate_document(doc, "mini.json", env={})
+    assert report.errors == [] and report.warnings == []
+    config = build_config(report.document, source=Path("mini.json"))
+    assert config.bot_id == "mini"
+    assert config.data.symbol == "ETHBTC" and config.data.interval == "1h"
+    assert config.risk.trailing_stop.trailing_pct == 2.0
+    assert config.notifications.email.options["smtp_port"] == 587
+    assert config.logging.level == "INFO" and config.logging.heartbeat_seconds == 60
+    assert config.strategy.exits[0].params == {}
+
+
+def test_missing_secrets_are_warnings_that_name_the_variables_only(doc):
+    env = {"BINANCE_TESTNET_API_KEY": "tk-123", "TELEGRAM_CHAT_ID": "42"}
+    report = validate_document(doc, SOURCE, env=env)
+    assert report.errors == []
+    assert report.warnings == [
+        "0001.json: broker.type: environment variable BINANCE_TESTNET_API_SECRET is not set; "
+        "broker 'binance_paper' needs it",
+        "0001.json: notifications.telegram: environment variable TELEGRAM_BOT_TOKEN is not set; "
+        "the telegram channel needs it",
+    ]
+    assert not any(secret in w for w in report.warnings for secret in env.values())
+
+
+def test_telegram_chat_id_in_the_config_replaces_the_environment_variable(doc):
+    doc["notifications"]["telegram"]["chat_id"] = "1234"
+    env = {k: v for k, v in SECRETS.items() if k != "TELEGRAM_CHAT_ID"}
+    assert validate_document(doc, SOURCE, env=env).warnings == []
+
+
+def test_disabled_notifications_need_no_secrets(doc):
+    doc["notifications"]["enabled"] = False
+    doc["broker"]["type"] = "paper"
+    assert validate_document(doc, SOURCE, env={}).warnings == []
+
+
+def test_live_money_broker_warns_until_confirmed(doc):
+    doc["broker"]["type"] = "binance"
+    env = {**SECRETS, "BINANCE_API_KEY": "k", "BINANCE_API_SECRET": "s"}
+    report = validate_document(doc, SOURCE, env=env)
+    assert report.errors == []
+    assert report.warnings == [
+        "0001.json: live_trading_confirmed: broker 'binance' trades real money; the bot refuses to "
+        "trade until both \"live_trading_confirmed\": true is set and --live is given on the "
+        "command line"]
+    doc["live_trading_confirmed"] = True
+    assert validate_document(doc, SOURCE, env=env).warnings == []
+
+
+def test_email_needs_smtp_credentials(doc):
+    doc["notifications"]["email"].update(enabled=True, to_addrs=["ops@example.com"])
+    report = validate_document(doc, SOURCE, env=SECRETS)
+    assert report.warnings == ["0001.json: notifications.email: environment variables SMTP_USERNAME, "
+                               "SMTP_PASSWORD are not set; the email channel needs them"]
