@@ -45,6 +45,12 @@ class RiskState:
     def to_dict(self) -> dict[str, Any]:
         return dict(vars(self))
 
+    def reset_kill_switch(self) -> None:
+        """Clear the kill switch; the drawdown peak is re-based on the next bar's equity."""
+        self.kill_switch = False
+        self.kill_reason = ""
+        self.peak_equity = 0.0
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RiskState":
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
@@ -103,11 +109,6 @@ class RiskManager:
             s.paused_until = ts + ERROR_PAUSE_SECONDS
             log.error("%d consecutive errors: entries paused for %d minutes",
                       s.consecutive_errors, ERROR_PAUSE_SECONDS // 60)
-
-    def reset_kill_switch(self) -> None:
-        self.state.kill_switch = False
-        self.state.kill_reason = ""
-        self.state.peak_equity = self.last_equity
 
     # -- the decision ----------------------------------------------------------------------------
     def allow_entry(self, ts: float, equity: float, exposure_value: float,

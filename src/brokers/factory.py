@@ -1,0 +1,38 @@
+"""build_broker: the backtrader broker a BotConfig asks for."""
+from __future__ import annotations
+
+import logging
+
+import backtrader as bt
+
+from brokers.mock import MockBroker
+from brokers.paper import PaperBroker
+from brokers.snapshot import BrokerSnapshot
+from trading.config import BROKER_TYPES, BrokerConfig
+from trading.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+NOT_YET_AVAILABLE = ("binance_paper", "binance", "ibkr")
+
+
+def build_broker(config: BrokerConfig, *, restore: BrokerSnapshot | None = None) -> bt.BrokerBase:
+    """A broker for ``config.type``; ``restore`` (paper only) continues a stopped run.
+
+    Raises ConfigError, with a message for the user, for a type this version cannot build.
+    """
+    kind = config.type
+    if kind == "paper":
+        return PaperBroker(cash=config.initial_balance, commission=config.commission,
+                           slippage_pct=config.slippage_pct, restore=restore)
+    if kind == "mock":
+        if restore is not None:
+            log.warning("broker.type 'mock' keeps nothing: starting fresh with %.8g cash, "
+                        "not from the saved state (use 'paper' to keep it)", config.initial_balance)
+        if config.slippage_pct:
+            log.warning("broker.slippage_pct is ignored by the 'mock' broker; 'paper' applies it")
+        return MockBroker(cash=config.initial_balance, commission=config.commission)
+    if kind in NOT_YET_AVAILABLE:
+        raise ConfigError(f"broker.type '{kind}' is not available in this version yet; set "
+                          "broker.type to 'paper' to trade with simulated fills on live prices")
+    raise ConfigError(f"broker.type '{kind}' is unknown; use one of: {', '.join(BROKER_TYPES)}")

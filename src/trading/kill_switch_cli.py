@@ -1,0 +1,43 @@
+"""``tradingbot reset-kill-switch CONFIG``: clear a bot's drawdown kill switch in its database."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from trading.config import load_config
+from trading.errors import ConfigError, StoreError, UnreadableConfig
+from trading.risk import RiskState
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="tradingbot reset-kill-switch",
+                                description="Clear the max-drawdown kill switch of a stopped bot.")
+    p.add_argument("config", help="0001, 0001.json or a path to a config file")
+    p.add_argument("--db", metavar="URL", help="database URL (default from the config)")
+    args = p.parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        return 2 if isinstance(exc, UnreadableConfig) else 1
+    from trading.store import Store
+
+    try:
+        store = Store(args.db or config.database_url)
+        try:
+            raw = store.load_risk_state(config.bot_id)
+            if not raw or not raw.get("kill_switch"):
+                print(f"bot {config.bot_id}: the kill switch is not on; nothing to reset")
+                return 0
+            state = RiskState.from_dict(raw)
+            reason = state.kill_reason
+            state.reset_kill_switch()
+            store.save_risk_state(config.bot_id, state.to_dict())
+        finally:
+            store.close()
+    except StoreError as exc:
+        print(f"bot {config.bot_id}: {exc}", file=sys.stderr)
+        return 3
+    print(f"bot {config.bot_id}: kill switch cleared (it was on: {reason}). "
+          "Entries resume at the next start; the drawdown peak restarts from the current equity.")
+    return 0

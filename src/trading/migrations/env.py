@@ -1,0 +1,38 @@
+"""Alembic environment for the store's schema.
+
+``trading.store.Store`` runs the migrations itself when it opens a database and hands its
+connection in through ``config.attributes["connection"]``. Developers can also use the Alembic CLI
+with a config whose ``script_location`` is this folder, giving the database as ``-x url=...``
+(or ``sqlalchemy.url``), e.g. to autogenerate the next revision from ``trading.store_models``.
+"""
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from trading.store_models import metadata
+
+config = context.config
+
+
+def _url() -> str | None:
+    return context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option("sqlalchemy.url")
+
+
+def _run(connection) -> None:
+    # batch mode lets later revisions ALTER tables on SQLite (copy-and-move)
+    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    context.configure(url=_url(), target_metadata=metadata, literal_binds=True, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+elif config.attributes.get("connection") is not None:
+    _run(config.attributes["connection"])
+else:
+    with create_engine(_url()).connect() as conn:
+        _run(conn)
+        conn.commit()
