@@ -6,8 +6,7 @@ import logging
 import backtrader as bt
 
 from brokers.mock import MockBroker
-from brokers.paper import PaperBroker
-from brokers.snapshot import BrokerSnapshot
+from brokers.paper import BrokerSnapshot, PaperBroker
 from trading.config import BROKER_TYPES, BrokerConfig
 from trading.errors import ConfigError
 

@@ -2,15 +2,33 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import backtrader as bt
 from backtrader.position import Position
 
 from brokers.mock import MockBroker
-from brokers.snapshot import BrokerSnapshot
 from trading.errors import TradingBotError
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BrokerSnapshot:
+    """Cash and the one open position (size 0 when flat) of a single-symbol bot.
+
+    The orchestrator checkpoints one each bar and hands the last one back through
+    ``build_broker(config, restore=...)`` on restart.
+    """
+
+    cash: float
+    position_size: float = 0.0
+    position_price: float = 0.0
+
+    @property
+    def equity_at_cost(self) -> float:
+        """Cash plus the position valued at its average price."""
+        return self.cash + self.position_size * self.position_price
 
 
 class PaperBroker(MockBroker):

@@ -234,7 +234,7 @@ class SuperTrend(Indicator):
 
 
 class Donchian(Indicator):
-    """Highest high (``.upper``), lowest low (``.lower``) and their midpoint (``.mid``) over ``period`` bars."""
+    """Highest high (``.upper``), lowest low (``.lower``) and midpoint (``.mid``) of ``period`` bars."""
 
     __slots__ = ("period", "upper", "lower", "mid", "_highs", "_lows")
 
@@ -248,12 +248,31 @@ class Donchian(Indicator):
 
     def update(self, bar: Bar, prev_close: float) -> None:
         highs, lows = self._highs, self._lows
-        highs.append(bar.high)
-        lows.append(bar.low)
-        if len(highs) == self.period:
-            self.upper = max(highs)
-            self.lower = min(lows)
-            self.mid = (self.upper + self.lower) / 2.0
+        high, low = bar.high, bar.low
+        if len(highs) < self.period:
+            highs.append(high)
+            lows.append(low)
+            if len(highs) < self.period:
+                return
+            upper, lower = max(highs), min(lows)
+        else:
+            # rescan a window only when its extreme just dropped out (max/min are exact, so this
+            # gives the same values as a full rescan every bar, at a fraction of the cost)
+            dropped_high, dropped_low = highs[0], lows[0]
+            highs.append(high)
+            lows.append(low)
+            upper, lower = self.upper, self.lower
+            if high >= upper:
+                upper = high
+            elif dropped_high == upper:
+                upper = max(highs)
+            if low <= lower:
+                lower = low
+            elif dropped_low == lower:
+                lower = min(lows)
+        self.upper = upper
+        self.lower = lower
+        self.mid = (upper + lower) / 2.0
 
 
 class Ichimoku(Indicator):

@@ -120,7 +120,8 @@ class RiskManager:
                            "reset it with 'tradingbot reset-kill-switch CONFIG'")
         if ts < s.paused_until:
             return Refusal("max_consecutive_errors",
-                           f"paused after {s.consecutive_errors} consecutive errors")
+                           f"paused after {s.consecutive_errors} consecutive errors, "
+                           f"risk_management.max_consecutive_errors is {r.max_consecutive_errors}")
         if open_positions >= t.max_positions:
             return Refusal("max_positions", f"{open_positions} open position(s), "
                            f"trading.max_positions is {t.max_positions}")

@@ -6,12 +6,17 @@ turn them back into aware UTC datetimes. JSON documents (open trade with the exi
 risk state, event payloads) are text the store writes with ``json.dumps``.
 
 The Alembic revisions under ``trading/migrations/versions`` create this schema; a unit test checks
-that a migrated database matches these tables exactly.
+that a migrated database matches these tables exactly. ``Upsert`` is the one portable
+insert-or-update the store writes with.
 """
 from __future__ import annotations
 
-from sqlalchemy import (Column, Double, ForeignKey, Index, Integer, MetaData, String, Table, Text,
-                        UniqueConstraint)
+from typing import Any, Sequence
+
+from sqlalchemy import (Column, Connection, Double, ForeignKey, Index, Integer, MetaData, String,
+                        Table, Text, UniqueConstraint, and_, bindparam, exists, func, insert, select)
+from sqlalchemy import update as update_statement
+from sqlalchemy.dialects import postgresql, sqlite
 
 # named constraints, so later migrations can alter them (SQLite batch mode needs the names)
 NAMING_CONVENTION = {
@@ -122,3 +127,55 @@ events = Table(
     Column("payload", Text, nullable=False),  # Event.to_dict()
     Index(None, "bot_id", "kind"),
 )
+
+
+# dialects with INSERT ... ON CONFLICT; the rest get UPDATE, then INSERT when nothing matched
+NATIVE_UPSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
+class Upsert:
+    """Insert rows; on a clash of ``key`` update the ``update`` columns, or do nothing without any.
+
+    ``keep`` columns keep their stored value when the new one is NULL (a venue order id or fill
+    price that a later event no longer carries). Built once, executed with rows of every column.
+    """
+
+    def __init__(self, dialect: str, table: Table, key: tuple[str, ...],
+                 update: tuple[str, ...] = (), keep: tuple[str, ...] = ()) -> None:
+        self.key, self.update = key, update
+        make_insert = NATIVE_UPSERT.get(dialect)
+        if make_insert is not None:
+            stmt = make_insert(table)
+            new = stmt.excluded
+            if update:
+                set_ = {c: func.coalesce(new[c], table.c[c]) if c in keep else new[c] for c in update}
+                self._native = stmt.on_conflict_do_update(index_elements=key, set_=set_)
+            else:
+                self._native = stmt.on_conflict_do_nothing(index_elements=key)
+            return
+        # bind names differ from column names: SQLAlchemy reserves those for SET/VALUES
+        self._native = None
+        self._insert = insert(table)
+        match = and_(*(table.c[k] == bindparam(f"k_{k}") for k in key))
+        self._exists = select(exists().where(match))
+        self._update = None
+        if update:
+            values = {c: func.coalesce(bindparam(f"v_{c}"), table.c[c]) if c in keep
+                      else bindparam(f"v_{c}") for c in update}
+            self._update = update_statement(table).where(match).values(values)
+
+    def __call__(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        if self._native is not None:
+            conn.execute(self._native, list(rows))
+            return
+        for row in rows:
+            params = {f"k_{k}": row[k] for k in self.key}
+            if self._update is not None:
+                params.update({f"v_{c}": row[c] for c in self.update})
+                if conn.execute(self._update, params).rowcount:
+                    continue
+            elif conn.scalar(self._exists, params):
+                continue
+            conn.execute(self._insert, row)

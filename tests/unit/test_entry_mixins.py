@@ -92,24 +92,18 @@ def test_rsi_ichimoku_entry_needs_each_condition():
     assert entries("RSIIchimokuEntryMixin", ICHIMOKU, bars(high_cloud)) == []
 
 
-def test_rsi_volume_supertrend_entry():
-    params = {**SUPERTREND, "e_rsi_period": 2, "e_rsi_oversold": 30.0}
-    assert entries("RSIVolumeSupertrendEntryMixin", params, bars(PULLBACK, SPIKE_LAST, 0.5)) == [12]
-    assert entries("RSIVolumeSupertrendEntryMixin", params, bars(PULLBACK, None, 0.5)) == []
-    tight = {**params, "e_st_multiplier": 0.5}
-    assert entries("RSIVolumeSupertrendEntryMixin", tight, bars(PULLBACK, SPIKE_LAST, 0.5)) == []
-    strict = {**params, "e_rsi_oversold": 20.0}
-    assert entries("RSIVolumeSupertrendEntryMixin", strict, bars(PULLBACK, SPIKE_LAST, 0.5)) == []
-
-
-def test_bb_volume_supertrend_entry():
-    params = {**SUPERTREND, "e_bb_period": 5, "e_bb_dev": 1.0}
-    assert entries("BBVolumeSupertrendEntryMixin", params, bars(PULLBACK, SPIKE_LAST, 0.5)) == [12]
-    assert entries("BBVolumeSupertrendEntryMixin", params, bars(PULLBACK, None, 0.5)) == []
-    tight = {**params, "e_st_multiplier": 0.5}
-    assert entries("BBVolumeSupertrendEntryMixin", tight, bars(PULLBACK, SPIKE_LAST, 0.5)) == []
-    wide = {**params, "e_bb_dev": 3.0}
-    assert entries("BBVolumeSupertrendEntryMixin", wide, bars(PULLBACK, SPIKE_LAST, 0.5)) == []
+@pytest.mark.parametrize("name, dip, no_dip", [
+    ("RSIVolumeSupertrendEntryMixin", {"e_rsi_period": 2, "e_rsi_oversold": 30.0},
+     {"e_rsi_oversold": 20.0}),
+    ("BBVolumeSupertrendEntryMixin", {"e_bb_period": 5, "e_bb_dev": 1.0}, {"e_bb_dev": 3.0}),
+])
+def test_volume_supertrend_entries_need_dip_volume_and_uptrend(name, dip, no_dip):
+    params = {**SUPERTREND, **dip}
+    spiked = bars(PULLBACK, SPIKE_LAST, 0.5)
+    assert entries(name, params, spiked) == [12]
+    assert entries(name, params, bars(PULLBACK, None, 0.5)) == []           # no volume spike
+    assert entries(name, {**params, "e_st_multiplier": 0.5}, spiked) == []  # the fall flips the trend
+    assert entries(name, {**params, **no_dip}, spiked) == []                # the dip is not deep enough
 
 
 @pytest.mark.parametrize("name", REGISTRY.names("entry"))
@@ -125,13 +119,15 @@ def test_registry_discovers_exactly_the_builtin_entries():
         "RSIVolumeSupertrendEntryMixin", "BBVolumeSupertrendEntryMixin"])
 
 
-@pytest.mark.parametrize("name", REGISTRY.names("entry"))
-def test_entry_params_are_prefixed_documented_and_defaults_valid(name):
-    cls = REGISTRY.find("entry", name)
+@pytest.mark.parametrize("kind, name", [(kind, name) for kind in ("entry", "exit")
+                                        for name in REGISTRY.names(kind)])
+def test_every_builtin_mixin_declares_prefixed_documented_params(kind, name):
+    cls = REGISTRY.find(kind, name)
     assert cls.rule and cls.params
     for param in cls.params:
-        assert param.name.startswith("e_") and param.doc
+        assert param.name.startswith(cls.prefix) and param.doc
         assert param.check(param.default) is None
+    assert REGISTRY.build(kind, name).p.as_dict() == {p.name: p.default for p in cls.params}
 
 
 def test_misspelt_param_gets_a_suggestion():

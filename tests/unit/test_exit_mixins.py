@@ -1,4 +1,4 @@
-"""Exit mixins fire on the right bar with the right reason, keep per-trade state and survive a restart."""
+"""Exit mixins fire on the right bar with the right reason, keep per-trade state, survive a restart."""
 from __future__ import annotations
 
 import json
@@ -18,7 +18,9 @@ RISING = [10, 11, 12, 13, 14, 15, 16, 17]
 
 
 def bar(k: int, close: float, high: float | None = None, low: float | None = None) -> Bar:
-    return Bar(300.0 * k, close, close if high is None else high, close if low is None else low, close, 1.0)
+    high = close if high is None else high
+    low = close if low is None else low
+    return Bar(300.0 * k, close, high, low, close, 1.0)
 
 
 class Run:
@@ -169,15 +171,6 @@ def test_registry_discovers_exactly_the_builtin_exits():
     assert REGISTRY.names("exit") == sorted([
         "RSIBBExitMixin", "RSIOrBBExitMixin", "ATRExitMixin", "TrailingStopExitMixin",
         "TimeBasedExitMixin", "FixedRatioExitMixin", "MACrossoverExitMixin"])
-
-
-@pytest.mark.parametrize("name", REGISTRY.names("exit"))
-def test_exit_params_are_prefixed_documented_and_defaults_valid(name):
-    cls = REGISTRY.find("exit", name)
-    assert cls.rule and cls.params
-    for param in cls.params:
-        assert param.name.startswith("x_") and param.doc
-        assert param.check(param.default) is None
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from strategies.mixins.base import Bar, ExitMixin, OpenTrade, Param
-from strategies.mixins.entry.common import period
+from strategies.mixins.common import period
 
 if TYPE_CHECKING:
     from strategies.indicators import IndicatorSet

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from strategies.mixins.base import Bar, ExitMixin, OpenTrade
-from strategies.mixins.entry.common import (bb_params, close_at_upper_band, rsi_at_least,
+from strategies.mixins.common import (bb_params, close_at_upper_band, rsi_overbought,
                                             rsi_params)
 
 if TYPE_CHECKING:
@@ -17,9 +17,8 @@ class _RSIBBExit(ExitMixin):
     params = rsi_params("x_", "overbought", 70.0, "RSI at or above this is overbought") + bb_params("x_")
 
     def init(self, indicators: "IndicatorSet") -> None:
-        p = self.p
-        self._overbought = rsi_at_least(indicators, p.x_rsi_period, p.x_rsi_overbought)
-        self._at_upper_band = close_at_upper_band(indicators, p.x_bb_period, p.x_bb_dev)
+        self._overbought = rsi_overbought(indicators, self.p)
+        self._at_upper_band = close_at_upper_band(indicators, self.p)
 
 
 class RSIBBExitMixin(_RSIBBExit):
@@ -35,7 +34,10 @@ class RSIBBExitMixin(_RSIBBExit):
 
 
 class RSIOrBBExitMixin(_RSIBBExit):
-    """Sell when RSI is overbought or the close is at or above the upper Bollinger band."""
+    """Sell when RSI is overbought or the close is at or above the upper Bollinger band.
+
+    The reason names what fired: ``rsi_overbought``, ``upper_band`` or both.
+    """
 
     name = "RSIOrBBExitMixin"
     rule = "RSI >= x_rsi_overbought OR close >= upper Bollinger band"

@@ -1,10 +1,10 @@
-"""Price-level exits: an ATR stop under the highest high, a trailing stop, fixed take-profit/stop-loss."""
+"""Price-level exits: ATR stop under the highest high, trailing stop, fixed take-profit/stop-loss."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from strategies.mixins.base import Bar, ExitMixin, OpenTrade, Param
-from strategies.mixins.entry.common import period, positive
+from strategies.mixins.common import period, positive
 
 if TYPE_CHECKING:
     from strategies.indicators import IndicatorSet
@@ -45,7 +45,7 @@ class ATRExitMixin(ExitMixin):
 
 
 class TrailingStopExitMixin(ExitMixin):
-    """Trailing stop under the highest close since entry, armed once the trade is far enough in profit."""
+    """Trailing stop under the highest close since entry, armed once the trade is enough in profit."""
 
     name = "TrailingStopExitMixin"
     rule = ("once close >= entry x (1 + x_activation_pct/100): close <= highest close since entry "

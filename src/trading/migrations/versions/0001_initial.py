@@ -18,9 +18,9 @@ branch_labels = None
 depends_on = None
 
 
-def _bot_id(table: str, primary_key: bool = False) -> sa.Column:
+def _bot_id(table: str) -> sa.Column:
     foreign_key = sa.ForeignKey("bots.bot_id", ondelete="CASCADE", name=f"fk_{table}_bot_id_bots")
-    return sa.Column("bot_id", sa.String(64), foreign_key, primary_key=primary_key, nullable=False)
+    return sa.Column("bot_id", sa.String(64), foreign_key, nullable=False)
 
 
 def upgrade() -> None:
@@ -40,7 +40,7 @@ def upgrade() -> None:
     op.create_table(
         "orders",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        _bot_id(),
+        _bot_id("orders"),
         sa.Column("client_order_id", sa.String(64), nullable=False),
         sa.Column("venue_order_id", sa.String(64)),
         sa.Column("symbol", sa.String(32), nullable=False),
@@ -63,7 +63,7 @@ def upgrade() -> None:
     op.create_table(
         "trades",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        _bot_id(),
+        _bot_id("trades"),
         sa.Column("entry_time", sa.Double(), nullable=False),
         sa.Column("exit_time", sa.Double(), nullable=False),
         sa.Column("symbol", sa.String(32), nullable=False),
@@ -84,7 +84,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "positions",
-        _bot_id("positions", primary_key=True),
+        _bot_id("positions"),
         sa.Column("symbol", sa.String(32), nullable=False),
         sa.Column("size", sa.Double(), nullable=False),
         sa.Column("entry_price", sa.Double(), nullable=False),
@@ -95,7 +95,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "equity",
-        _bot_id("equity", primary_key=True),
+        _bot_id("equity"),
         sa.Column("ts", sa.Double(), nullable=False),
         sa.Column("equity", sa.Double(), nullable=False),
         sa.Column("cash", sa.Double(), nullable=False),
@@ -103,7 +103,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "risk_state",
-        _bot_id("risk_state", primary_key=True),
+        _bot_id("risk_state"),
         sa.Column("state", sa.Text(), nullable=False),
         sa.Column("updated_at", sa.Double(), nullable=False),
         sa.PrimaryKeyConstraint("bot_id", name="pk_risk_state"),
@@ -111,7 +111,7 @@ def upgrade() -> None:
     op.create_table(
         "events",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        _bot_id(),
+        _bot_id("events"),
         sa.Column("time", sa.Double(), nullable=False),
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("payload", sa.Text(), nullable=False),

@@ -1,0 +1,29 @@
+"""Build the bar source a bot's ``data`` config names."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from feeds.file import FileBarSource
+from feeds.live import BarSource
+from trading.errors import ConfigError
+
+if TYPE_CHECKING:  # typing only: feeds do not depend on the orchestrator's config at runtime
+    from trading.config import DataConfig
+
+AVAILABLE_SOURCES = ("file",)
+
+
+def build_source(data: DataConfig, *, resume_after_ts: float | None) -> BarSource:
+    """The ``BarSource`` for ``data``; ``resume_after_ts`` is the last bar traded before a restart.
+
+    Raises ConfigError for a source this version cannot run, DataError for an unusable file.
+    """
+    if data.data_source == "file":
+        if data.file_path is None:
+            raise ConfigError("data.file_path: missing; data_source 'file' reads bars from a CSV "
+                              "file: set data.file_path to its path")
+        return FileBarSource(data.file_path, data.interval_seconds, data.lookback_bars,
+                             speed=data.speed, resume_after_ts=resume_after_ts)
+    raise ConfigError(f"data.data_source: '{data.data_source}' is not available in this version "
+                      f"(available: {', '.join(AVAILABLE_SOURCES)}); use data_source 'file' with "
+                      f"data.file_path, or a version that supports '{data.data_source}'")

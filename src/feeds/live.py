@@ -1,0 +1,209 @@
+"""The live data path: sources on the I/O thread hand closed bars to Backtrader through a queue.
+
+A ``BarSource`` (file replay, exchange WebSocket, broker gateway ...) runs as a coroutine on the
+bot's I/O thread and pushes into a ``BarSink``; ``LiveFeed`` is the Backtrader feed that takes
+them out on Backtrader's thread. The sink's bounded ``queue.Queue`` is the only thing the two
+threads share. The producer never blocks the event loop (a full queue is waited out with
+``asyncio.sleep``) and the consumer wakes as soon as a bar arrives (a blocking ``get`` with
+Cerebro's ``qcheck`` as the timeout).
+
+Sources say where they are with Backtrader's data states: ``DELAYED`` while they deliver
+warm-up history, ``LIVE`` once live bars start, ``CONNBROKEN`` while reconnecting and
+``DISCONNECTED`` at the end.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+from typing import Protocol
+
+import backtrader as bt
+
+from feeds.array_feed import _timeframe, bt_date_numbers
+from feeds.csv_bars import iso_utc
+from strategies.mixins.base import Bar
+
+log = logging.getLogger(__name__)
+
+# Backtrader's data states, re-exported so that sources need not import Backtrader
+CONNECTED = bt.feed.DataBase.CONNECTED
+DISCONNECTED = bt.feed.DataBase.DISCONNECTED
+CONNBROKEN = bt.feed.DataBase.CONNBROKEN
+DELAYED = bt.feed.DataBase.DELAYED
+LIVE = bt.feed.DataBase.LIVE
+
+_BAR, _STATUS, _END = 0, 1, 2  # queue item kinds: (_BAR, bar, history, last), (_STATUS, s), (_END,)
+
+
+class SinkClosed(Exception):
+    """The consuming feed has stopped: the source should stop producing (and return)."""
+
+
+class BarSink:
+    """The producer side of a live feed; its ``put_*`` coroutines run on the I/O thread.
+
+    ``maxsize`` bounds the queue (memory, and how far the producer may run ahead); while it is
+    full the producer sleeps ``poll_seconds`` at a time, leaving the event loop free.
+    """
+
+    def __init__(self, maxsize: int = 1024, poll_seconds: float = 0.002) -> None:
+        if maxsize < 1:
+            raise ValueError(f"BarSink needs maxsize >= 1, got {maxsize}")
+        self.queue: queue.Queue = queue.Queue(maxsize)
+        self.poll_seconds = poll_seconds
+        self._closed = False
+
+    async def put_bar(self, bar: Bar, history: bool = False, last_history: bool = False) -> None:
+        """Queue one closed bar; ``history`` for warm-up bars, ``last_history`` on the last one."""
+        await self._put((_BAR, bar, history, last_history))
+
+    async def put_status(self, state: int) -> None:
+        """Queue a data state change (``DELAYED``, ``LIVE``, ``CONNBROKEN``, ``DISCONNECTED``)."""
+        await self._put((_STATUS, state))
+
+    async def end(self) -> None:
+        """No more bars will come: the feed ends (and Cerebro's run with it) once it drains."""
+        await self._put((_END,))
+
+    def close(self) -> None:
+        """Called by the consumer when it stops: later ``put_*`` calls raise ``SinkClosed``."""
+        self._closed = True
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def _put(self, item: tuple) -> None:
+        while True:
+            if self._closed:
+                raise SinkClosed("the live feed has stopped taking bars")
+            try:
+                self.queue.put_nowait(item)
+                return
+            except queue.Full:
+                await asyncio.sleep(self.poll_seconds)
+
+
+class BarSource(Protocol):
+    """Anything that produces bars for a ``LiveFeed``; ``run`` executes on the I/O thread.
+
+    ``run`` first delivers history (``history=True``, the last one ``last_history=True``, state
+    ``DELAYED``), then live closed bars (state ``LIVE``), until it is done (then ``sink.end()``)
+    or cancelled. It returns quietly when the sink raises ``SinkClosed``.
+    """
+
+    async def run(self, sink: BarSink) -> None: ...
+
+    def describe(self) -> str: ...
+
+
+class LiveFeed(bt.feed.DataBase):
+    """A Backtrader feed that takes closed bars from a ``BarSink``'s queue as they arrive.
+
+    Bars at or before the last delivered time are dropped (duplicates, out-of-order); a gap of
+    more than ``interval_seconds`` among live bars is logged as a warning. The strategy reads the
+    bar through ``current_bar()`` and asks ``is_warmup()`` / ``is_last_warmup()``; the bot's
+    status report reads ``last_bar_ts`` and ``status``.
+    """
+
+    params = (("sink", None), ("interval_seconds", 0))
+
+    IDLE_WAIT = 0.05  # seconds a _load waits for a bar when Cerebro gives no qcheck
+
+    def __init__(self) -> None:
+        if not isinstance(self.p.sink, BarSink):
+            raise TypeError(f"LiveFeed needs sink=BarSink, got {type(self.p.sink).__name__}")
+        if self.p.fromdate is not None or self.p.todate is not None or self.p.filters:
+            raise ValueError("LiveFeed does not filter: its source decides which bars to send")
+        self._queue = self.p.sink.queue
+        self._interval = float(self.p.interval_seconds or 0)
+        if self.p.timeframe == bt.TimeFrame.Days and self.p.compression == 1 and self._interval:
+            self.p.timeframe, self.p.compression = _timeframe(self._interval)
+        self._reset()
+
+    def _reset(self) -> None:
+        self._bar: Bar | None = None
+        self._history = False
+        self._last_history = False
+        self._ended = False
+        self.last_bar_ts: float | None = None
+
+    def islive(self) -> bool:
+        return True
+
+    def haslivedata(self) -> bool:
+        return not self._queue.empty()
+
+    def start(self) -> None:
+        super().start()
+        self._reset()
+
+    def stop(self) -> None:
+        super().stop()
+        self.p.sink.close()  # a producer waiting on a full queue must not wait forever
+
+    @property
+    def status(self) -> str:
+        """The name of the last data state (``CONNECTED`` before the source said anything)."""
+        return self._getstatusname(getattr(self, "_laststatus", CONNECTED))
+
+    # -- Backtrader pulls here -------------------------------------------------------------------
+    def _load(self) -> bool | None:
+        if self._ended:
+            return False
+        wait = self._qcheck or self.IDLE_WAIT
+        while True:
+            try:
+                item = self._queue.get(timeout=wait)
+            except queue.Empty:
+                return None  # nothing yet: Cerebro loops (notifications, timers, stop requests)
+            kind = item[0]
+            if kind == _BAR:
+                if self._accept(item[1], item[2]):
+                    _, self._bar, self._history, self._last_history = item
+                    return True
+            elif kind == _STATUS:
+                self.put_notification(item[1])
+            else:
+                self._ended = True
+                self.put_notification(DISCONNECTED)
+                return False
+
+    def _accept(self, bar: Bar, history: bool) -> bool:
+        last = self.last_bar_ts
+        if last is not None:
+            if bar.ts <= last:
+                log.log(logging.DEBUG if bar.ts == last else logging.INFO,
+                        "%s: dropped %s bar %s (already at %s)", self._label(),
+                        "duplicate" if bar.ts == last else "out-of-order", iso_utc(bar.ts),
+                        iso_utc(last))
+                return False
+            if self._interval and bar.ts - last > self._interval:
+                # a gap among live bars means missed bars; in history it is the market's own gap
+                missing = round((bar.ts - last) / self._interval) - 1
+                log.log(logging.INFO if history else logging.WARNING,
+                        "%s: gap: no bars between %s and %s (%d bar(s) of %gs missing)",
+                        self._label(), iso_utc(last), iso_utc(bar.ts), missing, self._interval)
+        self.last_bar_ts = bar.ts
+        lines = self.lines
+        lines.datetime[0] = float(bt_date_numbers(bar.ts))
+        lines.open[0], lines.high[0], lines.low[0] = bar.open, bar.high, bar.low
+        lines.close[0], lines.volume[0], lines.openinterest[0] = bar.close, bar.volume, 0.0
+        return True
+
+    def _label(self) -> str:
+        return self.p.name or self.p.dataname or "live feed"
+
+    # -- what the strategy reads -----------------------------------------------------------------
+    def current_bar(self) -> Bar:
+        """The bar just delivered, exactly as the source sent it."""
+        return self._bar
+
+    def is_warmup(self) -> bool:
+        """True when the current bar is warm-up history (the strategy must not trade on it)."""
+        return self._history
+
+    def is_last_warmup(self) -> bool:
+        """True on the last history bar: the moment to re-place restored orders."""
+        return self._last_history

@@ -1,0 +1,352 @@
+"""The store: what a live bot must find again after a restart, in any SQLAlchemy database.
+
+The live bot calls ``Store.checkpoint`` once per closed bar, after the strategy has processed it:
+one transaction holds everything that bar changed (orders, closed trades, the open position with
+its exit mixins' state, risk state, cash and equity). A process killed mid-bar therefore leaves
+the state as of the previous bar's end; ``load_snapshot`` returns it, and the bot warms up on
+history up to ``last_bar_ts`` and continues with the next bar as if it had never stopped.
+
+SQLite (the default) runs in WAL mode with ``synchronous=NORMAL``: a commit survives a killed
+process and costs no fsync. The checkpoint uses prepared Core statements, no ORM unit of work.
+Opening a store migrates the database to the newest schema (Alembic, ``trading/migrations``).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import Connection, Engine, bindparam, create_engine, delete, event, insert, select
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from strategies.custom_strategy import PendingOrder
+from strategies.mixins.base import OpenTrade
+from trading import store_models as m
+from trading.store_models import Upsert
+from trading.errors import StoreError
+from trading.events import TRADE_FIELDS, Event, OrderEvent, TradeClosed
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+PENDING_STATUSES = ("submitted", "accepted", "partial")  # an order the venue may still fill
+ORDER_FIELDS = ("client_order_id", "venue_order_id", "symbol", "side", "order_type", "purpose",
+                "reason", "size", "price", "status", "filled_size", "fill_price", "fee", "message",
+                "created_at", "updated_at")
+_ORDER_TIMES = ("created_at", "updated_at")
+_TRADE_TIMES = ("entry_time", "exit_time")
+
+
+@dataclass(frozen=True)
+class BotSnapshot:
+    """What a restart restores: the state as of the end of bar ``last_bar_ts`` (None: never ran)."""
+
+    bot_id: str
+    last_bar_ts: float | None
+    cash: float | None
+    position: OpenTrade | None
+    pending_orders: tuple[PendingOrder, ...]
+    risk_state: dict | None
+
+
+def utc_time(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=timezone.utc)
+
+
+class Store:
+    """Repository of bots, orders, trades, positions, equity, risk state and events."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            parsed = make_url(url)
+        except ArgumentError as exc:
+            raise StoreError(f"database.url {url!r} is not a SQLAlchemy URL "
+                             "(e.g. sqlite:///data/0001.sqlite)") from exc
+        self._url = parsed.render_as_string(hide_password=True)
+        try:
+            if parsed.get_backend_name() == "sqlite":
+                _create_sqlite_folder(parsed)
+            self._engine = create_engine(parsed)
+        except (OSError, SQLAlchemyError) as exc:
+            raise StoreError(f"cannot open the database {self._url}: {_reason(exc)}; check that "
+                             "its folder exists and is writable, or set database.url") from exc
+        if self._engine.dialect.name == "sqlite":
+            _tune_sqlite(self._engine)
+        try:
+            _migrate(self._engine, self._url)
+        except (OSError, SQLAlchemyError, CommandError) as exc:
+            self._engine.dispose()
+            raise StoreError(f"cannot open or migrate the database {self._url}: {_reason(exc)}; "
+                             "check that its folder exists and is writable, or set database.url"
+                             ) from exc
+        except StoreError:
+            self._engine.dispose()
+            raise
+        self._prepare(self._engine.dialect.name)
+
+    def _prepare(self, dialect: str) -> None:
+        """Build every write statement once; the checkpoint then only binds values."""
+        self._register_bot = Upsert(dialect, m.bots, ("bot_id",),
+                                    ("config_path", "description", "started_at", "updated_at"))
+        self._ensure_bot = Upsert(dialect, m.bots, ("bot_id",))
+        self._bar_done = Upsert(dialect, m.bots, ("bot_id",),
+                                ("last_bar_ts", "cash", "value", "updated_at"))
+        self._save_orders = Upsert(dialect, m.orders, ("bot_id", "client_order_id"),
+                                   ORDER_FIELDS[1:-2] + ("updated_at",),
+                                   keep=("venue_order_id", "fill_price"))
+        self._save_trades = Upsert(dialect, m.trades, ("bot_id", "entry_time", "exit_time", "exit_reason"))
+        self._save_position = Upsert(dialect, m.positions, ("bot_id",),
+                                     ("symbol", "size", "entry_price", "entry_ts", "trade", "updated_at"))
+        self._save_risk = Upsert(dialect, m.risk_state, ("bot_id",), ("state", "updated_at"))
+        self._save_equity = Upsert(dialect, m.equity, ("bot_id", "ts"), ("equity", "cash"))
+        self._drop_position = delete(m.positions).where(m.positions.c.bot_id == bindparam("bot_id"))
+        self._add_event = insert(m.events)
+
+    @property
+    def url(self) -> str:
+        """The database URL with any password masked (safe to log)."""
+        return self._url
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    @contextmanager
+    def _failing_as(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except SQLAlchemyError as exc:
+            raise StoreError(f"{what} in {self._url} failed: {_reason(exc)}") from exc
+
+    # -- writes ----------------------------------------------------------------------------------
+    def register_bot(self, bot_id: str, config_path: str | None, description: str) -> None:
+        """Record that ``bot_id`` starts now (its first registration time is kept)."""
+        now = time.time()
+        row = {"bot_id": bot_id, "config_path": config_path, "description": description,
+               "created_at": now, "started_at": now, "updated_at": now}
+        with self._failing_as(f"registering bot {bot_id}"), self._engine.begin() as conn:
+            self._register_bot(conn, [row])
+
+    def checkpoint(self, bot_id: str, *, bar_ts: float, cash: float, value: float,
+                   orders: Sequence[OrderEvent], trades: Sequence[TradeClosed],
+                   position: OpenTrade | None, risk_state: dict, save_equity: bool,
+                   entry_mixin: str = "", exit_mixins: str = "") -> None:
+        """Save, in one transaction, everything bar ``bar_ts`` changed: all of it or none of it.
+
+        ``orders`` are the order events since the last checkpoint (one row per client order id
+        keeps the latest status and fill); ``trades`` the trades closed since then (a trade saved
+        twice is stored once); ``position`` the open trade or None.
+        """
+        now = time.time()
+        bot_row = {"bot_id": bot_id, "description": "", "created_at": now, "updated_at": now,
+                   "last_bar_ts": bar_ts, "cash": cash, "value": value}
+        order_rows = _order_rows(bot_id, orders)
+        trade_rows = [_trade_row(bot_id, t, entry_mixin, exit_mixins) for t in trades]
+        risk_row = {"bot_id": bot_id, "state": json.dumps(risk_state), "updated_at": now}
+        with self._failing_as(f"checkpoint of bot {bot_id} at bar {bar_ts}"), \
+                self._engine.begin() as conn:
+            self._bar_done(conn, [bot_row])  # first: the bots row the others refer to
+            self._save_orders(conn, order_rows)
+            self._save_trades(conn, trade_rows)
+            if position is None:
+                conn.execute(self._drop_position, {"bot_id": bot_id})
+            else:
+                self._save_position(conn, [_position_row(bot_id, position, now)])
+            self._save_risk(conn, [risk_row])
+            if save_equity:
+                self._save_equity(conn, [{"bot_id": bot_id, "ts": bar_ts, "equity": value,
+                                          "cash": cash}])
+
+    def record_event(self, bot_id: str, event: Event) -> None:
+        """Append an event (at its own time, or now when it has none) with its full payload."""
+        at = getattr(event, "time", None)
+        row = {"bot_id": bot_id, "kind": event.kind, "payload": json.dumps(event.to_dict()),
+               "time": at.timestamp() if isinstance(at, datetime) else time.time()}
+        with self._failing_as(f"recording a {event.kind} event of bot {bot_id}"), \
+                self._engine.begin() as conn:
+            self._ensure(conn, bot_id)
+            conn.execute(self._add_event, row)
+
+    def save_risk_state(self, bot_id: str, state: dict) -> None:
+        """Replace the bot's risk state (e.g. a kill switch reset from the CLI)."""
+        row = {"bot_id": bot_id, "state": json.dumps(state), "updated_at": time.time()}
+        with self._failing_as(f"saving the risk state of bot {bot_id}"), self._engine.begin() as conn:
+            self._ensure(conn, bot_id)
+            self._save_risk(conn, [row])
+
+    def _ensure(self, conn: Connection, bot_id: str) -> None:
+        now = time.time()
+        self._ensure_bot(conn, [{"bot_id": bot_id, "description": "", "created_at": now,
+                                 "updated_at": now}])
+
+    # -- reads -----------------------------------------------------------------------------------
+    def load_snapshot(self, bot_id: str) -> BotSnapshot:
+        """The state saved by the bot's last checkpoint, read in one transaction."""
+        with self._failing_as(f"loading the state of bot {bot_id}"), self._read() as conn:
+            bot = conn.execute(select(m.bots.c.last_bar_ts, m.bots.c.cash)
+                               .where(m.bots.c.bot_id == bot_id)).first()
+            trade = conn.scalar(select(m.positions.c.trade).where(m.positions.c.bot_id == bot_id))
+            risk = conn.scalar(select(m.risk_state.c.state).where(m.risk_state.c.bot_id == bot_id))
+            o = m.orders.c
+            pending = conn.execute(
+                select(o.purpose, o.size, o.filled_size, o.client_order_id, o.reason)
+                .where(o.bot_id == bot_id, o.order_type == "market",
+                       o.purpose.in_(("entry", "exit")), o.status.in_(PENDING_STATUSES))
+                .order_by(o.id)).all()
+        return BotSnapshot(
+            bot_id=bot_id,
+            last_bar_ts=bot.last_bar_ts if bot else None,
+            cash=bot.cash if bot else None,
+            position=OpenTrade.from_dict(json.loads(trade)) if trade else None,
+            # a partly filled order is re-sent for what is still missing
+            pending_orders=tuple(PendingOrder(purpose=p.purpose, size=p.size - p.filled_size,
+                                              client_order_id=p.client_order_id, reason=p.reason)
+                                 for p in pending),
+            risk_state=json.loads(risk) if risk else None,
+        )
+
+    def load_risk_state(self, bot_id: str) -> dict | None:
+        with self._failing_as(f"loading the risk state of bot {bot_id}"), self._read() as conn:
+            state = conn.scalar(select(m.risk_state.c.state).where(m.risk_state.c.bot_id == bot_id))
+        return json.loads(state) if state else None
+
+    def trades(self, bot_id: str) -> list[dict[str, Any]]:
+        """Closed trades by exit time: TRADE_FIELDS plus entry_mixin and exit_mixins."""
+        t = m.trades.c
+        query = (select(*(t[name] for name in TRADE_FIELDS), t.entry_mixin, t.exit_mixins)
+                 .where(t.bot_id == bot_id).order_by(t.exit_time, t.id))
+        return self._rows(query, _TRADE_TIMES, f"reading the trades of bot {bot_id}")
+
+    def orders(self, bot_id: str) -> list[dict[str, Any]]:
+        """Every order the bot sent, in the order it was first seen, with its latest status."""
+        o = m.orders.c
+        query = select(*(o[name] for name in ORDER_FIELDS)).where(o.bot_id == bot_id).order_by(o.id)
+        return self._rows(query, _ORDER_TIMES, f"reading the orders of bot {bot_id}")
+
+    def equity_curve(self, bot_id: str) -> list[tuple[float, float]]:
+        """(bar time in epoch seconds, account value) pairs, oldest first."""
+        e = m.equity.c
+        with self._failing_as(f"reading the equity of bot {bot_id}"), self._read() as conn:
+            rows = conn.execute(select(e.ts, e.equity).where(e.bot_id == bot_id).order_by(e.ts))
+            return [(ts, value) for ts, value in rows]
+
+    def events(self, bot_id: str, kind: str | None = None) -> list[dict[str, Any]]:
+        """Recorded events (``Event.to_dict()`` payloads), oldest first; optionally one kind."""
+        e = m.events.c
+        query = select(e.payload).where(e.bot_id == bot_id).order_by(e.id)
+        if kind is not None:
+            query = query.where(e.kind == kind)
+        with self._failing_as(f"reading the events of bot {bot_id}"), self._read() as conn:
+            return [json.loads(payload) for payload in conn.scalars(query)]
+
+    def _rows(self, query: Any, times: tuple[str, ...], what: str) -> list[dict[str, Any]]:
+        with self._failing_as(what), self._read() as conn:
+            rows = [dict(row._mapping) for row in conn.execute(query)]
+        for row in rows:
+            for name in times:
+                row[name] = utc_time(row[name])
+        return rows
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn:
+            if self._engine.dialect.name == "postgresql":  # one snapshot for every statement
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            yield conn
+
+
+# -- rows --------------------------------------------------------------------------------------------
+def _order_rows(bot_id: str, orders: Sequence[OrderEvent]) -> list[dict[str, Any]]:
+    """One row per client order id: the latest event, keeping earlier venue id and fill price."""
+    rows: dict[str, dict[str, Any]] = {}
+    for o in orders:
+        at = o.time.timestamp()
+        row = {"bot_id": bot_id, "client_order_id": o.client_order_id,
+               "venue_order_id": o.venue_order_id, "symbol": o.symbol, "side": o.side,
+               "order_type": o.order_type, "purpose": o.purpose, "reason": o.reason,
+               "size": o.size, "price": o.price, "status": o.status, "filled_size": o.filled_size,
+               "fill_price": o.fill_price, "fee": o.fee, "message": o.message,
+               "created_at": at, "updated_at": at}
+        earlier = rows.get(o.client_order_id)
+        if earlier is not None:
+            row["created_at"] = earlier["created_at"]
+            for name in ("venue_order_id", "fill_price"):
+                if row[name] is None:
+                    row[name] = earlier[name]
+        rows[o.client_order_id] = row
+    return list(rows.values())
+
+
+def _trade_row(bot_id: str, trade: TradeClosed, entry_mixin: str, exit_mixins: str) -> dict[str, Any]:
+    row = {name: getattr(trade, name) for name in TRADE_FIELDS}
+    for name in _TRADE_TIMES:
+        row[name] = row[name].timestamp()
+    row.update(bot_id=bot_id, entry_mixin=entry_mixin, exit_mixins=exit_mixins)
+    return row
+
+
+def _position_row(bot_id: str, trade: OpenTrade, now: float) -> dict[str, Any]:
+    return {"bot_id": bot_id, "symbol": trade.symbol, "size": trade.size,
+            "entry_price": trade.entry_price, "entry_ts": trade.entry_ts,
+            "trade": json.dumps(trade.to_dict()), "updated_at": now}
+
+
+# -- opening -----------------------------------------------------------------------------------------
+def _reason(exc: BaseException) -> str:
+    """The driver's own message when there is one (SQLAlchemy's adds SQL and a docs link)."""
+    return str(getattr(exc, "orig", None) or exc)
+
+
+def _create_sqlite_folder(url: URL) -> None:
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return
+    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    """WAL + synchronous=NORMAL on every connection, and real transactions for reads too."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # sqlite3 would BEGIN only before writes; SQLAlchemy emits BEGIN itself (below) so the
+        # reads of load_snapshot share one snapshot and migrations' DDL is transactional
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+
+def _migrate(engine: Engine, url: str) -> None:
+    """Bring the schema to the newest revision; refuse a database made by a newer version."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    script = ScriptDirectory.from_config(config)
+    known = {s.revision for s in script.walk_revisions()}
+    with engine.begin() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+        unknown = sorted(current - known)
+        if unknown:
+            raise StoreError(
+                f"the database {url} has schema revision {', '.join(unknown)}, which this version "
+                f"of tradingbot does not know (newest here: {script.get_current_head()}); it was "
+                "written by a newer tradingbot: upgrade tradingbot or point database.url elsewhere")
+        if current != set(script.get_heads()):
+            log.info("migrating %s to schema revision %s", url, script.get_current_head())
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")

@@ -1,0 +1,354 @@
+"""The broker contract: every broker the bot can run on passes this one suite.
+
+Each broker kind is driven through a real Cerebro with a crafted bar feed and a scripted strategy
+that places orders the way CustomStrategy does (market, stop, limit, stop-trail, OCO, cancel).
+A new broker joins with one line in ``KINDS``; a venue broker's ``build`` can ask the request for
+its loopback fake (``request.getfixturevalue(...)``).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Callable
+
+import backtrader as bt
+import pandas as pd
+import pytest
+
+from brokers.factory import build_broker
+from brokers.paper import BrokerSnapshot
+from trading.config import BrokerConfig
+from trading.errors import ConfigError
+
+CASH = 10_000.0
+COMMISSION = 0.001
+T0 = datetime(2024, 1, 1)
+
+Row = tuple[float, float, float, float]  # open, high, low, close
+Action = Callable[["ScriptedStrategy"], None]
+
+
+# -- broker kinds -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BrokerKind:
+    """One broker under contract; ``restorable``: it starts from a ``BrokerSnapshot``."""
+
+    name: str
+    build: Callable[..., bt.BrokerBase]  # (request, *, cash, commission, restore) -> broker
+    restorable: bool
+
+
+def from_config(kind: str) -> Callable[..., bt.BrokerBase]:
+    def build(request: pytest.FixtureRequest, *, cash: float, commission: float,
+              restore: BrokerSnapshot | None) -> bt.BrokerBase:
+        config = BrokerConfig(type=kind, initial_balance=cash, commission=commission,
+                              slippage_pct=0.0)
+        return build_broker(config, restore=restore)
+    return build
+
+
+KINDS = (
+    BrokerKind("mock", from_config("mock"), restorable=False),
+    BrokerKind("paper", from_config("paper"), restorable=True),
+)
+RESTORABLE = tuple(k for k in KINDS if k.restorable)
+
+
+@pytest.fixture(params=KINDS, ids=lambda k: k.name)
+def kind(request: pytest.FixtureRequest) -> BrokerKind:
+    return request.param
+
+
+@pytest.fixture
+def make_broker(kind: BrokerKind, request: pytest.FixtureRequest) -> Callable[..., bt.BrokerBase]:
+    def make(cash: float = CASH, commission: float = COMMISSION,
+             restore: BrokerSnapshot | None = None) -> bt.BrokerBase:
+        return kind.build(request, cash=cash, commission=commission, restore=restore)
+    return make
+
+
+# -- the scripted run ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Fill:
+    price: float
+    size: float
+    comm: float
+    pnl: float
+
+
+@dataclass(frozen=True)
+class BookState:
+    """The broker's books as the strategy sees them after a bar."""
+
+    cash: float
+    value: float
+    size: float
+    price: float
+    close: float
+
+
+@dataclass
+class Run:
+    statuses: dict[str, list[str]] = field(default_factory=dict)
+    fills: dict[str, Fill] = field(default_factory=dict)
+    books: list[BookState] = field(default_factory=list)
+    broker: bt.BrokerBase | None = None
+    data: bt.AbstractDataBase | None = None
+
+    def last_status(self, label: str) -> str:
+        return self.statuses[label][-1]
+
+
+class ScriptedStrategy(bt.Strategy):
+    """Runs ``script[bar_index]`` actions each bar and records the books and every order."""
+
+    params = (("script", None), ("run", None))
+
+    def __init__(self) -> None:
+        self.orders: dict[str, bt.Order] = {}
+        self.labels: dict[int, str] = {}
+
+    def track(self, label: str, order: bt.Order) -> None:
+        self.orders[label] = order
+        self.labels[order.ref] = label
+
+    def next(self) -> None:
+        run: Run = self.p.run
+        position = self.getposition()
+        run.books.append(BookState(cash=self.broker.getcash(), value=self.broker.getvalue(),
+                                   size=position.size, price=position.price,
+                                   close=self.data.close[0]))
+        for action in self.p.script.get(len(self) - 1, ()):
+            action(self)
+
+    def notify_order(self, order: bt.Order) -> None:
+        run: Run = self.p.run
+        label = self.labels[order.ref]
+        run.statuses.setdefault(label, []).append(order.getstatusname())
+        if order.status == order.Completed:
+            ex = order.executed
+            run.fills[label] = Fill(price=ex.price, size=ex.size, comm=ex.comm, pnl=ex.pnl)
+
+
+def market(label: str, side: str, size: float) -> Action:
+    return lambda s: s.track(label, getattr(s, side)(size=size))
+
+
+def pending(label: str, side: str, size: float, exectype: int, price: float | None = None,
+            oco: str | None = None, **kwargs) -> Action:
+    return lambda s: s.track(label, getattr(s, side)(size=size, exectype=exectype, price=price,
+                                                     oco=s.orders.get(oco) if oco else None,
+                                                     **kwargs))
+
+
+def cancel(label: str) -> Action:
+    return lambda s: s.cancel(s.orders[label])
+
+
+def frame(rows: list[Row]) -> pd.DataFrame:
+    index = [T0 + timedelta(hours=i) for i in range(len(rows))]
+    df = pd.DataFrame(rows, columns=["open", "high", "low", "close"], index=index)
+    df["volume"] = 100.0
+    return df
+
+
+def flat(price: float) -> Row:
+    return (price, price, price, price)
+
+
+def run(broker: bt.BrokerBase, rows: list[Row], script: dict[int, list[Action]]) -> Run:
+    result = Run(broker=broker)
+    cerebro = bt.Cerebro(stdstats=False)
+    result.data = bt.feeds.PandasData(dataname=frame(rows))
+    cerebro.adddata(result.data)
+    cerebro.broker = broker
+    cerebro.addstrategy(ScriptedStrategy, script=script, run=result)
+    cerebro.run()
+    return result
+
+
+def assert_books_balance(result: Run) -> None:
+    for book in result.books:
+        assert book.value == pytest.approx(book.cash + book.size * book.close)
+
+
+# -- the contract -------------------------------------------------------------------------------
+def test_market_buy_fills_at_next_open_and_charges_commission(make_broker):
+    rows = [flat(100), (101, 103, 100, 102), flat(102)]
+    result = run(make_broker(), rows, {0: [market("buy", "buy", 10)]})
+    fill = result.fills["buy"]
+    assert (fill.price, fill.size) == (101, 10)
+    assert fill.comm == pytest.approx(10 * 101 * COMMISSION)
+    after = result.books[1]
+    assert after.cash == pytest.approx(CASH - 1010 - 1.01)
+    assert after.value == pytest.approx(after.cash + 10 * 102)
+    assert (after.size, after.price) == (10, 101)
+
+
+def test_position_and_cash_after_buys_and_sells(make_broker):
+    rows = [flat(100), flat(101), flat(103), flat(104), flat(105), flat(105)]
+    script = {0: [market("buy1", "buy", 10)], 1: [market("buy2", "buy", 10)],
+              2: [market("sell1", "sell", 5)], 3: [market("sell2", "sell", 15)]}
+    result = run(make_broker(), rows, script)
+    sizes_prices = [(b.size, b.price) for b in result.books]
+    assert sizes_prices == [(0, 0), (10, 101), (20, 102), (15, 102), (0, 0), (0, 0)]
+    assert result.fills["sell1"].pnl == pytest.approx(5 * (104 - 102))
+    assert result.fills["sell2"].pnl == pytest.approx(15 * (105 - 102))
+    traded = 1010 + 1030 + 520 + 1575
+    expected_cash = CASH - 1010 - 1030 + 520 + 1575 - COMMISSION * traded
+    assert result.books[-1].cash == pytest.approx(expected_cash)
+    assert result.books[-1].value == pytest.approx(expected_cash)
+    assert_books_balance(result)
+
+
+@pytest.mark.parametrize("side, exectype, price, bar", [
+    ("buy", bt.Order.Limit, 98.0, (100, 101, 97, 99)),
+    ("buy", bt.Order.Stop, 102.0, (100, 103, 99.5, 102.5)),
+    ("sell", bt.Order.Limit, 104.0, (101, 105, 100, 103)),
+    ("sell", bt.Order.Stop, 97.0, (100, 100.5, 96, 97.5)),
+], ids=["buy-limit", "buy-stop", "sell-limit", "sell-stop"])
+def test_limit_and_stop_orders_fill_inside_the_bar_at_their_price(make_broker, side, exectype,
+                                                                  price, bar):
+    rows = [flat(100), flat(100), bar, flat(100)]
+    script = {0: [market("setup", "buy", 10)], 1: [pending("order", side, 5, exectype, price)]}
+    result = run(make_broker(), rows, script)
+    fill = result.fills["order"]
+    assert fill.price == pytest.approx(price)
+    assert abs(fill.size) == 5
+    assert fill.comm == pytest.approx(5 * price * COMMISSION)
+    assert result.books[2].size == (15 if side == "buy" else 5)
+    assert_books_balance(result)
+
+
+@pytest.mark.parametrize("bar, filled, canceled, price", [
+    ((100, 111, 99, 108), "take_profit", "stop_loss", 110.0),
+    ((100, 101, 94, 95), "stop_loss", "take_profit", 95.0),
+], ids=["limit-wins", "stop-wins"])
+def test_oco_pair_one_fills_and_the_other_is_canceled(make_broker, bar, filled, canceled, price):
+    rows = [flat(100), flat(100), bar, flat(100)]
+    script = {0: [market("entry", "buy", 10)],
+              1: [pending("stop_loss", "sell", 10, bt.Order.Stop, 95.0),
+                  pending("take_profit", "sell", 10, bt.Order.Limit, 110.0, oco="stop_loss")]}
+    result = run(make_broker(), rows, script)
+    assert result.fills[filled].price == pytest.approx(price)
+    assert result.last_status(canceled) == "Canceled"
+    assert canceled not in result.fills
+    assert result.books[-1].size == 0
+
+
+def test_trailing_stop_follows_the_close_and_fills_at_its_level(make_broker):
+    rows = [flat(100), flat(100), flat(110), (110, 110, 105, 106), flat(106)]
+    script = {0: [market("entry", "buy", 10)],
+              1: [pending("trail", "sell", 10, bt.Order.StopTrail, trailpercent=0.02)]}
+    result = run(make_broker(), rows, script)
+    # placed at 98 (2% under 100); the low of 105 only reaches it because it trailed 110
+    assert result.fills["trail"].price == pytest.approx(110 * 0.98)
+    assert result.books[3].size == 0
+
+
+def test_canceled_pending_order_never_fills(make_broker):
+    rows = [flat(100), flat(100), (95, 96, 85, 90), flat(90)]
+    script = {0: [pending("limit", "buy", 10, bt.Order.Limit, 90.0)], 1: [cancel("limit")]}
+    result = run(make_broker(), rows, script)
+    assert result.last_status("limit") == "Canceled"
+    assert "limit" not in result.fills
+    assert [(b.cash, b.value, b.size) for b in result.books] == [(CASH, CASH, 0)] * 4
+
+
+def test_order_larger_than_cash_is_rejected_and_nothing_changes(make_broker):
+    rows = [flat(100), flat(100), flat(101)]
+    result = run(make_broker(), rows, {0: [market("too_big", "buy", 150)]})
+    assert result.last_status("too_big") == "Margin"
+    assert "too_big" not in result.fills
+    assert [(b.cash, b.value, b.size) for b in result.books] == [(CASH, CASH, 0)] * 3
+
+
+def test_restore_starts_with_the_snapshot_when_the_broker_is_restorable(make_broker, kind):
+    snap = BrokerSnapshot(cash=5_000.0, position_size=10.0, position_price=100.0)
+    rows = [flat(110), (111, 112, 110, 111), flat(111)]
+    script = {0: [market("close", "sell", 10)]} if kind.restorable else {}
+    result = run(make_broker(restore=snap), rows, script)
+    first = result.books[0]
+    if not kind.restorable:  # keeps nothing: a restart starts fresh
+        assert (first.cash, first.value, first.size) == (CASH, CASH, 0)
+        return
+    assert (first.cash, first.size, first.price) == (5_000.0, 10.0, 100.0)
+    assert first.value == pytest.approx(5_000 + 10 * 110)
+    assert result.broker.startingcash == pytest.approx(5_000 + 10 * 100)
+    fill = result.fills["close"]
+    assert (fill.price, fill.size) == (111, -10)
+    assert fill.pnl == pytest.approx(10 * (111 - 100))  # against the restored entry price
+    after = result.books[1]
+    assert after.size == 0
+    assert after.cash == pytest.approx(5_000 + 1110 - 1110 * COMMISSION)
+    assert_books_balance(result)
+
+
+@pytest.mark.parametrize("kind", RESTORABLE, ids=lambda k: k.name)
+def test_snapshot_of_one_run_restores_the_next(make_broker):
+    first = run(make_broker(), [flat(100), flat(101), flat(102)], {0: [market("buy", "buy", 10)]})
+    snap = first.broker.snapshot(first.data)
+    assert snap == BrokerSnapshot(cash=first.books[-1].cash, position_size=10, position_price=101)
+    second = run(make_broker(restore=snap), [flat(102), flat(103)], {})
+    assert (second.books[0].cash, second.books[0].size) == (snap.cash, 10)
+    assert second.books[0].value == pytest.approx(first.books[-1].value)
+
+
+# -- paper broker: slippage ---------------------------------------------------------------------
+def paper(slippage_pct: float) -> bt.BrokerBase:
+    return build_broker(BrokerConfig("paper", CASH, COMMISSION, slippage_pct))
+
+
+def test_paper_slippage_is_adverse_for_market_buys_and_sells():
+    rows = [flat(100), (100, 102, 99, 101), (100, 101, 98, 100), flat(100)]
+    script = {0: [market("buy", "buy", 10)], 1: [market("sell", "sell", 10)]}
+    result = run(paper(0.5), rows, script)
+    assert result.fills["buy"].price == pytest.approx(100.5)
+    assert result.fills["sell"].price == pytest.approx(99.5)
+    assert result.fills["buy"].comm == pytest.approx(10 * 100.5 * COMMISSION)
+    assert result.books[-1].cash == pytest.approx(CASH - 10 - COMMISSION * 10 * (100.5 + 99.5))
+
+
+def test_paper_slippage_never_leaves_the_bar():
+    rows = [flat(100), (100, 100.2, 99, 100), flat(100)]
+    result = run(paper(0.5), rows, {0: [market("buy", "buy", 10)]})
+    assert result.fills["buy"].price == pytest.approx(100.2)  # the bar's high, not 100.5
+
+
+@pytest.mark.parametrize("side, limit, bar, expected", [
+    ("buy", 100.2, (100, 101, 99, 100.5), 100.2),  # 0.5% over the open would pass the limit
+    ("sell", 99.8, (100, 101, 99, 99.5), 99.8),
+    ("sell", 95.0, (100, 101, 99.8, 100.5), 99.8),  # floored at the bar's low, not the limit
+], ids=["buy-at-limit", "sell-at-limit", "sell-inside-bar"])
+def test_paper_slippage_never_pushes_a_limit_fill_past_its_limit_or_the_bar(side, limit, bar,
+                                                                             expected):
+    rows = [flat(100), flat(100), bar, flat(100)]
+    script = {0: [market("setup", "buy", 10)],
+              1: [pending("limit", side, 5, bt.Order.Limit, limit)]}
+    result = run(paper(0.5), rows, script)
+    assert result.fills["limit"].price == pytest.approx(expected)
+
+
+def test_paper_slippage_applies_to_stop_fills():
+    rows = [flat(100), flat(100), (100, 100, 95, 96), flat(96)]
+    script = {0: [market("setup", "buy", 10)],
+              1: [pending("stop", "sell", 10, bt.Order.Stop, 97.0)]}
+    result = run(paper(0.5), rows, script)
+    assert result.fills["stop"].price == pytest.approx(97 * 0.995)
+
+
+# -- the factory --------------------------------------------------------------------------------
+@pytest.mark.parametrize("broker_type", ["binance_paper", "binance", "ibkr"])
+def test_factory_says_which_broker_types_are_not_available_yet(broker_type):
+    with pytest.raises(ConfigError) as err:
+        build_broker(BrokerConfig(broker_type, CASH, COMMISSION, 0.0))
+    message = str(err.value)
+    assert f"broker.type '{broker_type}' is not available in this version yet" in message
+    assert "'paper'" in message
+
+
+def test_factory_warns_that_mock_ignores_a_saved_state(caplog):
+    with caplog.at_level(logging.WARNING, logger="brokers.factory"):
+        build_broker(BrokerConfig("mock", CASH, COMMISSION, 0.0), restore=BrokerSnapshot(5_000.0))
+    assert "starting fresh" in caplog.text

@@ -1,0 +1,165 @@
+"""The feed contract: every data source, through LiveFeed, behaves the same for the strategy.
+
+Closed bars only, in order, each once; warm-up history flagged (its last bar marked), then live
+bars; data states DELAYED then LIVE; the run ends by itself when the source ends, and stops
+cleanly (no error, nothing left running) when the bot stops it.
+
+Adding a feed kind: write a factory ``kind_case(tmp_path) -> FeedCase`` (start its loopback fake
+there) and add one line to ``FEED_KINDS``.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import backtrader as bt
+import pytest
+
+from feeds.csv_bars import load_bars
+from feeds.factory import build_source
+from feeds.live import BarSink, BarSource, LiveFeed
+from strategies.mixins.base import Bar
+from trading.config import DataConfig
+from trading.io_thread import IOThread
+
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "ETHBTC-5m.csv"
+RUN_TIMEOUT = 30.0
+
+
+@dataclass
+class FeedCase:
+    """One feed kind, ready to run: its source and what it must deliver."""
+
+    source: BarSource
+    closed_bars: list[Bar]  # every closed bar the source has to offer, oldest first
+    history_bars: int  # how many of them are warm-up history
+    interval_seconds: float
+    ends_by_itself: bool = True  # a file ends; an exchange stream runs until stopped
+    forming_bars: list[Bar] = field(default_factory=list)  # bars not closed yet: never delivered
+    close: Callable[[], None] = lambda: None  # stops the kind's fake server, if any
+
+
+def file_case(tmp_path: Path) -> FeedCase:
+    path = tmp_path / "bars.csv"
+    path.write_text("\n".join(SAMPLE.read_text().splitlines()[:301]) + "\n")
+    config = DataConfig(data_source="file", symbol="ETHBTC", interval="5m", lookback_bars=60,
+                        retry_interval=1, file_path=path, speed=0)
+    bars = load_bars(path)
+    return FeedCase(source=build_source(config, resume_after_ts=None),
+                    closed_bars=[bars.bar(i) for i in range(len(bars))], history_bars=60,
+                    interval_seconds=config.interval_seconds)
+
+
+FEED_KINDS: dict[str, Callable[[Path], FeedCase]] = {
+    "file": file_case,
+}
+
+
+@pytest.fixture(params=sorted(FEED_KINDS))
+def case(request, tmp_path):
+    made = FEED_KINDS[request.param](tmp_path)
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def io():
+    thread = IOThread(name="contract-io")
+    thread.start()
+    yield thread
+    assert thread.stop(timeout=5.0), "the I/O thread did not stop in time"
+
+
+class Recorder(bt.Strategy):
+    """What the strategy sees; stops the run after ``stop_after`` bars when given."""
+
+    params = (("stop_after", None),)
+
+    def __init__(self) -> None:
+        self.bars: list[Bar] = []
+        self.warmup: list[bool] = []
+        self.last_warmup: list[bool] = []
+        self.states: list[tuple[str, int]] = []  # (state, bars seen before it was notified)
+
+    def notify_data(self, data, status, *args, **kwargs) -> None:
+        self.states.append((data._getstatusname(status), len(self.bars)))
+
+    def next(self) -> None:
+        d = self.data
+        self.bars.append(d.current_bar())
+        self.warmup.append(d.is_warmup())
+        self.last_warmup.append(d.is_last_warmup())
+        if self.p.stop_after is not None and len(self.bars) >= self.p.stop_after:
+            self.env.runstop()
+
+
+@dataclass
+class Run:
+    seen: Recorder
+    source_task: object  # the concurrent future of the source's run()
+    timed_out: bool
+
+
+def run_feed(case: FeedCase, io: IOThread, stop_after: int | None = None) -> Run:
+    """Run the case's source on the I/O thread into a LiveFeed, in a live-mode Cerebro."""
+    sink = BarSink(maxsize=16)  # small: the producer has to wait on the consumer
+    task = io.submit(case.source.run(sink), name=f"source {case.source.describe()}")
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.adddata(LiveFeed(sink=sink, interval_seconds=case.interval_seconds))
+    cerebro.addstrategy(Recorder, stop_after=stop_after)
+    if stop_after is None and not case.ends_by_itself:
+        stop_after = len(case.closed_bars)
+    timed_out = threading.Event()
+    watchdog = threading.Timer(RUN_TIMEOUT, lambda: (timed_out.set(), cerebro.runstop()))
+    watchdog.start()
+    try:
+        seen = cerebro.run(runonce=False, preload=False, exactbars=1)[0]
+    finally:
+        watchdog.cancel()
+    return Run(seen, task, timed_out.is_set())
+
+
+def test_delivers_each_closed_bar_once_in_order(case, io):
+    run = run_feed(case, io)
+    ts = [bar.ts for bar in run.seen.bars]
+    assert all(a < b for a, b in zip(ts, ts[1:])), "bars out of order or repeated"
+    assert run.seen.bars == case.closed_bars
+    assert not set(run.seen.bars) & set(case.forming_bars), "a bar still forming was delivered"
+
+
+def test_flags_history_as_warmup_and_marks_its_last_bar(case, io):
+    seen = run_feed(case, io).seen
+    live = len(case.closed_bars) - case.history_bars
+    assert seen.warmup == [True] * case.history_bars + [False] * live
+    assert [i for i, last in enumerate(seen.last_warmup) if last] == [case.history_bars - 1]
+
+
+def test_reports_delayed_for_history_then_live_before_the_first_live_bar(case, io):
+    states = run_feed(case, io).seen.states
+    assert states[:2] == [("DELAYED", 0), ("LIVE", case.history_bars)]
+    if case.ends_by_itself:
+        assert states[2:] == [("DISCONNECTED", len(case.closed_bars))]
+
+
+def test_ends_by_itself_when_the_source_ends(case, io):
+    if not case.ends_by_itself:
+        pytest.skip("this source streams until it is stopped")
+    run = run_feed(case, io)
+    assert not run.timed_out, f"the run did not end within {RUN_TIMEOUT:g}s"
+    assert run.source_task.result(timeout=5) is None
+
+
+def test_stops_cleanly_when_the_bot_stops_mid_stream(case, io, caplog):
+    stop_after = case.history_bars + 3
+    with caplog.at_level(logging.WARNING):
+        run = run_feed(case, io, stop_after=stop_after)
+        assert not run.timed_out
+        assert len(run.seen.bars) == stop_after
+        assert io.stop(timeout=5.0), "the source kept the I/O thread busy"
+    assert run.source_task.done()
+    assert not run.source_task.cancelled() and run.source_task.exception() is None or \
+        run.source_task.cancelled()
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
