@@ -74,7 +74,8 @@ class PaperBroker(MockBroker):
         equity = snap.equity_at_cost
         self.startingcash = self._value = self._valuelever = equity
         self._valuemkt = self._valuemktlever = snap.position_size * snap.position_price
-        self._fundshares = equity / self._fundval
+        if equity > 0:  # an emptied account keeps the initial shares (backtrader divides by them)
+            self._fundshares = equity / self._fundval
         log.info("paper broker restored: cash %.8g, position %.8g @ %.8g",
                  snap.cash, snap.position_size, snap.position_price)
 

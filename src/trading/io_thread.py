@@ -137,6 +137,15 @@ class IOThread:
             task.set_name(name)
         return await coro
 
+    def call_later(self, delay: float, fn: Callable[..., Any], *args: Any
+                   ) -> concurrent.futures.Future[Any]:
+        """Call ``fn(*args)`` on the loop after ``delay`` seconds; thread-safe, cancellable."""
+        async def later() -> Any:
+            await asyncio.sleep(delay)
+            return fn(*args)
+
+        return self.submit(later(), name=getattr(fn, "__qualname__", repr(fn)))
+
     def every(self, seconds: float, fn: Callable[[], Any], name: str | None = None
               ) -> concurrent.futures.Future[None]:
         """Call ``fn`` (plain or async) every ``seconds`` on the loop, first after ``seconds``.

@@ -109,9 +109,9 @@ def run_feed(case: FeedCase, io: IOThread, stop_after: int | None = None) -> Run
     task = io.submit(case.source.run(sink), name=f"source {case.source.describe()}")
     cerebro = bt.Cerebro(stdstats=False)
     cerebro.adddata(LiveFeed(sink=sink, interval_seconds=case.interval_seconds))
-    cerebro.addstrategy(Recorder, stop_after=stop_after)
     if stop_after is None and not case.ends_by_itself:
-        stop_after = len(case.closed_bars)
+        stop_after = len(case.closed_bars)  # a stream: stop once it has offered everything
+    cerebro.addstrategy(Recorder, stop_after=stop_after)
     timed_out = threading.Event()
     watchdog = threading.Timer(RUN_TIMEOUT, lambda: (timed_out.set(), cerebro.runstop()))
     watchdog.start()
@@ -160,6 +160,5 @@ def test_stops_cleanly_when_the_bot_stops_mid_stream(case, io, caplog):
         assert len(run.seen.bars) == stop_after
         assert io.stop(timeout=5.0), "the source kept the I/O thread busy"
     assert run.source_task.done()
-    assert not run.source_task.cancelled() and run.source_task.exception() is None or \
-        run.source_task.cancelled()
+    assert run.source_task.cancelled() or run.source_task.exception() is None
     assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]

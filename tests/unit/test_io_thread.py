@@ -5,6 +5,7 @@ import asyncio
 import gc
 import logging
 import threading
+import time
 
 import pytest
 
@@ -62,6 +63,21 @@ def test_an_unretrieved_error_of_an_inner_task_is_logged(io, caplog):
         io.submit(asyncio.sleep(0.01)).result(timeout=5)
     assert any("lost in a background task" in str(r.exc_info[1]) for r in caplog.records
                if r.exc_info)
+
+
+def test_call_later_runs_the_call_on_the_io_thread_after_the_delay(io):
+    ran = threading.Event()
+    where: list[str] = []
+    started = time.monotonic()
+    io.call_later(0.05, lambda: (where.append(threading.current_thread().name), ran.set()))
+    assert ran.wait(timeout=5)
+    assert where == ["test-io"] and time.monotonic() - started >= 0.04
+
+
+def test_a_cancelled_call_later_never_runs(io):
+    ran = threading.Event()
+    io.call_later(0.2, ran.set).cancel()
+    assert not ran.wait(timeout=0.4)
 
 
 def test_every_calls_repeatedly_survives_a_failing_call_and_stops_on_cancel(io, caplog):

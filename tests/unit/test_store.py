@@ -1,0 +1,357 @@
+"""The store on SQLite files: migrations, per-bar checkpoints and what a restart gets back."""
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, inspect
+
+from strategies.custom_strategy import PendingOrder
+from strategies.mixins.base import OpenTrade
+from trading import store_models
+from trading.errors import StoreError
+from trading.events import TRADE_FIELDS, ErrorEvent, KillSwitchEvent, OrderEvent, TradeClosed
+from trading.risk import RiskState
+from trading.store import BotSnapshot, Store
+
+BOT = "0001"
+T0 = 1_704_067_200.0  # 2024-01-01 00:00 UTC
+TABLES = {"bots", "orders", "trades", "positions", "equity", "risk_state", "events"}
+
+
+def at(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=timezone.utc)
+
+
+def order(ts: float, cid: str, status: str, *, purpose: str = "entry", side: str = "buy",
+          order_type: str = "market", filled: float = 0.0, fill_price: float | None = None,
+          venue_id: str | None = None, reason: str = "") -> OrderEvent:
+    return OrderEvent(time=at(ts), symbol="BTCUSDT", client_order_id=cid, side=side,
+                      order_type=order_type, size=0.5, status=status, purpose=purpose,
+                      price=40_000.0 if order_type == "stop" else None, filled_size=filled,
+                      fill_price=fill_price, fee=0.02 if filled else 0.0, venue_order_id=venue_id,
+                      reason=reason)
+
+
+def closed_trade(entry_ts: float, exit_ts: float, reason: str = "atr_stop") -> TradeClosed:
+    return TradeClosed(entry_time=at(entry_ts), exit_time=at(exit_ts), symbol="BTCUSDT", side="long",
+                       size=0.5, entry_price=42_000.5, exit_price=42_500.25, pnl=249.835,
+                       pnl_pct=1.19, fees=0.04, exit_reason=reason, bars_held=3)
+
+
+def open_trade(entry_ts: float, bars_held: int = 3) -> OpenTrade:
+    return OpenTrade(symbol="BTCUSDT", size=0.5, entry_price=42_000.5, entry_ts=entry_ts,
+                     entry_fee=0.02, entry_reason="RSIBBEntryMixin", bars_held=bars_held,
+                     highest_high=42_800.0, highest_close=42_650.0, lowest_low=41_900.0,
+                     trailing_armed=True,
+                     state={"ATRExitMixin": {"stop": 41_200.75, "atr": 400.0},
+                            "TimeBasedExitMixin": {"bars": bars_held}})
+
+
+def bar(ts: float, **changes) -> dict:
+    """checkpoint() arguments for a quiet bar; ``changes`` override them."""
+    kwargs = dict(bar_ts=ts, cash=10_000.0, value=10_000.0, orders=(), trades=(), position=None,
+                  risk_state=RiskState(day=int(ts // 86400), peak_equity=10_000.0).to_dict(),
+                  save_equity=True, entry_mixin="RSIBBEntryMixin",
+                  exit_mixins="ATRExitMixin,TimeBasedExitMixin")
+    kwargs.update(changes)
+    return kwargs
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'data' / f'{BOT}.sqlite'}"
+
+
+@pytest.fixture(params=["on_conflict", "update_then_insert"])
+def upsert_path(request, monkeypatch) -> str:
+    """Run a test with SQLite's INSERT ... ON CONFLICT and with the portable fallback other
+    databases get, so both write paths are proven on the same rows."""
+    if request.param == "update_then_insert":
+        monkeypatch.setattr(store_models, "NATIVE_UPSERT", {})
+    return request.param
+
+
+@pytest.fixture
+def open_store(db_url):
+    stores: list[Store] = []
+
+    def _open() -> Store:
+        stores.append(Store(db_url))
+        return stores[-1]
+
+    yield _open
+    for store in stores:
+        store.close()
+
+
+# -- migrations --------------------------------------------------------------------------------------
+def test_opening_a_new_file_creates_every_table_at_the_newest_revision(open_store, tmp_path):
+    store = open_store()
+    db = tmp_path / "data" / f"{BOT}.sqlite"
+    assert db.is_file()  # the data/ folder was created
+    engine = create_engine(f"sqlite:///{db}")
+    assert TABLES <= set(inspect(engine).get_table_names())
+    with engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_heads() == ("0001",)
+        # the migration and the models describe the same schema
+        assert compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
+                                store_models.metadata) == []
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    engine.dispose()
+    assert store.url == f"sqlite:///{db}"
+
+
+def test_reopening_an_existing_database_keeps_its_rows_and_revision(open_store, db_url):
+    first = open_store()
+    first.register_bot(BOT, "config/trading/0001.json", "demo")
+    first.checkpoint(BOT, **bar(T0, cash=9_000.0))
+    first.close()
+    again = open_store()
+    assert again.load_snapshot(BOT).cash == 9_000.0
+    with create_engine(db_url).connect() as conn:
+        assert MigrationContext.configure(conn).get_current_heads() == ("0001",)
+
+
+def test_a_database_from_a_newer_version_is_refused_with_a_clear_message(open_store, db_url):
+    open_store().close()
+    with create_engine(db_url).begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0042'")
+    with pytest.raises(StoreError, match="revision 0042.*newer tradingbot"):
+        Store(db_url)
+
+
+def test_an_unwritable_location_gives_a_store_error_naming_it(tmp_path):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the data folder should be")
+    url = f"sqlite:///{blocker / 'data' / 'bot.sqlite'}"
+    with pytest.raises(StoreError, match="cannot open the database .*not_a_folder.*writable"):
+        Store(url)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into read-only folders")
+def test_a_read_only_folder_gives_a_store_error(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(StoreError, match="cannot open or migrate the database"):
+            Store(f"sqlite:///{folder / 'bot.sqlite'}")
+    finally:
+        folder.chmod(0o700)
+
+
+def test_a_bad_url_or_driver_error_never_shows_the_password():
+    with pytest.raises(StoreError, match="not a SQLAlchemy URL"):
+        Store("data/0001.sqlite")
+    with pytest.raises(StoreError) as error:
+        Store("nosuchdb://trader:s3cret@localhost/bots")
+    assert "s3cret" not in str(error.value) and "***" in str(error.value)
+
+
+# -- checkpoints and restart -------------------------------------------------------------------------
+def test_a_restart_gets_back_orders_position_risk_and_cash_of_the_last_checkpoint(open_store,
+                                                                                 upsert_path):
+    store = open_store()
+    store.register_bot(BOT, "config/trading/0001.json", "demo")
+    risk = RiskState(day=19723, day_start_equity=10_000.0, trades_today=1, peak_equity=10_100.0,
+                     order_times=[T0 - 60, T0]).to_dict()
+    # bar 1: the entry rule fired; the market order is not filled yet
+    entry = "tb-1704067200-entry"
+    store.checkpoint(BOT, **bar(T0, cash=10_000.0, risk_state=risk,
+                                orders=[order(T0, entry, "submitted"), order(T0, entry, "accepted")]))
+    restart = open_store().load_snapshot(BOT)
+    assert restart.last_bar_ts == T0 and restart.cash == 10_000.0 and restart.position is None
+    assert restart.pending_orders == (PendingOrder("entry", 0.5, entry, ""),)
+    assert restart.risk_state == risk
+
+    # bar 2: filled, a stop placed, the position carries the exit mixins' state
+    position = open_trade(T0 + 60)
+    store.checkpoint(BOT, **bar(T0 + 60, cash=2_999.73, value=10_000.1, position=position,
+                                orders=[order(T0 + 60, entry, "filled", filled=0.5,
+                                              fill_price=42_000.5, venue_id="V1"),
+                                        order(T0 + 60, "tb-1704067260-sl", "submitted",
+                                              purpose="stop_loss", side="sell", order_type="stop")]))
+    restart = open_store().load_snapshot(BOT)
+    assert restart.position == position
+    assert restart.pending_orders == ()  # protective stops are re-placed from the position
+    assert restart.cash == 2_999.73
+
+    # bar 3: an exit decided; bar 4: it filled and the trade closed
+    exit_id = "tb-1704067380-exit"
+    position.bars_held = 4
+    store.checkpoint(BOT, **bar(T0 + 120, position=position, orders=[
+        order(T0 + 120, exit_id, "submitted", purpose="exit", side="sell", reason="atr_stop")]))
+    restart = open_store().load_snapshot(BOT)
+    assert restart.position.bars_held == 4
+    assert restart.pending_orders == (PendingOrder("exit", 0.5, exit_id, "atr_stop"),)
+
+    trade = closed_trade(T0 + 60, T0 + 180)
+    store.checkpoint(BOT, **bar(T0 + 180, cash=10_249.9, value=10_249.9, trades=[trade], orders=[
+        order(T0 + 180, exit_id, "filled", purpose="exit", side="sell", filled=0.5,
+              fill_price=42_500.25, reason="atr_stop"),
+        order(T0 + 180, "tb-1704067260-sl", "canceled", purpose="stop_loss", side="sell",
+              order_type="stop")]))
+    reopened = open_store()
+    restart = reopened.load_snapshot(BOT)
+    assert (restart.last_bar_ts, restart.position, restart.pending_orders) == (T0 + 180, None, ())
+
+    trades = reopened.trades(BOT)
+    assert trades == [{**{name: getattr(trade, name) for name in TRADE_FIELDS},
+                       "entry_mixin": "RSIBBEntryMixin",
+                       "exit_mixins": "ATRExitMixin,TimeBasedExitMixin"}]
+    assert trades[0]["exit_time"].tzinfo is not None
+
+    orders = {o["client_order_id"]: o for o in reopened.orders(BOT)}
+    assert len(reopened.orders(BOT)) == 3  # one row per client order id
+    assert orders[entry]["status"] == "filled" and orders[entry]["fill_price"] == 42_000.5
+    assert orders[entry]["venue_order_id"] == "V1"
+    assert orders[entry]["created_at"] == at(T0) and orders[entry]["updated_at"] == at(T0 + 60)
+    assert orders["tb-1704067260-sl"]["status"] == "canceled"
+    assert orders[exit_id]["reason"] == "atr_stop" and orders[exit_id]["filled_size"] == 0.5
+    assert reopened.equity_curve(BOT) == [(T0, 10_000.0), (T0 + 60, 10_000.1), (T0 + 120, 10_000.0),
+                                          (T0 + 180, 10_249.9)]
+
+
+def test_a_partly_filled_order_is_restored_for_what_is_still_missing(open_store):
+    store = open_store()
+    store.checkpoint(BOT, **bar(T0, orders=[order(T0, "e1", "partial", filled=0.2,
+                                                  fill_price=42_000.0)]))
+    assert store.load_snapshot(BOT).pending_orders == (PendingOrder("entry", 0.3, "e1", ""),)
+
+
+def test_a_bot_that_never_ran_has_an_empty_snapshot(open_store):
+    assert open_store().load_snapshot("9999") == BotSnapshot("9999", None, None, None, (), None)
+
+
+def test_the_same_trade_checkpointed_twice_is_stored_once(open_store, upsert_path):
+    store = open_store()
+    trade = closed_trade(T0, T0 + 300)
+    store.checkpoint(BOT, **bar(T0 + 300, trades=[trade]))
+    store.checkpoint(BOT, **bar(T0 + 300, trades=[trade, trade]))  # the same bar, replayed
+    other_exit = closed_trade(T0, T0 + 300, reason="time_exit")
+    store.checkpoint(BOT, **bar(T0 + 360, trades=[other_exit]))
+    assert [t["exit_reason"] for t in store.trades(BOT)] == ["atr_stop", "time_exit"]
+    assert store.equity_curve(BOT) == [(T0 + 300, 10_000.0), (T0 + 360, 10_000.0)]
+
+
+def test_a_checkpoint_that_fails_half_way_leaves_the_previous_one_intact(open_store):
+    store = open_store()
+    position = open_trade(T0)
+    store.checkpoint(BOT, **bar(T0, cash=3_000.0, position=position,
+                                orders=[order(T0, "e1", "filled", filled=0.5, fill_price=42_000.5)]))
+    before = store.load_snapshot(BOT)
+    broken = closed_trade(T0, T0 + 60, reason=None)  # NOT NULL: fails after the bots and orders rows
+    with pytest.raises(StoreError, match=f"checkpoint of bot {BOT} at bar {T0 + 60}"):
+        store.checkpoint(BOT, **bar(T0 + 60, cash=10_250.0, trades=[broken], orders=[
+            order(T0 + 60, "x1", "filled", purpose="exit", side="sell", filled=0.5,
+                  fill_price=42_500.0)]))
+    after = open_store()
+    assert after.load_snapshot(BOT) == before
+    assert [o["client_order_id"] for o in after.orders(BOT)] == ["e1"]
+    assert after.trades(BOT) == [] and after.equity_curve(BOT) == [(T0, 10_000.0)]
+
+
+CRASHING_WRITER = textwrap.dedent("""
+    import sys
+    from datetime import datetime, timezone
+    from strategies.mixins.base import OpenTrade
+    from trading.events import OrderEvent, TradeClosed
+    from trading.store import BotSnapshot, Store
+
+    at = lambda ts: datetime.fromtimestamp(ts, tz=timezone.utc)
+    store = Store(sys.argv[1])
+    last = store.load_snapshot("crash").last_bar_ts
+    i = int(last // 60) + 1 if last is not None else 1
+    print("ready", flush=True)
+    while True:  # bar i: a position on bars not divisible by 3, a closed trade on the others
+        ts = i * 60.0
+        held = i % 3 != 0
+        position = (OpenTrade(symbol="X", size=1.0, entry_price=100.0, entry_ts=ts, bars_held=i,
+                              state={"m": {"i": i}}) if held else None)
+        trades = [] if held else [TradeClosed(at(ts - 60), at(ts), "X", "long", 1.0, 100.0, 101.0,
+                                              1.0, 1.0, 0.0, "x", 1)]
+        orders = [OrderEvent(time=at(ts), symbol="X", client_order_id=f"o{i}", side="buy",
+                             order_type="market", size=1.0, status="submitted", purpose="entry")]
+        store.checkpoint("crash", bar_ts=ts, cash=float(i), value=float(i), orders=orders,
+                         trades=trades, position=position, risk_state={"i": i}, save_equity=True)
+        i += 1
+""")
+
+
+def test_a_killed_writer_leaves_a_consistent_last_checkpoint(tmp_path):
+    url = f"sqlite:///{tmp_path / 'crash.sqlite'}"
+    progress = []
+    for _ in range(4):
+        writer = subprocess.Popen([sys.executable, "-c", CRASHING_WRITER, url],
+                                  stdout=subprocess.PIPE, text=True)
+        assert writer.stdout.readline().strip() == "ready"
+        time.sleep(random.uniform(0.05, 0.25))  # some checkpoints in, then kill mid-stream
+        os.kill(writer.pid, signal.SIGKILL)
+        writer.wait(timeout=10)
+        writer.stdout.close()
+
+        store = Store(url)
+        snap = store.load_snapshot("crash")
+        i = int(snap.last_bar_ts // 60)
+        assert snap.cash == i and snap.risk_state == {"i": i}  # all from checkpoint i
+        if i % 3:
+            assert (snap.position.bars_held, snap.position.state) == (i, {"m": {"i": i}})
+        else:
+            assert snap.position is None
+        assert len(store.trades("crash")) == i // 3
+        assert store.equity_curve("crash")[-1] == (i * 60.0, float(i))
+        assert len(store.equity_curve("crash")) == len(store.orders("crash")) == i
+        assert snap.pending_orders[-1].client_order_id == f"o{i}"
+        store.close()
+        progress.append(i)
+    assert progress == sorted(progress) and progress[0] > 0
+    with sqlite3.connect(tmp_path / "crash.sqlite") as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+# -- bots, risk state, events --------------------------------------------------------------------------
+def test_registering_again_keeps_the_creation_time_and_updates_the_start(open_store, db_url):
+    store = open_store()
+    store.register_bot(BOT, "config/trading/0001.json", "first")
+    store.register_bot(BOT, "config/trading/0001.json", "second")
+    with create_engine(db_url).connect() as conn:
+        rows = conn.exec_driver_sql("SELECT description, created_at, started_at FROM bots").all()
+    assert len(rows) == 1 and rows[0][0] == "second" and rows[0][1] <= rows[0][2]
+
+
+def test_a_risk_state_saved_by_another_process_is_what_the_bot_loads(open_store):
+    bot = open_store()
+    tripped = RiskState(kill_switch=True, kill_reason="drawdown 12%", peak_equity=11_000.0)
+    bot.checkpoint(BOT, **bar(T0, risk_state=tripped.to_dict()))
+    cli = open_store()  # `tradingbot reset-kill-switch` opens its own store
+    cleared = RiskState.from_dict(cli.load_risk_state(BOT))
+    cleared.kill_switch, cleared.kill_reason = False, ""
+    cli.save_risk_state(BOT, cleared.to_dict())
+    assert bot.load_snapshot(BOT).risk_state == cleared.to_dict()
+    assert cli.load_risk_state("never-ran") is None
+    cli.save_risk_state("never-ran", {"kill_switch": False})  # no bots row needed first
+    assert cli.load_risk_state("never-ran") == {"kill_switch": False}
+
+
+def test_events_are_listed_in_order_and_by_kind(open_store):
+    store = open_store()
+    store.register_bot(BOT, None, "")
+    error = ErrorEvent(time=at(T0), message="venue timeout", source="binance")
+    kill = KillSwitchEvent(time=at(T0 + 60), reason="drawdown", drawdown_pct=12.5)
+    store.record_event(BOT, error)
+    store.record_event(BOT, kill)
+    assert store.events(BOT) == [error.to_dict(), kill.to_dict()]
+    assert store.events(BOT, kind="kill_switch") == [kill.to_dict()]
+    assert store.events("other") == []
