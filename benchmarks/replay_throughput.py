@@ -193,11 +193,11 @@ def report(title: str, replay: dict, baseline: dict) -> bool:
     ratio = rate["replay"] / rate["baseline"]
     diff = first_difference(replay["trades"], baseline["trades"])
     print(f"\n{title}")
-    print(f"  {'':<34}{'bars/s':>12}{'run s':>9}{'peak RSS MB':>13}{'trades':>8}")
+    print(f"  {'':<40}{'bars/s':>12}{'run s':>9}{'peak RSS MB':>13}{'trades':>8}")
     for name, label in (("replay", "replay (run_replay, ArrayFeed)"),
                         ("baseline", "baseline (default Cerebro, PandasData)")):
         r = replay if name == "replay" else baseline
-        print(f"  {label:<34}{rate[name]:>12,.0f}{r['seconds']:>9.2f}{r['peak_mb']:>13.0f}"
+        print(f"  {label:<40}{rate[name]:>12,.0f}{r['seconds']:>9.2f}{r['peak_mb']:>13.0f}"
               f"{len(r['trades']):>8}")
     ok_ratio = ratio >= TARGET_RATIO
     print(f"  speed ratio replay/baseline: {ratio:.2f}x  (target >= {TARGET_RATIO:g}x: "

@@ -25,6 +25,7 @@ class IOThread:
 
     ``start()`` it once, hand it coroutines with ``submit``, and ``stop()`` it at shutdown: that
     cancels whatever is still running and joins the thread, waiting at most ``timeout`` seconds.
+    As a context manager it starts on entry and stops on exit.
     """
 
     def __init__(self, name: str = "io") -> None:
@@ -60,6 +61,13 @@ class IOThread:
             except RuntimeError:  # a stubborn task kept the loop busy: close it as it is
                 pass
             loop.close()
+
+    def __enter__(self) -> "IOThread":
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
     @property
     def running(self) -> bool:

@@ -44,6 +44,7 @@ PENDING_STATUSES = ("submitted", "accepted", "partial")  # an order the venue ma
 ORDER_FIELDS = ("client_order_id", "venue_order_id", "symbol", "side", "order_type", "purpose",
                 "reason", "size", "price", "status", "filled_size", "fill_price", "fee", "message",
                 "created_at", "updated_at")
+_ORDER_UPDATES = tuple(f for f in ORDER_FIELDS if f not in ("client_order_id", "created_at"))
 _ORDER_TIMES = ("created_at", "updated_at")
 _TRADE_TIMES = ("entry_time", "exit_time")
 
@@ -60,7 +61,7 @@ class BotSnapshot:
     risk_state: dict | None
 
 
-def utc_time(ts: float) -> datetime:
+def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, tz=timezone.utc)
 
 
@@ -71,25 +72,23 @@ class Store:
         try:
             parsed = make_url(url)
         except ArgumentError as exc:
-            raise StoreError(f"database.url {url!r} is not a SQLAlchemy URL "
-                             "(e.g. sqlite:///data/0001.sqlite)") from exc
+            # the text is not echoed: it may hold a password
+            raise StoreError("database.url is not a SQLAlchemy URL "
+                             "(expected e.g. sqlite:///data/0001.sqlite)") from exc
         self._url = parsed.render_as_string(hide_password=True)
         try:
             if parsed.get_backend_name() == "sqlite":
                 _create_sqlite_folder(parsed)
             self._engine = create_engine(parsed)
+        except ImportError as exc:
+            raise StoreError(f"the database driver for {self._url} is not installed ({exc}); "
+                             "install the driver package for this kind of URL") from exc
         except (OSError, SQLAlchemyError) as exc:
-            raise StoreError(f"cannot open the database {self._url}: {_reason(exc)}; check that "
-                             "its folder exists and is writable, or set database.url") from exc
+            raise _cannot_open(self._url, exc) from exc
         if self._engine.dialect.name == "sqlite":
             _tune_sqlite(self._engine)
         try:
             _migrate(self._engine, self._url)
-        except (OSError, SQLAlchemyError, CommandError) as exc:
-            self._engine.dispose()
-            raise StoreError(f"cannot open or migrate the database {self._url}: {_reason(exc)}; "
-                             "check that its folder exists and is writable, or set database.url"
-                             ) from exc
         except StoreError:
             self._engine.dispose()
             raise
@@ -103,11 +102,11 @@ class Store:
         self._bar_done = Upsert(dialect, m.bots, ("bot_id",),
                                 ("last_bar_ts", "cash", "value", "updated_at"))
         self._save_orders = Upsert(dialect, m.orders, ("bot_id", "client_order_id"),
-                                   ORDER_FIELDS[1:-2] + ("updated_at",),
-                                   keep=("venue_order_id", "fill_price"))
-        self._save_trades = Upsert(dialect, m.trades, ("bot_id", "entry_time", "exit_time", "exit_reason"))
-        self._save_position = Upsert(dialect, m.positions, ("bot_id",),
-                                     ("symbol", "size", "entry_price", "entry_ts", "trade", "updated_at"))
+                                   _ORDER_UPDATES, keep=("venue_order_id", "fill_price"))
+        self._save_trades = Upsert(dialect, m.trades,
+                                   ("bot_id", "entry_time", "exit_time", "exit_reason"))
+        self._save_position = Upsert(dialect, m.positions, ("bot_id",), ("symbol", "size",
+                                     "entry_price", "entry_ts", "trade", "updated_at"))
         self._save_risk = Upsert(dialect, m.risk_state, ("bot_id",), ("state", "updated_at"))
         self._save_equity = Upsert(dialect, m.equity, ("bot_id", "ts"), ("equity", "cash"))
         self._drop_position = delete(m.positions).where(m.positions.c.bot_id == bindparam("bot_id"))
@@ -254,7 +253,7 @@ class Store:
             rows = [dict(row._mapping) for row in conn.execute(query)]
         for row in rows:
             for name in times:
-                row[name] = utc_time(row[name])
+                row[name] = _utc(row[name])
         return rows
 
     @contextmanager
@@ -307,6 +306,11 @@ def _reason(exc: BaseException) -> str:
     return str(getattr(exc, "orig", None) or exc)
 
 
+def _cannot_open(url: str, exc: BaseException) -> StoreError:
+    return StoreError(f"cannot open or migrate the database {url}: {_reason(exc)}; check that "
+                      "its folder exists and is writable, or set database.url")
+
+
 def _create_sqlite_folder(url: URL) -> None:
     database = url.database or ""
     if database in ("", ":memory:") or database.startswith("file:"):
@@ -338,15 +342,19 @@ def _migrate(engine: Engine, url: str) -> None:
     config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
     script = ScriptDirectory.from_config(config)
     known = {s.revision for s in script.walk_revisions()}
-    with engine.begin() as conn:
-        current = set(MigrationContext.configure(conn).get_current_heads())
-        unknown = sorted(current - known)
-        if unknown:
-            raise StoreError(
-                f"the database {url} has schema revision {', '.join(unknown)}, which this version "
-                f"of tradingbot does not know (newest here: {script.get_current_head()}); it was "
-                "written by a newer tradingbot: upgrade tradingbot or point database.url elsewhere")
-        if current != set(script.get_heads()):
-            log.info("migrating %s to schema revision %s", url, script.get_current_head())
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+    try:
+        with engine.begin() as conn:
+            current = set(MigrationContext.configure(conn).get_current_heads())
+            unknown = sorted(current - known)
+            if unknown:
+                raise StoreError(
+                    f"the database {url} has schema revision {', '.join(unknown)}, which this "
+                    f"version of tradingbot does not know (newest here: "
+                    f"{script.get_current_head()}); it was written by a newer tradingbot: "
+                    "upgrade tradingbot or point database.url elsewhere")
+            if current != set(script.get_heads()):
+                log.info("migrating %s to schema revision %s", url, script.get_current_head())
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+    except (OSError, SQLAlchemyError, CommandError) as exc:
+        raise _cannot_open(url, exc) from exc

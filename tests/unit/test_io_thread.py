@@ -14,10 +14,8 @@ from trading.io_thread import IOThread
 
 @pytest.fixture
 def io():
-    thread = IOThread(name="test-io")
-    thread.start()
-    yield thread
-    assert thread.stop(timeout=5.0)
+    with IOThread(name="test-io") as thread:
+        yield thread
 
 
 def test_submit_returns_the_coroutines_result_from_the_io_thread(io):
@@ -99,9 +97,7 @@ def test_every_calls_repeatedly_survives_a_failing_call_and_stops_on_cancel(io, 
     assert any("heartbeat failed" in r.getMessage() for r in caplog.records)
 
 
-def test_stop_cancels_a_never_ending_task_and_joins():
-    io = IOThread()
-    io.start()
+def test_stop_cancels_a_never_ending_task_and_joins(io):
     cancelled = threading.Event()
 
     async def forever() -> None:
@@ -155,8 +151,7 @@ def test_stop_returns_false_in_time_when_the_loop_itself_is_blocked(caplog):
 
 
 def test_submit_after_stop_is_refused_clearly():
-    io = IOThread()
-    io.start()
-    assert io.stop(timeout=5.0)
+    with IOThread() as io:
+        pass
     with pytest.raises(RuntimeError, match="not running"):
         io.submit(asyncio.sleep(0))

@@ -32,10 +32,8 @@ def bars():
 
 @pytest.fixture
 def io():
-    thread = IOThread(name="test-feed-io")
-    thread.start()
-    yield thread
-    assert thread.stop(timeout=5.0)
+    with IOThread(name="test-feed-io") as thread:
+        yield thread
 
 
 class Probe(bt.Strategy):

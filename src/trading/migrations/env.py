@@ -16,7 +16,8 @@ config = context.config
 
 
 def _url() -> str | None:
-    return context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option("sqlalchemy.url")
+    x_args = context.get_x_argument(as_dictionary=True)
+    return x_args.get("url") or config.get_main_option("sqlalchemy.url")
 
 
 def _run(connection) -> None:
