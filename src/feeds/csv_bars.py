@@ -66,9 +66,6 @@ class BarArrays:
         """Bars ``i`` to ``j - 1`` (views, no copy)."""
         return BarArrays(*(getattr(self, f.name)[i:j] for f in fields(self)))
 
-    def time(self, i: int) -> datetime:
-        return datetime.fromtimestamp(float(self.ts[i]), tz=timezone.utc)
-
 
 def iso_utc(ts: float) -> str:
     """``2018-01-10T05:00:00Z`` for an epoch-seconds time."""
@@ -230,7 +227,8 @@ def _duration(seconds: float) -> str:
     return "".join(parts) or "0s"
 
 
-def _as_utc_ts(moment: datetime) -> float:
+def utc_timestamp(moment: datetime) -> float:
+    """Epoch seconds of a datetime; a naive one is taken as UTC (as Backtrader gives times)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.timestamp()
@@ -263,8 +261,8 @@ def load_bars(path: str | Path, start: datetime | None = None,
 
     lines = table.lines
     if start is not None or end is not None:
-        lo = _as_utc_ts(start) if start is not None else -np.inf
-        hi = _as_utc_ts(end) if end is not None else np.inf
+        lo = utc_timestamp(start) if start is not None else -np.inf
+        hi = utc_timestamp(end) if end is not None else np.inf
         if lo > hi:
             raise DataError(f"{path}: start {start} is after end {end}")
         i, j = np.searchsorted(ts, lo, side="left"), np.searchsorted(ts, hi, side="right")

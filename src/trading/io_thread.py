@@ -2,7 +2,7 @@
 
 Every network client (exchange REST/WebSocket, IB gateway, Telegram, ...) runs on this loop, so
 Backtrader's main thread never waits on the network: the two sides meet only at thread-safe
-queues. Work is handed in with ``submit`` (a coroutine) or ``every`` (a periodic call); a task
+queues. Work is handed in with ``submit`` (a coroutine), ``call_later`` or ``every``; a task
 that fails is logged here, so no exception is lost even when nobody reads its future.
 """
 from __future__ import annotations
@@ -12,7 +12,6 @@ import concurrent.futures
 import inspect
 import logging
 import threading
-import time
 from typing import Any, Awaitable, Callable, Coroutine, TypeVar
 
 log = logging.getLogger(__name__)
@@ -33,6 +32,7 @@ class IOThread:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self._shutdown_sent = False
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self, timeout: float = 5.0) -> None:
@@ -58,9 +58,10 @@ class IOThread:
         finally:
             try:
                 loop.run_until_complete(loop.shutdown_asyncgens())
-            except RuntimeError:  # a stubborn task kept the loop busy: close it as it is
+            except (RuntimeError, asyncio.CancelledError):  # a stubborn task: close as it is
                 pass
-            loop.close()
+            finally:
+                loop.close()
 
     def __enter__(self) -> "IOThread":
         self.start()
@@ -85,46 +86,39 @@ class IOThread:
     def stop(self, timeout: float = 5.0) -> bool:
         """Cancel every task still running, stop the loop and join the thread.
 
-        Waits at most about ``timeout`` seconds in all. Returns True when the thread has ended;
-        False (and a warning naming the tasks) when a task refused to stop in time: the thread
-        is a daemon, so it cannot keep the process alive.
+        Waits at most about ``timeout`` seconds in all (tasks get 80% of it to finish their
+        cancellation). Returns True when the thread has ended; False, with a warning, when the
+        loop is blocked: the thread is a daemon, so it cannot keep the process alive. Calling it
+        again later waits again.
         """
+        self._stopping = True
         thread, loop = self._thread, self._loop
         if thread is None or loop is None or not thread.is_alive():
-            self._stopping = True
             return True
-        self._stopping = True
-        deadline = time.monotonic() + max(0.0, timeout)
-        if not loop.is_closed():
-            cancelled = asyncio.run_coroutine_threadsafe(self._cancel_all(timeout * 0.8), loop)
+        if not self._shutdown_sent:
+            self._shutdown_sent = True
             try:
-                stubborn = cancelled.result(timeout=max(0.0, deadline - time.monotonic()))
-            except (concurrent.futures.TimeoutError, concurrent.futures.CancelledError):
-                stubborn = ["(the loop itself is blocked)"]
-            if stubborn:
-                log.warning("I/O thread '%s': task(s) still running after cancel: %s",
-                            self.name, ", ".join(stubborn))
-            try:
-                loop.call_soon_threadsafe(loop.stop)
-            except RuntimeError:  # closed in the meantime
+                asyncio.run_coroutine_threadsafe(self._shutdown(timeout * 0.8), loop)
+            except RuntimeError:  # the loop closed in the meantime
                 pass
-        thread.join(max(0.0, deadline - time.monotonic()))
+        thread.join(max(0.0, timeout))
         if thread.is_alive():
-            log.warning("I/O thread '%s' did not end within %gs; leaving it (daemon thread)",
-                        self.name, timeout)
+            log.warning("I/O thread '%s' did not end within %gs (its loop is blocked); leaving "
+                        "it to die with the process (daemon thread)", self.name, timeout)
             return False
         return True
 
-    @staticmethod
-    async def _cancel_all(grace: float) -> list[str]:
+    async def _shutdown(self, grace: float) -> None:
         me = asyncio.current_task()
         tasks = [t for t in asyncio.all_tasks() if t is not me]
         for task in tasks:
             task.cancel()
-        if not tasks:
-            return []
-        _, pending = await asyncio.wait(tasks, timeout=grace)
-        return [t.get_name() for t in pending]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=grace)
+            if pending:
+                log.warning("I/O thread '%s': task(s) still running %gs after cancel, closed "
+                            "anyway: %s", self.name, grace, ", ".join(t.get_name() for t in pending))
+        asyncio.get_running_loop().stop()  # only now: nothing can cancel the final clean-up
 
     # -- handing work in ---------------------------------------------------------------------
     def submit(self, coro: Coroutine[Any, Any, T], name: str | None = None

@@ -44,6 +44,7 @@ class RunSummary:
 
     bot_id: str
     bars: int
+    live_bars: int
     trades: int
     pnl: float
     cash: float
@@ -55,7 +56,8 @@ class RunSummary:
 
     def format(self) -> str:
         lines = [
-            f"bot {self.bot_id}: {self.bars} bars processed this run",
+            f"bot {self.bot_id}: {self.live_bars} new bars traded this run "
+            f"({self.bars - self.live_bars} history bars for warm-up)",
             f"  trades (all runs): {self.trades}   realised pnl: {self.pnl:.4f}",
             f"  cash: {self.cash:.4f}   value: {self.value:.4f}   "
             f"open position: {'yes' if self.open_position else 'no'}",
@@ -96,6 +98,7 @@ class LiveTradingBot:
         self._stop_requested = False
         self._closing_deadline: float | None = None
         self._bars = 0
+        self._live_bars = 0
         self._last: tuple[Bar, bool] | None = None
         self.store: Store | None = None
         self.cerebro: bt.Cerebro | None = None
@@ -119,7 +122,8 @@ class LiveTradingBot:
             self.io.every(cfg.logging.heartbeat_seconds, self._heartbeat)
             self._state = "warming_up"
             strategies = self.cerebro.run()
-            self.strategy = strategies[0] if strategies else self.strategy
+            if strategies:
+                self.strategy = strategies[0]
             self._state = "stopped"
         except TradingBotError as exc:
             self._fail(str(exc))
@@ -197,13 +201,17 @@ class LiveTradingBot:
             self.cerebro.runstop()
 
     def _running_strategy(self) -> CustomStrategy | None:
-        if self.cerebro is None or not getattr(self.cerebro, "runningstrats", None):
-            return None
-        return self.cerebro.runningstrats[0]
+        """The strategy instance while (or after) Cerebro runs; bt objects have no plain truth value."""
+        if self.strategy is not None:
+            return self.strategy
+        running = getattr(self.cerebro, "runningstrats", None) if self.cerebro is not None else None
+        return running[0] if running else None
 
     # -- per bar -----------------------------------------------------------------------------
     def _on_bar_processed(self, bar: Bar, warmup: bool) -> None:
         self._bars += 1
+        if not warmup:
+            self._live_bars += 1
         self._last = (bar, warmup)
         if not warmup and self._state == "warming_up":
             self._state = "running"
@@ -242,7 +250,7 @@ class LiveTradingBot:
         cfg = self.config
         status: dict[str, Any] = {
             "bot_id": cfg.bot_id, "state": self._state, "symbol": cfg.trading.symbol,
-            "data_status": getattr(self.feed, "status", None) if self.feed else None,
+            "data_status": getattr(self.feed, "status", None) if self.feed is not None else None,
             "last_bar_time": None, "bars_processed": self._bars,
             "cash": None, "value": None, "position": None,
             "trades_today": 0, "pnl_today": 0.0, "drawdown_pct": 0.0,
@@ -256,7 +264,7 @@ class LiveTradingBot:
             broker = self.broker
             value = broker.getvalue()
             status["cash"], status["value"] = round(broker.getcash(), 8), round(value, 8)
-            strategy = self._running_strategy() or self.strategy
+            strategy = self._running_strategy()
             trade = strategy.trade if strategy is not None else None
             if trade is not None:
                 status["position"] = {
@@ -298,11 +306,11 @@ class LiveTradingBot:
     def _summary(self) -> RunSummary:
         assert self.store is not None
         trades = self.store.trades(self.config.bot_id)
-        strategy = self._running_strategy() or self.strategy
+        strategy = self._running_strategy()
         return RunSummary(
-            bot_id=self.config.bot_id, bars=self._bars, trades=len(trades),
+            bot_id=self.config.bot_id, bars=self._bars, live_bars=self._live_bars, trades=len(trades),
             pnl=sum(t["pnl"] for t in trades), cash=self.broker.getcash(),
             value=self.broker.getvalue(),
             open_position=bool(strategy is not None and strategy.trade is not None),
             database=self.store.url, log_file=str(self.config.logging.log_file),
-            journal=str(self.journal.trades_path.parent) if self.journal else None)
+            journal=str(self.journal.trades_path.parent.resolve()) if self.journal else None)

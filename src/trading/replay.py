@@ -19,7 +19,7 @@ import argparse
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable
 
 import backtrader as bt
@@ -35,8 +35,6 @@ from trading.config import BotConfig, load_config
 from trading.errors import ConfigError, DataError, MixinError, TradingBotError
 from trading.events import TradeClosed
 from trading.report import EquitySeries, compute_metrics, format_summary, write_report
-
-log = logging.getLogger(__name__)
 
 DEFAULT_OUT = Path("replay_out")
 
@@ -75,10 +73,6 @@ class ReplayRecorder(NullListener):
         self.trades.append(event)
 
     @property
-    def bars_seen(self) -> int:
-        return self._seen
-
-    @property
     def equity(self) -> EquitySeries:
         return EquitySeries(self._ts[:self._n], self._values[:self._n])
 
@@ -101,11 +95,13 @@ class _ProgressBar:
     def __call__(self, seen: int) -> None:
         frac = seen / self.total
         filled = int(frac * 30)
-        sys.stderr.write(f"\rreplay {frac:4.0%} [{'#' * filled}{'.' * (30 - filled)}] "
+        sys.stderr.write(f"\rreplay {int(frac * 100):3d}% [{'#' * filled}{'.' * (30 - filled)}] "
                          f"{seen:,}/{self.total:,} bars")
-        if seen >= self.total:
-            sys.stderr.write("\n")
         sys.stderr.flush()
+
+    def finish(self) -> None:
+        self(self.total)
+        sys.stderr.write("\n")
 
 
 def build_cerebro(config: BotConfig, bars: BarArrays, listener: Any,
@@ -130,8 +126,8 @@ def run_replay(config: BotConfig, bars: BarArrays, warmup_bars: int = 0,
     started = time.perf_counter()
     cerebro.run()
     seconds = time.perf_counter() - started
-    if on_progress is not None and recorder.bars_seen < len(bars):
-        on_progress(len(bars))  # finish the bar when the run ends between two updates
+    if on_progress is not None:
+        on_progress.finish()
     equity = recorder.equity
     metrics = compute_metrics(recorder.trades, equity, config.broker.initial_balance,
                               interval_seconds=bars.interval_seconds)
@@ -140,11 +136,10 @@ def run_replay(config: BotConfig, bars: BarArrays, warmup_bars: int = 0,
 
 def _moment(text: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(text)
+        return datetime.fromisoformat(text)  # naive means UTC (load_bars)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"not an ISO 8601 date/time: {text!r} (e.g. 2018-01-15 or 2018-01-15T12:00:00Z)") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _parser() -> argparse.ArgumentParser:

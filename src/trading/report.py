@@ -21,19 +21,20 @@ import csv
 import json
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from feeds.csv_bars import iso_utc
+from feeds.csv_bars import iso_utc, utc_timestamp
 from trading.events import TRADE_FIELDS, TradeClosed
 
 METRIC_KEYS = ("trades", "win_rate_pct", "total_return_pct", "max_drawdown_pct", "sharpe", "sortino",
                "profit_factor", "exposure_pct", "fees", "final_equity", "start", "end")
 EQUITY_FIELDS = ("time", "equity", "drawdown_pct")
 YEAR_SECONDS = 365 * 86400
+CSV_CHUNK = 50_000
 PLOT_POINTS = 4000  # longer curves are drawn as a min/max envelope of this many buckets
 
 
@@ -46,13 +47,6 @@ class EquitySeries:
 
     def __len__(self) -> int:
         return len(self.ts)
-
-
-def _epoch(moment: datetime) -> float:
-    """Epoch seconds of an event time; a naive datetime is taken as UTC (as Backtrader gives it)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
 
 
 def drawdown_pct(values: np.ndarray, initial_balance: float) -> np.ndarray:
@@ -71,8 +65,8 @@ def _ratio(mean: float, spread: float, per_year: float) -> float:
 def _exposure_pct(trades: Sequence[TradeClosed], ts: np.ndarray) -> float:
     if not len(ts) or not trades:
         return 0.0
-    entries = np.array([_epoch(t.entry_time) for t in trades])
-    exits = np.array([_epoch(t.exit_time) for t in trades])
+    entries = np.array([utc_timestamp(t.entry_time) for t in trades])
+    exits = np.array([utc_timestamp(t.exit_time) for t in trades])
     held = np.zeros(len(ts) + 1, dtype=np.int64)
     np.add.at(held, np.searchsorted(ts, entries, side="left"), 1)
     np.add.at(held, np.searchsorted(ts, exits, side="left"), -1)
@@ -132,18 +126,20 @@ def _trade_row(trade: TradeClosed) -> list[Any]:
     row = []
     for name in TRADE_FIELDS:
         value = getattr(trade, name)
-        row.append(iso_utc(_epoch(value)) if isinstance(value, datetime) else value)
+        row.append(iso_utc(utc_timestamp(value)) if isinstance(value, datetime) else value)
     return row
 
 
 def _write_equity_csv(path: Path, equity: EquitySeries, drawdown: np.ndarray) -> None:
-    # vectorised text: a million rows in about a second
-    times = np.datetime_as_string(np.asarray(equity.ts, dtype=np.int64).astype("datetime64[s]"),
-                                  unit="s")
-    lines = [",".join(EQUITY_FIELDS)]
-    lines += [f"{t}Z,{v!r},{d:.6f}" for t, v, d in zip(times, equity.values.tolist(),
-                                                      drawdown.tolist())]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # vectorised text in chunks: a million rows in about a second, without a million-string list
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write(",".join(EQUITY_FIELDS) + "\n")
+        for i in range(0, len(equity), CSV_CHUNK):
+            ts = np.asarray(equity.ts[i:i + CSV_CHUNK], dtype=np.int64).astype("datetime64[s]")
+            times = np.datetime_as_string(ts, unit="s")
+            values = equity.values[i:i + CSV_CHUNK].tolist()
+            fh.writelines(f"{t}Z,{v!r},{d:.6f}\n" for t, v, d in
+                          zip(times, values, drawdown[i:i + CSV_CHUNK].tolist()))
 
 
 def _envelope(ts: np.ndarray, values: np.ndarray, points: int) -> tuple[np.ndarray, ...]:

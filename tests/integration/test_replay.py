@@ -64,6 +64,26 @@ def test_start_and_end_limit_the_replayed_period(tmp_path):
     assert (metrics["start"], metrics["end"]) == ("2018-01-15T00:00:00Z", "2018-01-20T00:00:00Z")
 
 
+def _config_copy(folder: Path, name: str, **data: object) -> Path:
+    """config/trading/0001.json with ``data`` keys replaced (None removes a key)."""
+    doc = json.loads((REPO / "config" / "trading" / "0001.json").read_text())
+    for key, value in data.items():
+        doc["data"].pop(key, None)
+        if value is not None:
+            doc["data"][key] = value
+    path = folder / name
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_without_data_option_the_configs_data_file_is_replayed(tmp_path):
+    config = _config_copy(tmp_path, "0043.json", data_source="file", file_path=str(SAMPLE))
+    done = _run(_script(str(config), "--no-progress", "--out", str(tmp_path / "out")))
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert (metrics["start"], metrics["end"]) == ("2018-01-10T04:55:00Z", "2018-01-30T04:50:00Z")
+
+
 def test_bad_data_file_gives_a_clear_message_not_a_traceback(tmp_path):
     bad = tmp_path / "bad.csv"
     lines = SAMPLE.read_text().splitlines()[:40]
@@ -83,7 +103,8 @@ def test_missing_data_and_config_are_explained(tmp_path):
     assert done.returncode == 1 and "no such data file" in done.stderr
     assert "Traceback" not in done.stderr
 
-    done = _run(_script("0001", "--no-progress"))  # 0001 reads from Binance: no data.file_path
+    live_only = _config_copy(tmp_path, "0042.json", data_source="binance", file_path=None)
+    done = _run(_script(str(live_only), "--no-progress", "--out", str(tmp_path / "out")))
     assert done.returncode == 2 and "pass --data PATH or set data.file_path" in done.stderr
 
     done = _run(_script(str(tmp_path / "9999.json"), "--data", str(SAMPLE)))

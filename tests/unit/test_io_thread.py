@@ -129,8 +129,9 @@ def test_stop_is_bounded_even_when_a_task_ignores_cancellation(caplog):
     io.submit(stubborn(), name="stubborn")
     assert started.wait(timeout=5)
     with caplog.at_level(logging.WARNING, logger="trading.io_thread"):
-        io.stop(timeout=0.5)  # returns whether or not the thread ended: it must return
-    assert any("stubborn" in r.getMessage() for r in caplog.records)
+        io.stop(timeout=0.5)  # bounded: it returns, whether or not the thread has ended yet
+    assert any("closed anyway: stubborn" in r.getMessage() for r in caplog.records)
+    assert io.stop(timeout=5.0) is True  # and the loop was closed regardless of the task
 
 
 def test_stop_returns_false_in_time_when_the_loop_itself_is_blocked(caplog):
@@ -148,6 +149,7 @@ def test_stop_returns_false_in_time_when_the_loop_itself_is_blocked(caplog):
         assert any("did not end" in r.getMessage() for r in caplog.records)
     finally:
         release.set()
+    assert io.stop(timeout=5.0) is True  # once unblocked, it finishes its shut-down
 
 
 def test_submit_after_stop_is_refused_clearly():
