@@ -155,7 +155,7 @@ def _read(path: Path, **kwargs) -> pd.DataFrame:
 
 
 def _read_with_header(path: Path, header_line: str) -> _Table:
-    header = [h.strip() for h in header_line.split(",")]
+    header = [h.strip().strip('"').strip() for h in header_line.split(",")]
     by_lower = {h.lower(): h for h in header}
     time_name = next((by_lower[n] for n in TIME_COLUMNS if n in by_lower), None)
     missing = [n for n in PRICE_COLUMNS if n not in by_lower]

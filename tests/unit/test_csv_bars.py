@@ -87,6 +87,12 @@ def test_column_names_any_case_and_order_extra_columns_ignored(tmp_path):
     _same(load_bars(_csv(tmp_path, rows, header, "shuffled.csv")), load_bars(_csv(tmp_path, ROWS)))
 
 
+def test_quoted_header_and_cells(tmp_path):
+    quoted = [",".join(f'"{cell}"' for cell in row.split(",")) for row in ROWS]
+    header = ",".join(f'"{name}"' for name in HEADER.split(","))
+    _same(load_bars(_csv(tmp_path, quoted, header, "quoted.csv")), load_bars(_csv(tmp_path, ROWS)))
+
+
 @pytest.mark.parametrize("rows, line, words", [
     (_with(2, "2018-01-10 5 past 5,0.09969,0.0999,0.0991,0.0995,1"), 4, "date/time"),
     (_with(3, "2018-01-10T05:10:00Z,0.0995,0.0996,abc,0.0992,1000.5"), 5, "'abc' as a number"),

@@ -1,0 +1,104 @@
+"""A throw-away working directory for running the real bot CLI in a subprocess."""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+REPO = Path(__file__).resolve().parents[2]
+BOT_SCRIPT = REPO / "src" / "trading" / "trading_bot.py"
+SAMPLE = REPO / "data" / "sample" / "ETHBTC-5m.csv"
+DEMO_CONFIG = REPO / "config" / "trading" / "0001.json"
+
+
+def deep_update(target: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            deep_update(target[key], value)
+        else:
+            target[key] = value
+    return target
+
+
+class BotWorkspace:
+    """Config, data, database and logs of one bot, in a temp dir used as the working directory."""
+
+    def __init__(self, root: Path, bot_id: str = "7001") -> None:
+        self.root = root
+        self.bot_id = bot_id
+        (root / "config" / "trading").mkdir(parents=True)
+        self.config_path = root / "config" / "trading" / f"{bot_id}.json"
+        self.db_path = root / "data" / f"{bot_id}.sqlite"
+
+    def write_config(self, **changes: Any) -> dict[str, Any]:
+        doc = json.loads(DEMO_CONFIG.read_text())
+        doc.pop("$schema", None)
+        doc["data"]["file_path"] = str(SAMPLE)
+        deep_update(doc, copy.deepcopy(changes))
+        self.config_path.write_text(json.dumps(doc, indent=2))
+        return doc
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = str(REPO / "src") + os.pathsep + env.get("PYTHONPATH", "")
+        env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+        return env
+
+    def command(self, *extra: str) -> list[str]:
+        return [sys.executable, str(BOT_SCRIPT), f"{self.bot_id}.json", *extra]
+
+    def run(self, *extra: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(self.command(*extra), cwd=self.root, env=self.env(), text=True,
+                              capture_output=True, timeout=timeout)
+
+    def start(self, *extra: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(self.command(*extra), cwd=self.root, env=self.env(), text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    # -- reading the database the way a user's tools would ----------------------------------------
+    def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        if not self.db_path.exists():
+            return []
+        con = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=5)
+        try:
+            return con.execute(sql, params).fetchall()
+        except sqlite3.OperationalError:  # tables not created yet
+            return []
+        finally:
+            con.close()
+
+    def trades(self) -> list[tuple[Any, ...]]:
+        return self.query("SELECT entry_time, exit_time, size, entry_price, exit_price, pnl, fees, "
+                          "exit_reason, bars_held FROM trades ORDER BY exit_time")
+
+    def has_open_position(self) -> bool:
+        return bool(self.query("SELECT 1 FROM positions"))
+
+    def has_pending_entry(self) -> bool:
+        return bool(self.query("SELECT 1 FROM orders WHERE purpose = 'entry' "
+                               "AND status IN ('submitted', 'accepted')"))
+
+
+def wait_until(predicate: Callable[[], bool], proc: subprocess.Popen[str], timeout: float = 60,
+               poll: float = 0.002) -> bool:
+    """Poll until ``predicate`` holds; False if the process ended or the time ran out first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(poll)
+    return False
+
+
+def kill_hard(proc: subprocess.Popen[str]) -> None:
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)

@@ -1,0 +1,172 @@
+"""The live bot end to end, as a user runs it: a subprocess on the file source and paper broker."""
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+import pytest
+
+from bot_workspace import REPO, SAMPLE, BotWorkspace, kill_hard, wait_until
+from feeds.csv_bars import load_bars
+from trading.config import load_config
+from trading.replay import run_replay
+
+LOOKBACK = 100
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> BotWorkspace:
+    return BotWorkspace(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> list[tuple]:
+    """The trades of one run that was never interrupted (the reference for recovery tests)."""
+    ws = BotWorkspace(tmp_path_factory.mktemp("reference"))
+    ws.write_config()
+    result = ws.run()
+    assert result.returncode == 0, result.stderr
+    trades = ws.trades()
+    assert len(trades) >= 5
+    return trades
+
+
+def test_demo_runs_end_to_end_and_leaves_trades_in_the_database_and_journal(tmp_path: Path):
+    import shutil
+    import subprocess
+    import sys
+
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    shutil.copytree(REPO / "data" / "sample", tmp_path / "data" / "sample")
+    result = subprocess.run([sys.executable, str(REPO / "src" / "trading" / "trading_bot.py"),
+                             "0001.json"], cwd=tmp_path, text=True, capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "trades (all runs):" in result.stdout
+    ws = BotWorkspace.__new__(BotWorkspace)
+    ws.db_path = tmp_path / "data" / "0001.sqlite"
+    trades = ws.trades()
+    assert len(trades) >= 5
+    journal = [json.loads(line) for line in
+               (tmp_path / "logs" / "json" / "trades.jsonl").read_text().splitlines()]
+    assert len(journal) == len(trades)
+    assert set(journal[0]) >= {"entry_time", "exit_time", "symbol", "side", "size", "entry_price",
+                               "exit_price", "pnl", "pnl_pct", "fees", "exit_reason", "bars_held"}
+    orders = (tmp_path / "logs" / "json" / "orders.jsonl").read_text().splitlines()
+    assert any(json.loads(o)["status"] == "filled" for o in orders)
+    status = json.loads((tmp_path / "logs" / "status" / "0001.json").read_text())
+    assert status["state"] == "stopped" and status["last_bar_time"] == "2018-01-30T04:50:00Z"
+    assert (tmp_path / "logs" / "live" / "trading_bot_0001.log").stat().st_size > 0
+
+
+def test_replay_and_live_give_identical_trades_after_warmup(ws: BotWorkspace, uninterrupted):
+    ws.write_config()
+    config = load_config(ws.config_path)
+    replay = run_replay(config, load_bars(SAMPLE), warmup_bars=LOOKBACK)
+    replayed = [(t.entry_time.timestamp(), t.exit_time.timestamp(), t.size, t.entry_price,
+                 t.exit_price, t.pnl, t.fees, t.exit_reason, t.bars_held) for t in replay.trades]
+    assert replayed == uninterrupted
+
+
+def test_restart_after_sigkill_with_an_open_position_loses_and_doubles_nothing(ws, uninterrupted):
+    ws.write_config(data={"speed": 400})
+    for _ in range(2):  # two crashes, each while a position is open
+        proc = ws.start()
+        assert wait_until(ws.has_open_position, proc), "no position opened before the run ended"
+        kill_hard(proc)
+    ws.write_config(data={"speed": 0})
+    result = ws.run()
+    assert result.returncode == 0, result.stderr
+    assert "restoring bot" in result.stderr
+    assert ws.trades() == uninterrupted
+
+
+def test_restart_after_sigkill_between_order_intent_and_fill(ws, uninterrupted):
+    ws.write_config(data={"speed": 40})
+    proc = ws.start()
+    assert wait_until(ws.has_pending_entry, proc), "no entry order seen before the run ended"
+    kill_hard(proc)
+    assert ws.has_pending_entry() and not ws.has_open_position()
+    ws.write_config(data={"speed": 0})
+    result = ws.run()
+    assert result.returncode == 0, result.stderr
+    assert "re-sending entry order" in result.stderr
+    assert ws.trades() == uninterrupted
+
+
+def test_sigterm_stops_gracefully_and_the_database_is_consistent(ws, uninterrupted):
+    ws.write_config(data={"speed": 400})
+    proc = ws.start()
+    assert wait_until(ws.has_open_position, proc)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "stopping after the bar in hand" in err
+    assert ws.query("PRAGMA integrity_check") == [("ok",)]
+    (last_bar,) = ws.query("SELECT last_bar_ts FROM bots")[0]
+    (trade,) = ws.query("SELECT trade FROM positions")[0]  # still open: it was not asked to close
+    assert last_bar is not None and json.loads(trade)["bars_held"] >= 1
+    ws.write_config(data={"speed": 0})
+    assert ws.run().returncode == 0
+    assert ws.trades() == uninterrupted
+
+
+def test_sigterm_with_close_positions_closes_the_position_first(ws):
+    ws.write_config(data={"speed": 400}, shutdown={"close_positions": True})
+    proc = ws.start()
+    assert wait_until(ws.has_open_position, proc)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert not ws.has_open_position()
+    assert ws.trades()[-1][7] == "shutdown"
+
+
+def test_kill_switch_stays_on_across_a_restart_until_reset(ws, tmp_path: Path):
+    first_part = tmp_path / "first.csv"
+    lines = SAMPLE.read_text().splitlines()
+    first_part.write_text("\n".join(lines[:2500]) + "\n")
+    ws.write_config(data={"file_path": str(first_part)}, trading={"max_drawdown_pct": 0.5})
+    first = ws.run()
+    assert first.returncode == 0, first.stderr
+    assert "kill switch ON" in first.stderr
+    assert ws.query("SELECT kind FROM events WHERE kind = 'kill_switch'")
+    trades_before = ws.trades()
+    (first_last_bar,) = ws.query("SELECT last_bar_ts FROM bots")[0]
+    # the data grows (as a live feed does); the restarted bot must not open anything new
+    ws.write_config(data={"file_path": str(SAMPLE)}, trading={"max_drawdown_pct": 0.5})
+    second = ws.run()
+    assert second.returncode == 0, second.stderr
+    assert "entry refused by max_drawdown_pct" in second.stderr
+    assert ws.query("SELECT count(*) FROM orders WHERE purpose = 'entry' AND created_at > ?",
+                    first_last_bar) == [(0,)]
+    assert len(ws.trades()) <= len(trades_before) + 1  # at most the position open at the restart
+    status = json.loads((ws.root / "logs" / "status" / f"{ws.bot_id}.json").read_text())
+    assert status["kill_switch"] is True
+    import subprocess
+    import sys
+
+    reset = subprocess.run([sys.executable, "-m", "trading.cli", "reset-kill-switch",
+                            str(ws.config_path)], cwd=ws.root, env=ws.env(), text=True,
+                           capture_output=True, timeout=60)
+    assert reset.returncode == 0, reset.stderr
+    assert "kill switch cleared" in reset.stdout
+    (state,) = ws.query("SELECT state FROM risk_state")[0]
+    assert json.loads(state)["kill_switch"] is False
+
+
+def test_a_broken_config_is_reported_without_a_traceback(ws):
+    ws.write_config(strategy={"entry_logic": {"name": "RSIBBVolumeEntryMixn"}})
+    result = ws.run()
+    assert result.returncode == 1
+    assert "did you mean 'RSIBBVolumeEntryMixin'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_live_money_broker_refuses_to_start_without_both_confirmations(ws):
+    ws.write_config(broker={"type": "binance"}, data={"data_source": "binance"})
+    result = ws.run()
+    assert result.returncode == 1
+    assert "live_trading_confirmed" in result.stderr and "--live" in result.stderr
+    assert "Traceback" not in result.stderr
