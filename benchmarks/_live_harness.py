@@ -51,8 +51,9 @@ BUSY_STRATEGY = {
 }
 
 
-def bot_document(strategy: dict, *, file_path: str | None = None, lookback_bars: int = 100,
-                 save_equity: bool = True, save_trades: bool = True) -> dict:
+def bot_document(strategy: dict, *, file_path: str | None = None, interval: str = "1m",
+                 lookback_bars: int = 100, save_equity: bool = True,
+                 save_trades: bool = True) -> dict:
     """A full bot config (paper broker, protective stop 5% / take profit 10%)."""
     return {
         "bot_id": "bench",
@@ -62,7 +63,7 @@ def bot_document(strategy: dict, *, file_path: str | None = None, lookback_bars:
                    "slippage_pct": 0.0},
         "trading": {"symbol": "BENCH", "position_size": 0.1, "max_positions": 1,
                     "max_drawdown_pct": 0, "max_exposure": 1.0},
-        "data": {"data_source": "file", "symbol": "BENCH", "interval": "1m",
+        "data": {"data_source": "file", "symbol": "BENCH", "interval": interval,
                  "lookback_bars": lookback_bars, "speed": 0,
                  "file_path": file_path or str(REPO / "data" / "sample" / "ETHBTC-5m.csv")},
         "strategy": {"type": "custom", **json.loads(json.dumps(strategy))},

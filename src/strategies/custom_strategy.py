@@ -197,32 +197,31 @@ class CustomStrategy(bt.Strategy):
         if order is None:
             return
         self._in_flight = order
-        self._track(order, purpose, client_id, bar)
+        self._track(order, purpose, client_id, bar.ts)
 
-    def _track(self, order: bt.Order, purpose: str, client_id: str, bar: Bar) -> None:
+    def _track(self, order: bt.Order, purpose: str, client_id: str, ts: float) -> None:
         self._purpose[order.ref] = purpose
         self._client_ids[order.ref] = client_id
         if self.setup.risk is not None:
-            self.setup.risk.on_order(bar.ts)
-        self._report(order, "submitted", bar.ts)
+            self.setup.risk.on_order(ts)
+        self._report(order, "submitted", ts)
 
     # -- protective orders -----------------------------------------------------------------------
     def _place_protective(self, trade: OpenTrade, bar_ts: float) -> None:
         rules = self.setup.protective
         size = trade.size
         group: bt.Order | None = None
-        bar = Bar(bar_ts, 0, 0, 0, 0, 0)
         if rules.stop_loss_pct > 0:
             price = trade.entry_price * (1 - rules.stop_loss_pct / 100.0)
             group = self.sell(size=size, exectype=bt.Order.Stop, price=price,
                               client_order_id=self._client_id_for(trade, "sl"))
-            self._track(group, "stop_loss", group.info.client_order_id, bar)
+            self._track(group, "stop_loss", group.info.client_order_id, bar_ts)
             self._protective.append(group)
         if rules.take_profit_pct > 0:
             price = trade.entry_price * (1 + rules.take_profit_pct / 100.0)
             order = self.sell(size=size, exectype=bt.Order.Limit, price=price, oco=group,
                               client_order_id=self._client_id_for(trade, "tp"))
-            self._track(order, "take_profit", order.info.client_order_id, bar)
+            self._track(order, "take_profit", order.info.client_order_id, bar_ts)
             self._protective.append(order)
             group = group or order
         if rules.trailing_enabled and trade.trailing_armed:
@@ -233,7 +232,7 @@ class CustomStrategy(bt.Strategy):
         order = self.sell(size=trade.size, exectype=bt.Order.StopTrail,
                           trailpercent=rules.trailing_pct / 100.0, oco=group,
                           client_order_id=self._client_id_for(trade, "ts"))
-        self._track(order, "trailing_stop", order.info.client_order_id, Bar(bar_ts, 0, 0, 0, 0, 0))
+        self._track(order, "trailing_stop", order.info.client_order_id, bar_ts)
         self._protective.append(order)
 
     def _client_id_for(self, trade: OpenTrade, tag: str) -> str:

@@ -8,6 +8,7 @@ import backtrader as bt
 import pandas as pd
 import pytest
 
+from brokers.paper import BrokerSnapshot, PaperBroker
 from strategies.custom_strategy import CustomStrategy, PendingOrder, ProtectiveRules, StrategySetup
 from strategies.listener import NullListener
 from strategies.mixins.base import Bar, EntryMixin, ExitMixin, OpenTrade, Param
@@ -74,17 +75,6 @@ class WarmupPandasData(bt.feeds.PandasData):
         return len(self) == self.p.warmup_bars
 
 
-class RestoringBroker(bt.brokers.BackBroker):
-    """A simulated broker that starts holding a position, as a restarted paper broker does."""
-
-    params = (("restore", None),)
-
-    def start(self):
-        super().start()
-        data, size, price = self.p.restore
-        self.positions[data].fix(size, price)
-
-
 def frame(rows: list[tuple[float, float, float, float]], minutes: int = 60) -> pd.DataFrame:
     index = [T0.replace(tzinfo=None) + timedelta(minutes=minutes * i) for i in range(len(rows))]
     df = pd.DataFrame(rows, columns=["open", "high", "low", "close"], index=index)
@@ -119,11 +109,13 @@ def run(rows, enter_on, exit_on=(), protective=ProtectiveRules(), risk=None, war
     data = WarmupPandasData(dataname=frame(rows, minutes), warmup_bars=warmup)
     cerebro.adddata(data)
     if restored_trade is not None:
-        cash -= restored_trade.size * restored_trade.entry_price
-        cerebro.broker = RestoringBroker(restore=(data, restored_trade.size,
-                                                  restored_trade.entry_price))
-    cerebro.broker.setcash(cash)
-    cerebro.broker.setcommission(commission=COMMISSION)
+        snapshot = BrokerSnapshot(cash=cash - restored_trade.size * restored_trade.entry_price,
+                                  position_size=restored_trade.size,
+                                  position_price=restored_trade.entry_price)
+        cerebro.setbroker(PaperBroker(cash=cash, commission=COMMISSION, restore=snapshot))
+    else:
+        cerebro.broker.setcash(cash)
+        cerebro.broker.setcommission(commission=COMMISSION)
     cerebro.addstrategy(CustomStrategy, setup=setup, listener=rec)
     cerebro.run()
     return rec, cerebro

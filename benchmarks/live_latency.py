@@ -1,0 +1,219 @@
+"""Live reaction time: closed bar put on the feed queue -> the order it causes reaches the broker.
+
+    python benchmarks/live_latency.py                    # 3,000 live bars, synthetic 1m walk
+    python benchmarks/live_latency.py --bars 2000 --data sample   # the bundled ETH/BTC 5m bars
+
+The real live path, in one process as the bot runs it: ``LiveTradingBot`` (Store on a SQLite
+file in a temp folder, RiskManager, BotListener checkpointing every bar, the journal and INFO
+file logging on) with a ``BarSink`` -> ``LiveFeed`` in ``Cerebro(runonce=False, preload=False,
+exactbars=1)``, a PaperBroker and CustomStrategy from ``strategy_setup``. Only the bar source is
+the benchmark's: a coroutine on the bot's IOThread that delivers ``--history`` warm-up bars, waits
+for them to be consumed, then puts one closed bar every 2-5 ms (uniform, seeded), so Backtrader is
+idle-waiting on the queue when each bar lands, as in live trading. It stamps
+``time.perf_counter()`` just before each put; a PaperBroker subclass stamps on entry to
+``buy``/``sell``; the bot's per-bar hook stamps after the checkpoint committed (``next()`` done).
+
+The strategy trades often so thousands of orders are measured: entry RSIOrBBEntryMixin (RSI 14
+<= 60 OR close <= lower BB(20, 2)), exit TimeBasedExitMixin (1 bar held), stop loss 5% and take
+profit 10% as protective broker orders. A round trip is: bar k entry signal -> market buy;
+bar k+1 the buy fills at the open, the stop/limit pair is placed, the exit fires -> market sell;
+bar k+2 the sell fills.
+
+Figures, not a test: nothing asserts on time.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import _live_harness as h  # benchmarks/ is on sys.path when this file runs as a script
+
+import backtrader as bt  # noqa: E402
+from feeds.csv_bars import BarArrays, load_bars  # noqa: E402
+from feeds.live import DELAYED, LIVE, BarSink, SinkClosed  # noqa: E402
+
+TARGET_P99_MS = 5.0
+SAMPLE = h.REPO / "data" / "sample" / "ETHBTC-5m.csv"
+
+
+class PacedSource:
+    """A BarSource: history as fast as taken, then one live bar every ``gap_ms`` (random range)."""
+
+    def __init__(self, bars: BarArrays, history: int, gap_ms: tuple[float, float], seed: int):
+        self.bars = bars
+        self.history = history
+        self.gap_ms = gap_ms
+        self.rng = random.Random(seed)
+        self.put_at: dict[float, float] = {}  # live bar ts -> perf_counter just before the put
+
+    def describe(self) -> str:
+        return f"paced source ({len(self.bars) - self.history} live bars)"
+
+    async def run(self, sink: BarSink) -> None:
+        try:
+            await self._deliver(sink)
+        except SinkClosed:
+            pass
+
+    async def _deliver(self, sink: BarSink) -> None:
+        bars, history = self.bars, self.history
+        await sink.put_status(DELAYED)
+        for i in range(history):
+            await sink.put_bar(bars.bar(i), history=True, last_history=i == history - 1)
+        await sink.put_status(LIVE)
+        while not sink.queue.empty():  # let the warm-up drain: live bars must find an idle consumer
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(0.1)
+        loop = asyncio.get_running_loop()
+        due = loop.time()
+        lo, hi = self.gap_ms
+        put_at = self.put_at
+        for i in range(history, len(bars)):
+            due += self.rng.uniform(lo, hi) / 1000.0  # a fixed schedule: the market does not wait
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            bar = bars.bar(i)
+            put_at[bar.ts] = time.perf_counter()
+            await sink.put_bar(bar)
+        await sink.end()
+
+
+def stats_line(label: str, values_s: list[float], target_ms: float | None = None) -> str:
+    v = sorted(x * 1000.0 for x in values_s)
+    if not v:
+        return f"  {label:<44} (none)"
+    line = (f"  {label:<44} n={len(v):>6}  p50 {h.percentile(v, 50):7.3f}  "
+            f"p90 {h.percentile(v, 90):7.3f}  p99 {h.percentile(v, 99):7.3f}  "
+            f"max {v[-1]:8.3f} ms")
+    if target_ms is not None:
+        p99 = h.percentile(v, 99)
+        line += f"   (target p99 < {target_ms:g} ms: {'met' if p99 < target_ms else 'MISSED'})"
+    return line
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bars", type=int, default=3000, help="live bars (default 3000)")
+    parser.add_argument("--history", type=int, default=100, help="warm-up bars (default 100)")
+    parser.add_argument("--gap-ms", type=float, nargs=2, default=(2.0, 5.0), metavar=("MIN", "MAX"),
+                        help="time between live bars, uniform (default 2 5)")
+    parser.add_argument("--data", choices=("synthetic", "sample"), default="synthetic",
+                        help="seeded 1m random walk (default) or data/sample/ETHBTC-5m.csv")
+    parser.add_argument("--seed", type=int, default=h.SEED)
+    parser.add_argument("--switchinterval", type=float, default=None,
+                        help="sys.setswitchinterval seconds (default: Python's 0.005)")
+    args = parser.parse_args(argv)
+    if args.switchinterval is not None:
+        sys.setswitchinterval(args.switchinterval)
+
+    need = args.history + args.bars
+    if args.data == "sample":
+        bars, interval = load_bars(SAMPLE), "5m"
+        if len(bars) < need:
+            raise SystemExit(f"{SAMPLE.name} has {len(bars)} bars; --history + --bars must be <= that")
+        bars = bars.slice(0, need)
+    else:
+        bars, interval = h.synthetic_bars(need, seed=args.seed), "1m"
+
+    with tempfile.TemporaryDirectory(prefix="live_latency_") as tmp_name:
+        tmp = Path(tmp_name)
+        undo_cd = h.in_workdir(tmp)  # the bot writes logs/ (log, journal, status) under the cwd
+        try:
+            csv = tmp / "bars.csv"
+            h.write_csv(bars, csv)  # what the config's FileBarSource reads; the paced source replaces it
+            doc = h.bot_document(h.BUSY_STRATEGY, file_path=str(csv), interval=interval,
+                                 lookback_bars=args.history, save_equity=True, save_trades=True)
+            doc["database"] = {"url": f"sqlite:///{tmp / 'bench.sqlite'}"}
+            config = h.build_bot_config(doc, tmp)
+            h.file_logging(tmp / "bot.log")
+
+            source = PacedSource(bars, args.history, tuple(args.gap_ms), args.seed)
+            started: dict[float, float] = {}  # bar ts -> next() start (listener.on_bar)
+            done: dict[float, float] = {}  # bar ts -> after the checkpoint (next() done)
+            checkpoint_s: list[float] = []
+
+            def on_built(bot: h.BenchBot) -> None:
+                listener, store = bot.listener, bot.store
+                on_bar, checkpoint = listener.on_bar, store.checkpoint
+
+                def timed_on_bar(bar, value, cash, warmup):
+                    if not warmup:
+                        started[bar.ts] = time.perf_counter()
+                    return on_bar(bar, value, cash, warmup)
+
+                def timed_checkpoint(*a, **kw):
+                    t0 = time.perf_counter()
+                    try:
+                        return checkpoint(*a, **kw)
+                    finally:
+                        checkpoint_s.append(time.perf_counter() - t0)
+
+                listener.on_bar = timed_on_bar
+                store.checkpoint = timed_checkpoint
+
+            bot = h.BenchBot(config, source=source,
+                             on_bar_done=lambda bar: done.__setitem__(bar.ts, time.perf_counter()),
+                             on_built=on_built)
+            print(f"live latency: {args.bars:,} live bars ({args.data}, {interval}) after "
+                  f"{args.history} warm-up bars, one every {args.gap_ms[0]:g}-{args.gap_ms[1]:g} ms; "
+                  f"Python {sys.version.split()[0]}, switchinterval {sys.getswitchinterval() * 1000:g} ms")
+            t0 = time.perf_counter()
+            summary = bot.run()
+            wall = time.perf_counter() - t0
+            broker = bot.broker
+            db_size = (tmp / "bench.sqlite").stat().st_size / 1e6
+        finally:
+            undo_cd()
+
+    put_at = source.put_at
+    # -- orders ---------------------------------------------------------------------------------
+    market, protective, first_of_bar = [], [], {}
+    for ts, t_order, exectype in broker.stamps:
+        t_put = put_at.get(ts)
+        if t_put is None:
+            continue  # an order on a warm-up bar (none expected)
+        d = t_order - t_put
+        (market if exectype in (None, bt.Order.Market) else protective).append(d)
+        first_of_bar.setdefault(ts, d)
+    # -- bars -----------------------------------------------------------------------------------
+    order_bars = set(first_of_bar)
+    per_bar, per_bar_order, per_bar_quiet, wake = [], [], [], []
+    for ts, t_put in put_at.items():
+        t_done = done.get(ts)
+        if t_done is None:
+            continue
+        per_bar.append(t_done - t_put)
+        (per_bar_order if ts in order_bars else per_bar_quiet).append(t_done - t_put)
+        if ts in started:
+            wake.append(started[ts] - t_put)
+    # bars put while the previous live bar was still being processed (the consumer was busy)
+    ordered = sorted(put_at)
+    busy = sum(1 for a, b in zip(ordered, ordered[1:]) if a in done and put_at[b] < done[a])
+
+    print(f"\nrun: {wall:.1f} s wall, {summary.live_bars:,} live bars processed, "
+          f"{summary.trades:,} round trips, {len(broker.stamps):,} orders at the broker; "
+          f"DB {db_size:.1f} MB; gc collections {[s['collections'] for s in gc.get_stats()]}")
+    print("\nbar put on the queue -> order at the broker (PaperBroker.buy/sell entry):")
+    print(stats_line("market orders (entry/exit decisions)", market, TARGET_P99_MS))
+    print(stats_line("first order of each bar (any type)", list(first_of_bar.values()),
+                     TARGET_P99_MS))
+    print(stats_line("protective stop/limit (placed on the fill)", protective))
+    print("\nper bar, all live bars:")
+    print(stats_line("put -> next() done (checkpoint committed)", per_bar))
+    print(stats_line("  bars with an order", per_bar_order))
+    print(stats_line("  bars without an order", per_bar_quiet))
+    print(stats_line("put -> next() start (wake, fills, indicators)", wake))
+    print(stats_line("Store.checkpoint alone", checkpoint_s))
+    print(f"  bars that landed while the previous bar was still in process: {busy}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
