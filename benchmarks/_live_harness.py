@@ -12,6 +12,7 @@ its per-bar checkpoint). The benchmark-only additions are thin hooks:
 """
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import math
@@ -190,6 +191,43 @@ class BenchBot(LiveTradingBot):
         if not warmup and self._bench_on_bar_done is not None:
             self._bench_on_bar_done(bar)
         super()._on_bar_processed(bar, warmup)
+
+
+class GcPauses:
+    """Times every garbage collection (``gc.callbacks``) while ``active``; by generation."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._start = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        elif self.active:
+            self.pauses[info["generation"]].append(time.perf_counter() - self._start)
+
+    def close(self) -> None:
+        if self._callback in gc.callbacks:
+            gc.callbacks.remove(self._callback)
+
+    def summary(self) -> str:
+        parts = []
+        for gen, values in self.pauses.items():
+            if values:
+                parts.append(f"gen{gen} {len(values)}x (max {max(values) * 1000:.1f} ms, "
+                             f"total {sum(values) * 1000:.0f} ms)")
+            else:
+                parts.append(f"gen{gen} 0x")
+        return ", ".join(parts)
+
+
+def live_orders(broker: Any) -> int:
+    """Orders still alive at the broker (accepted/submitted); 2 at most for one open position
+    with a stop loss and a take profit: more means orders the strategy believed cancelled."""
+    queued = list(getattr(broker, "pending", ())) + list(getattr(broker, "submitted", ()))
+    return sum(1 for o in queued if o is not None and o.alive())
 
 
 def in_workdir(path: Path) -> Callable[[], None]:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import random
 import sys
 import tempfile
@@ -45,8 +44,10 @@ SAMPLE = h.REPO / "data" / "sample" / "ETHBTC-5m.csv"
 class PacedSource:
     """A BarSource: history as fast as taken, then one live bar every ``gap_ms`` (random range)."""
 
-    def __init__(self, bars: BarArrays, history: int, gap_ms: tuple[float, float], seed: int):
+    def __init__(self, bars: BarArrays, history: int, gap_ms: tuple[float, float], seed: int,
+                 gc_pauses: h.GcPauses | None = None):
         self.bars = bars
+        self.gc_pauses = gc_pauses
         self.history = history
         self.gap_ms = gap_ms
         self.rng = random.Random(seed)
@@ -70,6 +71,8 @@ class PacedSource:
         while not sink.queue.empty():  # let the warm-up drain: live bars must find an idle consumer
             await asyncio.sleep(0.005)
         await asyncio.sleep(0.1)
+        if self.gc_pauses is not None:
+            self.gc_pauses.active = True  # count collections from the first live bar on
         loop = asyncio.get_running_loop()
         due = loop.time()
         lo, hi = self.gap_ms
@@ -82,6 +85,8 @@ class PacedSource:
             bar = bars.bar(i)
             put_at[bar.ts] = time.perf_counter()
             await sink.put_bar(bar)
+        if self.gc_pauses is not None:
+            self.gc_pauses.active = False
         await sink.end()
 
 
@@ -134,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
             config = h.build_bot_config(doc, tmp)
             h.file_logging(tmp / "bot.log")
 
-            source = PacedSource(bars, args.history, tuple(args.gap_ms), args.seed)
+            gc_pauses = h.GcPauses()
+            source = PacedSource(bars, args.history, tuple(args.gap_ms), args.seed, gc_pauses)
             started: dict[float, float] = {}  # bar ts -> next() start (listener.on_bar)
             done: dict[float, float] = {}  # bar ts -> after the checkpoint (next() done)
             checkpoint_s: list[float] = []
@@ -167,7 +173,10 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             summary = bot.run()
             wall = time.perf_counter() - t0
+            gc_pauses.close()
             broker = bot.broker
+            still_live = h.live_orders(broker)
+            open_trade = summary.open_position
             db_size = (tmp / "bench.sqlite").stat().st_size / 1e6
         finally:
             undo_cd()
@@ -199,7 +208,10 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"\nrun: {wall:.1f} s wall, {summary.live_bars:,} live bars processed, "
           f"{summary.trades:,} round trips, {len(broker.stamps):,} orders at the broker; "
-          f"DB {db_size:.1f} MB; gc collections {[s['collections'] for s in gc.get_stats()]}")
+          f"DB {db_size:.1f} MB")
+    print(f"orders still alive at the broker at the end: {still_live} (open position: "
+          f"{'yes' if open_trade else 'no'}; expect <= 2 with one, 0 without)")
+    print(f"garbage collections during the live bars: {gc_pauses.summary()}")
     print("\nbar put on the queue -> order at the broker (PaperBroker.buy/sell entry):")
     print(stats_line("market orders (entry/exit decisions)", market, TARGET_P99_MS))
     print(stats_line("first order of each bar (any type)", list(first_of_bar.values()),

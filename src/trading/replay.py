@@ -4,8 +4,9 @@
     tradingbot replay 0001 --start 2018-01-15 --end 2018-01-20T12:00Z --out out/0001
 
 Writes trades.csv, metrics.json, equity.csv and equity.png (default ``replay_out/<bot_id>/``) and
-prints a summary. Fills: Backtrader's BackBroker, market orders at the next bar's open, commission
-per side as a fraction of the traded value (``broker.commission``).
+prints a summary. Fills: the paper broker's model (Backtrader's BackBroker): market orders at the
+next bar's open, commission per side as a fraction of the traded value (``broker.commission``),
+and ``broker.slippage_pct`` against the trader.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from typing import Any, Callable
 import backtrader as bt
 import numpy as np
 
+from brokers.paper import PaperBroker
 from feeds.array_feed import ArrayFeed
 from feeds.csv_bars import BarArrays, load_bars
 from strategies.custom_strategy import CustomStrategy
@@ -106,11 +108,16 @@ class _ProgressBar:
 
 def build_cerebro(config: BotConfig, bars: BarArrays, listener: Any,
                   warmup_bars: int = 0) -> bt.Cerebro:
-    """One Cerebro with the bars, Backtrader's simulated broker and the config's strategy."""
+    """One Cerebro with the bars, the paper broker's fill model and the config's strategy.
+
+    Fills are simulated exactly as the ``paper`` broker does live (commission and slippage), so a
+    replay and a paper bot on the same bars trade alike.
+    """
     cerebro = bt.Cerebro(stdstats=False, runonce=True, preload=True)
     cerebro.adddata(ArrayFeed(bars=bars, warmup_bars=warmup_bars), name=config.trading.symbol)
-    cerebro.broker.setcash(config.broker.initial_balance)
-    cerebro.broker.setcommission(commission=config.broker.commission)
+    cerebro.setbroker(PaperBroker(cash=config.broker.initial_balance,
+                                  commission=config.broker.commission,
+                                  slippage_pct=config.broker.slippage_pct))
     cerebro.addstrategy(CustomStrategy, setup=strategy_setup(config), listener=listener)
     return cerebro
 
