@@ -149,7 +149,14 @@ class LiveFeed(bt.feed.DataBase):
         return self._getstatusname(getattr(self, "_laststatus", CONNECTED))
 
     # -- Backtrader pulls here -------------------------------------------------------------------
-    def _load(self) -> bool | None:
+    def load(self) -> bool | None:
+        """Deliver the next accepted bar: True, None when nothing arrived yet, False at the end.
+
+        Backtrader's own ``load()`` moves the line buffers forward before asking ``_load()`` and
+        back again when nothing came. With ``exactbars=1`` a buffer holds a single slot, so that
+        round trip drops the last bar and the broker then fails reading it while the feed idles.
+        Here the buffers move only once a bar is in hand.
+        """
         if self._ended:
             return False
         wait = self._qcheck or self.IDLE_WAIT
@@ -186,6 +193,7 @@ class LiveFeed(bt.feed.DataBase):
                         "%s: gap: no bars between %s and %s (%d bar(s) of %gs missing)",
                         self._label(), iso_utc(last), iso_utc(bar.ts), missing, self._interval)
         self.last_bar_ts = bar.ts
+        self.forward()
         lines = self.lines
         lines.datetime[0] = float(bt_date_numbers(bar.ts))
         lines.open[0], lines.high[0], lines.low[0] = bar.open, bar.high, bar.low

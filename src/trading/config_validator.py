@@ -27,6 +27,7 @@ from typing import Any, Iterator, Mapping
 
 from jsonschema import Draft202012Validator, ValidationError
 
+from trading.env_file import load_env_file
 from strategies.mixins.registry import Kind, MixinRegistry, default_registry
 from trading.config import DATA_SOURCES, INTERVALS, LIVE_MONEY_BROKERS
 from trading.config_files import CONFIG_DIR, read_config_file, resolve_config_path
@@ -335,6 +336,7 @@ def _validate_file(path: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """``tradingbot validate CONFIG... | --all``: exit 0 all valid, 1 any invalid, 2 any unreadable."""
+    load_env_file()
     parser = argparse.ArgumentParser(
         prog="tradingbot validate",
         description="Check bot configs; print every problem as 'file: json.path: message'.")

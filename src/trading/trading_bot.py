@@ -18,6 +18,7 @@ import signal
 from typing import Any
 
 from trading.config import load_config
+from trading.env_file import load_env_file
 from trading.errors import ConfigError, TradingBotError, UnreadableConfig
 from trading.log_setup import setup_logging
 
@@ -55,12 +56,15 @@ def _install_signal_handlers(bot: Any) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    loaded = load_env_file()
     try:
         config = load_config(args.config)
     except ConfigError as exc:
         print("\n".join(exc.problems), file=sys.stderr)
         return EXIT_UNREADABLE if isinstance(exc, UnreadableConfig) else EXIT_CONFIG
     setup_logging(args.log_level or config.logging.level, config.logging.log_file)
+    if loaded:
+        log.info("read %s from .env", ", ".join(loaded))
     from trading.live_trading_bot import LiveTradingBot  # heavy imports after the config is good
 
     try:

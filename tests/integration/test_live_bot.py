@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot_workspace import REPO, SAMPLE, BotWorkspace, kill_hard, wait_until
@@ -170,3 +172,48 @@ def test_live_money_broker_refuses_to_start_without_both_confirmations(ws):
     assert result.returncode == 1
     assert "live_trading_confirmed" in result.stderr and "--live" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_heartbeat_writes_the_status_while_running_and_equity_is_recorded_per_bar(ws):
+    ws.write_config(data={"speed": 300}, logging={"heartbeat_seconds": 0.2})
+    status_file = ws.root / "logs" / "status" / f"{ws.bot_id}.json"
+
+    def running_with_position() -> bool:
+        try:
+            status = json.loads(status_file.read_text())
+        except (OSError, ValueError):
+            return False
+        return status["state"] == "running" and status["position"] is not None
+
+    proc = ws.start()
+    try:
+        assert wait_until(running_with_position, proc, poll=0.05)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    status = json.loads(status_file.read_text())
+    assert set(status) >= {"state", "symbol", "data_status", "last_bar_time", "cash", "value",
+                           "position", "trades_today", "pnl_today", "drawdown_pct", "kill_switch",
+                           "uptime_seconds", "last_error"}
+    assert status["symbol"] == "ETHBTC" and status["data_status"] == "LIVE"
+    assert "heartbeat 7001: running" in err
+    (live_bars,) = ws.query("SELECT count(*) FROM equity")[0]
+    (last_bar,) = ws.query("SELECT max(ts) FROM equity")[0]
+    assert live_bars > 0 and last_bar == ws.query("SELECT last_bar_ts FROM bots")[0][0]
+
+
+def test_a_second_ctrl_c_forces_the_exit(ws, uninterrupted):
+    # a slow feed whose first live bar is the first entry signal: the closing fill is ~1 s away
+    first_signal_ts = uninterrupted[0][0] - 300
+    signal_index = int(np.searchsorted(load_bars(SAMPLE).ts, first_signal_ts))
+    ws.write_config(data={"speed": 1, "lookback_bars": signal_index},
+                    shutdown={"close_positions": True})
+    proc = ws.start()
+    assert wait_until(ws.has_open_position, proc)
+    proc.send_signal(signal.SIGINT)  # waits for the closing fill...
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)  # ...unless the user insists
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert "forced exit" in err and "Traceback" not in err
+    assert ws.query("PRAGMA integrity_check") == [("ok",)]

@@ -144,6 +144,26 @@ def test_a_bar_put_while_the_feed_waits_reaches_next(io):
     assert probe.rows == [(bar, False, False, bt.date2num(bar.time.replace(tzinfo=None)))]
 
 
+def test_an_order_pending_while_the_feed_idles_fills_on_the_next_bar(io):
+    # regression: with exactbars=1 an idle feed used to lose its one buffered bar, and the broker
+    # then crashed reading it while checking the pending order
+    sink = BarSink()
+    t = 1_700_000_000.0
+
+    async def slow_bars() -> None:
+        await sink.put_status(LIVE)
+        for i in range(1, 82):
+            await sink.put_bar(bar_at(t + 60 * i, close=float(i)))
+            if i in (40, 80):
+                await asyncio.sleep(0.2)  # the feed idles with an order pending
+        await sink.end()
+
+    io.submit(slow_bars())
+    probe = run(LiveFeed(sink=sink, interval_seconds=60))
+    assert len(probe.rows) == 81
+    assert [(price, size) for _, price, size in probe.fills] == [(41.0, 1.0), (81.0, -1.0)]
+
+
 # -- what the feed lets through ----------------------------------------------------------------
 def test_duplicate_and_out_of_order_bars_are_dropped():
     t = 1_700_000_000.0
