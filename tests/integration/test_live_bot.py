@@ -71,15 +71,22 @@ def test_replay_and_live_give_identical_trades_after_warmup(ws: BotWorkspace, un
     assert replayed == uninterrupted
 
 
+def finish_at_full_speed(ws: BotWorkspace):
+    """Restart the interrupted bot on the same data and let it run to the end."""
+    ws.write_config(data={"speed": 0})
+    result = ws.run()
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    return result
+
+
 def test_restart_after_sigkill_with_an_open_position_loses_and_doubles_nothing(ws, uninterrupted):
     ws.write_config(data={"speed": 400})
     for _ in range(2):  # two crashes, each while a position is open
         proc = ws.start()
         assert wait_until(ws.has_open_position, proc), "no position opened before the run ended"
         kill_hard(proc)
-    ws.write_config(data={"speed": 0})
-    result = ws.run()
-    assert result.returncode == 0, result.stderr
+    result = finish_at_full_speed(ws)
     assert "restoring bot" in result.stderr
     assert ws.trades() == uninterrupted
 
@@ -90,9 +97,7 @@ def test_restart_after_sigkill_between_order_intent_and_fill(ws, uninterrupted):
     assert wait_until(ws.has_pending_entry, proc), "no entry order seen before the run ended"
     kill_hard(proc)
     assert ws.has_pending_entry() and not ws.has_open_position()
-    ws.write_config(data={"speed": 0})
-    result = ws.run()
-    assert result.returncode == 0, result.stderr
+    result = finish_at_full_speed(ws)
     assert "re-sending entry order" in result.stderr
     assert ws.trades() == uninterrupted
 
@@ -109,8 +114,7 @@ def test_sigterm_stops_gracefully_and_the_database_is_consistent(ws, uninterrupt
     (last_bar,) = ws.query("SELECT last_bar_ts FROM bots")[0]
     (trade,) = ws.query("SELECT trade FROM positions")[0]  # still open: it was not asked to close
     assert last_bar is not None and json.loads(trade)["bars_held"] >= 1
-    ws.write_config(data={"speed": 0})
-    assert ws.run().returncode == 0
+    finish_at_full_speed(ws)
     assert ws.trades() == uninterrupted
 
 
