@@ -223,11 +223,17 @@ class GcPauses:
         return ", ".join(parts)
 
 
-def live_orders(broker: Any) -> int:
-    """Orders still alive at the broker (accepted/submitted); 2 at most for one open position
-    with a stop loss and a take profit: more means orders the strategy believed cancelled."""
+def live_protective_orders(broker: Any) -> int:
+    """Stop/limit/trailing orders still alive at the broker (accepted or just submitted).
+
+    The bot only places these as the open position's protection, so at most 2-3 while a position
+    is open and 0 when flat: more are orders the strategy believed it had cancelled.
+    """
+    import backtrader as bt
+
     queued = list(getattr(broker, "pending", ())) + list(getattr(broker, "submitted", ()))
-    return sum(1 for o in queued if o is not None and o.alive())
+    return sum(1 for o in queued
+               if o is not None and o.alive() and o.exectype != bt.Order.Market)
 
 
 def in_workdir(path: Path) -> Callable[[], None]:

@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             wall = time.perf_counter() - t0
             gc_pauses.close()
             broker = bot.broker
-            still_live = h.live_orders(broker)
+            still_live = h.live_protective_orders(broker)
             open_trade = summary.open_position
             db_size = (tmp / "bench.sqlite").stat().st_size / 1e6
         finally:
@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nrun: {wall:.1f} s wall, {summary.live_bars:,} live bars processed, "
           f"{summary.trades:,} round trips, {len(broker.stamps):,} orders at the broker; "
           f"DB {db_size:.1f} MB")
-    print(f"orders still alive at the broker at the end: {still_live} (open position: "
+    print(f"protective orders alive at the broker at the end: {still_live} (open position: "
           f"{'yes' if open_trade else 'no'}; expect <= 2 with one, 0 without)")
     print(f"garbage collections during the live bars: {gc_pauses.summary()}")
     print("\nbar put on the queue -> order at the broker (PaperBroker.buy/sell entry):")

@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             soak.gc.close()
             if not soak.samples or soak.samples[-1][0] != soak.bars:
                 soak._sample(soak.bars)
-            still_live = h.live_orders(bot.broker)
+            still_live = h.live_protective_orders(bot.broker)
             strat = bot._running_strategy()
             kept = (len(getattr(bot.broker, "orders", ())), len(getattr(strat, "_orders", ())),
                     sum(len(v) for d in getattr(strat, "_trades", {}).values() for v in d.values()))
@@ -151,9 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{summary.live_bars:,} live bars in {live_s:.1f} s: {summary.live_bars / live_s:,.0f} "
           f"bars/s (after the baseline: {(soak.bars - args.baseline) / (t_end - soak.t_base):,.0f} "
           f"bars/s); whole run incl. start-up {t_end - t_run:.1f} s")
-    print(f"trades: {summary.trades:,}; orders alive at the broker at the end: {still_live} "
-          f"(open position: {'yes' if summary.open_position else 'no'}); database "
-          f"{db_mb:.1f} MB")
+    print(f"trades: {summary.trades:,}; protective orders alive at the broker at the end: "
+          f"{still_live} (open position: {'yes' if summary.open_position else 'no'}; expect "
+          f"<= 2 with one, 0 without); database {db_mb:.1f} MB")
     print(f"kept by Backtrader: broker.orders {kept[0]:,}, strategy._orders {kept[1]:,}, "
           f"strategy._trades {kept[2]:,}")
     print(f"garbage collections after the baseline: {soak.gc.summary()}")

@@ -256,6 +256,18 @@ def test_canceled_pending_order_never_fills(make_broker):
     assert [(b.cash, b.value, b.size) for b in result.books] == [(CASH, CASH, 0)] * 4
 
 
+def test_an_order_canceled_in_the_bar_it_was_sent_never_fills(make_broker):
+    rows = [flat(100), flat(100), (95, 96, 85, 90), flat(90)]
+    script = {1: [pending("stop", "sell", 10, bt.Order.Stop, 92.0),
+                  pending("limit", "sell", 10, bt.Order.Limit, 99.0, oco="stop"),
+                  cancel("stop")]}
+    result = run(make_broker(), rows, script)
+    assert result.last_status("stop") == "Canceled"
+    assert result.last_status("limit") == "Canceled"  # its OCO partner goes with it
+    assert not result.fills
+    assert [(b.cash, b.size) for b in result.books] == [(CASH, 0)] * 4
+
+
 def test_order_larger_than_cash_is_rejected_and_nothing_changes(make_broker):
     rows = [flat(100), flat(100), flat(101)]
     result = run(make_broker(), rows, {0: [market("too_big", "buy", 150)]})

@@ -8,6 +8,7 @@ import backtrader as bt
 import pandas as pd
 import pytest
 
+from brokers.mock import MockBroker
 from brokers.paper import BrokerSnapshot, PaperBroker
 from strategies.custom_strategy import CustomStrategy, PendingOrder, ProtectiveRules, StrategySetup
 from strategies.listener import NullListener
@@ -114,8 +115,7 @@ def run(rows, enter_on, exit_on=(), protective=ProtectiveRules(), risk=None, war
                                   position_price=restored_trade.entry_price)
         cerebro.setbroker(PaperBroker(cash=cash, commission=COMMISSION, restore=snapshot))
     else:
-        cerebro.broker.setcash(cash)
-        cerebro.broker.setcommission(commission=COMMISSION)
+        cerebro.setbroker(MockBroker(cash=cash, commission=COMMISSION))
     cerebro.addstrategy(CustomStrategy, setup=setup, listener=rec)
     cerebro.run()
     return rec, cerebro
@@ -226,3 +226,17 @@ def test_kill_switch_on_drawdown_refuses_entries():
     assert len(rec.opened) == 1
     assert risk.state.kill_switch
     assert rec.refused and rec.refused[0][1] == "max_drawdown_pct"
+
+
+def test_an_exit_on_the_fill_bar_leaves_no_protective_order_behind():
+    # the exit fires on the very bar the entry filled, while its stop and take-profit are only
+    # just sent; a later crash through the stop level must not sell a position we no longer have
+    rows = [flat(100), flat(101), flat(100), flat(100.5), (80, 80, 70, 75), flat(75), flat(120)]
+    rec, cerebro = run(rows, enter_on={101}, exit_on={100},
+                       protective=ProtectiveRules(stop_loss_pct=5.0, take_profit_pct=10.0))
+    assert [t.exit_reason for t in rec.closed] == ["ScriptedExit:scripted"]
+    assert cerebro.runstrats[0][0].getposition().size == 0
+    assert {(o.purpose, o.status) for o in rec.orders if o.purpose in ("stop_loss", "take_profit")
+            and o.status not in ("submitted", "accepted")} == {("stop_loss", "canceled"),
+                                                               ("take_profit", "canceled")}
+    assert not [o for o in cerebro.broker.orders if o.alive()]
