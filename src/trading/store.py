@@ -68,7 +68,13 @@ def _utc(ts: float) -> datetime:
 class Store:
     """Repository of bots, orders, trades, positions, equity, risk state and events."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, background_wal: bool = False) -> None:
+        """Open (and migrate) the database at ``url``.
+
+        ``background_wal``: SQLite only. The writing connection never folds its write-ahead log
+        into the database itself (that fsync can take ~100 ms, stalling a live bar); the owner
+        calls ``flush_wal()`` from a background thread instead.
+        """
         try:
             parsed = make_url(url)
         except ArgumentError as exc:
@@ -86,7 +92,7 @@ class Store:
         except (OSError, SQLAlchemyError) as exc:
             raise _cannot_open(self._url, exc) from exc
         if self._engine.dialect.name == "sqlite":
-            _tune_sqlite(self._engine)
+            _tune_sqlite(self._engine, background_wal)
         try:
             _migrate(self._engine, self._url)
         except StoreError:
@@ -119,6 +125,13 @@ class Store:
 
     def close(self) -> None:
         self._engine.dispose()
+
+    def flush_wal(self) -> None:
+        """Fold SQLite's write-ahead log into the database without blocking the writer."""
+        if self._engine.dialect.name != "sqlite":
+            return
+        with self._failing_as("folding the write-ahead log"), self._engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
     @contextmanager
     def _failing_as(self, what: str) -> Iterator[None]:
@@ -318,8 +331,11 @@ def _create_sqlite_folder(url: URL) -> None:
     Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
-def _tune_sqlite(engine: Engine) -> None:
+def _tune_sqlite(engine: Engine, background_wal: bool) -> None:
     """WAL + synchronous=NORMAL on every connection, and real transactions for reads too."""
+    pragmas = ["journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"]
+    if background_wal:
+        pragmas.append("wal_autocheckpoint=0")
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -327,7 +343,7 @@ def _tune_sqlite(engine: Engine) -> None:
         # reads of load_snapshot share one snapshot and migrations' DDL is transactional
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+        for pragma in pragmas:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
