@@ -356,3 +356,32 @@ def test_events_are_listed_in_order_and_by_kind(open_store):
     assert store.events(BOT) == [error.to_dict(), kill.to_dict()]
     assert store.events(BOT, kind="kill_switch") == [kill.to_dict()]
     assert store.events("other") == []
+
+
+def test_background_wal_leaves_folding_the_log_to_flush_wal(db_url, tmp_path):
+    store = Store(db_url, background_wal=True)
+    try:
+        store.register_bot(BOT, None, "wal")
+        for i in range(300):
+            store.checkpoint(BOT, **bar(T0 + 60 * i, position=open_trade(T0)))
+        main_file = tmp_path / "data" / f"{BOT}.sqlite"
+
+        def bars_in_main_file() -> int:  # the database file alone, ignoring the write-ahead log
+            con = sqlite3.connect(f"file:{main_file}?immutable=1", uri=True)
+            try:
+                return con.execute("SELECT count(*) FROM equity").fetchone()[0]
+            except sqlite3.OperationalError:  # not even the tables are folded in yet
+                return 0
+            finally:
+                con.close()
+
+        assert bars_in_main_file() == 0  # committed, but still only in the log
+        store.flush_wal()  # what the bot's I/O thread does every few seconds
+        assert bars_in_main_file() == 300
+    finally:
+        store.close()
+    reopened = Store(db_url)
+    try:
+        assert reopened.load_snapshot(BOT).last_bar_ts == T0 + 60 * 299
+    finally:
+        reopened.close()
