@@ -40,8 +40,9 @@ MARKS = (100_000, 250_000, 500_000, 750_000)  # extra RSS checkpoints (besides e
 class Soak:
     """The per-bar hook: counts live bars, samples RSS, prints progress."""
 
-    def __init__(self, total: int, baseline_at: int, every: int) -> None:
+    def __init__(self, total: int, baseline_at: int, every: int, db: Path) -> None:
         self.total = total
+        self.db = db
         self.baseline_at = baseline_at
         self.every = every
         self.bars = 0
@@ -50,6 +51,8 @@ class Soak:
         self.t_base: float | None = None
         self.rss_base: float | None = None
         self.samples: list[tuple[int, float, float]] = []  # (bars, seconds since first, RSS MB)
+        self.t_last: float | None = None  # at the last live bar, before the bot shuts down
+        self.rss_last: float | None = None
         self._last = (0, 0.0)
         self.gc = h.GcPauses()
 
@@ -64,8 +67,10 @@ class Soak:
             self.rss_base = h.rss_mb()
             self.gc.active = True
             self._sample(n, header=True)
-        elif n > self.baseline_at and (n % self.every == 0 or n in MARKS):
+        elif n > self.baseline_at and (n % self.every == 0 or n in MARKS or n == self.total):
             self._sample(n)
+        if n == self.total:
+            self.t_last, self.rss_last = time.perf_counter(), self.samples[-1][2]
 
     def _sample(self, n: int, header: bool = False) -> None:
         now = time.perf_counter()
@@ -80,12 +85,15 @@ class Soak:
         kept_orders = len(getattr(broker, "orders", ()))
         kept_notes = len(getattr(strategy, "_orders", ()))
         trades = self.bot.listener.trades_closed if self.bot and self.bot.listener else 0
+        wal = self.db.with_name(self.db.name + "-wal")
+        wal_mb = wal.stat().st_size / 1e6 if wal.exists() else 0.0
         if header:
             print(f"{'live bars':>10} {'elapsed s':>10} {'bars/s':>8} {'RSS MB':>8} "
-                  f"{'vs base':>8} {'trades':>7} {'bt orders':>10} {'bt notifs':>10}", flush=True)
+                  f"{'vs base':>8} {'trades':>7} {'bt orders':>10} {'bt notifs':>10} "
+                  f"{'WAL MB':>7}", flush=True)
         base = self.rss_base if self.rss_base is not None else rss
         print(f"{n:>10,} {now - self.t_first:>10.1f} {rate:>8,.0f} {rss:>8.1f} {rss - base:>+8.1f} "
-              f"{trades:>7,} {kept_orders:>10,} {kept_notes:>10,}", flush=True)
+              f"{trades:>7,} {kept_orders:>10,} {kept_notes:>10,} {wal_mb:>7.1f}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,20 +130,21 @@ def main(argv: list[str] | None = None) -> int:
             doc = h.bot_document(strategy, file_path=str(csv), interval="1m",
                                  lookback_bars=args.history, save_equity=args.equity,
                                  save_trades=True)
-            doc["database"] = {"url": f"sqlite:///{tmp / 'soak.sqlite'}"}
+            db = tmp / "soak.sqlite"
+            doc["database"] = {"url": f"sqlite:///{db}"}
             config = h.build_bot_config(doc, tmp)
             h.file_logging(tmp / "bot.log")
 
-            soak = Soak(args.bars, args.baseline, args.every)
+            soak = Soak(args.bars, args.baseline, args.every, db)
             bot = h.BenchBot(config, on_bar_done=soak.on_bar_done,
                              on_built=lambda b: setattr(soak, "bot", b))
             t_run = time.perf_counter()
             summary = bot.run()
-            t_end = time.perf_counter()
-            rss_end = h.rss_mb()
+            rss_after = h.rss_mb()  # the bot has stopped: store closed, I/O thread joined
             soak.gc.close()
-            if not soak.samples or soak.samples[-1][0] != soak.bars:
+            if soak.rss_last is None:  # the feed ended early
                 soak._sample(soak.bars)
+                soak.t_last, soak.rss_last = time.perf_counter(), soak.samples[-1][2]
             still_live = h.live_protective_orders(bot.broker)
             strat = bot._running_strategy()
             kept = (len(getattr(bot.broker, "orders", ())), len(getattr(strat, "_orders", ())),
@@ -146,19 +155,22 @@ def main(argv: list[str] | None = None) -> int:
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     assert soak.rss_base is not None and soak.t_base is not None and soak.t_first is not None
+    assert soak.t_last is not None and soak.rss_last is not None
+    t_end, rss_end = soak.t_last, soak.rss_last
     growth = rss_end - soak.rss_base
     live_s = t_end - soak.t_first
     print(f"\n{summary.live_bars:,} live bars in {live_s:.1f} s: {summary.live_bars / live_s:,.0f} "
           f"bars/s (after the baseline: {(soak.bars - args.baseline) / (t_end - soak.t_base):,.0f} "
-          f"bars/s); whole run incl. start-up {t_end - t_run:.1f} s")
+          f"bars/s); whole run incl. start-up and shutdown {time.perf_counter() - t_run:.1f} s")
     print(f"trades: {summary.trades:,}; protective orders alive at the broker at the end: "
           f"{still_live} (open position: {'yes' if summary.open_position else 'no'}; expect "
-          f"<= 2 with one, 0 without); database {db_mb:.1f} MB")
+          f"<= 2 with one, 0 without); database {db_mb:.1f} MB after shutdown")
     print(f"kept by Backtrader: broker.orders {kept[0]:,}, strategy._orders {kept[1]:,}, "
           f"strategy._trades {kept[2]:,}")
     print(f"garbage collections after the baseline: {soak.gc.summary()}")
     print(f"RSS: start {soak.rss_base:.1f} MB (after {args.baseline:,} live bars), "
-          f"end {rss_end:.1f} MB, growth {growth:+.1f} MB over "
+          f"end {rss_end:.1f} MB (at the last live bar; {rss_after:.1f} MB once the bot has "
+          f"stopped), growth {growth:+.1f} MB over "
           f"{soak.bars - args.baseline:,} bars (target < {TARGET_GROWTH_MB:g} MB: "
           f"{'met' if growth < TARGET_GROWTH_MB else 'MISSED'}); peak {peak:.0f} MB")
     return 0

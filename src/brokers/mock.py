@@ -16,9 +16,30 @@ class MockBroker(bt.brokers.BackBroker):
     # fraction, turned into that object below so both names mean one thing.
     params = (("commission", 0.0),)
 
+    FORGET_EVERY = 1000  # bars between sweeps of finished orders
+
     def __init__(self) -> None:
         super().__init__()
         self.setcommission(commission=float(self.p.commission))
+        self._bars_since_sweep = 0
+
+    def next(self) -> None:
+        super().next()
+        self._bars_since_sweep += 1
+        if self._bars_since_sweep >= self.FORGET_EVERY:
+            self._forget_finished_orders()
+
+    def _forget_finished_orders(self) -> None:
+        """BackBroker keeps every order it was ever sent (in its order list, its parent/child
+        map and its OCO map); a bot that runs for months must not grow with them."""
+        self._bars_since_sweep = 0
+        self.orders = [order for order in self.orders if order.alive()]
+        alive = {order.ref for order in self.orders}
+        for ref in [r for r, family in self._pchildren.items()
+                    if not any(o.ref in alive for o in family)]:
+            del self._pchildren[ref]
+        for ref in [r for r in self._ocos if r not in alive]:
+            del self._ocos[ref]
 
     def cancel(self, order: bt.Order, bracket: bool = False) -> bool:
         """Cancel an order, including one sent this very bar.

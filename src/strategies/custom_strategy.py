@@ -24,6 +24,7 @@ from trading.events import OrderEvent, TradeClosed, TradeOpened
 log = logging.getLogger(__name__)
 
 _EPOCH_NUM = 719163.0  # backtrader's date number of 1970-01-01
+TRIM_EVERY_BARS = 1000
 
 
 class RiskGate(Protocol):
@@ -108,6 +109,7 @@ class CustomStrategy(bt.Strategy):
         self._in_flight: bt.Order | None = None  # the one market order (entry or exit) pending
         self._exit_reason = ""
         self._fast_bar = hasattr(self.data, "current_bar")
+        self._bars_since_trim = 0
 
     # -- bar access ------------------------------------------------------------------------------
     def _bar(self) -> Bar:
@@ -135,6 +137,21 @@ class CustomStrategy(bt.Strategy):
         else:
             self._decide(bar, value)
         self.listener.on_bar_done(bar, self.trade, warm)
+        self._bars_since_trim += 1
+        if self._bars_since_trim >= TRIM_EVERY_BARS:
+            self._trim_history()
+
+    def _trim_history(self) -> None:
+        """Forget Backtrader's own order and trade history, so months of bars use flat memory.
+
+        Backtrader appends every notified order and every Trade for the life of the run; the bot
+        keeps its own records (events, store), and nothing here reads Backtrader's.
+        """
+        self._bars_since_trim = 0
+        del self._orders[:]
+        for by_tradeid in self._trades.values():
+            for trades in by_tradeid.values():
+                del trades[:-1]  # the last Trade may still be open
 
     def _decide(self, bar: Bar, value: float) -> None:
         risk = self.setup.risk

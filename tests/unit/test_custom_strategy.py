@@ -240,3 +240,20 @@ def test_an_exit_on_the_fill_bar_leaves_no_protective_order_behind():
             and o.status not in ("submitted", "accepted")} == {("stop_loss", "canceled"),
                                                                ("take_profit", "canceled")}
     assert not [o for o in cerebro.broker.orders if o.alive()]
+
+
+def test_a_long_run_keeps_backtraders_order_history_bounded():
+    # 3,000 bars, a round trip every 4 bars with protective orders: ~3,000 orders pass through
+    rows = []
+    for i in range(3000):
+        price = 100.0 + (i % 4) + i * 1e-4  # unique closes: 100.x enters, 102.x exits
+        rows.append(flat(price))
+    enter_on = {r[3] for i, r in enumerate(rows) if i % 4 == 0}
+    exit_on = {r[3] for i, r in enumerate(rows) if i % 4 == 2}
+    rec, cerebro = run(rows, enter_on=enter_on, exit_on=exit_on,
+                       protective=ProtectiveRules(stop_loss_pct=50.0, take_profit_pct=50.0))
+    strategy = cerebro.runstrats[0][0]
+    assert len(rec.closed) >= 700  # the trading itself is unaffected
+    assert len(cerebro.broker.orders) < 100
+    assert len(cerebro.broker._pchildren) < 100
+    assert len(strategy._orders) < 1100
