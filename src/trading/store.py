@@ -65,6 +65,9 @@ def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, tz=timezone.utc)
 
 
+WAL_MAX_FRAMES = 4000  # ~16 MB of write-ahead log (4 KiB pages) before a blocking fold
+
+
 class Store:
     """Repository of bots, orders, trades, positions, equity, risk state and events."""
 
@@ -127,11 +130,25 @@ class Store:
         self._engine.dispose()
 
     def flush_wal(self) -> None:
-        """Fold SQLite's write-ahead log into the database without blocking the writer."""
+        """Fold SQLite's write-ahead log into the database, normally without blocking the writer.
+
+        A passive fold never waits, but while bars are committed back to back it never reaches
+        the end of the log either, and SQLite only restarts a log that was folded completely:
+        past ``WAL_MAX_FRAMES`` the fold truncates the log, holding the writer for that moment.
+        """
         if self._engine.dialect.name != "sqlite":
             return
-        with self._failing_as("folding the write-ahead log"), self._engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        with self._failing_as("folding the write-ahead log"):
+            conn = self._engine.raw_connection()  # outside any transaction: a fold needs that
+            try:
+                cursor = conn.cursor()
+                _busy, log_frames, _folded = cursor.execute(
+                    "PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                if log_frames > WAL_MAX_FRAMES:
+                    cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                cursor.close()
+            finally:
+                conn.close()
 
     @contextmanager
     def _failing_as(self, what: str) -> Iterator[None]:

@@ -385,3 +385,35 @@ def test_background_wal_leaves_folding_the_log_to_flush_wal(db_url, tmp_path):
         assert reopened.load_snapshot(BOT).last_bar_ts == T0 + 60 * 299
     finally:
         reopened.close()
+
+
+def test_flush_wal_keeps_the_log_bounded_while_bars_are_committed_back_to_back(db_url, tmp_path,
+                                                                                monkeypatch):
+    import threading
+
+    from trading import store as store_module
+
+    monkeypatch.setattr(store_module, "WAL_MAX_FRAMES", 50)
+    wal = tmp_path / "data" / f"{BOT}.sqlite-wal"
+    store = Store(db_url, background_wal=True)
+    done = threading.Event()
+    sizes: list[int] = []
+
+    def fold_in_background() -> None:  # as the bot's I/O thread does
+        while not done.is_set():
+            store.flush_wal()
+            sizes.append(wal.stat().st_size if wal.exists() else 0)
+            time.sleep(0.01)
+
+    folder = threading.Thread(target=fold_in_background)
+    folder.start()
+    try:
+        store.register_bot(BOT, None, "wal")
+        for i in range(2000):
+            store.checkpoint(BOT, **bar(T0 + 60 * i, position=open_trade(T0)))
+    finally:
+        done.set()
+        folder.join(timeout=10)
+        store.close()
+    assert sizes and min(sizes) == 0  # the log was truncated, not left to grow
+    assert max(sizes) < 5_000_000
