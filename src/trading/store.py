@@ -65,7 +65,7 @@ def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, tz=timezone.utc)
 
 
-WAL_MAX_FRAMES = 4000  # ~16 MB of write-ahead log (4 KiB pages) before a blocking fold
+WAL_MAX_FRAMES = 16000  # ~64 MB of write-ahead log (4 KiB pages) before a blocking fold
 
 
 class Store:
@@ -133,7 +133,8 @@ class Store:
         """Fold SQLite's write-ahead log into the database, normally without blocking the writer.
 
         A passive fold never waits, but while bars are committed back to back it never reaches
-        the end of the log either, and SQLite only restarts a log that was folded completely:
+        the end of the log either, and SQLite only restarts a log that was folded completely. A
+        second pass right away only has the few frames committed meanwhile and usually finishes;
         past ``WAL_MAX_FRAMES`` the fold truncates the log, holding the writer for that moment.
         """
         if self._engine.dialect.name != "sqlite":
@@ -142,8 +143,11 @@ class Store:
             conn = self._engine.raw_connection()  # outside any transaction: a fold needs that
             try:
                 cursor = conn.cursor()
-                _busy, log_frames, _folded = cursor.execute(
-                    "PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                for _ in range(3):  # a second pass only has the frames committed meanwhile
+                    _busy, log_frames, folded = cursor.execute(
+                        "PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    if folded >= log_frames:
+                        break
                 if log_frames > WAL_MAX_FRAMES:
                     cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 cursor.close()
