@@ -11,8 +11,7 @@ from typing import Any, Callable
 
 from strategies.listener import NullListener
 from strategies.mixins.base import Bar, OpenTrade
-from trading.events import (ErrorEvent, Event, OrderEvent, OrderRejectedEvent, TradeClosed,
-                            TradeOpened)
+from trading.events import Event, OrderEvent, OrderRejectedEvent, TradeClosed, TradeOpened
 from trading.journal import Journal
 from trading.risk import RiskManager
 
@@ -82,5 +81,6 @@ class BotListener(NullListener):
         for event in events:
             self.publish(event)
 
-    def record_error(self, event: ErrorEvent) -> None:
-        self.publish(event)
+    def add_event(self, event: Event) -> None:
+        """Publish ``event`` once the current bar is committed (e.g. the kill switch tripping)."""
+        self._events.append(event)

@@ -234,7 +234,7 @@ class LiveTradingBot:
         now = utcnow()
         event = KillSwitchEvent(time=now, reason=reason, drawdown_pct=drawdown_pct)
         if self.listener is not None:
-            self.listener._events.append(event)
+            self.listener.add_event(event)
 
     def _publish(self, event: Event) -> None:
         if event.kind in ("error", "kill_switch", "order_rejected", "status", "daily_summary"):
@@ -262,7 +262,8 @@ class LiveTradingBot:
             "last_bar_time": None, "bars_processed": self._bars,
             "cash": None, "value": None, "position": None,
             "trades_today": 0, "pnl_today": 0.0, "drawdown_pct": 0.0,
-            "kill_switch": False, "uptime_seconds": round(time.monotonic() - self._started, 1),
+            "kill_switch": False, "entries_refused": {},
+            "uptime_seconds": round(time.monotonic() - self._started, 1),
             "last_error": self._last_error or None,
         }
         last = self._last
@@ -280,6 +281,8 @@ class LiveTradingBot:
                     "entry_time": trade.entry_time.isoformat().replace("+00:00", "Z"),
                     "bars_held": trade.bars_held,
                     "unrealized_pnl": round((bar.close - trade.entry_price) * trade.size, 8)}
+        if self.listener is not None:
+            status["entries_refused"] = dict(self.listener.refusals)
         if self.risk is not None:
             s = self.risk.state
             status["trades_today"] = s.trades_today

@@ -149,7 +149,7 @@ def test_kill_switch_stays_on_across_a_restart_until_reset(ws, tmp_path: Path):
                     first_last_bar) == [(0,)]
     assert len(ws.trades()) <= len(trades_before) + 1  # at most the position open at the restart
     status = json.loads((ws.root / "logs" / "status" / f"{ws.bot_id}.json").read_text())
-    assert status["kill_switch"] is True
+    assert status["kill_switch"] is True and status["entries_refused"]["max_drawdown_pct"] >= 1
     import subprocess
     import sys
 
