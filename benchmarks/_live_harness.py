@@ -30,7 +30,7 @@ from brokers.paper import PaperBroker  # noqa: E402
 from feeds.csv_bars import BarArrays  # noqa: E402
 from trading.live_trading_bot import LiveTradingBot  # noqa: E402
 
-SEED = 20240611
+from _synthetic import SEED, synthetic_bars  # noqa: E402,F401  (re-exported)
 
 # The demo config's strategy (0001.json), with the kill switch and daily limits off so a long run
 # keeps trading instead of stopping after its first bad day.
@@ -97,23 +97,6 @@ def file_logging(log_file: Path) -> None:
     for handler in logging.getLogger().handlers:
         if not isinstance(handler, logging.FileHandler):
             handler.setLevel(logging.WARNING)
-
-
-def synthetic_bars(n: int, seed: int = SEED, start_ts: float = 1_577_836_800.0) -> BarArrays:
-    """A seeded random walk of 1-minute bars with clustered volatility and volume that follows it."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    regime = np.convolve(rng.standard_normal(n + 999), np.ones(1000) / math.sqrt(1000), "valid")
-    sigma = 0.0008 * np.exp(0.5 * regime)  # slow volatility regimes
-    shocks = rng.standard_normal(n) * sigma
-    close = 100.0 * np.exp(np.cumsum(shocks))
-    open_ = np.concatenate(([100.0], close[:-1]))
-    high = np.maximum(open_, close) * (1 + np.abs(rng.standard_normal(n)) * sigma * 0.5)
-    low = np.minimum(open_, close) * (1 - np.abs(rng.standard_normal(n)) * sigma * 0.5)
-    volume = rng.lognormal(3.0, 0.5, n) * (1.0 + 2.0 * np.abs(shocks) / sigma)
-    ts = start_ts + 60.0 * np.arange(n)  # 2020-01-01T00:00:00Z, 1-minute bars
-    return BarArrays(ts, open_, high, low, close, volume)
 
 
 def write_csv(bars: BarArrays, path: Path) -> None:

@@ -24,11 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
+from _synthetic import REPO, SEED, synthetic_bars  # benchmarks/ is on sys.path as a script
+
 
 SAMPLE = REPO / "data" / "sample" / "ETHBTC-5m.csv"
-SEED = 20240611
 TARGET_RATIO = 2.0
 TARGET_RSS_MB = 400.0
 CONFIG = {
@@ -57,25 +56,6 @@ CONFIG = {
 
 
 # -- data ------------------------------------------------------------------------------------------
-def synthetic_bars(n: int):
-    """A seeded random walk of 1-minute bars with clustered volatility and volume that follows it."""
-    import numpy as np
-
-    from feeds.csv_bars import BarArrays
-
-    rng = np.random.default_rng(SEED)
-    regime = np.convolve(rng.standard_normal(n + 999), np.ones(1000) / math.sqrt(1000), "valid")
-    sigma = 0.0008 * np.exp(0.5 * regime)  # slow volatility regimes
-    shocks = rng.standard_normal(n) * sigma
-    close = 100.0 * np.exp(np.cumsum(shocks))
-    open_ = np.concatenate(([100.0], close[:-1]))
-    high = np.maximum(open_, close) * (1 + np.abs(rng.standard_normal(n)) * sigma * 0.5)
-    low = np.minimum(open_, close) * (1 - np.abs(rng.standard_normal(n)) * sigma * 0.5)
-    volume = rng.lognormal(3.0, 0.5, n) * (1.0 + 2.0 * np.abs(shocks) / sigma)
-    ts = 1_577_836_800.0 + 60.0 * np.arange(n)  # 2020-01-01T00:00:00Z
-    return BarArrays(ts, open_, high, low, close, volume)
-
-
 def dataset(name: str, n: int):
     from feeds.csv_bars import load_bars
 
