@@ -19,7 +19,7 @@ from typing import Any
 
 from trading.config import load_config
 from trading.env_file import load_env_file
-from trading.errors import ConfigError, TradingBotError, UnreadableConfig
+from trading.errors import ConfigError, DataError, TradingBotError, UnreadableConfig
 from trading.log_setup import setup_logging
 
 log = logging.getLogger("trading.trading_bot")
@@ -79,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         summary = bot.run()
     except TradingBotError as exc:
         print(f"bot {config.bot_id} stopped: {exc}", file=sys.stderr)
-        return EXIT_RUNTIME
+        # a source, broker or data file this config cannot use is the config's problem
+        return EXIT_CONFIG if isinstance(exc, (ConfigError, DataError)) else EXIT_RUNTIME
     print(summary.format())
     return EXIT_OK
 

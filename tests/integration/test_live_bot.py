@@ -221,3 +221,11 @@ def test_a_second_ctrl_c_forces_the_exit(ws, uninterrupted):
     assert proc.returncode == 130
     assert "forced exit" in err and "Traceback" not in err
     assert ws.query("PRAGMA integrity_check") == [("ok",)]
+
+
+def test_a_source_this_version_cannot_run_is_a_config_error_not_a_crash(ws):
+    ws.write_config(data={"data_source": "yahoo", "symbol": "ETHBTC", "interval": "1h"})
+    result = ws.run()
+    assert result.returncode == 1
+    assert "'yahoo' is not available in this version" in result.stderr
+    assert "Traceback" not in result.stderr
