@@ -1,8 +1,8 @@
 """An oversold pullback above the Ichimoku cloud that turns back up through the Tenkan-sen."""
 from __future__ import annotations
 
-from strategies.mixins.common import (ICHIMOKU_PARAMS, RSI_ENTRY_PARAMS, AllOfEntry,
-                                            above_cloud, crosses_above_tenkan, rsi_oversold)
+from strategies.mixins.common import (ICHIMOKU_PARAMS, RSI_ENTRY_PARAMS, AllOfEntry, above_cloud,
+                                      crosses_above_tenkan, rsi_oversold)
 
 
 class RSIIchimokuEntryMixin(AllOfEntry):

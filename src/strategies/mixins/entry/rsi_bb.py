@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from strategies.mixins.common import (BB_ENTRY_PARAMS, RSI_ENTRY_PARAMS, VOLUME_PARAMS,
-                                            AllOfEntry, AnyOfEntry, close_at_lower_band,
-                                            rsi_oversold, volume_spike)
+                                      AllOfEntry, AnyOfEntry, close_at_lower_band, rsi_oversold,
+                                      volume_spike)
 
 
 class RSIBBEntryMixin(AllOfEntry):

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from strategies.mixins.common import (BB_ENTRY_PARAMS, RSI_ENTRY_PARAMS, SUPERTREND_PARAMS,
-                                            VOLUME_PARAMS, AllOfEntry, close_at_lower_band,
-                                            rsi_oversold, supertrend_up, volume_spike)
+                                      VOLUME_PARAMS, AllOfEntry, close_at_lower_band,
+                                      rsi_oversold, supertrend_up, volume_spike)
 
 
 class RSIVolumeSupertrendEntryMixin(AllOfEntry):

@@ -4,8 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from strategies.mixins.base import Bar, ExitMixin, OpenTrade
-from strategies.mixins.common import (bb_params, close_at_upper_band, rsi_overbought,
-                                            rsi_params)
+from strategies.mixins.common import (bb_params, close_at_upper_band, rsi_overbought, rsi_params)
 
 if TYPE_CHECKING:
     from strategies.indicators import IndicatorSet
