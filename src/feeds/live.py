@@ -70,10 +70,6 @@ class BarSink:
         """Called by the consumer when it stops: later ``put_*`` calls raise ``SinkClosed``."""
         self._closed = True
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
     async def _put(self, item: tuple) -> None:
         while True:
             if self._closed:

@@ -33,7 +33,7 @@ class BotWorkspace:
     def __init__(self, root: Path, bot_id: str = "7001") -> None:
         self.root = root
         self.bot_id = bot_id
-        (root / "config" / "trading").mkdir(parents=True)
+        (root / "config" / "trading").mkdir(parents=True, exist_ok=True)
         self.config_path = root / "config" / "trading" / f"{bot_id}.json"
         self.db_path = root / "data" / f"{bot_id}.sqlite"
 
@@ -80,6 +80,11 @@ class BotWorkspace:
 
     def has_open_position(self) -> bool:
         return bool(self.query("SELECT 1 FROM positions"))
+
+    def open_position_entry(self) -> float | None:
+        """Entry time of the open position, None when flat."""
+        rows = self.query("SELECT entry_ts FROM positions")
+        return rows[0][0] if rows else None
 
     def has_pending_entry(self) -> bool:
         return bool(self.query("SELECT 1 FROM orders WHERE purpose = 'entry' "

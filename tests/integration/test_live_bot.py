@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -35,19 +38,14 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> list[tuple]:
 
 
 def test_demo_runs_end_to_end_and_leaves_trades_in_the_database_and_journal(tmp_path: Path):
-    import shutil
-    import subprocess
-    import sys
-
     shutil.copytree(REPO / "config", tmp_path / "config")
     shutil.copytree(REPO / "data" / "sample", tmp_path / "data" / "sample")
+    ws = BotWorkspace(tmp_path, bot_id="0001")
     result = subprocess.run([sys.executable, str(REPO / "src" / "trading" / "trading_bot.py"),
                              "0001.json"], cwd=tmp_path, text=True, capture_output=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert "trades (all runs):" in result.stdout
-    ws = BotWorkspace.__new__(BotWorkspace)
-    ws.db_path = tmp_path / "data" / "0001.sqlite"
     trades = ws.trades()
     assert len(trades) >= 5
     journal = [json.loads(line) for line in
@@ -82,10 +80,18 @@ def finish_at_full_speed(ws: BotWorkspace):
 
 def test_restart_after_sigkill_with_an_open_position_loses_and_doubles_nothing(ws, uninterrupted):
     ws.write_config(data={"speed": 400})
-    for _ in range(2):  # two crashes, each while a position is open
+    crashed_in: list[float] = []
+    for _ in range(2):  # two crashes, each while a different position is open
         proc = ws.start()
-        assert wait_until(ws.has_open_position, proc), "no position opened before the run ended"
+
+        def new_position_open() -> bool:
+            entry = ws.open_position_entry()
+            return entry is not None and entry not in crashed_in
+
+        assert wait_until(new_position_open, proc), "no new position opened before the run ended"
         kill_hard(proc)
+        crashed_in.append(ws.open_position_entry())
+    assert len(set(crashed_in)) == 2
     result = finish_at_full_speed(ws)
     assert "restoring bot" in result.stderr
     assert ws.trades() == uninterrupted
@@ -150,9 +156,6 @@ def test_kill_switch_stays_on_across_a_restart_until_reset(ws, tmp_path: Path):
     assert len(ws.trades()) <= len(trades_before) + 1  # at most the position open at the restart
     status = json.loads((ws.root / "logs" / "status" / f"{ws.bot_id}.json").read_text())
     assert status["kill_switch"] is True and status["entries_refused"]["max_drawdown_pct"] >= 1
-    import subprocess
-    import sys
-
     reset = subprocess.run([sys.executable, "-m", "trading.cli", "reset-kill-switch",
                             str(ws.config_path)], cwd=ws.root, env=ws.env(), text=True,
                            capture_output=True, timeout=60)
