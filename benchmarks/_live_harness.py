@@ -28,7 +28,7 @@ if str(REPO / "src") not in sys.path:  # works without the editable install too
 
 from brokers.paper import PaperBroker  # noqa: E402
 from feeds.csv_bars import BarArrays  # noqa: E402
-from trading.live_trading_bot import LiveTradingBot  # noqa: E402
+from trading.runtime.bot import LiveTradingBot  # noqa: E402
 
 from _synthetic import SEED, synthetic_bars  # noqa: E402,F401  (re-exported)
 
@@ -80,8 +80,8 @@ def bot_document(strategy: dict, *, file_path: str | None = None, interval: str 
 
 def build_bot_config(doc: dict, workdir: Path):
     """Validate ``doc`` like the CLI does and build the BotConfig with paths under ``workdir``."""
-    from trading.config import build_config
-    from trading.config_validator import validate_document
+    from trading.config.loading import build_config
+    from trading.config.validator import validate_document
 
     report = validate_document(doc, source="benchmark")
     if report.errors:
@@ -91,7 +91,7 @@ def build_bot_config(doc: dict, workdir: Path):
 
 def file_logging(log_file: Path) -> None:
     """The bot's own logging (INFO to a rotating file, as ``tradingbot run``); console WARNING+."""
-    from trading.log_setup import setup_logging
+    from trading.runtime.logging_setup import setup_logging
 
     setup_logging("INFO", log_file)
     for handler in logging.getLogger().handlers:

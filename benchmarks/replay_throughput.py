@@ -64,9 +64,9 @@ def dataset(name: str, n: int):
 
 # -- the two variants, each run in a child process ------------------------------------------------
 def run_replay_variant(bars) -> tuple[float, list[list[float]]]:
-    from trading.config import build_config
-    from trading.config_validator import validate_document
-    from trading.replay import run_replay
+    from trading.config.loading import build_config
+    from trading.config.validator import validate_document
+    from trading.backtest.replay import run_replay
 
     checked = validate_document(json.loads(json.dumps(CONFIG)), source="benchmark")
     if checked.errors:

@@ -15,9 +15,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from strategies.mixins.base import OpenTrade
-from trading.events import OrderEvent, TradeClosed
+from trading.core.events import OrderEvent, TradeClosed
 from trading.risk import RiskState
-from trading.store import Store
+from trading.persistence.repository import Store
 
 
 def _at(ts: float) -> datetime:
@@ -42,11 +42,12 @@ def _bar_kwargs(i: int, shape: str) -> dict:
                   for status in ("submitted", "accepted", "filled")]
         trades = [TradeClosed(entry_time=_at(ts - 600), exit_time=_at(ts), symbol="BTCUSDT",
                               side="long", size=0.1, entry_price=42_000.0, exit_price=42_100.0,
-                              pnl=9.0, pnl_pct=0.2, fees=1.0, exit_reason="atr_stop", bars_held=10)]
+                              pnl=9.0, pnl_pct=0.2, fees=1.0, exit_reason="atr_stop", bars_held=10,
+                              entry_mixin="RSIBBEntryMixin")]
         position = None
     return dict(bar_ts=ts, cash=5_000.0 + i, value=10_000.0 + i, orders=orders or (),
                 trades=trades or (), position=position, risk_state=risk, save_equity=True,
-                entry_mixin="RSIBBEntryMixin", exit_mixins="ATRExitMixin,TimeBasedExitMixin")
+                exit_mixins="ATRExitMixin,TimeBasedExitMixin")
 
 
 def main() -> None:

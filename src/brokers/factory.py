@@ -7,8 +7,8 @@ import backtrader as bt
 
 from brokers.mock import MockBroker
 from brokers.paper import BrokerSnapshot, PaperBroker
-from trading.config import BROKER_TYPES, BrokerConfig
-from trading.errors import ConfigError
+from trading.core.settings import BROKER_TYPES, BrokerConfig
+from trading.core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

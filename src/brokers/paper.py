@@ -8,7 +8,7 @@ import backtrader as bt
 from backtrader.position import Position
 
 from brokers.mock import MockBroker
-from trading.errors import TradingBotError
+from trading.core.errors import TradingBotError
 
 log = logging.getLogger(__name__)
 

@@ -15,31 +15,12 @@ import backtrader as bt
 import numpy as np
 
 from feeds.csv_bars import BarArrays
-from strategies.mixins.base import Bar
-
-BT_EPOCH_ORDINAL = 719163.0  # datetime(1970, 1, 1).toordinal(): Backtrader counts days from year 1
-
-
-def bt_date_numbers(ts: np.ndarray) -> np.ndarray:
-    """Backtrader date numbers for epoch seconds, bit-identical to ``bt.date2num`` of naive UTC.
-
-    Whole days and the day fraction are added separately: ``ts / 86400 + 719163`` rounds twice
-    and differs from ``date2num`` in the last bit for about 1% of times.
-    """
-    days = np.floor(ts / 86400.0)
-    return (days + BT_EPOCH_ORDINAL) + (ts - days * 86400.0) / 86400.0
-
+from feeds.timeframe import backtrader_timeframe
+from trading.core.timeutil import bt_date_number
+from trading.core.types import Bar
 
 def _column(values: np.ndarray) -> array.array:
     return array.array("d", np.ascontiguousarray(values, dtype=np.float64).tobytes())
-
-
-def _timeframe(interval_seconds: float) -> tuple[int, int]:
-    if interval_seconds >= 86400 and interval_seconds % 86400 == 0:
-        return bt.TimeFrame.Days, int(interval_seconds // 86400)
-    if interval_seconds >= 60 and interval_seconds % 60 == 0:
-        return bt.TimeFrame.Minutes, int(interval_seconds // 60)
-    return bt.TimeFrame.Seconds, max(1, int(interval_seconds))  # 0 for a single bar
 
 
 class ArrayFeed(bt.feed.DataBase):
@@ -56,10 +37,10 @@ class ArrayFeed(bt.feed.DataBase):
         self._n = len(bars)
         self._warmup = int(self.p.warmup_bars)
         if self.p.timeframe == bt.TimeFrame.Days and self.p.compression == 1:  # the defaults
-            self.p.timeframe, self.p.compression = _timeframe(bars.interval_seconds)
+            self.p.timeframe, self.p.compression = backtrader_timeframe(bars.interval_seconds)
         # array.array columns: indexing gives plain floats cheaply and shares memory with the lines
         self._ts = _column(bars.ts)
-        self._dt = _column(bt_date_numbers(np.asarray(bars.ts, dtype=np.float64)))
+        self._dt = _column(bt_date_number(np.asarray(bars.ts, dtype=np.float64)))
         self._ohlcv = tuple(_column(getattr(bars, name))
                             for name in ("open", "high", "low", "close", "volume"))
         self._oi = array.array("d", bytes(8 * self._n))  # no open interest: zeros

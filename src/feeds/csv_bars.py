@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, fields
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from strategies.mixins.base import Bar
-from trading.errors import DataError
+from trading.core.errors import DataError
+from trading.core.timeutil import epoch_seconds, iso_z
+from trading.core.types import Bar
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +66,6 @@ class BarArrays:
     def slice(self, i: int, j: int) -> "BarArrays":
         """Bars ``i`` to ``j - 1`` (views, no copy)."""
         return BarArrays(*(getattr(self, f.name)[i:j] for f in fields(self)))
-
-
-def iso_utc(ts: float) -> str:
-    """``2018-01-10T05:00:00Z`` for an epoch-seconds time."""
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _epoch_seconds(values: np.ndarray) -> np.ndarray:
@@ -198,9 +194,9 @@ def _check_order(table: _Table, ts: np.ndarray) -> None:
     row = int(np.argmax(bad)) + 1
     prev = table.lines[row - 1]
     if step[row - 1] == 0:
-        raise table.fail(row, f"duplicate time {iso_utc(ts[row])} (same as line {prev})")
-    raise table.fail(row, f"time {iso_utc(ts[row])} goes backwards (line {prev} has "
-                          f"{iso_utc(ts[row - 1])}); bars must be sorted by time, oldest first")
+        raise table.fail(row, f"duplicate time {iso_z(ts[row])} (same as line {prev})")
+    raise table.fail(row, f"time {iso_z(ts[row])} goes backwards (line {prev} has "
+                          f"{iso_z(ts[row - 1])}); bars must be sorted by time, oldest first")
 
 
 def _warn_gaps(path: Path, lines: np.ndarray, ts: np.ndarray) -> None:
@@ -212,7 +208,7 @@ def _warn_gaps(path: Path, lines: np.ndarray, ts: np.ndarray) -> None:
     for k in gaps[:MAX_GAP_WARNINGS]:
         missing = int(round(step[k] / interval)) - 1
         log.warning("%s: line %d: gap of %s before this bar (%d bar(s) of %gs missing after %s)",
-                    path, lines[k + 1], _duration(step[k]), missing, interval, iso_utc(ts[k]))
+                    path, lines[k + 1], _duration(step[k]), missing, interval, iso_z(ts[k]))
     if len(gaps) > MAX_GAP_WARNINGS:
         log.warning("%s: %d gaps in total (the first %d are listed above)",
                     path, len(gaps), MAX_GAP_WARNINGS)
@@ -225,13 +221,6 @@ def _duration(seconds: float) -> str:
     minutes, secs = divmod(rest, 60)
     parts = [f"{v}{u}" for v, u in ((days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")) if v]
     return "".join(parts) or "0s"
-
-
-def utc_timestamp(moment: datetime) -> float:
-    """Epoch seconds of a datetime; a naive one is taken as UTC (as Backtrader gives times)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
 
 
 def load_bars(path: str | Path, start: datetime | None = None,
@@ -261,14 +250,14 @@ def load_bars(path: str | Path, start: datetime | None = None,
 
     lines = table.lines
     if start is not None or end is not None:
-        lo = utc_timestamp(start) if start is not None else -np.inf
-        hi = utc_timestamp(end) if end is not None else np.inf
+        lo = epoch_seconds(start) if start is not None else -np.inf
+        hi = epoch_seconds(end) if end is not None else np.inf
         if lo > hi:
             raise DataError(f"{path}: start {start} is after end {end}")
         i, j = np.searchsorted(ts, lo, side="left"), np.searchsorted(ts, hi, side="right")
         if i >= j:
             raise DataError(f"{path}: no bars between {start} and {end} (the file covers "
-                            f"{iso_utc(ts[0])} to {iso_utc(ts[-1])})")
+                            f"{iso_z(ts[0])} to {iso_z(ts[-1])})")
         ts, lines = ts[i:j], lines[i:j]
         columns = {name: values[i:j] for name, values in columns.items()}
     _warn_gaps(path, lines, ts)

@@ -1,14 +1,10 @@
 """Build the bar source a bot's ``data`` config names."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from feeds.file import FileBarSource
 from feeds.live import BarSource
-from trading.errors import ConfigError
-
-if TYPE_CHECKING:  # typing only: feeds do not depend on the orchestrator's config at runtime
-    from trading.config import DataConfig
+from trading.core.errors import ConfigError
+from trading.core.settings import DataConfig
 
 AVAILABLE_SOURCES = ("file",)
 

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from feeds.csv_bars import BarArrays, iso_utc, load_bars
+from feeds.csv_bars import BarArrays, load_bars
 from feeds.live import DELAYED, LIVE, BarSink, SinkClosed
-from trading.errors import DataError
+from feeds.resample import resample_bars
+from trading.core.timeutil import iso_z
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +24,8 @@ log = logging.getLogger(__name__)
 class FileBarSource:
     """Replays a CSV of bars: ``lookback_bars`` of history, then live bars at ``speed`` bars/s.
 
-    The file is read and checked here, at construction, so a bad file is a ``DataError`` for the
-    user before anything starts. With ``resume_after_ts`` (a restart), every bar up to that time
+    The file is read, checked and resampled to the config's interval here, at construction, so a
+    bad file is a ``DataError`` for the user before anything starts. With ``resume_after_ts`` (a restart), every bar up to that time
     was already traded and is history too, when that is more than ``lookback_bars``.
     ``speed`` 0 delivers as fast as the feed takes them.
     """
@@ -34,14 +35,11 @@ class FileBarSource:
         if speed < 0:
             raise ValueError(f"speed must be >= 0 bars per second, got {speed!r}")
         self.path = Path(path)
-        self.bars: BarArrays = load_bars(self.path)
         self.interval_seconds = float(interval_seconds)
+        # finer bars are combined into the config's interval, exactly as replay does
+        self.bars: BarArrays = resample_bars(load_bars(self.path), self.interval_seconds,
+                                             source=str(self.path))
         self.speed = float(speed)
-        found = self.bars.interval_seconds
-        if found and self.interval_seconds and found != self.interval_seconds:
-            raise DataError(f"{self.path}: the bars are {found:g}s apart but the config says "
-                            f"{self.interval_seconds:g}s (data.interval): set data.interval to "
-                            f"match the file")
         history = max(0, int(lookback_bars))
         if resume_after_ts is not None:
             traded = int(np.searchsorted(self.bars.ts, resume_after_ts, side="right"))
@@ -50,8 +48,8 @@ class FileBarSource:
 
     def describe(self) -> str:
         bars = self.bars
-        return (f"file {self.path} ({len(bars)} bars {iso_utc(bars.ts[0])} to "
-                f"{iso_utc(bars.ts[-1])}; {self.history_bars} history, "
+        return (f"file {self.path} ({len(bars)} bars {iso_z(bars.ts[0])} to "
+                f"{iso_z(bars.ts[-1])}; {self.history_bars} history, "
                 f"{'as fast as possible' if not self.speed else f'{self.speed:g} bars/s'})")
 
     async def run(self, sink: BarSink) -> None:

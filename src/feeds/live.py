@@ -20,9 +20,9 @@ from typing import Protocol
 
 import backtrader as bt
 
-from feeds.array_feed import _timeframe, bt_date_numbers
-from feeds.csv_bars import iso_utc
-from strategies.mixins.base import Bar
+from feeds.timeframe import backtrader_timeframe
+from trading.core.timeutil import bt_date_number, iso_z
+from trading.core.types import Bar
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ class LiveFeed(bt.feed.DataBase):
         self._queue = self.p.sink.queue
         self._interval = float(self.p.interval_seconds or 0)
         if self.p.timeframe == bt.TimeFrame.Days and self.p.compression == 1 and self._interval:
-            self.p.timeframe, self.p.compression = _timeframe(self._interval)
+            self.p.timeframe, self.p.compression = backtrader_timeframe(self._interval)
         self._reset()
 
     def _reset(self) -> None:
@@ -179,19 +179,19 @@ class LiveFeed(bt.feed.DataBase):
             if bar.ts <= last:
                 log.log(logging.DEBUG if bar.ts == last else logging.INFO,
                         "%s: dropped %s bar %s (already at %s)", self._label(),
-                        "duplicate" if bar.ts == last else "out-of-order", iso_utc(bar.ts),
-                        iso_utc(last))
+                        "duplicate" if bar.ts == last else "out-of-order", iso_z(bar.ts),
+                        iso_z(last))
                 return False
             if self._interval and bar.ts - last > self._interval:
                 # a gap among live bars means missed bars; in history it is the market's own gap
                 missing = round((bar.ts - last) / self._interval) - 1
                 log.log(logging.INFO if history else logging.WARNING,
                         "%s: gap: no bars between %s and %s (%d bar(s) of %gs missing)",
-                        self._label(), iso_utc(last), iso_utc(bar.ts), missing, self._interval)
+                        self._label(), iso_z(last), iso_z(bar.ts), missing, self._interval)
         self.last_bar_ts = bar.ts
         self.forward()
         lines = self.lines
-        lines.datetime[0] = float(bt_date_numbers(bar.ts))
+        lines.datetime[0] = bt_date_number(bar.ts)
         lines.open[0], lines.high[0], lines.low[0] = bar.open, bar.high, bar.low
         lines.close[0], lines.volume[0], lines.openinterest[0] = bar.close, bar.volume, 0.0
         return True

@@ -11,32 +11,18 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Protocol
 
 import backtrader as bt
 
 from strategies.indicators import IndicatorSet
-from strategies.listener import NullListener, StrategyListener
-from strategies.mixins.base import Bar, EntryMixin, ExitMixin, OpenTrade
-from trading.events import OrderEvent, TradeClosed, TradeOpened
+from strategies.mixins.base import EntryMixin, ExitMixin
+from trading.core.events import OrderEvent, TradeClosed, TradeOpened
+from trading.core.protocols import NullListener, RiskGate, StrategyListener
+from trading.core.timeutil import bt_number_to_epoch, utc_datetime
+from trading.core.types import Bar, OpenTrade, PendingOrder
 
 log = logging.getLogger(__name__)
-
-_EPOCH_NUM = 719163.0  # backtrader's date number of 1970-01-01
 TRIM_EVERY_BARS = 1000
-
-
-class RiskGate(Protocol):
-    """What the strategy asks and tells the risk manager (trading.risk.RiskManager)."""
-
-    def on_bar(self, ts: float, equity: float) -> None: ...
-    def allow_entry(self, ts: float, equity: float, exposure_value: float,
-                    open_positions: int) -> Any: ...  # None, or a refusal with .rule and .message
-    def on_order(self, ts: float) -> None: ...
-    def on_entry_filled(self) -> None: ...
-    def on_trade_closed(self, pnl: float) -> None: ...
-    def on_error(self, ts: float) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -50,19 +36,9 @@ class ProtectiveRules:
     trailing_pct: float = 0.0
 
 
-@dataclass(frozen=True)
-class PendingOrder:
-    """A market order decided but not yet filled when the bot stopped; re-sent after warm-up."""
-
-    purpose: str  # entry | exit
-    size: float
-    client_order_id: str
-    reason: str = ""
-
-
 @dataclass
 class StrategySetup:
-    """Everything CustomStrategy needs, built by the orchestrator (trading.assembly)."""
+    """Everything CustomStrategy needs, built by the orchestrator (trading.runtime.assembly)."""
 
     symbol: str
     entry: EntryMixin
@@ -74,14 +50,6 @@ class StrategySetup:
     restored_trade: OpenTrade | None = None
     restored_orders: tuple[PendingOrder, ...] = ()
     indicators: IndicatorSet = field(default_factory=IndicatorSet)
-
-
-def _num_to_ts(num: float) -> float:
-    return round((num - _EPOCH_NUM) * 86400.0, 3)
-
-
-def _ts_time(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, tz=timezone.utc)
 
 
 class CustomStrategy(bt.Strategy):
@@ -116,7 +84,7 @@ class CustomStrategy(bt.Strategy):
         if self._fast_bar:
             return self.data.current_bar()
         d = self.data
-        return Bar(_num_to_ts(d.datetime[0]), d.open[0], d.high[0], d.low[0], d.close[0], d.volume[0])
+        return Bar(bt_number_to_epoch(d.datetime[0]), d.open[0], d.high[0], d.low[0], d.close[0], d.volume[0])
 
     def _warmup(self) -> bool:
         check = getattr(self.data, "is_warmup", None)
@@ -325,7 +293,7 @@ class CustomStrategy(bt.Strategy):
         if self.setup.risk is not None:
             self.setup.risk.on_entry_filled()
         self._place_protective(trade, ts)
-        event = TradeOpened(time=_ts_time(ts), symbol=trade.symbol, size=trade.size,
+        event = TradeOpened(time=utc_datetime(ts), symbol=trade.symbol, size=trade.size,
                             entry_price=trade.entry_price, fee=trade.entry_fee,
                             entry_mixin=self.entry.name)
         self.listener.on_trade_opened(event, trade)
@@ -339,10 +307,11 @@ class CustomStrategy(bt.Strategy):
         fees = trade.entry_fee + order.executed.comm
         pnl = (exit_price - trade.entry_price) * size - fees
         cost = trade.entry_price * size
-        event = TradeClosed(entry_time=trade.entry_time, exit_time=_ts_time(ts), symbol=trade.symbol,
+        event = TradeClosed(entry_time=trade.entry_time, exit_time=utc_datetime(ts), symbol=trade.symbol,
                             side="long", size=size, entry_price=trade.entry_price,
                             exit_price=exit_price, pnl=pnl, pnl_pct=pnl / cost * 100 if cost else 0.0,
-                            fees=fees, exit_reason=reason or "exit", bars_held=trade.bars_held)
+                            fees=fees, exit_reason=reason or "exit", bars_held=trade.bars_held,
+                            entry_mixin=trade.entry_reason)
         self.trade = None
         self._exit_reason = ""
         if self.setup.risk is not None:
@@ -352,7 +321,7 @@ class CustomStrategy(bt.Strategy):
     def _now_ts(self) -> float:
         if self._fast_bar:
             return self.data.current_bar().ts
-        return _num_to_ts(self.data.datetime[0])
+        return bt_number_to_epoch(self.data.datetime[0])
 
     def _report(self, order: bt.Order, status: str, ts: float) -> None:
         executed = order.executed
@@ -361,7 +330,7 @@ class CustomStrategy(bt.Strategy):
         price = order.created.price if order.exectype != bt.Order.Market else None
         purpose = self._purpose.get(order.ref, "")
         self.listener.on_order(OrderEvent(
-            time=_ts_time(ts), symbol=self.setup.symbol,
+            time=utc_datetime(ts), symbol=self.setup.symbol,
             client_order_id=self._client_ids.get(order.ref, str(order.ref)),
             side="buy" if order.isbuy() else "sell", order_type=kind,
             size=abs(order.created.size), status=status,

@@ -11,7 +11,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from trading.config import RiskConfig, TradingConfig
+from trading.core.equity import drawdown_pct
+from trading.core.settings import RiskConfig, TradingConfig
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ class RiskManager:
             s.peak_equity = equity
         limit = self.trading.max_drawdown_pct
         if limit > 0 and not s.kill_switch and s.peak_equity > 0:
-            drawdown = (s.peak_equity - equity) / s.peak_equity * 100.0
+            drawdown = drawdown_pct(s.peak_equity, equity)
             if drawdown >= limit:
                 s.kill_switch = True
                 s.kill_reason = (f"drawdown {drawdown:.2f}% from peak {s.peak_equity:.2f} reached "

@@ -18,8 +18,8 @@ import pytest
 
 from brokers.factory import build_broker
 from brokers.paper import BrokerSnapshot
-from trading.config import BrokerConfig
-from trading.errors import ConfigError
+from trading.core.settings import BrokerConfig
+from trading.core.errors import ConfigError
 
 CASH = 10_000.0
 COMMISSION = 0.001

@@ -22,8 +22,8 @@ from feeds.csv_bars import load_bars
 from feeds.factory import build_source
 from feeds.live import BarSink, BarSource, LiveFeed
 from strategies.mixins.base import Bar
-from trading.config import DataConfig
-from trading.io_thread import IOThread
+from trading.core.settings import DataConfig
+from trading.runtime.io_thread import IOThread
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "ETHBTC-5m.csv"
 RUN_TIMEOUT = 30.0

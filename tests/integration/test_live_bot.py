@@ -14,8 +14,8 @@ import pytest
 
 from bot_workspace import REPO, SAMPLE, BotWorkspace, kill_hard, wait_until
 from feeds.csv_bars import load_bars
-from trading.config import load_config
-from trading.replay import run_replay
+from trading.config.loading import load_config
+from trading.backtest.replay import run_replay
 
 LOOKBACK = 100
 

@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "data" / "sample" / "ETHBTC-5m.csv"
 CONFIGS = sorted((REPO / "config" / "trading").glob("*.json"))
 TRADES_HEADER = ["entry_time", "exit_time", "symbol", "side", "size", "entry_price", "exit_price",
-                 "pnl", "pnl_pct", "fees", "exit_reason", "bars_held"]
+                 "pnl", "pnl_pct", "fees", "exit_reason", "bars_held", "entry_mixin"]
 METRIC_KEYS = ["trades", "win_rate_pct", "total_return_pct", "max_drawdown_pct", "sharpe", "sortino",
                "profit_factor", "exposure_pct", "fees", "final_equity", "start", "end"]
 
@@ -37,7 +37,9 @@ def test_replay_writes_the_report_and_repeats_exactly(tmp_path, config):
     outputs = []
     for name, command in (("script", _script), ("console", _console)):
         out = tmp_path / name
-        done = _run(command(config.name, "--data", str(SAMPLE), "--out", str(out), "--no-progress"))
+        # the 1h configs warm up on up to 1,000 bars: more than the sample holds at 1h
+        done = _run(command(config.name, "--data", str(SAMPLE), "--out", str(out), "--no-progress",
+                            "--warmup", "50"))
         assert done.returncode == 0, done.stderr
         assert "Traceback" not in done.stderr
         assert "Win rate" in done.stdout and str(out) in done.stdout
@@ -47,6 +49,8 @@ def test_replay_writes_the_report_and_repeats_exactly(tmp_path, config):
         assert rows[0] == TRADES_HEADER
         assert len(rows) >= 2, "the sample should give at least one trade"
         assert rows[1][0].endswith("Z") and rows[1][0] < rows[1][1]
+        entry_mixin = json.loads(config.read_text())["strategy"]["entry_logic"]["name"]
+        assert {row[-1] for row in rows[1:]} == {entry_mixin}
         metrics = json.loads((out / "metrics.json").read_text())
         assert list(metrics) == METRIC_KEYS
         assert metrics["trades"] == len(rows) - 1
@@ -58,7 +62,7 @@ def test_replay_writes_the_report_and_repeats_exactly(tmp_path, config):
 
 def test_start_and_end_limit_the_replayed_period(tmp_path):
     done = _run(_script("0001", "--data", str(SAMPLE), "--out", str(tmp_path), "--no-progress",
-                        "--start", "2018-01-15", "--end", "2018-01-20T00:00:00Z"))
+                        "--start", "2018-01-15", "--end", "2018-01-20T00:00:00Z", "--warmup", "0"))
     assert done.returncode == 0, done.stderr
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert (metrics["start"], metrics["end"]) == ("2018-01-15T00:00:00Z", "2018-01-20T00:00:00Z")
@@ -76,12 +80,14 @@ def _config_copy(folder: Path, name: str, **data: object) -> Path:
     return path
 
 
-def test_without_data_option_the_configs_data_file_is_replayed(tmp_path):
-    config = _config_copy(tmp_path, "0043.json", data_source="file", file_path=str(SAMPLE))
+def test_without_options_the_configs_data_file_is_replayed_after_its_warm_up(tmp_path):
+    config = _config_copy(tmp_path, "0043.json", data_source="file", file_path=str(SAMPLE),
+                          lookback_bars=12)
     done = _run(_script(str(config), "--no-progress", "--out", str(tmp_path / "out")))
     assert done.returncode == 0, done.stderr
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
-    assert (metrics["start"], metrics["end"]) == ("2018-01-10T04:55:00Z", "2018-01-30T04:50:00Z")
+    # the first 12 five-minute bars (04:55 .. 05:50) only warm the indicators up
+    assert (metrics["start"], metrics["end"]) == ("2018-01-10T05:55:00Z", "2018-01-30T04:50:00Z")
 
 
 def test_bad_data_file_gives_a_clear_message_not_a_traceback(tmp_path):
@@ -105,7 +111,7 @@ def test_missing_data_and_config_are_explained(tmp_path):
 
     live_only = _config_copy(tmp_path, "0042.json", data_source="binance", file_path=None)
     done = _run(_script(str(live_only), "--no-progress", "--out", str(tmp_path / "out")))
-    assert done.returncode == 2 and "pass --data PATH or set data.file_path" in done.stderr
+    assert done.returncode == 1 and "pass --data PATH or set data.file_path" in done.stderr
 
     done = _run(_script(str(tmp_path / "9999.json"), "--data", str(SAMPLE)))
     assert done.returncode == 2 and "no such config file" in done.stderr

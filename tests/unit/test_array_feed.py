@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from feeds.array_feed import ArrayFeed, bt_date_numbers
+from feeds.array_feed import ArrayFeed
+from trading.core.timeutil import bt_date_number
 from feeds.csv_bars import load_bars
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "ETHBTC-5m.csv"
@@ -85,7 +86,7 @@ def test_unpreloaded_run_delivers_the_same_bars(bars):
 
 def test_date_numbers_are_bit_identical_to_backtrader(bars):
     dates = pd.to_datetime(bars.ts, unit="s").to_pydatetime()
-    assert bt_date_numbers(bars.ts).tolist() == [bt.date2num(d) for d in dates]
+    assert bt_date_number(bars.ts).tolist() == [bt.date2num(d) for d in dates]
 
 
 class _BarProbe(bt.Strategy):

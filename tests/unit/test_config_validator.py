@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from trading.config import build_config
-from trading.config_validator import validate_document
+from trading.config.loading import build_config
+from trading.config.validator import validate_document
 
 DOCUMENTED = Path(__file__).resolve().parents[1] / "fixtures" / "documented_config.json"
 SECRETS = {"BINANCE_TESTNET_API_KEY": "tk-123", "BINANCE_TESTNET_API_SECRET": "ts-456",

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from feeds.csv_bars import load_bars
-from trading.errors import DataError
+from trading.core.errors import DataError
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "ETHBTC-5m.csv"
 HEADER = "datetime,open,high,low,close,volume"

@@ -10,10 +10,11 @@ import pytest
 
 from brokers.mock import MockBroker
 from brokers.paper import BrokerSnapshot, PaperBroker
-from strategies.custom_strategy import CustomStrategy, PendingOrder, ProtectiveRules, StrategySetup
-from strategies.listener import NullListener
+from strategies.custom_strategy import CustomStrategy, ProtectiveRules, StrategySetup
+from trading.core.types import PendingOrder
+from trading.core.protocols import NullListener
 from strategies.mixins.base import Bar, EntryMixin, ExitMixin, OpenTrade, Param
-from trading.config import RiskConfig, TrailingStopConfig, TradingConfig
+from trading.core.settings import RiskConfig, TrailingStopConfig, TradingConfig
 from trading.risk import RiskManager
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)

@@ -6,7 +6,7 @@ import pytest
 from strategies.indicators import IndicatorSet
 from strategies.mixins.base import Bar
 from strategies.mixins.registry import MixinRegistry
-from trading.errors import MixinError
+from trading.core.errors import MixinError
 
 REGISTRY = MixinRegistry.discover()
 

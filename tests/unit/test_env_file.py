@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import os
 
-from trading.env_file import load_env_file
+from trading.config.env_file import load_env_file
 
 
 def test_env_file_sets_missing_variables_and_the_environment_wins(tmp_path, monkeypatch, caplog):

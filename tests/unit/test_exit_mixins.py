@@ -10,7 +10,7 @@ import pytest
 from strategies.indicators import IndicatorSet
 from strategies.mixins.base import Bar, OpenTrade
 from strategies.mixins.registry import MixinRegistry
-from trading.errors import MixinError
+from trading.core.errors import MixinError
 
 REGISTRY = MixinRegistry.discover()
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "ETHBTC-5m.csv"

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from trading.io_thread import IOThread
+from trading.runtime.io_thread import IOThread
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def test_a_failing_task_is_logged_and_its_error_reaches_the_caller(io, caplog):
     async def broken() -> None:
         raise ValueError("exchange said no")
 
-    with caplog.at_level(logging.ERROR, logger="trading.io_thread"):
+    with caplog.at_level(logging.ERROR, logger="trading.runtime.io_thread"):
         future = io.submit(broken(), name="fetch-orders")
         with pytest.raises(ValueError, match="exchange said no"):
             future.result(timeout=5)
@@ -55,7 +55,7 @@ def test_an_unretrieved_error_of_an_inner_task_is_logged(io, caplog):
         await asyncio.sleep(0.01)
         del task  # nobody awaits it: asyncio reports it when the task is collected
 
-    with caplog.at_level(logging.ERROR, logger="trading.io_thread"):
+    with caplog.at_level(logging.ERROR, logger="trading.runtime.io_thread"):
         io.submit(spawn()).result(timeout=5)
         gc.collect()
         io.submit(asyncio.sleep(0.01)).result(timeout=5)
@@ -89,7 +89,7 @@ def test_every_calls_repeatedly_survives_a_failing_call_and_stops_on_cancel(io, 
         if len(calls) >= 4:
             done.set()
 
-    with caplog.at_level(logging.ERROR, logger="trading.io_thread"):
+    with caplog.at_level(logging.ERROR, logger="trading.runtime.io_thread"):
         heartbeat = io.every(0.01, beat, name="heartbeat")
         assert done.wait(timeout=5)
         heartbeat.cancel()
@@ -128,7 +128,7 @@ def test_stop_is_bounded_even_when_a_task_ignores_cancellation(caplog):
 
     io.submit(stubborn(), name="stubborn")
     assert started.wait(timeout=5)
-    with caplog.at_level(logging.WARNING, logger="trading.io_thread"):
+    with caplog.at_level(logging.WARNING, logger="trading.runtime.io_thread"):
         io.stop(timeout=0.5)  # bounded: it returns, whether or not the thread has ended yet
     assert any("closed anyway: stubborn" in r.getMessage() for r in caplog.records)
     assert io.stop(timeout=5.0) is True  # and the loop was closed regardless of the task
@@ -144,7 +144,7 @@ def test_stop_returns_false_in_time_when_the_loop_itself_is_blocked(caplog):
 
     io.submit(blocks_the_loop())
     try:
-        with caplog.at_level(logging.WARNING, logger="trading.io_thread"):
+        with caplog.at_level(logging.WARNING, logger="trading.runtime.io_thread"):
             assert io.stop(timeout=0.3) is False
         assert any("did not end" in r.getMessage() for r in caplog.records)
     finally:

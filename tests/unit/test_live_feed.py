@@ -16,9 +16,9 @@ from feeds.factory import build_source
 from feeds.file import FileBarSource
 from feeds.live import DELAYED, LIVE, BarSink, LiveFeed, SinkClosed
 from strategies.mixins.base import Bar
-from trading.config import DataConfig
-from trading.errors import ConfigError, DataError
-from trading.io_thread import IOThread
+from trading.core.settings import DataConfig
+from trading.core.errors import ConfigError, DataError
+from trading.runtime.io_thread import IOThread
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "ETHBTC-5m.csv"
 STEP = 300.0
@@ -256,9 +256,16 @@ def test_a_bad_file_is_a_data_error_naming_file_and_line(tmp_path):
         FileBarSource(path, STEP, lookback_bars=1)
 
 
-def test_a_file_with_another_bar_size_than_the_config_is_refused():
-    with pytest.raises(DataError, match=r"300s apart but the config says 60s \(data.interval\)"):
+def test_a_file_coarser_than_the_config_interval_is_refused():
+    with pytest.raises(DataError, match=r"the bars are 5m apart, coarser than data.interval 1m"):
         FileBarSource(SAMPLE, 60, lookback_bars=1)
+
+
+def test_a_file_finer_than_the_config_interval_is_resampled_as_replay_does():
+    source = FileBarSource(SAMPLE, 3600, lookback_bars=1)
+    hourly = source.bars
+    assert hourly.interval_seconds == 3600
+    assert all(ts % 3600 == 0 for ts in hourly.ts)
 
 
 def _data_config(source: str, file_path: Path | None = SAMPLE) -> DataConfig:

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from trading.events import TradeClosed
-from trading.report import EquitySeries, compute_metrics, format_summary, write_report
+from trading.core.events import TradeClosed
+from trading.backtest.report import EquitySeries, compute_metrics, format_summary, write_report
 
 T0 = datetime(2021, 1, 1, tzinfo=timezone.utc)
 HOUR = 3600.0
@@ -83,7 +83,8 @@ def test_report_files(tmp_path, equity):
     with paths["trades.csv"].open() as fh:
         rows = list(csv.reader(fh))
     assert rows[0] == ["entry_time", "exit_time", "symbol", "side", "size", "entry_price",
-                       "exit_price", "pnl", "pnl_pct", "fees", "exit_reason", "bars_held"]
+                       "exit_price", "pnl", "pnl_pct", "fees", "exit_reason", "bars_held",
+                       "entry_mixin"]
     assert rows[2][:4] == ["2021-01-01T03:00:00Z", "2021-01-01T04:00:00Z", "ETHBTC", "long"]
     assert (float(rows[2][7]), float(rows[2][9]), rows[2][10], rows[2][11]) == \
         (-5.0, 0.5, "RSIBBExitMixin:rsi", "1")

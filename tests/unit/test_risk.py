@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from trading.config import RiskConfig, TradingConfig, TrailingStopConfig
+from trading.core.settings import RiskConfig, TradingConfig, TrailingStopConfig
 from trading.risk import ERROR_PAUSE_SECONDS, Refusal, RiskManager, RiskState
 
 DAY0 = datetime(2024, 3, 1, tzinfo=timezone.utc).timestamp()  # 00:00 UTC

@@ -9,8 +9,9 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from strategies.mixins.registry import default_registry
-from trading import schema
-from trading.schema import apply_defaults, config_schema, export_schema
+from trading.cli import schema as schema_cli
+from trading.config import schema
+from trading.config.schema import apply_defaults, config_schema, export_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLISHED = ROOT / "config" / "schema" / "trading_bot.schema.json"
@@ -35,7 +36,7 @@ def subschemas(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]
 
 
 def test_published_schema_file_is_what_tradingbot_schema_prints(capsys):
-    assert schema.main([]) == 0
+    assert schema_cli.main([]) == 0
     assert capsys.readouterr().out == PUBLISHED.read_text(encoding="utf-8"), (
         "config/schema/trading_bot.schema.json is stale: run "
         "'tradingbot schema --out config/schema/trading_bot.schema.json'")
@@ -43,7 +44,7 @@ def test_published_schema_file_is_what_tradingbot_schema_prints(capsys):
 
 def test_schema_out_writes_the_same_text(tmp_path, capsys):
     target = tmp_path / "nested" / "schema.json"
-    assert schema.main(["--out", str(target)]) == 0
+    assert schema_cli.main(["--out", str(target)]) == 0
     assert target.read_text(encoding="utf-8") == PUBLISHED.read_text(encoding="utf-8")
     assert str(target) in capsys.readouterr().out
 

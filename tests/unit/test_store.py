@@ -17,13 +17,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
-from strategies.custom_strategy import PendingOrder
+from trading.core.types import PendingOrder
 from strategies.mixins.base import OpenTrade
-from trading import store_models
-from trading.errors import StoreError
-from trading.events import TRADE_FIELDS, ErrorEvent, KillSwitchEvent, OrderEvent, TradeClosed
+from trading.persistence import tables as store_models
+from trading.core.errors import StoreError
+from trading.core.events import TRADE_FIELDS, ErrorEvent, KillSwitchEvent, OrderEvent, TradeClosed
 from trading.risk import RiskState
-from trading.store import BotSnapshot, Store
+from trading.persistence.repository import BotSnapshot, Store
 
 BOT = "0001"
 T0 = 1_704_067_200.0  # 2024-01-01 00:00 UTC
@@ -47,7 +47,8 @@ def order(ts: float, cid: str, status: str, *, purpose: str = "entry", side: str
 def closed_trade(entry_ts: float, exit_ts: float, reason: str = "atr_stop") -> TradeClosed:
     return TradeClosed(entry_time=at(entry_ts), exit_time=at(exit_ts), symbol="BTCUSDT", side="long",
                        size=0.5, entry_price=42_000.5, exit_price=42_500.25, pnl=249.835,
-                       pnl_pct=1.19, fees=0.04, exit_reason=reason, bars_held=3)
+                       pnl_pct=1.19, fees=0.04, exit_reason=reason, bars_held=3,
+                       entry_mixin="RSIBBEntryMixin")
 
 
 def open_trade(entry_ts: float, bars_held: int = 3) -> OpenTrade:
@@ -63,8 +64,7 @@ def bar(ts: float, **changes) -> dict:
     """checkpoint() arguments for a quiet bar; ``changes`` override them."""
     kwargs = dict(bar_ts=ts, cash=10_000.0, value=10_000.0, orders=(), trades=(), position=None,
                   risk_state=RiskState(day=int(ts // 86400), peak_equity=10_000.0).to_dict(),
-                  save_equity=True, entry_mixin="RSIBBEntryMixin",
-                  exit_mixins="ATRExitMixin,TimeBasedExitMixin")
+                  save_equity=True, exit_mixins="ATRExitMixin,TimeBasedExitMixin")
     kwargs.update(changes)
     return kwargs
 
@@ -210,7 +210,6 @@ def test_a_restart_gets_back_orders_position_risk_and_cash_of_the_last_checkpoin
 
     trades = reopened.trades(BOT)
     assert trades == [{**{name: getattr(trade, name) for name in TRADE_FIELDS},
-                       "entry_mixin": "RSIBBEntryMixin",
                        "exit_mixins": "ATRExitMixin,TimeBasedExitMixin"}]
     assert trades[0]["exit_time"].tzinfo is not None
 
@@ -268,8 +267,8 @@ CRASHING_WRITER = textwrap.dedent("""
     import sys
     from datetime import datetime, timezone
     from strategies.mixins.base import OpenTrade
-    from trading.events import OrderEvent, TradeClosed
-    from trading.store import BotSnapshot, Store
+    from trading.core.events import OrderEvent, TradeClosed
+    from trading.persistence.repository import BotSnapshot, Store
 
     at = lambda ts: datetime.fromtimestamp(ts, tz=timezone.utc)
     store = Store(sys.argv[1])
@@ -391,7 +390,7 @@ def test_flush_wal_keeps_the_log_bounded_while_bars_are_committed_back_to_back(d
                                                                                 monkeypatch):
     import threading
 
-    from trading import store as store_module
+    from trading.persistence import repository as store_module
 
     monkeypatch.setattr(store_module, "WAL_MAX_FRAMES", 50)
     wal = tmp_path / "data" / f"{BOT}.sqlite-wal"

@@ -1,6 +1,7 @@
 """The mixin contract: what an entry or exit rule is, what it is given, and what it returns.
 
-Part of the kernel: imports nothing of the project. Mixins never touch Backtrader, a broker or the
+What a plugin author imports: it depends on nothing of the project but the kernel's domain types
+(``Bar``, ``OpenTrade``, re-exported here). Mixins never touch Backtrader, a broker or the
 network; they see closed bars and streaming indicators, so the same mixin runs identically in
 replay and live, and can be tested on a handful of crafted bars.
 """
@@ -8,28 +9,17 @@ from __future__ import annotations
 
 import difflib
 import math
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping, NamedTuple
+from typing import Any, ClassVar, Mapping
 
-if TYPE_CHECKING:  # the indicator set is handed in; mixins only call its factory methods
-    from strategies.indicators import IndicatorSet
+from trading.core.types import Bar, OpenTrade
 
+__all__ = ["Bar", "EntryMixin", "ExitMixin", "Mixin", "OpenTrade", "Param", "Params"]
 
-class Bar(NamedTuple):
-    """One closed bar. ``ts`` is the bar's open time in epoch seconds (UTC)."""
-
-    ts: float
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
-
-    @property
-    def time(self) -> datetime:
-        return datetime.fromtimestamp(self.ts, tz=timezone.utc)
+# The indicator set (strategies.indicators.IndicatorSet) is handed in; mixins only call its
+# factory methods, so this contract does not import it.
+IndicatorSet = Any
 
 
 _TYPE_NAMES = {int: "integer", float: "number", str: "string", bool: "boolean"}
@@ -149,68 +139,11 @@ class EntryMixin(Mixin):
 
     prefix = "e_"
 
-    def init(self, indicators: "IndicatorSet") -> None:
+    def init(self, indicators: IndicatorSet) -> None:
         """Request the streaming indicators this rule needs (shared with other mixins)."""
 
     def should_enter(self, bar: Bar) -> bool:
         raise NotImplementedError
-
-
-@dataclass
-class OpenTrade:
-    """The open long position with the per-trade state exits need; persisted by the store.
-
-    ``state`` holds each exit mixin's own per-trade values under its name (JSON-serialisable),
-    so a restart restores exits exactly where they were.
-    """
-
-    symbol: str
-    size: float
-    entry_price: float
-    entry_ts: float
-    entry_fee: float = 0.0
-    entry_reason: str = ""
-    bars_held: int = 0
-    highest_high: float = 0.0
-    highest_close: float = 0.0
-    lowest_low: float = 0.0
-    trailing_armed: bool = False
-    state: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if not self.highest_high:
-            self.highest_high = self.entry_price
-        if not self.highest_close:
-            self.highest_close = self.entry_price
-        if not self.lowest_low:
-            self.lowest_low = self.entry_price
-
-    @property
-    def entry_time(self) -> datetime:
-        return datetime.fromtimestamp(self.entry_ts, tz=timezone.utc)
-
-    def observe(self, bar: Bar) -> None:
-        """Count one more bar held and track the extremes since entry."""
-        self.bars_held += 1
-        if bar.high > self.highest_high:
-            self.highest_high = bar.high
-        if bar.close > self.highest_close:
-            self.highest_close = bar.close
-        if bar.low < self.lowest_low:
-            self.lowest_low = bar.low
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "symbol": self.symbol, "size": self.size, "entry_price": self.entry_price,
-            "entry_ts": self.entry_ts, "entry_fee": self.entry_fee, "entry_reason": self.entry_reason,
-            "bars_held": self.bars_held, "highest_high": self.highest_high,
-            "highest_close": self.highest_close, "lowest_low": self.lowest_low,
-            "trailing_armed": self.trailing_armed, "state": self.state,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "OpenTrade":
-        return cls(**dict(data))
 
 
 class ExitMixin(Mixin):
@@ -222,7 +155,7 @@ class ExitMixin(Mixin):
 
     prefix = "x_"
 
-    def init(self, indicators: "IndicatorSet") -> None:
+    def init(self, indicators: IndicatorSet) -> None:
         """Request the streaming indicators this rule needs (shared with other mixins)."""
 
     def on_entry(self, trade: OpenTrade) -> None:

@@ -15,7 +15,7 @@ from importlib.metadata import entry_points
 from typing import Any, Literal, Mapping
 
 from strategies.mixins.base import EntryMixin, ExitMixin, Mixin
-from trading.errors import MixinError
+from trading.core.errors import MixinError
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
-from trading.events import OrderEvent, TradeClosed
+from trading.core.events import OrderEvent, TradeClosed
 
 
 class Journal:

@@ -9,12 +9,12 @@ import importlib
 import sys
 
 COMMANDS = {
-    "run": ("trading.trading_bot", "run one numbered bot config"),
-    "validate": ("trading.config_validator", "check config files; every error with its JSON path"),
-    "replay": ("trading.replay", "replay history through the config's strategy"),
-    "mixins": ("trading.mixin_catalog", "list every entry/exit mixin with its params"),
-    "schema": ("trading.schema", "print the config JSON Schema"),
-    "reset-kill-switch": ("trading.kill_switch_cli", "clear a bot's drawdown kill switch"),
+    "run": ("trading.cli.run", "run one numbered bot config"),
+    "validate": ("trading.cli.validate", "check config files; every error with its JSON path"),
+    "replay": ("trading.cli.replay", "replay history through the config's strategy"),
+    "mixins": ("trading.cli.mixins", "list every entry/exit mixin with its params"),
+    "schema": ("trading.cli.schema", "print the config JSON Schema"),
+    "reset-kill-switch": ("trading.cli.reset_kill_switch", "clear a bot's drawdown kill switch"),
 }
 
 

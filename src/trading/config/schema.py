@@ -10,16 +10,14 @@ Two forms of one schema:
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import json
-import sys
 from pathlib import Path
 from typing import Any, Mapping
 
 from strategies.mixins.base import Mixin
 from strategies.mixins.registry import MixinRegistry, default_registry
-from trading.config import BROKER_TYPES, DATA_SOURCES, INTERVALS, NOTIFY_EVENTS
+from trading.core.settings import BROKER_TYPES, DATA_SOURCES, INTERVALS, NOTIFY_EVENTS
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_FILE = Path("config") / "schema" / "trading_bot.schema.json"
@@ -263,27 +261,3 @@ def apply_defaults(doc: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[st
         if isinstance(result[key], dict) and "properties" in sub:
             result[key] = apply_defaults(result[key], sub)
     return result
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``tradingbot schema [--out FILE]``: print (or write) the config JSON Schema."""
-    parser = argparse.ArgumentParser(prog="tradingbot schema", description=main.__doc__)
-    parser.add_argument("--out", type=Path, metavar="FILE",
-                        help=f"write the schema to FILE (the repository keeps it in {SCHEMA_FILE})")
-    args = parser.parse_args(argv)
-    text = schema_text()
-    if args.out is None:
-        sys.stdout.write(text)
-        return 0
-    try:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        print(f"tradingbot schema: cannot write {args.out}: {exc}", file=sys.stderr)
-        return 2
-    print(f"wrote {args.out}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

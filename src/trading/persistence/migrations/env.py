@@ -1,16 +1,16 @@
 """Alembic environment for the store's schema.
 
-``trading.store.Store`` runs the migrations itself when it opens a database and hands its
+``trading.persistence.repository.Store`` runs the migrations itself when it opens a database and hands its
 connection in through ``config.attributes["connection"]``. Developers can also use the Alembic CLI
 with a config whose ``script_location`` is this folder, giving the database as ``-x url=...``
-(or ``sqlalchemy.url``), e.g. to autogenerate the next revision from ``trading.store_models``.
+(or ``sqlalchemy.url``), e.g. to autogenerate the next revision from ``trading.persistence.tables``.
 """
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine
 
-from trading.store_models import metadata
+from trading.persistence.tables import metadata
 
 config = context.config
 

@@ -30,12 +30,11 @@ from sqlalchemy import Connection, Engine, bindparam, create_engine, delete, eve
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from strategies.custom_strategy import PendingOrder
-from strategies.mixins.base import OpenTrade
-from trading import store_models as m
-from trading.store_models import Upsert
-from trading.errors import StoreError
-from trading.events import TRADE_FIELDS, Event, OrderEvent, TradeClosed
+from trading.persistence import tables as m
+from trading.persistence.tables import Upsert
+from trading.core.errors import StoreError
+from trading.core.events import TRADE_FIELDS, Event, OrderEvent, TradeClosed
+from trading.core.types import OpenTrade, PendingOrder
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +172,7 @@ class Store:
     def checkpoint(self, bot_id: str, *, bar_ts: float, cash: float, value: float,
                    orders: Sequence[OrderEvent], trades: Sequence[TradeClosed],
                    position: OpenTrade | None, risk_state: dict, save_equity: bool,
-                   entry_mixin: str = "", exit_mixins: str = "") -> None:
+                   exit_mixins: str = "") -> None:
         """Save, in one transaction, everything bar ``bar_ts`` changed: all of it or none of it.
 
         ``orders`` are the order events since the last checkpoint (one row per client order id
@@ -184,7 +183,7 @@ class Store:
         bot_row = {"bot_id": bot_id, "description": "", "created_at": now, "updated_at": now,
                    "last_bar_ts": bar_ts, "cash": cash, "value": value}
         order_rows = _order_rows(bot_id, orders)
-        trade_rows = [_trade_row(bot_id, t, entry_mixin, exit_mixins) for t in trades]
+        trade_rows = [_trade_row(bot_id, t, exit_mixins) for t in trades]
         risk_row = {"bot_id": bot_id, "state": json.dumps(risk_state), "updated_at": now}
         with self._failing_as(f"checkpoint of bot {bot_id} at bar {bar_ts}"), \
                 self._engine.begin() as conn:
@@ -254,9 +253,9 @@ class Store:
         return json.loads(state) if state else None
 
     def trades(self, bot_id: str) -> list[dict[str, Any]]:
-        """Closed trades by exit time: TRADE_FIELDS plus entry_mixin and exit_mixins."""
+        """Closed trades by exit time: TRADE_FIELDS plus exit_mixins."""
         t = m.trades.c
-        query = (select(*(t[name] for name in TRADE_FIELDS), t.entry_mixin, t.exit_mixins)
+        query = (select(*(t[name] for name in TRADE_FIELDS), t.exit_mixins)
                  .where(t.bot_id == bot_id).order_by(t.exit_time, t.id))
         return self._rows(query, _TRADE_TIMES, f"reading the trades of bot {bot_id}")
 
@@ -320,11 +319,11 @@ def _order_rows(bot_id: str, orders: Sequence[OrderEvent]) -> list[dict[str, Any
     return list(rows.values())
 
 
-def _trade_row(bot_id: str, trade: TradeClosed, entry_mixin: str, exit_mixins: str) -> dict[str, Any]:
+def _trade_row(bot_id: str, trade: TradeClosed, exit_mixins: str) -> dict[str, Any]:
     row = {name: getattr(trade, name) for name in TRADE_FIELDS}
     for name in _TRADE_TIMES:
         row[name] = row[name].timestamp()
-    row.update(bot_id=bot_id, entry_mixin=entry_mixin, exit_mixins=exit_mixins)
+    row.update(bot_id=bot_id, exit_mixins=exit_mixins)
     return row
 
 

@@ -1,22 +1,14 @@
 """Domain events that flow from the strategy and brokers to the store and the notifier.
 
-Part of the kernel: imports nothing of the project. Times are timezone-aware UTC datetimes.
+Part of the kernel: imports nothing of the project but the kernel. Times are timezone-aware UTC datetimes.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _iso(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-    return value
+from trading.core.timeutil import iso_or_value
 
 
 @dataclass(frozen=True)
@@ -26,7 +18,7 @@ class Event:
     kind = "event"
 
     def to_dict(self) -> dict[str, Any]:
-        data = {k: _iso(v) for k, v in asdict(self).items()}
+        data = {k: iso_or_value(v) for k, v in asdict(self).items()}
         data["kind"] = self.kind
         return data
 
@@ -81,10 +73,11 @@ class TradeClosed(Event):
     fees: float
     exit_reason: str
     bars_held: int
+    entry_mixin: str = ""
 
 
 TRADE_FIELDS = ("entry_time", "exit_time", "symbol", "side", "size", "entry_price", "exit_price",
-                "pnl", "pnl_pct", "fees", "exit_reason", "bars_held")
+                "pnl", "pnl_pct", "fees", "exit_reason", "bars_held", "entry_mixin")
 
 
 @dataclass(frozen=True)

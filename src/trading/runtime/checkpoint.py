@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-from strategies.listener import NullListener
-from strategies.mixins.base import Bar, OpenTrade
-from trading.events import Event, OrderEvent, OrderRejectedEvent, TradeClosed, TradeOpened
-from trading.journal import Journal
+from trading.core.protocols import NullListener
+from trading.core.types import Bar, OpenTrade
+from trading.core.events import Event, OrderEvent, OrderRejectedEvent, TradeClosed, TradeOpened
+from trading.persistence.journal import Journal
 from trading.risk import RiskManager
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,7 @@ class BotListener(NullListener):
     """Buffers what a bar produced and commits it in one checkpoint at the end of the bar."""
 
     def __init__(self, *, bot_id: str, store: Any, broker: Any, risk: RiskManager,
-                 journal: Journal | None, save_equity: bool, entry_mixin: str, exit_mixins: str,
+                 journal: Journal | None, save_equity: bool, exit_mixins: str,
                  publish: Callable[[Event], None], on_bar_processed: Callable[[Bar, bool], None]) -> None:
         self.bot_id = bot_id
         self.store = store
@@ -30,7 +30,6 @@ class BotListener(NullListener):
         self.risk = risk
         self.journal = journal
         self.save_equity = save_equity
-        self.entry_mixin = entry_mixin
         self.exit_mixins = exit_mixins
         self.publish = publish
         self.on_bar_processed = on_bar_processed
@@ -73,8 +72,7 @@ class BotListener(NullListener):
         self.store.checkpoint(self.bot_id, bar_ts=bar.ts, cash=self.broker.getcash(),
                               value=self.broker.getvalue(), orders=orders, trades=trades,
                               position=trade, risk_state=self.risk.state.to_dict(),
-                              save_equity=self.save_equity, entry_mixin=self.entry_mixin,
-                              exit_mixins=self.exit_mixins)
+                              save_equity=self.save_equity, exit_mixins=self.exit_mixins)
         # the journal and notifications follow the commit, so they never announce a lost bar
         if self.journal is not None:
             self.journal.write(orders, trades)

@@ -21,16 +21,19 @@ from brokers.paper import BrokerSnapshot
 from feeds.factory import build_source
 from feeds.live import BarSink, LiveFeed
 from strategies.custom_strategy import CustomStrategy
-from strategies.mixins.base import Bar
-from trading.assembly import strategy_setup
-from trading.bot_listener import BotListener
-from trading.config import LIVE_MONEY_BROKERS, BotConfig
-from trading.errors import ConfigError, TradingBotError
-from trading.events import ErrorEvent, Event, KillSwitchEvent, StatusEvent, utcnow
-from trading.io_thread import IOThread
-from trading.journal import Journal
+from trading.core.types import Bar
+from trading.runtime.assembly import strategy_setup
+from trading.runtime.cerebro import build_cerebro
+from trading.runtime.checkpoint import BotListener
+from trading.config.models import BotConfig
+from trading.core.settings import LIVE_MONEY_BROKERS
+from trading.core.errors import ConfigError, TradingBotError
+from trading.core.events import ErrorEvent, Event, KillSwitchEvent
+from trading.core.timeutil import utcnow
+from trading.runtime.io_thread import IOThread
+from trading.persistence.journal import Journal
 from trading.risk import RiskManager, RiskState
-from trading.store import Store
+from trading.persistence.repository import Store
 
 log = logging.getLogger(__name__)
 
@@ -178,14 +181,11 @@ class LiveTradingBot:
         self.journal = journal
         self.listener = BotListener(
             bot_id=cfg.bot_id, store=self.store, broker=broker, risk=self.risk, journal=journal,
-            save_equity=cfg.logging.save_equity_curve, entry_mixin=cfg.strategy.entry.name,
+            save_equity=cfg.logging.save_equity_curve,
             exit_mixins=",".join(x.name for x in cfg.strategy.exits), publish=self._publish,
             on_bar_processed=self._on_bar_processed)
-        cerebro = bt.Cerebro(stdstats=False, runonce=False, preload=False, exactbars=1)
-        cerebro.adddata(self.feed, name=cfg.data.symbol)
-        cerebro.setbroker(broker)
-        cerebro.addstrategy(CustomStrategy, setup=setup, listener=self.listener)
-        self.cerebro = cerebro
+        self.cerebro = build_cerebro(feed=self.feed, broker=broker, setup=setup,
+                                     listener=self.listener, symbol=cfg.data.symbol)
         self.broker = broker
 
     def stop(self) -> None:

@@ -1,10 +1,15 @@
-"""What a strategy reports to whoever runs it (replay collects; the live bot persists and notifies)."""
+"""The small contracts between layers: what a strategy reports, and what it asks of risk.
+
+``StrategyListener`` is implemented by whoever runs a strategy (replay collects, the live bot
+checkpoints and notifies); ``RiskGate`` by ``trading.risk.RiskManager``. Both are called on the
+Cerebro thread and must not block on I/O.
+"""
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
-from strategies.mixins.base import Bar, OpenTrade
-from trading.events import OrderEvent, TradeClosed, TradeOpened
+from trading.core.events import OrderEvent, TradeClosed, TradeOpened
+from trading.core.types import Bar, OpenTrade
 
 
 class StrategyListener(Protocol):
@@ -15,7 +20,6 @@ class StrategyListener(Protocol):
     def on_order(self, event: OrderEvent) -> None: ...
 
     def on_trade_opened(self, event: TradeOpened, trade: OpenTrade) -> None: ...
-
 
     def on_trade_closed(self, event: TradeClosed) -> None: ...
 
@@ -37,7 +41,6 @@ class NullListener:
     def on_trade_opened(self, event: TradeOpened, trade: OpenTrade) -> None:
         pass
 
-
     def on_trade_closed(self, event: TradeClosed) -> None:
         pass
 
@@ -46,3 +49,20 @@ class NullListener:
 
     def on_bar_done(self, bar: Bar, trade: OpenTrade | None, warmup: bool) -> None:
         pass
+
+
+class RiskGate(Protocol):
+    """What the strategy asks and tells the risk manager (trading.risk.RiskManager)."""
+
+    def on_bar(self, ts: float, equity: float) -> None: ...
+
+    def allow_entry(self, ts: float, equity: float, exposure_value: float,
+                    open_positions: int) -> Any: ...  # None, or a refusal with .rule and .message
+
+    def on_order(self, ts: float) -> None: ...
+
+    def on_entry_filled(self) -> None: ...
+
+    def on_trade_closed(self, pnl: float) -> None: ...
+
+    def on_error(self, ts: float) -> None: ...

@@ -27,8 +27,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from feeds.csv_bars import iso_utc, utc_timestamp
-from trading.events import TRADE_FIELDS, TradeClosed
+from trading.core.equity import drawdown_pct
+from trading.core.events import TRADE_FIELDS, TradeClosed
+from trading.core.timeutil import epoch_seconds, iso_z
 
 METRIC_KEYS = ("trades", "win_rate_pct", "total_return_pct", "max_drawdown_pct", "sharpe", "sortino",
                "profit_factor", "exposure_pct", "fees", "final_equity", "start", "end")
@@ -49,11 +50,11 @@ class EquitySeries:
         return len(self.ts)
 
 
-def drawdown_pct(values: np.ndarray, initial_balance: float) -> np.ndarray:
+def drawdown_series(values: np.ndarray, initial_balance: float) -> np.ndarray:
     """Fall from the running peak (the initial balance included) at each bar, in percent."""
     peak = np.maximum.accumulate(np.concatenate(([initial_balance], values)))[1:]
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(peak > 0, (peak - values) / peak * 100.0, 0.0)
+        return np.where(peak > 0, drawdown_pct(peak, values), 0.0)
 
 
 def _ratio(mean: float, spread: float, per_year: float) -> float:
@@ -65,8 +66,8 @@ def _ratio(mean: float, spread: float, per_year: float) -> float:
 def _exposure_pct(trades: Sequence[TradeClosed], ts: np.ndarray) -> float:
     if not len(ts) or not trades:
         return 0.0
-    entries = np.array([utc_timestamp(t.entry_time) for t in trades])
-    exits = np.array([utc_timestamp(t.exit_time) for t in trades])
+    entries = np.array([epoch_seconds(t.entry_time) for t in trades])
+    exits = np.array([epoch_seconds(t.exit_time) for t in trades])
     held = np.zeros(len(ts) + 1, dtype=np.int64)
     np.add.at(held, np.searchsorted(ts, entries, side="left"), 1)
     np.add.at(held, np.searchsorted(ts, exits, side="left"), -1)
@@ -102,15 +103,15 @@ def compute_metrics(trades: Sequence[TradeClosed], equity: EquitySeries, initial
         "trades": len(trades),
         "win_rate_pct": float((pnls > 0).mean() * 100.0) if len(pnls) else 0.0,
         "total_return_pct": (final / initial_balance - 1.0) * 100.0 if initial_balance else 0.0,
-        "max_drawdown_pct": float(drawdown_pct(values, initial_balance).max()) if len(values) else 0.0,
+        "max_drawdown_pct": float(drawdown_series(values, initial_balance).max()) if len(values) else 0.0,
         "sharpe": sharpe,
         "sortino": sortino,
         "profit_factor": gross_profit / gross_loss if gross_loss > 0 else None,
         "exposure_pct": _exposure_pct(trades, ts),
         "fees": float(sum(t.fees for t in trades)),
         "final_equity": final,
-        "start": iso_utc(float(ts[0])) if len(ts) else None,
-        "end": iso_utc(float(ts[-1])) if len(ts) else None,
+        "start": iso_z(float(ts[0])) if len(ts) else None,
+        "end": iso_z(float(ts[-1])) if len(ts) else None,
     }
     # round for people reading metrics.json; money keeps 8 decimals (crypto quote currencies)
     for key in ("win_rate_pct", "total_return_pct", "max_drawdown_pct", "sharpe", "sortino",
@@ -126,7 +127,7 @@ def _trade_row(trade: TradeClosed) -> list[Any]:
     row = []
     for name in TRADE_FIELDS:
         value = getattr(trade, name)
-        row.append(iso_utc(utc_timestamp(value)) if isinstance(value, datetime) else value)
+        row.append(iso_z(value) if isinstance(value, datetime) else value)
     return row
 
 
@@ -196,7 +197,7 @@ def write_report(out_dir: str | Path, trades: Sequence[TradeClosed], equity: Equ
     paths["metrics.json"].write_text(json.dumps(ordered, indent=2) + "\n", encoding="utf-8")
     values = np.asarray(equity.values, dtype=np.float64)
     base = initial_balance if initial_balance is not None else (values[0] if len(values) else 0.0)
-    drawdown = drawdown_pct(values, base)
+    drawdown = drawdown_series(values, base)
     _write_equity_csv(paths["equity.csv"], equity, drawdown)
     _write_plot(paths["equity.png"], equity, drawdown, title)
     return paths

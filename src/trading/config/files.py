@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from trading.errors import UnreadableConfig
+from trading.core.errors import UnreadableConfig
 
 CONFIG_DIR = Path("config") / "trading"
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from trading.config import load_config
-from trading.errors import ConfigError, StoreError, UnreadableConfig
+from trading.cli.common import EXIT_OK, EXIT_RUNTIME, report_config_error
+from trading.config.loading import load_config
+from trading.core.errors import ConfigError, StoreError
+from trading.persistence.repository import Store
 from trading.risk import RiskState
 
 
@@ -18,9 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(args.config)
     except ConfigError as exc:
-        print("\n".join(exc.problems), file=sys.stderr)
-        return 2 if isinstance(exc, UnreadableConfig) else 1
-    from trading.store import Store
+        return report_config_error(exc)
 
     try:
         store = Store(args.db or config.database_url)
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
             store.close()
     except StoreError as exc:
         print(f"bot {config.bot_id}: {exc}", file=sys.stderr)
-        return 3
+        return EXIT_RUNTIME
     print(f"bot {config.bot_id}: kill switch cleared (it was on: {reason}). "
           "Entries resume at the next start; the drawdown peak restarts from the current equity.")
     return 0

@@ -4,10 +4,11 @@ Replay and the live bot both call ``strategy_setup`` so the same config gives th
 """
 from __future__ import annotations
 
-from strategies.custom_strategy import PendingOrder, ProtectiveRules, StrategySetup
-from strategies.mixins.base import EntryMixin, ExitMixin, OpenTrade
+from strategies.custom_strategy import ProtectiveRules, StrategySetup
+from strategies.mixins.base import EntryMixin, ExitMixin
 from strategies.mixins.registry import MixinRegistry, default_registry
-from trading.config import BotConfig
+from trading.config.models import BotConfig
+from trading.core.types import OpenTrade, PendingOrder
 from trading.risk import RiskManager
 
 

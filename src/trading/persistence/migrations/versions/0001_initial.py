@@ -4,7 +4,7 @@ Revision ID: 0001
 Revises:
 Create Date: 2024-06-01
 
-Written out in full rather than built from ``trading.store_models``: a revision is a frozen
+Written out in full rather than built from ``trading.persistence.tables``: a revision is a frozen
 picture of the schema at that step, so it still creates the same tables after the models move on.
 """
 from __future__ import annotations

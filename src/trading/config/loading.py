@@ -1,136 +1,21 @@
 """Load a numbered bot config into a typed, frozen ``BotConfig``.
 
-The JSON Schema (``trading.schema``) is the user's contract and the single source of defaults;
-``load_config`` reads the file, validates it (every error at once), fills the defaults and builds
-these dataclasses. Nothing past this module reads the raw dict.
+The JSON Schema (``trading.config.schema``) is the user's contract and the single source of
+defaults; ``load_config`` reads the file, validates it (every error at once), fills the defaults
+and builds the dataclasses. Nothing past this module reads the raw dict.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from trading.config_files import read_config_file, resolve_config_path
-from trading.errors import ConfigError
-
-BROKER_TYPES = ("mock", "paper", "binance_paper", "binance", "ibkr")
-LIVE_MONEY_BROKERS = ("binance", "ibkr")
-DATA_SOURCES = ("file", "binance", "yahoo", "ibkr")
-INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "12h", "1d", "1w")
-INTERVAL_SECONDS = {"1m": 60, "3m": 180, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600,
-                    "2h": 7200, "4h": 14400, "6h": 21600, "12h": 43200, "1d": 86400, "1w": 604800}
-NOTIFY_EVENTS = ("trade_entry", "trade_exit", "error", "status", "daily_summary",
-                 "order_rejected", "kill_switch")
-
-
-@dataclass(frozen=True)
-class BrokerConfig:
-    type: str
-    initial_balance: float
-    commission: float
-    slippage_pct: float
-
-
-@dataclass(frozen=True)
-class TradingConfig:
-    symbol: str
-    position_size: float
-    max_positions: int
-    max_drawdown_pct: float
-    max_exposure: float
-
-
-@dataclass(frozen=True)
-class DataConfig:
-    data_source: str
-    symbol: str
-    interval: str
-    lookback_bars: int
-    retry_interval: float
-    file_path: Path | None
-    speed: float
-
-    @property
-    def interval_seconds(self) -> int:
-        return INTERVAL_SECONDS[self.interval]
-
-
-@dataclass(frozen=True)
-class MixinSpec:
-    name: str
-    params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
-
-
-@dataclass(frozen=True)
-class StrategyConfig:
-    type: str
-    entry: MixinSpec
-    exits: tuple[MixinSpec, ...]
-
-
-@dataclass(frozen=True)
-class ChannelConfig:
-    """One notification channel; ``options`` are the channel's own settings (host, url, chat id)."""
-
-    enabled: bool
-    notify_on: tuple[str, ...]
-    options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
-
-
-@dataclass(frozen=True)
-class NotificationsConfig:
-    enabled: bool
-    telegram: ChannelConfig
-    email: ChannelConfig
-    webhook: ChannelConfig
-
-
-@dataclass(frozen=True)
-class TrailingStopConfig:
-    enabled: bool
-    activation_pct: float
-    trailing_pct: float
-
-
-@dataclass(frozen=True)
-class RiskConfig:
-    stop_loss_pct: float
-    take_profit_pct: float
-    trailing_stop: TrailingStopConfig
-    max_daily_trades: int
-    max_daily_loss: float
-    max_orders_per_minute: int
-    max_consecutive_errors: int
-
-
-@dataclass(frozen=True)
-class LoggingConfig:
-    level: str
-    save_trades: bool
-    save_equity_curve: bool
-    log_file: Path
-    heartbeat_seconds: float
-
-
-@dataclass(frozen=True)
-class BotConfig:
-    """A whole bot, as validated. ``source`` is the file it came from."""
-
-    bot_id: str
-    description: str
-    version: str
-    live_trading_confirmed: bool
-    broker: BrokerConfig
-    trading: TradingConfig
-    data: DataConfig
-    strategy: StrategyConfig
-    notifications: NotificationsConfig
-    risk: RiskConfig
-    logging: LoggingConfig
-    database_url: str
-    close_positions_on_shutdown: bool
-    source: Path | None = None
+from trading.config.files import read_config_file, resolve_config_path
+from trading.config.models import (BotConfig, BrokerConfig, ChannelConfig, DataConfig, LoggingConfig,
+                                   MixinSpec, NotificationsConfig, RiskConfig, StrategyConfig,
+                                   TradingConfig, TrailingStopConfig)
+from trading.config.validator import validate_document
+from trading.core.errors import ConfigError
 
 
 def _freeze(value: Any) -> Any:
@@ -218,8 +103,6 @@ def load_config(name_or_path: str | Path, base_dir: Path | None = None) -> BotCo
 
     Raises ConfigError listing every problem (``file: json.path: message``).
     """
-    from trading.config_validator import validate_document  # the validator needs the registry
-
     path = resolve_config_path(name_or_path)
     raw = read_config_file(path)
     report = validate_document(raw, source=str(path))

@@ -1,0 +1,1 @@
+"""Research on history: replay through the live engine, and its report."""

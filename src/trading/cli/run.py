@@ -1,0 +1,82 @@
+"""``tradingbot run CONFIG``: run one numbered bot (``python src/trading/trading_bot.py 0001.json``).
+
+Validates the config (same messages as the validator), builds a LiveTradingBot and runs it until
+the feed ends or SIGINT/SIGTERM arrives (a second Ctrl+C forces the exit).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from typing import Any
+
+from trading.cli.common import (EXIT_FORCED, EXIT_INVALID, EXIT_OK, EXIT_RUNTIME,
+                                report_config_error)
+from trading.config.env_file import load_env_file
+from trading.config.loading import load_config
+from trading.core.errors import ConfigError, DataError, TradingBotError
+from trading.runtime.bot import LiveTradingBot
+from trading.runtime.logging_setup import setup_logging
+
+log = logging.getLogger(__name__)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tradingbot run", description="Run one numbered bot config.")
+    p.add_argument("config", help="0001, 0001.json or a path to a config file")
+    p.add_argument("--live", action="store_true",
+                   help="allow a live-money broker (also needs live_trading_confirmed in the config)")
+    p.add_argument("--db", metavar="URL", help="SQLAlchemy database URL (default from the config)")
+    p.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                   help="override logging.level")
+    return p
+
+
+def _install_signal_handlers(bot: Any) -> None:
+    received = {"count": 0}
+
+    def handle(signum: int, _frame: Any) -> None:
+        received["count"] += 1
+        if received["count"] > 1:
+            print("\nforced exit; the database holds every completed bar", file=sys.stderr)
+            os._exit(EXIT_FORCED)
+        print(f"\n{signal.Signals(signum).name}: stopping after the bar in hand "
+              "(press Ctrl+C again to force)", file=sys.stderr)
+        bot.stop()
+
+    signal.signal(signal.SIGINT, handle)
+    signal.signal(signal.SIGTERM, handle)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    loaded = load_env_file()
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        return report_config_error(exc)
+    setup_logging(args.log_level or config.logging.level, config.logging.log_file)
+    if loaded:
+        log.info("read %s from .env", ", ".join(loaded))
+    try:
+        bot = LiveTradingBot(config, db_url=args.db, live=args.live)
+    except ConfigError as exc:
+        print(f"{config.source}: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    _install_signal_handlers(bot)
+    log.info("starting bot %s: %s, %s %s via %s, broker %s", config.bot_id, config.description,
+             config.data.symbol, config.data.interval, config.data.data_source, config.broker.type)
+    try:
+        summary = bot.run()
+    except TradingBotError as exc:
+        print(f"bot {config.bot_id} stopped: {exc}", file=sys.stderr)
+        # a source, broker or data file this config cannot use is the config's problem
+        return EXIT_INVALID if isinstance(exc, (ConfigError, DataError)) else EXIT_RUNTIME
+    print(summary.format())
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

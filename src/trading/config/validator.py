@@ -1,0 +1,308 @@
+"""Check bot configs and report every problem at once, each with its JSON path.
+
+Two passes over a document: the JSON Schema (``trading.config.schema``), with each error rewritten for a
+person, then semantic checks the schema cannot express (mixins and their params through the
+registry, keys that must agree, what a broker or data source can do). Missing secrets are
+warnings: the config is fine, the environment is not ready yet.
+
+``tradingbot validate`` (``trading.cli.validate``) prints what this finds.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import difflib
+import functools
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Mapping
+
+from jsonschema import Draft202012Validator, ValidationError
+
+from strategies.mixins.registry import Kind, MixinRegistry, default_registry
+from trading.core.settings import DATA_SOURCES, INTERVALS, LIVE_MONEY_BROKERS
+from trading.config.schema import BOT_ID_PATTERN, apply_defaults, config_schema
+
+JsonPath = tuple[str | int, ...]
+Problem = tuple[JsonPath, str]
+
+# what each data source cannot deliver; every other interval in INTERVALS it serves
+_UNSERVED = {"yahoo": ("3m", "2h", "4h", "6h", "12h"), "ibkr": ("6h", "12h")}
+SOURCE_INTERVALS = {source: tuple(i for i in INTERVALS if i not in _UNSERVED.get(source, ()))
+                    for source in DATA_SOURCES}
+# brokers that only trade what their own venue quotes; mock and paper take any source
+BROKER_DATA_SOURCE = {"binance": "binance", "binance_paper": "binance", "ibkr": "ibkr"}
+BROKER_SECRETS = {"binance": ("BINANCE_API_KEY", "BINANCE_API_SECRET"),
+                  "binance_paper": ("BINANCE_TESTNET_API_KEY", "BINANCE_TESTNET_API_SECRET")}
+
+_TYPE_WORDS = {"object": "an object", "array": "an array", "string": "a string",
+               "integer": "an integer", "number": "a number", "boolean": "true or false",
+               "null": "null"}
+_PATTERN_WORDS = {BOT_ID_PATTERN: "letters, digits, '_' and '-' only"}
+_BOUNDS = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """What validation found. ``document`` (defaults filled) is set only when there are no errors.
+
+    Each error and warning is one line: ``source: json.path: message``.
+    """
+
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    document: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def json_path(parts: JsonPath) -> str:
+    """``("strategy", "exit_logic", 1, "name")`` -> ``strategy.exit_logic[1].name``."""
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z_$][\w$-]*", part):
+            text += f".{part}" if text else part
+        else:
+            text += f"[{json.dumps(part)}]"
+    return text or "(top level)"
+
+
+def _show(value: Any) -> str:
+    """A value as the user wrote it, short."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return repr(value if len(value) <= 60 else value[:57] + "...")
+    return json.dumps(value)
+
+
+def _hint(word: Any, choices: Any) -> str:
+    """``; did you mean 'x'?`` for a near miss, else nothing."""
+    if not isinstance(word, str):
+        return ""
+    by_case = {str(c).lower(): str(c) for c in choices}  # 'info' -> 'INFO'
+    match = difflib.get_close_matches(word.lower(), by_case, n=1, cutoff=0.6)
+    return f"; did you mean '{by_case[match[0]]}'?" if match else ""
+
+
+# --- pass 1: the schema, rewritten for people --------------------------------------------------
+
+@functools.cache
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(config_schema())
+
+
+def _json_type_matches(schema: Mapping[str, Any], value: Any) -> bool:
+    kind = schema.get("type")
+    return (kind == "object" and isinstance(value, dict)) or (kind == "array" and isinstance(value, list))
+
+
+def _explain(error: ValidationError) -> Iterator[Problem]:
+    """One schema error as (path, message) problems; alternatives report the branch that fits."""
+    path: JsonPath = tuple(error.absolute_path)
+    kind, rule, value = error.validator, error.validator_value, error.instance
+    if kind in ("anyOf", "oneOf"):
+        fitting = [i for i, branch in enumerate(rule) if _json_type_matches(branch, value)]
+        if fitting:
+            for sub in error.context or ():
+                if sub.schema_path[0] == fitting[0]:
+                    yield from _explain(sub)
+            return
+        wanted = " or ".join(_TYPE_WORDS.get(b.get("type"), str(b.get("type"))) for b in rule)
+        yield path, f"must be {wanted}, got {_show(value)}"
+    elif kind == "additionalProperties":
+        allowed = list(error.schema.get("properties", {}))
+        for key in value:
+            if key not in allowed:
+                yield path + (key,), f"unknown key '{key}'" + (
+                    _hint(key, allowed) or f" (allowed: {', '.join(allowed)})")
+    elif kind == "required":
+        for key in rule:
+            if key not in value:
+                yield path, f"missing required key '{key}'"
+    elif kind == "type":
+        kinds = [rule] if isinstance(rule, str) else rule
+        yield path, f"must be {' or '.join(_TYPE_WORDS.get(k, k) for k in kinds)}, got {_show(value)}"
+    elif kind == "enum":
+        yield path, (f"must be one of {', '.join(map(str, rule))}, got {_show(value)}"
+                     + _hint(value, rule))
+    elif kind == "const":
+        yield path, f"must be {_show(rule)}, got {_show(value)}"
+    elif kind in _BOUNDS:
+        yield path, f"must be {_BOUNDS[kind]} {_show(rule)}, got {_show(value)}"
+    elif kind in ("minItems", "minLength") and rule == 1:
+        yield path, "must not be empty"
+    elif kind == "pattern":
+        words = f" ({_PATTERN_WORDS[rule]})" if rule in _PATTERN_WORDS else ""
+        yield path, f"must match {rule}{words}, got {_show(value)}"
+    elif kind == "uniqueItems":
+        yield path, "must not list the same item twice"
+    else:  # a keyword this project's schema does not use yet
+        yield path, error.message
+
+
+def _schema_problems(doc: Any) -> list[Problem]:
+    return [p for error in _validator().iter_errors(doc) for p in _explain(error)]
+
+
+# --- pass 2: what the schema cannot say -------------------------------------------------------
+
+def _section(doc: Mapping[str, Any], *keys: str) -> dict[str, Any]:
+    """A nested object, or {} when it is absent or not an object (pass 1 reports that)."""
+    node: Any = doc
+    for key in keys:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else {}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _mixin_specs(doc: Mapping[str, Any]) -> Iterator[tuple[Kind, JsonPath, Any]]:
+    strategy = _section(doc, "strategy")
+    yield "entry", ("strategy", "entry_logic"), strategy.get("entry_logic")
+    exits = strategy.get("exit_logic")
+    if isinstance(exits, list):
+        for i, spec in enumerate(exits):
+            yield "exit", ("strategy", "exit_logic", i), spec
+    else:
+        yield "exit", ("strategy", "exit_logic"), exits
+
+
+def _mixin_problems(doc: Mapping[str, Any], registry: MixinRegistry) -> Iterator[Problem]:
+    for kind, path, spec in _mixin_specs(doc):
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+            continue
+        name, params = spec["name"], spec.get("params", {})
+        other: Kind = "exit" if kind == "entry" else "entry"
+        if registry.find(kind, name) is None and registry.find(other, name) is not None:
+            yield path + ("name",), (f"'{name}' is an {other} mixin, not an {kind} mixin; "
+                                     f"it belongs under strategy.{other}_logic")
+            continue
+        for key, message in registry.check(kind, name, params if isinstance(params, dict) else {}):
+            yield (path + ("name",) if key is None else path + ("params", key)), message
+
+
+def _consistency_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
+    trading, data, strategy = _section(doc, "trading"), _section(doc, "data"), _section(doc, "strategy")
+    size, legacy = trading.get("position_size"), strategy.get("position_size")
+    if _is_number(size) and _is_number(legacy) and size != legacy:
+        yield ("strategy", "position_size"), (
+            f"must equal trading.position_size ({_show(size)}), got {_show(legacy)}; "
+            "remove it or make the two equal")
+    symbol, feed_symbol = trading.get("symbol"), data.get("symbol")
+    if isinstance(symbol, str) and isinstance(feed_symbol, str) and symbol != feed_symbol:
+        yield ("data", "symbol"), (
+            f"must equal trading.symbol ({_show(symbol)}), got {_show(feed_symbol)}; the bot trades "
+            "the symbol it watches (remove data.symbol to use trading.symbol)")
+    source, interval = data.get("data_source"), data.get("interval")
+    if source == "file" and "file_path" not in data:
+        yield ("data",), "missing required key 'file_path' (data_source 'file' reads bars from a CSV file)"
+    broker = _section(doc, "broker").get("type")
+    needed = BROKER_DATA_SOURCE.get(broker) if isinstance(broker, str) else None
+    if needed and source in DATA_SOURCES and source != needed:
+        yield ("data", "data_source"), (
+            f"broker '{broker}' trades on {needed} and needs data_source '{needed}', got {_show(source)}")
+    if source in SOURCE_INTERVALS and interval in INTERVALS and interval not in SOURCE_INTERVALS[source]:
+        yield ("data", "interval"), (f"{source} cannot serve {_show(interval)} bars "
+                                     f"(it serves {' '.join(SOURCE_INTERVALS[source])})")
+
+
+def _channel_on(doc: Mapping[str, Any], channel: str) -> dict[str, Any] | None:
+    """The channel's settings when it will send (it and notifications are enabled), else None."""
+    settings = _section(doc, "notifications", channel)
+    on = _section(doc, "notifications").get("enabled") is True and settings.get("enabled") is True
+    return settings if on else None
+
+
+def _channel_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
+    email, webhook = _channel_on(doc, "email"), _channel_on(doc, "webhook")
+    if email is not None and not email.get("to_addrs"):
+        yield ("notifications", "email"), "an enabled email channel needs recipients in 'to_addrs'"
+    if webhook is not None and "url" not in webhook:
+        yield ("notifications", "webhook"), "missing required key 'url' (an enabled webhook needs it)"
+
+
+# --- warnings: the environment the run will need ----------------------------------------------
+
+def _missing_env(names: list[str], env: Mapping[str, str], purpose: str) -> str | None:
+    missing = [n for n in names if not env.get(n)]
+    if not missing:
+        return None
+    if len(missing) == 1:
+        return f"environment variable {missing[0]} is not set; {purpose} needs it"
+    return f"environment variables {', '.join(missing)} are not set; {purpose} needs them"
+
+
+def _warnings(doc: Mapping[str, Any], env: Mapping[str, str]) -> Iterator[Problem]:
+    broker = _section(doc, "broker").get("type")
+    if isinstance(broker, str) and broker in BROKER_SECRETS:
+        message = _missing_env(list(BROKER_SECRETS[broker]), env, f"broker '{broker}'")
+        if message:
+            yield ("broker", "type"), message
+    if broker in LIVE_MONEY_BROKERS and doc.get("live_trading_confirmed") is not True:
+        yield ("live_trading_confirmed",), (
+            f"broker '{broker}' trades real money; the bot refuses to trade until both "
+            "\"live_trading_confirmed\": true is set and --live is given on the command line")
+    telegram = _channel_on(doc, "telegram")
+    if telegram is not None:
+        names = ["TELEGRAM_BOT_TOKEN"] + ([] if telegram.get("chat_id") else ["TELEGRAM_CHAT_ID"])
+        message = _missing_env(names, env, "the telegram channel")
+        if message:
+            yield ("notifications", "telegram"), message
+    if _channel_on(doc, "email") is not None:
+        message = _missing_env(["SMTP_USERNAME", "SMTP_PASSWORD"], env, "the email channel")
+        if message:
+            yield ("notifications", "email"), message
+
+
+# --- putting it together ----------------------------------------------------------------------
+
+def _document_order(doc: Any, path: JsonPath) -> list[int]:
+    """Sort key: where the path's keys stand in the document, so problems read top to bottom."""
+    key, node = [], doc
+    for part in path:
+        if isinstance(node, dict) and part in node:
+            key.append(list(node).index(part))
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            key.append(part)
+            node = node[part]
+        else:
+            key.append(len(node) if isinstance(node, (dict, list)) else 0)
+            node = None
+    return key
+
+
+def _lines(source: str, doc: Any, problems: list[Problem]) -> list[str]:
+    ordered = sorted(problems, key=lambda p: _document_order(doc, p[0]))
+    return list(dict.fromkeys(f"{source}: {json_path(path)}: {msg}" for path, msg in ordered))
+
+
+def validate_document(raw: Any, source: str, *, registry: MixinRegistry | None = None,
+                      env: Mapping[str, str] | None = None) -> ValidationReport:
+    """Validate a parsed config; return every error and warning, and the document with defaults.
+
+    ``source`` names the file in messages. ``registry`` defaults to the discovered mixins and
+    ``env`` to ``os.environ`` (only names of missing variables are reported, never values).
+    """
+    if not isinstance(raw, dict):
+        return ValidationReport(errors=[
+            f"{source}: (top level): the config must be a JSON object ({{...}}), got {_show(raw)}"])
+    registry = default_registry() if registry is None else registry
+    problems = _schema_problems(raw)
+    problems += [*_mixin_problems(raw, registry), *_consistency_problems(raw), *_channel_problems(raw)]
+    errors = _lines(source, raw, problems)
+    warnings = _lines(source, raw, list(_warnings(raw, os.environ if env is None else env)))
+    document = None if errors else apply_defaults(raw, config_schema())
+    return ValidationReport(errors=errors, warnings=warnings, document=document)

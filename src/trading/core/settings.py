@@ -1,0 +1,76 @@
+"""The settings of one part of a bot, as typed frozen values the lower layers are built from.
+
+The config loader (``trading.config``) builds these from the validated JSON; factories and the
+risk manager take them, never the orchestrator's whole ``BotConfig``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+BROKER_TYPES = ("mock", "paper", "binance_paper", "binance", "ibkr")
+LIVE_MONEY_BROKERS = ("binance", "ibkr")
+DATA_SOURCES = ("file", "binance", "yahoo", "ibkr")
+INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "12h", "1d", "1w")
+INTERVAL_SECONDS = {"1m": 60, "3m": 180, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600,
+                    "2h": 7200, "4h": 14400, "6h": 21600, "12h": 43200, "1d": 86400, "1w": 604800}
+NOTIFY_EVENTS = ("trade_entry", "trade_exit", "error", "status", "daily_summary",
+                 "order_rejected", "kill_switch")
+
+
+@dataclass(frozen=True)
+class BrokerConfig:
+    type: str
+    initial_balance: float
+    commission: float
+    slippage_pct: float
+
+
+@dataclass(frozen=True)
+class TradingConfig:
+    symbol: str
+    position_size: float
+    max_positions: int
+    max_drawdown_pct: float
+    max_exposure: float
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    data_source: str
+    symbol: str
+    interval: str
+    lookback_bars: int
+    retry_interval: float
+    file_path: Path | None
+    speed: float
+
+    @property
+    def interval_seconds(self) -> int:
+        return INTERVAL_SECONDS[self.interval]
+
+
+@dataclass(frozen=True)
+class TrailingStopConfig:
+    enabled: bool
+    activation_pct: float
+    trailing_pct: float
+
+
+@dataclass(frozen=True)
+class RiskConfig:
+    stop_loss_pct: float
+    take_profit_pct: float
+    trailing_stop: TrailingStopConfig
+    max_daily_trades: int
+    max_daily_loss: float
+    max_orders_per_minute: int
+    max_consecutive_errors: int
+
+
+def interval_label(seconds: float) -> str:
+    """``5m`` for 300 seconds: a config interval's name, or the seconds when none fits."""
+    for name, value in INTERVAL_SECONDS.items():
+        if value == seconds:
+            return name
+    return f"{seconds:g}s"
