@@ -18,7 +18,7 @@ from trading.config.env_file import load_env_file
 from trading.config.loading import load_config
 from trading.core.errors import ConfigError, DataError, TradingBotError
 from trading.runtime.bot import LiveTradingBot
-from trading.runtime.logging_setup import setup_logging
+from trading.runtime.logging_setup import FILE_ONLY, add_log_file, setup_logging
 
 log = logging.getLogger(__name__)
 
@@ -51,21 +51,25 @@ def _install_signal_handlers(bot: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """0 stopped normally (end of data or a signal), 1 the config or a file it names is unusable,
+    2 unreadable config, 3 stopped by an error at run time, 130 forced."""
     args = _parser().parse_args(argv)
     loaded = load_env_file()
     try:
         config = load_config(args.config)
     except ConfigError as exc:
         return report_config_error(exc)
-    setup_logging(args.log_level or config.logging.level, config.logging.log_file)
-    if loaded:
-        log.info("read %s from .env", ", ".join(loaded))
+    setup_logging(args.log_level or config.logging.level)  # the log file once the bot can start
     try:
         bot = LiveTradingBot(config, db_url=args.db, live=args.live)
-    except ConfigError as exc:
+        _install_signal_handlers(bot)
+        bot.prepare()
+    except TradingBotError as exc:
         print(f"{config.source}: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    _install_signal_handlers(bot)
+        return EXIT_INVALID if isinstance(exc, (ConfigError, DataError)) else EXIT_RUNTIME
+    add_log_file(config.logging.log_file)
+    if loaded:
+        log.info("read %s from .env", ", ".join(loaded))
     log.info("starting bot %s: %s, %s %s via %s, broker %s", config.bot_id, config.description,
              config.data.symbol, config.data.interval, config.data.data_source, config.broker.type)
     try:
@@ -74,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bot {config.bot_id} stopped: {exc}", file=sys.stderr)
         # a source, broker or data file this config cannot use is the config's problem
         return EXIT_INVALID if isinstance(exc, (ConfigError, DataError)) else EXIT_RUNTIME
-    print(summary.format())
+    text = summary.format()
+    log.info("run summary:\n%s", text, extra=FILE_ONLY)
+    print(text)
     return EXIT_OK
 
 
