@@ -12,7 +12,6 @@ from trading.core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-NOT_YET_AVAILABLE = ("binance_paper", "binance", "ibkr")
 
 
 def build_broker(config: BrokerConfig, *, restore: BrokerSnapshot | None = None) -> bt.BrokerBase:
@@ -30,7 +29,7 @@ def build_broker(config: BrokerConfig, *, restore: BrokerSnapshot | None = None)
         if config.slippage_pct:
             log.warning("broker.slippage_pct is ignored by the 'mock' broker; 'paper' applies it")
         broker = MockBroker(cash=config.initial_balance, commission=config.commission)
-    elif kind in NOT_YET_AVAILABLE:
+    elif kind in BROKER_TYPES:
         raise ConfigError(f"broker.type '{kind}' is not available in this version yet; set "
                           "broker.type to 'paper' to trade with simulated fills on live prices")
     else:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from trading.backtest.replay import load_replay_bars, run_replay
 from trading.backtest.report import format_summary, write_report
-from trading.cli.common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, report_config_error
+from trading.cli.common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, report_config_error, command_parser
 from trading.config.loading import load_config
 from trading.core.errors import ConfigError, MixinError, TradingBotError
 
@@ -61,7 +61,7 @@ def _warmup(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = command_parser(
         prog="tradingbot replay",
         description="Replay historical bars through a config's strategy and write a report. "
                     "Without options it replays the config's data.file_path with "

@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from trading.cli.common import (EXIT_FORCED, EXIT_INVALID, EXIT_OK, EXIT_RUNTIME,
-                                report_config_error)
+                                report_config_error, command_parser)
 from trading.config.env_file import load_env_file
 from trading.config.loading import load_config
 from trading.core.errors import ConfigError, DataError, TradingBotError
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="tradingbot run", description="Run one numbered bot config.")
+    p = command_parser(prog="tradingbot run", description="Run one numbered bot config.")
     p.add_argument("config", help="0001, 0001.json or a path to a config file")
     p.add_argument("--live", action="store_true",
                    help="allow a live-money broker (also needs live_trading_confirmed in the config)")

@@ -6,11 +6,12 @@ import sys
 from pathlib import Path
 
 from trading.config.schema import SCHEMA_FILE, schema_text
+from trading.cli.common import command_parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """``tradingbot schema [--out FILE]``: print (or write) the config JSON Schema."""
-    parser = argparse.ArgumentParser(prog="tradingbot schema", description=main.__doc__)
+    parser = command_parser(prog="tradingbot schema", description=main.__doc__)
     parser.add_argument("--out", type=Path, metavar="FILE",
                         help=f"write the schema to FILE (the repository keeps it in {SCHEMA_FILE})")
     args = parser.parse_args(argv)
