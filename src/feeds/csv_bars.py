@@ -9,11 +9,18 @@ Two formats are recognised from the first line:
 
 Epoch times are read by magnitude, value by value: seconds, milliseconds (>= 1e11) or
 microseconds (>= 1e14, Binance dumps since 2025). Every problem is a DataError naming the file and
-the 1-based line of the file; gaps in the series are only logged.
+the 1-based line of the file, quoting at most a short excerpt of a bad cell; gaps in the series
+are only logged. Every bar must be valid (``feeds.bar_checks``: prices above 0, open and close
+within [low, high], ...); a row with more fields than the header (``1,820.5`` is two fields) and
+a file separated by semicolons or tabs are refused too.
 """
 from __future__ import annotations
 
+import csv
 import logging
+import os
+import re
+import warnings
 from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cached_property
@@ -22,7 +29,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from feeds.bar_checks import first_invalid
 from trading.core.errors import DataError
+from trading.core.files import non_regular_kind
+from trading.core.text import excerpt
 from trading.core.timeutil import epoch_seconds, iso_z
 from trading.core.types import Bar
 
@@ -31,6 +41,8 @@ log = logging.getLogger(__name__)
 PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 TIME_COLUMNS = ("datetime", "open_time", "timestamp", "time", "date")
 MAX_GAP_WARNINGS = 5
+OTHER_DELIMITERS = ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars"))
+_FIELD_COUNT = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 
 @dataclass(frozen=True)
@@ -73,18 +85,58 @@ def _epoch_seconds(values: np.ndarray) -> np.ndarray:
     return np.where(values >= 1e14, values / 1e6, np.where(values >= 1e11, values / 1e3, values))
 
 
-def _first_line(path: Path) -> str:
+def _head(path: Path) -> list[tuple[int, str]]:
+    """The first two non-blank lines with their 1-based line numbers (refusing what is no file)."""
     try:
-        with path.open("r", encoding="utf-8-sig") as fh:
-            for line in fh:
-                if line.strip():
-                    return line.strip()
+        kind = non_regular_kind(os.stat(path).st_mode)  # stat, not open: a FIFO would block
     except FileNotFoundError:
         raise DataError(f"{path}: no such data file (looked for {path.resolve()})") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot read the data file: {exc}") from None
-    raise DataError(f"{path}: the data file is empty (expected a header row "
-                    f"'datetime,open,high,low,close,volume' or Binance kline rows)")
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        raise DataError(f"{path}: cannot read the data file: {getattr(exc, 'strerror', None) or exc}"
+                        ) from None
+    if kind:
+        raise DataError(f"{path}: is {kind}, not a data file; give the path of a CSV file")
+    found: list[tuple[int, str]] = []
+    try:
+        with path.open("r", encoding="utf-8-sig") as fh:
+            for number, line in enumerate(fh, 1):
+                if line.strip():
+                    found.append((number, line.strip()))
+                    if len(found) == 2:
+                        break
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the data file: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
+    if not found:
+        raise DataError(f"{path}: the data file is empty (expected a header row "
+                        f"'datetime,open,high,low,close,volume' or Binance kline rows)")
+    return found
+
+
+def _not_utf8(path: Path) -> DataError:
+    """Name the first line that is not UTF-8 (looked for only once reading has failed)."""
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, 1):
+            try:
+                raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                return DataError(f"{path}: line {number}: byte 0x{raw[exc.start]:02x} is not UTF-8 "
+                                 "text; save the file as UTF-8")
+    return DataError(f"{path}: the file is not UTF-8 text; save it as UTF-8")
+
+
+def _fields(line: str) -> list[str]:
+    return next(csv.reader([line]), [])
+
+
+def _wrong_delimiter(path: Path, number: int, line: str) -> None:
+    """Refuse a first line that is plainly separated by something else than commas."""
+    for sep, name in OTHER_DELIMITERS:
+        if line.count(sep) >= len(PRICE_COLUMNS) and line.count(sep) >= line.count(","):
+            raise DataError(f"{path}: line {number}: the columns are separated by {name} "
+                            f"({sep!r}), not commas; save the file as comma-separated values "
+                            "(datetime,open,high,low,close,volume)")
 
 
 def _is_number(text: str) -> bool:
@@ -121,7 +173,9 @@ class _Table:
             raw = column.iloc[row]
             if pd.isna(raw) or str(raw).strip() == "":
                 raise self.fail(row, f"missing value in column '{name}'")
-            raise self.fail(row, f"cannot read {str(raw)!r} as a number in column '{name}'")
+            hint = " (a thousands separator? write 1820.5, not 1,820.5)" if "," in str(raw) else ""
+            raise self.fail(row, f"cannot read {excerpt(str(raw))} as a number in column "
+                                 f"'{name}'{hint}")
         return values
 
     def times(self) -> np.ndarray:
@@ -135,55 +189,76 @@ class _Table:
         bad = parsed.isna().to_numpy()
         if bad.any():
             row = int(np.argmax(bad))
-            raise self.fail(row, f"cannot read {column.iloc[row]!r} as a date/time in column "
+            raise self.fail(row, f"cannot read {excerpt(str(column.iloc[row]))} as a date/time in column "
                                  f"'{self.names['datetime']}' (expected ISO 8601 like "
                                  f"2018-01-10T04:55:00Z or epoch milliseconds)")
         return pd.DatetimeIndex(parsed).as_unit("us").asi8 / 1e6
 
 
 def _read(path: Path, **kwargs) -> pd.DataFrame:
+    """Every column of every row (pandas checks that no row has more fields than the first)."""
     try:
-        return pd.read_csv(path, skip_blank_lines=False, **kwargs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)  # we say it ourselves
+            return pd.read_csv(path, skip_blank_lines=False, index_col=False, **kwargs)
     except pd.errors.ParserError as exc:
-        raise DataError(f"{path}: malformed CSV: {str(exc).strip()}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot read the data file: {exc}") from None
+        counted = _FIELD_COUNT.search(str(exc))
+        if counted:
+            expected, line, saw = counted.groups()
+            raise DataError(_too_many_fields(path, int(line), int(saw), int(expected))) from None
+        raise DataError(f"{path}: malformed CSV: {str(exc).strip()[:200]}") from None
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the data file: {exc.strerror}") from None
 
 
-def _read_with_header(path: Path, header_line: str) -> _Table:
-    header = [h.strip().strip('"').strip() for h in header_line.split(",")]
+def _too_many_fields(path: Path, line: int, saw: int, expected: int) -> str:
+    return (f"{path}: line {line}: {saw} fields where the first row has {expected}; a number "
+            "written with a thousands separator (1,820.5) is two fields: write 1820.5")
+
+
+def _read_with_header(path: Path, head: list[tuple[int, str]]) -> _Table:
+    number, header_line = head[0]
+    header = [h.strip() for h in _fields(header_line)]
     by_lower = {h.lower(): h for h in header}
     time_name = next((by_lower[n] for n in TIME_COLUMNS if n in by_lower), None)
     missing = [n for n in PRICE_COLUMNS if n not in by_lower]
     if time_name is None:
         missing.insert(0, "datetime")
     if missing:
-        raise DataError(f"{path}: line 1: missing column(s) {', '.join(missing)} "
-                        f"(header has: {', '.join(header)})")
+        _wrong_delimiter(path, number, header_line)
+        raise DataError(f"{path}: line {number}: missing column(s) {', '.join(missing)} "
+                        f"(header has: {excerpt(', '.join(header), 120)})")
+    if len(head) > 1 and len(_fields(head[1][1])) > len(header):  # pandas lets this row pass
+        raise DataError(_too_many_fields(path, head[1][0], len(_fields(head[1][1])), len(header)))
     names = {"datetime": time_name, **{n: by_lower[n] for n in PRICE_COLUMNS}}
-    wanted = set(names.values())
     # a fast, typed read first; only a bad cell sends us to the slower read that can name it
     typed = {by_lower[n]: np.float64 for n in PRICE_COLUMNS}
     try:
-        frame = _read(path, usecols=lambda c: c.strip() in wanted, dtype=typed)
+        frame = _read(path, dtype=typed)
     except (ValueError, TypeError):
-        frame = _read(path, usecols=lambda c: c.strip() in wanted, dtype=str)
-    frame.columns = [c.strip() for c in frame.columns]
-    return _Table(path, frame, names, first_line=2)
+        frame = _read(path, dtype=str)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame = frame[list(names.values())]
+    return _Table(path, frame, names, first_line=number + 1)
 
 
-def _read_klines(path: Path, first: str) -> _Table:
-    width = len(first.split(","))
+def _read_klines(path: Path, head: list[tuple[int, str]]) -> _Table:
+    number, first = head[0]
+    width = len(_fields(first))
     if width < 6:
-        raise DataError(f"{path}: line 1: {width} column(s) without a header; expected a header "
-                        f"row naming datetime,open,high,low,close,volume or a 12-column Binance "
-                        f"kline dump")
+        _wrong_delimiter(path, number, first)
+        raise DataError(f"{path}: line {number}: {width} column(s) without a header; expected a "
+                        f"header row naming datetime,open,high,low,close,volume or a 12-column "
+                        f"Binance kline dump")
     names = dict(zip(("datetime",) + PRICE_COLUMNS, range(6)))
+    columns = list(range(width))  # the first row's width: pandas refuses any longer row
     try:
-        frame = _read(path, header=None, usecols=range(6), dtype=np.float64)
+        frame = _read(path, header=None, names=columns, dtype=np.float64)
     except (ValueError, TypeError):
-        frame = _read(path, header=None, usecols=range(6), dtype=str)
-    return _Table(path, frame, names, first_line=1)
+        frame = _read(path, header=None, names=columns, dtype=str)
+    return _Table(path, frame[list(range(6))], names, first_line=number)
 
 
 def _check_order(table: _Table, ts: np.ndarray) -> None:
@@ -230,22 +305,16 @@ def load_bars(path: str | Path, start: datetime | None = None,
     Naive ``start``/``end`` are taken as UTC. Raises DataError naming the file and line.
     """
     path = Path(path)
-    first = _first_line(path)
-    head = first.split(",")[0].strip().strip('"')
-    table = _read_klines(path, first) if _is_number(head) else _read_with_header(path, first)
+    head = _head(path)
+    first = (_fields(head[0][1]) or [""])[0].strip()
+    table = _read_klines(path, head) if _is_number(first) else _read_with_header(path, head)
     if len(table.frame) == 0:
         raise DataError(f"{path}: no bars in the file (only a header row)")
     ts = table.times()
     columns = {name: table.numbers(name) for name in PRICE_COLUMNS}
-    low_above = columns["high"] < columns["low"]
-    if low_above.any():
-        row = int(np.argmax(low_above))
-        raise table.fail(row, f"high {columns['high'][row]:g} is below low {columns['low'][row]:g}")
-    for name in PRICE_COLUMNS:
-        negative = columns[name] < 0
-        if negative.any():
-            row = int(np.argmax(negative))
-            raise table.fail(row, f"negative {name} {columns[name][row]:g}")
+    invalid = first_invalid([columns[name] for name in PRICE_COLUMNS])
+    if invalid is not None:
+        raise table.fail(*invalid)
     _check_order(table, ts)
 
     lines = table.lines

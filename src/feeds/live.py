@@ -17,10 +17,11 @@ import asyncio
 import logging
 import queue
 import threading
-from typing import Protocol
+from typing import Callable, Protocol
 
 import backtrader as bt
 
+from feeds.bar_checks import bar_problem
 from feeds.timeframe import backtrader_timeframe
 from trading.core.timeutil import bt_date_number, iso_z
 from trading.core.types import Bar
@@ -112,12 +113,14 @@ class LiveFeed(bt.feed.DataBase):
     """A Backtrader feed that takes closed bars from a ``BarSink``'s queue as they arrive.
 
     Bars at or before the last delivered time are dropped (duplicates, out-of-order); a gap of
-    more than ``interval_seconds`` among live bars is logged as a warning. The strategy reads the
-    bar through ``current_bar()`` and asks ``is_warmup()`` / ``is_last_warmup()``; the bot's
-    status report reads ``last_bar_ts`` and ``status``.
+    more than ``interval_seconds`` among live bars is logged as a warning. An invalid bar
+    (``feeds.bar_checks``: a price of 0, a close above the high, ...) is dropped with a warning
+    and reported to ``on_invalid(message)``, so nothing ever trades or warms up on it. The
+    strategy reads the bar through ``current_bar()`` and asks ``is_warmup()`` /
+    ``is_last_warmup()``; the bot's status report reads ``last_bar_ts`` and ``status``.
     """
 
-    params = (("sink", None), ("interval_seconds", 0))
+    params = (("sink", None), ("interval_seconds", 0), ("on_invalid", None))
 
     IDLE_WAIT = 0.05  # seconds a _load waits for a bar when Cerebro gives no qcheck
 
@@ -192,6 +195,10 @@ class LiveFeed(bt.feed.DataBase):
                 return False
 
     def _accept(self, bar: Bar, history: bool) -> bool:
+        problem = bar_problem(bar)
+        if problem is not None:
+            self._drop_invalid(bar, problem)
+            return False
         last = self.last_bar_ts
         if last is not None:
             if bar.ts <= last:
@@ -213,6 +220,14 @@ class LiveFeed(bt.feed.DataBase):
         lines.open[0], lines.high[0], lines.low[0] = bar.open, bar.high, bar.low
         lines.close[0], lines.volume[0], lines.openinterest[0] = bar.close, bar.volume, 0.0
         return True
+
+    def _drop_invalid(self, bar: Bar, problem: str) -> None:
+        at = "" if problem.startswith("time ") else f" {iso_z(bar.ts)}"  # a bad time says itself
+        message = f"{self._label()}: dropped invalid bar{at}: {problem}"
+        log.warning("%s", message)
+        report: Callable[[str], None] | None = self.p.on_invalid
+        if report is not None:
+            report(message)
 
     def _label(self) -> str:
         return self.p.name or self.p.dataname or "live feed"

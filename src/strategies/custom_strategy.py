@@ -18,7 +18,7 @@ from strategies.indicators import IndicatorSet
 from strategies.mixins.base import EntryMixin, ExitMixin
 from trading.core.events import OrderEvent, TradeClosed, TradeOpened
 from trading.core.protocols import NullListener, RiskGate, StrategyListener
-from trading.core.timeutil import bt_number_to_epoch, utc_datetime
+from trading.core.timeutil import bt_number_to_epoch, iso_z, utc_datetime
 from trading.core.types import Bar, OpenTrade, PendingOrder
 
 log = logging.getLogger(__name__)
@@ -244,6 +244,7 @@ class CustomStrategy(bt.Strategy):
         if self.trade is not None:
             log.info("resuming open position: %.8g %s @ %.8g, %d bars held",
                      self.trade.size, self.setup.symbol, self.trade.entry_price, self.trade.bars_held)
+            self._restore_exit_state(self.trade)
             self._place_protective(self.trade, bar.ts)
         for pending in self.setup.restored_orders:
             log.info("re-sending %s order %s (%.8g) decided before the restart",
@@ -253,6 +254,31 @@ class CustomStrategy(bt.Strategy):
                 self._exit_reason = pending.reason
             side = "buy" if pending.purpose == "entry" else "sell"
             self._submit_market(side, pending.size, pending.purpose, pending.client_order_id, bar)
+
+    def _restore_exit_state(self, trade: OpenTrade) -> None:
+        """Give the restored trade every current exit's per-trade state; log what changed.
+
+        The config's exit_logic may have changed while the position was open: an exit added
+        since gets its state from what the trade knows (``on_restore``), the state of one removed
+        is dropped. A trade saved without ``exits`` is judged by the state it holds.
+        """
+        current = [x.name for x in self.exits]
+        before = trade.exits or list(trade.state)
+        added = [x for x in self.exits if x.name not in before]
+        removed = [name for name in before if name not in current]
+        for name in removed:
+            trade.state.pop(name, None)
+        for x in self.exits:  # added ones, and any whose state was lost
+            if x.name not in trade.state:
+                x.on_restore(trade)
+        trade.exits = current
+        if added or removed:
+            log.warning("exit_logic changed since the position opened at %s: %s; the trade "
+                        "goes on with %s", iso_z(trade.entry_ts),
+                        "; ".join([f"added {x.name} (state {trade.state.get(x.name, {})} from the "
+                                   "trade and the indicators now)" for x in added]
+                                  + [f"removed {name}" for name in removed]),
+                        ", ".join(current))
 
     # -- broker callbacks ------------------------------------------------------------------------
     def notify_order(self, order: bt.Order) -> None:
@@ -288,6 +314,7 @@ class CustomStrategy(bt.Strategy):
                           entry_fee=order.executed.comm, entry_reason=self.entry.name)
         for x in self.exits:
             x.on_entry(trade)
+        trade.exits = [x.name for x in self.exits]
         self.trade = trade
         if self.setup.risk is not None:
             self.setup.risk.on_entry_filled()

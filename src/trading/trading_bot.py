@@ -1,16 +1,22 @@
 """Run one numbered bot: ``python src/trading/trading_bot.py 0001.json``.
 
 A documented entry point; the work is done by ``trading.cli.run`` (also ``tradingbot run``).
+SIGINT/SIGTERM are taken before the heavy imports, so a Ctrl+C during start-up stops cleanly.
 """
 from __future__ import annotations
 
+import os
 import sys
-from pathlib import Path
 
 if __name__ == "__main__" and not __package__:  # run as a script: import the package from src/,
-    sys.path[0] = str(Path(__file__).resolve().parents[1])  # not from src/trading
+    sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # not src/trading
 
-from trading.cli.run import main  # noqa: E402  (after the path fix above)
+from trading.cli.stop_signals import install_stop_signals  # noqa: E402  (after the path fix)
+
+if __name__ == "__main__":
+    install_stop_signals()
+
+from trading.cli.run import main  # noqa: E402  (after the handlers: its imports take a second)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -239,7 +239,7 @@ def test_a_second_ctrl_c_forces_the_exit(ws, uninterrupted):
     time.sleep(0.3)
     proc.send_signal(signal.SIGINT)  # ...unless the user insists
     _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130
+    assert proc.returncode == 130, err
     assert "forced exit" in err and "Traceback" not in err
     assert ws.query("PRAGMA integrity_check") == [("ok",)]
 

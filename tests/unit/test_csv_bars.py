@@ -97,8 +97,8 @@ def test_quoted_header_and_cells(tmp_path):
     (_with(2, "2018-01-10 5 past 5,0.09969,0.0999,0.0991,0.0995,1"), 4, "date/time"),
     (_with(3, "2018-01-10T05:10:00Z,0.0995,0.0996,abc,0.0992,1000.5"), 5, "'abc' as a number"),
     (_with(1, "2018-01-10T05:00:00Z,0.0995,0.0990,0.0996,0.0992,10"), 3, "high 0.099 is below low"),
-    (_with(4, "2018-01-10T05:15:00Z,0.0992,0.0993,0.0985,0.0987,-5"), 6, "negative volume"),
-    (_with(2, "2018-01-10T05:05:00Z,-0.1,0.0999,0.0991,0.0995,1"), 4, "negative open"),
+    (_with(4, "2018-01-10T05:15:00Z,0.0992,0.0993,0.0985,0.0987,-5"), 6, "volume -5.0 is negative"),
+    (_with(2, "2018-01-10T05:05:00Z,-0.1,0.0999,0.0991,0.0995,1"), 4, "open -0.1 is not a price"),
     (_with(3, "2018-01-10T05:10:00Z,0.0995,0.0996,0.0990,,1000.5"), 5, "missing value in column 'close'"),
     (_with(3, "2018-01-10T04:50:00Z,0.0995,0.0996,0.0990,0.0992,1000.5"), 5, "goes backwards"),
     (_with(3, "2018-01-10T05:05:00Z,0.0995,0.0996,0.0990,0.0992,1000.5"), 5, "same as line 4"),
@@ -113,7 +113,7 @@ def test_bad_rows_are_reported_with_file_and_line(tmp_path, rows, line, words):
 
 def test_blank_lines_do_not_shift_line_numbers(tmp_path):
     rows = ROWS[:2] + [""] + _with(3, "2018-01-10T05:10:00Z,0.0995,0.0996,0.0990,0.0992,-1")[2:]
-    with pytest.raises(DataError, match="line 6: negative volume"):
+    with pytest.raises(DataError, match="line 6: volume -1.0 is negative"):
         load_bars(_csv(tmp_path, rows))
 
 

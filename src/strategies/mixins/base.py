@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar, Mapping
 
+from trading.core.text import excerpt
 from trading.core.types import Bar, OpenTrade
 
 __all__ = ["Bar", "EntryMixin", "ExitMixin", "Mixin", "OpenTrade", "Param", "Params"]
@@ -23,11 +24,26 @@ IndicatorSet = Any
 
 
 _TYPE_NAMES = {int: "integer", float: "number", str: "string", bool: "boolean"}
+MAX_SHOWN = 40  # characters of a wrong value quoted in a message
+
+
+def _shown(value: Any) -> str:
+    """A wrong value as a message quotes it: short whatever its size."""
+    if isinstance(value, str):
+        return excerpt(value, MAX_SHOWN)
+    text = repr(value) if isinstance(value, (bool, int, float)) else type(value).__name__
+    if isinstance(value, (dict, list)):
+        text = "an object" if isinstance(value, dict) else "an array"
+    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "..."
 
 
 @dataclass(frozen=True)
 class Param:
-    """A declared mixin parameter: the single source for validation, JSON Schema and docs."""
+    """A declared mixin parameter: the single source for validation, JSON Schema and docs.
+
+    ``maximum`` is inclusive; ``exclusive_maximum`` is a bound the value must stay below (a stop
+    distance of 100% would sit at price 0, so percent distances stop short of 100).
+    """
 
     name: str
     type: type
@@ -36,6 +52,7 @@ class Param:
     minimum: float | None = None
     maximum: float | None = None
     choices: tuple[str, ...] | None = None
+    exclusive_maximum: float | None = None
 
     def check(self, value: Any) -> str | None:
         """Return a message saying what is wrong with ``value``, or None when it is acceptable."""
@@ -48,13 +65,15 @@ class Param:
         else:
             ok = isinstance(value, self.type)
         if not ok:
-            return f"must be {_TYPE_NAMES.get(self.type, self.type.__name__)}, got {value!r}"
+            return f"must be {_TYPE_NAMES.get(self.type, self.type.__name__)}, got {_shown(value)}"
         if self.choices is not None and value not in self.choices:
-            return f"must be one of {', '.join(self.choices)}, got {value!r}"
+            return f"must be one of {', '.join(self.choices)}, got {_shown(value)}"
         if self.minimum is not None and value < self.minimum:
-            return f"must be >= {self.minimum:g}, got {value!r}"
+            return f"must be >= {self.minimum:g}, got {_shown(value)}"
         if self.maximum is not None and value > self.maximum:
-            return f"must be <= {self.maximum:g}, got {value!r}"
+            return f"must be <= {self.maximum:g}, got {_shown(value)}"
+        if self.exclusive_maximum is not None and value >= self.exclusive_maximum:
+            return f"must be < {self.exclusive_maximum:g}, got {_shown(value)}"
         return None
 
     def json_schema(self) -> dict[str, Any]:
@@ -64,6 +83,8 @@ class Param:
             schema["minimum"] = self.minimum
         if self.maximum is not None:
             schema["maximum"] = self.maximum
+        if self.exclusive_maximum is not None:
+            schema["exclusiveMaximum"] = self.exclusive_maximum
         if self.choices is not None:
             schema["enum"] = list(self.choices)
         return schema
@@ -160,6 +181,16 @@ class ExitMixin(Mixin):
 
     def on_entry(self, trade: OpenTrade) -> None:
         """Reset per-trade state for a new position."""
+
+    def on_restore(self, trade: OpenTrade) -> None:
+        """Give a restored position this exit's per-trade state when it has none: the exit was
+        added to the config after the position opened.
+
+        What the trade knows (entry price and time, bars held, the extremes since entry) and
+        the indicators now (warmed up on the history before the first live bar) stand in for
+        the moment of entry. The default is ``on_entry``.
+        """
+        self.on_entry(trade)
 
     def should_exit(self, trade: OpenTrade, bar: Bar) -> str | None:
         """Return a short exit reason (the rule that fired), or None to stay in."""

@@ -39,6 +39,11 @@ def positive(name: str, default: float, doc: str, maximum: float) -> Param:
     return Param(name, float, default, doc, minimum=0.01, maximum=maximum)
 
 
+def percent_distance(name: str, default: float, doc: str) -> Param:
+    """A distance below a price in percent: 0.01 up to, not including, 100 (the price itself)."""
+    return Param(name, float, default, doc, minimum=0.01, exclusive_maximum=100)
+
+
 def rsi_params(prefix: str, level_name: str, level_default: float, level_doc: str) -> tuple[Param, ...]:
     """RSI period and trigger level, e.g. ``e_rsi_period`` + ``e_rsi_oversold``."""
     return (period(f"{prefix}rsi_period", 14, "RSI (Wilder)"),

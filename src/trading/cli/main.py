@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import sys
 
+from trading.cli.stop_signals import install_stop_signals
 from trading.core.version import version
 
 COMMANDS = {
@@ -41,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     if command not in COMMANDS:
         print(f"tradingbot: unknown command '{command}'\n\n{_usage()}", file=sys.stderr)
         return 2
+    if command == "run":  # before its imports (a second): Ctrl+C in start-up stops cleanly
+        install_stop_signals()
     module = importlib.import_module(COMMANDS[command][0])
     return int(module.main(rest) or 0)
 

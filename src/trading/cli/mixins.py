@@ -30,13 +30,17 @@ def catalog(registry: MixinRegistry) -> list[dict[str, Any]]:
 
 
 def _range(param: Param) -> str:
+    """``1..1000``, ``0.01..<100`` (below 100), ``>= 0``, ``<= 5``, a choice list or ``any``."""
     if param.choices is not None:
         return " | ".join(param.choices)
     low = "" if param.minimum is None else f"{param.minimum:g}"
     high = "" if param.maximum is None else f"{param.maximum:g}"
-    if low and high:
-        return f"{low}..{high}"
-    return f">= {low}" if low else (f"<= {high}" if high else "any")
+    below = "" if param.exclusive_maximum is None else f"<{param.exclusive_maximum:g}"
+    if low and (high or below):
+        return f"{low}..{high or below}"
+    if low:
+        return f">= {low}"
+    return f"<= {high}" if high else (below.replace("<", "< ") if below else "any")
 
 
 def _table(cls: type[Mixin]) -> list[str]:

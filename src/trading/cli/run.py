@@ -1,19 +1,18 @@
 """``tradingbot run CONFIG``: run one numbered bot (``python src/trading/trading_bot.py 0001.json``).
 
 Validates the config (same messages as the validator), builds a LiveTradingBot and runs it until
-the feed ends or SIGINT/SIGTERM arrives (a second Ctrl+C forces the exit).
+the feed ends or SIGINT/SIGTERM arrives (a second Ctrl+C forces the exit). The signal handlers
+come first (``trading.cli.stop_signals``): a signal during start-up ends it cleanly, exit 0.
 """
 from __future__ import annotations
 
 import argparse
 import logging
-import os
-import signal
 import sys
-from typing import Any
 
-from trading.cli.common import (EXIT_FORCED, EXIT_INVALID, EXIT_OK, EXIT_RUNTIME,
-                                report_config_error, command_parser)
+from trading.cli.common import (EXIT_INVALID, EXIT_OK, EXIT_RUNTIME, report_config_error,
+                                command_parser)
+from trading.cli.stop_signals import StopSignals, install_stop_signals
 from trading.config.env_file import load_env_file
 from trading.config.loading import load_config
 from trading.core.errors import ConfigError, DataError, TradingBotError
@@ -34,40 +33,37 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _install_signal_handlers(bot: Any) -> None:
-    received = {"count": 0}
-
-    def handle(signum: int, _frame: Any) -> None:
-        received["count"] += 1
-        if received["count"] > 1:
-            print("\nforced exit; the database holds every completed bar", file=sys.stderr)
-            os._exit(EXIT_FORCED)
-        print(f"\n{signal.Signals(signum).name}: stopping after the bar in hand "
-              "(press Ctrl+C again to force)", file=sys.stderr)
-        bot.stop()
-
-    signal.signal(signal.SIGINT, handle)
-    signal.signal(signal.SIGTERM, handle)
+def _stopped_before_start(signals: StopSignals) -> bool:
+    if signals.received is None:
+        return False
+    print(f"stopped by {signals.received} before the bot started; nothing was traded",
+          file=sys.stderr)
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
     """0 stopped normally (end of data or a signal), 1 the config or a file it names is unusable,
     2 unreadable config, 3 stopped by an error at run time, 130 forced."""
+    signals = install_stop_signals()  # first: Ctrl+C from here on is a clean stop
     args = _parser().parse_args(argv)
     loaded = load_env_file()
     try:
         config = load_config(args.config)
     except ConfigError as exc:
         return report_config_error(exc)
+    if _stopped_before_start(signals):
+        return EXIT_OK
     setup_logging(args.log_level or config.logging.level)  # the log file once the bot can start
     try:
         bot = LiveTradingBot(config, db_url=args.db, live=args.live)
-        _install_signal_handlers(bot)
         bot.prepare()
+        add_log_file(config.logging.log_file)
     except TradingBotError as exc:
         print(f"{config.source}: {exc}", file=sys.stderr)
         return EXIT_INVALID if isinstance(exc, (ConfigError, DataError)) else EXIT_RUNTIME
-    add_log_file(config.logging.log_file)
+    if _stopped_before_start(signals):
+        return EXIT_OK
+    signals.attach(bot.stop)
     if loaded:
         log.info("read %s from .env", ", ".join(loaded))
     log.info("starting bot %s: %s, %s %s via %s, broker %s", config.bot_id, config.description,

@@ -23,7 +23,7 @@ def _validate_file(path: Path) -> int:
     except ConfigError as exc:
         print(exc)
         return 2
-    report = validate_document(raw, source=str(path))
+    report = validate_document(raw, source=str(path), path=path)
     for line in report.errors:
         print(line)
     for line in report.warnings:

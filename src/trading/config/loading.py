@@ -14,7 +14,7 @@ from trading.config.files import read_config_file, resolve_config_path
 from trading.config.models import (BotConfig, BrokerConfig, ChannelConfig, DataConfig, LoggingConfig,
                                    MixinSpec, NotificationsConfig, RiskConfig, StrategyConfig,
                                    TradingConfig, TrailingStopConfig)
-from trading.config.validator import validate_document
+from trading.config.validator import file_bot_id_problem, validate_document
 from trading.core.errors import ConfigError
 
 
@@ -45,7 +45,13 @@ def _path(value: str | None, base: Path) -> Path | None:
 
 
 def bot_id_from_path(path: Path) -> str:
-    """The default bot id: the config file's stem (``0001`` for ``0001.json``)."""
+    """The default bot id: the config file's stem (``0001`` for ``0001.json``).
+
+    Raises ConfigError when the stem breaks the rule a ``bot_id`` follows (``my bot.json``).
+    """
+    problem = file_bot_id_problem(path)
+    if problem:
+        raise ConfigError(f"{path}: bot_id: {problem}")
     return path.stem
 
 
@@ -105,7 +111,7 @@ def load_config(name_or_path: str | Path, base_dir: Path | None = None) -> BotCo
     """
     path = resolve_config_path(name_or_path)
     raw = read_config_file(path)
-    report = validate_document(raw, source=str(path))
+    report = validate_document(raw, source=str(path), path=path)
     if report.errors:
         raise ConfigError(f"{path}: {len(report.errors)} problem(s) in the config", report.errors)
     return build_config(report.document, source=path, base_dir=base_dir)

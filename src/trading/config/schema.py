@@ -22,6 +22,18 @@ from trading.core.settings import BROKER_TYPES, DATA_SOURCES, INTERVALS, NOTIFY_
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_FILE = Path("config") / "schema" / "trading_bot.schema.json"
 BOT_ID_PATTERN = "^[A-Za-z0-9_-]+$"
+BOT_ID_WORDS = "letters, digits, '_' and '-' only"
+# bounds no sane value reaches: they keep a careless or hostile config from flooding the log,
+# the database row, a message or the scheduler
+MAX_TEXT = 1000  # description
+MAX_NAME = 100  # ids, symbols, versions, names
+MAX_PATH = 4096  # file paths (PATH_MAX) and URLs
+MAX_MONEY = 1e15  # in the quote currency
+MAX_PERCENT_GAIN = 10000  # take profit, trailing activation: 100x the entry
+MAX_SECONDS = 86400  # periods: retries, heartbeats, timeouts
+MIN_SECONDS = 0.1
+MIN_SPEED = 1e-5  # bars per second: about one bar a day; slower is a file that never plays
+MAX_SPEED = 1e6
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 EMAIL_SECURITY = ("starttls", "ssl", "none")
 EXIT_MIXIN_REF = "#/$defs/exit_mixin"
@@ -66,7 +78,8 @@ def _channel(description: str, **extra: dict[str, Any]) -> dict[str, Any]:
 def _mixin_spec(kind: str) -> dict[str, Any]:
     prefix = "e_" if kind == "entry" else "x_"
     return _obj(f"One {kind} mixin: its registered name and its parameters.", {
-        "name": _scalar("string", f"The {kind} mixin's name (see 'tradingbot mixins')."),
+        "name": _scalar("string", f"The {kind} mixin's name (see 'tradingbot mixins').",
+                        max_length=MAX_NAME),
         "params": {"type": "object", "default": {},
                    "description": f"The mixin's parameters (prefix {prefix}); omitted ones take "
                                   "the mixin's defaults."},
@@ -85,11 +98,16 @@ def config_schema() -> dict[str, Any]:
         "required": ["broker", "trading", "data", "strategy"],
         "$defs": {"exit_mixin": _mixin_spec("exit")},
         "properties": {
-            "$schema": _scalar("string", "The JSON Schema this file follows (for editors)."),
-            "description": _scalar("string", "Free text describing the bot.", ""),
-            "version": _scalar("string", "Version of this config, for the user's own records.", "1.0"),
-            "bot_id": _scalar("string", "The bot's id in the database and logs; defaults to the "
-                              "config file's stem (0001 for 0001.json).", pattern=BOT_ID_PATTERN),
+            "$schema": _scalar("string", "The JSON Schema this file follows (for editors).",
+                               max_length=MAX_PATH),
+            "description": _scalar("string", "Free text describing the bot.", "",
+                                   max_length=MAX_TEXT),
+            "version": _scalar("string", "Version of this config, for the user's own records.", "1.0",
+                               max_length=MAX_NAME),
+            "bot_id": _scalar("string", "The bot's id in the database, logs and client order ids; "
+                              "defaults to the config file's stem (0001 for 0001.json), which "
+                              f"then follows the same rule ({BOT_ID_WORDS}).",
+                              pattern=BOT_ID_PATTERN, max_length=MAX_NAME),
             "live_trading_confirmed": _scalar(
                 "boolean", "Acknowledges that a binance or ibkr broker trades real money; the bot "
                 "also needs --live on the command line.", False),
@@ -99,7 +117,8 @@ def config_schema() -> dict[str, Any]:
                               "Binance Spot (real money); ibkr: Interactive Brokers TWS/Gateway.",
                               BROKER_TYPES),
                 "initial_balance": _scalar("number", "Starting cash of simulated brokers, in the "
-                                           "quote currency.", 10000, exclusive_minimum=0),
+                                           "quote currency.", 10000, exclusive_minimum=0,
+                                           maximum=MAX_MONEY),
                 "commission": _scalar("number", "Commission per fill as a fraction of its value "
                                       "(0.001 = 0.1%).", 0.001, minimum=0, maximum=0.1),
                 "slippage_pct": _scalar("number", "Simulated slippage per fill, in percent.", 0,
@@ -107,15 +126,16 @@ def config_schema() -> dict[str, Any]:
             }, required=("type",)),
             "trading": _obj("What the bot trades and how much.", {
                 "symbol": _scalar("string", "The symbol traded, as the venue spells it (BTCUSDT).",
-                                  min_length=1),
+                                  min_length=1, max_length=MAX_NAME),
                 "position_size": _scalar("number", "Fraction of the account's value put into one "
                                          "position.", 0.1, exclusive_minimum=0, maximum=1),
                 "max_positions": _scalar("integer", "Most positions open at once. The bot holds one "
                                          "position at a time, so values above 1 have no effect.",
-                                         1, minimum=1),
+                                         1, minimum=1, maximum=100),
                 "max_drawdown_pct": _scalar("number", "Drawdown from the equity peak, in percent, "
-                                            "that trips the kill switch (0 = off).", 0,
-                                            minimum=0, maximum=100),
+                                            "that trips the kill switch (0 = off; below 100: "
+                                            "a long position cannot lose more).", 0,
+                                            minimum=0, exclusive_maximum=100),
                 "max_exposure": _scalar("number", "Most of the account's value held in positions, "
                                         "as a fraction.", 1.0, exclusive_minimum=0, maximum=1),
             }, required=("symbol",)),
@@ -123,17 +143,18 @@ def config_schema() -> dict[str, Any]:
                 "data_source": _enum("file: a CSV of bars; binance, yahoo, ibkr: history then live "
                                      "bars from that service.", DATA_SOURCES),
                 "symbol": _scalar("string", "Symbol of the feed; defaults to trading.symbol and "
-                                  "must equal it when given.", min_length=1),
+                                  "must equal it when given.", min_length=1, max_length=MAX_NAME),
                 "interval": _enum("Bar size.", INTERVALS, "1h"),
                 "lookback_bars": _scalar("integer", "Bars of history loaded before going live (indicator "
-                                         "warm-up).", 500, minimum=0),
+                                         "warm-up).", 500, minimum=0, maximum=1_000_000),
                 "retry_interval": _scalar("number", "Seconds between reconnection attempts.", 60,
-                                          exclusive_minimum=0),
+                                          minimum=MIN_SECONDS, maximum=MAX_SECONDS),
                 "file_path": _scalar("string", "CSV file of bars (required when data_source is "
                                      "file); relative to the directory the bot starts in.",
-                                     min_length=1),
-                "speed": _scalar("number", "Bars per second delivered by the file source "
-                                 "(0 = as fast as possible).", 0, minimum=0),
+                                     min_length=1, max_length=MAX_PATH),
+                "speed": _scalar("number", "Bars per second delivered by the file source: 0 = as "
+                                 f"fast as possible, else at least {MIN_SPEED:g} (about one bar "
+                                 "a day).", 0, minimum=0, maximum=MAX_SPEED),
             }, required=("data_source",)),
             "strategy": _obj("The trading rules: one entry mixin and one or more exit mixins.", {
                 "type": {"type": "string", "const": "custom", "default": "custom",
@@ -142,7 +163,7 @@ def config_schema() -> dict[str, Any]:
                 "exit_logic": {"description": "One exit mixin, or a list of them (the first that "
                                               "fires closes the position).",
                                "anyOf": [{"type": "object", "$ref": EXIT_MIXIN_REF},
-                                         {"type": "array", "minItems": 1,
+                                         {"type": "array", "minItems": 1, "maxItems": 20,
                                           "items": {"$ref": EXIT_MIXIN_REF}}]},
                 "position_size": _scalar("number", "Legacy copy of trading.position_size; must "
                                          "equal it when given.", exclusive_minimum=0, maximum=1),
@@ -151,43 +172,52 @@ def config_schema() -> dict[str, Any]:
                 "enabled": _scalar("boolean", "Master switch for every channel.", False),
                 "telegram": _channel("Telegram bot messages; the token comes from TELEGRAM_BOT_TOKEN.",
                                      chat_id=_scalar("string", "Chat to message; defaults to the "
-                                                     "TELEGRAM_CHAT_ID environment variable.")),
+                                                     "TELEGRAM_CHAT_ID environment variable.",
+                                                     max_length=MAX_NAME)),
                 "email": _channel(
                     "E-mail through SMTP; credentials come from SMTP_USERNAME and SMTP_PASSWORD.",
-                    smtp_host=_scalar("string", "SMTP server host.", "localhost"),
+                    smtp_host=_scalar("string", "SMTP server host.", "localhost",
+                                      max_length=MAX_PATH),
                     smtp_port=_scalar("integer", "SMTP server port.", 587, minimum=1, maximum=65535),
                     security=_enum("starttls: upgrade a plain connection; ssl: TLS from the start; "
                                    "none: no encryption.", EMAIL_SECURITY, "starttls"),
-                    from_addr=_scalar("string", "Sender address."),
+                    from_addr=_scalar("string", "Sender address.", max_length=MAX_PATH),
                     to_addrs={"type": "array", "description": "Recipient addresses.",
-                              "items": _scalar("string", "One recipient address.", min_length=1)}),
+                              "maxItems": 100,
+                              "items": _scalar("string", "One recipient address.", min_length=1,
+                                               max_length=MAX_PATH)}),
                 "webhook": _channel(
                     "JSON POSTed to a URL.",
-                    url=_scalar("string", "Where to POST.", min_length=1),
+                    url=_scalar("string", "Where to POST.", min_length=1, max_length=MAX_PATH),
                     timeout_seconds=_scalar("number", "Seconds to wait for the server.", 10,
-                                            exclusive_minimum=0)),
+                                            minimum=MIN_SECONDS, maximum=MAX_SECONDS)),
             }),
             "risk_management": _obj("Limits checked before every entry, and protective exits.", {
                 "stop_loss_pct": _scalar("number", "Exit when the price falls this many percent below "
-                                         "the entry (0 = off).", 0, minimum=0, maximum=100),
+                                         "the entry (0 = off; below 100: a stop of 100% sits at "
+                                         "price 0).", 0, minimum=0, exclusive_maximum=100),
                 "take_profit_pct": _scalar("number", "Exit when the price rises this many percent "
-                                           "above the entry (0 = off).", 0, minimum=0),
+                                           "above the entry (0 = off).", 0, minimum=0,
+                                           maximum=MAX_PERCENT_GAIN),
                 "trailing_stop": _obj("A stop that follows the highest price since entry.", {
                     "enabled": _scalar("boolean", "Use the trailing stop.", False),
                     "activation_pct": _scalar("number", "Gain in percent before the stop starts "
-                                              "trailing (0 = at once).", 0, minimum=0),
+                                              "trailing (0 = at once).", 0, minimum=0,
+                                              maximum=MAX_PERCENT_GAIN),
                     "trailing_pct": _scalar("number", "Distance of the stop below the highest price, "
                                             "in percent (more than 0 when enabled).", 2.0,
                                             minimum=0, exclusive_maximum=100),
                 }),
                 "max_daily_trades": _scalar("integer", "Most entries per UTC day (0 = off).", 0,
-                                            minimum=0),
+                                            minimum=0, maximum=100_000),
                 "max_daily_loss": _scalar("number", "Realised loss per UTC day, in the quote currency, "
-                                          "that stops new entries (0 = off).", 0, minimum=0),
+                                          "that stops new entries (0 = off).", 0, minimum=0,
+                                          maximum=MAX_MONEY),
                 "max_orders_per_minute": _scalar("integer", "Most orders sent per minute (0 = off).",
-                                                 10, minimum=0),
+                                                 10, minimum=0, maximum=100_000),
                 "max_consecutive_errors": _scalar("integer", "Errors in a row that trip the kill "
-                                                  "switch (0 = off).", 5, minimum=0),
+                                                  "switch (0 = off).", 5, minimum=0,
+                                                  maximum=1_000_000),
             }),
             "logging": _obj("Log output and what is recorded.", {
                 "level": _enum("Log level.", LOG_LEVELS, "INFO"),
@@ -195,13 +225,15 @@ def config_schema() -> dict[str, Any]:
                                        "logs/.", True),
                 "save_equity_curve": _scalar("boolean", "Record the account's value every bar.", True),
                 "log_file": _scalar("string", "Log file; defaults to "
-                                    "logs/live/trading_bot_<bot_id>.log.", min_length=1),
+                                    "logs/live/trading_bot_<bot_id>.log; a file (not a folder), "
+                                    "outside /proc, /sys and /dev.", min_length=1,
+                                    max_length=MAX_PATH),
                 "heartbeat_seconds": _scalar("number", "Seconds between status lines in the log.", 60,
-                                             exclusive_minimum=0),
+                                             minimum=MIN_SECONDS, maximum=MAX_SECONDS),
             }),
             "database": _obj("Where orders, trades and positions are stored.", {
                 "url": _scalar("string", "SQLAlchemy URL; defaults to SQLite at "
-                               "data/<bot_id>.sqlite.", min_length=1),
+                               "data/<bot_id>.sqlite.", min_length=1, max_length=MAX_PATH),
             }),
             "shutdown": _obj("What happens when the bot stops.", {
                 "close_positions": _scalar("boolean", "Close open positions on shutdown.", False),

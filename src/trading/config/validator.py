@@ -9,15 +9,13 @@ warnings: the config is fine, the environment is not ready yet.
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import difflib
 import functools
 import json
 import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from jsonschema import Draft202012Validator, ValidationError
@@ -27,10 +25,14 @@ from brokers import AVAILABLE_BROKERS
 from feeds import AVAILABLE_SOURCES
 from notify import AVAILABLE_CHANNELS
 from trading.core.settings import BROKER_TYPES, DATA_SOURCES, INTERVALS, LIVE_MONEY_BROKERS
-from trading.config.schema import BOT_ID_PATTERN, apply_defaults, config_schema
+from trading.config.files import MAX_DEPTH, JsonPath, Problem, document_problems
+from trading.config.schema import (BOT_ID_PATTERN, BOT_ID_WORDS, MAX_NAME, MIN_SPEED,
+                                   apply_defaults, config_schema)
+from trading.core.files import system_folder
+from trading.core.text import printable
 
-JsonPath = tuple[str | int, ...]
-Problem = tuple[JsonPath, str]
+MAX_KEY_SHOWN = 40  # characters of a key quoted in a JSON path
+MAX_VALUE_SHOWN = 60  # characters of a value quoted in a message
 
 # what each data source cannot deliver; every other interval in INTERVALS it serves
 _UNSERVED = {"yahoo": ("3m", "2h", "4h", "6h", "12h"), "ibkr": ("6h", "12h")}
@@ -44,7 +46,7 @@ BROKER_SECRETS = {"binance": ("BINANCE_API_KEY", "BINANCE_API_SECRET"),
 _TYPE_WORDS = {"object": "an object", "array": "an array", "string": "a string",
                "integer": "an integer", "number": "a number", "boolean": "true or false",
                "null": "null"}
-_PATTERN_WORDS = {BOT_ID_PATTERN: "letters, digits, '_' and '-' only"}
+_PATTERN_WORDS = {BOT_ID_PATTERN: BOT_ID_WORDS}
 _BOUNDS = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
 
 
@@ -70,7 +72,10 @@ def json_path(parts: JsonPath) -> str:
     for part in parts:
         if isinstance(part, int):
             text += f"[{part}]"
-        elif re.fullmatch(r"[A-Za-z_$][\w$-]*", part):
+            continue
+        if len(part) > MAX_KEY_SHOWN:
+            part = part[:MAX_KEY_SHOWN] + "..."
+        if re.fullmatch(r"[A-Za-z_$][\w$-]*", part):
             text += f".{part}" if text else part
         else:
             text += f"[{json.dumps(part)}]"
@@ -78,14 +83,15 @@ def json_path(parts: JsonPath) -> str:
 
 
 def _show(value: Any) -> str:
-    """A value as the user wrote it, short."""
+    """A value as the user wrote it, short (strings, numbers of any size, anything)."""
     if isinstance(value, dict):
         return "an object"
     if isinstance(value, list):
         return "an array"
     if isinstance(value, str):
-        return repr(value if len(value) <= 60 else value[:57] + "...")
-    return json.dumps(value)
+        return repr(value if len(value) <= MAX_VALUE_SHOWN else value[:MAX_VALUE_SHOWN - 3] + "...")
+    text = getattr(value, "text", None) or json.dumps(value)  # the number as written
+    return text if len(text) <= MAX_VALUE_SHOWN else text[:MAX_VALUE_SHOWN - 3] + "..."
 
 
 def _hint(word: Any, choices: Any) -> str:
@@ -144,6 +150,10 @@ def _explain(error: ValidationError) -> Iterator[Problem]:
         yield path, f"must be {_BOUNDS[kind]} {_show(rule)}, got {_show(value)}"
     elif kind in ("minItems", "minLength") and rule == 1:
         yield path, "must not be empty"
+    elif kind == "maxLength":
+        yield path, f"must be at most {rule:,} characters long, got {len(value):,}"
+    elif kind == "maxItems":
+        yield path, f"must list at most {rule} items, got {len(value)}"
     elif kind == "pattern":
         words = f" ({_PATTERN_WORDS[rule]})" if rule in _PATTERN_WORDS else ""
         yield path, f"must match {rule}{words}, got {_show(value)}"
@@ -169,6 +179,12 @@ def _section(doc: Mapping[str, Any], *keys: str) -> dict[str, Any]:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _text(value: Any) -> str | None:
+    """``value`` when it is a string, else None: names are looked up only as strings (an object
+    or an array given for one is pass 1's to report, and unhashable)."""
+    return value if isinstance(value, str) else None
 
 
 def _mixin_specs(doc: Mapping[str, Any]) -> Iterator[tuple[Kind, JsonPath, Any]]:
@@ -208,17 +224,65 @@ def _consistency_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
         yield ("data", "symbol"), (
             f"must equal trading.symbol ({_show(symbol)}), got {_show(feed_symbol)}; the bot trades "
             "the symbol it watches (remove data.symbol to use trading.symbol)")
-    source, interval = data.get("data_source"), data.get("interval")
+    source, interval = _text(data.get("data_source")), _text(data.get("interval"))
     if source == "file" and "file_path" not in data:
         yield ("data",), "missing required key 'file_path' (data_source 'file' reads bars from a CSV file)"
-    broker = _section(doc, "broker").get("type")
-    needed = BROKER_DATA_SOURCE.get(broker) if isinstance(broker, str) else None
+    broker = _text(_section(doc, "broker").get("type"))
+    needed = BROKER_DATA_SOURCE.get(broker) if broker else None
     if needed and source in DATA_SOURCES and source != needed:
         yield ("data", "data_source"), (
             f"broker '{broker}' trades on {needed} and needs data_source '{needed}', got {_show(source)}")
     if source in SOURCE_INTERVALS and interval in INTERVALS and interval not in SOURCE_INTERVALS[source]:
         yield ("data", "interval"), (f"{source} cannot serve {_show(interval)} bars "
                                      f"(it serves {' '.join(SOURCE_INTERVALS[source])})")
+
+
+def _data_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
+    speed = _section(doc, "data").get("speed")
+    if _is_number(speed) and 0 < speed < MIN_SPEED:
+        yield ("data", "speed"), (f"must be 0 (as fast as possible) or at least {MIN_SPEED:g} bars "
+                                  f"per second (about one bar a day), got {_show(speed)}")
+
+
+def _log_file_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
+    """A log file the bot could not open: a folder, or a file of the system's."""
+    log_file = _section(doc, "logging").get("log_file")
+    if not isinstance(log_file, str) or not log_file or "\x00" in log_file:
+        return  # pass 1 and the document checks report those
+    path = Path(log_file)
+    folder = system_folder(path)
+    if folder is not None:
+        yield ("logging", "log_file"), (f"{_show(log_file)} is under {folder}, which belongs to the "
+                                        "system; give a file in a folder of yours, e.g. "
+                                        "logs/live/bot.log")
+    elif log_file.endswith(("/", os.sep)) or path.is_dir():
+        yield ("logging", "log_file"), (f"{_show(log_file)} is a folder; give the log file's path "
+                                        "in it, e.g. logs/live/bot.log")
+
+
+def _bot_id_problems(doc: Mapping[str, Any], path: Path | None) -> Iterator[Problem]:
+    """Without ``bot_id`` the file's name is the bot id: the same rule applies to it."""
+    if path is None or "bot_id" in doc:
+        return
+    message = file_bot_id_problem(path)
+    if message:
+        yield ("bot_id",), message
+
+
+def file_bot_id_problem(path: Path) -> str | None:
+    """Why ``path``'s stem cannot be a bot id (the rule ``bot_id`` follows), or None."""
+    stem = path.stem
+    if re.fullmatch(BOT_ID_PATTERN.strip("^$"), stem) and len(stem) <= MAX_NAME:
+        return None
+    return (f"not set, so the bot id would be the file's name {_show(printable(stem))}, which is "
+            f"not a valid id ({BOT_ID_WORDS}, at most {MAX_NAME} characters; it goes into "
+            "database rows and client order ids): set \"bot_id\" or rename the file, "
+            f"e.g. {_suggest_id(stem)}.json")
+
+
+def _suggest_id(stem: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9_-]+", "_", stem.encode("ascii", "ignore").decode()).strip("_")
+    return (safe or "bot")[:MAX_NAME]
 
 
 def _risk_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
@@ -256,12 +320,12 @@ def _missing_env(names: list[str], env: Mapping[str, str], purpose: str) -> str 
 
 def _availability_warnings(doc: Mapping[str, Any]) -> Iterator[Problem]:
     """What the config names that this version cannot run yet: validate and run agree."""
-    source = _section(doc, "data").get("data_source")
+    source = _text(_section(doc, "data").get("data_source"))
     if source in DATA_SOURCES and source not in AVAILABLE_SOURCES:
         yield ("data", "data_source"), (f"data_source '{source}' is not available in this version "
                                         f"(available: {', '.join(AVAILABLE_SOURCES)}); "
                                         "the bot refuses to start with it")
-    broker = _section(doc, "broker").get("type")
+    broker = _text(_section(doc, "broker").get("type"))
     if broker in BROKER_TYPES and broker not in AVAILABLE_BROKERS:
         yield ("broker", "type"), (f"broker '{broker}' is not available in this version "
                                    f"(available: {', '.join(AVAILABLE_BROKERS)}); "
@@ -279,8 +343,8 @@ def _availability_warnings(doc: Mapping[str, Any]) -> Iterator[Problem]:
 
 def _warnings(doc: Mapping[str, Any], env: Mapping[str, str]) -> Iterator[Problem]:
     yield from _availability_warnings(doc)
-    broker = _section(doc, "broker").get("type")
-    if isinstance(broker, str) and broker in BROKER_SECRETS:
+    broker = _text(_section(doc, "broker").get("type"))
+    if broker in BROKER_SECRETS:
         message = _missing_env(list(BROKER_SECRETS[broker]), env, f"broker '{broker}'")
         if message:
             yield ("broker", "type"), message
@@ -320,23 +384,41 @@ def _document_order(doc: Any, path: JsonPath) -> list[int]:
 
 def _lines(source: str, doc: Any, problems: list[Problem]) -> list[str]:
     ordered = sorted(problems, key=lambda p: _document_order(doc, p[0]))
-    return list(dict.fromkeys(f"{source}: {json_path(path)}: {msg}" for path, msg in ordered))
+    return list(dict.fromkeys(printable(f"{source}: {json_path(path)}: {msg}")
+                              for path, msg in ordered))
 
 
-def validate_document(raw: Any, source: str, *, registry: MixinRegistry | None = None,
+def _beneath(path: JsonPath, reported: set[JsonPath]) -> bool:
+    return any(path[:n] in reported for n in range(len(path) + 1))
+
+
+def validate_document(raw: Any, source: str, *, path: Path | None = None,
+                      registry: MixinRegistry | None = None,
                       env: Mapping[str, str] | None = None) -> ValidationReport:
     """Validate a parsed config; return every error and warning, and the document with defaults.
 
-    ``source`` names the file in messages. ``registry`` defaults to the discovered mixins and
-    ``env`` to ``os.environ`` (only names of missing variables are reported, never values).
+    ``source`` names the file in messages; ``path`` is the file itself, whose name is the bot id
+    when the document sets none (and must then be a valid one). ``registry`` defaults to the
+    discovered mixins and ``env`` to ``os.environ`` (only names of missing variables are
+    reported, never values).
+
+    What JSON allows and no config may hold comes first (keys given twice, non-finite numbers,
+    NUL or lone surrogates in strings, deep nesting); the other checks do not repeat a problem
+    at or beneath a path it already named. Nothing here raises on any document ``json`` can give.
     """
+    found = list(document_problems(raw))
+    if any(len(where) > MAX_DEPTH for where, _ in found):  # later passes would recurse into it
+        return ValidationReport(errors=_lines(source, raw, found))
     if not isinstance(raw, dict):
-        return ValidationReport(errors=[
-            f"{source}: (top level): the config must be a JSON object ({{...}}), got {_show(raw)}"])
+        return ValidationReport(errors=[printable(
+            f"{source}: (top level): the config must be a JSON object ({{...}}), got {_show(raw)}")])
     registry = default_registry() if registry is None else registry
+    reported = {p for p, _ in found}
     problems = _schema_problems(raw)
-    problems += [*_mixin_problems(raw, registry), *_consistency_problems(raw), *_risk_problems(raw),
-                 *_channel_problems(raw)]
+    problems += [*_mixin_problems(raw, registry), *_consistency_problems(raw), *_data_problems(raw),
+                 *_risk_problems(raw), *_channel_problems(raw), *_log_file_problems(raw),
+                 *_bot_id_problems(raw, path)]
+    problems = found + [p for p in problems if not _beneath(p[0], reported)]
     errors = _lines(source, raw, problems)
     warnings = _lines(source, raw, list(_warnings(raw, os.environ if env is None else env)))
     document = None if errors else apply_defaults(raw, config_schema())

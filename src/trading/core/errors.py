@@ -6,9 +6,14 @@ traceback.
 """
 from __future__ import annotations
 
+from trading.core.text import printable
+
 
 class TradingBotError(Exception):
-    """Base of every error the bot raises on purpose."""
+    """Base of every error the bot raises on purpose; its message is always printable."""
+
+    def __init__(self, message: str = "", *args: object) -> None:
+        super().__init__(printable(str(message)), *args)
 
 
 class ConfigError(TradingBotError):
@@ -19,7 +24,7 @@ class ConfigError(TradingBotError):
 
     def __init__(self, message: str, problems: list[str] | None = None) -> None:
         super().__init__(message)
-        self.problems = list(problems or [message])
+        self.problems = [printable(p) for p in (problems or [message])]
 
 
 class UnreadableConfig(ConfigError):

@@ -32,7 +32,9 @@ class OpenTrade:
     """The open long position with the per-trade state exits need; persisted by the store.
 
     ``state`` holds each exit mixin's own per-trade values under its name (JSON-serialisable),
-    so a restart restores exits exactly where they were.
+    so a restart restores exits exactly where they were. ``exits`` names the exit mixins in
+    force when the position opened (empty in positions saved before it was recorded), so a
+    restart can tell which exits the config added or removed since.
     """
 
     symbol: str
@@ -47,6 +49,7 @@ class OpenTrade:
     lowest_low: float = 0.0
     trailing_armed: bool = False
     state: dict[str, dict[str, Any]] = field(default_factory=dict)
+    exits: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.highest_high:
@@ -76,7 +79,7 @@ class OpenTrade:
             "entry_ts": self.entry_ts, "entry_fee": self.entry_fee, "entry_reason": self.entry_reason,
             "bars_held": self.bars_held, "highest_high": self.highest_high,
             "highest_close": self.highest_close, "lowest_low": self.lowest_low,
-            "trailing_armed": self.trailing_armed, "state": self.state,
+            "trailing_armed": self.trailing_armed, "state": self.state, "exits": list(self.exits),
         }
 
     @classmethod

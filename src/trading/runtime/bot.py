@@ -17,7 +17,7 @@ import backtrader as bt
 from brokers.factory import build_broker
 from brokers.paper import BrokerSnapshot
 from feeds.factory import build_source
-from feeds.live import BarSink, LiveFeed
+from feeds.live import BarSink, BarSource, LiveFeed
 from strategies.custom_strategy import CustomStrategy
 from trading.config.models import BotConfig
 from trading.core.errors import ConfigError, TradingBotError
@@ -58,10 +58,14 @@ def check_live_money(config: BotConfig, live_flag: bool) -> None:
 
 class LiveTradingBot:
     """One bot: ``prepare()`` checks what the config names, ``run()`` blocks until the feed ends
-    or ``stop()`` is called."""
+    or ``stop()`` is called.
+
+    ``source`` is the bar source; by default the one ``config.data`` names.
+    """
 
     def __init__(self, config: BotConfig, *, db_url: str | None = None, live: bool = False,
-                 publish: Callable[[Event], None] | None = None) -> None:
+                 publish: Callable[[Event], None] | None = None,
+                 source: BarSource | None = None) -> None:
         check_live_money(config, live)
         self.config = config
         self.db_url = db_url or config.database_url
@@ -75,7 +79,8 @@ class LiveTradingBot:
         self._live_bars = 0
         self._bar_status = BarStatus()  # replaced (never mutated) by the Cerebro thread
         self._sink = BarSink()
-        self._source: Any = None
+        self._source: Any = source
+        self._source_failure = ""  # set by the I/O thread when the bar source fails
         self.broker: Any = None
         self.store: Store | None = None
         self.cerebro: bt.Cerebro | None = None
@@ -94,8 +99,9 @@ class LiveTradingBot:
         build) fails here, before a database, log or status file exists. ``run`` calls it when
         it was not called first.
         """
-        if self._source is None:
-            self._source = build_source(self.config.data, resume_after_ts=None)
+        if self.broker is None:
+            if self._source is None:
+                self._source = build_source(self.config.data, resume_after_ts=None)
             self.broker = build_broker(self.config.broker)
 
     def run(self) -> RunSummary:
@@ -106,7 +112,8 @@ class LiveTradingBot:
             self._build()
             assert self.cerebro is not None and self.store is not None
             self.io.start()
-            self.io.submit(self._source.run(self._sink), name="bar source")
+            source_task = self.io.submit(self._source.run(self._sink), name="bar source")
+            source_task.add_done_callback(self._on_source_done)
             self.io.every(cfg.logging.heartbeat_seconds, self._heartbeat, name="heartbeat")
             self.io.every(WAL_FLUSH_SECONDS, self.store.flush_wal, name="wal flush")
             self._state = "warming_up"
@@ -117,6 +124,8 @@ class LiveTradingBot:
             strategies = self.cerebro.run()
             if strategies:
                 self.strategy = strategies[0]
+            if self._source_failure:
+                raise TradingBotError(f"bot {cfg.bot_id} stopped: {self._source_failure}")
             self._state = "stopped"
         except TradingBotError as exc:
             self._fail(str(exc))
@@ -155,7 +164,8 @@ class LiveTradingBot:
                                                position_size=pos.size if pos else 0.0,
                                                position_price=pos.entry_price if pos else 0.0))
         self._source.resume_after(snap.last_bar_ts)
-        self.feed = LiveFeed(sink=self._sink, interval_seconds=cfg.data.interval_seconds)
+        self.feed = LiveFeed(sink=self._sink, interval_seconds=cfg.data.interval_seconds,
+                             on_invalid=self._on_invalid_bar)
         setup = strategy_setup(cfg, risk=self.risk, restored_trade=snap.position,
                                restored_orders=snap.pending_orders)
         if cfg.logging.save_trades:
@@ -215,6 +225,19 @@ class LiveTradingBot:
                 self._sink.request_stop()
             else:
                 strategy.close_position("shutdown")
+
+    # -- bad input: an invalid bar (Cerebro thread), a failed source (I/O thread) ---------------
+    def _on_invalid_bar(self, message: str) -> None:
+        """The feed dropped an invalid bar: an ``error`` event, and nothing trades on it."""
+        self._publish(ErrorEvent(time=utcnow(), message=message, source="feed"))
+
+    def _on_source_done(self, task: Any) -> None:
+        """The bar source ended; if by failing, the bot stops after the bar in hand, with an
+        error (a feed that only waits would otherwise hang the bot)."""
+        if task.cancelled() or task.exception() is None:
+            return
+        self._source_failure = f"the bar source failed: {task.exception()}"
+        self._sink.request_stop()
 
     def _on_kill_switch(self, reason: str, drawdown_pct: float) -> None:
         event = KillSwitchEvent(time=utcnow(), reason=reason, drawdown_pct=drawdown_pct)

@@ -105,9 +105,11 @@ class BotListener(NullListener):
         self.refusals.refused(bar, rule, message)
 
     def on_bar_done(self, bar: Bar, trade: OpenTrade | None, warmup: bool) -> None:
+        # the bot's snapshot first: once the database shows a position, a stop request sees it
+        # too (and closes it first with shutdown.close_positions)
+        self.on_bar_processed(bar, warmup)
         if not warmup:
             self._checkpoint(bar, trade)
-        self.on_bar_processed(bar, warmup)
 
     def _checkpoint(self, bar: Bar, trade: OpenTrade | None) -> None:
         orders, trades, events = self._orders, self._trades, self._events

@@ -7,6 +7,9 @@ import re
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
+from trading.core.errors import ConfigError
+from trading.core.files import system_folder
+
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 SECRET_NAME = re.compile(r"(API_KEY|SECRET|TOKEN|PASSWORD)$")
 CHATTY_LIBRARIES = ("alembic",)  # their INFO lines (migration steps) only at DEBUG
@@ -52,10 +55,23 @@ def setup_logging(level: str, log_file: Path | None = None) -> None:
 
 
 def add_log_file(log_file: Path) -> None:
-    """Also log to ``log_file`` (rotating, 10 MB x 5), creating its folder."""
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    file_handler = RotatingFileHandler(log_file, maxBytes=10_000_000, backupCount=5,
-                                       encoding="utf-8")
+    """Also log to ``log_file`` (rotating, 10 MB x 5), creating its folder.
+
+    Raises ConfigError naming ``logging.log_file`` when it cannot be a log file: under /proc,
+    /sys or /dev, a folder, or not writable.
+    """
+    folder = system_folder(log_file)
+    if folder is not None:
+        raise ConfigError(f"logging.log_file: {log_file} is under {folder}, which belongs to the "
+                          "system; give a file in a folder of yours, e.g. logs/live/bot.log")
+    try:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        file_handler = RotatingFileHandler(log_file, maxBytes=10_000_000, backupCount=5,
+                                           encoding="utf-8")
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ConfigError(f"logging.log_file: cannot write the log file {log_file}: {reason}; "
+                          "set logging.log_file to a file in a folder you can write") from None
     file_handler.setFormatter(logging.Formatter(FORMAT))
     file_handler.addFilter(SecretFilter())
     logging.getLogger().addHandler(file_handler)

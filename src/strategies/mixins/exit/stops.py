@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from strategies.mixins.base import Bar, ExitMixin, OpenTrade, Param
-from strategies.mixins.common import period, positive
+from strategies.mixins.common import percent_distance, period, positive
 
 if TYPE_CHECKING:
     from strategies.indicators import IndicatorSet
@@ -15,7 +15,9 @@ class ATRExitMixin(ExitMixin):
 
     The ATR is frozen at ``on_entry`` (kept in ``trade.state`` so a restart uses the same value).
     If the ATR was not ready yet at entry (nan during warm-up), this mixin never fires for that
-    trade; pair it with another exit when entries can happen that early.
+    trade; pair it with another exit when entries can happen that early. Added to the config
+    while a position is open, it takes the ATR at the restart (``on_restore``): the one at entry
+    is gone.
     """
 
     name = "ATRExitMixin"
@@ -51,8 +53,8 @@ class TrailingStopExitMixin(ExitMixin):
     rule = ("once close >= entry x (1 + x_activation_pct/100): close <= highest close since entry "
             "x (1 - x_trail_pct/100)")
     params = (
-        positive("x_trail_pct", 2.0, "trailing distance below the highest close since entry, in percent",
-                 maximum=100),
+        percent_distance("x_trail_pct", 2.0,
+                         "trailing distance below the highest close since entry, in percent"),
         Param("x_activation_pct", float, 0.0,
               "profit in percent of the entry price that arms the trailing stop (0 = at break-even)",
               minimum=0, maximum=1000),
@@ -64,6 +66,10 @@ class TrailingStopExitMixin(ExitMixin):
 
     def on_entry(self, trade: OpenTrade) -> None:
         trade.state[self.name] = {"armed": False}
+
+    def on_restore(self, trade: OpenTrade) -> None:
+        """Armed when the highest close since entry already reached the activation level."""
+        trade.state[self.name] = {"armed": trade.highest_close >= trade.entry_price * self._arm_factor}
 
     def should_exit(self, trade: OpenTrade, bar: Bar) -> str | None:
         state = trade.state.setdefault(self.name, {"armed": False})
@@ -83,8 +89,8 @@ class FixedRatioExitMixin(ExitMixin):
     params = (
         positive("x_take_profit_pct", 10.0, "take profit at this gain over the entry price, in percent",
                  maximum=1000),
-        positive("x_stop_loss_pct", 5.0, "stop out at this loss below the entry price, in percent",
-                 maximum=100),
+        percent_distance("x_stop_loss_pct", 5.0,
+                         "stop out at this loss below the entry price, in percent"),
     )
 
     def init(self, indicators: "IndicatorSet") -> None:

@@ -1,0 +1,29 @@
+"""Text as it is shown to people: always printable, and short where the input may be huge."""
+from __future__ import annotations
+
+EXCERPT_CHARS = 40
+
+
+def printable(text: str) -> str:
+    """``text`` with every lone surrogate written as an escape (``\\ud800``).
+
+    Lone surrogates come from ``"\\ud800"`` escapes in JSON and from file names that are not
+    UTF-8; printing, logging or storing them raises ``UnicodeEncodeError``. Everything else is
+    returned unchanged.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """``text`` quoted (``repr``: control characters escaped), cut to ``limit`` characters.
+
+    A cut one ends with ``...`` and says how long the whole was: ``'\\x00\\x00...' (20,000
+    characters)``.
+    """
+    if len(text) <= limit:
+        return printable(repr(text))
+    return printable(repr(text[:limit])) + f"... ({len(text):,} characters)"
