@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 TIME_COLUMNS = ("datetime", "open_time", "timestamp", "time", "date")
 MAX_GAP_WARNINGS = 5
+HEAD_CHARS = 65536  # of the first lines, enough to tell the format
 OTHER_DELIMITERS = ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars"))
 _FIELD_COUNT = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
@@ -99,7 +100,7 @@ def _head(path: Path) -> list[tuple[int, str]]:
     found: list[tuple[int, str]] = []
     try:
         with path.open("r", encoding="utf-8-sig") as fh:
-            for number, line in enumerate(fh, 1):
+            for number, line in enumerate(iter(lambda: fh.readline(HEAD_CHARS), ""), 1):
                 if line.strip():
                     found.append((number, line.strip()))
                     if len(found) == 2:
@@ -127,7 +128,10 @@ def _not_utf8(path: Path) -> DataError:
 
 
 def _fields(line: str) -> list[str]:
-    return next(csv.reader([line]), [])
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error:  # a field over csv's size limit: no header or row of ours
+        return line.split(",")
 
 
 def _wrong_delimiter(path: Path, number: int, line: str) -> None:
@@ -213,9 +217,10 @@ def _read(path: Path, **kwargs) -> pd.DataFrame:
         raise DataError(f"{path}: cannot read the data file: {exc.strerror}") from None
 
 
-def _too_many_fields(path: Path, line: int, saw: int, expected: int) -> str:
-    return (f"{path}: line {line}: {saw} fields where the first row has {expected}; a number "
-            "written with a thousands separator (1,820.5) is two fields: write 1820.5")
+def _too_many_fields(path: Path, line: int, saw: int, expected: int,
+                     other: str = "the first row") -> str:
+    return (f"{path}: line {line}: {saw} fields where {other} has {expected}; a number written "
+            "with a thousands separator (1,820.5) is two fields: write 1820.5")
 
 
 def _read_with_header(path: Path, head: list[tuple[int, str]]) -> _Table:
@@ -231,7 +236,8 @@ def _read_with_header(path: Path, head: list[tuple[int, str]]) -> _Table:
         raise DataError(f"{path}: line {number}: missing column(s) {', '.join(missing)} "
                         f"(header has: {excerpt(', '.join(header), 120)})")
     if len(head) > 1 and len(_fields(head[1][1])) > len(header):  # pandas lets this row pass
-        raise DataError(_too_many_fields(path, head[1][0], len(_fields(head[1][1])), len(header)))
+        raise DataError(_too_many_fields(path, head[1][0], len(_fields(head[1][1])), len(header),
+                                         "the header"))
     names = {"datetime": time_name, **{n: by_lower[n] for n in PRICE_COLUMNS}}
     # a fast, typed read first; only a bad cell sends us to the slower read that can name it
     typed = {by_lower[n]: np.float64 for n in PRICE_COLUMNS}
@@ -252,6 +258,9 @@ def _read_klines(path: Path, head: list[tuple[int, str]]) -> _Table:
         raise DataError(f"{path}: line {number}: {width} column(s) without a header; expected a "
                         f"header row naming datetime,open,high,low,close,volume or a 12-column "
                         f"Binance kline dump")
+    if len(head) > 1 and len(_fields(head[1][1])) < width:  # the first row is the odd one
+        raise DataError(_too_many_fields(path, number, width, len(_fields(head[1][1])),
+                                         f"line {head[1][0]}"))
     names = dict(zip(("datetime",) + PRICE_COLUMNS, range(6)))
     columns = list(range(width))  # the first row's width: pandas refuses any longer row
     try:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 from datetime import datetime, timedelta, timezone
 
 import backtrader as bt
@@ -14,10 +15,12 @@ from strategies.custom_strategy import CustomStrategy, ProtectiveRules, Strategy
 from trading.core.types import PendingOrder
 from trading.core.protocols import NullListener
 from strategies.mixins.base import Bar, EntryMixin, ExitMixin, OpenTrade, Param
+from strategies.mixins.registry import MixinRegistry
 from trading.core.settings import RiskConfig, TrailingStopConfig, TradingConfig
 from trading.risk import RiskManager
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+REGISTRY = MixinRegistry.discover()
 COMMISSION = 0.001
 
 
@@ -100,10 +103,12 @@ def risk_manager(**overrides) -> RiskManager:
 
 
 def run(rows, enter_on, exit_on=(), protective=ProtectiveRules(), risk=None, warmup=0,
-        restored_trade=None, restored_orders=(), position_size=0.5, cash=1000.0, minutes=60):
+        restored_trade=None, restored_orders=(), position_size=0.5, cash=1000.0, minutes=60,
+        more_exits=()):
     entry, exit_ = ScriptedEntry(), ScriptedExit()
     entry.closes, exit_.closes = set(enter_on), set(exit_on)
-    setup = StrategySetup(symbol="TEST", entry=entry, exits=(exit_,), position_size=position_size,
+    setup = StrategySetup(symbol="TEST", entry=entry, exits=(exit_, *more_exits),
+                          position_size=position_size,
                           protective=protective, risk=risk, restored_trade=restored_trade,
                           restored_orders=restored_orders)
     rec = Recorder()
@@ -208,6 +213,45 @@ def test_restored_position_resumes_exits_and_protective_orders_after_warmup():
     assert trade.exit_reason == "stop_loss" and trade.exit_price == pytest.approx(95.0)
     assert trade.exit_time == T0 + timedelta(hours=2)
     assert trade.size == pytest.approx(2.0)
+
+
+def test_a_new_entry_records_the_exits_in_force():
+    rows = [flat(100), flat(101), flat(102), flat(103)]
+    rec, _ = run(rows, enter_on={101}, more_exits=(REGISTRY.build("exit", "TimeBasedExitMixin"),))
+    assert rec.states[0]["exits"] == ["ScriptedExit", "TimeBasedExitMixin"]
+
+
+def test_exits_changed_while_a_position_was_open_get_their_state_and_are_logged(caplog):
+    # opened under an exit since removed; ScriptedExit (added) counts bars in its state and would
+    # fail without it; the trailing stop (added) is armed: the highest close 112 reached +5%
+    restored = OpenTrade(symbol="TEST", size=2.0, entry_price=100.0,
+                         entry_ts=(T0 + timedelta(hours=1)).timestamp(), bars_held=5,
+                         highest_close=112.0, state={"OldExit": {"level": 1}}, exits=["OldExit"])
+    trailing = REGISTRY.build("exit", "TrailingStopExitMixin",
+                              {"x_trail_pct": 2.0, "x_activation_pct": 5.0})
+    rows = [flat(110), flat(111), flat(111.5), flat(109.5), flat(109)]
+    with caplog.at_level(logging.WARNING, logger="strategies.custom_strategy"):
+        rec, _ = run(rows, enter_on=set(), warmup=2, restored_trade=restored,
+                     more_exits=(trailing,))
+    assert "exit_logic changed since the position opened at 2024-01-01T01:00:00Z" in caplog.text
+    assert "added ScriptedExit (state {'seen': 0}" in caplog.text
+    assert "added TrailingStopExitMixin (state {'armed': True}" in caplog.text
+    assert "removed OldExit" in caplog.text
+    assert rec.states[-1]["exits"] == ["ScriptedExit", "TrailingStopExitMixin"]
+    assert set(rec.states[-1]["state"]) == {"ScriptedExit", "TrailingStopExitMixin"}
+    # 109.5 <= 112 x 0.98 = 109.76: the added trailing stop closes it at the next open
+    assert [t.exit_reason for t in rec.closed] == ["TrailingStopExitMixin:trailing"]
+
+
+def test_an_unchanged_exit_logic_is_not_reported(caplog):
+    restored = OpenTrade(symbol="TEST", size=2.0, entry_price=100.0,
+                         entry_ts=(T0 + timedelta(hours=1)).timestamp(),
+                         state={"ScriptedExit": {"seen": 3}}, exits=["ScriptedExit"])
+    with caplog.at_level(logging.WARNING, logger="strategies.custom_strategy"):
+        rec, _ = run([flat(100), flat(101), flat(102)], enter_on=set(), warmup=1,
+                     restored_trade=restored)
+    assert "exit_logic changed" not in caplog.text
+    assert rec.states[-1]["state"]["ScriptedExit"]["seen"] == 5  # kept, counted on
 
 
 def test_pending_entry_from_before_a_restart_fills_at_the_first_live_bar():

@@ -132,6 +132,28 @@ def test_trailing_stop_resumes_armed_after_a_restart():
     assert fresh.hold(restored, [104, 103.5]) == [None, "trailing"]
 
 
+def test_a_trailing_stop_added_to_an_open_position_is_armed_by_its_highest_close():
+    # the position opened at 100 without this exit; its highest close since entry is known
+    reached, short = (OpenTrade("ETHBTC", 1.0, 100.0, entry_ts=0.0, highest_close=106.0),
+                      OpenTrade("ETHBTC", 1.0, 100.0, entry_ts=0.0, highest_close=104.0))
+    run = Run("TrailingStopExitMixin", {"x_trail_pct": 2.0, "x_activation_pct": 5.0})
+    for trade in (reached, short):
+        run.mixin.on_restore(trade)
+    assert reached.state["TrailingStopExitMixin"] == {"armed": True}
+    assert short.state["TrailingStopExitMixin"] == {"armed": False}
+    assert run.hold(reached, [103.8]) == ["trailing"]  # 106 x 0.98 = 103.88
+    assert run.hold(short, [103.8]) == [None]
+
+
+def test_an_atr_exit_added_to_an_open_position_takes_the_atr_at_restore():
+    run = Run("ATRExitMixin", {"x_atr_period": 3, "x_sl_multiplier": 2.0})
+    run.warm_up([bar(k, 10.0, 10.5, 9.5) for k in range(5)])  # ATR 1 now
+    trade = OpenTrade("ETHBTC", 1.0, 9.0, entry_ts=0.0, highest_high=13.0)  # entry ATR unknown
+    run.mixin.on_restore(trade)
+    assert trade.state["ATRExitMixin"] == {"atr": pytest.approx(1.0), "stop": None}
+    assert run.hold(trade, [bar(5, 10.9, 11.0, 10.8)]) == ["stop"]  # 13 - 2 x 1 = 11
+
+
 def test_time_based_exit_by_bars_and_by_minutes():
     run = Run("TimeBasedExitMixin", {"x_max_bars": 3})
     assert run.hold(run.enter(1.0), [1, 1, 1]) == [None, None, "max_bars"]

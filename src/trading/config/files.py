@@ -133,18 +133,20 @@ def _read_bytes(path: Path) -> bytes:
     except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
         raise UnreadableConfig(f"{path}: cannot open the config file: "
                                f"{getattr(exc, 'strerror', None) or exc}") from None
-    with os.fdopen(fd, "rb") as fh:
-        info = os.fstat(fh.fileno())
+    try:
+        info = os.fstat(fd)
         kind = non_regular_kind(info.st_mode)
         if kind:
             raise UnreadableConfig(f"{path}: is {kind}, not a config file; give the path of a "
                                    f"JSON file such as config/trading/0001.json")
         if info.st_size > MAX_CONFIG_BYTES:
             raise UnreadableConfig(_too_big(path, info.st_size))
-        try:
+        with os.fdopen(fd, "rb", closefd=False) as fh:
             data = fh.read(MAX_CONFIG_BYTES + 1)  # it may grow while we read
-        except OSError as exc:
-            raise UnreadableConfig(f"{path}: cannot read the config file: {exc.strerror}") from None
+    except OSError as exc:
+        raise UnreadableConfig(f"{path}: cannot read the config file: {exc.strerror}") from None
+    finally:
+        os.close(fd)
     if len(data) > MAX_CONFIG_BYTES:
         raise UnreadableConfig(_too_big(path, len(data)))
     return data

@@ -96,7 +96,7 @@ def _show(value: Any) -> str:
 
 def _hint(word: Any, choices: Any) -> str:
     """``; did you mean 'x'?`` for a near miss, else nothing."""
-    if not isinstance(word, str):
+    if not isinstance(word, str) or len(word) > MAX_VALUE_SHOWN:
         return ""
     by_case = {str(c).lower(): str(c) for c in choices}  # 'info' -> 'INFO'
     match = difflib.get_close_matches(word.lower(), by_case, n=1, cutoff=0.6)
@@ -132,7 +132,7 @@ def _explain(error: ValidationError) -> Iterator[Problem]:
         allowed = list(error.schema.get("properties", {}))
         for key in value:
             if key not in allowed:
-                yield path + (key,), f"unknown key '{key}'" + (
+                yield path + (key,), f"unknown key {_show(key)}" + (
                     _hint(key, allowed) or f" (allowed: {', '.join(allowed)})")
     elif kind == "required":
         for key in rule:
@@ -200,7 +200,8 @@ def _mixin_specs(doc: Mapping[str, Any]) -> Iterator[tuple[Kind, JsonPath, Any]]
 
 def _mixin_problems(doc: Mapping[str, Any], registry: MixinRegistry) -> Iterator[Problem]:
     for kind, path, spec in _mixin_specs(doc):
-        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) \
+                or len(spec["name"]) > MAX_NAME:  # pass 1 says it is too long
             continue
         name, params = spec["name"], spec.get("params", {})
         other: Kind = "exit" if kind == "entry" else "entry"
@@ -255,9 +256,16 @@ def _log_file_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
         yield ("logging", "log_file"), (f"{_show(log_file)} is under {folder}, which belongs to the "
                                         "system; give a file in a folder of yours, e.g. "
                                         "logs/live/bot.log")
-    elif log_file.endswith(("/", os.sep)) or path.is_dir():
+    elif log_file.endswith(("/", os.sep)) or _is_dir(path):
         yield ("logging", "log_file"), (f"{_show(log_file)} is a folder; give the log file's path "
                                         "in it, e.g. logs/live/bot.log")
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except (OSError, ValueError, UnicodeError):  # a name the OS cannot take: the run will say
+        return False
 
 
 def _bot_id_problems(doc: Mapping[str, Any], path: Path | None) -> Iterator[Problem]:

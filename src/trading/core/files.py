@@ -26,6 +26,6 @@ def system_folder(path: Path) -> Path | None:
     """The system folder (``/proc``, ``/sys``, ``/dev``) ``path`` lies in, after resolving links."""
     try:
         resolved = path.resolve()
-    except (OSError, RuntimeError):  # a link loop: not ours to judge here, opening will say
-        return None
+    except (OSError, RuntimeError, ValueError):  # a loop, a NUL, a name the OS cannot take:
+        return None  # not ours to judge here, opening the file will say
     return next((f for f in SYSTEM_FOLDERS if resolved == f or f in resolved.parents), None)

@@ -19,11 +19,13 @@ def printable(text: str) -> str:
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
-    """``text`` quoted (``repr``: control characters escaped), cut to ``limit`` characters.
+    """``text`` quoted (``repr``: control characters escaped) in about ``limit`` characters.
 
-    A cut one ends with ``...`` and says how long the whole was: ``'\\x00\\x00...' (20,000
+    A cut one ends with ``...`` and says how long the whole was: ``'\\x00\\x00'... (20,000
     characters)``.
     """
-    if len(text) <= limit:
-        return printable(repr(text))
-    return printable(repr(text[:limit])) + f"... ({len(text):,} characters)"
+    shown = len(text)
+    while len(repr(text[:shown])) > limit + 2 and shown > 1:  # escapes take up to 10 characters
+        shown = min(shown - 1, limit) if shown > limit else shown * 2 // 3
+    quoted = printable(repr(text[:shown]))
+    return quoted if shown == len(text) else f"{quoted}... ({len(text):,} characters)"

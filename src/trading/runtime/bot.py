@@ -112,8 +112,7 @@ class LiveTradingBot:
             self._build()
             assert self.cerebro is not None and self.store is not None
             self.io.start()
-            source_task = self.io.submit(self._source.run(self._sink), name="bar source")
-            source_task.add_done_callback(self._on_source_done)
+            self.io.submit(self._bars_from_source(), name="bar source")
             self.io.every(cfg.logging.heartbeat_seconds, self._heartbeat, name="heartbeat")
             self.io.every(WAL_FLUSH_SECONDS, self.store.flush_wal, name="wal flush")
             self._state = "warming_up"
@@ -231,13 +230,15 @@ class LiveTradingBot:
         """The feed dropped an invalid bar: an ``error`` event, and nothing trades on it."""
         self._publish(ErrorEvent(time=utcnow(), message=message, source="feed"))
 
-    def _on_source_done(self, task: Any) -> None:
-        """The bar source ended; if by failing, the bot stops after the bar in hand, with an
-        error (a feed that only waits would otherwise hang the bot)."""
-        if task.cancelled() or task.exception() is None:
-            return
-        self._source_failure = f"the bar source failed: {task.exception()}"
-        self._sink.request_stop()
+    async def _bars_from_source(self) -> None:
+        """Run the bar source (I/O thread). If it fails, the feed ends after the bars it sent
+        and the bot stops with an error: a feed that only waits would hang the bot."""
+        try:
+            await self._source.run(self._sink)
+        except Exception as exc:  # any failure of a source, a venue client's included
+            log.error("the bar source failed", exc_info=exc)
+            self._source_failure = f"the bar source failed: {exc}"
+            await self._sink.end()
 
     def _on_kill_switch(self, reason: str, drawdown_pct: float) -> None:
         event = KillSwitchEvent(time=utcnow(), reason=reason, drawdown_pct=drawdown_pct)

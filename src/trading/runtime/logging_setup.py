@@ -70,6 +70,8 @@ def add_log_file(log_file: Path) -> None:
                                            encoding="utf-8")
     except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
         reason = getattr(exc, "strerror", None) or str(exc)
+        if isinstance(exc, FileExistsError):  # mkdir met a file where a folder should be
+            reason = f"{next(p for p in log_file.parents if p.exists())} is a file, not a folder"
         raise ConfigError(f"logging.log_file: cannot write the log file {log_file}: {reason}; "
                           "set logging.log_file to a file in a folder you can write") from None
     file_handler.setFormatter(logging.Formatter(FORMAT))
