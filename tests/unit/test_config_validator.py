@@ -8,8 +8,11 @@ from typing import Any
 
 import pytest
 
+from trading.config.files import parse_config_text
 from trading.config.loading import build_config
+from trading.config.schema import apply_defaults, config_schema
 from trading.config.validator import validate_document
+from trading.core.errors import ConfigError
 from trading.core.settings import BROKER_TYPES, DATA_SOURCES
 
 DOCUMENTED = Path(__file__).resolve().parents[1] / "fixtures" / "documented_config.json"
@@ -385,3 +388,82 @@ def test_an_enabled_trailing_stop_needs_a_distance(doc):
     doc["risk_management"]["trailing_stop"]["trailing_pct"] = 100
     assert_error(doc, "0001.json: risk_management.trailing_stop.trailing_pct: must be < 100, "
                       "got 100")
+
+
+# --- issue 7: what JSON lets through and no config may hold ---------------------------------------
+
+def parsed_errors(text: str, source: str = SOURCE) -> list[str]:
+    return validate_document(parse_config_text(text, source), source, env=SECRETS).errors
+
+
+@pytest.mark.parametrize("literal, shown", [("NaN", "NaN"), ("Infinity", "Infinity"),
+                                            ("-Infinity", "-Infinity"), ("1e400", "1e400 (too large)")])
+def test_non_finite_numbers_are_invalid_everywhere(doc, literal, shown):
+    for key, section in (("position_size", "trading"), ("initial_balance", "broker"),
+                         ("commission", "broker"), ("stop_loss_pct", "risk_management")):
+        doc[section][key] = "__X__"
+        text = json.dumps(doc).replace('"__X__"', literal)
+        assert f"0001.json: {section}.{key}: must be a finite number, got {shown}" in \
+            "\n".join(parsed_errors(text)), (key, literal)
+        doc[section][key] = 1
+
+
+def test_a_key_given_twice_is_an_error_naming_the_key_and_its_path(doc):
+    text = json.dumps(doc).replace('"symbol": "BTCUSDT", "position_size"',
+                                   '"symbol": "BTCUSDT", "symbol": "BTCUSDT", "position_size"', 1)
+    assert parsed_errors(text) == ["0001.json: trading.symbol: the key 'symbol' is given 2 times in "
+                                   "this object (JSON keeps only the last, silently); keep one"]
+
+
+def test_a_lone_surrogate_or_a_nul_is_named_where_it_is(doc):
+    doc["strategy"]["entry_logic"]["params"]["\ud800"] = 1
+    doc["description"] = "a\x00b"
+    found = errors(doc)
+    assert "0001.json: description: contains a NUL character (\\u0000); remove it" in found
+    assert any(line.startswith('0001.json: strategy.entry_logic.params["\\ud800"]: the key contains '
+                               "a lone surrogate \\ud800") for line in found), found
+    assert all(line.encode("utf-8") for line in found)
+
+
+def test_percent_distances_of_100_are_refused_here_and_in_mixin_params(doc):
+    doc["risk_management"]["stop_loss_pct"] = 100
+    doc["trading"]["max_drawdown_pct"] = 100
+    doc["strategy"]["exit_logic"] = [{"name": "FixedRatioExitMixin", "params": {"x_stop_loss_pct": 100}},
+                                     {"name": "TrailingStopExitMixin", "params": {"x_trail_pct": 100}}]
+    found = errors(doc)
+    assert "0001.json: risk_management.stop_loss_pct: must be < 100, got 100" in found
+    assert "0001.json: trading.max_drawdown_pct: must be < 100, got 100" in found
+    assert "0001.json: strategy.exit_logic[0].params.x_stop_loss_pct: must be < 100, got 100" in found
+    assert "0001.json: strategy.exit_logic[1].params.x_trail_pct: must be < 100, got 100" in found
+    doc["risk_management"]["stop_loss_pct"] = 99.9
+    assert not any("stop_loss_pct" in line and "risk" in line for line in errors(doc))
+
+
+def test_speed_and_string_lengths_are_bounded(doc):
+    doc["data"]["speed"] = 1e-300
+    doc["description"] = "x" * 50_000
+    found = errors(doc)
+    assert "0001.json: data.speed: must be 0 (as fast as possible) or at least 1e-05 bars per " \
+           "second (about one bar a day), got 1e-300" in found
+    assert "0001.json: description: must be at most 1,000 characters long, got 50,000" in found
+
+
+@pytest.mark.parametrize("name", ["my bot.json", "a'b.json", "ünïcødé.json"])
+def test_a_bot_id_taken_from_a_file_name_follows_the_bot_id_rule(doc, name):
+    path = Path("config/trading") / name
+    report = validate_document(doc, str(path), path=path, env=SECRETS)
+    assert len(report.errors) == 1
+    assert report.errors[0].startswith(f"{path}: bot_id: not set, so the bot id would be the "
+                                       f"file's name {Path(name).stem!r}, which is not a valid id")
+    with pytest.raises(ConfigError, match="bot_id: not set"):
+        build_config(apply_defaults(doc, config_schema()), source=path)
+    doc["bot_id"] = "my_bot"
+    assert validate_document(doc, str(path), path=path, env=SECRETS).errors == []
+
+
+@pytest.mark.parametrize("log_file, words", [("/proc/self/status", "is under /proc"),
+                                             ("/sys/x.log", "is under /sys"), ("logs/", "is a folder")])
+def test_a_log_file_under_proc_or_a_folder_is_refused(doc, log_file, words):
+    doc["logging"]["log_file"] = log_file
+    assert any(line.startswith("0001.json: logging.log_file: ") and words in line
+               for line in errors(doc))

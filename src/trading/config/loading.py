@@ -14,7 +14,8 @@ from trading.config.files import read_config_file, resolve_config_path
 from trading.config.models import (BotConfig, BrokerConfig, ChannelConfig, DataConfig, LoggingConfig,
                                    MixinSpec, NotificationsConfig, RiskConfig, StrategyConfig,
                                    TradingConfig, TrailingStopConfig)
-from trading.config.validator import file_bot_id_problem, validate_document
+from trading.config.names import file_bot_id_problem
+from trading.config.validator import validate_document
 from trading.core.errors import ConfigError
 
 

@@ -26,9 +26,9 @@ from feeds import AVAILABLE_SOURCES
 from notify import AVAILABLE_CHANNELS
 from trading.core.settings import BROKER_TYPES, DATA_SOURCES, INTERVALS, LIVE_MONEY_BROKERS
 from trading.config.files import MAX_DEPTH, JsonPath, Problem, document_problems
+from trading.config.names import file_bot_id_problem, log_file_problem
 from trading.config.schema import (BOT_ID_PATTERN, BOT_ID_WORDS, MAX_NAME, MIN_SPEED,
                                    apply_defaults, config_schema)
-from trading.core.files import system_folder
 from trading.core.text import printable
 
 MAX_KEY_SHOWN = 40  # characters of a key quoted in a JSON path
@@ -248,49 +248,17 @@ def _data_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
 def _log_file_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
     """A log file the bot could not open: a folder, or a file of the system's."""
     log_file = _section(doc, "logging").get("log_file")
-    if not isinstance(log_file, str) or not log_file or "\x00" in log_file:
-        return  # pass 1 and the document checks report those
-    path = Path(log_file)
-    folder = system_folder(path)
-    if folder is not None:
-        yield ("logging", "log_file"), (f"{_show(log_file)} is under {folder}, which belongs to the "
-                                        "system; give a file in a folder of yours, e.g. "
-                                        "logs/live/bot.log")
-    elif log_file.endswith(("/", os.sep)) or _is_dir(path):
-        yield ("logging", "log_file"), (f"{_show(log_file)} is a folder; give the log file's path "
-                                        "in it, e.g. logs/live/bot.log")
-
-
-def _is_dir(path: Path) -> bool:
-    try:
-        return path.is_dir()
-    except (OSError, ValueError, UnicodeError):  # a name the OS cannot take: the run will say
-        return False
+    if isinstance(log_file, str) and log_file and "\x00" not in log_file:  # else pass 0/1 says
+        problem = log_file_problem(log_file)
+        if problem:
+            yield ("logging", "log_file"), problem
 
 
 def _bot_id_problems(doc: Mapping[str, Any], path: Path | None) -> Iterator[Problem]:
     """Without ``bot_id`` the file's name is the bot id: the same rule applies to it."""
-    if path is None or "bot_id" in doc:
-        return
-    message = file_bot_id_problem(path)
-    if message:
-        yield ("bot_id",), message
-
-
-def file_bot_id_problem(path: Path) -> str | None:
-    """Why ``path``'s stem cannot be a bot id (the rule ``bot_id`` follows), or None."""
-    stem = path.stem
-    if re.fullmatch(BOT_ID_PATTERN.strip("^$"), stem) and len(stem) <= MAX_NAME:
-        return None
-    return (f"not set, so the bot id would be the file's name {_show(printable(stem))}, which is "
-            f"not a valid id ({BOT_ID_WORDS}, at most {MAX_NAME} characters; it goes into "
-            "database rows and client order ids): set \"bot_id\" or rename the file, "
-            f"e.g. {_suggest_id(stem)}.json")
-
-
-def _suggest_id(stem: str) -> str:
-    safe = re.sub(r"[^A-Za-z0-9_-]+", "_", stem.encode("ascii", "ignore").decode()).strip("_")
-    return (safe or "bot")[:MAX_NAME]
+    problem = None if path is None or "bot_id" in doc else file_bot_id_problem(path)
+    if problem:
+        yield ("bot_id",), problem
 
 
 def _risk_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:

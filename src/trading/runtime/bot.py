@@ -7,6 +7,7 @@ Cerebro thread takes at the end of each bar.
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import time
@@ -17,7 +18,7 @@ import backtrader as bt
 from brokers.factory import build_broker
 from brokers.paper import BrokerSnapshot
 from feeds.factory import build_source
-from feeds.live import BarSink, BarSource, LiveFeed
+from feeds.live import BarSink, BarSource, LiveFeed, SinkClosed
 from strategies.custom_strategy import CustomStrategy
 from trading.config.models import BotConfig
 from trading.core.errors import ConfigError, TradingBotError
@@ -238,7 +239,8 @@ class LiveTradingBot:
         except Exception as exc:  # any failure of a source, a venue client's included
             log.error("the bar source failed", exc_info=exc)
             self._source_failure = f"the bar source failed: {exc}"
-            await self._sink.end()
+            with contextlib.suppress(SinkClosed):  # the feed stopped first: nothing to end
+                await self._sink.end()
 
     def _on_kill_switch(self, reason: str, drawdown_pct: float) -> None:
         event = KillSwitchEvent(time=utcnow(), reason=reason, drawdown_pct=drawdown_pct)

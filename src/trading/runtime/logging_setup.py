@@ -7,8 +7,8 @@ import re
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
+from trading.config.names import log_file_problem
 from trading.core.errors import ConfigError
-from trading.core.files import system_folder
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 SECRET_NAME = re.compile(r"(API_KEY|SECRET|TOKEN|PASSWORD)$")
@@ -60,10 +60,9 @@ def add_log_file(log_file: Path) -> None:
     Raises ConfigError naming ``logging.log_file`` when it cannot be a log file: under /proc,
     /sys or /dev, a folder, or not writable.
     """
-    folder = system_folder(log_file)
-    if folder is not None:
-        raise ConfigError(f"logging.log_file: {log_file} is under {folder}, which belongs to the "
-                          "system; give a file in a folder of yours, e.g. logs/live/bot.log")
+    problem = log_file_problem(str(log_file))
+    if problem:
+        raise ConfigError(f"logging.log_file: {problem}")
     try:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         file_handler = RotatingFileHandler(log_file, maxBytes=10_000_000, backupCount=5,
