@@ -1,10 +1,9 @@
 """``tradingbot reset-kill-switch CONFIG``: clear a bot's drawdown kill switch in its database."""
 from __future__ import annotations
 
-import argparse
 import sys
 
-from trading.cli.common import EXIT_OK, EXIT_RUNTIME, report_config_error, command_parser
+from trading.cli.common import EXIT_RUNTIME, command_parser, report_config_error
 from trading.config.loading import load_config
 from trading.core.errors import ConfigError, StoreError
 from trading.persistence.repository import Store

@@ -12,8 +12,14 @@ import signal
 import sys
 from typing import Any
 
-from trading.cli.common import (EXIT_FORCED, EXIT_INVALID, EXIT_OK, EXIT_RUNTIME,
-                                report_config_error, command_parser)
+from trading.cli.common import (
+    EXIT_FORCED,
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_RUNTIME,
+    command_parser,
+    report_config_error,
+)
 from trading.config.env_file import load_env_file
 from trading.config.loading import load_config
 from trading.core.errors import ConfigError, DataError, TradingBotError

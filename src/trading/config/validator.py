@@ -9,8 +9,6 @@ warnings: the config is fine, the environment is not ready yet.
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import difflib
 import functools
