@@ -9,8 +9,11 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
+
+from trading.core.timeutil import epoch_seconds
 
 REPO = Path(__file__).resolve().parents[2]
 BOT_SCRIPT = REPO / "src" / "trading" / "trading_bot.py"
@@ -75,8 +78,10 @@ class BotWorkspace:
             con.close()
 
     def trades(self) -> list[tuple[Any, ...]]:
-        return self.query("SELECT entry_time, exit_time, size, entry_price, exit_price, pnl, fees, "
+        """Closed trades, their entry and exit times as epoch seconds."""
+        rows = self.query("SELECT entry_time, exit_time, size, entry_price, exit_price, pnl, fees, "
                           "exit_reason, bars_held FROM trades ORDER BY exit_time")
+        return [(_epoch(entry), _epoch(exit_), *rest) for entry, exit_, *rest in rows]
 
     def has_open_position(self) -> bool:
         return bool(self.query("SELECT 1 FROM positions"))
@@ -84,11 +89,16 @@ class BotWorkspace:
     def open_position_entry(self) -> float | None:
         """Entry time of the open position, None when flat."""
         rows = self.query("SELECT entry_ts FROM positions")
-        return rows[0][0] if rows else None
+        return _epoch(rows[0][0]) if rows else None
 
     def has_pending_entry(self) -> bool:
         return bool(self.query("SELECT 1 FROM orders WHERE purpose = 'entry' "
                                "AND status IN ('submitted', 'accepted')"))
+
+
+def _epoch(stored: str) -> float:
+    """Epoch seconds of a time as the store keeps it in SQLite (UTC text)."""
+    return epoch_seconds(datetime.fromisoformat(stored))
 
 
 def wait_until(predicate: Callable[[], bool], proc: subprocess.Popen[str], timeout: float = 60,
