@@ -30,8 +30,8 @@ from trading.persistence.repository import BotSnapshot, Store
 
 BOT = "0001"
 T0 = 1_704_067_200.0  # 2024-01-01 00:00 UTC
-TABLES = {"bots", "orders", "trades", "positions", "equity", "risk_state", "events"}
-HEAD = "0002"  # the newest schema revision
+TABLES = {"bots", "orders", "trades", "positions", "equity", "risk_state", "events", "leases"}
+HEAD = "0003"  # the newest schema revision
 
 
 def at(ts: float) -> datetime:
@@ -140,6 +140,31 @@ def test_reopening_an_existing_database_keeps_its_rows_and_revision(open_store, 
     first.close()
     again = open_store()
     assert again.load_snapshot(BOT).cash == 9_000.0
+    with raw_engine(db_url).connect() as conn:
+        assert MigrationContext.configure(conn).get_current_heads() == (HEAD,)
+
+
+OPENER = textwrap.dedent("""
+    import sys
+    from trading.persistence.repository import Store
+
+    print("ready", flush=True)
+    sys.stdin.readline()
+    Store(sys.argv[1]).close()
+    print("opened", flush=True)
+""")
+
+
+def test_bots_started_together_on_a_new_database_all_open_it(db_url, raw_engine):
+    # the first migrates under a lock; the others wait for it and find the schema done
+    openers = [subprocess.Popen([sys.executable, "-c", OPENER, db_url], text=True,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE) for _ in range(4)]
+    assert [o.stdout.readline().strip() for o in openers] == ["ready"] * 4
+    for opener in openers:
+        opener.stdin.write("go\n")
+        opener.stdin.flush()
+    outcomes = [o.communicate(timeout=60) for o in openers]
+    assert [out.strip() for out, _ in outcomes] == ["opened"] * 4, outcomes
     with raw_engine(db_url).connect() as conn:
         assert MigrationContext.configure(conn).get_current_heads() == (HEAD,)
 

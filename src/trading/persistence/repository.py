@@ -38,6 +38,7 @@ PENDING_STATUSES = ("submitted", "accepted", "partial")  # an order the venue ma
 ORDER_FIELDS = ("client_order_id", "venue_order_id", "symbol", "side", "order_type", "purpose",
                 "reason", "size", "price", "status", "filled_size", "fill_price", "fee", "message",
                 "created_at", "updated_at")
+LEASE_FIELDS = ("bot_id", "host", "pid", "taken_at", "renewed_at", "expires_at")
 _ORDER_UPDATES = tuple(f for f in ORDER_FIELDS if f not in ("client_order_id", "created_at"))
 
 
@@ -51,6 +52,25 @@ class BotSnapshot:
     position: OpenTrade | None
     pending_orders: tuple[PendingOrder, ...]
     risk_state: dict | None
+
+
+@dataclass(frozen=True)
+class LeaseInfo:
+    """Who holds (or last held) a bot's lease: see ``trading.persistence.lease``.
+
+    Times are aware UTC datetimes; on PostgreSQL they come from the database server's clock.
+    """
+
+    bot_id: str
+    host: str
+    pid: int
+    taken_at: datetime
+    renewed_at: datetime
+    expires_at: datetime
+
+    def expired(self, at: datetime) -> bool:
+        """Whether the lease has run out at ``at`` (its holder stopped renewing it)."""
+        return self.expires_at <= at
 
 
 WAL_MAX_FRAMES = 16000  # ~64 MB of write-ahead log (4 KiB pages) before a blocking fold
@@ -98,6 +118,7 @@ class Store:
         return self._url
 
     def close(self) -> None:
+        """Close every connection to the database (a lease held through this store stays)."""
         self._engine.dispose()
 
     def flush_wal(self) -> None:
@@ -131,6 +152,12 @@ class Store:
             yield
         except SQLAlchemyError as exc:
             raise StoreError(f"{what} in {self._url} failed: {reason(exc)}") from exc
+
+    @contextmanager
+    def _transaction(self, what: str) -> Iterator[Connection]:
+        """One transaction for this package's other modules (the lease); errors as StoreError."""
+        with self._failing_as(what), self._engine.begin() as conn:
+            yield conn
 
     # -- writes ----------------------------------------------------------------------------------
     def register_bot(self, bot_id: str, config_path: str | None, description: str) -> None:
@@ -219,6 +246,14 @@ class Store:
                                  for p in pending),
             risk_state=json.loads(risk) if risk else None,
         )
+
+    def lease_holder(self, bot_id: str) -> LeaseInfo | None:
+        """The process holding the bot's lease, or None; an expired lease (its process stopped
+        renewing it and nobody took it since) is returned too: compare ``expires_at``."""
+        columns = [m.leases.c[name] for name in LEASE_FIELDS]
+        with self._failing_as(f"reading the lease of bot {bot_id}"), self._read() as conn:
+            row = conn.execute(select(*columns).where(m.leases.c.bot_id == bot_id)).first()
+        return LeaseInfo(**row._mapping) if row else None
 
     def load_risk_state(self, bot_id: str) -> dict | None:
         with self._failing_as(f"loading the risk state of bot {bot_id}"), self._read() as conn:

@@ -183,6 +183,19 @@ events = Table(
 )
 
 
+leases = Table(
+    "leases", metadata,
+    # one running process per bot: see trading.persistence.lease; no foreign key, a lease is
+    # taken before the bot is registered and outlives nothing else
+    Column("bot_id", String(64), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("token", String(64), nullable=False),  # random per acquisition: whose lease it is
+    Column("taken_at", UTCDateTime(), nullable=False),
+    Column("renewed_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+)
+
 # dialects with INSERT ... ON CONFLICT; the rest get UPDATE, then INSERT when nothing matched
 NATIVE_UPSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
