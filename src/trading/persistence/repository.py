@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Iterator, Sequence
 
@@ -38,7 +38,6 @@ PENDING_STATUSES = ("submitted", "accepted", "partial")  # an order the venue ma
 ORDER_FIELDS = ("client_order_id", "venue_order_id", "symbol", "side", "order_type", "purpose",
                 "reason", "size", "price", "status", "filled_size", "fill_price", "fee", "message",
                 "created_at", "updated_at")
-LEASE_FIELDS = ("bot_id", "host", "pid", "taken_at", "renewed_at", "expires_at")
 _ORDER_UPDATES = tuple(f for f in ORDER_FIELDS if f not in ("client_order_id", "created_at"))
 
 
@@ -73,14 +72,17 @@ class LeaseInfo:
         return self.expires_at <= at
 
 
+LEASE_FIELDS = tuple(f.name for f in fields(LeaseInfo))  # the leases columns people may see
 WAL_MAX_FRAMES = 16000  # ~64 MB of write-ahead log (4 KiB pages) before a blocking fold
 
 
 class Store:
-    """Repository of bots, orders, trades, positions, equity, risk state and events."""
+    """Repository of bots, orders, trades, positions, equity, risk state and events; the bot
+    leases are taken with ``trading.persistence.lease.BotLease`` and read here."""
 
     def __init__(self, url: str, *, background_wal: bool = False) -> None:
-        """Open (and migrate) the database at ``url``.
+        """Open (and migrate) the database at ``url``: any SQLAlchemy URL; ``postgres://`` and a
+        PostgreSQL URL without a driver use psycopg 3.
 
         ``background_wal``: SQLite only. The writing connection never folds its write-ahead log
         into the database itself (that fsync can take ~100 ms, stalling a live bar); the owner
