@@ -20,12 +20,13 @@ from feeds.factory import build_source
 from feeds.live import BarSink, LiveFeed
 from strategies.custom_strategy import CustomStrategy
 from trading.config.models import BotConfig
-from trading.core.errors import ConfigError, TradingBotError
+from trading.core.errors import ConfigError, LeaseHeld, LeaseLost, TradingBotError
 from trading.core.events import ErrorEvent, Event, KillSwitchEvent
 from trading.core.settings import LIVE_MONEY_BROKERS
 from trading.core.timeutil import iso_z, utcnow
 from trading.core.types import Bar
 from trading.persistence.journal import Journal, journal_folder
+from trading.persistence.lease import BotLease
 from trading.persistence.repository import Store
 from trading.risk import RiskManager, RiskState
 from trading.runtime.assembly import strategy_setup
@@ -38,6 +39,8 @@ from trading.runtime.summary import RunSummary
 log = logging.getLogger(__name__)
 
 WAL_FLUSH_SECONDS = 2.0  # the I/O thread folds SQLite's log into the database this often
+LEASE_HEARTBEATS = 3  # the bot's lease expires this many heartbeats after its last renewal
+LEASE_MIN_TTL = 15.0  # seconds, however short the heartbeat
 CLOSE_ON_SHUTDOWN_TIMEOUT = 60.0  # seconds to wait for the closing fill before stopping anyway
 PUBLISHED_EVENTS = ("error", "kill_switch", "order_rejected", "status", "daily_summary")
 
@@ -84,6 +87,8 @@ class LiveTradingBot:
         self.risk: RiskManager | None = None
         self.listener: BotListener | None = None
         self.journal: Journal | None = None
+        self.lease: BotLease | None = None
+        self._lease_lost = ""
         self.io = IOThread(name=f"bot-{config.bot_id}-io")
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -109,6 +114,7 @@ class LiveTradingBot:
             self.io.submit(self._source.run(self._sink), name="bar source")
             self.io.every(cfg.logging.heartbeat_seconds, self._heartbeat, name="heartbeat")
             self.io.every(WAL_FLUSH_SECONDS, self.store.flush_wal, name="wal flush")
+            self.io.every(cfg.logging.heartbeat_seconds, self._renew_lease, name="lease")
             self._state = "warming_up"
             # everything built so far lives as long as the bot: keep it out of the cyclic
             # collector's full passes, which otherwise pause a bar for ~100 ms
@@ -118,6 +124,9 @@ class LiveTradingBot:
             if strategies:
                 self.strategy = strategies[0]
             self._state = "stopped"
+        except LeaseHeld:
+            self._state = "refused"  # another process runs this bot: touch none of its state
+            raise
         except TradingBotError as exc:
             self._fail(str(exc))
             raise
@@ -130,14 +139,19 @@ class LiveTradingBot:
             self.io.stop(timeout=5.0)
             if self.listener is not None:
                 self.listener.refusals.ended()
-            if self.store is not None:  # the bot got as far as its database: say how it ended
+            if self.owns_bot:  # say how it ended, then let another process have the bot
                 write_status_file(self.get_status())
+                self._release_lease()
+            if self.store is not None:
                 self.store.close()
         return self._summary()
 
     def _build(self) -> None:
         cfg = self.config
         self.store = Store(self.db_url, background_wal=True)
+        ttl = max(LEASE_MIN_TTL, LEASE_HEARTBEATS * cfg.logging.heartbeat_seconds)
+        self.lease = BotLease(self.store, cfg.bot_id, ttl_seconds=ttl)
+        self.lease.acquire()  # LeaseHeld when another process runs this bot
         self.store.register_bot(cfg.bot_id, str(cfg.source) if cfg.source else None, cfg.description)
         snap = self.store.load_snapshot(cfg.bot_id)
         risk_state = RiskState.from_dict(snap.risk_state) if snap.risk_state else None
@@ -164,7 +178,7 @@ class LiveTradingBot:
             bot_id=cfg.bot_id, store=self.store, broker=self.broker, risk=self.risk,
             journal=self.journal, save_equity=cfg.logging.save_equity_curve,
             exit_mixins=",".join(x.name for x in cfg.strategy.exits), publish=self._publish,
-            on_bar_processed=self._on_bar_processed)
+            on_bar_end=self._on_bar_end, on_bar_processed=self._on_bar_processed)
         self.cerebro = build_cerebro(feed=self.feed, broker=self.broker, setup=setup,
                                      listener=self.listener, symbol=cfg.data.symbol)
 
@@ -197,7 +211,11 @@ class LiveTradingBot:
         return running[0] if running else None
 
     # -- per bar (Cerebro thread) --------------------------------------------------------------
-    def _on_bar_processed(self, bar: Bar, warmup: bool) -> None:
+    def _on_bar_end(self, bar: Bar, warmup: bool) -> None:
+        """The bar is decided, not yet committed: take the status snapshot (so a position seen in
+        the database is always in the snapshot too) and carry out a requested close."""
+        if self._lease_lost:  # another process runs this bot now: write nothing more
+            raise LeaseLost(self._lease_lost)
         self._bars += 1
         if not warmup:
             self._live_bars += 1
@@ -216,13 +234,38 @@ class LiveTradingBot:
             else:
                 strategy.close_position("shutdown")
 
+    def _on_bar_processed(self, bar: Bar, warmup: bool) -> None:
+        """The bar is committed (a hook for subclasses, e.g. the latency benchmarks)."""
+
+    # -- the lease (I/O thread) ---------------------------------------------------------------
+    @property
+    def owns_bot(self) -> bool:
+        """Whether this process holds the bot's lease (and so may write its state)."""
+        return self.lease is not None and self.lease.held and not self._lease_lost
+
+    def _renew_lease(self) -> None:
+        if self.lease is None or self._lease_lost:
+            return
+        try:
+            self.lease.renew()
+        except LeaseLost as exc:
+            self._lease_lost = str(exc)
+            log.error("%s; stopping at once without writing anything more", exc)
+            self._sink.request_stop()
+
+    def _release_lease(self) -> None:
+        try:
+            self.lease.release()  # type: ignore[union-attr]
+        except TradingBotError as exc:  # it expires on its own
+            log.warning("could not release the lease of bot %s: %s", self.config.bot_id, exc)
+
     def _on_kill_switch(self, reason: str, drawdown_pct: float) -> None:
         event = KillSwitchEvent(time=utcnow(), reason=reason, drawdown_pct=drawdown_pct)
         if self.listener is not None:
             self.listener.add_event(event)
 
     def _publish(self, event: Event) -> None:
-        if event.kind in PUBLISHED_EVENTS:
+        if event.kind in PUBLISHED_EVENTS and self.owns_bot:
             if self.store is not None:
                 self.store.record_event(self.config.bot_id, event)
             if self.journal is not None:
@@ -250,6 +293,8 @@ class LiveTradingBot:
             last_error=self._last_error, heartbeat_seconds=cfg.logging.heartbeat_seconds)
 
     def _heartbeat(self) -> None:
+        if not self.owns_bot:
+            return
         status = self.get_status()
         pos = status["position"]
         log.info("heartbeat %s: %s data=%s last_bar=%s value=%s position=%s entries_today=%d "
