@@ -12,7 +12,13 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from trading.config.models import BotConfig
-from trading.core.errors import ConfigError, LeaseHeld, NoDatabase, StoreError, UnreadableConfig
+from trading.core.errors import (
+    ConfigError,
+    LeaseHeld,
+    NoDatabase,
+    StoreError,
+    UnreadableConfig,
+)
 from trading.core.version import version
 from trading.persistence.lease import BotLease
 from trading.persistence.repository import Store
@@ -37,6 +43,14 @@ def command_parser(**kwargs: Any) -> argparse.ArgumentParser:
     """An ``argparse`` parser for one subcommand, with ``--version`` like every command."""
     parser = argparse.ArgumentParser(**kwargs)
     parser.add_argument("--version", action="version", version=f"tradingbot {version()}")
+    return parser
+
+
+def maintenance_parser(**kwargs: Any) -> argparse.ArgumentParser:
+    """The parser of a command that works on a stopped bot's database: CONFIG and --db."""
+    parser = command_parser(**kwargs)
+    parser.add_argument("config", help="0001, 1, 0001.json or a path to a config file")
+    parser.add_argument("--db", metavar="URL", help="database URL (default from the config)")
     return parser
 
 

@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import sys
 
-from trading.cli.common import (EXIT_INVALID, EXIT_OK, command_parser, report_config_error,
-                                report_store_error, stopped_bot)
+from trading.cli.common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    maintenance_parser,
+    report_config_error,
+    report_store_error,
+    stopped_bot,
+)
 from trading.config.loading import load_config
 from trading.core.errors import ConfigError, LeaseHeld, NoDatabase, StoreError
 from trading.persistence.archive import archived_id
@@ -37,12 +43,10 @@ def _archive_files(bot_id: str, archived: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """0 archived, 1 bad config, the bot runs, or it has nothing to archive, 3 store error."""
-    p = command_parser(prog="tradingbot reset",
+    p = maintenance_parser(prog="tradingbot reset",
                        description="Archive a stopped bot's database rows, journal and status file "
                                    "(renamed with a time stamp, nothing deleted) so its next run "
                                    "starts over.")
-    p.add_argument("config", help="0001, 0001.json or a path to a config file")
-    p.add_argument("--db", metavar="URL", help="database URL (default from the config)")
     args = p.parse_args(argv)
     try:
         config = load_config(args.config)

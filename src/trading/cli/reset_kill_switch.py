@@ -6,8 +6,13 @@ from __future__ import annotations
 
 import sys
 
-from trading.cli.common import (EXIT_OK, command_parser, report_config_error, report_store_error,
-                                stopped_bot)
+from trading.cli.common import (
+    EXIT_OK,
+    maintenance_parser,
+    report_config_error,
+    report_store_error,
+    stopped_bot,
+)
 from trading.config.loading import load_config
 from trading.core.errors import ConfigError, LeaseHeld, StoreError
 from trading.risk import RiskState
@@ -15,10 +20,8 @@ from trading.risk import RiskState
 
 def main(argv: list[str] | None = None) -> int:
     """0 cleared (or nothing to clear), 1 bad config, no database or the bot runs, 3 store error."""
-    p = command_parser(prog="tradingbot reset-kill-switch",
+    p = maintenance_parser(prog="tradingbot reset-kill-switch",
                        description="Clear the max-drawdown kill switch of a stopped bot.")
-    p.add_argument("config", help="0001, 0001.json or a path to a config file")
-    p.add_argument("--db", metavar="URL", help="database URL (default from the config)")
     args = p.parse_args(argv)
     try:
         config = load_config(args.config)
