@@ -339,3 +339,29 @@ def test_maintenance_commands_from_the_wrong_folder_never_create_a_database(ws, 
         assert done.returncode == 1, done.stderr
         assert "there is no database at" in done.stderr and "Traceback" not in done.stderr
     assert not (elsewhere / "data").exists() and not ws.db_path.exists()
+
+
+def _journal(ws: BotWorkspace, name: str) -> list[dict]:
+    path = ws.root / "logs" / "json" / ws.bot_id / name
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_the_journal_holds_every_committed_trade_and_order_state_exactly_once(ws, uninterrupted):
+    ws.write_config(data={"speed": 40})
+    proc = ws.start()
+    assert wait_until(ws.has_pending_entry, proc), "no entry order seen before the run ended"
+    kill_hard(proc)  # the entry is committed; the restart re-sends it
+    trades_path = ws.root / "logs" / "json" / ws.bot_id / "trades.jsonl"
+    finish_at_full_speed(ws)
+    # a kill between a bar's commit and its journal lines: drop the last trade line by hand
+    lines = trades_path.read_text().splitlines()
+    trades_path.write_text("\n".join(lines[:-1]) + "\n")
+    finish_at_full_speed(ws)
+    trades = _journal(ws, "trades.jsonl")
+    keys = [(t["entry_time"], t["exit_time"], t["exit_reason"]) for t in trades]
+    assert len(keys) == len(set(keys)) == len(uninterrupted) == len(ws.trades())
+    orders = _journal(ws, "orders.jsonl")
+    order_keys = [(o["client_order_id"], o["status"], o["filled_size"]) for o in orders]
+    assert len(order_keys) == len(set(order_keys)), "an order state was journalled twice"
+    committed = ws.query("SELECT client_order_id, status FROM orders")
+    assert set(committed) <= {(cid, status) for cid, status, _ in order_keys}

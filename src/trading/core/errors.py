@@ -46,6 +46,11 @@ class StoreError(TradingBotError):
     """The database could not be opened, migrated or written."""
 
 
+class DamagedDatabase(StoreError):
+    """The database is corrupt or holds a state that does not add up; the bot will not trade on
+    it. The message says what is wrong and how to recover (a backup, or ``tradingbot reset``)."""
+
+
 class NoDatabase(StoreError):
     """A command that only reads or fixes a bot's database found none (it never creates one)."""
 

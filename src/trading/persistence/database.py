@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from trading.core.errors import NoDatabase, StoreError
+from trading.core.errors import DamagedDatabase, NoDatabase, StoreError
 
 POSTGRES_DRIVER = "psycopg"  # psycopg 3, installed by the ``postgres`` extra
 SQLITE_BEGIN = "tradingbot_sqlite_begin"  # execution option: the BEGIN statement to use
@@ -35,7 +35,7 @@ def open_engine(url: str, *, background_wal: bool = False,
         # the text is not echoed: it may hold a password
         raise StoreError("database.url is not a SQLAlchemy URL "
                          "(expected e.g. sqlite:///data/0001.sqlite)") from exc
-    shown = parsed.render_as_string(hide_password=True)
+    shown = mask_url(parsed)
     if not create and _missing_sqlite_file(parsed):
         raise NoDatabase(f"there is no database at {shown} (looked for "
                          f"{Path(parsed.database or '').resolve()}): has the bot run from this "
@@ -69,6 +69,33 @@ def normalise_url(url: URL) -> URL:
     return url.set(drivername=f"postgresql+{driver}")
 
 
+SECRET_QUERY_KEYS = ("password", "passwd", "pwd", "secret", "token", "key", "sslpassword")
+
+
+def mask_url(url: URL | str) -> str:
+    """The URL with every credential masked: the password and any query parameter whose name
+    says it is a secret (``?password=...``). Safe to print and log."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    hidden = {k: "***" for k in parsed.query if any(w in k.lower() for w in SECRET_QUERY_KEYS)}
+    shown = parsed.update_query_dict(hidden).render_as_string(hide_password=True)
+    return shown.replace("%2A%2A%2A", "***")  # the query's mask, not URL-encoded
+
+
+def is_in_memory(url: str) -> bool:
+    """True for an in-memory SQLite URL (``sqlite://``, ``sqlite:///:memory:``): it keeps nothing."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return False
+    database = parsed.database or ""
+    return parsed.get_backend_name() == "sqlite" and (
+        database in ("", ":memory:") or "mode=memory" in database
+        or parsed.query.get("mode") == "memory")
+
+
+DAMAGED_WORDS = ("file is not a database", "malformed", "corrupt", "disk image")
+
+
 def reason(exc: BaseException) -> str:
     """The driver's own message when there is one (SQLAlchemy's adds SQL and a docs link)."""
     return str(getattr(exc, "orig", None) or exc).strip()
@@ -76,9 +103,33 @@ def reason(exc: BaseException) -> str:
 
 def cannot_open(url: str, exc: BaseException) -> StoreError:
     """The error for a database that cannot be opened or migrated, naming it and what to check."""
+    why = reason(exc)
+    if isinstance(exc, UnicodeDecodeError) or any(w in why.lower() for w in DAMAGED_WORDS):
+        return damaged(url, f"it cannot be read ({why})")
     return StoreError(f"cannot open or migrate the database {url}: {reason(exc)}; check that "
                       "its folder exists and is writable (or the server is up and the database "
                       "exists), or set database.url")
+
+
+def damaged(url: str, what: str, bot_id: str | None = None) -> DamagedDatabase:
+    """The error for a corrupt database or an inconsistent state, with the ways to recover."""
+    reset = f"'tradingbot reset {bot_id}'" if bot_id else "'tradingbot reset BOT'"
+    return DamagedDatabase(f"the database {url} is damaged: {what}. The bot will not trade on it. "
+                           f"Restore the database from a backup, or archive this state with {reset} "
+                           "to start over")
+
+
+def check_integrity(engine: Engine, url: str) -> None:
+    """SQLite's own page check (``PRAGMA quick_check``); raises DamagedDatabase when it fails."""
+    if engine.dialect.name != "sqlite":
+        return
+    try:
+        with engine.connect() as conn:
+            found = [row[0] for row in conn.exec_driver_sql("PRAGMA quick_check(5)")]
+    except (SQLAlchemyError, UnicodeDecodeError) as exc:
+        raise cannot_open(url, exc) from exc
+    if found != ["ok"]:
+        raise damaged(url, "SQLite's integrity check fails: " + "; ".join(found))
 
 
 def _missing_sqlite_file(url: URL) -> bool:

@@ -19,11 +19,11 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from trading.core.errors import StoreError
-from trading.persistence.database import SQLITE_BEGIN, cannot_open
+from trading.persistence.database import SQLITE_BEGIN, cannot_open, damaged
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +45,15 @@ def migrate(engine: Engine, url: str) -> None:
                 current = _current_revisions(conn, script, url)
             if current != set(script.get_heads()):
                 _upgrade(conn, config, script, url)
-    except (OSError, SQLAlchemyError, CommandError) as exc:
+    except (OSError, SQLAlchemyError, CommandError, UnicodeDecodeError) as exc:
         raise cannot_open(url, exc) from exc
 
 
 def _current_revisions(conn: Connection, script: ScriptDirectory, url: str) -> set[str]:
     current = set(MigrationContext.configure(conn).get_current_heads())
+    if not current and inspect(conn).has_table("bots"):
+        raise damaged(url, "it has the bot's tables but no schema revision (its alembic_version "
+                           "table is gone), so there is no telling which schema it has")
     unknown = sorted(current - {s.revision for s in script.walk_revisions()})
     if unknown:
         raise StoreError(

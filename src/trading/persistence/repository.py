@@ -26,11 +26,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from trading.core.errors import StoreError
 from trading.core.events import TRADE_FIELDS, Event, OrderEvent, TradeClosed
 from trading.core.timeutil import epoch_seconds, utc_datetime, utcnow
-from trading.core.types import OpenTrade, PendingOrder
+from trading.core.types import OpenTrade
 from trading.persistence import tables as m
 from trading.persistence.archive import archive_rows, archived_id
-from trading.persistence.database import open_engine, reason
+from trading.persistence.database import check_integrity, damaged, open_engine, reason
 from trading.persistence.migrate import migrate
+from trading.persistence.snapshot import BotSnapshot, restored_snapshot
 from trading.persistence.tables import Upsert
 
 log = logging.getLogger(__name__)
@@ -40,18 +41,6 @@ ORDER_FIELDS = ("client_order_id", "venue_order_id", "symbol", "side", "order_ty
                 "reason", "size", "price", "status", "filled_size", "fill_price", "fee", "message",
                 "created_at", "updated_at")
 _ORDER_UPDATES = tuple(f for f in ORDER_FIELDS if f not in ("client_order_id", "created_at"))
-
-
-@dataclass(frozen=True)
-class BotSnapshot:
-    """What a restart restores: the state as of the end of bar ``last_bar_ts`` (None: never ran)."""
-
-    bot_id: str
-    last_bar_ts: float | None
-    cash: float | None
-    position: OpenTrade | None
-    pending_orders: tuple[PendingOrder, ...]
-    risk_state: dict | None
 
 
 @dataclass(frozen=True)
@@ -92,6 +81,7 @@ class Store:
         """
         self._engine, self._url = open_engine(url, background_wal=background_wal, create=create)
         try:
+            check_integrity(self._engine, self._url)
             migrate(self._engine, self._url)
         except StoreError:
             self._engine.dispose()
@@ -156,6 +146,8 @@ class Store:
             yield
         except SQLAlchemyError as exc:
             raise StoreError(f"{what} in {self._url} failed: {reason(exc)}") from exc
+        except UnicodeDecodeError as exc:  # bytes on disk that are no longer text
+            raise damaged(self._url, f"{what} read bytes that are not text ({exc})") from exc
 
     @contextmanager
     def _transaction(self, what: str) -> Iterator[Connection]:
@@ -234,7 +226,8 @@ class Store:
 
     # -- reads -----------------------------------------------------------------------------------
     def load_snapshot(self, bot_id: str) -> BotSnapshot:
-        """The state saved by the bot's last checkpoint, read in one transaction."""
+        """The state saved by the bot's last checkpoint, read in one transaction and checked:
+        ``DamagedDatabase`` when it does not add up (see ``trading.persistence.snapshot``)."""
         with self._failing_as(f"loading the state of bot {bot_id}"), self._read() as conn:
             bot = conn.execute(select(m.bots.c.last_bar_ts, m.bots.c.cash)
                                .where(m.bots.c.bot_id == bot_id)).first()
@@ -246,18 +239,7 @@ class Store:
                 .where(o.bot_id == bot_id, o.order_type == "market",
                        o.purpose.in_(("entry", "exit")), o.status.in_(PENDING_STATUSES))
                 .order_by(o.id)).all()
-        return BotSnapshot(
-            bot_id=bot_id,
-            last_bar_ts=(epoch_seconds(bot.last_bar_ts)
-                         if bot and bot.last_bar_ts is not None else None),
-            cash=bot.cash if bot else None,
-            position=OpenTrade.from_dict(json.loads(trade)) if trade else None,
-            # a partly filled order is re-sent for what is still missing
-            pending_orders=tuple(PendingOrder(purpose=p.purpose, size=p.size - p.filled_size,
-                                              client_order_id=p.client_order_id, reason=p.reason)
-                                 for p in pending),
-            risk_state=json.loads(risk) if risk else None,
-        )
+        return restored_snapshot(self._url, bot_id, bot, trade, risk, pending)
 
     def lease_holder(self, bot_id: str) -> LeaseInfo | None:
         """The process holding the bot's lease, or None; an expired lease (its process stopped

@@ -20,12 +20,14 @@ from feeds.factory import build_source
 from feeds.live import BarSink, LiveFeed
 from strategies.custom_strategy import CustomStrategy
 from trading.config.models import BotConfig
-from trading.core.errors import ConfigError, LeaseHeld, LeaseLost, TradingBotError
+from trading.core.errors import (ConfigError, DamagedDatabase, LeaseHeld, LeaseLost, StoreError,
+                                 TradingBotError)
 from trading.core.events import ErrorEvent, Event, KillSwitchEvent
 from trading.core.settings import LIVE_MONEY_BROKERS
 from trading.core.timeutil import iso_z, utcnow
 from trading.core.types import Bar
 from trading.persistence.journal import Journal, journal_folder
+from trading.persistence.database import is_in_memory
 from trading.persistence.lease import BotLease
 from trading.persistence.repository import Store
 from trading.risk import RiskManager, RiskState
@@ -89,6 +91,7 @@ class LiveTradingBot:
         self.journal: Journal | None = None
         self.lease: BotLease | None = None
         self._lease_lost = ""
+        self._write_failed = ""
         self.io = IOThread(name=f"bot-{config.bot_id}-io")
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -99,6 +102,10 @@ class LiveTradingBot:
         build) fails here, before a database, log or status file exists. ``run`` calls it when
         it was not called first.
         """
+        if is_in_memory(self.db_url):
+            raise ConfigError("database.url is an in-memory SQLite database, which keeps nothing: "
+                              "a bot must be able to restore its state after a restart; use a "
+                              "file (the default sqlite:///data/<bot_id>.sqlite) or a server")
         if self._source is None:
             self._source = build_source(self.config.data, resume_after_ts=None)
             self.broker = build_broker(self.config.broker)
@@ -113,7 +120,7 @@ class LiveTradingBot:
             self.io.start()
             self.io.submit(self._source.run(self._sink), name="bar source")
             self.io.every(cfg.logging.heartbeat_seconds, self._heartbeat, name="heartbeat")
-            self.io.every(WAL_FLUSH_SECONDS, self.store.flush_wal, name="wal flush")
+            self.io.every(WAL_FLUSH_SECONDS, self._flush_wal, name="wal flush")
             self.io.every(cfg.logging.heartbeat_seconds, self._renew_lease, name="lease")
             self._state = "warming_up"
             # everything built so far lives as long as the bot: keep it out of the cyclic
@@ -123,6 +130,9 @@ class LiveTradingBot:
             strategies = self.cerebro.run()
             if strategies:
                 self.strategy = strategies[0]
+            if self._write_failed:
+                raise StoreError(f"bot {cfg.bot_id} stopped: writing its database failed: "
+                                 f"{self._write_failed}")
             self._state = "stopped"
         except LeaseHeld:
             self._state = "refused"  # another process runs this bot: touch none of its state
@@ -174,6 +184,14 @@ class LiveTradingBot:
                                restored_orders=snap.pending_orders)
         if cfg.logging.save_trades:
             self.journal = Journal(journal_folder(cfg.bot_id), cfg.bot_id)
+            if snap.last_bar_ts is None and self.journal.has_history:
+                raise DamagedDatabase(
+                    f"the database {self.store.url} has no state for bot {cfg.bot_id}, but its "
+                    f"journal {self.journal.folder}/ records its orders and trades: the database "
+                    "was replaced, emptied or lost. The bot will not trade again what it already "
+                    "traded. Restore the database from a backup, or archive the journal with "
+                    f"'tradingbot reset {cfg.bot_id}' to start over")
+            self.journal.catch_up(self.store.orders(cfg.bot_id), self.store.trades(cfg.bot_id))
         self.listener = BotListener(
             bot_id=cfg.bot_id, store=self.store, broker=self.broker, risk=self.risk,
             journal=self.journal, save_equity=cfg.logging.save_equity_curve,
@@ -251,6 +269,16 @@ class LiveTradingBot:
         except LeaseLost as exc:
             self._lease_lost = str(exc)
             log.error("%s; stopping at once without writing anything more", exc)
+            self._sink.request_stop()
+
+    def _flush_wal(self) -> None:
+        if self._write_failed:
+            return
+        try:
+            self.store.flush_wal()  # type: ignore[union-attr]
+        except StoreError as exc:  # the database can no longer be written: stop, do not trade on
+            self._write_failed = str(exc)
+            log.error("%s; stopping after the bar in hand", exc)
             self._sink.request_stop()
 
     def _release_lease(self) -> None:
