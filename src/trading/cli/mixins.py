@@ -5,7 +5,6 @@ may name. ``--json`` prints the same as a machine-readable list.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from typing import Any

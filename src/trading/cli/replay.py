@@ -17,7 +17,13 @@ from pathlib import Path
 
 from trading.backtest.replay import load_replay_bars, run_replay
 from trading.backtest.report import format_summary, write_report
-from trading.cli.common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, report_config_error, command_parser
+from trading.cli.common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_USAGE,
+    command_parser,
+    report_config_error,
+)
 from trading.config.loading import load_config
 from trading.core.errors import ConfigError, MixinError, TradingBotError
 

@@ -10,12 +10,17 @@ import argparse
 import logging
 import sys
 
-from trading.cli.common import (EXIT_INVALID, EXIT_OK, EXIT_RUNTIME, report_config_error,
-                                command_parser)
+from trading.cli.common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_RUNTIME,
+    command_parser,
+    report_config_error,
+)
 from trading.cli.stop_signals import StopSignals, install_stop_signals
 from trading.config.env_file import load_env_file
 from trading.config.loading import load_config
-from trading.core.errors import ConfigError, DataError, TradingBotError
+from trading.core.errors import ConfigError, DataError, LeaseHeld, TradingBotError
 from trading.runtime.bot import LiveTradingBot
 from trading.runtime.logging_setup import FILE_ONLY, add_log_file, setup_logging
 
@@ -71,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         summary = bot.run()
     except TradingBotError as exc:
+        if isinstance(exc, LeaseHeld):
+            print(f"bot {config.bot_id} not started: {exc}", file=sys.stderr)
+            return EXIT_INVALID
         print(f"bot {config.bot_id} stopped: {exc}", file=sys.stderr)
         # a source, broker or data file this config cannot use is the config's problem
         return EXIT_INVALID if isinstance(exc, (ConfigError, DataError)) else EXIT_RUNTIME

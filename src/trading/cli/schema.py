@@ -1,12 +1,11 @@
 """``tradingbot schema [--out FILE]``: print (or write) the config JSON Schema."""
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from trading.config.schema import SCHEMA_FILE, schema_text
 from trading.cli.common import command_parser
+from trading.config.schema import SCHEMA_FILE, schema_text
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,7 @@ import os
 import signal
 from typing import Any, Callable
 
-from trading.cli.common import EXIT_FORCED
+from trading.cli.exit_codes import EXIT_FORCED  # imports nothing: this module comes first
 
 
 class StopSignals:

@@ -5,15 +5,14 @@
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+from trading.cli.common import command_parser
 from trading.config.env_file import load_env_file
 from trading.config.files import CONFIG_DIR, read_config_file, resolve_config_path
 from trading.config.validator import validate_document
 from trading.core.errors import ConfigError
-from trading.cli.common import command_parser
 
 
 def _validate_file(path: Path) -> int:
