@@ -27,11 +27,12 @@ from trading.core.timeutil import iso_z, utcnow
 from trading.core.types import Bar
 from trading.persistence.journal import Journal, journal_folder
 from trading.persistence.repository import Store
-from trading.risk import RiskManager, RiskState
+from trading.risk import PauseSwitch, RiskManager, RiskState
 from trading.runtime.assembly import strategy_setup
 from trading.runtime.cerebro import build_cerebro
 from trading.runtime.checkpoint import BotListener
 from trading.runtime.io_thread import IOThread
+from trading.runtime.notifications import BotNotifications
 from trading.runtime.status import BarStatus, bar_status, status_document, write_status_file
 from trading.runtime.summary import RunSummary
 
@@ -85,6 +86,10 @@ class LiveTradingBot:
         self.listener: BotListener | None = None
         self.journal: Journal | None = None
         self.io = IOThread(name=f"bot-{config.bot_id}-io")
+        # remote control and notifications (trading.runtime.notifications): pause crosses threads
+        # through the switch; events go out on the I/O thread
+        self.pause = PauseSwitch()
+        self.notifications = BotNotifications(self, record=self._publish)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -109,6 +114,7 @@ class LiveTradingBot:
             self.io.submit(self._source.run(self._sink), name="bar source")
             self.io.every(cfg.logging.heartbeat_seconds, self._heartbeat, name="heartbeat")
             self.io.every(WAL_FLUSH_SECONDS, self.store.flush_wal, name="wal flush")
+            self.notifications.start()
             self._state = "warming_up"
             # everything built so far lives as long as the bot: keep it out of the cyclic
             # collector's full passes, which otherwise pause a bar for ~100 ms
@@ -127,6 +133,8 @@ class LiveTradingBot:
             raise TradingBotError(f"bot {cfg.bot_id} stopped by an unexpected error: {exc} "
                                   f"(details in {cfg.logging.log_file})") from exc
         finally:
+            self.notifications.finish()
+            self.notifications.stop()
             self.io.stop(timeout=5.0)
             if self.listener is not None:
                 self.listener.refusals.ended()
@@ -142,7 +150,7 @@ class LiveTradingBot:
         snap = self.store.load_snapshot(cfg.bot_id)
         risk_state = RiskState.from_dict(snap.risk_state) if snap.risk_state else None
         self.risk = RiskManager(cfg.risk, cfg.trading, state=risk_state,
-                                on_kill_switch=self._on_kill_switch)
+                                on_kill_switch=self._on_kill_switch, pause=self.pause)
         if snap.last_bar_ts is not None:
             pos = snap.position
             log.info("restoring bot %s: last bar %s, cash %.4f, position %s, %d pending order(s), "
@@ -227,6 +235,7 @@ class LiveTradingBot:
                 self.store.record_event(self.config.bot_id, event)
             if self.journal is not None:
                 self.journal.record_event(event)
+        self.notifications.publish(event)
         if self._external_publish is not None:
             self._external_publish(event)
 
@@ -247,16 +256,18 @@ class LiveTradingBot:
             bot_id=cfg.bot_id, symbol=cfg.trading.symbol, state=self._state,
             data_status=self.feed.status if self.feed is not None else None,
             bar=self._bar_status, uptime_seconds=time.monotonic() - self._started,
-            last_error=self._last_error, heartbeat_seconds=cfg.logging.heartbeat_seconds)
+            last_error=self._last_error, heartbeat_seconds=cfg.logging.heartbeat_seconds,
+            paused=self.pause.paused)
 
     def _heartbeat(self) -> None:
         status = self.get_status()
         pos = status["position"]
         log.info("heartbeat %s: %s data=%s last_bar=%s value=%s position=%s entries_today=%d "
-                 "dd=%.2f%% kill_switch=%s", status["bot_id"], status["state"],
+                 "dd=%.2f%% kill_switch=%s paused=%s", status["bot_id"], status["state"],
                  status["data_status"], status["last_bar_time"], status["value"],
                  f"{pos['size']:.8g}@{pos['entry_price']:.8g}" if pos else "none",
-                 status["entries_today"], status["drawdown_pct"], status["kill_switch"])
+                 status["entries_today"], status["drawdown_pct"], status["kill_switch"],
+                 status["paused"])
         write_status_file(status)
 
     def _summary(self) -> RunSummary:

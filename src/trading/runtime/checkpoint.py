@@ -8,6 +8,7 @@ announce a bar that was not saved.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any, Callable
 
 from trading.core.events import Event, OrderEvent, OrderRejectedEvent, TradeClosed, TradeOpened
@@ -112,13 +113,16 @@ class BotListener(NullListener):
     def _checkpoint(self, bar: Bar, trade: OpenTrade | None) -> None:
         orders, trades, events = self._orders, self._trades, self._events
         self._orders, self._trades, self._events = [], [], []
+        value = self.broker.getvalue()
         self.store.checkpoint(self.bot_id, bar_ts=bar.ts, cash=self.broker.getcash(),
-                              value=self.broker.getvalue(), orders=orders, trades=trades,
+                              value=value, orders=orders, trades=trades,
                               position=trade, risk_state=self.risk.state.to_dict(),
                               save_equity=self.save_equity, exit_mixins=self.exit_mixins)
         if self.journal is not None:
             self.journal.write(orders, trades)
         for event in events:
+            if isinstance(event, (TradeOpened, TradeClosed)):  # messages show the equity
+                event = replace(event, equity=value)
             self.publish(event)
 
     def add_event(self, event: Event) -> None:
