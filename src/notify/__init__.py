@@ -5,9 +5,4 @@ trading thread.
 ``worker.ChannelWorker`` per channel (bounded outbox, timeout, retries with backoff, rate limit).
 Each channel is one module with one shape (``channel.Channel``); ``factory.build_channels`` builds
 the enabled ones from the config and the environment (``settings``); ``messages`` formats events.
-
-``AVAILABLE_CHANNELS`` names the channels this version can send through; the validator warns
-about an enabled channel that is not among them.
 """
-
-AVAILABLE_CHANNELS: tuple[str, ...] = ("telegram", "email", "webhook")

@@ -11,7 +11,6 @@ import os
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from notify import AVAILABLE_CHANNELS
 from notify.channel import Channel, ChannelLimits
 from notify.settings import resolve
 from trading.core.settings import CHANNELS, ChannelConfig, NotificationsConfig
@@ -56,10 +55,6 @@ def build_channels(config: NotificationsConfig, env: Mapping[str, str] | None = 
     for name in CHANNELS:
         channel_config = config.channel(name)
         if not channel_config.enabled:
-            continue
-        if name not in AVAILABLE_CHANNELS:
-            built.left_off.append(f"notifications.{name}: the {name} channel is not available in "
-                                  "this version; the bot runs without it")
             continue
         resolved = resolve(name, channel_config.options, env)
         if resolved.settings is None:

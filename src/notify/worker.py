@@ -21,6 +21,7 @@ MAX_ATTEMPTS = 3
 BASE_BACKOFF = 1.0
 MAX_BACKOFF = 300.0
 OUTBOX_SIZE = 500
+DROP_LOG_EVERY = 100  # a channel that cannot keep up logs its first drop, then every 100th
 
 
 class ChannelWorker:
@@ -46,9 +47,10 @@ class ChannelWorker:
     def offer(self, message: Message) -> None:
         """Queue ``message`` (on the loop); a full outbox drops its least important oldest one."""
         dropped = self.outbox.put(message, message.priority)
-        if dropped is not None:
-            log.warning("%s: outbox full (%d messages), dropped the oldest %s message: %s",
-                        self.name, self.outbox.maxsize, dropped.kind, dropped.title)
+        if dropped is not None and self.outbox.dropped % DROP_LOG_EVERY == 1:
+            log.warning("%s: outbox full (%d messages), dropped the oldest %s message: %s (%d "
+                        "dropped so far; logged every %d)", self.name, self.outbox.maxsize,
+                        dropped.kind, dropped.title, self.outbox.dropped, DROP_LOG_EVERY)
         if self._wake is not None:
             self._wake.set()
 

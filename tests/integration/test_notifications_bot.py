@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -48,13 +51,11 @@ def secrets_env(ws: BotWorkspace, telegram=None, smtp=None) -> dict[str, str]:
 
 
 def run(ws: BotWorkspace, env: dict[str, str]):
-    import subprocess
     return subprocess.run(ws.command(), cwd=ws.root, env=env, text=True, capture_output=True,
                           timeout=180)
 
 
 def start(ws: BotWorkspace, env: dict[str, str]):
-    import subprocess
     return subprocess.Popen(ws.command(), cwd=ws.root, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
@@ -223,6 +224,9 @@ def test_telegram_commands_answer_the_owner_only_and_pause_holds_across_a_restar
     assert "stop requested by telegram /stop" in err
     stopped_at = last_bar(ws)
     assert stopped_at < reference[-1][1], "the bot ran to the end instead of stopping"
+    shown = subprocess.run([sys.executable, "-m", "trading.cli", "status"], cwd=ws.root,
+                           env=ws.env(), text=True, capture_output=True, timeout=60)
+    assert "stopped, entries PAUSED" in shown.stdout, shown.stdout + shown.stderr
 
     # restarted: still paused until /resume
     proc = start(ws, env)
@@ -267,7 +271,9 @@ def test_the_daily_summary_is_sent_once_per_day_also_late_and_across_restarts(
     assert run(ws, env).returncode == 0
     assert not replies(telegram_fake, "daily summary")
     # the summary time passes while the bot is down: the next start sends it, late, once
-    slot = datetime.now(timezone.utc).replace(microsecond=0)
+    # the next whole second: surely after the first run's start (the file's times are seconds)
+    slot = (datetime.now(timezone.utc) + timedelta(seconds=1)).replace(microsecond=0)
+    time.sleep((slot - datetime.now(timezone.utc)).total_seconds() + 0.05)
     ws.write_config(data=data, notifications=channels(telegram=telegram_fake,
                                                       daily_summary_time=slot.strftime("%H:%M:%S")))
     second = run(ws, env)

@@ -23,11 +23,10 @@ RAW_JSONSCHEMA = ("is not valid under", "Additional properties", "is a required 
 
 @pytest.fixture(autouse=True)
 def everything_available(monkeypatch):
-    """Most tests check other warnings: pretend every source, broker and channel is available
+    """Most tests check other warnings: pretend every source and broker is available
     (what this version cannot run yet has its own test below)."""
     monkeypatch.setattr("trading.config.validator.AVAILABLE_SOURCES", DATA_SOURCES)
     monkeypatch.setattr("trading.config.validator.AVAILABLE_BROKERS", BROKER_TYPES)
-    monkeypatch.setattr("trading.config.validator.AVAILABLE_CHANNELS", ("telegram", "email", "webhook"))
 
 
 @pytest.fixture
@@ -375,7 +374,6 @@ def test_email_needs_smtp_credentials_unless_it_goes_to_a_local_relay(doc):
 def test_what_this_version_cannot_run_is_a_warning_so_validate_and_run_agree(doc, monkeypatch):
     monkeypatch.setattr("trading.config.validator.AVAILABLE_SOURCES", ("file",))
     monkeypatch.setattr("trading.config.validator.AVAILABLE_BROKERS", ("mock", "paper"))
-    monkeypatch.setattr("trading.config.validator.AVAILABLE_CHANNELS", ("webhook",))
     doc["notifications"] = {"enabled": True, "telegram": {"enabled": True, "chat_id": "42"},
                             "webhook": {"enabled": True, "url": "http://127.0.0.1:9/hook"}}
     report = validate_document(doc, SOURCE, env=SECRETS)
@@ -384,9 +382,7 @@ def test_what_this_version_cannot_run_is_a_warning_so_validate_and_run_agree(doc
         "0001.json: broker.type: broker 'binance_paper' is not available in this version "
         "(available: mock, paper); the bot refuses to start with it",
         "0001.json: data.data_source: data_source 'binance' is not available in this version "
-        "(available: file); the bot refuses to start with it",
-        "0001.json: notifications.telegram: the telegram channel is not available in this "
-        "version: nothing will be sent; the bot runs without it"]
+        "(available: file); the bot refuses to start with it"]
 
 
 def test_max_positions_above_one_warns_that_it_has_no_effect(doc):

@@ -2,8 +2,9 @@
 
 Two passes over a document: the JSON Schema (``trading.config.schema``), with each error rewritten for a
 person, then semantic checks the schema cannot express (mixins and their params through the
-registry, keys that must agree, what a broker or data source can do). Missing secrets are
-warnings: the config is fine, the environment is not ready yet.
+registry, keys that must agree, what a broker or data source can do). Missing secrets and an
+enabled channel's missing settings (``notify.settings``) are warnings: the config is fine, the
+environment is not ready yet, and the bot runs without that channel.
 
 ``tradingbot validate`` (``trading.cli.validate``) prints what this finds.
 """
@@ -25,7 +26,6 @@ from jsonschema import Draft202012Validator, ValidationError
 from strategies.mixins.registry import Kind, MixinRegistry, default_registry
 from brokers import AVAILABLE_BROKERS
 from feeds import AVAILABLE_SOURCES
-from notify import AVAILABLE_CHANNELS
 from notify.settings import resolve as resolve_channel
 from trading.core.settings import (BROKER_TYPES, CHANNELS, DATA_SOURCES, INTERVALS,
                                    LIVE_MONEY_BROKERS)
@@ -262,11 +262,6 @@ def _availability_warnings(doc: Mapping[str, Any]) -> Iterator[Problem]:
         yield ("broker", "type"), (f"broker '{broker}' is not available in this version "
                                    f"(available: {', '.join(AVAILABLE_BROKERS)}); "
                                    "the bot refuses to start with it")
-    for channel in CHANNELS:
-        if _channel_on(doc, channel) is not None and channel not in AVAILABLE_CHANNELS:
-            yield ("notifications", channel), (f"the {channel} channel is not available in this "
-                                               "version: nothing will be sent; the bot runs "
-                                               "without it")
     positions = _section(doc, "trading").get("max_positions")
     if _is_number(positions) and positions > 1:
         yield ("trading", "max_positions"), (f"the bot holds one position at a time; "
@@ -286,7 +281,7 @@ def _warnings(doc: Mapping[str, Any], env: Mapping[str, str]) -> Iterator[Proble
             "\"live_trading_confirmed\": true is set and --live is given on the command line")
     for channel in CHANNELS:
         settings = _channel_on(doc, channel)
-        if settings is not None and channel in AVAILABLE_CHANNELS:
+        if settings is not None:
             resolved = resolve_channel(channel, settings, env)
             if resolved.missing:
                 yield ("notifications", channel), resolved.explain(channel)

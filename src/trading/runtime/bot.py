@@ -187,7 +187,8 @@ class LiveTradingBot:
             return
         self._stop_requested = True
         self._state = "stopping"
-        holding = self._bar_status.position is not None
+        holding = (self.listener.position_open if self.listener is not None
+                   else self._bar_status.position is not None)
         if self.config.close_positions_on_shutdown and holding and self.io.running:
             log.info("stop requested: closing the open position first (at most %gs)",
                      CLOSE_ON_SHUTDOWN_TIMEOUT)

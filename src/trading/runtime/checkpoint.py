@@ -74,6 +74,7 @@ class BotListener(NullListener):
         self._trades: list[TradeClosed] = []
         self._events: list[Event] = []
         self.trades_closed = 0
+        self.position_open = False  # as of the last bar committed (or being committed)
         self.refusals = RefusalLog()
         self._bar: Bar | None = None
 
@@ -106,11 +107,17 @@ class BotListener(NullListener):
         self.refusals.refused(bar, rule, message)
 
     def on_bar_done(self, bar: Bar, trade: OpenTrade | None, warmup: bool) -> None:
-        if not warmup:
-            self._checkpoint(bar, trade)
+        # before the commit: a stop request that sees this bar's position in the database sees
+        # it here too (the bot's status snapshot is only taken after the commit)
+        self.position_open = trade is not None
+        events = self._checkpoint(bar, trade) if not warmup else []
         self.on_bar_processed(bar, warmup)
+        # announced last, when the status snapshot (what /status answers) is this bar's
+        for event in events:
+            self.publish(event)
 
-    def _checkpoint(self, bar: Bar, trade: OpenTrade | None) -> None:
+    def _checkpoint(self, bar: Bar, trade: OpenTrade | None) -> list[Event]:
+        """Commit the bar; return its events (trades with the equity they left) to publish."""
         orders, trades, events = self._orders, self._trades, self._events
         self._orders, self._trades, self._events = [], [], []
         value = self.broker.getvalue()
@@ -120,10 +127,8 @@ class BotListener(NullListener):
                               save_equity=self.save_equity, exit_mixins=self.exit_mixins)
         if self.journal is not None:
             self.journal.write(orders, trades)
-        for event in events:
-            if isinstance(event, (TradeOpened, TradeClosed)):  # messages show the equity
-                event = replace(event, equity=value)
-            self.publish(event)
+        return [replace(e, equity=value) if isinstance(e, (TradeOpened, TradeClosed)) else e
+                for e in events]
 
     def add_event(self, event: Event) -> None:
         """Publish ``event`` once the current bar is committed (e.g. the kill switch tripping)."""

@@ -94,12 +94,12 @@ class DailySummary:
         return True
 
     async def run(self) -> None:
-        """Send each summary when due, until cancelled."""
+        """Send each summary when due, until cancelled (``send_if_due`` once first, at start)."""
         while True:
+            now = self.clock()
+            wait = (last_slot(now, self.seconds_of_day) + DAY - now).total_seconds()
+            await asyncio.sleep(min(max(wait, 0.05), RECHECK_SECONDS))
             try:
                 await asyncio.to_thread(self.send_if_due)
             except Exception:  # a store hiccup must not end the schedule
                 log.exception("daily summary failed; trying again at the next check")
-            now = self.clock()
-            wait = (last_slot(now, self.seconds_of_day) + DAY - now).total_seconds()
-            await asyncio.sleep(min(max(wait, 0.05), RECHECK_SECONDS))

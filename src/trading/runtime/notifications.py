@@ -61,6 +61,7 @@ class BotNotifications:
         daily.prime()  # before this run's start is recorded
         self.record(StatusEvent(time=utcnow(), change="started", message=self._start_message(),
                                 status={"state": "started", "paused": bot.pause.paused}))
+        daily.send_if_due()  # one missed while the bot was down goes out now, before any bar
         bot.io.submit(daily.run(), name="daily summary")
         bot.io.every(WATCH_SECONDS, self._watch_data, name="data state watch")
         self._start_commands()
