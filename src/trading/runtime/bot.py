@@ -231,12 +231,12 @@ class LiveTradingBot:
             self.listener.add_event(event)
 
     def _publish(self, event: Event) -> None:
+        self.notifications.publish(event)  # first: an error of the store itself still goes out
         if event.kind in PUBLISHED_EVENTS:
             if self.store is not None:
                 self.store.record_event(self.config.bot_id, event)
             if self.journal is not None:
                 self.journal.record_event(event)
-        self.notifications.publish(event)
         if self._external_publish is not None:
             self._external_publish(event)
 

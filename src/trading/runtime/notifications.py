@@ -17,6 +17,7 @@ from typing import Any, Callable
 from notify.factory import build_channels
 from notify.messages import num
 from notify.notifier import DRAIN_SECONDS, Notifier
+from trading.core.errors import StoreError
 from trading.core.events import Event, StatusEvent
 from trading.core.timeutil import utcnow
 from trading.runtime.control import BotControl
@@ -73,7 +74,10 @@ class BotNotifications:
         """Cerebro has returned (Cerebro thread): keep a pause or resume asked after the last bar."""
         bot = self.bot
         if bot.risk is not None and bot.store is not None and bot.risk.apply_pause():
-            bot.store.save_risk_state(bot.config.bot_id, bot.risk.state.to_dict())
+            try:
+                bot.store.save_risk_state(bot.config.bot_id, bot.risk.state.to_dict())
+            except StoreError as exc:  # the run is ending anyway: say what was not kept
+                log.error("the pause/resume asked after the last bar was not saved: %s", exc)
 
     def stop(self) -> None:
         """Announce the stop and send what is queued, for at most ``DRAIN_SECONDS``."""
