@@ -58,14 +58,16 @@ BASE: dict[str, Any] = {
                                                                   "x_stop_loss_pct": 5.0}}],
         "position_size": 0.1,
     },
-    "notifications": {
-        "enabled": False,
-        "telegram": {"enabled": False, "notify_on": ["trade_entry", "error"], "chat_id": "42"},
-        "email": {"enabled": False, "notify_on": ["trade_exit"], "smtp_host": "localhost",
+    "notifications": {  # every channel on: the validator resolves each channel's settings
+        "enabled": True, "daily_summary_time": "00:00",
+        "telegram": {"enabled": True, "notify_on": ["trade_entry", "error"], "chat_id": "42",
+                     "timeout_seconds": 10, "rate_limit_per_minute": 20},
+        "email": {"enabled": True, "notify_on": ["trade_exit"], "smtp_host": "localhost",
                   "smtp_port": 587, "security": "starttls", "from_addr": "bot@example.org",
-                  "to_addrs": ["me@example.org"]},
-        "webhook": {"enabled": False, "notify_on": ["error"], "url": "http://127.0.0.1:9/hook",
-                    "timeout_seconds": 10},
+                  "to_addrs": ["me@example.org"], "timeout_seconds": 10,
+                  "rate_limit_per_minute": 10},
+        "webhook": {"enabled": True, "notify_on": ["error"], "url": "http://127.0.0.1:9/hook",
+                    "timeout_seconds": 10, "rate_limit_per_minute": 30, "format": "json"},
     },
     "risk_management": {"stop_loss_pct": 5.0, "take_profit_pct": 10.0,
                         "trailing_stop": {"enabled": False, "activation_pct": 3.0,
@@ -361,10 +363,11 @@ def random_variants(seed: int = SEED, count: int = RANDOM_VARIANTS) -> Iterator[
         hostile: str | None = None
         for _ in range(rng.randint(2, 4)):
             path = rng.choice(every_path)
-            if not _has(doc, path[:-1]) or not isinstance(_get(doc, path[:-1]), (dict, list)):
+            parent = _get(doc, path[:-1]) if _has(doc, path[:-1]) else None
+            fits = (isinstance(parent, dict) and isinstance(path[-1], str)) or (
+                isinstance(parent, list) and isinstance(path[-1], int) and path[-1] < len(parent))
+            if not fits:
                 continue  # an earlier mutation replaced a parent
-            if isinstance(_get(doc, path[:-1]), list) and path[-1] >= len(_get(doc, path[:-1])):
-                continue
             label, value = rng.choice(values)
             put(doc, path, copy.deepcopy(value))
             done.append(f"{json_path(path)} = {label}")

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from bot_workspace import BOT_SCRIPT, REPO, BotWorkspace
+from workspace import BOT_SCRIPT, REPO, BotWorkspace
 from checks import assert_family_passes, check_config, materialize
 from config_corpus import ConfigVariant, config_variants
 

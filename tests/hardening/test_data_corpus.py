@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot_workspace import REPO, SAMPLE, BotWorkspace
+from workspace import REPO, SAMPLE, BotWorkspace
 from checks import assert_family_passes, check_data, check_live_bars, materialize
 from data_corpus import DataVariant, data_variants, live_bars
 from feeds.csv_bars import load_bars

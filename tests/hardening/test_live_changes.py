@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from bot_workspace import SAMPLE, BotWorkspace
+from workspace import SAMPLE, BotWorkspace
 from trading.backtest.replay import load_replay_bars, run_replay
 from trading.config.loading import load_config
 from trading.core.timeutil import iso_z

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot_workspace import SAMPLE, BotWorkspace, wait_until
+from workspace import SAMPLE, BotWorkspace, wait_until
 from feeds.csv_bars import load_bars
 from feeds.live import BarSink
 from trading.config.loading import load_config

@@ -34,8 +34,11 @@ MAX_SECONDS = 86400  # periods: retries, heartbeats, timeouts
 MIN_SECONDS = 0.1
 MIN_SPEED = 1e-5  # bars per second: about one bar a day; slower is a file that never plays
 MAX_SPEED = 1e6
+MIN_RATE, MAX_RATE = 0.01, 100_000  # messages per minute: one in 100 minutes at the least
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 EMAIL_SECURITY = ("starttls", "ssl", "none")
+WEBHOOK_FORMATS = ("text", "json")
+DAILY_SUMMARY_PATTERN = "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
 EXIT_MIXIN_REF = "#/$defs/exit_mixin"
 DEFAULT_NOTIFY_ON = ["trade_entry", "trade_exit", "error"]
 
@@ -69,9 +72,17 @@ def _notify_on() -> dict[str, Any]:
             "default": list(DEFAULT_NOTIFY_ON)}
 
 
-def _channel(description: str, **extra: dict[str, Any]) -> dict[str, Any]:
-    properties = {"enabled": _scalar("boolean", "Send through this channel.", False),
-                  "notify_on": _notify_on(), **extra}
+def _channel(description: str, rate_per_minute: int, **extra: dict[str, Any]) -> dict[str, Any]:
+    properties = {
+        "enabled": _scalar("boolean", "Send through this channel.", False),
+        "notify_on": _notify_on(),
+        "timeout_seconds": _scalar("number", "Seconds one send may take before it counts as "
+                                   "failed (and is retried with backoff).", 10,
+                                   minimum=MIN_SECONDS, maximum=MAX_SECONDS),
+        "rate_limit_per_minute": _scalar("number", "Most messages sent per minute (a burst of "
+                                         "that many, then evenly spaced).", rate_per_minute,
+                                         minimum=MIN_RATE, maximum=MAX_RATE),
+        **extra}
     return _obj(description, properties)
 
 
@@ -168,29 +179,42 @@ def config_schema() -> dict[str, Any]:
                 "position_size": _scalar("number", "Legacy copy of trading.position_size; must "
                                          "equal it when given.", exclusive_minimum=0, maximum=1),
             }, required=("entry_logic", "exit_logic")),
-            "notifications": _obj("Messages about trades and errors (all off by default).", {
+            "notifications": _obj("Messages about trades, errors and the bot's state, and the "
+                                  "Telegram commands (all off by default). Secrets come from the "
+                                  "environment only; environment variables win over these keys.", {
                 "enabled": _scalar("boolean", "Master switch for every channel.", False),
-                "telegram": _channel("Telegram bot messages; the token comes from TELEGRAM_BOT_TOKEN.",
-                                     chat_id=_scalar("string", "Chat to message; defaults to the "
-                                                     "TELEGRAM_CHAT_ID environment variable.",
+                "daily_summary_time": _scalar("string", "Time of day (UTC, HH:MM or HH:MM:SS) of "
+                                              "the daily summary, to channels whose notify_on "
+                                              "lists daily_summary.", "00:00",
+                                              pattern=DAILY_SUMMARY_PATTERN),
+                "telegram": _channel("Telegram messages and commands; the token comes from "
+                                     "TELEGRAM_BOT_TOKEN, another Bot API server from "
+                                     "TELEGRAM_API_URL.", 20,
+                                     chat_id=_scalar("string", "Chat to message and to take "
+                                                     "commands from; TELEGRAM_CHAT_ID wins.",
                                                      max_length=MAX_NAME)),
                 "email": _channel(
-                    "E-mail through SMTP; credentials come from SMTP_USERNAME and SMTP_PASSWORD.",
-                    smtp_host=_scalar("string", "SMTP server host.", "localhost",
+                    "E-mail through SMTP; credentials come from SMTP_USERNAME and SMTP_PASSWORD.", 10,
+                    smtp_host=_scalar("string", "SMTP server host; SMTP_HOST wins.", "localhost",
                                       max_length=MAX_PATH),
-                    smtp_port=_scalar("integer", "SMTP server port.", 587, minimum=1, maximum=65535),
+                    smtp_port=_scalar("integer", "SMTP server port; SMTP_PORT wins.", 587,
+                                      minimum=1, maximum=65535),
                     security=_enum("starttls: upgrade a plain connection; ssl: TLS from the start; "
-                                   "none: no encryption.", EMAIL_SECURITY, "starttls"),
-                    from_addr=_scalar("string", "Sender address.", max_length=MAX_PATH),
-                    to_addrs={"type": "array", "description": "Recipient addresses.",
+                                   "none: no encryption (a local relay only); SMTP_SECURITY wins.",
+                                   EMAIL_SECURITY, "starttls"),
+                    from_addr=_scalar("string", "Sender address; SMTP_FROM wins (default: "
+                                      "SMTP_USERNAME).", max_length=MAX_PATH),
+                    to_addrs={"type": "array", "description": "Recipient addresses; EMAIL_TO "
+                                                              "(comma separated) wins.",
                               "maxItems": 100,
                               "items": _scalar("string", "One recipient address.", min_length=1,
                                                max_length=MAX_PATH)}),
                 "webhook": _channel(
-                    "JSON POSTed to a URL.",
-                    url=_scalar("string", "Where to POST.", min_length=1, max_length=MAX_PATH),
-                    timeout_seconds=_scalar("number", "Seconds to wait for the server.", 10,
-                                            minimum=MIN_SECONDS, maximum=MAX_SECONDS)),
+                    "JSON POSTed to a URL.", 30,
+                    url=_scalar("string", "Where to POST; WEBHOOK_URL wins.", min_length=1,
+                                max_length=MAX_PATH),
+                    format=_enum("text: {\"text\": message} (Slack, Discord, Mattermost); json: "
+                                 "the raw event with the bot id.", WEBHOOK_FORMATS, "text")),
             }),
             "risk_management": _obj("Limits checked before every entry, and protective exits.", {
                 "stop_loss_pct": _scalar("number", "Exit when the price falls this many percent below "

@@ -18,6 +18,14 @@ def printable(text: str) -> str:
     return text
 
 
+def shortened(text: str, limit: int) -> str:
+    """``text`` if it fits in ``limit`` characters, else its head and tail around `` ... ``."""
+    if len(text) <= limit:
+        return text
+    tail = limit // 4
+    return f"{text[:limit - tail - 5]} ... {text[-tail:]}"
+
+
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     """``text`` quoted (``repr``: control characters escaped) in about ``limit`` characters.
 
