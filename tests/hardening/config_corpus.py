@@ -291,7 +291,7 @@ PERCENT_100 = (("risk_management", "stop_loss_pct"), ("trading", "max_drawdown_p
                ("strategy", "exit_logic", 1, "params", "x_trail_pct"),
                ("strategy", "exit_logic", 2, "params", "x_stop_loss_pct"))
 BAD_FILE_NAMES = ("my bot.json", "a'b.json", "ünïcødé.json", "tab\there.json", "semi;colon.json",
-                  "dollar$.json", "x" * 150 + ".json")
+                  "dollar$.json", "x" * 41 + ".json")
 BAD_LOG_FILES = ("/proc/self/status", "/proc", "/sys/kernel/x.log", "/dev/null", "logs/", ".")
 
 

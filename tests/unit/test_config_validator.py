@@ -10,9 +10,10 @@ import pytest
 
 from trading.config.files import parse_config_text
 from trading.config.loading import build_config
-from trading.config.schema import apply_defaults, config_schema
+from trading.config.schema import MAX_BOT_ID, MAX_SYMBOL, apply_defaults, config_schema
 from trading.config.validator import validate_document
 from trading.core.errors import ConfigError
+from trading.persistence import tables
 from trading.core.settings import BROKER_TYPES, DATA_SOURCES
 
 DOCUMENTED = Path(__file__).resolve().parents[1] / "fixtures" / "documented_config.json"
@@ -488,3 +489,11 @@ def test_a_log_file_under_proc_or_a_folder_is_refused(doc, log_file, words):
     doc["logging"]["log_file"] = log_file
     assert any(line.startswith("0001.json: logging.log_file: ") and words in line
                for line in errors(doc))
+
+
+def test_the_longest_bot_id_and_symbol_fit_the_database_columns():
+    # a client order id is <bot_id>-<10-digit bar time>-<purpose>; PostgreSQL enforces lengths
+    longest_order_id = f"{'x' * MAX_BOT_ID}-{9_999_999_999}-entry"
+    assert len(longest_order_id) <= tables.orders.c.client_order_id.type.length
+    assert MAX_BOT_ID <= tables.bots.c.bot_id.type.length
+    assert MAX_SYMBOL <= min(tables.orders.c.symbol.type.length, tables.trades.c.symbol.type.length)

@@ -10,7 +10,7 @@ import os
 import re
 from pathlib import Path
 
-from trading.config.schema import BOT_ID_PATTERN, BOT_ID_WORDS, MAX_NAME
+from trading.config.schema import BOT_ID_PATTERN, BOT_ID_WORDS, MAX_BOT_ID
 from trading.core.files import system_folder
 from trading.core.text import excerpt
 
@@ -20,17 +20,17 @@ SHOWN = 60  # characters of a name quoted in a message
 def file_bot_id_problem(path: Path) -> str | None:
     """Why ``path``'s stem cannot be the bot id (the rule ``bot_id`` follows), or None."""
     stem = path.stem
-    if re.fullmatch(BOT_ID_PATTERN.strip("^$"), stem) and len(stem) <= MAX_NAME:
+    if re.fullmatch(BOT_ID_PATTERN.strip("^$"), stem) and len(stem) <= MAX_BOT_ID:
         return None
     return (f"not set, so the bot id would be the file's name {excerpt(stem, SHOWN)}, which is "
-            f"not a valid id ({BOT_ID_WORDS}, at most {MAX_NAME} characters; it goes into "
+            f"not a valid id ({BOT_ID_WORDS}, at most {MAX_BOT_ID} characters; it goes into "
             "database rows and client order ids): set \"bot_id\" or rename the file, "
             f"e.g. {_suggest_id(stem)}.json")
 
 
 def _suggest_id(stem: str) -> str:
     safe = re.sub(r"[^A-Za-z0-9_-]+", "_", stem.encode("ascii", "ignore").decode()).strip("_")
-    return (safe or "bot")[:MAX_NAME]
+    return (safe or "bot")[:MAX_BOT_ID]
 
 
 def log_file_problem(log_file: str) -> str | None:

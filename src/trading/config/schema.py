@@ -26,7 +26,11 @@ BOT_ID_WORDS = "letters, digits, '_' and '-' only"
 # bounds no sane value reaches: they keep a careless or hostile config from flooding the log,
 # the database row, a message or the scheduler
 MAX_TEXT = 1000  # description
-MAX_NAME = 100  # ids, symbols, versions, names
+MAX_NAME = 100  # versions, names
+# what the database columns hold (persistence.tables): bot_id String(64), and client order ids
+# String(64) made of the bot id and 17 characters more (-<10-digit time>-entry); symbol String(32)
+MAX_BOT_ID = 40
+MAX_SYMBOL = 32
 MAX_PATH = 4096  # file paths (PATH_MAX) and URLs
 MAX_MONEY = 1e15  # in the quote currency
 MAX_PERCENT_GAIN = 10000  # take profit, trailing activation: 100x the entry
@@ -118,7 +122,7 @@ def config_schema() -> dict[str, Any]:
             "bot_id": _scalar("string", "The bot's id in the database, logs and client order ids; "
                               "defaults to the config file's stem (0001 for 0001.json), which "
                               f"then follows the same rule ({BOT_ID_WORDS}).",
-                              pattern=BOT_ID_PATTERN, max_length=MAX_NAME),
+                              pattern=BOT_ID_PATTERN, max_length=MAX_BOT_ID),
             "live_trading_confirmed": _scalar(
                 "boolean", "Acknowledges that a binance or ibkr broker trades real money; the bot "
                 "also needs --live on the command line.", False),
@@ -137,7 +141,7 @@ def config_schema() -> dict[str, Any]:
             }, required=("type",)),
             "trading": _obj("What the bot trades and how much.", {
                 "symbol": _scalar("string", "The symbol traded, as the venue spells it (BTCUSDT).",
-                                  min_length=1, max_length=MAX_NAME),
+                                  min_length=1, max_length=MAX_SYMBOL),
                 "position_size": _scalar("number", "Fraction of the account's value put into one "
                                          "position.", 0.1, exclusive_minimum=0, maximum=1),
                 "max_positions": _scalar("integer", "Most positions open at once. The bot holds one "
@@ -154,7 +158,7 @@ def config_schema() -> dict[str, Any]:
                 "data_source": _enum("file: a CSV of bars; binance, yahoo, ibkr: history then live "
                                      "bars from that service.", DATA_SOURCES),
                 "symbol": _scalar("string", "Symbol of the feed; defaults to trading.symbol and "
-                                  "must equal it when given.", min_length=1, max_length=MAX_NAME),
+                                  "must equal it when given.", min_length=1, max_length=MAX_SYMBOL),
                 "interval": _enum("Bar size.", INTERVALS, "1h"),
                 "lookback_bars": _scalar("integer", "Bars of history loaded before going live (indicator "
                                          "warm-up).", 500, minimum=0, maximum=1_000_000),
