@@ -92,7 +92,7 @@ def _exposure_pct(trades: Sequence[TradeClosed], ts: np.ndarray) -> float:
     held = np.zeros(len(ts) + 1, dtype=np.int64)
     np.add.at(held, np.searchsorted(ts, entries, side="left"), 1)
     np.add.at(held, np.searchsorted(ts, exits, side="left"), -1)
-    open_bars = np.count_nonzero(np.cumsum(held[:-1]) > 0)
+    open_bars = int(np.count_nonzero(np.cumsum(held[:-1]) > 0))
     return open_bars / len(ts) * 100.0
 
 

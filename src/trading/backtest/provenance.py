@@ -6,7 +6,7 @@ the exact inputs, and a sweep can tell whether it is resuming the same experimen
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
@@ -53,6 +53,11 @@ class DataProvenance:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(vars(self))
+
+    def part(self, bars: BarArrays) -> "DataProvenance":
+        """The same file, for a run on ``bars``, a part of its bars (a sweep's in/out of sample)."""
+        return replace(self, bars=len(bars), first=iso_z(float(bars.ts[0])),
+                       last=iso_z(float(bars.ts[-1])))
 
 
 def describe_data(path: Path, bars: BarArrays, start: datetime | None = None,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+import json
 import math
 from typing import Any, Mapping
 
@@ -30,8 +31,9 @@ class ReplayReport:
     def of(cls, checked: CheckedConfig, result: ReplayResult, data: DataProvenance) -> "ReplayReport":
         """The report of ``result``, a replay of ``checked`` on ``data``."""
         config = checked.config
-        provenance = run_provenance(checked.document, checked.path,
-                                    [o.text for o in checked.overrides], data, result.warmup_bars)
+        overrides = [f"{o.path_text}={json.dumps(o.value)}" for o in checked.overrides]
+        provenance = run_provenance(checked.document, checked.path, overrides, data,
+                                    result.warmup_bars)
         return cls(result, config.broker.initial_balance,
                    title=f"{config.bot_id} {config.trading.symbol}", symbol=config.trading.symbol,
                    stop_loss_pct=config.risk.stop_loss_pct,

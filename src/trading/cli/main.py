@@ -11,7 +11,8 @@ import sys
 COMMANDS = {
     "run": ("trading.cli.run", "run one numbered bot config"),
     "validate": ("trading.cli.validate", "check config files; every error with its JSON path"),
-    "replay": ("trading.cli.replay", "replay history through the config's strategy"),
+    "replay": ("trading.cli.replay", "replay history through configs' strategies, with a report"),
+    "sweep": ("trading.cli.sweep", "replay a grid of config values, ranked (resumable, local or Dask)"),
     "mixins": ("trading.cli.mixins", "list every entry/exit mixin with its params"),
     "schema": ("trading.cli.schema", "print the config JSON Schema"),
     "reset-kill-switch": ("trading.cli.reset_kill_switch", "clear a bot's drawdown kill switch"),

@@ -4,6 +4,8 @@ from __future__ import annotations
 import sys
 import time
 
+LINE_SECONDS = 30.0  # without a terminal: a line per tenth of the points, or this often
+
 
 class ReplayProgress:
     """``replay  42% [#####.....] 420,000/1,000,000 bars`` redrawn in place on stderr."""
@@ -30,7 +32,9 @@ class SweepProgress:
     def __init__(self, total: int, done: int = 0, live: bool | None = None) -> None:
         self.total, self.done, self._started_with = total, done, done
         self._started = time.monotonic()
-        self._next_line = done + max(1, total // 10)
+        self._step = max(1, -(-total // 10))  # a line per tenth of the points
+        self._next_line = done + self._step
+        self._last_line = self._started
         self._bar = None
         if live if live is not None else sys.stderr.isatty():
             from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,  # noqa: PLC0415
@@ -52,8 +56,10 @@ class SweepProgress:
         rate = self.rate()
         if self._bar is not None:
             self._bar.update(self._task, completed=self.done, rate=f"{rate:.2f}/s")
-        elif self.done >= self._next_line or self.done == self.total:
-            self._next_line = self.done + max(1, self.total // 10)
+        elif (self.done >= self._next_line or self.done == self.total
+              or time.monotonic() - self._last_line >= LINE_SECONDS):
+            self._next_line = self.done + self._step
+            self._last_line = time.monotonic()
             left = (self.total - self.done) / rate if rate else 0.0
             sys.stderr.write(f"sweep: {self.done}/{self.total} points, {rate:.2f} points/s, "
                              f"~{left:.0f} s left\n")

@@ -8,7 +8,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-PIPE_WIDTH = 140  # columns when stdout is a file or a pipe (rich would assume 80)
+PIPE_WIDTH = 220  # columns when stdout is a file or a pipe (rich would assume 80)
 
 # (label, summary key, format) in the order a person reads them
 SUMMARY_ROWS: tuple[tuple[str, str, str], ...] = (
@@ -121,4 +121,28 @@ def comparison_table(columns: Sequence[tuple[str, Mapping[str, Any]]], title: st
                               for _, m in columns))
     for label, key, kind in SUMMARY_ROWS:
         table.add_row(label, *(fmt(m.get(key), kind, m.get("trades", 0)) for _, m in columns))
+    return table
+
+
+# (header, column, format) of a sweep's ranking table; out of sample adds the oos_ twins
+RANKING_COLUMNS = (("trades", "trades", "int"), ("win rate", "win_rate_pct", "pct"),
+                   ("return", "total_return_pct", "pct"), ("max dd", "max_drawdown_pct", "pct"),
+                   ("sharpe", "sharpe", "ratio"), ("pf", "profit_factor", "pf"))
+OOS_COLUMNS = (("oos trades", "oos_trades", "int"), ("oos return", "oos_total_return_pct", "pct"),
+               ("oos max dd", "oos_max_drawdown_pct", "pct"), ("oos sharpe", "oos_sharpe", "ratio"),
+               ("oos pf", "oos_profit_factor", "pf"))
+
+
+def ranking_table(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], rank: str,
+                  out_of_sample: bool, title: str) -> Table:
+    """A sweep's best points: rank, the grid values, the figures (and out of sample beside them)."""
+    columns = RANKING_COLUMNS + (OOS_COLUMNS if out_of_sample else ())
+    headers = [axis.rpartition(".")[2] for axis in axes]  # stop_loss_pct for risk_management.stop_loss_pct
+    table = _table(title, "#", *headers, *(header for header, _, _ in columns), first_left=False)
+    for row in rows:
+        cells = [str(row["rank"]), *(str(row.get(a)) for a in axes)]
+        for _, key, kind in columns:
+            trades = row.get("oos_trades" if key.startswith("oos_") else "trades") or 0
+            cells.append(fmt(row.get(key), kind, trades))
+        table.add_row(*cells)
     return table

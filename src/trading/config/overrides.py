@@ -24,11 +24,15 @@ _SEGMENT = re.compile(r"([^\[\]]*)((?:\[\d+\])*)")
 
 @dataclass(frozen=True)
 class Override:
-    """One ``--set``: the key's path, the new value (None removes the key) and what was typed."""
+    """One ``--set``: the key's path, the new value (None removes the key) and what was typed.
+
+    ``flag`` names the option it came from in messages (``--grid`` for a sweep's points).
+    """
 
     path: tuple[PathPart, ...]
     value: Any
     text: str
+    flag: str = "--set"
 
     @property
     def path_text(self) -> str:
@@ -149,7 +153,7 @@ def mark_overridden(lines: list[str], source: str, overrides: tuple[Override, ..
         for override in reversed(overrides):
             head = f"{source}: {override.path_text}"
             if line.startswith(head + ":") or line.startswith(head + ".") or line.startswith(head + "["):
-                line = f"{line} (from --set {override.text})"
+                line = f"{line} (from {override.flag} {override.text})"
                 break
         marked.append(line)
     return marked
