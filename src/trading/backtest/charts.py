@@ -68,7 +68,8 @@ def _save(fig: Figure, path: Path) -> None:
     for ax in fig.axes:
         ax.xaxis_date()
     fig.autofmt_xdate()
-    fig.tight_layout()
+    # fixed margins: tight_layout would draw the whole figure once more to measure it
+    fig.subplots_adjust(left=0.075, right=0.985, top=0.95, bottom=0.1, hspace=0.08)
     fig.savefig(path, dpi=100)
 
 
