@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import sys
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Iterable, Iterator, Protocol
 
@@ -56,10 +57,15 @@ class ProcessPoolRunner:
     def __init__(self, bars: SweepBars, workers: int) -> None:
         self.workers = workers
         self.where = f"{workers} worker processes"
-        # spawn: clean workers whatever threads this process runs (progress bar, logging)
+        # fork where it is safe (Linux: the pool forks every worker before it starts its own
+        # thread, and the sweep starts no thread before it): workers start in milliseconds with
+        # the bars and the imported code already in memory. Elsewhere workers are spawned and
+        # the bars are sent to each once.
+        method = "fork" if sys.platform == "linux" else "spawn"
         self._pool = ProcessPoolExecutor(max_workers=workers,
-                                         mp_context=multiprocessing.get_context("spawn"),
+                                         mp_context=multiprocessing.get_context(method),
                                          initializer=init_worker, initargs=(bars,))
+        self._pool.submit(int).result()  # start the workers now, before any progress thread
 
     def run(self, tasks: Iterable[PointTask]) -> Iterator[PointOutcome]:
         pending: set[Future] = set()

@@ -44,16 +44,29 @@ def write_trades_csv(path: Path, trades: Sequence[TradeClosed]) -> None:
         writer.writerows(_trade_row(t) for t in trades)
 
 
+def _texts(values: np.ndarray, fmt) -> list[str]:
+    """``fmt`` of each value, formatting only where the value changes (equity and drawdown stay
+    flat while no position is open: most bars of most replays)."""
+    if not len(values):
+        return []
+    changes = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+    texts = np.array(list(map(fmt, values[changes].tolist())), dtype=object)
+    runs = np.diff(np.append(changes, len(values)))
+    return np.repeat(texts, runs).tolist()
+
+
 def write_equity_csv(path: Path, equity: EquitySeries, drawdown: np.ndarray) -> None:
-    """time, equity, drawdown_pct per bar; vectorised in chunks (a million rows in ~1 s)."""
+    """time, equity, drawdown_pct per bar: exact equity (shortest repr), vectorised (200,000
+    rows in ~0.15 s)."""
+    ts = np.asarray(equity.ts, dtype=np.int64).astype("datetime64[s]")
+    times = np.datetime_as_string(ts, unit="s").tolist()
+    values = _texts(np.asarray(equity.values, dtype=np.float64), repr)
+    drawdowns = _texts(np.asarray(drawdown, dtype=np.float64), "{:.6f}".format)
     with path.open("w", encoding="utf-8") as fh:
         fh.write(",".join(EQUITY_FIELDS) + "\n")
-        for i in range(0, len(equity), CSV_CHUNK):
-            ts = np.asarray(equity.ts[i:i + CSV_CHUNK], dtype=np.int64).astype("datetime64[s]")
-            times = np.datetime_as_string(ts, unit="s")
-            values = equity.values[i:i + CSV_CHUNK].tolist()
-            fh.writelines(f"{t}Z,{v!r},{d:.6f}\n" for t, v, d in
-                          zip(times, values, drawdown[i:i + CSV_CHUNK].tolist()))
+        for i in range(0, len(times), CSV_CHUNK):
+            j = i + CSV_CHUNK
+            fh.write("".join(map("{}Z,{},{}\n".format, times[i:j], values[i:j], drawdowns[i:j])))
 
 
 def write_json(path: Path, document: Mapping[str, Any]) -> None:
