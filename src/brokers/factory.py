@@ -12,26 +12,27 @@ from trading.core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-NOT_YET_AVAILABLE = ("binance_paper", "binance", "ibkr")
 
 
 def build_broker(config: BrokerConfig, *, restore: BrokerSnapshot | None = None) -> bt.BrokerBase:
-    """A broker for ``config.type``; ``restore`` (paper only) continues a stopped run.
+    """A broker for ``config.type``; ``restore`` (paper only) continues a stopped run (it can also
+    be handed in later with ``broker.restore(snapshot)``, before the run starts).
 
     Raises ConfigError, with a message for the user, for a type this version cannot build.
     """
     kind = config.type
     if kind == "paper":
-        return PaperBroker(cash=config.initial_balance, commission=config.commission,
-                           slippage_pct=config.slippage_pct, restore=restore)
-    if kind == "mock":
-        if restore is not None:
-            log.warning("broker.type 'mock' keeps nothing: starting fresh with %.8g cash, "
-                        "not from the saved state (use 'paper' to keep it)", config.initial_balance)
+        broker: bt.BrokerBase = PaperBroker(cash=config.initial_balance,
+                                            commission=config.commission,
+                                            slippage_pct=config.slippage_pct)
+    elif kind == "mock":
         if config.slippage_pct:
             log.warning("broker.slippage_pct is ignored by the 'mock' broker; 'paper' applies it")
-        return MockBroker(cash=config.initial_balance, commission=config.commission)
-    if kind in NOT_YET_AVAILABLE:
+        broker = MockBroker(cash=config.initial_balance, commission=config.commission)
+    elif kind in BROKER_TYPES:
         raise ConfigError(f"broker.type '{kind}' is not available in this version yet; set "
                           "broker.type to 'paper' to trade with simulated fills on live prices")
-    raise ConfigError(f"broker.type '{kind}' is unknown; use one of: {', '.join(BROKER_TYPES)}")
+    else:
+        raise ConfigError(f"broker.type '{kind}' is unknown; use one of: {', '.join(BROKER_TYPES)}")
+    broker.restore(restore)
+    return broker

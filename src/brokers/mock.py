@@ -1,7 +1,11 @@
 """MockBroker: Backtrader's simulated broker with the bot's commission; nothing is kept."""
 from __future__ import annotations
 
+import logging
+
 import backtrader as bt
+
+log = logging.getLogger(__name__)
 
 
 class MockBroker(bt.brokers.BackBroker):
@@ -22,6 +26,12 @@ class MockBroker(bt.brokers.BackBroker):
         super().__init__()
         self.setcommission(commission=float(self.p.commission))
         self._bars_since_sweep = 0
+
+    def restore(self, snapshot: object | None) -> None:
+        """The mock broker keeps nothing: a saved state is ignored, with a warning."""
+        if snapshot is not None:
+            log.warning("broker.type 'mock' keeps nothing: starting fresh with %.8g cash, not from "
+                        "the saved state (use 'paper' to keep it)", self.startingcash)
 
     def next(self) -> None:
         if self._idle():

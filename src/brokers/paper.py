@@ -59,6 +59,10 @@ class PaperBroker(MockBroker):
         if self.p.restore is not None:
             self._restore(self.p.restore)
 
+    def restore(self, snapshot: BrokerSnapshot | None) -> None:
+        """Before the run: start from ``snapshot`` (the last checkpoint) instead of the initial cash."""
+        self.p.restore = snapshot
+
     def snapshot(self, data: bt.AbstractDataBase) -> BrokerSnapshot:
         """Cash and the position on ``data`` now, to be handed back as ``restore=``."""
         position = self.getposition(data)

@@ -1,12 +1,12 @@
 """Build the bar source a bot's ``data`` config names."""
 from __future__ import annotations
 
+from feeds import AVAILABLE_SOURCES
 from feeds.file import FileBarSource
 from feeds.live import BarSource
 from trading.core.errors import ConfigError
 from trading.core.settings import DataConfig
 
-AVAILABLE_SOURCES = ("file",)
 
 
 def build_source(data: DataConfig, *, resume_after_ts: float | None) -> BarSource:

@@ -25,9 +25,9 @@ class FileBarSource:
     """Replays a CSV of bars: ``lookback_bars`` of history, then live bars at ``speed`` bars/s.
 
     The file is read, checked and resampled to the config's interval here, at construction, so a
-    bad file is a ``DataError`` for the user before anything starts. With ``resume_after_ts`` (a restart), every bar up to that time
-    was already traded and is history too, when that is more than ``lookback_bars``.
-    ``speed`` 0 delivers as fast as the feed takes them.
+    bad file is a ``DataError`` for the user before anything starts. After ``resume_after(ts)``
+    (a restart), every bar up to that time was already traded and is history too, when that is
+    more than ``lookback_bars``. ``speed`` 0 delivers as fast as the feed takes them.
     """
 
     def __init__(self, path: str | Path, interval_seconds: float, lookback_bars: int,
@@ -40,9 +40,14 @@ class FileBarSource:
         self.bars: BarArrays = resample_bars(load_bars(self.path), self.interval_seconds,
                                              source=str(self.path))
         self.speed = float(speed)
-        history = max(0, int(lookback_bars))
-        if resume_after_ts is not None:
-            traded = int(np.searchsorted(self.bars.ts, resume_after_ts, side="right"))
+        self.lookback_bars = max(0, int(lookback_bars))
+        self.resume_after(resume_after_ts)
+
+    def resume_after(self, ts: float | None) -> None:
+        """Continue after the bar at ``ts``, the last one a previous run traded (None: a first run)."""
+        history = self.lookback_bars
+        if ts is not None:
+            traded = int(np.searchsorted(self.bars.ts, ts, side="right"))
             history = max(history, traded)
         self.history_bars = min(history, len(self.bars))
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
+import threading
 from typing import Protocol
 
 import backtrader as bt
@@ -53,6 +54,7 @@ class BarSink:
         self.queue: queue.Queue = queue.Queue(maxsize)
         self.poll_seconds = poll_seconds
         self._closed = False
+        self._stop = threading.Event()
 
     async def put_bar(self, bar: Bar, history: bool = False, last_history: bool = False) -> None:
         """Queue one closed bar; ``history`` for warm-up bars, ``last_history`` on the last one."""
@@ -69,6 +71,15 @@ class BarSink:
     def close(self) -> None:
         """Called by the consumer when it stops: later ``put_*`` calls raise ``SinkClosed``."""
         self._closed = True
+
+    def request_stop(self) -> None:
+        """Ask the consuming feed to end after the bar in hand; safe from any thread (a signal
+        handler, the I/O thread). Bars still queued are not delivered."""
+        self._stop.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
 
     async def _put(self, item: tuple) -> None:
         while True:
@@ -90,6 +101,9 @@ class BarSource(Protocol):
     """
 
     async def run(self, sink: BarSink) -> None: ...
+
+    def resume_after(self, ts: float | None) -> None:
+        """Before ``run``: the last bar a previous run traded; later bars are delivered live."""
 
     def describe(self) -> str: ...
 
@@ -154,6 +168,10 @@ class LiveFeed(bt.feed.DataBase):
         Here the buffers move only once a bar is in hand.
         """
         if self._ended:
+            return False
+        if self.p.sink.stop_requested:
+            self._ended = True
+            self.put_notification(DISCONNECTED)
             return False
         wait = self._qcheck or self.IDLE_WAIT
         while True:

@@ -186,7 +186,6 @@ class CustomStrategy(bt.Strategy):
         if risk is not None:
             refusal = risk.allow_entry(bar.ts, equity, 0.0, 0)
             if refusal is not None:
-                log.info("entry refused by %s: %s", refusal.rule, refusal.message)
                 self.listener.on_entry_refused(bar, refusal.rule, refusal.message)
                 return
         size = self.setup.position_size * equity / bar.close

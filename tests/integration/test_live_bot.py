@@ -48,16 +48,25 @@ def test_demo_runs_end_to_end_and_leaves_trades_in_the_database_and_journal(tmp_
     assert "trades (all runs):" in result.stdout
     trades = ws.trades()
     assert len(trades) >= 5
-    journal = [json.loads(line) for line in
-               (tmp_path / "logs" / "json" / "trades.jsonl").read_text().splitlines()]
+    journal_dir = tmp_path / "logs" / "json" / "0001"
+    journal = [json.loads(line) for line in (journal_dir / "trades.jsonl").read_text().splitlines()]
     assert len(journal) == len(trades)
     assert set(journal[0]) >= {"entry_time", "exit_time", "symbol", "side", "size", "entry_price",
-                               "exit_price", "pnl", "pnl_pct", "fees", "exit_reason", "bars_held"}
-    orders = (tmp_path / "logs" / "json" / "orders.jsonl").read_text().splitlines()
+                               "exit_price", "pnl", "pnl_pct", "fees", "exit_reason", "bars_held",
+                               "entry_mixin"}
+    assert {t["entry_mixin"] for t in journal} == {"RSIBBVolumeEntryMixin"}
+    orders = (journal_dir / "orders.jsonl").read_text().splitlines()
     assert any(json.loads(o)["status"] == "filled" for o in orders)
     status = json.loads((tmp_path / "logs" / "status" / "0001.json").read_text())
     assert status["state"] == "stopped" and status["last_bar_time"] == "2018-01-30T04:50:00Z"
-    assert (tmp_path / "logs" / "live" / "trading_bot_0001.log").stat().st_size > 0
+    assert status["data_status"] == "DISCONNECTED"  # agrees with the state
+    assert status["pid"] > 0 and status["host"] and status["version"]
+    assert status["updated_at"].endswith("Z") and "entries_today" in status
+    log = (tmp_path / "logs" / "live" / "trading_bot_0001.log").read_text()
+    # entries and exits carry the bar's time; the run summary is in the log too
+    assert " 2018-01-1" in log and "ENTRY ETHBTC" in log and "EXIT ETHBTC" in log
+    assert "run summary:" in log and "trades (all runs):" in log
+    assert "alembic" not in log  # migration chatter only at DEBUG
 
 
 def test_replay_and_live_give_identical_trades_after_warmup(ws: BotWorkspace, uninterrupted):
@@ -150,7 +159,12 @@ def test_kill_switch_stays_on_across_a_restart_until_reset(ws, tmp_path: Path):
     ws.write_config(data={"file_path": str(SAMPLE)}, trading={"max_drawdown_pct": 0.5})
     second = ws.run()
     assert second.returncode == 0, second.stderr
-    assert "entry refused by max_drawdown_pct" in second.stderr
+    # the rule that refuses bar after bar says so once (and once more, with the count, at the end)
+    assert second.stderr.count("entry refused by max_drawdown_pct") == 1
+    assert "entries refused this run (by rule): max_drawdown_pct" in second.stdout
+    events = [json.loads(line) for line in
+              (ws.root / "logs" / "json" / ws.bot_id / "events.jsonl").read_text().splitlines()]
+    assert [e["kind"] for e in events].count("kill_switch") == 1
     assert ws.query("SELECT count(*) FROM orders WHERE purpose = 'entry' AND created_at > ?",
                     first_last_bar) == [(0,)]
     assert len(ws.trades()) <= len(trades_before) + 1  # at most the position open at the restart
@@ -185,11 +199,14 @@ def test_heartbeat_writes_the_status_while_running_and_equity_is_recorded_per_ba
     ws.write_config(data={"speed": 300}, logging={"heartbeat_seconds": 0.2})
     status_file = ws.root / "logs" / "status" / f"{ws.bot_id}.json"
 
+    seen: list[dict] = []
+
     def running_with_position() -> bool:
         try:
             status = json.loads(status_file.read_text())
         except (OSError, ValueError):
             return False
+        seen.append(status)
         return status["state"] == "running" and status["position"] is not None
 
     proc = ws.start()
@@ -200,9 +217,10 @@ def test_heartbeat_writes_the_status_while_running_and_equity_is_recorded_per_ba
         _, err = proc.communicate(timeout=30)
     status = json.loads(status_file.read_text())
     assert set(status) >= {"state", "symbol", "data_status", "last_bar_time", "cash", "value",
-                           "position", "trades_today", "pnl_today", "drawdown_pct", "kill_switch",
-                           "uptime_seconds", "last_error"}
-    assert status["symbol"] == "ETHBTC" and status["data_status"] == "LIVE"
+                           "position", "entries_today", "pnl_today", "drawdown_pct", "kill_switch",
+                           "uptime_seconds", "last_error", "updated_at", "pid", "host", "version"}
+    assert status["symbol"] == "ETHBTC" and status["state"] == "stopped"
+    assert status["data_status"] == "DISCONNECTED" and seen[-1]["data_status"] == "LIVE"
     assert "heartbeat 7001: running" in err
     (live_bars,) = ws.query("SELECT count(*) FROM equity")[0]
     (last_bar,) = ws.query("SELECT max(ts) FROM equity")[0]
@@ -232,3 +250,14 @@ def test_a_source_this_version_cannot_run_is_a_config_error_not_a_crash(ws):
     assert result.returncode == 1
     assert "'yahoo' is not available in this version" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("data", [{"file_path": "missing.csv"},
+                                  {"data_source": "yahoo", "symbol": "ETHBTC", "interval": "1h"}],
+                         ids=["missing data file", "source not available"])
+def test_a_start_that_fails_leaves_no_database_log_or_status_file(ws, data):
+    ws.write_config(data=data)
+    result = ws.run()
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert not (ws.root / "data").exists(), "an empty database was left behind"
+    assert not (ws.root / "logs").exists(), "an empty log or status file was left behind"

@@ -10,6 +10,7 @@ import pytest
 
 from trading.config.loading import build_config
 from trading.config.validator import validate_document
+from trading.core.settings import BROKER_TYPES, DATA_SOURCES
 
 DOCUMENTED = Path(__file__).resolve().parents[1] / "fixtures" / "documented_config.json"
 SECRETS = {"BINANCE_TESTNET_API_KEY": "tk-123", "BINANCE_TESTNET_API_SECRET": "ts-456",
@@ -18,6 +19,15 @@ SOURCE = "0001.json"
 # what jsonschema says on its own; none of it should reach a user
 RAW_JSONSCHEMA = ("is not valid under", "Additional properties", "is a required property",
                   "is not one of", "is not of type", "was unexpected")
+
+
+@pytest.fixture(autouse=True)
+def everything_available(monkeypatch):
+    """Most tests check other warnings: pretend every source, broker and channel is available
+    (what this version cannot run yet has its own test below)."""
+    monkeypatch.setattr("trading.config.validator.AVAILABLE_SOURCES", DATA_SOURCES)
+    monkeypatch.setattr("trading.config.validator.AVAILABLE_BROKERS", BROKER_TYPES)
+    monkeypatch.setattr("trading.config.validator.AVAILABLE_CHANNELS", ("telegram", "email", "webhook"))
 
 
 @pytest.fixture
@@ -335,3 +345,43 @@ def test_email_needs_smtp_credentials(doc):
     report = validate_document(doc, SOURCE, env=SECRETS)
     assert report.warnings == ["0001.json: notifications.email: environment variables SMTP_USERNAME, "
                                "SMTP_PASSWORD are not set; the email channel needs them"]
+
+
+def test_what_this_version_cannot_run_is_a_warning_so_validate_and_run_agree(doc, monkeypatch):
+    monkeypatch.setattr("trading.config.validator.AVAILABLE_SOURCES", ("file",))
+    monkeypatch.setattr("trading.config.validator.AVAILABLE_BROKERS", ("mock", "paper"))
+    monkeypatch.setattr("trading.config.validator.AVAILABLE_CHANNELS", ("webhook",))
+    doc["notifications"] = {"enabled": True, "telegram": {"enabled": True, "chat_id": "42"},
+                            "webhook": {"enabled": True, "url": "http://127.0.0.1:9/hook"}}
+    report = validate_document(doc, SOURCE, env=SECRETS)
+    assert report.errors == []
+    assert report.warnings == [
+        "0001.json: broker.type: broker 'binance_paper' is not available in this version "
+        "(available: mock, paper); the bot refuses to start with it",
+        "0001.json: data.data_source: data_source 'binance' is not available in this version "
+        "(available: file); the bot refuses to start with it",
+        "0001.json: notifications.telegram: the telegram channel is not available in this "
+        "version: nothing will be sent; the bot runs without it"]
+
+
+def test_max_positions_above_one_warns_that_it_has_no_effect(doc):
+    doc["trading"]["max_positions"] = 3
+    report = validate_document(doc, SOURCE, env=SECRETS)
+    assert report.errors == []
+    assert ("0001.json: trading.max_positions: the bot holds one position at a time; "
+            "max_positions 3 has no effect") in report.warnings
+
+
+def test_a_disabled_trailing_stop_accepts_zeros(doc):
+    doc["risk_management"]["trailing_stop"] = {"enabled": False, "activation_pct": 0,
+                                               "trailing_pct": 0}
+    assert errors(doc) == []
+
+
+def test_an_enabled_trailing_stop_needs_a_distance(doc):
+    doc["risk_management"]["trailing_stop"] = {"enabled": True, "trailing_pct": 0}
+    assert_error(doc, "0001.json: risk_management.trailing_stop.trailing_pct: must be > 0 when "
+                      "the trailing stop is enabled (set enabled to false to turn it off)")
+    doc["risk_management"]["trailing_stop"]["trailing_pct"] = 100
+    assert_error(doc, "0001.json: risk_management.trailing_stop.trailing_pct: must be < 100, "
+                      "got 100")

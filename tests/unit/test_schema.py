@@ -10,7 +10,6 @@ from jsonschema import Draft202012Validator
 
 from strategies.mixins.registry import default_registry
 from trading.cli import schema as schema_cli
-from trading.config import schema
 from trading.config.schema import apply_defaults, config_schema, export_schema
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,16 +8,15 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Mapping
 
 from feeds.csv_bars import BarArrays
 from trading.core.settings import interval_label
 from trading.core.timeutil import iso_z, utcnow
+from trading.core.version import version
 
 CHUNK = 1 << 20
-DISTRIBUTION = "tradingbot"
 
 
 def file_sha256(path: Path) -> str:
@@ -27,14 +26,6 @@ def file_sha256(path: Path) -> str:
         while block := fh.read(CHUNK):
             digest.update(block)
     return digest.hexdigest()
-
-
-def project_version() -> str:
-    """The installed tradingbot version, or "unknown" when run from a source tree only."""
-    try:
-        return metadata.version(DISTRIBUTION)
-    except metadata.PackageNotFoundError:
-        return "unknown"
 
 
 @dataclass(frozen=True)
@@ -76,7 +67,7 @@ def run_provenance(config_document: Mapping[str, Any], config_file: Path | None,
     """The ``provenance`` section of metrics.json."""
     return {
         "created": iso_z(utcnow().replace(microsecond=0)),
-        "version": project_version(),
+        "version": version(),
         "config_file": str(config_file) if config_file else None,
         "overrides": list(overrides),
         "data": data.as_dict(),

@@ -20,11 +20,11 @@ import numpy as np
 
 from trading.backtest.bars import ReplayData
 from trading.backtest.grid import GridAxis, GridPoint, grid_points, parse_grid
-from trading.backtest.provenance import project_version
 from trading.backtest.sweep_worker import PointTask, SweepBars
 from trading.config.loading import CheckedConfig, check_document
 from trading.core.errors import ConfigError, DataError
 from trading.core.timeutil import epoch_seconds, iso_z, utcnow
+from trading.core.version import version
 
 SWEEP_ROOT = Path("sweeps")
 MAX_PROBLEMS = 20
@@ -65,7 +65,7 @@ class SweepPlan:
         data = self.data.provenance.as_dict()
         return {
             "created": iso_z(utcnow().replace(microsecond=0)),
-            "version": project_version(),
+            "version": version(),
             "config_file": str(self.base.path) if self.base.path else None,
             "overrides": [o.text for o in self.base.overrides],
             "grid": [{"name": a.name, "path": list(a.path), "values": list(a.values)} for a in self.axes],

@@ -6,9 +6,12 @@ unusable, 2 the config file cannot be read as JSON (or a usage error), 3 a failu
 """
 from __future__ import annotations
 
+import argparse
 import sys
+from typing import Any
 
 from trading.core.errors import ConfigError, UnreadableConfig
+from trading.core.version import version
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -22,3 +25,10 @@ def report_config_error(exc: ConfigError) -> int:
     """Print every problem of ``exc`` on stderr; return the exit code it calls for."""
     print("\n".join(exc.problems), file=sys.stderr)
     return EXIT_UNREADABLE if isinstance(exc, UnreadableConfig) else EXIT_INVALID
+
+
+def command_parser(**kwargs: Any) -> argparse.ArgumentParser:
+    """An ``argparse`` parser for one subcommand, with ``--version`` like every command."""
+    parser = argparse.ArgumentParser(**kwargs)
+    parser.add_argument("--version", action="version", version=f"tradingbot {version()}")
+    return parser

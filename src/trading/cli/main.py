@@ -8,6 +8,8 @@ from __future__ import annotations
 import importlib
 import sys
 
+from trading.core.version import version
+
 COMMANDS = {
     "run": ("trading.cli.run", "run one numbered bot config"),
     "validate": ("trading.cli.validate", "check config files; every error with its JSON path"),
@@ -15,6 +17,7 @@ COMMANDS = {
     "sweep": ("trading.cli.sweep", "replay a grid of config values, ranked (resumable, local or Dask)"),
     "mixins": ("trading.cli.mixins", "list every entry/exit mixin with its params"),
     "schema": ("trading.cli.schema", "print the config JSON Schema"),
+    "status": ("trading.cli.status", "show every bot's status as a table (stale ones marked)"),
     "reset-kill-switch": ("trading.cli.reset_kill_switch", "clear a bot's drawdown kill switch"),
 }
 
@@ -22,7 +25,8 @@ COMMANDS = {
 def _usage() -> str:
     lines = ["usage: tradingbot COMMAND [ARGS...]", "", "commands:"]
     lines += [f"  {name:<18} {doc}" for name, (_, doc) in COMMANDS.items()]
-    lines += ["", "Run 'tradingbot COMMAND --help' for a command's options."]
+    lines += ["", "Run 'tradingbot COMMAND --help' for a command's options; "
+              "'tradingbot --version' for the version."]
     return "\n".join(lines)
 
 
@@ -31,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args or args[0] in ("-h", "--help", "help"):
         print(_usage())
         return 0 if args else 2
+    if args[0] in ("-V", "--version"):
+        print(f"tradingbot {version()}")
+        return 0
     command, rest = args[0], args[1:]
     if command not in COMMANDS:
         print(f"tradingbot: unknown command '{command}'\n\n{_usage()}", file=sys.stderr)

@@ -5,13 +5,13 @@ may name. ``--json`` prints the same as a machine-readable list.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from typing import Any
 
 from strategies.mixins.base import Mixin, Param
 from strategies.mixins.registry import Kind, MixinRegistry, default_registry
+from trading.cli.common import command_parser
 
 KINDS: tuple[Kind, ...] = ("entry", "exit")
 _COLUMNS = ("param", "type", "default", "range", "description")
@@ -64,7 +64,7 @@ def render_text(registry: MixinRegistry) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """``tradingbot mixins [--json]``: list every mixin with its params, defaults and ranges."""
-    parser = argparse.ArgumentParser(prog="tradingbot mixins", description=main.__doc__)
+    parser = command_parser(prog="tradingbot mixins", description=main.__doc__)
     parser.add_argument("--json", action="store_true", help="print a machine-readable JSON list")
     args = parser.parse_args(argv)
     registry = default_registry()

@@ -22,7 +22,7 @@ from trading.backtest.replay import run_replay
 from trading.backtest.report import write_report
 from trading.backtest.report_inputs import ReplayReport
 from trading.cli import tables
-from trading.cli.common import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE
+from trading.cli.common import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE, command_parser
 from trading.cli.progress import ReplayProgress
 from trading.cli.research_args import add_research_arguments
 from trading.config.loading import CheckedConfig, check_config
@@ -30,7 +30,7 @@ from trading.core.errors import ConfigError, MixinError, TradingBotError, Unread
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = command_parser(
         prog="tradingbot replay",
         description="Replay historical bars through one or more configs' strategies and write a "
                     "report per config. Without options it replays the config's data.file_path "

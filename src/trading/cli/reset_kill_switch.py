@@ -1,10 +1,9 @@
 """``tradingbot reset-kill-switch CONFIG``: clear a bot's drawdown kill switch in its database."""
 from __future__ import annotations
 
-import argparse
 import sys
 
-from trading.cli.common import EXIT_OK, EXIT_RUNTIME, report_config_error
+from trading.cli.common import EXIT_RUNTIME, command_parser, report_config_error
 from trading.config.loading import load_config
 from trading.core.errors import ConfigError, StoreError
 from trading.persistence.repository import Store
@@ -12,7 +11,7 @@ from trading.risk import RiskState
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="tradingbot reset-kill-switch",
+    p = command_parser(prog="tradingbot reset-kill-switch",
                                 description="Clear the max-drawdown kill switch of a stopped bot.")
     p.add_argument("config", help="0001, 0001.json or a path to a config file")
     p.add_argument("--db", metavar="URL", help="database URL (default from the config)")

@@ -12,19 +12,25 @@ import signal
 import sys
 from typing import Any
 
-from trading.cli.common import (EXIT_FORCED, EXIT_INVALID, EXIT_OK, EXIT_RUNTIME,
-                                report_config_error)
+from trading.cli.common import (
+    EXIT_FORCED,
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_RUNTIME,
+    command_parser,
+    report_config_error,
+)
 from trading.config.env_file import load_env_file
 from trading.config.loading import load_config
 from trading.core.errors import ConfigError, DataError, TradingBotError
 from trading.runtime.bot import LiveTradingBot
-from trading.runtime.logging_setup import setup_logging
+from trading.runtime.logging_setup import FILE_ONLY, add_log_file, setup_logging
 
 log = logging.getLogger(__name__)
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="tradingbot run", description="Run one numbered bot config.")
+    p = command_parser(prog="tradingbot run", description="Run one numbered bot config.")
     p.add_argument("config", help="0001, 0001.json or a path to a config file")
     p.add_argument("--live", action="store_true",
                    help="allow a live-money broker (also needs live_trading_confirmed in the config)")
@@ -51,21 +57,25 @@ def _install_signal_handlers(bot: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """0 stopped normally (end of data or a signal), 1 the config or a file it names is unusable,
+    2 unreadable config, 3 stopped by an error at run time, 130 forced."""
     args = _parser().parse_args(argv)
     loaded = load_env_file()
     try:
         config = load_config(args.config)
     except ConfigError as exc:
         return report_config_error(exc)
-    setup_logging(args.log_level or config.logging.level, config.logging.log_file)
-    if loaded:
-        log.info("read %s from .env", ", ".join(loaded))
+    setup_logging(args.log_level or config.logging.level)  # the log file once the bot can start
     try:
         bot = LiveTradingBot(config, db_url=args.db, live=args.live)
-    except ConfigError as exc:
+        _install_signal_handlers(bot)
+        bot.prepare()
+    except TradingBotError as exc:
         print(f"{config.source}: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    _install_signal_handlers(bot)
+        return EXIT_INVALID if isinstance(exc, (ConfigError, DataError)) else EXIT_RUNTIME
+    add_log_file(config.logging.log_file)
+    if loaded:
+        log.info("read %s from .env", ", ".join(loaded))
     log.info("starting bot %s: %s, %s %s via %s, broker %s", config.bot_id, config.description,
              config.data.symbol, config.data.interval, config.data.data_source, config.broker.type)
     try:
@@ -74,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bot {config.bot_id} stopped: {exc}", file=sys.stderr)
         # a source, broker or data file this config cannot use is the config's problem
         return EXIT_INVALID if isinstance(exc, (ConfigError, DataError)) else EXIT_RUNTIME
-    print(summary.format())
+    text = summary.format()
+    log.info("run summary:\n%s", text, extra=FILE_ONLY)
+    print(text)
     return EXIT_OK
 
 

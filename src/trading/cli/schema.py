@@ -1,16 +1,16 @@
 """``tradingbot schema [--out FILE]``: print (or write) the config JSON Schema."""
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+from trading.cli.common import command_parser
 from trading.config.schema import SCHEMA_FILE, schema_text
 
 
 def main(argv: list[str] | None = None) -> int:
     """``tradingbot schema [--out FILE]``: print (or write) the config JSON Schema."""
-    parser = argparse.ArgumentParser(prog="tradingbot schema", description=main.__doc__)
+    parser = command_parser(prog="tradingbot schema", description=main.__doc__)
     parser.add_argument("--out", type=Path, metavar="FILE",
                         help=f"write the schema to FILE (the repository keeps it in {SCHEMA_FILE})")
     args = parser.parse_args(argv)

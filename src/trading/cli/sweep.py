@@ -25,7 +25,7 @@ from trading.backtest.sweep import SWEEP_ROOT, SweepPlan, plan_sweep
 from trading.backtest.sweep_run import SweepRun
 from trading.cli import tables
 from trading.cli.common import (EXIT_FORCED, EXIT_INVALID, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE,
-                                report_config_error)
+                                command_parser, report_config_error)
 from trading.cli.progress import SweepProgress
 from trading.cli.research_args import add_research_arguments, bar_count, moment
 from trading.config.loading import check_config
@@ -51,7 +51,7 @@ def _positive(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = command_parser(
         prog="tradingbot sweep",
         description="Replay every combination of a grid of config values and rank them. "
                     "Re-running the same command resumes a stopped sweep.")

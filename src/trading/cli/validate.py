@@ -5,10 +5,10 @@
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+from trading.cli.common import command_parser
 from trading.config.env_file import load_env_file
 from trading.config.files import CONFIG_DIR, read_config_file, resolve_config_path
 from trading.config.validator import validate_document
@@ -36,7 +36,7 @@ def _validate_file(path: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     """``tradingbot validate CONFIG... | --all``: exit 0 all valid, 1 any invalid, 2 any unreadable."""
     load_env_file()
-    parser = argparse.ArgumentParser(
+    parser = command_parser(
         prog="tradingbot validate",
         description="Check bot configs; print every problem as 'file: json.path: message'.")
     parser.add_argument("configs", nargs="*", metavar="CONFIG",

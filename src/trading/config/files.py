@@ -15,15 +15,18 @@ def resolve_config_path(name_or_path: str | Path, config_dir: Path | None = None
     """Turn what the user typed into a config file path.
 
     ``0001`` and ``0001.json`` mean ``config/trading/0001.json`` (relative to the current
-    directory); anything that exists as given is used as is.
+    directory), and so does ``1``; anything that exists as given is used as is.
     """
     text = str(name_or_path)
     given = Path(text)
     if given.exists():
         return given
     folder = config_dir or CONFIG_DIR
-    if re.fullmatch(r"\d+", text):
-        return folder / f"{text}.json"
+    number = re.fullmatch(r"(\d+)(\.json)?", text)
+    if number:
+        exact = folder / f"{number.group(1)}.json"
+        padded = folder / f"{int(number.group(1)):04d}.json"  # '1' finds 0001.json
+        return exact if exact.exists() or not padded.exists() else padded
     if given.parent == Path(".") and given.suffix == ".json":
         return folder / given.name
     return given

@@ -110,7 +110,9 @@ def config_schema() -> dict[str, Any]:
                                   min_length=1),
                 "position_size": _scalar("number", "Fraction of the account's value put into one "
                                          "position.", 0.1, exclusive_minimum=0, maximum=1),
-                "max_positions": _scalar("integer", "Most positions open at once.", 1, minimum=1),
+                "max_positions": _scalar("integer", "Most positions open at once. The bot holds one "
+                                         "position at a time, so values above 1 have no effect.",
+                                         1, minimum=1),
                 "max_drawdown_pct": _scalar("number", "Drawdown from the equity peak, in percent, "
                                             "that trips the kill switch (0 = off).", 0,
                                             minimum=0, maximum=100),
@@ -175,7 +177,8 @@ def config_schema() -> dict[str, Any]:
                     "activation_pct": _scalar("number", "Gain in percent before the stop starts "
                                               "trailing (0 = at once).", 0, minimum=0),
                     "trailing_pct": _scalar("number", "Distance of the stop below the highest price, "
-                                            "in percent.", 2.0, exclusive_minimum=0, maximum=100),
+                                            "in percent (more than 0 when enabled).", 2.0,
+                                            minimum=0, exclusive_maximum=100),
                 }),
                 "max_daily_trades": _scalar("integer", "Most entries per UTC day (0 = off).", 0,
                                             minimum=0),

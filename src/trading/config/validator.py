@@ -9,8 +9,6 @@ warnings: the config is fine, the environment is not ready yet.
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import difflib
 import functools
@@ -23,7 +21,10 @@ from typing import Any, Iterator, Mapping
 from jsonschema import Draft202012Validator, ValidationError
 
 from strategies.mixins.registry import Kind, MixinRegistry, default_registry
-from trading.core.settings import DATA_SOURCES, INTERVALS, LIVE_MONEY_BROKERS
+from brokers import AVAILABLE_BROKERS
+from feeds import AVAILABLE_SOURCES
+from notify import AVAILABLE_CHANNELS
+from trading.core.settings import BROKER_TYPES, DATA_SOURCES, INTERVALS, LIVE_MONEY_BROKERS
 from trading.config.schema import BOT_ID_PATTERN, apply_defaults, config_schema
 
 JsonPath = tuple[str | int, ...]
@@ -218,6 +219,13 @@ def _consistency_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
                                      f"(it serves {' '.join(SOURCE_INTERVALS[source])})")
 
 
+def _risk_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
+    trailing = _section(doc, "risk_management", "trailing_stop")
+    if trailing.get("enabled") is True and trailing.get("trailing_pct") == 0:
+        yield ("risk_management", "trailing_stop", "trailing_pct"), (
+            "must be > 0 when the trailing stop is enabled (set enabled to false to turn it off)")
+
+
 def _channel_on(doc: Mapping[str, Any], channel: str) -> dict[str, Any] | None:
     """The channel's settings when it will send (it and notifications are enabled), else None."""
     settings = _section(doc, "notifications", channel)
@@ -244,7 +252,31 @@ def _missing_env(names: list[str], env: Mapping[str, str], purpose: str) -> str 
     return f"environment variables {', '.join(missing)} are not set; {purpose} needs them"
 
 
+def _availability_warnings(doc: Mapping[str, Any]) -> Iterator[Problem]:
+    """What the config names that this version cannot run yet: validate and run agree."""
+    source = _section(doc, "data").get("data_source")
+    if source in DATA_SOURCES and source not in AVAILABLE_SOURCES:
+        yield ("data", "data_source"), (f"data_source '{source}' is not available in this version "
+                                        f"(available: {', '.join(AVAILABLE_SOURCES)}); "
+                                        "the bot refuses to start with it")
+    broker = _section(doc, "broker").get("type")
+    if broker in BROKER_TYPES and broker not in AVAILABLE_BROKERS:
+        yield ("broker", "type"), (f"broker '{broker}' is not available in this version "
+                                   f"(available: {', '.join(AVAILABLE_BROKERS)}); "
+                                   "the bot refuses to start with it")
+    for channel in ("telegram", "email", "webhook"):
+        if _channel_on(doc, channel) is not None and channel not in AVAILABLE_CHANNELS:
+            yield ("notifications", channel), (f"the {channel} channel is not available in this "
+                                               "version: nothing will be sent; the bot runs "
+                                               "without it")
+    positions = _section(doc, "trading").get("max_positions")
+    if _is_number(positions) and positions > 1:
+        yield ("trading", "max_positions"), (f"the bot holds one position at a time; "
+                                             f"max_positions {positions} has no effect")
+
+
 def _warnings(doc: Mapping[str, Any], env: Mapping[str, str]) -> Iterator[Problem]:
+    yield from _availability_warnings(doc)
     broker = _section(doc, "broker").get("type")
     if isinstance(broker, str) and broker in BROKER_SECRETS:
         message = _missing_env(list(BROKER_SECRETS[broker]), env, f"broker '{broker}'")
@@ -301,7 +333,8 @@ def validate_document(raw: Any, source: str, *, registry: MixinRegistry | None =
             f"{source}: (top level): the config must be a JSON object ({{...}}), got {_show(raw)}"])
     registry = default_registry() if registry is None else registry
     problems = _schema_problems(raw)
-    problems += [*_mixin_problems(raw, registry), *_consistency_problems(raw), *_channel_problems(raw)]
+    problems += [*_mixin_problems(raw, registry), *_consistency_problems(raw), *_risk_problems(raw),
+                 *_channel_problems(raw)]
     errors = _lines(source, raw, problems)
     warnings = _lines(source, raw, list(_warnings(raw, os.environ if env is None else env)))
     document = None if errors else apply_defaults(raw, config_schema())

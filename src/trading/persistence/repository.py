@@ -31,6 +31,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from trading.persistence import tables as m
+from trading.persistence.archive import archive_rows, archived_id
 from trading.persistence.tables import Upsert
 from trading.core.errors import StoreError
 from trading.core.events import TRADE_FIELDS, Event, OrderEvent, TradeClosed
@@ -215,6 +216,14 @@ class Store:
         with self._failing_as(f"saving the risk state of bot {bot_id}"), self._engine.begin() as conn:
             self._ensure(conn, bot_id)
             self._save_risk(conn, [row])
+
+    def archive_bot(self, bot_id: str) -> tuple[str, int]:
+        """Move every row of ``bot_id`` to an archived id (``0001@20261126T141900Z``) so the bot
+        starts over; returns that id and how many rows moved (0: the bot had none)."""
+        new_id = archived_id(bot_id)
+        with self._failing_as(f"archiving bot {bot_id}"), self._engine.begin() as conn:
+            moved = archive_rows(conn, bot_id, new_id)
+        return new_id, moved
 
     def _ensure(self, conn: Connection, bot_id: str) -> None:
         now = time.time()

@@ -2,20 +2,56 @@
 
 Called on the Cerebro (main) thread. The checkpoint is one store transaction per processed bar,
 so a fill, a position or a trade is in the database before the next bar, and a restart resumes
-exactly after the last checkpointed bar.
+exactly after the last checkpointed bar. The journal and events follow the commit, so they never
+announce a bar that was not saved.
 """
 from __future__ import annotations
 
 import logging
 from typing import Any, Callable
 
-from trading.core.protocols import NullListener
-from trading.core.types import Bar, OpenTrade
 from trading.core.events import Event, OrderEvent, OrderRejectedEvent, TradeClosed, TradeOpened
+from trading.core.protocols import NullListener
+from trading.core.timeutil import iso_z
+from trading.core.types import Bar, OpenTrade
 from trading.persistence.journal import Journal
 from trading.risk import RiskManager
 
 log = logging.getLogger(__name__)
+
+
+class RefusalLog:
+    """Logs a risk rule once when it starts refusing entries and once, with the count, when it
+    stops; ``totals`` counts every refusal by rule for the status and the run summary."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, int] = {}
+        self._rule: str | None = None
+        self._count = 0
+        self._since = 0.0
+
+    def refused(self, bar: Bar, rule: str, message: str) -> None:
+        self.totals[rule] = self.totals.get(rule, 0) + 1
+        if rule == self._rule:
+            self._count += 1
+            return
+        self.ended()
+        self._rule, self._count, self._since = rule, 1, bar.ts
+        log.warning("%s entry refused by %s: %s (while it goes on refusing, entries are counted, "
+                    "not logged)", iso_z(bar.ts), rule, message)
+
+    def ended(self, bar: Bar | None = None) -> None:
+        """The current run of refusals is over (an entry went through, or the run ends)."""
+        if self._rule is None:
+            return
+        until = f"until {iso_z(bar.ts)}" if bar is not None else "until the end of the run"
+        log.info("%s refused %d entr%s from %s %s", self._rule, self._count,
+                 "y" if self._count == 1 else "ies", iso_z(self._since), until)
+        self._rule = None
+
+    def describe(self) -> str:
+        """``max_drawdown_pct 31, max_daily_trades 2`` (empty when nothing was refused)."""
+        return ", ".join(f"{rule} {count}" for rule, count in sorted(self.totals.items()))
 
 
 class BotListener(NullListener):
@@ -37,29 +73,36 @@ class BotListener(NullListener):
         self._trades: list[TradeClosed] = []
         self._events: list[Event] = []
         self.trades_closed = 0
-        self.refusals: dict[str, int] = {}
+        self.refusals = RefusalLog()
+        self._bar: Bar | None = None
+
+    def on_bar(self, bar: Bar, value: float, cash: float, warmup: bool) -> None:
+        self._bar = bar
 
     def on_order(self, event: OrderEvent) -> None:
         self._orders.append(event)
+        if event.purpose == "entry" and event.status == "submitted":
+            self.refusals.ended(self._bar)
         if event.status == "rejected":
             self._events.append(OrderRejectedEvent(time=event.time, symbol=event.symbol,
                                                    message=f"{event.purpose} {event.side} order "
                                                            f"{event.client_order_id} rejected"))
 
     def on_trade_opened(self, event: TradeOpened, trade: OpenTrade) -> None:
-        log.info("ENTRY %s %.8g @ %.8g (%s)", event.symbol, event.size, event.entry_price,
-                 event.entry_mixin)
+        log.info("%s ENTRY %s %.8g @ %.8g (%s)", iso_z(event.time), event.symbol, event.size,
+                 event.entry_price, event.entry_mixin)
         self._events.append(event)
 
     def on_trade_closed(self, event: TradeClosed) -> None:
-        log.info("EXIT %s %.8g @ %.8g pnl %.4f (%.2f%%) reason %s", event.symbol, event.size,
-                 event.exit_price, event.pnl, event.pnl_pct, event.exit_reason)
+        log.info("%s EXIT %s %.8g @ %.8g pnl %.4f (%.2f%%) reason %s", iso_z(event.exit_time),
+                 event.symbol, event.size, event.exit_price, event.pnl, event.pnl_pct,
+                 event.exit_reason)
         self._trades.append(event)
         self._events.append(event)
         self.trades_closed += 1
 
     def on_entry_refused(self, bar: Bar, rule: str, message: str) -> None:
-        self.refusals[rule] = self.refusals.get(rule, 0) + 1
+        self.refusals.refused(bar, rule, message)
 
     def on_bar_done(self, bar: Bar, trade: OpenTrade | None, warmup: bool) -> None:
         if not warmup:
@@ -73,7 +116,6 @@ class BotListener(NullListener):
                               value=self.broker.getvalue(), orders=orders, trades=trades,
                               position=trade, risk_state=self.risk.state.to_dict(),
                               save_equity=self.save_equity, exit_mixins=self.exit_mixins)
-        # the journal and notifications follow the commit, so they never announce a lost bar
         if self.journal is not None:
             self.journal.write(orders, trades)
         for event in events:

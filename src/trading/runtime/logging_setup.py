@@ -9,6 +9,8 @@ from pathlib import Path
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 SECRET_NAME = re.compile(r"(API_KEY|SECRET|TOKEN|PASSWORD)$")
+CHATTY_LIBRARIES = ("alembic",)  # their INFO lines (migration steps) only at DEBUG
+FILE_ONLY = {"file_only": True}  # ``extra=`` for a record the terminal already shows otherwise
 
 
 class SecretFilter(logging.Filter):
@@ -31,21 +33,29 @@ class SecretFilter(logging.Filter):
         return True
 
 
-def setup_logging(level: str, log_file: Path | None) -> None:
+def setup_logging(level: str, log_file: Path | None = None) -> None:
     """Log to stderr and, when given, to a rotating file (10 MB x 5)."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
     root.setLevel(level.upper())
-    secret_filter = SecretFilter()
+    quiet = logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(quiet)
     console = logging.StreamHandler()
     console.setFormatter(logging.Formatter(FORMAT))
-    console.addFilter(secret_filter)
+    console.addFilter(SecretFilter())
+    console.addFilter(lambda record: not getattr(record, "file_only", False))
     root.addHandler(console)
     if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        file_handler = RotatingFileHandler(log_file, maxBytes=10_000_000, backupCount=5,
-                                           encoding="utf-8")
-        file_handler.setFormatter(logging.Formatter(FORMAT))
-        file_handler.addFilter(secret_filter)
-        root.addHandler(file_handler)
+        add_log_file(log_file)
+
+
+def add_log_file(log_file: Path) -> None:
+    """Also log to ``log_file`` (rotating, 10 MB x 5), creating its folder."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    file_handler = RotatingFileHandler(log_file, maxBytes=10_000_000, backupCount=5,
+                                       encoding="utf-8")
+    file_handler.setFormatter(logging.Formatter(FORMAT))
+    file_handler.addFilter(SecretFilter())
+    logging.getLogger().addHandler(file_handler)

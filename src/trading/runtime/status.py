@@ -1,0 +1,87 @@
+"""What a running bot says about itself: a snapshot taken on the Cerebro thread, published by the
+heartbeat on the I/O thread, written to ``logs/status/<bot_id>.json``.
+
+Only the Cerebro thread touches the strategy, broker and risk objects. It takes a ``BarStatus``
+(plain values) at the end of every bar; the heartbeat adds what any thread may read (state, data
+state, clocks) and writes the file. ``tradingbot status`` reads the files back.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from trading.core.equity import drawdown_pct
+from trading.core.timeutil import iso_z, utcnow
+from trading.core.types import Bar, OpenTrade
+from trading.core.version import version
+
+log = logging.getLogger(__name__)
+
+STATUS_DIR = Path("logs") / "status"
+STALE_AFTER_HEARTBEATS = 3
+STOPPED_STATES = ("stopped", "error")
+
+
+@dataclass(frozen=True)
+class BarStatus:
+    """The bot's figures as of the end of one bar (taken on the Cerebro thread)."""
+
+    last_bar_time: str | None = None
+    bars_processed: int = 0
+    cash: float | None = None
+    value: float | None = None
+    position: dict[str, Any] | None = None
+    entries_today: int = 0
+    pnl_today: float = 0.0
+    drawdown_pct: float = 0.0
+    kill_switch: bool = False
+    entries_refused: dict[str, int] = field(default_factory=dict)
+
+
+def bar_status(*, bar: Bar, bars: int, cash: float, value: float, trade: OpenTrade | None,
+               risk_state: Any, refusals: dict[str, int]) -> BarStatus:
+    """A ``BarStatus`` from the values the Cerebro thread holds at the end of ``bar``."""
+    position = None
+    if trade is not None:
+        position = {"size": trade.size, "entry_price": trade.entry_price,
+                    "entry_time": iso_z(trade.entry_ts), "bars_held": trade.bars_held,
+                    "unrealized_pnl": round((bar.close - trade.entry_price) * trade.size, 8)}
+    s = risk_state
+    return BarStatus(
+        last_bar_time=iso_z(bar.ts), bars_processed=bars, cash=round(cash, 8),
+        value=round(value, 8), position=position, entries_today=s.trades_today,
+        pnl_today=round(value - s.day_start_equity, 8) if s.day >= 0 else 0.0,
+        drawdown_pct=round(drawdown_pct(s.peak_equity, value), 4) if s.peak_equity > 0 else 0.0,
+        kill_switch=s.kill_switch, entries_refused=dict(refusals))
+
+
+def status_document(*, bot_id: str, symbol: str, state: str, data_status: str | None,
+                    bar: BarStatus, uptime_seconds: float, last_error: str,
+                    heartbeat_seconds: float) -> dict[str, Any]:
+    """The status file's content: the last bar's figures plus what is true right now."""
+    if state in STOPPED_STATES:
+        data_status = "DISCONNECTED"  # a stopped bot receives nothing, whatever the feed said last
+    return {"bot_id": bot_id, "state": state, "symbol": symbol, "data_status": data_status,
+            **asdict(bar), "uptime_seconds": round(uptime_seconds, 1),
+            "last_error": last_error or None, "updated_at": iso_z(utcnow()), "pid": os.getpid(),
+            "host": socket.gethostname(), "version": version(),
+            "heartbeat_seconds": heartbeat_seconds}
+
+
+def write_status_file(status: dict[str, Any], folder: Path = STATUS_DIR) -> Path | None:
+    """Replace ``folder/<bot_id>.json`` atomically; a failure is logged, never raised."""
+    path = folder / f"{status['bot_id']}.json"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(status, indent=2), encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        log.warning("could not write the status file %s: %s", path, exc)
+        return None
+    return path
