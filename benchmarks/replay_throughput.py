@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _synthetic import REPO, SEED, synthetic_bars  # benchmarks/ is on sys.path as a script
+from _synthetic import REPO, SEED, synthetic_bars, write_iso_csv  # benchmarks/ is on sys.path
 
 
 SAMPLE = REPO / "data" / "sample" / "ETHBTC-5m.csv"
@@ -163,19 +163,6 @@ def report(title: str, replay: dict, baseline: dict) -> bool:
 
 
 # -- whole process ---------------------------------------------------------------------------------
-def write_csv(path: Path, n: int) -> None:
-    """The synthetic bars as a user's CSV: ISO 8601 times, then OHLCV."""
-    import numpy as np
-
-    bars = synthetic_bars(n)
-    times = np.datetime_as_string(bars.ts.astype("int64").astype("datetime64[s]"), unit="s")
-    with path.open("w", encoding="utf-8") as fh:
-        fh.write("datetime,open,high,low,close,volume\n")
-        fh.writelines(f"{t}Z,{o!r},{h!r},{lo!r},{c!r},{v!r}\n" for t, o, h, lo, c, v in zip(
-            times, bars.open.tolist(), bars.high.tolist(), bars.low.tolist(), bars.close.tolist(),
-            bars.volume.tolist()))
-
-
 def timed(command: list[str], repeat: int) -> tuple[float, float]:
     """Best wall and CPU seconds of ``repeat`` runs of ``command`` (which must succeed)."""
     best_wall = best_cpu = math.inf
@@ -207,7 +194,7 @@ def whole_process(n: int, repeat: int) -> bool:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         data, config = folder / "bars.csv", folder / "bench.json"
-        write_csv(data, n)
+        write_iso_csv(data, synthetic_bars(n))
         config.write_text(json.dumps(CONFIG))
         runs: dict[str, tuple[float, float]] = {}
         trades: dict[str, list] = {}
@@ -225,7 +212,9 @@ def whole_process(n: int, repeat: int) -> bool:
         runs["plain Backtrader"] = timed([sys.executable, str(PLAIN), str(data), str(plain_out)], repeat)
         trades["plain Backtrader"] = json.loads(plain_out.read_text())
 
-    print(f"\nwhole process, {n:,} synthetic 1-minute bars (seed {SEED}), best of {repeat}")
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())  # other work on the machine
+    print(f"\nwhole process, {n:,} synthetic 1-minute bars (seed {SEED}), best of {repeat}; "
+          f"load average {load}, cores {os.cpu_count()}")
     print(f"  {'':<26}{'wall s':>9}{'CPU s':>9}{'bars/s (wall)':>15}{'trades':>8}{'x plain (wall / CPU)':>24}")
     plain_wall, plain_cpu = runs["plain Backtrader"]
     ok = True

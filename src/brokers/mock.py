@@ -36,17 +36,34 @@ class MockBroker(bt.brokers.BackBroker):
     def next(self) -> None:
         if self._idle():
             self._value_flat()
+        elif self._quiet():
+            self._value_holding()
         else:
             super().next()
         self._bars_since_sweep += 1
         if self._bars_since_sweep >= self.FORGET_EVERY:
             self._forget_finished_orders()
 
-    def _idle(self) -> bool:
-        """Flat, with no order waiting and no cash or fund history to apply: nothing can happen."""
+    def _quiet(self) -> bool:
+        """No order waiting, no cash or fund history to apply, no interest ever charged."""
         return not (self.pending or self.submitted or self._toactivate or self._cash_addition
                     or self._fundhist or self._userhist
-                    or any(position.size for position in self.positions.values()))
+                    or any(info.p.interest for info in self.comminfo.values()))
+
+    def _idle(self) -> bool:
+        """Quiet and flat: nothing can happen this bar."""
+        return self._quiet() and not any(position.size for position in self.positions.values())
+
+    def _value_holding(self) -> None:
+        """BackBroker.next when quiet: with no interest the credit is 0 (and the position's
+        credit date is never read), the order loop has nothing to do; what is left is the
+        futures cash adjustment and the valuation. Spares a date conversion per bar held."""
+        for data, position in self.positions.items():
+            if position:
+                close = data.close[0]
+                self.cash += self.getcommissioninfo(data).cashadjust(position.size, position.adjbase, close)
+                position.adjbase = close
+        self._get_value()
 
     def _value_flat(self) -> None:
         """BackBroker.next's end result when idle: the account is its cash. Most bars of a

@@ -1,7 +1,7 @@
 """The replay's lean Backtrader steps give exactly what Backtrader's own steps give.
 
-BotCerebro's runonce loop, CustomStrategy's trimmed per-bar step and MockBroker's idle-bar shortcut
-skip work the bot never needs; here each is swapped back for Backtrader's own and the trades, the
+BotCerebro's runonce loop, CustomStrategy's trimmed per-bar step and MockBroker's shortcuts for
+quiet bars (flat or holding, nothing to fill) skip work the bot never needs; here each is swapped back for Backtrader's own and the trades, the
 equity at every bar and the figures must not move by a bit.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ def _stock_backtrader(monkeypatch) -> None:
     monkeypatch.setattr(BotCerebro, "_runonce", bt.Cerebro._runonce)
     monkeypatch.setattr(CustomStrategy, "_oncepost", bt.Strategy._oncepost)
     monkeypatch.setattr(CustomStrategy, "_notify", bt.Strategy._notify)
-    monkeypatch.setattr(MockBroker, "_idle", lambda self: False)
+    monkeypatch.setattr(MockBroker, "_quiet", lambda self: False)  # and so never _idle
 
 
 @pytest.mark.parametrize("overrides", [
@@ -28,7 +28,8 @@ def _stock_backtrader(monkeypatch) -> None:
     ("risk_management.stop_loss_pct=0", "risk_management.take_profit_pct=0",
      "risk_management.trailing_stop.enabled=true", "risk_management.trailing_stop.trailing_pct=1"),
     ("trading.max_drawdown_pct=1",),  # the kill switch trips mid-run
-], ids=["protective-orders", "trailing-stop", "kill-switch"])
+    ("risk_management.stop_loss_pct=0", "risk_management.take_profit_pct=0"),  # quiet bars held
+], ids=["protective-orders", "trailing-stop", "kill-switch", "no-protective-orders"])
 def test_lean_steps_replay_bit_for_bit_like_backtraders_own(monkeypatch, overrides):
     _, _, lean = demo_replay(*overrides)
     with monkeypatch.context() as patch:

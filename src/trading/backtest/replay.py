@@ -9,6 +9,7 @@ replay and a paper bot on the same file give the same trades.
 """
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -159,7 +160,13 @@ def run_replay(config: BotConfig, bars: BarArrays, warmup_bars: int | None = Non
                             broker=paper_fills(config), setup=strategy_setup(config, risk=risk),
                             listener=recorder, symbol=config.trading.symbol)
     started = time.perf_counter()
-    cerebro.run()
+    collecting = gc.isenabled()
+    gc.disable()  # per bar the run makes short-lived, cycle-free objects (a 200k-bar run leaves a
+    try:          # few hundred cycles); the collector's passes over its buffers cost ~5% for nothing
+        cerebro.run()
+    finally:
+        if collecting:
+            gc.enable()
     seconds = time.perf_counter() - started
     equity = recorder.equity
     prices = PriceSpan(float(bars.open[warmup]), float(bars.close[-1]))

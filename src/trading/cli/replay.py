@@ -24,7 +24,7 @@ from trading.backtest.report_inputs import ReplayReport
 from trading.cli import tables
 from trading.cli.common import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE, command_parser
 from trading.cli.progress import ReplayProgress
-from trading.cli.research_args import add_research_arguments
+from trading.cli.research_args import add_research_arguments, fail
 from trading.config.loading import CheckedConfig, check_config
 from trading.core.errors import ConfigError, MixinError, TradingBotError, UnreadableConfig
 
@@ -48,11 +48,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _fail(message: str, code: int, details: list[str] | None = None) -> int:
-    print(f"replay: {message}", file=sys.stderr)
-    for line in details or []:
-        if line != message:
-            print(f"  {line}", file=sys.stderr)
-    return code
+    return fail("replay", message, code, details)
 
 
 def _check_all(names: list[str], overrides: list) -> list[CheckedConfig] | int:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -35,6 +36,15 @@ def override(text: str) -> Override:
         return parse_override(text)
     except ConfigError as exc:  # argparse prints it as a usage error
         raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--set {text}: ")) from None
+
+
+def fail(command: str, message: str, code: int, details: list[str] | None = None) -> int:
+    """Print ``command: message`` and any further lines on stderr; return ``code``."""
+    print(f"{command}: {message}", file=sys.stderr)
+    for line in details or []:
+        if line != message:
+            print(f"  {line}", file=sys.stderr)
+    return code
 
 
 def add_research_arguments(parser: argparse.ArgumentParser) -> None:

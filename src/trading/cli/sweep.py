@@ -27,7 +27,7 @@ from trading.cli import tables
 from trading.cli.common import (EXIT_FORCED, EXIT_INVALID, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE,
                                 command_parser, report_config_error)
 from trading.cli.progress import SweepProgress
-from trading.cli.research_args import add_research_arguments, bar_count, moment
+from trading.cli.research_args import add_research_arguments, bar_count, fail, moment
 from trading.config.loading import check_config
 from trading.core.errors import ConfigError, MixinError, TradingBotError
 from trading.core.timeutil import iso_z
@@ -81,11 +81,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _fail(message: str, code: int, details: list[str] | None = None) -> int:
-    print(f"sweep: {message}", file=sys.stderr)
-    for line in details or []:
-        if line != message:
-            print(f"  {line}", file=sys.stderr)
-    return code
+    return fail("sweep", message, code, details)
 
 
 def _plan(args: argparse.Namespace) -> SweepPlan | int:
