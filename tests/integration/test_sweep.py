@@ -179,3 +179,20 @@ def test_a_cluster_sweep_gives_the_local_figures(tmp_path, local_cluster):
     assert figures("cluster") == figures("local")
     assert len(figures("cluster")) == 6
     assert (tmp_path / "cluster" / "best").exists()
+
+
+def test_the_same_config_and_bytes_of_data_find_the_same_sweep_folder(tmp_path):
+    copy = tmp_path / "elsewhere" / "bars.csv"
+    copy.parent.mkdir()
+    copy.write_bytes(SAMPLE.read_bytes())
+    config = str(REPO / "config" / "trading" / "0001.json")
+    args = ["--grid", "e_rsi_oversold=25,35", "--workers", "1", "--keep", "0", "--no-progress"]
+    first = _run("sweep", config, "--data", str(SAMPLE), *args, cwd=tmp_path)
+    again = _run("sweep", config, "--data", "elsewhere/bars.csv", *args, cwd=tmp_path)
+    assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
+    folders = list((tmp_path / "sweeps" / "0001").iterdir())
+    assert len(folders) == 1  # sweeps/0001/<sweep key>/
+    assert "2 points (2 done before, 0 to run)" in again.stdout
+    other = _run("sweep", config, "--data", str(SAMPLE), *args, "--set", "trading.position_size=0.2",
+                 cwd=tmp_path)
+    assert other.returncode == 0 and len(list((tmp_path / "sweeps" / "0001").iterdir())) == 2

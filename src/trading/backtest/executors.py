@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import signal
 import sys
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Iterable, Iterator, Protocol
@@ -51,6 +52,13 @@ class InProcessRunner:
         init_worker(None)
 
 
+def _init_pool_worker(bars: SweepBars) -> None:
+    # Ctrl+C reaches the whole process group: the parent stops the sweep; its workers finish the
+    # point in hand quietly instead of each printing a traceback
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    init_worker(bars)
+
+
 class ProcessPoolRunner:
     """``workers`` processes on this machine; each is handed the bars once, when it starts."""
 
@@ -64,7 +72,7 @@ class ProcessPoolRunner:
         method = "fork" if sys.platform == "linux" else "spawn"
         self._pool = ProcessPoolExecutor(max_workers=workers,
                                          mp_context=multiprocessing.get_context(method),
-                                         initializer=init_worker, initargs=(bars,))
+                                         initializer=_init_pool_worker, initargs=(bars,))
         self._pool.submit(int).result()  # start the workers now, before any progress thread
 
     def run(self, tasks: Iterable[PointTask]) -> Iterator[PointOutcome]:

@@ -55,9 +55,14 @@ class SweepPlan:
 
     @property
     def key(self) -> str:
-        """What decides the figures, hashed: equal keys mean the same experiment."""
-        text = json.dumps({k: v for k, v in self.definition().items() if k not in ("created", "version")},
-                          sort_keys=True, default=str)
+        """What decides the figures, hashed: equal keys mean the same experiment. Names and
+        places are left out (the config file's path, the data file's path, which keys came from
+        --set): the same config and the same bytes of data resume the same sweep."""
+        definition = self.definition()
+        for name in ("created", "version", "config_file", "overrides"):
+            definition.pop(name)
+        definition["data"].pop("path")
+        text = json.dumps(definition, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
     def definition(self) -> dict[str, Any]:

@@ -124,13 +124,22 @@ def comparison_table(columns: Sequence[tuple[str, Mapping[str, Any]]], title: st
     return table
 
 
-# (header, column, format) of a sweep's ranking table; out of sample adds the oos_ twins
-RANKING_COLUMNS = (("trades", "trades", "int"), ("win rate", "win_rate_pct", "pct"),
-                   ("return", "total_return_pct", "pct"), ("max dd", "max_drawdown_pct", "pct"),
-                   ("sharpe", "sharpe", "ratio"), ("pf", "profit_factor", "pf"))
-OOS_COLUMNS = (("oos trades", "oos_trades", "int"), ("oos return", "oos_total_return_pct", "pct"),
-               ("oos max dd", "oos_max_drawdown_pct", "pct"), ("oos sharpe", "oos_sharpe", "ratio"),
+# (header, column, format) of a sweep's ranking table, compact (a terminal is often 80 wide);
+# out of sample adds the oos_ twins
+RANKING_COLUMNS = (("trades", "trades", "int"), ("win %", "win_rate_pct", "num"),
+                   ("return %", "total_return_pct", "num"), ("max dd %", "max_drawdown_pct", "num"),
+                   ("sharpe", "sharpe", "num"), ("pf", "profit_factor", "pf"))
+OOS_COLUMNS = (("oos trades", "oos_trades", "int"), ("oos return %", "oos_total_return_pct", "num"),
+               ("oos max dd %", "oos_max_drawdown_pct", "num"), ("oos sharpe", "oos_sharpe", "num"),
                ("oos pf", "oos_profit_factor", "pf"))
+
+
+def _compact(value: Any, kind: str, trades: int) -> str:
+    if kind == "pf" and value is None:
+        return "no loss" if trades else "n/a"
+    if kind == "num" and value is not None:
+        return f"{value:.2f}"
+    return fmt(value, kind, trades)
 
 
 def ranking_table(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], rank: str,
@@ -143,6 +152,6 @@ def ranking_table(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], rank: 
         cells = [str(row["rank"]), *(str(row.get(a)) for a in axes)]
         for _, key, kind in columns:
             trades = row.get("oos_trades" if key.startswith("oos_") else "trades") or 0
-            cells.append(fmt(row.get(key), kind, trades))
+            cells.append(_compact(row.get(key), kind, trades))
         table.add_row(*cells)
     return table
