@@ -1,6 +1,7 @@
-"""Mean time of ``Store.checkpoint`` on a SQLite file in WAL mode (the live bot's per-bar cost).
+"""Mean time of ``Store.checkpoint`` (the live bot's per-bar cost), by default on a SQLite file
+in WAL mode, or on any database given with ``--url`` (e.g. a fresh PostgreSQL database).
 
-    python benchmarks/store_checkpoint.py [--bars 5000] [--url sqlite:///...]
+    python benchmarks/store_checkpoint.py [--bars 5000] [--url postgresql://user@host/db]
 
 Prints the mean and percentiles of three bar shapes: a flat bar, a bar holding a position, and a
 bar that closes a trade (order events, a trade row, the position deleted).

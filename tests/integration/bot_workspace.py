@@ -9,8 +9,11 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
+
+from trading.core.timeutil import epoch_seconds
 
 REPO = Path(__file__).resolve().parents[2]
 BOT_SCRIPT = REPO / "src" / "trading" / "trading_bot.py"
@@ -30,17 +33,21 @@ def deep_update(target: dict[str, Any], changes: dict[str, Any]) -> dict[str, An
 class BotWorkspace:
     """Config, data, database and logs of one bot, in a temp dir used as the working directory."""
 
-    def __init__(self, root: Path, bot_id: str = "7001") -> None:
+    def __init__(self, root: Path, bot_id: str = "7001", db_url: str | None = None) -> None:
         self.root = root
         self.bot_id = bot_id
         (root / "config" / "trading").mkdir(parents=True, exist_ok=True)
         self.config_path = root / "config" / "trading" / f"{bot_id}.json"
         self.db_path = root / "data" / f"{bot_id}.sqlite"
+        self.db_url = db_url  # None: the default SQLite file above
+        self._engine: Any = None
 
     def write_config(self, **changes: Any) -> dict[str, Any]:
         doc = json.loads(DEMO_CONFIG.read_text())
         doc.pop("$schema", None)
         doc["data"]["file_path"] = str(SAMPLE)
+        if self.db_url is not None:
+            doc["database"] = {"url": self.db_url}
         deep_update(doc, copy.deepcopy(changes))
         self.config_path.write_text(json.dumps(doc, indent=2))
         return doc
@@ -64,6 +71,8 @@ class BotWorkspace:
 
     # -- reading the database the way a user's tools would ----------------------------------------
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        if self.db_url is not None:
+            return self._query_server(sql, params)
         if not self.db_path.exists():
             return []
         con = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=5)
@@ -74,9 +83,28 @@ class BotWorkspace:
         finally:
             con.close()
 
+    def _query_server(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        """The same query on a database server (psycopg takes %s where sqlite3 takes ?)."""
+        from sqlalchemy import create_engine
+        from sqlalchemy.exc import ProgrammingError
+
+        if self._engine is None:
+            self._engine = create_engine(self.db_url)
+        try:
+            with self._engine.connect() as conn:
+                return [tuple(row) for row in conn.exec_driver_sql(sql.replace("?", "%s"), params)]
+        except ProgrammingError:  # tables not created yet
+            return []
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
     def trades(self) -> list[tuple[Any, ...]]:
-        return self.query("SELECT entry_time, exit_time, size, entry_price, exit_price, pnl, fees, "
+        """Closed trades, their entry and exit times as epoch seconds."""
+        rows = self.query("SELECT entry_time, exit_time, size, entry_price, exit_price, pnl, fees, "
                           "exit_reason, bars_held FROM trades ORDER BY exit_time")
+        return [(_epoch(entry), _epoch(exit_), *rest) for entry, exit_, *rest in rows]
 
     def has_open_position(self) -> bool:
         return bool(self.query("SELECT 1 FROM positions"))
@@ -84,11 +112,16 @@ class BotWorkspace:
     def open_position_entry(self) -> float | None:
         """Entry time of the open position, None when flat."""
         rows = self.query("SELECT entry_ts FROM positions")
-        return rows[0][0] if rows else None
+        return _epoch(rows[0][0]) if rows else None
 
     def has_pending_entry(self) -> bool:
         return bool(self.query("SELECT 1 FROM orders WHERE purpose = 'entry' "
                                "AND status IN ('submitted', 'accepted')"))
+
+
+def _epoch(stored: str | datetime) -> float:
+    """Epoch seconds of a time as the store keeps it (UTC text in SQLite, timestamptz on a server)."""
+    return epoch_seconds(stored if isinstance(stored, datetime) else datetime.fromisoformat(stored))
 
 
 def wait_until(predicate: Callable[[], bool], proc: subprocess.Popen[str], timeout: float = 60,

@@ -25,6 +25,15 @@ def ws(tmp_path: Path) -> BotWorkspace:
     return BotWorkspace(tmp_path)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ws_any_db(request: pytest.FixtureRequest, tmp_path: Path):
+    """A workspace whose bot keeps its state in SQLite, or in a fresh PostgreSQL database."""
+    url = request.getfixturevalue("pg_url") if request.param == "postgresql" else None
+    workspace = BotWorkspace(tmp_path, db_url=url)
+    yield workspace
+    workspace.close()
+
+
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> list[tuple]:
     """The trades of one run that was never interrupted (the reference for recovery tests)."""
@@ -87,7 +96,9 @@ def finish_at_full_speed(ws: BotWorkspace):
     return result
 
 
-def test_restart_after_sigkill_with_an_open_position_loses_and_doubles_nothing(ws, uninterrupted):
+def test_restart_after_sigkill_with_an_open_position_loses_and_doubles_nothing(ws_any_db,
+                                                                             uninterrupted):
+    ws = ws_any_db
     ws.write_config(data={"speed": 400})
     crashed_in: list[float] = []
     for _ in range(2):  # two crashes, each while a different position is open
@@ -106,7 +117,8 @@ def test_restart_after_sigkill_with_an_open_position_loses_and_doubles_nothing(w
     assert ws.trades() == uninterrupted
 
 
-def test_restart_after_sigkill_between_order_intent_and_fill(ws, uninterrupted):
+def test_restart_after_sigkill_between_order_intent_and_fill(ws_any_db, uninterrupted):
+    ws = ws_any_db
     ws.write_config(data={"speed": 40})
     proc = ws.start()
     assert wait_until(ws.has_pending_entry, proc), "no entry order seen before the run ended"
@@ -261,3 +273,95 @@ def test_a_start_that_fails_leaves_no_database_log_or_status_file(ws, data):
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert not (ws.root / "data").exists(), "an empty database was left behind"
     assert not (ws.root / "logs").exists(), "an empty log or status file was left behind"
+
+
+def test_a_second_instance_of_a_running_bot_is_refused_and_changes_nothing(ws_any_db):
+    ws = ws_any_db
+    ws.write_config(data={"speed": 200})
+    status_file = ws.root / "logs" / "status" / f"{ws.bot_id}.json"
+    first = ws.start()
+    try:
+        assert wait_until(ws.has_open_position, first)
+        second = ws.run(timeout=60)
+        assert second.returncode == 1, second.stderr
+        assert "Traceback" not in second.stderr
+        assert f"bot {ws.bot_id} is already running" in second.stderr
+        assert f"pid {first.pid}" in second.stderr and "until" in second.stderr
+        assert first.poll() is None  # the running bot goes on
+    finally:
+        first.send_signal(signal.SIGTERM)
+        _, err = first.communicate(timeout=60)
+    assert first.returncode == 0, err
+    status = json.loads(status_file.read_text())
+    assert status["pid"] == first.pid and status["state"] == "stopped"
+
+
+def test_reset_archives_a_stopped_bot_and_is_refused_while_it_runs(ws):
+    ws.write_config(data={"speed": 200})
+    proc = ws.start()
+    try:
+        assert wait_until(ws.has_open_position, proc)
+        refused = subprocess.run([sys.executable, "-m", "trading.cli", "reset", str(ws.config_path)],
+                                 cwd=ws.root, env=ws.env(), text=True, capture_output=True, timeout=60)
+        assert refused.returncode == 1 and "is running, so this command changes nothing" in refused.stderr
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+    before = ws.trades()
+    assert before or ws.has_open_position()
+    done = subprocess.run([sys.executable, "-m", "trading.cli", "reset", str(ws.config_path)],
+                          cwd=ws.root, env=ws.env(), text=True, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert f"bot {ws.bot_id} archived as {ws.bot_id}@" in done.stdout
+    archived = [row[0] for row in ws.query("SELECT bot_id FROM bots")]
+    assert len(archived) == 1 and archived[0].startswith(f"{ws.bot_id}@")
+    # every row moved: trades and the open position now belong to the archived id
+    for table in ("trades", "positions", "orders", "risk_state"):
+        assert ws.query(f"SELECT count(*) FROM {table} WHERE bot_id = ?", ws.bot_id) == [(0,)]
+    assert ws.query("SELECT count(*) FROM trades WHERE bot_id = ?", archived[0]) == [(len(before),)]
+    journals = sorted(p.name for p in (ws.root / "logs" / "json").iterdir())
+    assert journals == [archived[0]]
+    assert not (ws.root / "logs" / "status" / f"{ws.bot_id}.json").exists()
+    # the next run starts over, with nothing restored
+    finish = ws.run()
+    assert finish.returncode == 0, finish.stderr
+    assert "restoring bot" not in finish.stderr
+    assert ws.query("SELECT count(*) FROM trades WHERE bot_id = ?", ws.bot_id)[0][0] >= 5
+
+
+def test_maintenance_commands_from_the_wrong_folder_never_create_a_database(ws, tmp_path: Path):
+    ws.write_config()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for command in ("reset", "reset-kill-switch"):
+        done = subprocess.run([sys.executable, "-m", "trading.cli", command, str(ws.config_path)],
+                              cwd=elsewhere, env=ws.env(), text=True, capture_output=True, timeout=60)
+        assert done.returncode == 1, done.stderr
+        assert "there is no database at" in done.stderr and "Traceback" not in done.stderr
+    assert not (elsewhere / "data").exists() and not ws.db_path.exists()
+
+
+def _journal(ws: BotWorkspace, name: str) -> list[dict]:
+    path = ws.root / "logs" / "json" / ws.bot_id / name
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_the_journal_holds_every_committed_trade_and_order_state_exactly_once(ws, uninterrupted):
+    ws.write_config(data={"speed": 40})
+    proc = ws.start()
+    assert wait_until(ws.has_pending_entry, proc), "no entry order seen before the run ended"
+    kill_hard(proc)  # the entry is committed; the restart re-sends it
+    trades_path = ws.root / "logs" / "json" / ws.bot_id / "trades.jsonl"
+    finish_at_full_speed(ws)
+    # a kill between a bar's commit and its journal lines: drop the last trade line by hand
+    lines = trades_path.read_text().splitlines()
+    trades_path.write_text("\n".join(lines[:-1]) + "\n")
+    finish_at_full_speed(ws)
+    trades = _journal(ws, "trades.jsonl")
+    keys = [(t["entry_time"], t["exit_time"], t["exit_reason"]) for t in trades]
+    assert len(keys) == len(set(keys)) == len(uninterrupted) == len(ws.trades())
+    orders = _journal(ws, "orders.jsonl")
+    order_keys = [(o["client_order_id"], o["status"], o["filled_size"]) for o in orders]
+    assert len(order_keys) == len(set(order_keys)), "an order state was journalled twice"
+    committed = ws.query("SELECT client_order_id, status FROM orders")
+    assert set(committed) <= {(cid, status) for cid, status, _ in order_keys}

@@ -1,4 +1,6 @@
-"""The store on SQLite files: migrations, per-bar checkpoints and what a restart gets back."""
+"""The store on SQLite and PostgreSQL: migrations, per-bar checkpoints and what a restart gets
+back. ``db_url`` (tests/conftest.py) runs a test on both; ``sqlite_url`` is for SQLite's own
+concerns (the file, its folder, the write-ahead log)."""
 from __future__ import annotations
 
 import os
@@ -16,6 +18,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
+from sqlalchemy.engine import make_url
 
 from trading.core.types import PendingOrder
 from strategies.mixins.base import OpenTrade
@@ -27,7 +30,8 @@ from trading.persistence.repository import BotSnapshot, Store
 
 BOT = "0001"
 T0 = 1_704_067_200.0  # 2024-01-01 00:00 UTC
-TABLES = {"bots", "orders", "trades", "positions", "equity", "risk_state", "events"}
+TABLES = {"bots", "orders", "trades", "positions", "equity", "risk_state", "events", "leases"}
+HEAD = "0003"  # the newest schema revision
 
 
 def at(ts: float) -> datetime:
@@ -70,8 +74,17 @@ def bar(ts: float, **changes) -> dict:
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'data' / f'{BOT}.sqlite'}"
+def raw_engine():
+    """A plain SQLAlchemy engine on a URL, to look at the database as another tool would."""
+    engines = []
+
+    def _engine(url: str):
+        engines.append(create_engine(url))
+        return engines[-1]
+
+    yield _engine
+    for engine in engines:
+        engine.dispose()
 
 
 @pytest.fixture(params=["on_conflict", "update_then_insert"])
@@ -97,36 +110,69 @@ def open_store(db_url):
 
 
 # -- migrations --------------------------------------------------------------------------------------
-def test_opening_a_new_file_creates_every_table_at_the_newest_revision(open_store, tmp_path):
+def test_opening_a_new_database_creates_every_table_at_the_newest_revision(open_store, db_url,
+                                                                           raw_engine):
     store = open_store()
-    db = tmp_path / "data" / f"{BOT}.sqlite"
-    assert db.is_file()  # the data/ folder was created
-    engine = create_engine(f"sqlite:///{db}")
+    engine = raw_engine(db_url)
     assert TABLES <= set(inspect(engine).get_table_names())
     with engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_heads() == ("0001",)
-        # the migration and the models describe the same schema
+        assert MigrationContext.configure(conn).get_current_heads() == (HEAD,)
+        # the migrations and the models describe the same schema
         assert compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
                                 store_models.metadata) == []
+    assert store.url == make_url(db_url).render_as_string(hide_password=True)
+
+
+def test_a_new_sqlite_file_is_created_with_its_folder_in_wal_mode(sqlite_url, raw_engine):
+    store = Store(sqlite_url)
+    db = Path(make_url(sqlite_url).database)
+    assert db.is_file()  # the data/ folder was created
+    with raw_engine(sqlite_url).connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-    engine.dispose()
+    store.close()
     assert store.url == f"sqlite:///{db}"
 
 
-def test_reopening_an_existing_database_keeps_its_rows_and_revision(open_store, db_url):
+def test_reopening_an_existing_database_keeps_its_rows_and_revision(open_store, db_url, raw_engine):
     first = open_store()
     first.register_bot(BOT, "config/trading/0001.json", "demo")
     first.checkpoint(BOT, **bar(T0, cash=9_000.0))
     first.close()
     again = open_store()
     assert again.load_snapshot(BOT).cash == 9_000.0
-    with create_engine(db_url).connect() as conn:
-        assert MigrationContext.configure(conn).get_current_heads() == ("0001",)
+    with raw_engine(db_url).connect() as conn:
+        assert MigrationContext.configure(conn).get_current_heads() == (HEAD,)
 
 
-def test_a_database_from_a_newer_version_is_refused_with_a_clear_message(open_store, db_url):
+OPENER = textwrap.dedent("""
+    import sys
+    from trading.persistence.repository import Store
+
+    print("ready", flush=True)
+    sys.stdin.readline()
+    Store(sys.argv[1]).close()
+    print("opened", flush=True)
+""")
+
+
+def test_bots_started_together_on_a_new_database_all_open_it(db_url, raw_engine):
+    # the first migrates under a lock; the others wait for it and find the schema done
+    openers = [subprocess.Popen([sys.executable, "-c", OPENER, db_url], text=True,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE) for _ in range(4)]
+    assert [o.stdout.readline().strip() for o in openers] == ["ready"] * 4
+    for opener in openers:
+        opener.stdin.write("go\n")
+        opener.stdin.flush()
+    outcomes = [o.communicate(timeout=60) for o in openers]
+    assert [out.strip() for out, _ in outcomes] == ["opened"] * 4, outcomes
+    with raw_engine(db_url).connect() as conn:
+        assert MigrationContext.configure(conn).get_current_heads() == (HEAD,)
+
+
+def test_a_database_from_a_newer_version_is_refused_with_a_clear_message(open_store, db_url,
+                                                                         raw_engine):
     open_store().close()
-    with create_engine(db_url).begin() as conn:
+    with raw_engine(db_url).begin() as conn:
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0042'")
     with pytest.raises(StoreError, match="revision 0042.*newer tradingbot"):
         Store(db_url)
@@ -159,6 +205,20 @@ def test_a_bad_database_url_is_explained_without_showing_the_password(url):
     with pytest.raises(StoreError, match="SQLAlchemy URL|cannot open") as error:
         Store(url)
     assert "s3cret" not in str(error.value)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
+def test_a_postgres_url_without_a_driver_opens_with_psycopg(pg_url, scheme):
+    url = make_url(pg_url).set(drivername=scheme).render_as_string(hide_password=False)
+    store = Store(url)
+    try:
+        store.checkpoint(BOT, **bar(T0))
+        assert store.load_snapshot(BOT).last_bar_ts == T0
+        assert store.url == make_url(pg_url).render_as_string(hide_password=True)
+        assert store.url.startswith("postgresql+psycopg://")
+    finally:
+        store.close()
 
 
 # -- checkpoints and restart -------------------------------------------------------------------------
@@ -290,8 +350,8 @@ CRASHING_WRITER = textwrap.dedent("""
 """)
 
 
-def test_a_killed_writer_leaves_a_consistent_last_checkpoint(tmp_path):
-    url = f"sqlite:///{tmp_path / 'crash.sqlite'}"
+def test_a_killed_writer_leaves_a_consistent_last_checkpoint(db_url):
+    url = db_url
     progress = []
     for _ in range(3):
         writer = subprocess.Popen([sys.executable, "-c", CRASHING_WRITER, url],
@@ -317,16 +377,18 @@ def test_a_killed_writer_leaves_a_consistent_last_checkpoint(tmp_path):
         store.close()
         progress.append(i)
     assert progress == sorted(progress) and progress[0] > 0
-    with sqlite3.connect(tmp_path / "crash.sqlite") as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    if url.startswith("sqlite"):
+        with sqlite3.connect(make_url(url).database) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
 # -- bots, risk state, events ----------------------------------------------------------------------
-def test_registering_again_keeps_the_creation_time_and_updates_the_start(open_store, db_url):
+def test_registering_again_keeps_the_creation_time_and_updates_the_start(open_store, db_url,
+                                                                          raw_engine):
     store = open_store()
     store.register_bot(BOT, "config/trading/0001.json", "first")
     store.register_bot(BOT, "config/trading/0001.json", "second")
-    with create_engine(db_url).connect() as conn:
+    with raw_engine(db_url).connect() as conn:
         rows = conn.exec_driver_sql("SELECT description, created_at, started_at FROM bots").all()
     assert len(rows) == 1 and rows[0][0] == "second" and rows[0][1] <= rows[0][2]
 
@@ -357,13 +419,14 @@ def test_events_are_listed_in_order_and_by_kind(open_store):
     assert store.events("other") == []
 
 
-def test_background_wal_leaves_folding_the_log_to_flush_wal(db_url, tmp_path):
+def test_background_wal_leaves_folding_the_log_to_flush_wal(sqlite_url):
+    db_url = sqlite_url
     store = Store(db_url, background_wal=True)
     try:
         store.register_bot(BOT, None, "wal")
         for i in range(300):
             store.checkpoint(BOT, **bar(T0 + 60 * i, position=open_trade(T0)))
-        main_file = tmp_path / "data" / f"{BOT}.sqlite"
+        main_file = Path(make_url(db_url).database)
 
         def bars_in_main_file() -> int:  # the database file alone, ignoring the write-ahead log
             con = sqlite3.connect(f"file:{main_file}?immutable=1", uri=True)
@@ -386,15 +449,15 @@ def test_background_wal_leaves_folding_the_log_to_flush_wal(db_url, tmp_path):
         reopened.close()
 
 
-def test_flush_wal_keeps_the_log_bounded_while_bars_are_committed_back_to_back(db_url, tmp_path,
+def test_flush_wal_keeps_the_log_bounded_while_bars_are_committed_back_to_back(sqlite_url,
                                                                                 monkeypatch):
     import threading
 
     from trading.persistence import repository as store_module
 
     monkeypatch.setattr(store_module, "WAL_MAX_FRAMES", 50)
-    wal = tmp_path / "data" / f"{BOT}.sqlite-wal"
-    store = Store(db_url, background_wal=True)
+    wal = Path(make_url(sqlite_url).database + "-wal")
+    store = Store(sqlite_url, background_wal=True)
     done = threading.Event()
     sizes: list[int] = []
 

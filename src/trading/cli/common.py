@@ -8,10 +8,22 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
-from trading.core.errors import ConfigError, UnreadableConfig
+from trading.config.models import BotConfig
+from trading.core.errors import (
+    ConfigError,
+    LeaseHeld,
+    NoDatabase,
+    StoreError,
+    UnreadableConfig,
+)
 from trading.core.version import version
+from trading.persistence.lease import BotLease
+from trading.persistence.repository import Store
+
+COMMAND_LEASE_SECONDS = 60.0  # how long a maintenance command may hold a bot's lease
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -32,3 +44,32 @@ def command_parser(**kwargs: Any) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(**kwargs)
     parser.add_argument("--version", action="version", version=f"tradingbot {version()}")
     return parser
+
+
+def maintenance_parser(**kwargs: Any) -> argparse.ArgumentParser:
+    """The parser of a command that works on a stopped bot's database: CONFIG and --db."""
+    parser = command_parser(**kwargs)
+    parser.add_argument("config", help="0001, 1, 0001.json or a path to a config file")
+    parser.add_argument("--db", metavar="URL", help="database URL (default from the config)")
+    return parser
+
+
+@contextmanager
+def stopped_bot(config: BotConfig, db_url: str | None) -> Iterator[Store]:
+    """The bot's store, while this command holds the bot's lease, so the bot cannot start (or be
+    running) meanwhile. Never creates a database: ``NoDatabase`` when there is none."""
+    store = Store(db_url or config.database_url, create=False)
+    try:
+        with BotLease(store, config.bot_id, ttl_seconds=COMMAND_LEASE_SECONDS):
+            yield store
+    finally:
+        store.close()
+
+
+def report_store_error(bot_id: str, exc: StoreError | LeaseHeld) -> int:
+    """Print why a command could not work on a bot's database; return its exit code."""
+    if isinstance(exc, LeaseHeld):
+        print(f"bot {bot_id} is running, so this command changes nothing: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    print(f"bot {bot_id}: {exc}", file=sys.stderr)
+    return EXIT_INVALID if isinstance(exc, NoDatabase) else EXIT_RUNTIME

@@ -18,6 +18,7 @@ COMMANDS = {
     "mixins": ("trading.cli.mixins", "list every entry/exit mixin with its params"),
     "schema": ("trading.cli.schema", "print the config JSON Schema"),
     "status": ("trading.cli.status", "show every bot's status as a table (stale ones marked)"),
+    "reset": ("trading.cli.reset", "archive a stopped bot's rows, journal and status: start over"),
     "reset-kill-switch": ("trading.cli.reset_kill_switch", "clear a bot's drawdown kill switch"),
 }
 

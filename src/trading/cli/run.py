@@ -22,7 +22,7 @@ from trading.cli.common import (
 )
 from trading.config.env_file import load_env_file
 from trading.config.loading import load_config
-from trading.core.errors import ConfigError, DataError, TradingBotError
+from trading.core.errors import ConfigError, DataError, LeaseHeld, TradingBotError
 from trading.runtime.bot import LiveTradingBot
 from trading.runtime.logging_setup import FILE_ONLY, add_log_file, setup_logging
 
@@ -81,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         summary = bot.run()
     except TradingBotError as exc:
+        if isinstance(exc, LeaseHeld):
+            print(f"bot {config.bot_id} not started: {exc}", file=sys.stderr)
+            return EXIT_INVALID
         print(f"bot {config.bot_id} stopped: {exc}", file=sys.stderr)
         # a source, broker or data file this config cannot use is the config's problem
         return EXIT_INVALID if isinstance(exc, (ConfigError, DataError)) else EXIT_RUNTIME

@@ -46,9 +46,32 @@ class StoreError(TradingBotError):
     """The database could not be opened, migrated or written."""
 
 
+class DamagedDatabase(StoreError):
+    """The database is corrupt or holds a state that does not add up; the bot will not trade on
+    it. The message says what is wrong and how to recover (a backup, or ``tradingbot reset``)."""
+
+
+class NoDatabase(StoreError):
+    """A command that only reads or fixes a bot's database found none (it never creates one)."""
+
+
 class RiskLimitReached(TradingBotError):
     """A risk rule refused an action; ``rule`` names the rule."""
 
     def __init__(self, rule: str, message: str) -> None:
         super().__init__(message)
         self.rule = rule
+
+
+class LeaseHeld(TradingBotError):
+    """Another process runs this bot: it holds the bot's lease and it has not expired.
+
+    The message names the holder (host, pid) and when its lease expires, and what to do.
+    """
+
+
+class LeaseLost(TradingBotError):
+    """This process no longer holds its bot's lease: another took it over (or it was removed).
+
+    The process must stop writing the bot's state at once; the message says who holds it now.
+    """

@@ -30,8 +30,8 @@ def archive_rows(conn: Connection, bot_id: str, new_id: str) -> int:
     conn.execute(insert(bots).values({**row, "bot_id": new_id}))
     moved = 1
     for table in t.metadata.sorted_tables:
-        if table is bots or "bot_id" not in table.c:
-            continue
+        if table is bots or table is t.leases or "bot_id" not in table.c:
+            continue  # the lease belongs to whoever runs the bot id now, not to its history
         result = conn.execute(update(table).where(table.c.bot_id == bot_id).values(bot_id=new_id))
         moved += max(result.rowcount or 0, 0)
     conn.execute(bots.delete().where(bots.c.bot_id == bot_id))

@@ -6,98 +6,83 @@ its exit mixins' state, risk state, cash and equity). A process killed mid-bar t
 the state as of the previous bar's end; ``load_snapshot`` returns it, and the bot warms up on
 history up to ``last_bar_ts`` and continues with the next bar as if it had never stopped.
 
-SQLite (the default) runs in WAL mode with ``synchronous=NORMAL``: a commit survives a killed
-process and costs no fsync. The checkpoint uses prepared Core statements, no ORM unit of work.
-Opening a store migrates the database to the newest schema (Alembic, ``trading/migrations``).
+SQLite (the default) and PostgreSQL are tested. The checkpoint uses prepared Core statements, no
+ORM unit of work. Opening a store migrates the database to the newest schema (``migrate``).
+The database keeps times as UTC timestamps; the bot's epoch seconds are converted here, once, on
+the way in and out.
 """
 from __future__ import annotations
 
 import json
 import logging
-import time
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from pathlib import Path
+from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import Any, Iterator, Sequence
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
-from sqlalchemy import Connection, Engine, bindparam, create_engine, delete, event, insert, select
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy import Connection, bindparam, delete, insert, select
+from sqlalchemy.exc import SQLAlchemyError
 
-from trading.persistence import tables as m
-from trading.persistence.archive import archive_rows, archived_id
-from trading.persistence.tables import Upsert
 from trading.core.errors import StoreError
 from trading.core.events import TRADE_FIELDS, Event, OrderEvent, TradeClosed
-from trading.core.types import OpenTrade, PendingOrder
+from trading.core.timeutil import epoch_seconds, utc_datetime, utcnow
+from trading.core.types import OpenTrade
+from trading.persistence import tables as m
+from trading.persistence.archive import archive_rows, archived_id
+from trading.persistence.database import check_integrity, damaged, open_engine, reason
+from trading.persistence.migrate import migrate
+from trading.persistence.snapshot import BotSnapshot, restored_snapshot
+from trading.persistence.tables import Upsert
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 PENDING_STATUSES = ("submitted", "accepted", "partial")  # an order the venue may still fill
 ORDER_FIELDS = ("client_order_id", "venue_order_id", "symbol", "side", "order_type", "purpose",
                 "reason", "size", "price", "status", "filled_size", "fill_price", "fee", "message",
                 "created_at", "updated_at")
 _ORDER_UPDATES = tuple(f for f in ORDER_FIELDS if f not in ("client_order_id", "created_at"))
-_ORDER_TIMES = ("created_at", "updated_at")
-_TRADE_TIMES = ("entry_time", "exit_time")
 
 
 @dataclass(frozen=True)
-class BotSnapshot:
-    """What a restart restores: the state as of the end of bar ``last_bar_ts`` (None: never ran)."""
+class LeaseInfo:
+    """Who holds (or last held) a bot's lease: see ``trading.persistence.lease``.
+
+    Times are aware UTC datetimes; on PostgreSQL they come from the database server's clock.
+    """
 
     bot_id: str
-    last_bar_ts: float | None
-    cash: float | None
-    position: OpenTrade | None
-    pending_orders: tuple[PendingOrder, ...]
-    risk_state: dict | None
+    host: str
+    pid: int
+    taken_at: datetime
+    renewed_at: datetime
+    expires_at: datetime
+
+    def expired(self, at: datetime) -> bool:
+        """Whether the lease has run out at ``at`` (its holder stopped renewing it)."""
+        return self.expires_at <= at
 
 
-def _utc(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, tz=timezone.utc)
-
-
+LEASE_FIELDS = tuple(f.name for f in fields(LeaseInfo))  # the leases columns people may see
 WAL_MAX_FRAMES = 16000  # ~64 MB of write-ahead log (4 KiB pages) before a blocking fold
 
 
 class Store:
-    """Repository of bots, orders, trades, positions, equity, risk state and events."""
+    """Repository of bots, orders, trades, positions, equity, risk state and events; the bot
+    leases are taken with ``trading.persistence.lease.BotLease`` and read here."""
 
-    def __init__(self, url: str, *, background_wal: bool = False) -> None:
-        """Open (and migrate) the database at ``url``.
+    def __init__(self, url: str, *, background_wal: bool = False, create: bool = True) -> None:
+        """Open (and migrate) the database at ``url``: any SQLAlchemy URL; ``postgres://`` and a
+        PostgreSQL URL without a driver use psycopg 3.
 
         ``background_wal``: SQLite only. The writing connection never folds its write-ahead log
         into the database itself (that fsync can take ~100 ms, stalling a live bar); the owner
-        calls ``flush_wal()`` from a background thread instead.
+        calls ``flush_wal()`` from a background thread instead. ``create=False``: a missing
+        SQLite file raises ``NoDatabase`` rather than becoming a new empty database.
         """
+        self._engine, self._url = open_engine(url, background_wal=background_wal, create=create)
         try:
-            parsed = make_url(url)
-        except ArgumentError as exc:
-            # the text is not echoed: it may hold a password
-            raise StoreError("database.url is not a SQLAlchemy URL "
-                             "(expected e.g. sqlite:///data/0001.sqlite)") from exc
-        self._url = parsed.render_as_string(hide_password=True)
-        try:
-            if parsed.get_backend_name() == "sqlite":
-                _create_sqlite_folder(parsed)
-            self._engine = create_engine(parsed)
-        except ImportError as exc:
-            raise StoreError(f"the database driver for {self._url} is not installed ({exc}); "
-                             "install the driver package for this kind of URL") from exc
-        except (OSError, SQLAlchemyError) as exc:
-            raise _cannot_open(self._url, exc) from exc
-        if self._engine.dialect.name == "sqlite":
-            _tune_sqlite(self._engine, background_wal)
-        try:
-            _migrate(self._engine, self._url)
+            check_integrity(self._engine, self._url)
+            migrate(self._engine, self._url)
         except StoreError:
             self._engine.dispose()
             raise
@@ -127,6 +112,7 @@ class Store:
         return self._url
 
     def close(self) -> None:
+        """Close every connection to the database (a lease held through this store stays)."""
         self._engine.dispose()
 
     def flush_wal(self) -> None:
@@ -159,12 +145,20 @@ class Store:
         try:
             yield
         except SQLAlchemyError as exc:
-            raise StoreError(f"{what} in {self._url} failed: {_reason(exc)}") from exc
+            raise StoreError(f"{what} in {self._url} failed: {reason(exc)}") from exc
+        except UnicodeDecodeError as exc:  # bytes on disk that are no longer text
+            raise damaged(self._url, f"{what} read bytes that are not text ({exc})") from exc
+
+    @contextmanager
+    def _transaction(self, what: str) -> Iterator[Connection]:
+        """One transaction for this package's other modules (the lease); errors as StoreError."""
+        with self._failing_as(what), self._engine.begin() as conn:
+            yield conn
 
     # -- writes ----------------------------------------------------------------------------------
     def register_bot(self, bot_id: str, config_path: str | None, description: str) -> None:
         """Record that ``bot_id`` starts now (its first registration time is kept)."""
-        now = time.time()
+        now = utcnow()
         row = {"bot_id": bot_id, "config_path": config_path, "description": description,
                "created_at": now, "started_at": now, "updated_at": now}
         with self._failing_as(f"registering bot {bot_id}"), self._engine.begin() as conn:
@@ -180,9 +174,9 @@ class Store:
         keeps the latest status and fill); ``trades`` the trades closed since then (a trade saved
         twice is stored once); ``position`` the open trade or None.
         """
-        now = time.time()
+        now, bar_time = utcnow(), utc_datetime(bar_ts)
         bot_row = {"bot_id": bot_id, "description": "", "created_at": now, "updated_at": now,
-                   "last_bar_ts": bar_ts, "cash": cash, "value": value}
+                   "last_bar_ts": bar_time, "cash": cash, "value": value}
         order_rows = _order_rows(bot_id, orders)
         trade_rows = [_trade_row(bot_id, t, exit_mixins) for t in trades]
         risk_row = {"bot_id": bot_id, "state": json.dumps(risk_state), "updated_at": now}
@@ -197,14 +191,14 @@ class Store:
                 self._save_position(conn, [_position_row(bot_id, position, now)])
             self._save_risk(conn, [risk_row])
             if save_equity:
-                self._save_equity(conn, [{"bot_id": bot_id, "ts": bar_ts, "equity": value,
+                self._save_equity(conn, [{"bot_id": bot_id, "ts": bar_time, "equity": value,
                                           "cash": cash}])
 
     def record_event(self, bot_id: str, event: Event) -> None:
         """Append an event (at its own time, or now when it has none) with its full payload."""
         at = getattr(event, "time", None)
         row = {"bot_id": bot_id, "kind": event.kind, "payload": json.dumps(event.to_dict()),
-               "time": at.timestamp() if isinstance(at, datetime) else time.time()}
+               "time": at if isinstance(at, datetime) else utcnow()}
         with self._failing_as(f"recording a {event.kind} event of bot {bot_id}"), \
                 self._engine.begin() as conn:
             self._ensure(conn, bot_id)
@@ -212,7 +206,7 @@ class Store:
 
     def save_risk_state(self, bot_id: str, state: dict) -> None:
         """Replace the bot's risk state (e.g. a kill switch reset from the CLI)."""
-        row = {"bot_id": bot_id, "state": json.dumps(state), "updated_at": time.time()}
+        row = {"bot_id": bot_id, "state": json.dumps(state), "updated_at": utcnow()}
         with self._failing_as(f"saving the risk state of bot {bot_id}"), self._engine.begin() as conn:
             self._ensure(conn, bot_id)
             self._save_risk(conn, [row])
@@ -226,13 +220,14 @@ class Store:
         return new_id, moved
 
     def _ensure(self, conn: Connection, bot_id: str) -> None:
-        now = time.time()
+        now = utcnow()
         self._ensure_bot(conn, [{"bot_id": bot_id, "description": "", "created_at": now,
                                  "updated_at": now}])
 
     # -- reads -----------------------------------------------------------------------------------
     def load_snapshot(self, bot_id: str) -> BotSnapshot:
-        """The state saved by the bot's last checkpoint, read in one transaction."""
+        """The state saved by the bot's last checkpoint, read in one transaction and checked:
+        ``DamagedDatabase`` when it does not add up (see ``trading.persistence.snapshot``)."""
         with self._failing_as(f"loading the state of bot {bot_id}"), self._read() as conn:
             bot = conn.execute(select(m.bots.c.last_bar_ts, m.bots.c.cash)
                                .where(m.bots.c.bot_id == bot_id)).first()
@@ -244,17 +239,15 @@ class Store:
                 .where(o.bot_id == bot_id, o.order_type == "market",
                        o.purpose.in_(("entry", "exit")), o.status.in_(PENDING_STATUSES))
                 .order_by(o.id)).all()
-        return BotSnapshot(
-            bot_id=bot_id,
-            last_bar_ts=bot.last_bar_ts if bot else None,
-            cash=bot.cash if bot else None,
-            position=OpenTrade.from_dict(json.loads(trade)) if trade else None,
-            # a partly filled order is re-sent for what is still missing
-            pending_orders=tuple(PendingOrder(purpose=p.purpose, size=p.size - p.filled_size,
-                                              client_order_id=p.client_order_id, reason=p.reason)
-                                 for p in pending),
-            risk_state=json.loads(risk) if risk else None,
-        )
+        return restored_snapshot(self._url, bot_id, bot, trade, risk, pending)
+
+    def lease_holder(self, bot_id: str) -> LeaseInfo | None:
+        """The process holding the bot's lease, or None; an expired lease (its process stopped
+        renewing it and nobody took it since) is returned too: compare ``expires_at``."""
+        columns = [m.leases.c[name] for name in LEASE_FIELDS]
+        with self._failing_as(f"reading the lease of bot {bot_id}"), self._read() as conn:
+            row = conn.execute(select(*columns).where(m.leases.c.bot_id == bot_id)).first()
+        return LeaseInfo(**row._mapping) if row else None
 
     def load_risk_state(self, bot_id: str) -> dict | None:
         with self._failing_as(f"loading the risk state of bot {bot_id}"), self._read() as conn:
@@ -266,20 +259,20 @@ class Store:
         t = m.trades.c
         query = (select(*(t[name] for name in TRADE_FIELDS), t.exit_mixins)
                  .where(t.bot_id == bot_id).order_by(t.exit_time, t.id))
-        return self._rows(query, _TRADE_TIMES, f"reading the trades of bot {bot_id}")
+        return self._rows(query, f"reading the trades of bot {bot_id}")
 
     def orders(self, bot_id: str) -> list[dict[str, Any]]:
         """Every order the bot sent, in the order it was first seen, with its latest status."""
         o = m.orders.c
         query = select(*(o[name] for name in ORDER_FIELDS)).where(o.bot_id == bot_id).order_by(o.id)
-        return self._rows(query, _ORDER_TIMES, f"reading the orders of bot {bot_id}")
+        return self._rows(query, f"reading the orders of bot {bot_id}")
 
     def equity_curve(self, bot_id: str) -> list[tuple[float, float]]:
         """(bar time in epoch seconds, account value) pairs, oldest first."""
         e = m.equity.c
         with self._failing_as(f"reading the equity of bot {bot_id}"), self._read() as conn:
             rows = conn.execute(select(e.ts, e.equity).where(e.bot_id == bot_id).order_by(e.ts))
-            return [(ts, value) for ts, value in rows]
+            return [(epoch_seconds(ts), value) for ts, value in rows]
 
     def events(self, bot_id: str, kind: str | None = None) -> list[dict[str, Any]]:
         """Recorded events (``Event.to_dict()`` payloads), oldest first; optionally one kind."""
@@ -290,13 +283,9 @@ class Store:
         with self._failing_as(f"reading the events of bot {bot_id}"), self._read() as conn:
             return [json.loads(payload) for payload in conn.scalars(query)]
 
-    def _rows(self, query: Any, times: tuple[str, ...], what: str) -> list[dict[str, Any]]:
+    def _rows(self, query: Any, what: str) -> list[dict[str, Any]]:
         with self._failing_as(what), self._read() as conn:
-            rows = [dict(row._mapping) for row in conn.execute(query)]
-        for row in rows:
-            for name in times:
-                row[name] = _utc(row[name])
-        return rows
+            return [dict(row._mapping) for row in conn.execute(query)]
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -311,7 +300,7 @@ def _order_rows(bot_id: str, orders: Sequence[OrderEvent]) -> list[dict[str, Any
     """One row per client order id: the latest event, keeping earlier venue id and fill price."""
     rows: dict[str, dict[str, Any]] = {}
     for o in orders:
-        at = o.time.timestamp()
+        at = o.time
         row = {"bot_id": bot_id, "client_order_id": o.client_order_id,
                "venue_order_id": o.venue_order_id, "symbol": o.symbol, "side": o.side,
                "order_type": o.order_type, "purpose": o.purpose, "reason": o.reason,
@@ -330,76 +319,11 @@ def _order_rows(bot_id: str, orders: Sequence[OrderEvent]) -> list[dict[str, Any
 
 def _trade_row(bot_id: str, trade: TradeClosed, exit_mixins: str) -> dict[str, Any]:
     row = {name: getattr(trade, name) for name in TRADE_FIELDS}
-    for name in _TRADE_TIMES:
-        row[name] = row[name].timestamp()
     row.update(bot_id=bot_id, exit_mixins=exit_mixins)
     return row
 
 
-def _position_row(bot_id: str, trade: OpenTrade, now: float) -> dict[str, Any]:
+def _position_row(bot_id: str, trade: OpenTrade, now: datetime) -> dict[str, Any]:
     return {"bot_id": bot_id, "symbol": trade.symbol, "size": trade.size,
-            "entry_price": trade.entry_price, "entry_ts": trade.entry_ts,
+            "entry_price": trade.entry_price, "entry_ts": utc_datetime(trade.entry_ts),
             "trade": json.dumps(trade.to_dict()), "updated_at": now}
-
-
-# -- opening -----------------------------------------------------------------------------------------
-def _reason(exc: BaseException) -> str:
-    """The driver's own message when there is one (SQLAlchemy's adds SQL and a docs link)."""
-    return str(getattr(exc, "orig", None) or exc)
-
-
-def _cannot_open(url: str, exc: BaseException) -> StoreError:
-    return StoreError(f"cannot open or migrate the database {url}: {_reason(exc)}; check that "
-                      "its folder exists and is writable, or set database.url")
-
-
-def _create_sqlite_folder(url: URL) -> None:
-    database = url.database or ""
-    if database in ("", ":memory:") or database.startswith("file:"):
-        return
-    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-
-
-def _tune_sqlite(engine: Engine, background_wal: bool) -> None:
-    """WAL + synchronous=NORMAL on every connection, and real transactions for reads too."""
-    pragmas = ["journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"]
-    if background_wal:
-        pragmas.append("wal_autocheckpoint=0")
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # sqlite3 would BEGIN only before writes; SQLAlchemy emits BEGIN itself (below) so the
-        # reads of load_snapshot share one snapshot and migrations' DDL is transactional
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        for pragma in pragmas:
-            cursor.execute(f"PRAGMA {pragma}")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
-
-
-def _migrate(engine: Engine, url: str) -> None:
-    """Bring the schema to the newest revision; refuse a database made by a newer version."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
-    script = ScriptDirectory.from_config(config)
-    known = {s.revision for s in script.walk_revisions()}
-    try:
-        with engine.begin() as conn:
-            current = set(MigrationContext.configure(conn).get_current_heads())
-            unknown = sorted(current - known)
-            if unknown:
-                raise StoreError(
-                    f"the database {url} has schema revision {', '.join(unknown)}, which this "
-                    f"version of tradingbot does not know (newest here: "
-                    f"{script.get_current_head()}); it was written by a newer tradingbot: "
-                    "upgrade tradingbot or point database.url elsewhere")
-            if current != set(script.get_heads()):
-                log.info("migrating %s to schema revision %s", url, script.get_current_head())
-                config.attributes["connection"] = conn
-                command.upgrade(config, "head")
-    except (OSError, SQLAlchemyError, CommandError) as exc:
-        raise _cannot_open(url, exc) from exc

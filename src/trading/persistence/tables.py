@@ -1,9 +1,10 @@
 """The database schema of the store, as SQLAlchemy Core tables.
 
-Every time is epoch seconds (UTC) in a double column, so SQLite and PostgreSQL sort and compare
-them the same way and nothing depends on a driver's time zone handling; the store's read methods
-turn them back into aware UTC datetimes. JSON documents (open trade with the exit mixins' state,
-risk state, event payloads) are text the store writes with ``json.dumps``.
+Every time is a ``UTCDateTime``: ``timestamptz`` on PostgreSQL and ISO text in UTC on SQLite
+(``2024-01-01 00:00:00.000000``), so a person reads it as it is in psql or the sqlite3 shell, and
+both sort and compare it in time order. The column takes and gives aware UTC datetimes only; the
+store converts the bot's epoch seconds at its edge. JSON documents (open trade with the exit
+mixins' state, risk state, event payloads) are text the store writes with ``json.dumps``.
 
 The Alembic revisions under ``trading/migrations/versions`` create this schema; a unit test checks
 that a migrated database matches these tables exactly. ``Upsert`` is the one portable
@@ -11,10 +12,12 @@ insert-or-update the store writes with.
 """
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any, Sequence
 
-from sqlalchemy import (Column, Connection, Double, ForeignKey, Index, Integer, MetaData, String,
-                        Table, Text, UniqueConstraint, and_, bindparam, exists, func, insert, select)
+from sqlalchemy import (Column, Connection, DateTime, Dialect, Double, ForeignKey, Index, Integer,
+                        MetaData, String, Table, Text, TypeDecorator, UniqueConstraint, and_,
+                        bindparam, exists, func, insert, select)
 from sqlalchemy import update as update_statement
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -29,6 +32,57 @@ NAMING_CONVENTION = {
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+class UTCDateTime(TypeDecorator):
+    """A moment in time, stored in UTC and read back as an aware UTC datetime.
+
+    PostgreSQL keeps it as ``timestamptz``; SQLite as text ``YYYY-MM-DD HH:MM:SS.ffffff`` in UTC
+    (SQLAlchemy's SQLite format: fixed width, so text order is time order). A naive datetime is
+    refused rather than guessed at: the bot's times are aware UTC by contract.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else _utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.astimezone(timezone.utc)
+
+    # SQLite: the text is written and read in one step each (C-level isoformat/fromisoformat,
+    # the same text as SQLAlchemy's own DATETIME format); these run for every time of every bar
+    def bind_processor(self, dialect: Dialect) -> Any:
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def to_text(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            if value.tzinfo is not timezone.utc:
+                value = _utc(value)
+            return value.isoformat(" ", "microseconds")[:26]  # without the "+00:00"
+        return to_text
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+
+        def from_text(value: str | None) -> datetime | None:
+            if value is None:
+                return None
+            moment = datetime.fromisoformat(value)
+            if moment.tzinfo is None:  # the store's own text: UTC by construction
+                return moment.replace(tzinfo=timezone.utc)
+            return moment.astimezone(timezone.utc)
+        return from_text
+
+
+def _utc(value: datetime) -> datetime:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise ValueError(f"a time column takes an aware datetime, not {value!r}")
+    return value.astimezone(timezone.utc)
+
+
 def _bot_id(primary_key: bool = False) -> Column:
     return Column("bot_id", String(64), ForeignKey("bots.bot_id", ondelete="CASCADE"),
                   primary_key=primary_key, nullable=False)
@@ -39,10 +93,10 @@ bots = Table(
     Column("bot_id", String(64), primary_key=True),
     Column("config_path", Text),
     Column("description", Text, nullable=False, default=""),
-    Column("created_at", Double, nullable=False),
-    Column("started_at", Double),
-    Column("updated_at", Double, nullable=False),
-    Column("last_bar_ts", Double),  # the last bar whose processing was checkpointed
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("started_at", UTCDateTime()),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("last_bar_ts", UTCDateTime()),  # the last bar whose processing was checkpointed
     Column("cash", Double),
     Column("value", Double),
 )
@@ -65,8 +119,8 @@ orders = Table(
     Column("fill_price", Double),
     Column("fee", Double, nullable=False, default=0.0),
     Column("message", Text, nullable=False, default=""),
-    Column("created_at", Double, nullable=False),  # the first event's time
-    Column("updated_at", Double, nullable=False),  # the latest event's time
+    Column("created_at", UTCDateTime(), nullable=False),  # the first event's time
+    Column("updated_at", UTCDateTime(), nullable=False),  # the latest event's time
     UniqueConstraint("bot_id", "client_order_id"),
 )
 
@@ -74,8 +128,8 @@ trades = Table(
     "trades", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     _bot_id(),
-    Column("entry_time", Double, nullable=False),
-    Column("exit_time", Double, nullable=False),
+    Column("entry_time", UTCDateTime(), nullable=False),
+    Column("exit_time", UTCDateTime(), nullable=False),
     Column("symbol", String(32), nullable=False),
     Column("side", String(8), nullable=False),
     Column("size", Double, nullable=False),
@@ -98,15 +152,15 @@ positions = Table(
     Column("symbol", String(32), nullable=False),
     Column("size", Double, nullable=False),
     Column("entry_price", Double, nullable=False),
-    Column("entry_ts", Double, nullable=False),
+    Column("entry_ts", UTCDateTime(), nullable=False),
     Column("trade", Text, nullable=False),  # OpenTrade.to_dict(), incl. per-exit-mixin state
-    Column("updated_at", Double, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
 )
 
 equity = Table(
     "equity", metadata,
     _bot_id(primary_key=True),
-    Column("ts", Double, primary_key=True),
+    Column("ts", UTCDateTime(), primary_key=True),
     Column("equity", Double, nullable=False),
     Column("cash", Double, nullable=False),
 )
@@ -115,19 +169,32 @@ risk_state = Table(
     "risk_state", metadata,
     _bot_id(primary_key=True),
     Column("state", Text, nullable=False),  # RiskState.to_dict()
-    Column("updated_at", Double, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
 )
 
 events = Table(
     "events", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     _bot_id(),
-    Column("time", Double, nullable=False),
+    Column("time", UTCDateTime(), nullable=False),
     Column("kind", String(32), nullable=False),
     Column("payload", Text, nullable=False),  # Event.to_dict()
     Index(None, "bot_id", "kind"),
 )
 
+
+leases = Table(
+    "leases", metadata,
+    # one running process per bot: see trading.persistence.lease; no foreign key, a lease is
+    # taken before the bot is registered and outlives nothing else
+    Column("bot_id", String(64), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("token", String(64), nullable=False),  # random per acquisition: whose lease it is
+    Column("taken_at", UTCDateTime(), nullable=False),
+    Column("renewed_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+)
 
 # dialects with INSERT ... ON CONFLICT; the rest get UPDATE, then INSERT when nothing matched
 NATIVE_UPSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}

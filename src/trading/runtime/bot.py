@@ -20,12 +20,15 @@ from feeds.factory import build_source
 from feeds.live import BarSink, LiveFeed
 from strategies.custom_strategy import CustomStrategy
 from trading.config.models import BotConfig
-from trading.core.errors import ConfigError, TradingBotError
+from trading.core.errors import (ConfigError, DamagedDatabase, LeaseHeld, LeaseLost, StoreError,
+                                 TradingBotError)
 from trading.core.events import ErrorEvent, Event, KillSwitchEvent
 from trading.core.settings import LIVE_MONEY_BROKERS
 from trading.core.timeutil import iso_z, utcnow
 from trading.core.types import Bar
 from trading.persistence.journal import Journal, journal_folder
+from trading.persistence.database import is_in_memory
+from trading.persistence.lease import BotLease
 from trading.persistence.repository import Store
 from trading.risk import RiskManager, RiskState
 from trading.runtime.assembly import strategy_setup
@@ -38,6 +41,8 @@ from trading.runtime.summary import RunSummary
 log = logging.getLogger(__name__)
 
 WAL_FLUSH_SECONDS = 2.0  # the I/O thread folds SQLite's log into the database this often
+LEASE_HEARTBEATS = 3  # the bot's lease expires this many heartbeats after its last renewal
+LEASE_MIN_TTL = 15.0  # seconds, however short the heartbeat
 CLOSE_ON_SHUTDOWN_TIMEOUT = 60.0  # seconds to wait for the closing fill before stopping anyway
 PUBLISHED_EVENTS = ("error", "kill_switch", "order_rejected", "status", "daily_summary")
 
@@ -84,6 +89,9 @@ class LiveTradingBot:
         self.risk: RiskManager | None = None
         self.listener: BotListener | None = None
         self.journal: Journal | None = None
+        self.lease: BotLease | None = None
+        self._lease_lost = ""
+        self._write_failed = ""
         self.io = IOThread(name=f"bot-{config.bot_id}-io")
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -94,6 +102,10 @@ class LiveTradingBot:
         build) fails here, before a database, log or status file exists. ``run`` calls it when
         it was not called first.
         """
+        if is_in_memory(self.db_url):
+            raise ConfigError("database.url is an in-memory SQLite database, which keeps nothing: "
+                              "a bot must be able to restore its state after a restart; use a "
+                              "file (the default sqlite:///data/<bot_id>.sqlite) or a server")
         if self._source is None:
             self._source = build_source(self.config.data, resume_after_ts=None)
             self.broker = build_broker(self.config.broker)
@@ -108,7 +120,8 @@ class LiveTradingBot:
             self.io.start()
             self.io.submit(self._source.run(self._sink), name="bar source")
             self.io.every(cfg.logging.heartbeat_seconds, self._heartbeat, name="heartbeat")
-            self.io.every(WAL_FLUSH_SECONDS, self.store.flush_wal, name="wal flush")
+            self.io.every(WAL_FLUSH_SECONDS, self._flush_wal, name="wal flush")
+            self.io.every(cfg.logging.heartbeat_seconds, self._renew_lease, name="lease")
             self._state = "warming_up"
             # everything built so far lives as long as the bot: keep it out of the cyclic
             # collector's full passes, which otherwise pause a bar for ~100 ms
@@ -117,7 +130,13 @@ class LiveTradingBot:
             strategies = self.cerebro.run()
             if strategies:
                 self.strategy = strategies[0]
+            if self._write_failed:
+                raise StoreError(f"bot {cfg.bot_id} stopped: writing its database failed: "
+                                 f"{self._write_failed}")
             self._state = "stopped"
+        except LeaseHeld:
+            self._state = "refused"  # another process runs this bot: touch none of its state
+            raise
         except TradingBotError as exc:
             self._fail(str(exc))
             raise
@@ -130,14 +149,19 @@ class LiveTradingBot:
             self.io.stop(timeout=5.0)
             if self.listener is not None:
                 self.listener.refusals.ended()
-            if self.store is not None:  # the bot got as far as its database: say how it ended
+            if self.owns_bot:  # say how it ended, then let another process have the bot
                 write_status_file(self.get_status())
+                self._release_lease()
+            if self.store is not None:
                 self.store.close()
         return self._summary()
 
     def _build(self) -> None:
         cfg = self.config
         self.store = Store(self.db_url, background_wal=True)
+        ttl = max(LEASE_MIN_TTL, LEASE_HEARTBEATS * cfg.logging.heartbeat_seconds)
+        self.lease = BotLease(self.store, cfg.bot_id, ttl_seconds=ttl)
+        self.lease.acquire()  # LeaseHeld when another process runs this bot
         self.store.register_bot(cfg.bot_id, str(cfg.source) if cfg.source else None, cfg.description)
         snap = self.store.load_snapshot(cfg.bot_id)
         risk_state = RiskState.from_dict(snap.risk_state) if snap.risk_state else None
@@ -160,11 +184,19 @@ class LiveTradingBot:
                                restored_orders=snap.pending_orders)
         if cfg.logging.save_trades:
             self.journal = Journal(journal_folder(cfg.bot_id), cfg.bot_id)
+            if snap.last_bar_ts is None and self.journal.has_history:
+                raise DamagedDatabase(
+                    f"the database {self.store.url} has no state for bot {cfg.bot_id}, but its "
+                    f"journal {self.journal.folder}/ records its orders and trades: the database "
+                    "was replaced, emptied or lost. The bot will not trade again what it already "
+                    "traded. Restore the database from a backup, or archive the journal with "
+                    f"'tradingbot reset {cfg.bot_id}' to start over")
+            self.journal.catch_up(self.store.orders(cfg.bot_id), self.store.trades(cfg.bot_id))
         self.listener = BotListener(
             bot_id=cfg.bot_id, store=self.store, broker=self.broker, risk=self.risk,
             journal=self.journal, save_equity=cfg.logging.save_equity_curve,
             exit_mixins=",".join(x.name for x in cfg.strategy.exits), publish=self._publish,
-            on_bar_processed=self._on_bar_processed)
+            on_bar_end=self._on_bar_end, on_bar_processed=self._on_bar_processed)
         self.cerebro = build_cerebro(feed=self.feed, broker=self.broker, setup=setup,
                                      listener=self.listener, symbol=cfg.data.symbol)
 
@@ -197,7 +229,11 @@ class LiveTradingBot:
         return running[0] if running else None
 
     # -- per bar (Cerebro thread) --------------------------------------------------------------
-    def _on_bar_processed(self, bar: Bar, warmup: bool) -> None:
+    def _on_bar_end(self, bar: Bar, warmup: bool) -> None:
+        """The bar is decided, not yet committed: take the status snapshot (so a position seen in
+        the database is always in the snapshot too) and carry out a requested close."""
+        if self._lease_lost:  # another process runs this bot now: write nothing more
+            raise LeaseLost(self._lease_lost)
         self._bars += 1
         if not warmup:
             self._live_bars += 1
@@ -216,13 +252,48 @@ class LiveTradingBot:
             else:
                 strategy.close_position("shutdown")
 
+    def _on_bar_processed(self, bar: Bar, warmup: bool) -> None:
+        """The bar is committed (a hook for subclasses, e.g. the latency benchmarks)."""
+
+    # -- the lease (I/O thread) ---------------------------------------------------------------
+    @property
+    def owns_bot(self) -> bool:
+        """Whether this process holds the bot's lease (and so may write its state)."""
+        return self.lease is not None and self.lease.held and not self._lease_lost
+
+    def _renew_lease(self) -> None:
+        if self.lease is None or self._lease_lost:
+            return
+        try:
+            self.lease.renew()
+        except LeaseLost as exc:
+            self._lease_lost = str(exc)
+            log.error("%s; stopping at once without writing anything more", exc)
+            self._sink.request_stop()
+
+    def _flush_wal(self) -> None:
+        if self._write_failed:
+            return
+        try:
+            self.store.flush_wal()  # type: ignore[union-attr]
+        except StoreError as exc:  # the database can no longer be written: stop, do not trade on
+            self._write_failed = str(exc)
+            log.error("%s; stopping after the bar in hand", exc)
+            self._sink.request_stop()
+
+    def _release_lease(self) -> None:
+        try:
+            self.lease.release()  # type: ignore[union-attr]
+        except TradingBotError as exc:  # it expires on its own
+            log.warning("could not release the lease of bot %s: %s", self.config.bot_id, exc)
+
     def _on_kill_switch(self, reason: str, drawdown_pct: float) -> None:
         event = KillSwitchEvent(time=utcnow(), reason=reason, drawdown_pct=drawdown_pct)
         if self.listener is not None:
             self.listener.add_event(event)
 
     def _publish(self, event: Event) -> None:
-        if event.kind in PUBLISHED_EVENTS:
+        if event.kind in PUBLISHED_EVENTS and self.owns_bot:
             if self.store is not None:
                 self.store.record_event(self.config.bot_id, event)
             if self.journal is not None:
@@ -250,6 +321,8 @@ class LiveTradingBot:
             last_error=self._last_error, heartbeat_seconds=cfg.logging.heartbeat_seconds)
 
     def _heartbeat(self) -> None:
+        if not self.owns_bot:
+            return
         status = self.get_status()
         pos = status["position"]
         log.info("heartbeat %s: %s data=%s last_bar=%s value=%s position=%s entries_today=%d "

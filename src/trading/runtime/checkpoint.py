@@ -59,7 +59,8 @@ class BotListener(NullListener):
 
     def __init__(self, *, bot_id: str, store: Any, broker: Any, risk: RiskManager,
                  journal: Journal | None, save_equity: bool, exit_mixins: str,
-                 publish: Callable[[Event], None], on_bar_processed: Callable[[Bar, bool], None]) -> None:
+                 publish: Callable[[Event], None], on_bar_end: Callable[[Bar, bool], None],
+                 on_bar_processed: Callable[[Bar, bool], None]) -> None:
         self.bot_id = bot_id
         self.store = store
         self.broker = broker
@@ -68,7 +69,8 @@ class BotListener(NullListener):
         self.save_equity = save_equity
         self.exit_mixins = exit_mixins
         self.publish = publish
-        self.on_bar_processed = on_bar_processed
+        self.on_bar_end = on_bar_end  # before the commit: whoever reads the database then
+        self.on_bar_processed = on_bar_processed  # sees a status at least as new as it
         self._orders: list[OrderEvent] = []
         self._trades: list[TradeClosed] = []
         self._events: list[Event] = []
@@ -105,6 +107,7 @@ class BotListener(NullListener):
         self.refusals.refused(bar, rule, message)
 
     def on_bar_done(self, bar: Bar, trade: OpenTrade | None, warmup: bool) -> None:
+        self.on_bar_end(bar, warmup)
         if not warmup:
             self._checkpoint(bar, trade)
         self.on_bar_processed(bar, warmup)

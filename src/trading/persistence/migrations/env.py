@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
 
+from trading.persistence.database import normalise_url
 from trading.persistence.tables import metadata
 
 config = context.config
@@ -34,6 +36,6 @@ if context.is_offline_mode():
 elif config.attributes.get("connection") is not None:
     _run(config.attributes["connection"])
 else:
-    with create_engine(_url()).connect() as conn:
+    with create_engine(normalise_url(make_url(_url()))).connect() as conn:
         _run(conn)
         conn.commit()

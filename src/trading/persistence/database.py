@@ -1,0 +1,170 @@
+"""Opening a database: the URL a user wrote, the driver it needs, and SQLite's tuning.
+
+``postgres://`` (as Heroku and many hosting panels write it) is taken as ``postgresql://``; a
+PostgreSQL URL without a driver uses psycopg 3 (the ``postgres`` extra) unless only psycopg2 is
+installed. SQLite runs in WAL mode with ``synchronous=NORMAL``: a commit survives a killed process
+and costs no fsync.
+"""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from trading.core.errors import DamagedDatabase, NoDatabase, StoreError
+
+POSTGRES_DRIVER = "psycopg"  # psycopg 3, installed by the ``postgres`` extra
+SQLITE_BEGIN = "tradingbot_sqlite_begin"  # execution option: the BEGIN statement to use
+
+
+def open_engine(url: str, *, background_wal: bool = False,
+                create: bool = True) -> tuple[Engine, str]:
+    """An engine for ``url`` and the URL with its password masked (safe to log).
+
+    ``background_wal``: SQLite only; the connections never fold the write-ahead log themselves
+    (see ``Store.flush_wal``). ``create=False``: a SQLite file that does not exist is a
+    ``NoDatabase`` error instead of a new, empty database (for commands that only read or fix one).
+    """
+    try:
+        parsed = normalise_url(make_url(url))
+    except ArgumentError as exc:
+        # the text is not echoed: it may hold a password
+        raise StoreError("database.url is not a SQLAlchemy URL "
+                         "(expected e.g. sqlite:///data/0001.sqlite)") from exc
+    shown = mask_url(parsed)
+    if not create and _missing_sqlite_file(parsed):
+        raise NoDatabase(f"there is no database at {shown} (looked for "
+                         f"{Path(parsed.database or '').resolve()}): has the bot run from this "
+                         "folder? run the command from the folder the bot runs in, or pass --db")
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            _create_sqlite_folder(parsed)
+        engine = create_engine(parsed)
+    except ImportError as exc:
+        hint = (" (for PostgreSQL: pip install 'tradingbot[postgres]')"
+                if parsed.get_backend_name() == "postgresql" else "")
+        raise StoreError(f"the database driver for {shown} is not installed ({exc}); install "
+                         f"the driver package for this kind of URL{hint}") from exc
+    except (OSError, SQLAlchemyError) as exc:
+        raise cannot_open(shown, exc) from exc
+    if engine.dialect.name == "sqlite":
+        _tune_sqlite(engine, background_wal)
+    return engine, shown
+
+
+def normalise_url(url: URL) -> URL:
+    """``postgres[+driver]://`` as ``postgresql[+driver]://``; a driverless PostgreSQL URL gets
+    psycopg 3 unless only psycopg2 (SQLAlchemy's default) is installed."""
+    backend, _, driver = url.drivername.partition("+")
+    if backend not in ("postgres", "postgresql"):
+        return url
+    if not driver:
+        has_psycopg2_only = (importlib.util.find_spec("psycopg") is None
+                             and importlib.util.find_spec("psycopg2") is not None)
+        driver = "psycopg2" if has_psycopg2_only else POSTGRES_DRIVER
+    return url.set(drivername=f"postgresql+{driver}")
+
+
+SECRET_QUERY_KEYS = ("password", "passwd", "pwd", "secret", "token", "key", "sslpassword")
+
+
+def mask_url(url: URL | str) -> str:
+    """The URL with every credential masked: the password and any query parameter whose name
+    says it is a secret (``?password=...``). Safe to print and log."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    hidden = {k: "***" for k in parsed.query if any(w in k.lower() for w in SECRET_QUERY_KEYS)}
+    shown = parsed.update_query_dict(hidden).render_as_string(hide_password=True)
+    return shown.replace("%2A%2A%2A", "***")  # the query's mask, not URL-encoded
+
+
+def is_in_memory(url: str) -> bool:
+    """True for an in-memory SQLite URL (``sqlite://``, ``sqlite:///:memory:``): it keeps nothing."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return False
+    database = parsed.database or ""
+    return parsed.get_backend_name() == "sqlite" and (
+        database in ("", ":memory:") or "mode=memory" in database
+        or parsed.query.get("mode") == "memory")
+
+
+DAMAGED_WORDS = ("file is not a database", "malformed", "corrupt", "disk image")
+
+
+def reason(exc: BaseException) -> str:
+    """The driver's own message when there is one (SQLAlchemy's adds SQL and a docs link)."""
+    return str(getattr(exc, "orig", None) or exc).strip()
+
+
+def cannot_open(url: str, exc: BaseException) -> StoreError:
+    """The error for a database that cannot be opened or migrated, naming it and what to check."""
+    why = reason(exc)
+    if isinstance(exc, UnicodeDecodeError) or any(w in why.lower() for w in DAMAGED_WORDS):
+        return damaged(url, f"it cannot be read ({why})")
+    return StoreError(f"cannot open or migrate the database {url}: {reason(exc)}; check that "
+                      "its folder exists and is writable (or the server is up and the database "
+                      "exists), or set database.url")
+
+
+def damaged(url: str, what: str, bot_id: str | None = None) -> DamagedDatabase:
+    """The error for a corrupt database or an inconsistent state, with the ways to recover."""
+    reset = f"'tradingbot reset {bot_id}'" if bot_id else "'tradingbot reset BOT'"
+    return DamagedDatabase(f"the database {url} is damaged: {what}. The bot will not trade on it. "
+                           f"Restore the database from a backup, or archive this state with {reset} "
+                           "to start over")
+
+
+def check_integrity(engine: Engine, url: str) -> None:
+    """SQLite's own page check (``PRAGMA quick_check``); raises DamagedDatabase when it fails."""
+    if engine.dialect.name != "sqlite":
+        return
+    try:
+        with engine.connect() as conn:
+            found = [row[0] for row in conn.exec_driver_sql("PRAGMA quick_check(5)")]
+    except (SQLAlchemyError, UnicodeDecodeError) as exc:
+        raise cannot_open(url, exc) from exc
+    if found != ["ok"]:
+        raise damaged(url, "SQLite's integrity check fails: " + "; ".join(found))
+
+
+def _missing_sqlite_file(url: URL) -> bool:
+    database = url.database or ""
+    if url.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return False
+    return not Path(database.removeprefix("file:").split("?")[0]).expanduser().is_file()
+
+
+def _create_sqlite_folder(url: URL) -> None:
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return
+    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _tune_sqlite(engine: Engine, background_wal: bool) -> None:
+    """WAL + synchronous=NORMAL on every connection, and real transactions for reads too."""
+    pragmas = ["journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"]
+    if background_wal:
+        pragmas.append("wal_autocheckpoint=0")
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # sqlite3 would BEGIN only before writes; SQLAlchemy emits BEGIN itself (below) so the
+        # reads of load_snapshot share one snapshot and migrations' DDL is transactional
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in pragmas:
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # a transaction that will write before it reads asks for the write lock at once
+        # (BEGIN IMMEDIATE): a deferred one that read first cannot wait for it in WAL mode
+        conn.exec_driver_sql(conn.get_execution_options().get(SQLITE_BEGIN, "BEGIN"))
+

@@ -1,0 +1,99 @@
+"""What a restart restores, checked before the bot trades on it.
+
+A database edited by hand, half-restored from a backup or damaged on disk can hold a state that
+does not add up: a position without its bot, cash that is missing or negative, JSON that does not
+parse. ``restored_snapshot`` turns the rows ``Store.load_snapshot`` read into a ``BotSnapshot``,
+or refuses with one ``DamagedDatabase`` error that lists every problem and how to recover.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from trading.core.errors import DamagedDatabase
+from trading.core.timeutil import epoch_seconds
+from trading.core.types import OpenTrade, PendingOrder
+from trading.persistence.database import damaged
+
+
+@dataclass(frozen=True)
+class BotSnapshot:
+    """What a restart restores: the state as of the end of bar ``last_bar_ts`` (None: never ran)."""
+
+    bot_id: str
+    last_bar_ts: float | None
+    cash: float | None
+    position: OpenTrade | None
+    pending_orders: tuple[PendingOrder, ...]
+    risk_state: dict | None
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _json(text: str, what: str, problems: list[str]) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        problems.append(f"the {what} is not valid JSON ({exc})")
+        return None
+
+
+def _position(text: str | None, problems: list[str]) -> OpenTrade | None:
+    if text is None:
+        return None
+    data = _json(text, "open position", problems)
+    if data is None:
+        return None
+    try:
+        trade = OpenTrade.from_dict(data)
+    except (TypeError, ValueError) as exc:
+        problems.append(f"the open position does not have the fields of a trade ({exc})")
+        return None
+    if not (_finite(trade.size) and trade.size > 0 and _finite(trade.entry_price)
+            and trade.entry_price > 0 and _finite(trade.entry_ts)):
+        problems.append(f"the open position has size {trade.size!r}, entry price "
+                        f"{trade.entry_price!r} and entry time {trade.entry_ts!r}: all must be "
+                        "positive finite numbers")
+        return None
+    return trade
+
+
+def restored_snapshot(url: str, bot_id: str, bot: Any, position_text: str | None,
+                      risk_text: str | None, pending: Sequence[Any]) -> BotSnapshot:
+    """A checked ``BotSnapshot`` from the rows of one bot (``bot``: its ``bots`` row or None)."""
+    problems: list[str] = []
+    last_bar = bot.last_bar_ts if bot is not None else None
+    cash = bot.cash if bot is not None else None
+    position = _position(position_text, problems)
+    risk = _json(risk_text, "risk state", problems) if risk_text is not None else None
+    if risk is not None and not isinstance(risk, dict):
+        problems.append(f"the risk state is {type(risk).__name__}, not an object")
+        risk = None
+    if last_bar is None and (position_text is not None or pending):
+        problems.append("it holds an open position or pending orders but no checkpointed bar for "
+                        "the bot (its 'bots' row was removed or emptied)")
+    if last_bar is not None and not (_finite(cash) and cash >= 0):
+        problems.append(f"the bot's cash is {cash!r}; it must be a finite number, 0 or more")
+    if problems:
+        raise _refusal(url, bot_id, problems)
+    return BotSnapshot(
+        bot_id=bot_id,
+        last_bar_ts=epoch_seconds(last_bar) if last_bar is not None else None,
+        cash=cash,
+        position=position,
+        # a partly filled order is re-sent for what is still missing
+        pending_orders=tuple(PendingOrder(purpose=p.purpose, size=p.size - p.filled_size,
+                                          client_order_id=p.client_order_id, reason=p.reason)
+                             for p in pending),
+        risk_state=risk,
+    )
+
+
+def _refusal(url: str, bot_id: str, problems: list[str]) -> DamagedDatabase:
+    what = problems[0] if len(problems) == 1 else "; ".join(
+        f"({i}) {p}" for i, p in enumerate(problems, start=1))
+    return damaged(url, f"the saved state of bot {bot_id} does not add up: {what}", bot_id)
