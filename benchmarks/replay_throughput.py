@@ -81,7 +81,7 @@ def run_replay_variant(bars) -> tuple[float, list[list[float]]]:
     if checked.errors:
         raise SystemExit("benchmark config is invalid:\n" + "\n".join(checked.errors))
     config = build_config(checked.document)
-    result = run_replay(config, bars)
+    result = run_replay(config, bars, 0)  # no warm-up: the baseline trades from its first bar too
     trades = [[t.entry_time.timestamp(), t.exit_time.timestamp(), t.entry_price, t.exit_price]
               for t in result.trades]
     return result.seconds, trades

@@ -20,7 +20,7 @@ def _stock_backtrader(monkeypatch) -> None:
     monkeypatch.setattr(BotCerebro, "_runonce", bt.Cerebro._runonce)
     monkeypatch.setattr(CustomStrategy, "_oncepost", bt.Strategy._oncepost)
     monkeypatch.setattr(CustomStrategy, "_notify", bt.Strategy._notify)
-    monkeypatch.setattr(MockBroker, "_quiet", lambda self: False)  # and so never _idle
+    monkeypatch.setattr(MockBroker, "_quiet", lambda self: False)  # BackBroker.next every bar
 
 
 @pytest.mark.parametrize("overrides", [

@@ -63,6 +63,7 @@ class PriceSpan:
 
     @property
     def change_pct(self) -> float:
+        """Buy and hold over the span, in percent."""
         return (self.last_close / self.first_open - 1.0) * 100.0 if self.first_open else 0.0
 
 

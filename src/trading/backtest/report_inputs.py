@@ -41,6 +41,7 @@ class ReplayReport:
 
     @cached_property
     def drawdown(self) -> np.ndarray:
+        """Drawdown in percent at every traded bar, from the initial balance on."""
         return drawdown_series(np.asarray(self.result.equity.values, dtype=np.float64),
                                self.initial_balance)
 

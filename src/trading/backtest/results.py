@@ -89,6 +89,7 @@ class SweepResults:
                     for row in reader}
 
     def row(self, outcome: PointOutcome, params: Mapping[str, Any]) -> dict[str, Any]:
+        """A finished point as a results.csv row (not ranked yet)."""
         row: dict[str, Any] = {"rank": None, "point": outcome.key, **params}
         row.update({k: outcome.metrics.get(k) for k in METRIC_COLUMNS})
         if outcome.oos_metrics is not None:

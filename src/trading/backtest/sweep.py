@@ -84,6 +84,7 @@ class SweepPlan:
         }
 
     def tasks(self, skip: set[str] | frozenset[str] = frozenset(), keep_results: bool = False) -> list[PointTask]:
+        """What the runners run: one task per point not in ``skip``."""
         source = str(self.base.path) if self.base.path else None
         return [PointTask(p.key, p.checked.document, source, keep_results)
                 for p in self.points if p.key not in skip]
@@ -93,6 +94,7 @@ class SweepPlan:
         return {p.key: p for p in self.points}
 
     def point(self, key: str) -> SweepPoint:
+        """The point with this key."""
         return self._by_key[key]
 
 

@@ -27,13 +27,16 @@ class SweepBars:
     warmup: int | None = None  # --warmup, else each config's data.lookback_bars
 
     def warmup_for(self, config: BotConfig) -> int:
+        """The warm-up bars of ``config``'s runs: --warmup, else its data.lookback_bars."""
         return config.data.lookback_bars if self.warmup is None else self.warmup
 
     def in_sample(self, config: BotConfig) -> tuple[BarArrays, int]:
+        """The bars (all, or those before --train-end) and warm-up of the ranked run."""
         bars = self.bars if self.split is None else self.bars.slice(0, self.split)
         return bars, self.warmup_for(config)
 
     def out_of_sample(self, config: BotConfig) -> tuple[BarArrays, int] | None:
+        """From --train-end on, led by the warm-up bars just before it; None without a split."""
         if self.split is None:
             return None
         warmup = min(self.warmup_for(config), self.split)

@@ -86,6 +86,7 @@ def summary_table(summary: Mapping[str, Any]) -> Table:
 
 
 def exit_reason_table(rows: Sequence[Mapping[str, Any]]) -> Table:
+    """metrics.json's by_exit_reason."""
     table = _table("By exit reason", "exit reason", "trades", "win rate", "avg pnl", "total pnl")
     for row in rows:
         table.add_row(row["exit_reason"], f"{row['trades']:,}", fmt(row["win_rate_pct"], "pct"),
@@ -94,6 +95,7 @@ def exit_reason_table(rows: Sequence[Mapping[str, Any]]) -> Table:
 
 
 def month_table(rows: Sequence[Mapping[str, Any]]) -> Table:
+    """metrics.json's by_month."""
     table = _table("By month", "month", "trades", "win rate", "pnl", "return", "market")
     for row in rows:
         table.add_row(row["month"], f"{row['trades']:,}", fmt(row["win_rate_pct"], "pct"),
@@ -103,6 +105,7 @@ def month_table(rows: Sequence[Mapping[str, Any]]) -> Table:
 
 
 def risk_table(risk: Mapping[str, Any]) -> Table:
+    """metrics.json's risk: entries refused per rule and the kill switch."""
     table = _table("Risk rules", "rule", "entries refused")
     refused = risk.get("entries_refused") or {}
     for rule, count in refused.items():
