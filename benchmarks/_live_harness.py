@@ -224,3 +224,67 @@ def in_workdir(path: Path) -> Callable[[], None]:
     before = os.getcwd()
     os.chdir(path)
     return lambda: os.chdir(before)
+
+
+def _serve_fakes(folder: str, token: str, telegram_delay: float, conn: Any) -> None:
+    """Child process: run the loopback fakes until told to stop, then report what they got."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from fakes.smtp_server import FakeSMTP
+    from fakes.telegram_api import FakeTelegram
+    from fakes.webhook_server import FakeWebhook
+
+    telegram = FakeTelegram(token).start()
+    telegram.misbehave.delay = telegram_delay
+    webhook = FakeWebhook().start()
+    smtp = FakeSMTP(Path(folder), "bench@example.com", "bench-password").start()
+    conn.send({"telegram": telegram.url, "webhook": webhook.hook_url, "smtp_port": smtp.port,
+               "cert": str(smtp.cert_file)})
+    conn.recv()  # stop
+    conn.send(f"telegram {len(telegram.sent())}, email {len(smtp.messages)}, "
+              f"webhook {len(webhook.bodies())} messages")
+    telegram.stop()
+    webhook.stop()
+    smtp.stop()
+
+
+class NotifyFakes:
+    """The test suite's loopback fakes (tests/fakes) for ``--notify``, in a child process (so
+    their threads do not compete for this process's GIL as no real server would): a Telegram Bot
+    API server answering each message after ``telegram_delay`` s, aiosmtpd (STARTTLS + AUTH) and
+    a webhook receiver. The environment the channels read is set for this process."""
+
+    TOKEN = "123456:bench-token"
+
+    def __init__(self, folder: Path, telegram_delay: float) -> None:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_serve_fakes, daemon=True,
+                                 args=(str(folder), self.TOKEN, telegram_delay, child))
+        self._proc.start()
+        if not self._conn.poll(60):
+            raise SystemExit("the notification fakes did not start within 60 s")
+        self.where = self._conn.recv()
+        os.environ.update(TELEGRAM_BOT_TOKEN=self.TOKEN, TELEGRAM_CHAT_ID="1",
+                          TELEGRAM_API_URL=self.where["telegram"], SMTP_USERNAME="bench@example.com",
+                          SMTP_PASSWORD="bench-password", SSL_CERT_FILE=self.where["cert"],
+                          NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
+
+    def section(self) -> dict:
+        every = ["trade_entry", "trade_exit", "error", "status", "daily_summary",
+                 "order_rejected", "kill_switch"]
+        return {"enabled": True,
+                "telegram": {"enabled": True, "notify_on": every},
+                "email": {"enabled": True, "notify_on": every, "smtp_host": "127.0.0.1",
+                          "smtp_port": self.where["smtp_port"], "to_addrs": ["ops@example.com"]},
+                "webhook": {"enabled": True, "notify_on": every, "url": self.where["webhook"]}}
+
+    def received(self) -> str:
+        self._conn.send("stop")
+        return self._conn.recv() if self._conn.poll(30) else "(no report from the fakes)"
+
+    def stop(self) -> None:
+        self._proc.join(10)
+        if self._proc.is_alive():
+            self._proc.terminate()

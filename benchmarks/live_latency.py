@@ -2,6 +2,7 @@
 
     python benchmarks/live_latency.py                    # 3,000 live bars, synthetic 1m walk
     python benchmarks/live_latency.py --bars 2000 --data sample   # the bundled ETH/BTC 5m bars
+    python benchmarks/live_latency.py --notify           # every channel on, Telegram answering in 200 ms
 
 The real live path, in one process as the bot runs it: ``LiveTradingBot`` (Store on a SQLite
 file in a temp folder, RiskManager, BotListener checkpointing every bar, the journal and INFO
@@ -18,6 +19,11 @@ The strategy trades often so thousands of orders are measured: entry RSIOrBBEntr
 profit 10% as protective broker orders. A round trip is: bar k entry signal -> market buy;
 bar k+1 the buy fills at the open, the stop/limit pair is placed, the exit fires -> market sell;
 bar k+2 the sell fills.
+
+With ``--notify`` every channel is on for every event kind, against the loopback fakes of the
+test suite (tests/fakes: a Telegram Bot API server answering each message after ``--telegram-delay``
+seconds, aiosmtpd with STARTTLS and AUTH, a webhook receiver): the notifier works on the bot's I/O
+thread while bars arrive, and the figures show what that costs the bar -> order path.
 
 Figures, not a test: nothing asserts on time.
 """
@@ -114,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=h.SEED)
     parser.add_argument("--switchinterval", type=float, default=None,
                         help="sys.setswitchinterval seconds (default: Python's 0.005)")
+    parser.add_argument("--notify", action="store_true",
+                        help="every notification channel on, against loopback fakes")
+    parser.add_argument("--telegram-delay", type=float, default=0.2,
+                        help="seconds the Telegram fake takes per message (default 0.2)")
     args = parser.parse_args(argv)
     if args.switchinterval is not None:
         sys.setswitchinterval(args.switchinterval)
@@ -136,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
             doc = h.bot_document(h.BUSY_STRATEGY, file_path=str(csv), interval=interval,
                                  lookback_bars=args.history, save_equity=True, save_trades=True)
             doc["database"] = {"url": f"sqlite:///{tmp / 'bench.sqlite'}"}
+            fakes = h.NotifyFakes(tmp, args.telegram_delay) if args.notify else None
+            if fakes is not None:
+                doc["notifications"] = fakes.section()
             config = h.build_bot_config(doc, tmp)
             h.file_logging(tmp / "bot.log")
 
@@ -169,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
                              on_built=on_built)
             print(f"live latency: {args.bars:,} live bars ({args.data}, {interval}) after "
                   f"{args.history} warm-up bars, one every {args.gap_ms[0]:g}-{args.gap_ms[1]:g} ms; "
-                  f"Python {sys.version.split()[0]}, switchinterval {sys.getswitchinterval() * 1000:g} ms")
+                  f"Python {sys.version.split()[0]}, switchinterval {sys.getswitchinterval() * 1000:g} ms; "
+                  f"notifications {'ON (telegram, email, webhook)' if args.notify else 'off'}")
             t0 = time.perf_counter()
             summary = bot.run()
             wall = time.perf_counter() - t0
@@ -178,7 +192,11 @@ def main(argv: list[str] | None = None) -> int:
             still_live = h.live_protective_orders(broker)
             open_trade = summary.open_position
             db_size = (tmp / "bench.sqlite").stat().st_size / 1e6
+            if fakes is not None:
+                notified = fakes.received()
         finally:
+            if fakes is not None:
+                fakes.stop()
             undo_cd()
 
     put_at = source.put_at
@@ -212,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"protective orders alive at the broker at the end: {still_live} (open position: "
           f"{'yes' if open_trade else 'no'}; expect <= 2 with one, 0 without)")
     print(f"garbage collections during the live bars: {gc_pauses.summary()}")
+    if args.notify:
+        print(f"notifications on (Telegram fake answering in {args.telegram_delay * 1000:g} ms): "
+              f"received {notified}")
     print("\nbar put on the queue -> order at the broker (PaperBroker.buy/sell entry):")
     print(stats_line("market orders (entry/exit decisions)", market, TARGET_P99_MS))
     print(stats_line("first order of each bar (any type)", list(first_of_bar.values()),

@@ -1,4 +1,7 @@
-"""Database URLs for the store's tests: a SQLite file and a fresh PostgreSQL database per test.
+"""Shared fixtures: database URLs for the store's tests, and the loopback fakes (Telegram Bot API,
+SMTP with STARTTLS, webhook receiver; this folder is on ``sys.path``, so tests import ``fakes.*``).
+
+Databases: a SQLite file and a fresh PostgreSQL database per test.
 
 ``db_url`` runs a test once per backend. The PostgreSQL case creates a database with a unique name
 on the server of ``TRADINGBOT_TEST_PG_URL`` (default: user postgres on 127.0.0.1:5432, the trust
@@ -18,10 +21,18 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from fakes.smtp_server import FakeSMTP
+from fakes.telegram_api import FakeTelegram
+from fakes.webhook_server import FakeWebhook
+
 PG_URL_ENV = "TRADINGBOT_TEST_PG_URL"
 REQUIRE_PG_ENV = "TRADINGBOT_REQUIRE_PG"
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TEST_DB_PREFIX = "tradingbot_test_"
+TELEGRAM_TOKEN = "123456789:AAF-fake-token-NOT-A-REAL-ONE-x9z"
+OWNER_CHAT = 4242
+SMTP_USER = "bot@example.com"
+SMTP_PASSWORD = "smtp-pw-Zq81-never-logged"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -91,3 +102,24 @@ def sqlite_url(tmp_path: Path) -> str:
 def db_url(request: pytest.FixtureRequest) -> str:
     """The test runs once on SQLite and once on a fresh PostgreSQL database."""
     return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+
+
+@pytest.fixture
+def telegram_fake() -> Iterator[FakeTelegram]:
+    fake = FakeTelegram(TELEGRAM_TOKEN).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def webhook_fake() -> Iterator[FakeWebhook]:
+    fake = FakeWebhook().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def smtp_fake(tmp_path: Path) -> Iterator[FakeSMTP]:
+    fake = FakeSMTP(tmp_path, SMTP_USER, SMTP_PASSWORD).start()
+    yield fake
+    fake.stop()

@@ -7,6 +7,7 @@ and the kill switch survive restarts.
 from __future__ import annotations
 
 import logging
+import threading
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -42,6 +43,8 @@ class RiskState:
     consecutive_errors: int = 0
     paused_until: float = 0.0
     order_times: list[float] = field(default_factory=list)
+    paused: bool = False  # the owner paused new entries (remote control) until resumed
+    paused_by: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -58,23 +61,72 @@ class RiskState:
         return cls(**known)
 
 
+class PauseSwitch:
+    """The owner's pause: no new entries (exits and protective orders go on) until resumed.
+
+    Set from any thread (a Telegram command, later the REST API); the Cerebro thread applies it
+    to the risk state at the start of the next bar, and the store persists it from there, so a
+    pause outlives a restart. ``paused`` is what the next bar trades under.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._paused = False
+        self._by = ""
+        self.version = 0  # counts changes, so the risk manager sees each one once
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def set(self, paused: bool, by: str) -> bool:
+        """Pause (or resume) from the next bar on; False when it already was so."""
+        with self._lock:
+            if paused == self._paused:
+                return False
+            self._paused, self._by = paused, by
+            self.version += 1
+            return True
+
+    def snapshot(self) -> tuple[int, bool, str]:
+        with self._lock:
+            return self.version, self._paused, self._by
+
+
 class RiskManager:
     """Applies ``trading`` and ``risk_management`` limits; the strategy calls it on every bar."""
 
     def __init__(self, risk: RiskConfig, trading: TradingConfig, state: RiskState | None = None,
-                 on_kill_switch: Callable[[str, float], None] | None = None) -> None:
+                 on_kill_switch: Callable[[str, float], None] | None = None,
+                 pause: PauseSwitch | None = None) -> None:
         self.risk = risk
         self.trading = trading
         self.state = state or RiskState()
         self._orders = deque(self.state.order_times)
         self._on_kill_switch = on_kill_switch
         self.last_equity = 0.0
+        self.pause = pause or PauseSwitch()
+        if self.state.paused:  # restored: still paused after a restart
+            self.pause.set(True, self.state.paused_by)
+        self._pause_version = self.pause.version
+
+    def apply_pause(self) -> bool:
+        """Take a pause or resume asked since the last bar (Cerebro thread); True if one was."""
+        version, paused, by = self.pause.snapshot()
+        if version == self._pause_version:
+            return False
+        self._pause_version = version
+        if paused != self.state.paused:
+            log.warning("entries %s by %s", "paused" if paused else "resumed", by or "the owner")
+        self.state.paused, self.state.paused_by = paused, by if paused else ""
+        return True
 
     # -- what the strategy reports -------------------------------------------------------------
     def on_bar(self, ts: float, equity: float) -> None:
         """Roll the UTC day, track the equity peak, and trip the kill switch on max drawdown."""
         s = self.state
         self.last_equity = equity
+        self.apply_pause()
         day = int(ts // DAY)
         if day != s.day:
             s.day, s.day_start_equity, s.trades_today, s.realized_pnl_today = day, equity, 0, 0.0
@@ -119,6 +171,9 @@ class RiskManager:
         if s.kill_switch:
             return Refusal("max_drawdown_pct", f"kill switch is on ({s.kill_reason}); "
                            "reset it with 'tradingbot reset-kill-switch CONFIG'")
+        if s.paused:
+            return Refusal("paused", f"entries paused by {s.paused_by or 'the owner'}; "
+                           "/resume (Telegram) resumes them")
         if ts < s.paused_until:
             return Refusal("max_consecutive_errors",
                            f"paused after {s.consecutive_errors} consecutive errors, "

@@ -9,7 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -117,6 +117,16 @@ class BotWorkspace:
     def has_pending_entry(self) -> bool:
         return bool(self.query("SELECT 1 FROM orders WHERE purpose = 'entry' "
                                "AND status IN ('submitted', 'accepted')"))
+
+
+def stored_time(ts: float) -> str:
+    """Epoch seconds as the store writes a time in SQLite (UTC text), for comparisons in SQL."""
+    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def epoch_of(stored: str | datetime) -> float:
+    """Epoch seconds of a time read from the store's tables."""
+    return _epoch(stored)
 
 
 def _epoch(stored: str | datetime) -> float:

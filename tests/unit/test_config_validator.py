@@ -23,11 +23,10 @@ RAW_JSONSCHEMA = ("is not valid under", "Additional properties", "is a required 
 
 @pytest.fixture(autouse=True)
 def everything_available(monkeypatch):
-    """Most tests check other warnings: pretend every source, broker and channel is available
+    """Most tests check other warnings: pretend every source and broker is available
     (what this version cannot run yet has its own test below)."""
     monkeypatch.setattr("trading.config.validator.AVAILABLE_SOURCES", DATA_SOURCES)
     monkeypatch.setattr("trading.config.validator.AVAILABLE_BROKERS", BROKER_TYPES)
-    monkeypatch.setattr("trading.config.validator.AVAILABLE_CHANNELS", ("telegram", "email", "webhook"))
 
 
 @pytest.fixture
@@ -226,13 +225,34 @@ def test_file_source_needs_a_file_path(doc):
     assert errors(doc) == []
 
 
-def test_enabled_email_needs_recipients_and_webhook_needs_a_url(doc):
-    doc["notifications"]["email"]["enabled"] = True
+def test_enabled_channels_without_recipients_or_url_are_warnings_either_source_satisfies(doc):
+    doc["notifications"]["email"].update(enabled=True)
     doc["notifications"]["webhook"] = {"enabled": True}
-    found = errors(doc)
-    assert "0001.json: notifications.email: an enabled email channel needs recipients in 'to_addrs'" in found
-    assert ("0001.json: notifications.webhook: missing required key 'url' "
-            "(an enabled webhook needs it)") in found
+    env = {**SECRETS, "SMTP_USERNAME": "bot@example.com", "SMTP_PASSWORD": "pw-123456"}
+    report = validate_document(doc, SOURCE, env=env)
+    assert report.errors == []
+    assert report.warnings == [
+        "0001.json: notifications.email: the email channel needs recipients in to_addrs or "
+        "EMAIL_TO; the bot runs without it until then",
+        "0001.json: notifications.webhook: the webhook channel needs a url in WEBHOOK_URL or url; "
+        "the bot runs without it until then"]
+    env.update(EMAIL_TO="ops@example.com, cto@example.com", WEBHOOK_URL="https://hooks.example/x")
+    assert validate_document(doc, SOURCE, env=env).warnings == []
+    doc["notifications"]["email"]["to_addrs"] = ["ops@example.com"]
+    doc["notifications"]["webhook"]["url"] = "https://hooks.example/y"
+    del env["EMAIL_TO"], env["WEBHOOK_URL"]
+    assert validate_document(doc, SOURCE, env=env).warnings == []
+
+
+def test_daily_summary_time_is_a_utc_time_of_day(doc):
+    doc["notifications"]["daily_summary_time"] = "24:00"
+    assert_error(doc, "0001.json: notifications.daily_summary_time: must match "
+                      "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$ (a UTC time of day, HH:MM or "
+                      "HH:MM:SS), got '24:00'")
+    doc["notifications"]["daily_summary_time"] = "18:30:05"
+    report = validate_document(doc, SOURCE, env=SECRETS)
+    assert report.errors == []
+    assert build_config(report.document).notifications.daily_summary_seconds == 18 * 3600 + 1805
 
 
 def test_every_problem_is_reported_at_once_in_document_order(doc):
@@ -309,8 +329,8 @@ def test_missing_secrets_are_warnings_that_name_the_variables_only(doc):
     assert report.warnings == [
         "0001.json: broker.type: environment variable BINANCE_TESTNET_API_SECRET is not set; "
         "broker 'binance_paper' needs it",
-        "0001.json: notifications.telegram: environment variable TELEGRAM_BOT_TOKEN is not set; "
-        "the telegram channel needs it",
+        "0001.json: notifications.telegram: the telegram channel needs environment variable "
+        "TELEGRAM_BOT_TOKEN; the bot runs without it until then",
     ]
     assert not any(secret in w for w in report.warnings for secret in env.values())
 
@@ -340,17 +360,20 @@ def test_live_money_broker_warns_until_confirmed(doc):
     assert validate_document(doc, SOURCE, env=env).warnings == []
 
 
-def test_email_needs_smtp_credentials(doc):
+def test_email_needs_smtp_credentials_unless_it_goes_to_a_local_relay(doc):
     doc["notifications"]["email"].update(enabled=True, to_addrs=["ops@example.com"])
     report = validate_document(doc, SOURCE, env=SECRETS)
-    assert report.warnings == ["0001.json: notifications.email: environment variables SMTP_USERNAME, "
-                               "SMTP_PASSWORD are not set; the email channel needs them"]
+    assert report.warnings == [
+        "0001.json: notifications.email: the email channel needs environment variables "
+        "SMTP_USERNAME and SMTP_PASSWORD (or SMTP_SECURITY=none for a local relay) and a sender in "
+        "SMTP_FROM or from_addr; the bot runs without it until then"]
+    doc["notifications"]["email"].update(security="none", from_addr="bot@example.com")
+    assert validate_document(doc, SOURCE, env=SECRETS).warnings == []
 
 
 def test_what_this_version_cannot_run_is_a_warning_so_validate_and_run_agree(doc, monkeypatch):
     monkeypatch.setattr("trading.config.validator.AVAILABLE_SOURCES", ("file",))
     monkeypatch.setattr("trading.config.validator.AVAILABLE_BROKERS", ("mock", "paper"))
-    monkeypatch.setattr("trading.config.validator.AVAILABLE_CHANNELS", ("webhook",))
     doc["notifications"] = {"enabled": True, "telegram": {"enabled": True, "chat_id": "42"},
                             "webhook": {"enabled": True, "url": "http://127.0.0.1:9/hook"}}
     report = validate_document(doc, SOURCE, env=SECRETS)
@@ -359,9 +382,7 @@ def test_what_this_version_cannot_run_is_a_warning_so_validate_and_run_agree(doc
         "0001.json: broker.type: broker 'binance_paper' is not available in this version "
         "(available: mock, paper); the bot refuses to start with it",
         "0001.json: data.data_source: data_source 'binance' is not available in this version "
-        "(available: file); the bot refuses to start with it",
-        "0001.json: notifications.telegram: the telegram channel is not available in this "
-        "version: nothing will be sent; the bot runs without it"]
+        "(available: file); the bot refuses to start with it"]
 
 
 def test_max_positions_above_one_warns_that_it_has_no_effect(doc):

@@ -110,7 +110,9 @@ def test_defaults_fill_absent_sections_and_keys_without_touching_given_values():
     assert filled["risk_management"]["trailing_stop"] == {"enabled": True, "activation_pct": 0,
                                                           "trailing_pct": 2.0}
     assert filled["notifications"]["telegram"] == {"enabled": False,
-                                                   "notify_on": ["trade_entry", "trade_exit", "error"]}
+                                                   "notify_on": ["trade_entry", "trade_exit", "error"],
+                                                   "timeout_seconds": 10, "rate_limit_per_minute": 20}
+    assert filled["notifications"]["daily_summary_time"] == "00:00"
     assert filled["logging"]["level"] == "INFO" and "log_file" not in filled["logging"]
     assert filled["shutdown"] == {"close_positions": False} and filled["database"] == {}
     assert "symbol" not in filled["data"] and "bot_id" not in filled

@@ -70,7 +70,8 @@ def _number(value: Any, digits: int = 4) -> str:
 def row(status: dict[str, Any]) -> tuple[str, ...]:
     pos = status.get("position")
     age = _age_seconds(status)
-    return (str(status.get("bot_id", "?")), describe_state(status), str(status.get("symbol", "")),
+    state = describe_state(status) + (", entries PAUSED" if status.get("paused") else "")
+    return (str(status.get("bot_id", "?")), state, str(status.get("symbol", "")),
             str(status.get("data_status") or "-"), str(status.get("last_bar_time") or "-"),
             _number(status.get("value")),
             f"{pos['size']:.8g} @ {pos['entry_price']:.8g}" if pos else "flat",

@@ -34,9 +34,14 @@ def _mixin(spec: Mapping[str, Any]) -> MixinSpec:
     return MixinSpec(name=spec["name"], params=_freeze(spec.get("params", {})))
 
 
+CHANNEL_COMMON = ("enabled", "notify_on", "timeout_seconds", "rate_limit_per_minute")
+
+
 def _channel(raw: Mapping[str, Any]) -> ChannelConfig:
-    options = {k: v for k, v in raw.items() if k not in ("enabled", "notify_on")}
+    options = {k: v for k, v in raw.items() if k not in CHANNEL_COMMON}
     return ChannelConfig(enabled=raw["enabled"], notify_on=tuple(raw["notify_on"]),
+                         timeout_seconds=float(raw["timeout_seconds"]),
+                         rate_limit_per_minute=float(raw["rate_limit_per_minute"]),
                          options=_freeze(options))
 
 
@@ -82,7 +87,8 @@ def build_config(doc: Mapping[str, Any], source: Path | None = None,
         strategy=StrategyConfig(type=s["type"], entry=_mixin(s["entry_logic"]),
                                 exits=tuple(_mixin(e) for e in exits)),
         notifications=NotificationsConfig(enabled=n["enabled"], telegram=_channel(n["telegram"]),
-                                          email=_channel(n["email"]), webhook=_channel(n["webhook"])),
+                                          email=_channel(n["email"]), webhook=_channel(n["webhook"]),
+                                          daily_summary_time=n["daily_summary_time"]),
         risk=RiskConfig(stop_loss_pct=float(r["stop_loss_pct"]),
                         take_profit_pct=float(r["take_profit_pct"]),
                         trailing_stop=TrailingStopConfig(enabled=ts["enabled"],

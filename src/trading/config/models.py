@@ -8,8 +8,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from trading.core.settings import (BrokerConfig, DataConfig, RiskConfig,  # noqa: F401 (re-exported)
-                                   TradingConfig, TrailingStopConfig)
+from trading.core.settings import (BrokerConfig, ChannelConfig,  # noqa: F401 (re-exported)
+                                   DataConfig, NotificationsConfig, RiskConfig, TradingConfig,
+                                   TrailingStopConfig)
 
 
 @dataclass(frozen=True)
@@ -23,23 +24,6 @@ class StrategyConfig:
     type: str
     entry: MixinSpec
     exits: tuple[MixinSpec, ...]
-
-
-@dataclass(frozen=True)
-class ChannelConfig:
-    """One notification channel; ``options`` are the channel's own settings (host, url, chat id)."""
-
-    enabled: bool
-    notify_on: tuple[str, ...]
-    options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
-
-
-@dataclass(frozen=True)
-class NotificationsConfig:
-    enabled: bool
-    telegram: ChannelConfig
-    email: ChannelConfig
-    webhook: ChannelConfig
 
 
 @dataclass(frozen=True)

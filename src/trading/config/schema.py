@@ -24,6 +24,8 @@ SCHEMA_FILE = Path("config") / "schema" / "trading_bot.schema.json"
 BOT_ID_PATTERN = "^[A-Za-z0-9_-]+$"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 EMAIL_SECURITY = ("starttls", "ssl", "none")
+WEBHOOK_FORMATS = ("text", "json")
+DAILY_SUMMARY_PATTERN = "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
 EXIT_MIXIN_REF = "#/$defs/exit_mixin"
 DEFAULT_NOTIFY_ON = ["trade_entry", "trade_exit", "error"]
 
@@ -57,9 +59,16 @@ def _notify_on() -> dict[str, Any]:
             "default": list(DEFAULT_NOTIFY_ON)}
 
 
-def _channel(description: str, **extra: dict[str, Any]) -> dict[str, Any]:
-    properties = {"enabled": _scalar("boolean", "Send through this channel.", False),
-                  "notify_on": _notify_on(), **extra}
+def _channel(description: str, rate_per_minute: int, **extra: dict[str, Any]) -> dict[str, Any]:
+    properties = {
+        "enabled": _scalar("boolean", "Send through this channel.", False),
+        "notify_on": _notify_on(),
+        "timeout_seconds": _scalar("number", "Seconds one send may take before it counts as "
+                                   "failed (and is retried with backoff).", 10, exclusive_minimum=0),
+        "rate_limit_per_minute": _scalar("number", "Most messages sent per minute (a burst of "
+                                         "that many, then evenly spaced).", rate_per_minute,
+                                         exclusive_minimum=0),
+        **extra}
     return _obj(description, properties)
 
 
@@ -147,25 +156,37 @@ def config_schema() -> dict[str, Any]:
                 "position_size": _scalar("number", "Legacy copy of trading.position_size; must "
                                          "equal it when given.", exclusive_minimum=0, maximum=1),
             }, required=("entry_logic", "exit_logic")),
-            "notifications": _obj("Messages about trades and errors (all off by default).", {
+            "notifications": _obj("Messages about trades, errors and the bot's state, and the "
+                                  "Telegram commands (all off by default). Secrets come from the "
+                                  "environment only; environment variables win over these keys.", {
                 "enabled": _scalar("boolean", "Master switch for every channel.", False),
-                "telegram": _channel("Telegram bot messages; the token comes from TELEGRAM_BOT_TOKEN.",
-                                     chat_id=_scalar("string", "Chat to message; defaults to the "
-                                                     "TELEGRAM_CHAT_ID environment variable.")),
+                "daily_summary_time": _scalar("string", "Time of day (UTC, HH:MM or HH:MM:SS) of "
+                                              "the daily summary, to channels whose notify_on "
+                                              "lists daily_summary.", "00:00",
+                                              pattern=DAILY_SUMMARY_PATTERN),
+                "telegram": _channel("Telegram messages and commands; the token comes from "
+                                     "TELEGRAM_BOT_TOKEN, another Bot API server from "
+                                     "TELEGRAM_API_URL.", 20,
+                                     chat_id=_scalar("string", "Chat to message and to take "
+                                                     "commands from; TELEGRAM_CHAT_ID wins.")),
                 "email": _channel(
-                    "E-mail through SMTP; credentials come from SMTP_USERNAME and SMTP_PASSWORD.",
-                    smtp_host=_scalar("string", "SMTP server host.", "localhost"),
-                    smtp_port=_scalar("integer", "SMTP server port.", 587, minimum=1, maximum=65535),
+                    "E-mail through SMTP; credentials come from SMTP_USERNAME and SMTP_PASSWORD.", 10,
+                    smtp_host=_scalar("string", "SMTP server host; SMTP_HOST wins.", "localhost"),
+                    smtp_port=_scalar("integer", "SMTP server port; SMTP_PORT wins.", 587,
+                                      minimum=1, maximum=65535),
                     security=_enum("starttls: upgrade a plain connection; ssl: TLS from the start; "
-                                   "none: no encryption.", EMAIL_SECURITY, "starttls"),
-                    from_addr=_scalar("string", "Sender address."),
-                    to_addrs={"type": "array", "description": "Recipient addresses.",
+                                   "none: no encryption (a local relay only); SMTP_SECURITY wins.",
+                                   EMAIL_SECURITY, "starttls"),
+                    from_addr=_scalar("string", "Sender address; SMTP_FROM wins (default: "
+                                      "SMTP_USERNAME)."),
+                    to_addrs={"type": "array", "description": "Recipient addresses; EMAIL_TO "
+                                                              "(comma separated) wins.",
                               "items": _scalar("string", "One recipient address.", min_length=1)}),
                 "webhook": _channel(
-                    "JSON POSTed to a URL.",
-                    url=_scalar("string", "Where to POST.", min_length=1),
-                    timeout_seconds=_scalar("number", "Seconds to wait for the server.", 10,
-                                            exclusive_minimum=0)),
+                    "JSON POSTed to a URL.", 30,
+                    url=_scalar("string", "Where to POST; WEBHOOK_URL wins.", min_length=1),
+                    format=_enum("text: {\"text\": message} (Slack, Discord, Mattermost); json: "
+                                 "the raw event with the bot id.", WEBHOOK_FORMATS, "text")),
             }),
             "risk_management": _obj("Limits checked before every entry, and protective exits.", {
                 "stop_loss_pct": _scalar("number", "Exit when the price falls this many percent below "

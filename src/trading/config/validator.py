@@ -2,8 +2,9 @@
 
 Two passes over a document: the JSON Schema (``trading.config.schema``), with each error rewritten for a
 person, then semantic checks the schema cannot express (mixins and their params through the
-registry, keys that must agree, what a broker or data source can do). Missing secrets are
-warnings: the config is fine, the environment is not ready yet.
+registry, keys that must agree, what a broker or data source can do). Missing secrets and an
+enabled channel's missing settings (``notify.settings``) are warnings: the config is fine, the
+environment is not ready yet, and the bot runs without that channel.
 
 ``tradingbot validate`` (``trading.cli.validate``) prints what this finds.
 """
@@ -23,9 +24,11 @@ from jsonschema import Draft202012Validator, ValidationError
 from strategies.mixins.registry import Kind, MixinRegistry, default_registry
 from brokers import AVAILABLE_BROKERS
 from feeds import AVAILABLE_SOURCES
-from notify import AVAILABLE_CHANNELS
-from trading.core.settings import BROKER_TYPES, DATA_SOURCES, INTERVALS, LIVE_MONEY_BROKERS
-from trading.config.schema import BOT_ID_PATTERN, apply_defaults, config_schema
+from notify.settings import resolve as resolve_channel
+from trading.core.settings import (BROKER_TYPES, CHANNELS, DATA_SOURCES, INTERVALS,
+                                   LIVE_MONEY_BROKERS)
+from trading.config.schema import (BOT_ID_PATTERN, DAILY_SUMMARY_PATTERN, apply_defaults,
+                                   config_schema)
 
 JsonPath = tuple[str | int, ...]
 Problem = tuple[JsonPath, str]
@@ -42,7 +45,8 @@ BROKER_SECRETS = {"binance": ("BINANCE_API_KEY", "BINANCE_API_SECRET"),
 _TYPE_WORDS = {"object": "an object", "array": "an array", "string": "a string",
                "integer": "an integer", "number": "a number", "boolean": "true or false",
                "null": "null"}
-_PATTERN_WORDS = {BOT_ID_PATTERN: "letters, digits, '_' and '-' only"}
+_PATTERN_WORDS = {BOT_ID_PATTERN: "letters, digits, '_' and '-' only",
+                  DAILY_SUMMARY_PATTERN: "a UTC time of day, HH:MM or HH:MM:SS"}
 _BOUNDS = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
 
 
@@ -233,14 +237,6 @@ def _channel_on(doc: Mapping[str, Any], channel: str) -> dict[str, Any] | None:
     return settings if on else None
 
 
-def _channel_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
-    email, webhook = _channel_on(doc, "email"), _channel_on(doc, "webhook")
-    if email is not None and not email.get("to_addrs"):
-        yield ("notifications", "email"), "an enabled email channel needs recipients in 'to_addrs'"
-    if webhook is not None and "url" not in webhook:
-        yield ("notifications", "webhook"), "missing required key 'url' (an enabled webhook needs it)"
-
-
 # --- warnings: the environment the run will need ----------------------------------------------
 
 def _missing_env(names: list[str], env: Mapping[str, str], purpose: str) -> str | None:
@@ -264,11 +260,6 @@ def _availability_warnings(doc: Mapping[str, Any]) -> Iterator[Problem]:
         yield ("broker", "type"), (f"broker '{broker}' is not available in this version "
                                    f"(available: {', '.join(AVAILABLE_BROKERS)}); "
                                    "the bot refuses to start with it")
-    for channel in ("telegram", "email", "webhook"):
-        if _channel_on(doc, channel) is not None and channel not in AVAILABLE_CHANNELS:
-            yield ("notifications", channel), (f"the {channel} channel is not available in this "
-                                               "version: nothing will be sent; the bot runs "
-                                               "without it")
     positions = _section(doc, "trading").get("max_positions")
     if _is_number(positions) and positions > 1:
         yield ("trading", "max_positions"), (f"the bot holds one position at a time; "
@@ -286,16 +277,12 @@ def _warnings(doc: Mapping[str, Any], env: Mapping[str, str]) -> Iterator[Proble
         yield ("live_trading_confirmed",), (
             f"broker '{broker}' trades real money; the bot refuses to trade until both "
             "\"live_trading_confirmed\": true is set and --live is given on the command line")
-    telegram = _channel_on(doc, "telegram")
-    if telegram is not None:
-        names = ["TELEGRAM_BOT_TOKEN"] + ([] if telegram.get("chat_id") else ["TELEGRAM_CHAT_ID"])
-        message = _missing_env(names, env, "the telegram channel")
-        if message:
-            yield ("notifications", "telegram"), message
-    if _channel_on(doc, "email") is not None:
-        message = _missing_env(["SMTP_USERNAME", "SMTP_PASSWORD"], env, "the email channel")
-        if message:
-            yield ("notifications", "email"), message
+    for channel in CHANNELS:
+        settings = _channel_on(doc, channel)
+        if settings is not None:
+            resolved = resolve_channel(channel, settings, env)
+            if resolved.missing:
+                yield ("notifications", channel), resolved.explain(channel)
 
 
 # --- putting it together ----------------------------------------------------------------------
@@ -333,8 +320,7 @@ def validate_document(raw: Any, source: str, *, registry: MixinRegistry | None =
             f"{source}: (top level): the config must be a JSON object ({{...}}), got {_show(raw)}"])
     registry = default_registry() if registry is None else registry
     problems = _schema_problems(raw)
-    problems += [*_mixin_problems(raw, registry), *_consistency_problems(raw), *_risk_problems(raw),
-                 *_channel_problems(raw)]
+    problems += [*_mixin_problems(raw, registry), *_consistency_problems(raw), *_risk_problems(raw)]
     errors = _lines(source, raw, problems)
     warnings = _lines(source, raw, list(_warnings(raw, os.environ if env is None else env)))
     document = None if errors else apply_defaults(raw, config_schema())

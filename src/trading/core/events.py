@@ -54,6 +54,7 @@ class TradeOpened(Event):
     entry_price: float
     fee: float
     entry_mixin: str
+    equity: float | None = None  # the account's value at the end of the bar (set when published)
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class TradeClosed(Event):
     exit_reason: str
     bars_held: int
     entry_mixin: str = ""
+    equity: float | None = None  # the account's value at the end of the bar (set when published)
 
 
 TRADE_FIELDS = ("entry_time", "exit_time", "symbol", "side", "size", "entry_price", "exit_price",
@@ -106,15 +108,31 @@ class KillSwitchEvent(Event):
 
 @dataclass(frozen=True)
 class StatusEvent(Event):
+    """The bot's own news: ``change`` is started, stopped, data (a data state change), paused,
+    resumed; ``message`` says it for a person; ``status`` holds the figures that go with it."""
+
     kind = "status"
     time: datetime
     status: dict[str, Any] = field(default_factory=dict)
+    change: str = ""
+    message: str = ""
 
 
 @dataclass(frozen=True)
 class DailySummaryEvent(Event):
+    """One day of trading: the trades closed from ``period_start`` to ``period_end`` (UTC)."""
+
     kind = "daily_summary"
-    day: str
+    day: str  # the UTC date the period starts on (the day summarised when sent at 00:00)
     trades: int
     pnl: float
     equity: float
+    wins: int = 0
+    fees: float = 0.0
+    drawdown_pct: float = 0.0
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+
+    @property
+    def win_rate_pct(self) -> float:
+        return 100.0 * self.wins / self.trades if self.trades else 0.0

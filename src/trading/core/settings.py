@@ -5,8 +5,10 @@ risk manager take them, never the orchestrator's whole ``BotConfig``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
 
 BROKER_TYPES = ("mock", "paper", "binance_paper", "binance", "ibkr")
 LIVE_MONEY_BROKERS = ("binance", "ibkr")
@@ -16,6 +18,7 @@ INTERVAL_SECONDS = {"1m": 60, "3m": 180, "5m": 300, "15m": 900, "30m": 1800, "1h
                     "2h": 7200, "4h": 14400, "6h": 21600, "12h": 43200, "1d": 86400, "1w": 604800}
 NOTIFY_EVENTS = ("trade_entry", "trade_exit", "error", "status", "daily_summary",
                  "order_rejected", "kill_switch")
+CHANNELS = ("telegram", "email", "webhook")
 
 
 @dataclass(frozen=True)
@@ -74,3 +77,36 @@ def interval_label(seconds: float) -> str:
         if value == seconds:
             return name
     return f"{seconds:g}s"
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    """One notification channel as configured. ``options`` are the channel's own keys (chat_id,
+    smtp_host, url, format, ...); secrets are never here: channels read them from the environment."""
+
+    enabled: bool
+    notify_on: tuple[str, ...]
+    timeout_seconds: float = 10.0
+    rate_limit_per_minute: float = 20.0
+    options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class NotificationsConfig:
+    """Every channel, the master switch and the daily summary's time of day (UTC)."""
+
+    enabled: bool
+    telegram: ChannelConfig
+    email: ChannelConfig
+    webhook: ChannelConfig
+    daily_summary_time: str = "00:00"
+
+    def channel(self, name: str) -> ChannelConfig:
+        """The settings of channel ``name`` (one of ``CHANNELS``)."""
+        return {"telegram": self.telegram, "email": self.email, "webhook": self.webhook}[name]
+
+    @property
+    def daily_summary_seconds(self) -> int:
+        """``daily_summary_time`` as seconds after 00:00 UTC (``HH:MM`` or ``HH:MM:SS``)."""
+        hours, minutes, *seconds = (int(part) for part in self.daily_summary_time.split(":"))
+        return hours * 3600 + minutes * 60 + (seconds[0] if seconds else 0)

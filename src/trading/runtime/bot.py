@@ -30,11 +30,12 @@ from trading.persistence.journal import Journal, journal_folder
 from trading.persistence.database import is_in_memory
 from trading.persistence.lease import BotLease
 from trading.persistence.repository import Store
-from trading.risk import RiskManager, RiskState
+from trading.risk import PauseSwitch, RiskManager, RiskState
 from trading.runtime.assembly import strategy_setup
 from trading.runtime.cerebro import build_cerebro
 from trading.runtime.checkpoint import BotListener
 from trading.runtime.io_thread import IOThread
+from trading.runtime.notifications import BotNotifications
 from trading.runtime.status import BarStatus, bar_status, status_document, write_status_file
 from trading.runtime.summary import RunSummary
 
@@ -93,6 +94,10 @@ class LiveTradingBot:
         self._lease_lost = ""
         self._write_failed = ""
         self.io = IOThread(name=f"bot-{config.bot_id}-io")
+        # remote control and notifications (trading.runtime.notifications): pause crosses threads
+        # through the switch; events go out on the I/O thread
+        self.pause = PauseSwitch()
+        self.notifications = BotNotifications(self, record=self._publish)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -122,6 +127,7 @@ class LiveTradingBot:
             self.io.every(cfg.logging.heartbeat_seconds, self._heartbeat, name="heartbeat")
             self.io.every(WAL_FLUSH_SECONDS, self._flush_wal, name="wal flush")
             self.io.every(cfg.logging.heartbeat_seconds, self._renew_lease, name="lease")
+            self.notifications.start()
             self._state = "warming_up"
             # everything built so far lives as long as the bot: keep it out of the cyclic
             # collector's full passes, which otherwise pause a bar for ~100 ms
@@ -146,6 +152,8 @@ class LiveTradingBot:
             raise TradingBotError(f"bot {cfg.bot_id} stopped by an unexpected error: {exc} "
                                   f"(details in {cfg.logging.log_file})") from exc
         finally:
+            self.notifications.finish()
+            self.notifications.stop()
             self.io.stop(timeout=5.0)
             if self.listener is not None:
                 self.listener.refusals.ended()
@@ -166,7 +174,7 @@ class LiveTradingBot:
         snap = self.store.load_snapshot(cfg.bot_id)
         risk_state = RiskState.from_dict(snap.risk_state) if snap.risk_state else None
         self.risk = RiskManager(cfg.risk, cfg.trading, state=risk_state,
-                                on_kill_switch=self._on_kill_switch)
+                                on_kill_switch=self._on_kill_switch, pause=self.pause)
         if snap.last_bar_ts is not None:
             pos = snap.position
             log.info("restoring bot %s: last bar %s, cash %.4f, position %s, %d pending order(s), "
@@ -211,7 +219,7 @@ class LiveTradingBot:
             return
         self._stop_requested = True
         self._state = "stopping"
-        holding = self._bar_status.position is not None
+        holding = self._bar_status.position is not None  # taken before each bar's commit
         if self.config.close_positions_on_shutdown and holding and self.io.running:
             log.info("stop requested: closing the open position first (at most %gs)",
                      CLOSE_ON_SHUTDOWN_TIMEOUT)
@@ -293,6 +301,7 @@ class LiveTradingBot:
             self.listener.add_event(event)
 
     def _publish(self, event: Event) -> None:
+        self.notifications.publish(event)  # first: an error of the store itself still goes out
         if event.kind in PUBLISHED_EVENTS and self.owns_bot:
             if self.store is not None:
                 self.store.record_event(self.config.bot_id, event)
@@ -318,7 +327,8 @@ class LiveTradingBot:
             bot_id=cfg.bot_id, symbol=cfg.trading.symbol, state=self._state,
             data_status=self.feed.status if self.feed is not None else None,
             bar=self._bar_status, uptime_seconds=time.monotonic() - self._started,
-            last_error=self._last_error, heartbeat_seconds=cfg.logging.heartbeat_seconds)
+            last_error=self._last_error, heartbeat_seconds=cfg.logging.heartbeat_seconds,
+            paused=self.pause.paused)
 
     def _heartbeat(self) -> None:
         if not self.owns_bot:
@@ -326,10 +336,11 @@ class LiveTradingBot:
         status = self.get_status()
         pos = status["position"]
         log.info("heartbeat %s: %s data=%s last_bar=%s value=%s position=%s entries_today=%d "
-                 "dd=%.2f%% kill_switch=%s", status["bot_id"], status["state"],
+                 "dd=%.2f%% kill_switch=%s paused=%s", status["bot_id"], status["state"],
                  status["data_status"], status["last_bar_time"], status["value"],
                  f"{pos['size']:.8g}@{pos['entry_price']:.8g}" if pos else "none",
-                 status["entries_today"], status["drawdown_pct"], status["kill_switch"])
+                 status["entries_today"], status["drawdown_pct"], status["kill_switch"],
+                 status["paused"])
         write_status_file(status)
 
     def _summary(self) -> RunSummary:

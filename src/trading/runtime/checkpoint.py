@@ -8,6 +8,7 @@ announce a bar that was not saved.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any, Callable
 
 from trading.core.events import Event, OrderEvent, OrderRejectedEvent, TradeClosed, TradeOpened
@@ -108,21 +109,25 @@ class BotListener(NullListener):
 
     def on_bar_done(self, bar: Bar, trade: OpenTrade | None, warmup: bool) -> None:
         self.on_bar_end(bar, warmup)
-        if not warmup:
-            self._checkpoint(bar, trade)
+        events = self._checkpoint(bar, trade) if not warmup else []
         self.on_bar_processed(bar, warmup)
+        # announced last, when the status snapshot (what /status answers) is this bar's
+        for event in events:
+            self.publish(event)
 
-    def _checkpoint(self, bar: Bar, trade: OpenTrade | None) -> None:
+    def _checkpoint(self, bar: Bar, trade: OpenTrade | None) -> list[Event]:
+        """Commit the bar; return its events (trades with the equity they left) to publish."""
         orders, trades, events = self._orders, self._trades, self._events
         self._orders, self._trades, self._events = [], [], []
+        value = self.broker.getvalue()
         self.store.checkpoint(self.bot_id, bar_ts=bar.ts, cash=self.broker.getcash(),
-                              value=self.broker.getvalue(), orders=orders, trades=trades,
+                              value=value, orders=orders, trades=trades,
                               position=trade, risk_state=self.risk.state.to_dict(),
                               save_equity=self.save_equity, exit_mixins=self.exit_mixins)
         if self.journal is not None:
             self.journal.write(orders, trades)
-        for event in events:
-            self.publish(event)
+        return [replace(e, equity=value) if isinstance(e, (TradeOpened, TradeClosed)) else e
+                for e in events]
 
     def add_event(self, event: Event) -> None:
         """Publish ``event`` once the current bar is committed (e.g. the kill switch tripping)."""

@@ -9,7 +9,8 @@ from pathlib import Path
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 SECRET_NAME = re.compile(r"(API_KEY|SECRET|TOKEN|PASSWORD)$")
-CHATTY_LIBRARIES = ("alembic",)  # their INFO lines (migration steps) only at DEBUG
+# their INFO lines only at DEBUG: migration steps; every HTTP request (with the Telegram URL)
+CHATTY_LIBRARIES = ("alembic", "httpx", "httpcore", "telegram")
 FILE_ONLY = {"file_only": True}  # ``extra=`` for a record the terminal already shows otherwise
 
 

@@ -62,12 +62,13 @@ def bar_status(*, bar: Bar, bars: int, cash: float, value: float, trade: OpenTra
 
 def status_document(*, bot_id: str, symbol: str, state: str, data_status: str | None,
                     bar: BarStatus, uptime_seconds: float, last_error: str,
-                    heartbeat_seconds: float) -> dict[str, Any]:
-    """The status file's content: the last bar's figures plus what is true right now."""
+                    heartbeat_seconds: float, paused: bool = False) -> dict[str, Any]:
+    """The status file's content: the last bar's figures plus what is true right now
+    (``paused``: new entries are paused by the owner, as the next bar will trade)."""
     if state in STOPPED_STATES:
         data_status = "DISCONNECTED"  # a stopped bot receives nothing, whatever the feed said last
     return {"bot_id": bot_id, "state": state, "symbol": symbol, "data_status": data_status,
-            **asdict(bar), "uptime_seconds": round(uptime_seconds, 1),
+            **asdict(bar), "paused": paused, "uptime_seconds": round(uptime_seconds, 1),
             "last_error": last_error or None, "updated_at": iso_z(utcnow()), "pid": os.getpid(),
             "host": socket.gethostname(), "version": version(),
             "heartbeat_seconds": heartbeat_seconds}

@@ -1,0 +1,135 @@
+"""A bot's notifications and remote control, wired to its I/O thread.
+
+``BotNotifications`` owns the notifier (channels from the config and the environment), the bot's
+own news (started, stopped, data state changes), the daily summary and the Telegram commands.
+The bot calls four things, each in one place: ``start()`` once its I/O thread runs,
+``publish(event)`` for every event it raises (Cerebro thread; never blocks), ``finish()`` on the
+Cerebro thread once Cerebro has returned, and ``stop()`` before its I/O thread stops (drains the
+queue for at most ``DRAIN_SECONDS``).
+"""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+from typing import Any, Callable
+
+from notify.factory import build_channels
+from notify.messages import num
+from notify.notifier import DRAIN_SECONDS, Notifier
+from trading.core.errors import StoreError
+from trading.core.events import Event, StatusEvent
+from trading.core.timeutil import utcnow
+from trading.runtime.control import BotControl
+from trading.runtime.daily_summary import DailySummary
+
+log = logging.getLogger(__name__)
+
+WATCH_SECONDS = 1.0  # how often the data state is looked at for changes
+QUIET_STATES = ("stopping", "stopped", "error")  # the stop message says it all then
+
+
+class BotNotifications:
+    """Notifications, daily summary and remote control of one ``LiveTradingBot``."""
+
+    def __init__(self, bot: Any, record: Callable[[Event], None]) -> None:
+        self.bot = bot
+        self.record = record  # the bot's own publish: store, journal, then ``publish`` here
+        cfg = bot.config
+        self.config = cfg.notifications
+        self.built = build_channels(self.config)
+        self.notifier = Notifier(self.built.channels, bot_id=cfg.bot_id, symbol=cfg.trading.symbol)
+        self.control: BotControl | None = None
+        self.commands: Any = None
+        self._data_status: str | None = None
+        self._started = False
+
+    # -- the bot's four calls --------------------------------------------------------------------
+    def start(self) -> None:
+        """Start sending (on the bot's running I/O thread) and announce the start."""
+        bot, cfg = self.bot, self.bot.config
+        for line in self.built.left_off:
+            log.warning("%s", line)
+        if self.built.channels:
+            log.info("notifications to %s", ", ".join(self.notifier.channel_names))
+        bot.io.submit(self.notifier.start(), name="notifier start").result(timeout=5.0)
+        self._started = True
+        self.control = BotControl(bot_id=cfg.bot_id, get_status=bot.get_status, store=bot.store,
+                                  pause_switch=bot.pause, stop=bot.stop, announce=self.record)
+        daily = DailySummary(bot_id=cfg.bot_id, store=bot.store,
+                             seconds_of_day=self.config.daily_summary_seconds,
+                             get_status=bot.get_status, publish=self.record)
+        daily.prime()  # before this run's start is recorded
+        self.record(StatusEvent(time=utcnow(), change="started", message=self._start_message(),
+                                status={"state": "started", "paused": bot.pause.paused}))
+        daily.send_if_due()  # one missed while the bot was down goes out now, before any bar
+        bot.io.submit(daily.run(), name="daily summary")
+        bot.io.every(WATCH_SECONDS, self._watch_data, name="data state watch")
+        self._start_commands()
+
+    def publish(self, event: Event) -> None:
+        self.notifier.publish(event)
+
+    def finish(self) -> None:
+        """Cerebro has returned (Cerebro thread): keep a pause or resume asked after the last bar."""
+        bot = self.bot
+        if bot.risk is not None and bot.store is not None and bot.risk.apply_pause():
+            try:
+                bot.store.save_risk_state(bot.config.bot_id, bot.risk.state.to_dict())
+            except StoreError as exc:  # the run is ending anyway: say what was not kept
+                log.error("the pause/resume asked after the last bar was not saved: %s", exc)
+
+    def stop(self) -> None:
+        """Announce the stop and send what is queued, for at most ``DRAIN_SECONDS``."""
+        if not self._started or not self.bot.io.running:
+            return
+        self._started = False
+        if self.commands is not None:
+            self._wait(self.commands.stop(), "telegram commands stop", 3.0)
+        status = self.bot.get_status()
+        self.record(StatusEvent(time=utcnow(), change="stopped", message=self._stop_message(status),
+                                status={k: status.get(k) for k in ("state", "value", "position",
+                                                                   "last_bar_time", "paused")}))
+        self._wait(self.notifier.drain(DRAIN_SECONDS), "notifier drain", DRAIN_SECONDS + 5.0)
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _wait(self, coro: Any, name: str, timeout: float) -> None:
+        try:
+            self.bot.io.submit(coro, name=name).result(timeout=timeout)
+        except (concurrent.futures.TimeoutError, asyncio.CancelledError, RuntimeError) as exc:
+            log.warning("%s did not finish: %s", name, exc or type(exc).__name__)
+
+    def _start_commands(self) -> None:
+        telegram = self.built.get("telegram")
+        if telegram is None:
+            return
+        from notify.commands import CommandRouter
+        from notify.telegram_commands import TelegramCommands
+        assert self.control is not None
+        self.commands = TelegramCommands(telegram, CommandRouter(self.control))  # type: ignore[arg-type]
+        self.bot.io.submit(self.commands.run(), name="telegram commands")
+
+    def _watch_data(self) -> None:
+        status = self.bot.get_status()
+        new, old = status.get("data_status"), self._data_status
+        self._data_status = new
+        if old is None or new is None or new == old or status.get("state") in QUIET_STATES:
+            return
+        self.record(StatusEvent(time=utcnow(), change="data", message=f"data {new} (was {old})",
+                                status={"data_status": new, "previous": old,
+                                        "last_bar_time": status.get("last_bar_time")}))
+
+    def _start_message(self) -> str:
+        cfg = self.bot.config
+        paused = " (entries PAUSED: /resume to trade)" if self.bot.pause.paused else ""
+        return (f"started: {cfg.data.symbol} {cfg.data.interval} from {cfg.data.data_source}, "
+                f"broker {cfg.broker.type}{paused}")
+
+    @staticmethod
+    def _stop_message(status: dict[str, Any]) -> str:
+        position = status.get("position")
+        held = (f"position {num(position['size'])} @ {num(position['entry_price'])} still open"
+                if position else "flat")
+        how = "stopped" if status.get("state") == "stopped" else "stopped by an error"
+        return (f"{how}: value {num(status.get('value'))}, {held}, last bar "
+                f"{status.get('last_bar_time') or '-'}")
