@@ -29,3 +29,17 @@ def synthetic_bars(n: int, seed: int = SEED, start_ts: float = 1_577_836_800.0) 
     volume = rng.lognormal(3.0, 0.5, n) * (1.0 + 2.0 * np.abs(shocks) / sigma)
     ts = start_ts + 60.0 * np.arange(n)  # 2020-01-01T00:00:00Z, 1-minute bars
     return BarArrays(ts, open_, high, low, close, volume)
+
+
+def write_iso_csv(path: Path, bars: BarArrays) -> None:
+    """``bars`` as a user's CSV: a header, ISO 8601 times, then OHLCV at full precision (the
+    whole-process benchmarks parse times as users' files make them; _live_harness.write_csv
+    writes epoch milliseconds for the live source instead)."""
+    import numpy as np
+
+    times = np.datetime_as_string(np.asarray(bars.ts).astype("int64").astype("datetime64[s]"), unit="s")
+    with Path(path).open("w", encoding="utf-8") as fh:
+        fh.write("datetime,open,high,low,close,volume\n")
+        fh.writelines(f"{t}Z,{o!r},{h!r},{lo!r},{c!r},{v!r}\n" for t, o, h, lo, c, v in zip(
+            times, bars.open.tolist(), bars.high.tolist(), bars.low.tolist(), bars.close.tolist(),
+            bars.volume.tolist()))

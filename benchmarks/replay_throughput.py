@@ -1,22 +1,27 @@
-"""Replay throughput and memory: the documented strategy through ``run_replay`` vs plain Backtrader.
+"""Replay speed against a plain Backtrader script with the same rules; the trades must be identical.
 
-    python benchmarks/replay_throughput.py            # 1,000,000 synthetic 1m bars + the sample
-    python benchmarks/replay_throughput.py --quick    # 100,000 synthetic bars + the sample
+    python benchmarks/replay_throughput.py              # whole process, 200,000 1m bars (default)
+    python benchmarks/replay_throughput.py --engine     # engine only, 1,000,000 bars, peak RSS
+    python benchmarks/replay_throughput.py --quick      # smaller sizes for both
 
-Replay: CustomStrategy with RSIBBVolumeEntryMixin (RSI 14 <= 30, close <= lower BB(20, 2.0),
-volume > 1.5 x SMA(volume, 20)) and RSIBBExitMixin (RSI 14 >= 70, close >= upper BB(20, 2.0)),
-position 0.1 of equity, commission 0.1%, 1000 initial, protective orders and risk limits off so
-both sides trade the same rules. Baseline: a hand-written bt.Strategy with bt.indicators.RSI
-(Wilder's, safediv), BollingerBands and SMA(volume), run by a default Cerebro over PandasData.
+Whole process (the target of issue 11: >= 4x): both sides are timed from process start to exit on
+the same CSV of seeded synthetic 1-minute bars: ``tradingbot replay`` (config load, CSV load and
+hash, replay, every report file) against ``benchmarks/_plain_backtrader.py`` (pandas read_csv,
+PandasData, default Cerebro). The replay runs twice: with its default report (pictures included)
+and with ``--no-pictures`` (no matplotlib). Each is run ``--repeat`` times and the fastest run
+counts, since the machine is shared; CPU seconds (user + sys) are shown beside the wall time.
 
-Each variant runs in its own subprocess so peak RSS (ru_maxrss) is its own; bars/s is measured
-around ``cerebro.run()`` (preloading included) on both sides.
+Engine only: ``run_replay`` (CustomStrategy with RSIBBVolumeEntryMixin and RSIBBExitMixin,
+ArrayFeed) against the baseline strategy over PandasData, each in its own process so peak RSS
+(ru_maxrss) is its own; bars/s is measured around ``cerebro.run()`` on both sides.
 """
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import math
+import os
 import resource
 import subprocess
 import sys
@@ -24,12 +29,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from _synthetic import REPO, SEED, synthetic_bars  # benchmarks/ is on sys.path as a script
+from _synthetic import REPO, SEED, synthetic_bars, write_iso_csv  # benchmarks/ is on sys.path
 
 
 SAMPLE = REPO / "data" / "sample" / "ETHBTC-5m.csv"
-TARGET_RATIO = 2.0
+TARGET_RATIO = 2.0  # engine only
+TARGET_PROCESS_RATIO = 4.0  # whole process
 TARGET_RSS_MB = 400.0
+PLAIN = Path(__file__).resolve().parent / "_plain_backtrader.py"
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
+       "MPLBACKEND": "Agg"}
 CONFIG = {
     "bot_id": "bench",
     "description": "documented strategy: RSI + Bollinger Bands + volume entry, RSI/BB exit",
@@ -72,62 +81,20 @@ def run_replay_variant(bars) -> tuple[float, list[list[float]]]:
     if checked.errors:
         raise SystemExit("benchmark config is invalid:\n" + "\n".join(checked.errors))
     config = build_config(checked.document)
-    result = run_replay(config, bars)
+    result = run_replay(config, bars, 0)  # no warm-up: the baseline trades from its first bar too
     trades = [[t.entry_time.timestamp(), t.exit_time.timestamp(), t.entry_price, t.exit_price]
               for t in result.trades]
     return result.seconds, trades
 
 
 def run_baseline_variant(bars) -> tuple[float, list[list[float]]]:
-    import backtrader as bt
     import pandas as pd
-
-    class Baseline(bt.Strategy):
-        """The same rules written the usual Backtrader way."""
-
-        def __init__(self) -> None:
-            self.rsi = bt.indicators.RSI(self.data.close, period=14, safediv=True)
-            self.bb = bt.indicators.BollingerBands(self.data.close, period=20, devfactor=2.0)
-            self.vol = bt.indicators.SMA(self.data.volume, period=20)
-            self.pending = None
-            self.entry: list[float] | None = None
-            self.trades: list[list[float]] = []
-
-        def next(self) -> None:
-            if self.pending is not None:
-                return
-            close = self.data.close[0]
-            if not self.position:
-                if (self.rsi[0] <= 30 and close <= self.bb.bot[0]
-                        and self.data.volume[0] > 1.5 * self.vol[0]):
-                    self.pending = self.buy(size=0.1 * self.broker.getvalue() / close)
-            elif self.rsi[0] >= 70 and close >= self.bb.top[0]:
-                self.pending = self.close()
-
-        def notify_order(self, order) -> None:
-            if order.status in (order.Submitted, order.Accepted):
-                return
-            self.pending = None
-            if order.status != order.Completed:
-                return
-            ts = round((self.data.datetime[0] - 719163.0) * 86400.0)
-            if order.isbuy():
-                self.entry = [ts, order.executed.price]
-            elif self.entry is not None:
-                self.trades.append([self.entry[0], ts, self.entry[1], order.executed.price])
-                self.entry = None
+    from _plain_backtrader import run
 
     frame = pd.DataFrame({"open": bars.open, "high": bars.high, "low": bars.low,
                           "close": bars.close, "volume": bars.volume},
                          index=pd.to_datetime(bars.ts, unit="s"))
-    cerebro = bt.Cerebro()  # the defaults: stdstats, runonce, preload
-    cerebro.adddata(bt.feeds.PandasData(dataname=frame, timeframe=bt.TimeFrame.Minutes))
-    cerebro.broker.setcash(1000.0)
-    cerebro.broker.setcommission(commission=0.001)
-    cerebro.addstrategy(Baseline)
-    started = time.perf_counter()
-    strategy = cerebro.run()[0]
-    return time.perf_counter() - started, strategy.trades
+    return run(frame)
 
 
 def child(variant: str, data: str, n: int, out: Path) -> None:
@@ -195,10 +162,85 @@ def report(title: str, replay: dict, baseline: dict) -> bool:
     return ok
 
 
+# -- whole process ---------------------------------------------------------------------------------
+def timed(command: list[str], repeat: int) -> tuple[float, float]:
+    """Best wall and CPU seconds of ``repeat`` runs of ``command`` (which must succeed)."""
+    best_wall = best_cpu = math.inf
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        done = subprocess.run(command, env=ENV, capture_output=True, text=True)
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr}")
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        best_wall, best_cpu = min(best_wall, wall), min(best_cpu, cpu)
+    return best_wall, best_cpu
+
+
+def replay_trades(folder: Path) -> list[list[float]]:
+    from datetime import datetime
+
+    def ts(text: str) -> float:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+    with (folder / "trades.csv").open() as fh:
+        return [[ts(r["entry_time"]), ts(r["exit_time"]), float(r["entry_price"]), float(r["exit_price"])]
+                for r in csv.DictReader(fh)]
+
+
+def whole_process(n: int, repeat: int) -> bool:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        data, config = folder / "bars.csv", folder / "bench.json"
+        write_iso_csv(data, synthetic_bars(n))
+        config.write_text(json.dumps(CONFIG))
+        runs: dict[str, tuple[float, float]] = {}
+        trades: dict[str, list] = {}
+        for name, extra in (("replay", []), ("replay --no-pictures", ["--no-pictures"])):
+            outs = [folder / f"out-{name.replace(' ', '')}-{i}" for i in range(repeat)]
+            best = (math.inf, math.inf)
+            for out in outs:  # a fresh --out each time: a replay never overwrites a report
+                wall, cpu = timed([sys.executable, "-m", "trading.cli", "replay", str(config),
+                                   "--data", str(data), "--out", str(out), "--warmup", "0",
+                                   "--no-progress", *extra], 1)
+                best = (min(best[0], wall), min(best[1], cpu))
+            runs[name] = best
+            trades[name] = replay_trades(outs[0])
+        plain_out = folder / "plain.json"
+        runs["plain Backtrader"] = timed([sys.executable, str(PLAIN), str(data), str(plain_out)], repeat)
+        trades["plain Backtrader"] = json.loads(plain_out.read_text())
+
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())  # other work on the machine
+    print(f"\nwhole process, {n:,} synthetic 1-minute bars (seed {SEED}), best of {repeat}; "
+          f"load average {load}, cores {os.cpu_count()}")
+    print(f"  {'':<26}{'wall s':>9}{'CPU s':>9}{'bars/s (wall)':>15}{'trades':>8}{'x plain (wall / CPU)':>24}")
+    plain_wall, plain_cpu = runs["plain Backtrader"]
+    ok = True
+    for name, (wall, cpu) in runs.items():
+        ratio = "" if name == "plain Backtrader" else f"{plain_wall / wall:.2f}x / {plain_cpu / cpu:.2f}x"
+        print(f"  {name:<26}{wall:>9.2f}{cpu:>9.2f}{n / wall:>15,.0f}{len(trades[name]):>8}{ratio:>24}")
+    for name in ("replay", "replay --no-pictures"):
+        ratio = plain_wall / runs[name][0]
+        met = ratio >= TARGET_PROCESS_RATIO
+        ok = ok and met
+        print(f"  {name}: {ratio:.2f}x plain Backtrader, whole process (target >= "
+              f"{TARGET_PROCESS_RATIO:g}x: {'met' if met else 'MISSED'})")
+        diff = first_difference(trades[name], trades["plain Backtrader"])
+        print(f"  same trades as plain Backtrader: " + ("yes" if diff is None else f"NO, {diff}"))
+        ok = ok and diff is None
+    return ok
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bars", type=int, default=1_000_000, help="synthetic bars (default 1M)")
-    parser.add_argument("--quick", action="store_true", help="100,000 synthetic bars")
+    parser.add_argument("--engine", action="store_true",
+                        help="engine only, in process, with peak RSS (default: whole process)")
+    parser.add_argument("--bars", type=int, help="synthetic bars (default 200,000 whole process, "
+                                                 "1,000,000 engine only)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per whole-process variant (best counts)")
+    parser.add_argument("--quick", action="store_true", help="50,000 (whole) or 100,000 (engine) bars")
     parser.add_argument("--child", choices=("replay", "baseline"), help=argparse.SUPPRESS)
     parser.add_argument("--data", choices=("synthetic", "sample"), help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
@@ -206,7 +248,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         child(args.child, args.data, args.bars, args.result)
         return 0
-    n = 100_000 if args.quick else args.bars
+    if not args.engine:
+        n = args.bars or (50_000 if args.quick else 200_000)
+        ok = whole_process(n, 1 if args.quick else args.repeat)
+        print(f"\nall targets met: {'yes' if ok else 'no'}")
+        return 0
+    n = args.bars or (100_000 if args.quick else 1_000_000)
     all_ok = True
     for data, title in (("synthetic", f"{n:,} synthetic 1-minute bars (seed {SEED})"),
                         ("sample", f"sample {SAMPLE.relative_to(REPO)}")):

@@ -15,8 +15,10 @@ SAMPLE = REPO / "data" / "sample" / "ETHBTC-5m.csv"
 CONFIGS = sorted((REPO / "config" / "trading").glob("*.json"))
 TRADES_HEADER = ["entry_time", "exit_time", "symbol", "side", "size", "entry_price", "exit_price",
                  "pnl", "pnl_pct", "fees", "exit_reason", "bars_held", "entry_mixin"]
-METRIC_KEYS = ["trades", "win_rate_pct", "total_return_pct", "max_drawdown_pct", "sharpe", "sortino",
-               "profit_factor", "exposure_pct", "fees", "final_equity", "start", "end"]
+SUMMARY_KEYS = ["trades", "win_rate_pct", "total_return_pct", "market_change_pct", "max_drawdown_pct",
+                "sharpe", "sortino", "profit_factor", "exposure_pct", "avg_trade_hours",
+                "median_trade_hours", "best_trade_pct", "worst_trade_pct", "fees", "final_equity",
+                "start", "end"]
 
 
 def _script(*args: str) -> list[str]:
@@ -35,11 +37,11 @@ def _run(command: list[str]) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize("config", CONFIGS, ids=[c.stem for c in CONFIGS])
 def test_replay_writes_the_report_and_repeats_exactly(tmp_path, config):
     outputs = []
-    for name, command in (("script", _script), ("console", _console)):
+    for name, command, pictures in (("script", _script, []), ("console", _console, ["--no-pictures"])):
         out = tmp_path / name
         # the 1h configs warm up on up to 1,000 bars: more than the sample holds at 1h
         done = _run(command(config.name, "--data", str(SAMPLE), "--out", str(out), "--no-progress",
-                            "--warmup", "50"))
+                            "--warmup", "50", *pictures))
         assert done.returncode == 0, done.stderr
         assert "Traceback" not in done.stderr
         assert "Win rate" in done.stdout and str(out) in done.stdout
@@ -52,10 +54,16 @@ def test_replay_writes_the_report_and_repeats_exactly(tmp_path, config):
         entry_mixin = json.loads(config.read_text())["strategy"]["entry_logic"]["name"]
         assert {row[-1] for row in rows[1:]} == {entry_mixin}
         metrics = json.loads((out / "metrics.json").read_text())
-        assert list(metrics) == METRIC_KEYS
-        assert metrics["trades"] == len(rows) - 1
-        assert (out / "equity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        outputs.append(((out / "trades.csv").read_text(), (out / "metrics.json").read_text()))
+        assert list(metrics["summary"]) == SUMMARY_KEYS
+        assert metrics["summary"]["trades"] == len(rows) - 1
+        for picture in ("equity.png", "trades.png"):
+            if pictures:
+                assert not (out / picture).exists()
+            else:
+                assert (out / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (out / "report.html").read_text().startswith("<!DOCTYPE html>")
+        del metrics["provenance"]["created"]  # the only thing allowed to differ between the runs
+        outputs.append(((out / "trades.csv").read_text(), metrics))
 
     assert outputs[0] == outputs[1]
 
@@ -64,7 +72,7 @@ def test_start_and_end_limit_the_replayed_period(tmp_path):
     done = _run(_script("0001", "--data", str(SAMPLE), "--out", str(tmp_path), "--no-progress",
                         "--start", "2018-01-15", "--end", "2018-01-20T00:00:00Z", "--warmup", "0"))
     assert done.returncode == 0, done.stderr
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    metrics = json.loads((tmp_path / "metrics.json").read_text())["summary"]
     assert (metrics["start"], metrics["end"]) == ("2018-01-15T00:00:00Z", "2018-01-20T00:00:00Z")
 
 
@@ -85,7 +93,7 @@ def test_without_options_the_configs_data_file_is_replayed_after_its_warm_up(tmp
                           lookback_bars=12)
     done = _run(_script(str(config), "--no-progress", "--out", str(tmp_path / "out")))
     assert done.returncode == 0, done.stderr
-    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())["summary"]
     # the first 12 five-minute bars (04:55 .. 05:50) only warm the indicators up
     assert (metrics["start"], metrics["end"]) == ("2018-01-10T05:55:00Z", "2018-01-30T04:50:00Z")
 

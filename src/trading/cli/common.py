@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from trading.cli.exit_codes import (  # noqa: F401 (re-exported: every command imports them here)
     EXIT_FORCED,
@@ -28,8 +28,9 @@ from trading.core.errors import (
     UnreadableConfig,
 )
 from trading.core.version import version
-from trading.persistence.lease import BotLease
-from trading.persistence.repository import Store
+
+if TYPE_CHECKING:
+    from trading.persistence.repository import Store
 
 COMMAND_LEASE_SECONDS = 60.0  # how long a maintenance command may hold a bot's lease
 
@@ -59,6 +60,11 @@ def maintenance_parser(**kwargs: Any) -> argparse.ArgumentParser:
 def stopped_bot(config: BotConfig, db_url: str | None) -> Iterator[Store]:
     """The bot's store, while this command holds the bot's lease, so the bot cannot start (or be
     running) meanwhile. Never creates a database: ``NoDatabase`` when there is none."""
+    # imported here: SQLAlchemy's start-up (~0.25 s) is for the commands that open a database,
+    # not for replay, sweep, validate or schema
+    from trading.persistence.lease import BotLease  # noqa: PLC0415
+    from trading.persistence.repository import Store  # noqa: PLC0415
+
     store = Store(db_url or config.database_url, create=False)
     try:
         with BotLease(store, config.bot_id, ttl_seconds=COMMAND_LEASE_SECONDS):

@@ -14,7 +14,8 @@ from trading.core.version import version
 COMMANDS = {
     "run": ("trading.cli.run", "run one numbered bot config"),
     "validate": ("trading.cli.validate", "check config files; every error with its JSON path"),
-    "replay": ("trading.cli.replay", "replay history through the config's strategy"),
+    "replay": ("trading.cli.replay", "replay history through configs' strategies, with a report"),
+    "sweep": ("trading.cli.sweep", "replay a grid of config values, ranked (resumable, local or Dask)"),
     "mixins": ("trading.cli.mixins", "list every entry/exit mixin with its params"),
     "schema": ("trading.cli.schema", "print the config JSON Schema"),
     "status": ("trading.cli.status", "show every bot's status as a table (stale ones marked)"),

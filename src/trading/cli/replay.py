@@ -1,96 +1,83 @@
-"""``tradingbot replay CONFIG [--data FILE] ...``: replay history and write a report.
+"""``tradingbot replay CONFIG... [--data FILE] ...``: replay history and write a report.
 
     python src/trading/replay.py 0001.json --data data/sample/ETHBTC-5m.csv
-    tradingbot replay 0001 --start 2018-01-15 --end 2018-01-20T12:00Z --out out/0001
+    tradingbot replay 0001 --start 2018-01-15 --end 2018-01-20T12:00Z --set risk_management.stop_loss_pct=3
+    tradingbot replay 0001 0003 0004 --data data/sample/ETHBTC-5m.csv     # side by side
 
 By default it replays the config's own ``data.file_path`` with ``data.lookback_bars`` of warm-up,
-so it gives the trades ``tradingbot run`` gives on that file. Writes trades.csv, metrics.json,
-equity.csv and equity.png (default ``replay_out/<bot_id>/``) and prints a summary.
+so it gives the trades ``tradingbot run`` gives on that file. Each config's report (trades.csv,
+equity.csv, metrics.json, equity.png, trades.png, report.html) goes to a fresh
+``replays/<bot_id>/<UTC time>/`` folder, or ``--out`` (one config) / ``--out/<bot_id>`` (several).
 """
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
-from datetime import datetime
 from pathlib import Path
 
-from trading.backtest.replay import load_replay_bars, run_replay
-from trading.backtest.report import format_summary, write_report
-from trading.cli.common import (
-    EXIT_INVALID,
-    EXIT_OK,
-    EXIT_USAGE,
-    command_parser,
-    report_config_error,
-)
-from trading.config.loading import load_config
-from trading.core.errors import ConfigError, MixinError, TradingBotError
-
-DEFAULT_OUT = Path("replay_out")
-
-
-class ProgressBar:
-    """``replay  42% [#####.....] 420,000/1,000,000 bars`` redrawn in place on stderr."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-
-    def __call__(self, seen: int) -> None:
-        frac = seen / self.total
-        filled = int(frac * 30)
-        sys.stderr.write(f"\rreplay {int(frac * 100):3d}% [{'#' * filled}{'.' * (30 - filled)}] "
-                         f"{seen:,}/{self.total:,} bars")
-        sys.stderr.flush()
-
-    def finish(self) -> None:
-        self(self.total)
-        sys.stderr.write("\n")
-
-
-def _moment(text: str) -> datetime:
-    try:
-        return datetime.fromisoformat(text)  # naive means UTC (load_bars)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"not an ISO 8601 date/time: {text!r} (e.g. 2018-01-15 or 2018-01-15T12:00:00Z)") from None
-
-
-def _warmup(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number of bars, 0 or more, got {text!r}")
-    return value
+from trading.backtest.bars import BarLoader
+from trading.backtest.outdirs import REPLAY_ROOT, OutputExists, claim_dir, fresh_dir
+from trading.backtest.replay import run_replay
+from trading.backtest.report import write_report
+from trading.backtest.report_inputs import ReplayReport
+from trading.cli import tables
+from trading.cli.common import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE, command_parser
+from trading.cli.progress import ReplayProgress
+from trading.cli.research_args import add_research_arguments, fail
+from trading.config.loading import CheckedConfig, check_config
+from trading.core.errors import ConfigError, MixinError, TradingBotError, UnreadableConfig
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = command_parser(
         prog="tradingbot replay",
-        description="Replay historical bars through a config's strategy and write a report. "
-                    "Without options it replays the config's data.file_path with "
-                    "data.lookback_bars of warm-up: the trades 'tradingbot run' makes on it.")
-    parser.add_argument("config", help="0001, 0001.json (both mean config/trading/0001.json) or a path")
-    parser.add_argument("--data", type=Path, help="CSV of bars (default: the config's data.file_path); "
-                        "finer bars are resampled to data.interval")
-    parser.add_argument("--start", type=_moment, help="first bar time to use, ISO 8601 (UTC if no offset)")
-    parser.add_argument("--end", type=_moment, help="last bar time to use (inclusive), ISO 8601")
-    parser.add_argument("--out", type=Path, help="output folder (default: replay_out/<bot_id>/)")
-    parser.add_argument("--warmup", type=_warmup, metavar="N",
-                        help="feed the first N bars to the indicators only, without trading "
-                             "(default: the config's data.lookback_bars)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+        description="Replay historical bars through one or more configs' strategies and write a "
+                    "report per config. Without options it replays the config's data.file_path "
+                    "with data.lookback_bars of warm-up: the trades 'tradingbot run' makes on it.")
+    parser.add_argument("configs", nargs="+", metavar="CONFIG",
+                        help="0001, 0001.json (both mean config/trading/0001.json) or a path; "
+                             "several are replayed on the same bars and compared")
+    add_research_arguments(parser)
+    parser.add_argument("--out", type=Path,
+                        help="output folder (default: a fresh replays/<bot_id>/<UTC time>/); with "
+                             "several configs each gets OUT/<bot_id>/")
+    parser.add_argument("--no-pictures", action="store_true",
+                        help="skip equity.png and trades.png (report.html is always written)")
     return parser
 
 
 def _fail(message: str, code: int, details: list[str] | None = None) -> int:
-    print(f"replay: {message}", file=sys.stderr)
-    for line in details or []:
-        if line != message:
-            print(f"  {line}", file=sys.stderr)
-    return code
+    return fail("replay", message, code, details)
+
+
+def _check_all(names: list[str], overrides: list) -> list[CheckedConfig] | int:
+    """Every config checked before anything runs; on problems, print them all, return the code."""
+    checked, problems, code = [], [], EXIT_OK
+    for name in names:
+        try:
+            checked.append(check_config(name, overrides))
+        except ConfigError as exc:
+            problems += exc.problems
+            code = max(code, EXIT_UNREADABLE if isinstance(exc, UnreadableConfig) else EXIT_INVALID)
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        return code
+    return checked
+
+
+def _out_dirs(checked: list[CheckedConfig], out: Path | None) -> list[Path]:
+    if out is None:
+        return [fresh_dir(REPLAY_ROOT, c.config.bot_id) for c in checked]
+    if len(checked) == 1:
+        return [claim_dir(out)]
+    names: list[str] = []
+    for c in checked:  # the same config twice gets 0001, 0001-2
+        name, k = c.config.bot_id, 2
+        while name in names:
+            name, k = f"{c.config.bot_id}-{k}", k + 1
+        names.append(name)
+    return [claim_dir(out / name) for name in names]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,31 +88,64 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help, or a usage error argparse already printed
         return int(exc.code or 0) and EXIT_USAGE
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    checked = _check_all(args.configs, args.overrides)
+    if isinstance(checked, int):
+        return checked
+    loader = BarLoader(args.data, args.start, args.end)
+    console = tables.console()
+    done: list[tuple[str, ReplayReport, Path]] = []
     try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        return report_config_error(exc)
-    try:
-        bars = load_replay_bars(config, args.data, args.start, args.end)
-        progress = ProgressBar(len(bars)) if not args.no_progress and sys.stderr.isatty() else None
-        result = run_replay(config, bars, args.warmup, on_progress=progress)
-        if progress is not None:
-            progress.finish()
-        out = args.out or DEFAULT_OUT / config.bot_id
-        paths = write_report(out, result.trades, result.equity, result.metrics,
-                             initial_balance=config.broker.initial_balance,
-                             title=f"{config.bot_id} {config.trading.symbol}")
+        for c in checked:  # unusable data is reported before any folder is made
+            loader.load(c.config)
+        outs = _out_dirs(checked, args.out)
+        for c, out in zip(checked, outs):
+            data = loader.load(c.config)
+            progress = (ReplayProgress(len(data.bars), f"replay {c.config.bot_id}")
+                        if not args.no_progress and sys.stderr.isatty() else None)
+            result = run_replay(c.config, data.bars, args.warmup, on_progress=progress)
+            if progress is not None:
+                progress.finish()
+            report = ReplayReport.of(c, result, data.provenance)
+            write_report(out, report, pictures=not args.no_pictures)
+            done.append((c.config.bot_id, report, out))
+    except OutputExists as exc:
+        return _fail(str(exc), EXIT_USAGE)
     except (ConfigError, MixinError) as exc:
         return _fail(str(exc), EXIT_INVALID, getattr(exc, "problems", None))
     except TradingBotError as exc:
         return _fail(str(exc), EXIT_INVALID)
     except OSError as exc:
         return _fail(f"cannot write the report: {exc}", EXIT_INVALID)
-    title = f"Replay {config.bot_id} {config.trading.symbol} ({len(bars):,} bars, " \
-            f"{result.warmup_bars:,} warm-up, {result.bars / result.seconds:,.0f} bars/s)"
-    print(format_summary(result.metrics, title=title))
-    print(f"\nfiles in {out}/: " + ", ".join(p.name for p in paths.values()))
+
+    if len(done) == 1:
+        _, report, out = done[0]
+        _print_one(console, report)
+        console.print(f"files in {out}/: " + ", ".join(sorted(p.name for p in out.iterdir())))
+    else:
+        columns = [(_label(bot_id, i, done), r.document["summary"]) for i, (bot_id, r, _) in enumerate(done)]
+        console.print(tables.comparison_table(columns, f"Replay of {len(done)} configs"))
+        for label, (_, _, out) in zip((c for c, _ in columns), done):
+            console.print(f"  {label}: {out}/")
     return EXIT_OK
+
+
+def _label(bot_id: str, index: int, done: list) -> str:
+    same = [i for i, (b, _, _) in enumerate(done) if b == bot_id]
+    return bot_id if len(same) == 1 else f"{bot_id} #{same.index(index) + 1}"
+
+
+def _print_one(console, report: ReplayReport) -> None:
+    result = report.result
+    document = report.document
+    rate = result.bars / result.seconds if result.seconds else 0.0
+    title = (f"Replay {report.title} ({result.bars:,} bars, {result.warmup_bars:,} warm-up, "
+             f"{rate:,.0f} bars/s)")
+    console.print(title)
+    console.print(tables.summary_table(document["summary"]))
+    if document["by_exit_reason"]:
+        console.print(tables.exit_reason_table(document["by_exit_reason"]))
+    console.print(tables.month_table(document["by_month"]))
+    console.print(tables.risk_table(document["risk"]))
 
 
 if __name__ == "__main__":

@@ -6,15 +6,19 @@ and builds the dataclasses. Nothing past this module reads the raw dict.
 """
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
+from strategies.mixins.registry import default_registry
 from trading.config.files import read_config_file, resolve_config_path
 from trading.config.models import (BotConfig, BrokerConfig, ChannelConfig, DataConfig, LoggingConfig,
                                    MixinSpec, NotificationsConfig, RiskConfig, StrategyConfig,
                                    TradingConfig, TrailingStopConfig)
 from trading.config.names import file_bot_id_problem
+from trading.config.overrides import Override, apply_overrides, mark_overridden
 from trading.config.validator import validate_document
 from trading.core.errors import ConfigError
 
@@ -111,14 +115,63 @@ def build_config(doc: Mapping[str, Any], source: Path | None = None,
     )
 
 
+@dataclass(frozen=True)
+class CheckedConfig:
+    """A config as one run uses it: the typed config and the effective document behind it.
+
+    ``document`` is the file's JSON with the ``--set`` overrides applied and every default filled
+    in (mixin params included): what a report records as the config that produced it.
+    """
+
+    config: BotConfig
+    document: Mapping[str, Any]
+    path: Path | None
+    overrides: tuple[Override, ...] = ()
+
+
+def with_mixin_defaults(doc: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a validated document whose mixin specs list every declared param."""
+    result = copy.deepcopy(doc)
+    registry = default_registry()
+    strategy = result["strategy"]
+    exits = strategy["exit_logic"] if isinstance(strategy["exit_logic"], list) else [strategy["exit_logic"]]
+    for kind, spec in [("entry", strategy["entry_logic"])] + [("exit", x) for x in exits]:
+        cls = registry.find(kind, spec["name"])  # type: ignore[arg-type]
+        if cls is not None:
+            spec["params"] = {**{p.name: p.default for p in cls.params}, **spec.get("params", {})}
+    return result
+
+
+def check_document(raw: Any, path: Path | None, overrides: Sequence[Override] = (),
+                   base_dir: Path | None = None, source: str | None = None) -> CheckedConfig:
+    """Apply ``overrides`` to a parsed config, validate it like a file and build it.
+
+    Raises ConfigError listing every problem; a problem with an overridden key says which
+    ``--set`` caused it.
+    """
+    overrides = tuple(overrides)
+    name = source or (str(path) if path else "config")
+    doc = apply_overrides(raw, overrides) if overrides else raw
+    report = validate_document(doc, source=name, path=path)
+    if report.errors:
+        errors = mark_overridden(report.errors, name, overrides)
+        raise ConfigError(f"{name}: {len(errors)} problem(s) in the config", errors)
+    assert report.document is not None
+    effective = with_mixin_defaults(report.document)
+    return CheckedConfig(build_config(effective, source=path, base_dir=base_dir), effective, path,
+                         overrides)
+
+
+def check_config(name_or_path: str | Path, overrides: Sequence[Override] = (),
+                 base_dir: Path | None = None) -> CheckedConfig:
+    """Resolve ``0001``, ``0001.json`` or a path; apply ``overrides``; validate; build."""
+    path = resolve_config_path(name_or_path)
+    return check_document(read_config_file(path), path, overrides, base_dir)
+
+
 def load_config(name_or_path: str | Path, base_dir: Path | None = None) -> BotConfig:
     """Resolve ``0001``, ``0001.json`` or a path; validate; return the typed config.
 
     Raises ConfigError listing every problem (``file: json.path: message``).
     """
-    path = resolve_config_path(name_or_path)
-    raw = read_config_file(path)
-    report = validate_document(raw, source=str(path), path=path)
-    if report.errors:
-        raise ConfigError(f"{path}: {len(report.errors)} problem(s) in the config", report.errors)
-    return build_config(report.document, source=path, base_dir=base_dir)
+    return check_config(name_or_path, base_dir=base_dir).config

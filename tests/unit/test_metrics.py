@@ -1,17 +1,17 @@
-"""Replay metrics and report files, checked against figures worked out by hand."""
+"""Replay metrics and the report tables, checked against figures worked out by hand."""
 from __future__ import annotations
 
-import csv
-import json
 import math
 import statistics
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
 
 from trading.core.events import TradeClosed
-from trading.backtest.report import EquitySeries, compute_metrics, format_summary, write_report
+from trading.backtest.metrics import (EquitySeries, PriceSpan, by_exit_reason, by_month,
+                                     compute_metrics)
 
 T0 = datetime(2021, 1, 1, tzinfo=timezone.utc)
 HOUR = 3600.0
@@ -30,6 +30,7 @@ def _trade(entry_bar: int, exit_bar: int, pnl: float, fees: float) -> TradeClose
 
 
 TRADES = [_trade(1, 3, 12.0, 1.0), _trade(3, 4, -5.0, 0.5), _trade(5, 7, 20.0, 1.5)]
+REASONS = ["RSIBBExitMixin:rsi", "stop_loss", "RSIBBExitMixin:rsi"]
 
 
 @pytest.fixture
@@ -39,7 +40,7 @@ def equity() -> EquitySeries:
 
 
 def test_metrics_match_hand_computed_figures(equity):
-    m = compute_metrics(TRADES, equity, initial_balance=1000.0)
+    m = compute_metrics(TRADES, equity, initial_balance=1000.0, prices=PriceSpan(50.0, 56.0))
 
     assert m["trades"] == 3
     assert m["win_rate_pct"] == pytest.approx(200 / 3, abs=1e-4)  # 2 of 3 won
@@ -50,6 +51,9 @@ def test_metrics_match_hand_computed_figures(equity):
     assert m["exposure_pct"] == pytest.approx(62.5)  # bars 1, 2, 3, 5, 6 of 8 end in a position
     assert m["final_equity"] == 1040.0
     assert (m["start"], m["end"]) == ("2021-01-01T00:00:00Z", "2021-01-01T07:00:00Z")
+    assert m["market_change_pct"] == pytest.approx(12.0)  # buy and hold: 50 -> 56
+    assert (m["avg_trade_hours"], m["median_trade_hours"]) == (pytest.approx(5 / 3, abs=1e-4), 2.0)
+    assert (m["best_trade_pct"], m["worst_trade_pct"]) == (8.0, -2.0)  # 20 and -5 on a 250 cost
 
 
 def test_sharpe_and_sortino_are_annualised_per_bar_ratios(equity):
@@ -71,55 +75,40 @@ def test_undefined_ratios_without_trades_or_losses():
     m = compute_metrics([], flat, initial_balance=500.0)
     assert (m["trades"], m["win_rate_pct"], m["profit_factor"]) == (0, 0.0, None)
     assert (m["sharpe"], m["sortino"], m["max_drawdown_pct"], m["exposure_pct"]) == (0.0, 0.0, 0.0, 0.0)
+    assert (m["avg_trade_hours"], m["best_trade_pct"], m["market_change_pct"]) == (None, None, None)
 
     only_wins = compute_metrics(TRADES[:1], flat, initial_balance=500.0)
     assert only_wins["profit_factor"] is None and only_wins["win_rate_pct"] == 100.0
 
 
-def test_report_files(tmp_path, equity):
-    metrics = compute_metrics(TRADES, equity, initial_balance=1000.0)
-    paths = write_report(tmp_path / "out", TRADES, equity, metrics, initial_balance=1000.0)
-
-    with paths["trades.csv"].open() as fh:
-        rows = list(csv.reader(fh))
-    assert rows[0] == ["entry_time", "exit_time", "symbol", "side", "size", "entry_price",
-                       "exit_price", "pnl", "pnl_pct", "fees", "exit_reason", "bars_held",
-                       "entry_mixin"]
-    assert rows[2][:4] == ["2021-01-01T03:00:00Z", "2021-01-01T04:00:00Z", "ETHBTC", "long"]
-    assert (float(rows[2][7]), float(rows[2][9]), rows[2][10], rows[2][11]) == \
-        (-5.0, 0.5, "RSIBBExitMixin:rsi", "1")
-    assert len(rows) == 4
-
-    saved = json.loads(paths["metrics.json"].read_text())
-    assert list(saved) == ["trades", "win_rate_pct", "total_return_pct", "max_drawdown_pct", "sharpe",
-                           "sortino", "profit_factor", "exposure_pct", "fees", "final_equity",
-                           "start", "end"]
-    assert saved == metrics
-
-    with paths["equity.csv"].open() as fh:
-        curve = list(csv.reader(fh))
-    assert curve[0] == ["time", "equity", "drawdown_pct"]
-    assert curve[4] == ["2021-01-01T03:00:00Z", "990.0", f"{20 / 1010 * 100:.6f}"]
-    assert len(curve) == len(EQUITY) + 1
-
-    assert paths["equity.png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+def test_table_by_exit_reason_counts_wins_and_sums_pnl():
+    trades = [replace(t, exit_reason=r) for t, r in zip(TRADES, REASONS)]
+    rows = by_exit_reason(trades)
+    assert rows == [
+        {"exit_reason": "RSIBBExitMixin:rsi", "trades": 2, "win_rate_pct": 100.0,
+         "avg_pnl_pct": pytest.approx((4.8 + 8.0) / 2), "total_pnl": 32.0},
+        {"exit_reason": "stop_loss", "trades": 1, "win_rate_pct": 0.0, "avg_pnl_pct": -2.0,
+         "total_pnl": -5.0},
+    ]
 
 
-def test_long_equity_curves_still_plot(tmp_path):
-    n = 200_000
-    values = 1000.0 + np.cumsum(np.random.default_rng(3).normal(0, 1, n))
-    series = EquitySeries(T0.timestamp() + 60.0 * np.arange(n), values)
-    paths = write_report(tmp_path, [], series, compute_metrics([], series, 1000.0), 1000.0)
-    assert paths["equity.png"].stat().st_size > 10_000
-    assert sum(1 for _ in paths["equity.csv"].open()) == n + 1
+def test_table_by_month_splits_trades_equity_and_market_by_utc_month():
+    # four daily bars across a month end: Jan 30, Jan 31, Feb 1, Feb 2
+    day = 86400.0
+    start = datetime(2021, 1, 30, tzinfo=timezone.utc)
+    ts = start.timestamp() + day * np.arange(4)
+    equity = EquitySeries(ts, np.array([1010.0, 1020.0, 990.0, 1050.0]))
+    closes = np.array([10.0, 11.0, 12.0, 9.9])
+    jan = replace(TRADES[0], exit_time=start + timedelta(days=1))
+    feb = [replace(TRADES[1], exit_time=start + timedelta(days=2)),
+           replace(TRADES[2], exit_time=start + timedelta(days=3))]
 
+    rows = by_month([jan, *feb], equity, 1000.0, closes, first_open=8.0)
 
-def test_summary_shows_the_figures(equity):
-    text = format_summary(compute_metrics(TRADES, equity, initial_balance=1000.0), title="Replay 0001")
-    assert "Replay 0001" in text
-    for expected in ("Trades         3", "Win rate       66.67 %", "Total return   4.00 %",
-                     "Max drawdown   1.98 %", "Profit factor  6.40", "Exposure       62.50 %",
-                     "Final equity   1040"):
-        assert expected in text
-    no_loss = compute_metrics([], EquitySeries(np.array([0.0, 60.0]), np.array([1.0, 1.0])), 1.0)
-    assert "n/a (no losing trade)" in format_summary(no_loss)
+    assert [r["month"] for r in rows] == ["2021-01", "2021-02"]
+    assert (rows[0]["trades"], rows[0]["pnl"], rows[0]["win_rate_pct"]) == (1, 12.0, 100.0)
+    assert (rows[1]["trades"], rows[1]["pnl"], rows[1]["win_rate_pct"]) == (2, 15.0, 50.0)
+    assert rows[0]["return_pct"] == pytest.approx(2.0)  # 1000 -> 1020
+    assert rows[1]["return_pct"] == pytest.approx((1050 / 1020 - 1) * 100, abs=1e-4)
+    assert rows[0]["market_change_pct"] == pytest.approx(37.5)  # first open 8 -> 11
+    assert rows[1]["market_change_pct"] == pytest.approx(-10.0)  # 11 -> 9.9

@@ -1,0 +1,41 @@
+"""The bars of a research run, each file read once however many configs replay it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from feeds.csv_bars import BarArrays
+from trading.backtest.provenance import DataProvenance, describe_data, file_sha256
+from trading.backtest.replay import load_replay_bars, replay_data_path
+from trading.config.models import BotConfig
+
+
+@dataclass(frozen=True)
+class ReplayData:
+    """Bars at a config's interval, and where they came from."""
+
+    bars: BarArrays
+    provenance: DataProvenance
+
+
+class BarLoader:
+    """Loads the bars each config replays: ``data`` (default: the config's own file), limited to
+    ``start``..``end``; the same file at the same interval is read and hashed only once."""
+
+    def __init__(self, data: Path | None = None, start: datetime | None = None,
+                 end: datetime | None = None) -> None:
+        self.data, self.start, self.end = data, start, end
+        self._loaded: dict[tuple[Path, int], ReplayData] = {}
+        self._hashes: dict[Path, str] = {}
+
+    def load(self, config: BotConfig) -> ReplayData:
+        """The bars ``config`` replays. Raises ConfigError (no file) or DataError (bad file)."""
+        path = replay_data_path(config, self.data)
+        key = (path.resolve(), config.data.interval_seconds)
+        if key not in self._loaded:
+            bars = load_replay_bars(config, path, self.start, self.end)
+            digest = self._hashes.get(key[0]) or file_sha256(path)
+            self._hashes[key[0]] = digest
+            self._loaded[key] = ReplayData(bars, describe_data(path, bars, self.start, self.end, digest))
+        return self._loaded[key]

@@ -1,0 +1,325 @@
+// report.html's charts and tables, drawn on <canvas> from the REPORT object above (no library,
+// no network). Three charts share one time window: price (candles, trades, protective levels),
+// equity and drawdown. After the first draw the page records what it drew in
+// <html data-rendered="...">, which the tests read through headless Chromium.
+"use strict";
+(function () {
+  const R = REPORT;
+  const $ = (id) => document.getElementById(id);
+  const C = R.candles, E = R.equity, D = R.drawdown, T = R.trades;
+  const n = C.t.length;
+  const full = n ? [C.t[0], C.t[n - 1] + C.step] : [0, 1];
+  let view = full.slice();
+  let hover = null;      // {x, chart} of the mouse
+  let drag = null;       // {x, view} while panning
+  let markers = [];      // drawn trade markers, for hit tests: {x, y, trade, kind}
+  const PAD = { l: 8, r: 78, t: 10, b: 6 };
+  const AXIS = 22;       // room for time labels under the last chart
+  const charts = ["price", "equity", "drawdown"].map((id) => {
+    const canvas = $(id);
+    return { id, canvas, ctx: canvas.getContext("2d"), share: parseFloat(canvas.dataset.height),
+             w: 0, h: 0, bottom: 0 };
+  });
+  const last = charts[charts.length - 1];
+
+  // ---- formatting ----------------------------------------------------------------------------
+  const iso = (t) => new Date(t * 1000).toISOString().slice(0, 16).replace("T", " ");
+  const num = (v, digits) => (v === null || v === undefined || !isFinite(v)) ? "n/a"
+    : Math.abs(v) >= 1e5 || Math.abs(v) < 1e-3 && v !== 0 ? v.toPrecision(digits || 6)
+    : (+v.toPrecision(digits || 6)).toString();
+  const pct = (v) => (v === null || v === undefined) ? "n/a" : v.toFixed(2) + " %";
+  const hours = (h) => {
+    if (h === null || h === undefined) return "n/a";
+    const m = Math.round(h * 60), d = Math.floor(m / 1440), hh = Math.floor(m % 1440 / 60);
+    return (d ? d + "d " : "") + (d || hh ? hh + "h " : "") + (m % 60) + "m";
+  };
+  const signClass = (v) => v > 0 ? "pos" : v < 0 ? "neg" : "";
+
+  // ---- geometry --------------------------------------------------------------------------------
+  function plotWidth(c) { return c.w - PAD.l - PAD.r; }
+  function xOf(c, t) { return PAD.l + (t - view[0]) / (view[1] - view[0]) * plotWidth(c); }
+  function tOf(c, x) { return view[0] + (x - PAD.l) / plotWidth(c) * (view[1] - view[0]); }
+  function lowerBound(arr, v) {
+    let lo = 0, hi = arr.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (arr[mid] < v) lo = mid + 1; else hi = mid; }
+    return lo;
+  }
+  function visible(ts, step) {
+    const i0 = Math.max(0, lowerBound(ts, view[0] - step));
+    const i1 = Math.min(ts.length, lowerBound(ts, view[1]) + 1);
+    return [i0, i1];
+  }
+  function yScale(c, lo, hi) {
+    if (!(hi > lo)) { const pad = Math.abs(hi) * 0.01 || 1; lo -= pad; hi += pad; }
+    const span = hi - lo; lo -= span * 0.05; hi += span * 0.05;
+    const bottom = c.h - PAD.b - (c === last ? AXIS : 0);
+    const f = (v) => bottom - (v - lo) / (hi - lo) * (bottom - PAD.t);
+    f.lo = lo; f.hi = hi; f.bottom = bottom;
+    return f;
+  }
+
+  function resize() {
+    const dpr = window.devicePixelRatio || 1;
+    const width = Math.max(320, $("charts").clientWidth - 14);
+    const total = Math.max(420, Math.min(780, window.innerHeight * 0.72));
+    for (const c of charts) {
+      c.w = width; c.h = Math.round(total * c.share) + (c === last ? AXIS : 0);
+      c.canvas.style.height = c.h + "px";
+      c.canvas.width = Math.round(width * dpr); c.canvas.height = Math.round(c.h * dpr);
+      c.ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    }
+  }
+
+  // ---- axes ------------------------------------------------------------------------------------
+  function yAxis(c, y, fmt) {
+    const ctx = c.ctx, ticks = 4;
+    ctx.fillStyle = "#666"; ctx.strokeStyle = "#eee"; ctx.lineWidth = 1;
+    ctx.font = "11px system-ui, sans-serif"; ctx.textBaseline = "middle"; ctx.textAlign = "left";
+    for (let i = 0; i <= ticks; i++) {
+      const v = y.lo + (y.hi - y.lo) * (i + 0.5) / (ticks + 1), py = Math.round(y(v)) + 0.5;
+      ctx.beginPath(); ctx.moveTo(PAD.l, py); ctx.lineTo(c.w - PAD.r, py); ctx.stroke();
+      ctx.fillText(fmt(v), c.w - PAD.r + 6, py);
+    }
+  }
+  const STEPS = [60, 300, 900, 1800, 3600, 7200, 21600, 43200, 86400, 2 * 86400, 7 * 86400,
+                 14 * 86400, 30 * 86400, 91 * 86400, 182 * 86400, 365 * 86400];
+  function timeAxis(c) {
+    const ctx = c.ctx, span = view[1] - view[0];
+    const step = STEPS.find((s) => span / s <= Math.max(2, plotWidth(c) / 110)) || STEPS[STEPS.length - 1];
+    ctx.fillStyle = "#666"; ctx.strokeStyle = "#eee"; ctx.font = "11px system-ui, sans-serif";
+    ctx.textAlign = "center"; ctx.textBaseline = "top";
+    for (let t = Math.ceil(view[0] / step) * step; t <= view[1]; t += step) {
+      const x = Math.round(xOf(c, t)) + 0.5;
+      for (const other of charts) {
+        const o = other.ctx; o.strokeStyle = "#f0f0f0";
+        o.beginPath(); o.moveTo(x, PAD.t); o.lineTo(x, other.h - PAD.b - (other === last ? AXIS : 0)); o.stroke();
+      }
+      const label = step >= 86400 ? iso(t).slice(0, 10) : iso(t).slice(5);
+      ctx.fillText(label, x, c.h - AXIS + 4);
+    }
+  }
+
+  // ---- the three charts ------------------------------------------------------------------------
+  function drawPrice(c) {
+    const ctx = c.ctx, [i0, i1] = visible(C.t, C.step);
+    let lo = Infinity, hi = -Infinity;
+    for (let i = i0; i < i1; i++) { if (C.l[i] < lo) lo = C.l[i]; if (C.h[i] > hi) hi = C.h[i]; }
+    const y = yScale(c, lo, hi);
+    yAxis(c, y, (v) => num(v, 5));
+    const bodyW = Math.max(1, (xOf(c, C.step) - xOf(c, 0)) * 0.7);
+    for (let i = i0; i < i1; i++) {
+      const x = xOf(c, C.t[i] + C.step / 2), up = C.c[i] >= C.o[i];
+      ctx.strokeStyle = ctx.fillStyle = up ? "#26a69a" : "#ef5350";
+      ctx.beginPath(); ctx.moveTo(Math.round(x) + 0.5, y(C.h[i])); ctx.lineTo(Math.round(x) + 0.5, y(C.l[i])); ctx.stroke();
+      if (bodyW >= 3) {
+        const top = y(Math.max(C.o[i], C.c[i])), bot = y(Math.min(C.o[i], C.c[i]));
+        ctx.fillRect(x - bodyW / 2, top, bodyW, Math.max(1, bot - top));
+      }
+    }
+    markers = [];
+    ctx.save();
+    ctx.beginPath(); ctx.rect(PAD.l, 0, plotWidth(c), c.h); ctx.clip();
+    for (const tr of T) {
+      if (tr.exit_t < view[0] || tr.entry_t > view[1]) continue;
+      const x0 = xOf(c, tr.entry_t), x1 = xOf(c, tr.exit_t), won = tr.pnl > 0;
+      ctx.setLineDash([4, 3]); ctx.lineWidth = 1;
+      if (tr.sl) { ctx.strokeStyle = "#d73027"; ctx.beginPath(); ctx.moveTo(x0, y(tr.sl)); ctx.lineTo(x1, y(tr.sl)); ctx.stroke(); }
+      if (tr.tp) { ctx.strokeStyle = "#1a9850"; ctx.beginPath(); ctx.moveTo(x0, y(tr.tp)); ctx.lineTo(x1, y(tr.tp)); ctx.stroke(); }
+      ctx.setLineDash([]);
+      ctx.strokeStyle = won ? "rgba(26,152,80,0.7)" : "rgba(215,48,39,0.7)";
+      ctx.beginPath(); ctx.moveTo(x0, y(tr.entry_p)); ctx.lineTo(x1, y(tr.exit_p)); ctx.stroke();
+      triangle(ctx, x0, y(tr.entry_p), 1, "#1a9850");
+      triangle(ctx, x1, y(tr.exit_p), -1, won ? "#1a9850" : "#d73027");
+      markers.push({ x: x0, y: y(tr.entry_p), trade: tr, kind: "entry" });
+      markers.push({ x: x1, y: y(tr.exit_p), trade: tr, kind: "exit" });
+    }
+    ctx.restore();
+    c.y = y;
+    return i1 - i0;
+  }
+  function triangle(ctx, x, y, dir, color) {
+    // entries point up from below the price, exits point down from above it
+    const s = 6, tip = y + (dir > 0 ? 2 : -2), base = tip + dir * 10;
+    ctx.fillStyle = color; ctx.strokeStyle = "#222"; ctx.lineWidth = 0.6;
+    ctx.beginPath(); ctx.moveTo(x, tip); ctx.lineTo(x - s, base); ctx.lineTo(x + s, base); ctx.closePath();
+    ctx.fill(); ctx.stroke();
+  }
+  function band(c, ts, step, lo, hi, color, fmt, fromZero) {
+    const ctx = c.ctx, [i0, i1] = visible(ts, step);
+    let min = fromZero ? 0 : Infinity, max = fromZero ? 0 : -Infinity;
+    for (let i = i0; i < i1; i++) { if (lo[i] < min) min = lo[i]; if (hi[i] > max) max = hi[i]; }
+    const y = yScale(c, min, max);
+    yAxis(c, y, fmt);
+    if (i1 <= i0) return 0;
+    ctx.beginPath();
+    for (let i = i0; i < i1; i++) ctx.lineTo(xOf(c, ts[i] + step / 2), y(hi[i]));
+    for (let i = i1 - 1; i >= i0; i--) ctx.lineTo(xOf(c, ts[i] + step / 2), y(lo[i]));
+    ctx.closePath(); ctx.globalAlpha = 0.35; ctx.fillStyle = color; ctx.fill(); ctx.globalAlpha = 1;
+    ctx.beginPath();
+    for (let i = i0; i < i1; i++) ctx.lineTo(xOf(c, ts[i] + step / 2), y(fromZero ? lo[i] : hi[i]));
+    ctx.strokeStyle = color; ctx.lineWidth = 1.2; ctx.stroke();
+    c.y = y;
+    return i1 - i0;
+  }
+
+  const negDrawdown = D.v.map((v) => -v);
+  const zeros = D.v.map(() => 0);
+  function draw() {
+    for (const c of charts) c.ctx.clearRect(0, 0, c.w, c.h);
+    timeAxis(last);
+    const candles = drawPrice(charts[0]);
+    const eq = band(charts[1], E.t, C.step, E.lo, E.hi, "#2166ac", (v) => num(v, 6), false);
+    const dd = band(charts[2], D.t, C.step, negDrawdown, zeros, "#d73027", (v) => v.toFixed(1) + "%", true);
+    if (hover) crosshair(hover);
+    return { candles, equity: eq, drawdown: dd };
+  }
+
+  // ---- hover: crosshair, readout and the trade tooltip -----------------------------------------
+  function crosshair(h) {
+    const t = tOf(charts[0], h.x);
+    for (const c of charts) {
+      const ctx = c.ctx; ctx.strokeStyle = "rgba(0,0,0,0.35)"; ctx.lineWidth = 1;
+      ctx.beginPath(); ctx.moveTo(Math.round(h.x) + 0.5, 0); ctx.lineTo(Math.round(h.x) + 0.5, c.h); ctx.stroke();
+    }
+    const i = Math.min(n - 1, Math.max(0, lowerBound(C.t, t + 1e-9) - 1));
+    if (!n) return;
+    $("readout").textContent = iso(C.t[i]) + "  O " + num(C.o[i]) + "  H " + num(C.h[i]) + "  L " +
+      num(C.l[i]) + "  C " + num(C.c[i]) + "   equity " + num(E.hi[i]) + "   drawdown " +
+      D.v[i].toFixed(2) + " %";
+  }
+  function nearestMarker(x, y) {
+    let best = null, bestD = 10;
+    for (const m of markers) {
+      const d = Math.hypot(m.x - x, m.y + (m.kind === "entry" ? 7 : -7) - y);
+      if (d < bestD) { best = m; bestD = d; }
+    }
+    return best;
+  }
+  function showTooltip(m, px, py) {
+    const tip = $("tooltip"), tr = m.trade, cls = tr.pnl > 0 ? "win" : "loss";
+    tip.innerHTML = "<b>Trade " + tr.n + " (" + m.kind + ")</b><br>" +
+      "entry " + iso(tr.entry_t) + " @ " + num(tr.entry_p) + "<br>" +
+      "exit&nbsp;&nbsp;" + iso(tr.exit_t) + " @ " + num(tr.exit_p) + "<br>" +
+      "pnl <b class='" + cls + "'>" + num(tr.pnl) + " (" + pct(tr.pnl_pct) + ")</b>, fees " + num(tr.fees) + "<br>" +
+      "exit reason " + escapeHtml(tr.reason) + "<br>" + "held " + tr.bars + " bars" +
+      (tr.sl ? "<br>stop loss " + num(tr.sl) : "") + (tr.tp ? "<br>take profit " + num(tr.tp) : "");
+    tip.style.display = "block";
+    const box = $("charts").getBoundingClientRect();
+    tip.style.left = Math.min(px + 14, box.width - tip.offsetWidth - 4) + "px";
+    tip.style.top = Math.max(0, py - tip.offsetHeight - 8) + "px";
+  }
+  function escapeHtml(s) {
+    return String(s).replace(/[&<>"']/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[ch]);
+  }
+  function onMove(ev, c) {
+    const rect = c.canvas.getBoundingClientRect(), x = ev.clientX - rect.left, y = ev.clientY - rect.top;
+    if (drag) {
+      const dt = (drag.x - ev.clientX) / plotWidth(c) * (drag.view[1] - drag.view[0]);
+      setView(drag.view[0] + dt, drag.view[1] + dt);
+      return;
+    }
+    hover = { x };
+    draw();
+    const m = c === charts[0] ? nearestMarker(x, y) : null;
+    if (m) {
+      const box = $("charts").getBoundingClientRect();
+      showTooltip(m, ev.clientX - box.left, ev.clientY - box.top);
+    } else {
+      $("tooltip").style.display = "none";
+    }
+  }
+  function setView(a, b) {
+    const span = Math.min(full[1] - full[0], Math.max(b - a, C.step * 10));
+    if (a < full[0]) { a = full[0]; b = a + span; }
+    if (b > full[1]) { b = full[1]; a = b - span; }
+    view = [a, a + span];
+    draw();
+  }
+
+  for (const c of charts) {
+    c.canvas.addEventListener("mousemove", (ev) => onMove(ev, c));
+    c.canvas.addEventListener("mouseleave", () => { hover = null; $("tooltip").style.display = "none"; draw(); });
+    c.canvas.addEventListener("mousedown", (ev) => { drag = { x: ev.clientX, view: view.slice() }; });
+    c.canvas.addEventListener("wheel", (ev) => {
+      ev.preventDefault();
+      const rect = c.canvas.getBoundingClientRect(), t = tOf(c, ev.clientX - rect.left);
+      const f = Math.exp(Math.max(-1, Math.min(1, ev.deltaY * 0.002)));
+      setView(t - (t - view[0]) * f, t + (view[1] - t) * f);
+    }, { passive: false });
+    c.canvas.addEventListener("dblclick", () => setView(full[0], full[1]));
+  }
+  window.addEventListener("mouseup", () => { drag = null; });
+  window.addEventListener("resize", () => { resize(); draw(); });
+
+  // ---- tables ----------------------------------------------------------------------------------
+  function table(id, head, rows) {
+    const el = $(id);
+    el.innerHTML = (head ? "<thead><tr>" + head.map((h) => "<th>" + escapeHtml(h) + "</th>").join("") + "</tr></thead>" : "") +
+      "<tbody>" + rows.map((r) => "<tr>" + r.map((cell) => {
+        const [text, cls] = Array.isArray(cell) ? cell : [cell, ""];
+        return "<td" + (cls ? " class='" + cls + "'" : "") + ">" + escapeHtml(text) + "</td>";
+      }).join("") + "</tr>").join("") + "</tbody>";
+    return el;
+  }
+  function tables() {
+    const s = R.tables.summary;
+    table("summary-table", null, [
+      ["Period", (s.start || "").slice(0, 16).replace("T", " ") + " .. " + (s.end || "").slice(0, 16).replace("T", " ")],
+      ["Trades", String(s.trades)], ["Win rate", pct(s.win_rate_pct)],
+      ["Total return", [pct(s.total_return_pct), signClass(s.total_return_pct)]],
+      ["Market (buy and hold)", [pct(s.market_change_pct), signClass(s.market_change_pct)]],
+      ["Max drawdown", pct(s.max_drawdown_pct)], ["Sharpe", num(s.sharpe, 3)], ["Sortino", num(s.sortino, 3)],
+      ["Profit factor", s.profit_factor === null ? (s.trades ? "n/a (no losing trade)" : "n/a") : num(s.profit_factor, 3)],
+      ["Exposure", pct(s.exposure_pct)], ["Avg trade", hours(s.avg_trade_hours)],
+      ["Median trade", hours(s.median_trade_hours)],
+      ["Best trade", [pct(s.best_trade_pct), signClass(s.best_trade_pct)]],
+      ["Worst trade", [pct(s.worst_trade_pct), signClass(s.worst_trade_pct)]],
+      ["Fees", num(s.fees)], ["Final equity", num(s.final_equity, 10)]]);
+    table("reason-table", ["exit reason", "trades", "win rate", "avg pnl", "total pnl"],
+      R.tables.by_exit_reason.map((r) => [r.exit_reason, String(r.trades), pct(r.win_rate_pct),
+        [pct(r.avg_pnl_pct), signClass(r.avg_pnl_pct)], [num(r.total_pnl), signClass(r.total_pnl)]]));
+    table("month-table", ["month", "trades", "win rate", "pnl", "return", "market"],
+      R.tables.by_month.map((r) => [r.month, String(r.trades), pct(r.win_rate_pct),
+        [num(r.pnl), signClass(r.pnl)], [pct(r.return_pct), signClass(r.return_pct)],
+        [pct(r.market_change_pct), signClass(r.market_change_pct)]]));
+    const risk = R.tables.risk, refused = Object.entries(risk.entries_refused);
+    table("risk-table", ["rule", "entries refused"],
+      (refused.length ? refused.map(([k, v]) => [k, String(v)]) : [["(none)", "0"]]).concat(
+        [["kill switch", risk.kill_switch ? "tripped " + risk.kill_switch.time.replace("T", " ") : "not tripped"]]));
+    const el = table("trades-table", ["#", "entry", "exit", "entry price", "exit price", "pnl", "pnl %", "exit reason", "bars"],
+      T.map((tr) => [String(tr.n), iso(tr.entry_t), iso(tr.exit_t), num(tr.entry_p), num(tr.exit_p),
+        [num(tr.pnl), signClass(tr.pnl)], [pct(tr.pnl_pct), signClass(tr.pnl_pct)], tr.reason, String(tr.bars)]));
+    el.querySelectorAll("tbody tr").forEach((row, i) => row.addEventListener("click", () => {
+      const tr = T[i], pad = Math.max((tr.exit_t - tr.entry_t) * 2, C.step * 30);
+      setView(tr.entry_t - pad, tr.exit_t + pad);
+      $("charts").scrollIntoView({ behavior: "smooth" });
+    }));
+    $("provenance").textContent = JSON.stringify(R.provenance, null, 2);
+  }
+
+  // ---- start -----------------------------------------------------------------------------------
+  $("title").textContent = R.title;
+  $("subtitle").textContent = R.subtitle;
+  resize();
+  const drawn = draw();
+  tables();
+  const painted = charts.map((c) => {
+    const px = c.ctx.getImageData(0, 0, c.canvas.width, c.canvas.height).data;
+    let count = 0;
+    for (let i = 3; i < px.length; i += 16) if (px[i] > 0) count++;
+    return count;
+  });
+  document.documentElement.dataset.rendered = JSON.stringify({
+    charts: charts.length, candles: drawn.candles, equity: drawn.equity, drawdown: drawn.drawdown,
+    markers: markers.length, painted, trade_rows: T.length,
+  });
+  if (location.hash === "#selftest" && markers.length) {
+    // hover the first trade's entry marker as a person would, and record what the tooltip says
+    const m = markers[0], rect = charts[0].canvas.getBoundingClientRect();
+    charts[0].canvas.dispatchEvent(new MouseEvent("mousemove", {
+      clientX: rect.left + m.x, clientY: rect.top + m.y + 7, bubbles: true }));
+    const tip = $("tooltip");
+    document.documentElement.dataset.selftest = JSON.stringify({
+      visible: tip.style.display === "block", text: tip.textContent });
+  }
+})();

@@ -1,0 +1,90 @@
+"""tradingbot replay as a researcher uses it: fresh folders, --set, several configs side by side."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "data" / "sample" / "ETHBTC-5m.csv"
+CONFIGS = REPO / "config" / "trading"
+
+
+def _replay(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "trading.cli", "replay", *args, "--no-progress"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300, env=env)
+
+
+def test_each_run_gets_a_fresh_folder_and_an_existing_report_is_never_overwritten(tmp_path):
+    config = str(CONFIGS / "0001.json")
+    first = _replay(config, "--data", str(SAMPLE), "--no-pictures", cwd=tmp_path)
+    second = _replay(config, "--data", str(SAMPLE), "--no-pictures", cwd=tmp_path)
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    runs = sorted((tmp_path / "replays" / "0001").iterdir())
+    assert len(runs) == 2  # replays/0001/<UTC time>/ and <UTC time>-2/ (or the next second)
+    for run in runs:
+        assert run.name.endswith("Z") or run.name[-2:] == "-2"
+        assert f"files in {run.relative_to(tmp_path)}/" in (first.stdout + second.stdout)
+        assert (run / "metrics.json").exists() and (run / "report.html").exists()
+
+    kept = (runs[0] / "metrics.json").read_text()
+    again = _replay(config, "--data", str(SAMPLE), "--out", str(runs[0]), cwd=tmp_path)
+    assert again.returncode == 2 and "already holds a report (metrics.json)" in again.stderr
+    assert "Traceback" not in again.stderr
+    assert (runs[0] / "metrics.json").read_text() == kept
+
+
+def test_set_overrides_any_key_for_this_run_and_is_validated_like_the_file(tmp_path):
+    out = tmp_path / "tight"
+    done = _replay("0001", "--data", str(SAMPLE), "--out", str(out), "--no-pictures",
+                   "--set", "risk_management.stop_loss_pct=0.5",
+                   "--set", "strategy.entry_logic.params.e_rsi_oversold=35")
+    assert done.returncode == 0, done.stderr
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["provenance"]["overrides"] == ["risk_management.stop_loss_pct=0.5",
+                                                "strategy.entry_logic.params.e_rsi_oversold=35"]
+    reasons = {r["exit_reason"]: r["trades"] for r in saved["by_exit_reason"]}
+    assert reasons.get("stop_loss", 0) >= 3  # a 0.5 % stop is hit often on 5-minute ETH/BTC
+    assert "stop_loss" in done.stdout and "By exit reason" in done.stdout
+
+    bad = _replay("0001", "--data", str(SAMPLE), "--out", str(tmp_path / "bad"),
+                  "--set", "risk_management.stop_loss_pct=-1", "--set", "trading.max_postions=2")
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert "risk_management.stop_loss_pct: must be >= 0, got -1 (from --set " \
+           "risk_management.stop_loss_pct=-1)" in bad.stderr
+    assert "trading.max_postions: unknown key 'max_postions'; did you mean 'max_positions'?" in bad.stderr
+    assert not (tmp_path / "bad").exists()
+
+    malformed = _replay("0001", "--set", "stop_loss_pct")
+    assert malformed.returncode == 2 and "expected PATH=VALUE" in malformed.stderr
+
+
+def test_several_configs_replay_the_same_bars_side_by_side(tmp_path):
+    done = _replay("0001", "0006", "0001", "--data", str(SAMPLE), "--out", str(tmp_path),
+                   "--warmup", "50", "--no-pictures", "--set", "trading.max_drawdown_pct=0")
+    assert done.returncode == 0, done.stderr
+    folders = sorted(p.name for p in tmp_path.iterdir())
+    assert folders == ["0001", "0001-2", "0006"]
+    summaries = {name: json.loads((tmp_path / name / "metrics.json").read_text())["summary"]
+                 for name in folders}
+    assert summaries["0001"] == summaries["0001-2"]  # the same config on the same bars
+    assert summaries["0001"]["start"] == summaries["0006"]["start"]
+    header = next(line for line in done.stdout.splitlines() if "0001 #1" in line)
+    assert header.split() == ["0001", "#1", "0006", "0001", "#2"]
+    trades_row = next(line for line in done.stdout.splitlines() if line.strip().startswith("Trades"))
+    assert trades_row.split()[1:] == [str(summaries[n]["trades"]) for n in ("0001", "0006", "0001-2")]
+    for name in folders:
+        assert str(tmp_path / name) in done.stdout
+
+
+def test_a_config_with_a_problem_stops_every_replay_before_it_starts(tmp_path):
+    broken = tmp_path / "0099.json"
+    broken.write_text(json.dumps({**json.loads((CONFIGS / "0001.json").read_text()),
+                                  "trading": {"symbol": "ETHBTC", "position_size": 7}}))
+    done = _replay("0001", str(broken), "--data", str(SAMPLE), "--out", str(tmp_path / "out"))
+    assert done.returncode == 1
+    assert f"{broken}: trading.position_size: must be <= 1" in done.stderr
+    assert not (tmp_path / "out").exists()

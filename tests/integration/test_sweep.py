@@ -1,0 +1,198 @@
+"""tradingbot sweep as a user runs it: ranked results, the same figures as replay, resume after a
+stop, out of sample, refused grids, and a Dask cluster of worker processes on loopback."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "data" / "sample" / "ETHBTC-5m.csv"
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
+GRID = ["--grid", "e_rsi_oversold=20:40:10", "--grid", "x_rsi_overbought=60,70"]
+FIGURES = ("trades", "win_rate_pct", "total_return_pct", "max_drawdown_pct", "sharpe", "profit_factor",
+           "final_equity")
+
+
+def _command(tool: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", "trading.cli", tool, *args]
+
+
+def _run(tool: str, *args: str, cwd: Path = REPO, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(_command(tool, *args), cwd=cwd, env=ENV, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open() as fh:
+        return list(csv.DictReader(fh))
+
+
+def _figures(row: dict[str, str], prefix: str = "") -> dict[str, str]:
+    return {k: row[prefix + k] for k in FIGURES}
+
+
+def _summary_as_csv(summary: dict) -> dict[str, str]:
+    return {k: "" if summary[k] is None else repr(float(summary[k])) if isinstance(summary[k], float)
+            else str(summary[k]) for k in FIGURES}
+
+
+def test_sweep_ranks_every_point_with_the_figures_replay_gives(tmp_path):
+    out = tmp_path / "sweep"
+    done = _run("sweep", "0001", "--data", str(SAMPLE), *GRID, "--out", str(out), "--workers", "2",
+                "--keep", "2", "--no-progress")
+    assert done.returncode == 0, done.stderr
+    rows = _rows(out / "results.csv")
+    assert len(rows) == 6
+    assert [r["rank"] for r in rows] == ["1", "2", "3", "4", "5", "6"]
+    assert {(r["e_rsi_oversold"], r["x_rsi_overbought"]) for r in rows} == \
+        {(a, b) for a in ("20", "30", "40") for b in ("60", "70")}
+    sharpes = [float(r["sharpe"]) for r in rows]
+    assert sharpes == sorted(sharpes, reverse=True)
+    assert "Sweep 0001: 6 points ranked by sharpe" in done.stdout
+
+    # the best point through tradingbot replay: the very same figures
+    best = rows[0]
+    replay = _run("replay", "0001", "--data", str(SAMPLE), "--out", str(tmp_path / "replay"),
+                  "--no-pictures", "--no-progress",
+                  "--set", f"strategy.entry_logic.params.e_rsi_oversold={best['e_rsi_oversold']}",
+                  "--set", f"strategy.exit_logic.params.x_rsi_overbought={best['x_rsi_overbought']}")
+    assert replay.returncode == 0, replay.stderr
+    summary = json.loads((tmp_path / "replay" / "metrics.json").read_text())["summary"]
+    assert _figures(best) == _summary_as_csv(summary)
+
+    kept = sorted(p.name for p in (out / "best").iterdir())
+    assert kept == [f"01-{rows[0]['point']}", f"02-{rows[1]['point']}"]
+    report = json.loads((out / "best" / kept[0] / "metrics.json").read_text())
+    assert _summary_as_csv(report["summary"]) == _figures(best)
+    assert report["provenance"]["overrides"] == [
+        f"strategy.entry_logic.params.e_rsi_oversold={best['e_rsi_oversold']}",
+        f"strategy.exit_logic.params.x_rsi_overbought={best['x_rsi_overbought']}"]
+    definition = json.loads((out / "sweep.json").read_text())
+    assert definition["points"] == 6 and definition["grid"][0]["values"] == [20, 30, 40]
+
+
+def test_a_stopped_sweep_resumes_where_it_stopped(tmp_path):
+    out = tmp_path / "sweep"
+    args = ["0001", "--data", str(SAMPLE), "--grid", "e_rsi_oversold=10:60:2", "--out", str(out),
+            "--workers", "1", "--keep", "0", "--no-progress"]
+    first = subprocess.Popen(_command("sweep", *args), cwd=REPO, env=ENV, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # stop it once a few points are written
+        if (out / "results.csv").exists() and len(_rows(out / "results.csv")) >= 3:
+            break
+        time.sleep(0.05)
+    first.send_signal(signal.SIGINT)
+    _, err = first.communicate(timeout=120)
+    assert first.returncode == 130, err
+    before = _rows(out / "results.csv")
+    assert 3 <= len(before) < 26
+    assert f"{len(before)} of 26 points are in" in err and "run the same command again to resume" in err
+    assert "Traceback" not in err
+
+    second = _run("sweep", *args)
+    assert second.returncode == 0, second.stderr
+    assert f"26 points ({len(before)} done before, {26 - len(before)} to run)" in second.stdout
+    after = {r["point"]: r for r in _rows(out / "results.csv")}
+    assert len(after) == 26
+    for row in before:  # the points done before were kept, not run again
+        assert after[row["point"]]["seconds"] == row["seconds"]
+
+
+def test_out_of_sample_figures_stand_beside_the_in_sample_ones(tmp_path):
+    out = tmp_path / "sweep"
+    done = _run("sweep", "0001", "--data", str(SAMPLE), "--grid", "e_rsi_oversold=25,35",
+                "--train-end", "2018-01-20", "--rank", "total_return", "--out", str(out),
+                "--workers", "1", "--keep", "1", "--no-progress")
+    assert done.returncode == 0, done.stderr
+    rows = _rows(out / "results.csv")
+    returns = [float(r["total_return_pct"]) for r in rows]
+    assert returns == sorted(returns, reverse=True)  # ranked in sample
+    assert all(r["oos_trades"] != "" for r in rows) and "oos return" in done.stdout
+    best = out / "best" / f"01-{rows[0]['point']}"
+    inside = json.loads((best / "in-sample" / "metrics.json").read_text())["summary"]
+    outside = json.loads((best / "out-of-sample" / "metrics.json").read_text())["summary"]
+    assert inside["end"] < "2018-01-20" <= outside["start"] == "2018-01-20T00:00:00Z"
+    assert _summary_as_csv(outside) == _figures(rows[0], "oos_")
+    assert _summary_as_csv(inside) == _figures(rows[0])
+
+
+def test_invalid_grids_are_refused_before_anything_runs(tmp_path):
+    out = tmp_path / "sweep"
+    done = _run("sweep", "0001", "--data", str(SAMPLE), "--out", str(out),
+                "--grid", "e_rsi_oversld=20:40:5", "--grid", "x_rsi_overbought=60:40:10")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "did you mean 'e_rsi_oversold'?" in done.stderr and "is empty" in done.stderr
+    out_of_range = _run("sweep", "0001", "--data", str(SAMPLE), "--out", str(out),
+                        "--grid", "e_rsi_oversold=90:110:10")
+    assert out_of_range.returncode == 1
+    assert ("strategy.entry_logic.params.e_rsi_oversold: must be <= 100, got 110 "
+            "(from --grid e_rsi_oversold=110)") in out_of_range.stderr
+    assert not out.exists()
+
+
+def test_an_unreachable_cluster_is_explained(tmp_path):
+    import socket
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    done = _run("sweep", "0001", "--data", str(SAMPLE), "--grid", "e_rsi_oversold=30",
+                "--out", str(tmp_path / "s"), "--cluster", f"tcp://127.0.0.1:{port}",
+                "--cluster-timeout", "2", "--no-progress")
+    assert done.returncode == 3 and "Traceback" not in done.stderr
+    assert f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in done.stderr
+
+
+@pytest.fixture
+def local_cluster():
+    """A Dask scheduler and two worker processes on loopback, stopped after the test."""
+    distributed = pytest.importorskip("distributed", reason="Dask distributed is not installed "
+                                      "(pip install 'dask[distributed]'); the cluster path is untested")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       host="127.0.0.1", dashboard_address=None, silence_logs=40)
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close(timeout=30)
+
+
+def test_a_cluster_sweep_gives_the_local_figures(tmp_path, local_cluster):
+    common = ["0001", "--data", str(SAMPLE), *GRID, "--keep", "1", "--no-progress"]
+    remote = _run("sweep", *common, "--out", str(tmp_path / "cluster"), "--cluster", local_cluster,
+                  timeout=300)
+    assert remote.returncode == 0, remote.stderr
+    assert f"on the Dask cluster at {local_cluster} (2 workers, 2 threads)" in remote.stdout
+    local = _run("sweep", *common, "--out", str(tmp_path / "local"), "--workers", "1")
+    assert local.returncode == 0, local.stderr
+
+    def figures(folder: str) -> list[dict[str, str]]:
+        return [{k: v for k, v in r.items() if k != "seconds"} for r in _rows(tmp_path / folder / "results.csv")]
+
+    assert figures("cluster") == figures("local")
+    assert len(figures("cluster")) == 6
+    assert (tmp_path / "cluster" / "best").exists()
+
+
+def test_the_same_config_and_bytes_of_data_find_the_same_sweep_folder(tmp_path):
+    copy = tmp_path / "elsewhere" / "bars.csv"
+    copy.parent.mkdir()
+    copy.write_bytes(SAMPLE.read_bytes())
+    config = str(REPO / "config" / "trading" / "0001.json")
+    args = ["--grid", "e_rsi_oversold=25,35", "--workers", "1", "--keep", "0", "--no-progress"]
+    first = _run("sweep", config, "--data", str(SAMPLE), *args, cwd=tmp_path)
+    again = _run("sweep", config, "--data", "elsewhere/bars.csv", *args, cwd=tmp_path)
+    assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
+    folders = list((tmp_path / "sweeps" / "0001").iterdir())
+    assert len(folders) == 1  # sweeps/0001/<sweep key>/
+    assert "2 points (2 done before, 0 to run)" in again.stdout
+    other = _run("sweep", config, "--data", str(SAMPLE), *args, "--set", "trading.position_size=0.2",
+                 cwd=tmp_path)
+    assert other.returncode == 0 and len(list((tmp_path / "sweeps" / "0001").iterdir())) == 2

@@ -1,0 +1,73 @@
+"""--set PATH=VALUE: one config key changed for one run, checked exactly like the file."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from trading.config.loading import check_config
+from trading.config.overrides import apply_overrides, parse_override
+from trading.core.errors import ConfigError
+
+DOC = {"risk_management": {"stop_loss_pct": 5.0},
+       "strategy": {"entry_logic": {"name": "RSIBBEntryMixin"},
+                    "exit_logic": [{"name": "RSIBBExitMixin"}, {"name": "TimeBasedExitMixin"}]}}
+
+
+def _set(*texts: str) -> dict:
+    return apply_overrides(DOC, [parse_override(t) for t in texts])
+
+
+def test_values_are_read_as_json_else_as_text():
+    doc = _set("risk_management.stop_loss_pct=3", "data.interval=1h", "data.file_path=\"a b.csv\"",
+               "risk_management.trailing_stop.enabled=true", "strategy.entry_logic.params.e_bb_dev=2.5")
+    assert doc["risk_management"] == {"stop_loss_pct": 3, "trailing_stop": {"enabled": True}}
+    assert doc["data"] == {"interval": "1h", "file_path": "a b.csv"}
+    assert doc["strategy"]["entry_logic"]["params"] == {"e_bb_dev": 2.5}
+    assert DOC["risk_management"] == {"stop_loss_pct": 5.0}  # the original is left alone
+
+
+def test_list_items_by_index_in_either_spelling_and_null_removes_a_key():
+    doc = _set("strategy.exit_logic[1].params.x_max_bars=30", "strategy.exit_logic.0.name=ATRExitMixin",
+               "risk_management.stop_loss_pct=null")
+    assert doc["strategy"]["exit_logic"] == [{"name": "ATRExitMixin"},
+                                             {"name": "TimeBasedExitMixin", "params": {"x_max_bars": 30}}]
+    assert doc["risk_management"] == {}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("stop_loss_pct", "expected PATH=VALUE"),
+    ("=3", "expected PATH=VALUE"),
+    ("risk..stop=1", "not a config key path"),
+    ("strategy.exit_logic.name=X", "strategy.exit_logic is a list; name an item by its index, "
+                                   "e.g. strategy.exit_logic[0].name"),
+    ("risk_management.stop_loss_pct.value=1", "risk_management.stop_loss_pct is a number, not an object"),
+    ("strategy.exit_logic[5].name=X", "strategy.exit_logic has 2 item(s); index 5 would leave a hole"),
+])
+def test_malformed_overrides_say_what_is_wrong(text, message):
+    with pytest.raises(ConfigError) as caught:
+        apply_overrides(DOC, [parse_override(text)])
+    assert f"--set {text}: " in str(caught.value) and message in str(caught.value)
+
+
+def test_overridden_config_is_validated_like_the_file_and_names_the_set(tmp_path):
+    config = tmp_path / "0042.json"
+    config.write_text((__import__("pathlib").Path(__file__).resolve().parents[2]
+                       / "config" / "trading" / "0001.json").read_text())
+    overrides = [parse_override("risk_management.stop_loss_pct=-3"),
+                 parse_override("strategy.entry_logic.params.e_rsi_oversld=25"),
+                 parse_override("data.interval=7m")]
+    with pytest.raises(ConfigError) as caught:
+        check_config(config, overrides)
+    problems = caught.value.problems
+    assert f"{config}: risk_management.stop_loss_pct: must be >= 0, got -3 " \
+           "(from --set risk_management.stop_loss_pct=-3)" in problems
+    assert any("e_rsi_oversld: unknown parameter for RSIBBVolumeEntryMixin; did you mean "
+               "'e_rsi_oversold'?" in p and p.endswith("(from --set strategy.entry_logic.params."
+                                                       "e_rsi_oversld=25)") for p in problems)
+    assert any(p.startswith(f"{config}: data.interval: must be one of") for p in problems)
+    assert len(problems) == 3
+
+    good = check_config(config, [parse_override("risk_management.stop_loss_pct=2.5")])
+    assert good.config.risk.stop_loss_pct == 2.5
+    assert json.loads(config.read_text())["risk_management"]["stop_loss_pct"] == 5.0  # file untouched
