@@ -6,7 +6,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -240,15 +239,18 @@ def test_heartbeat_writes_the_status_while_running_and_equity_is_recorded_per_ba
 
 
 def test_a_second_ctrl_c_forces_the_exit(ws, uninterrupted):
-    # a slow feed whose first live bar is the first entry signal: the closing fill is ~1 s away
+    # a slow feed whose first live bar is the first entry signal: the closing fill is 2 bars away
     first_signal_ts = uninterrupted[0][0] - 300
     signal_index = int(np.searchsorted(load_bars(SAMPLE).ts, first_signal_ts))
-    ws.write_config(data={"speed": 1, "lookback_bars": signal_index},
+    ws.write_config(data={"speed": 0.5, "lookback_bars": signal_index},
                     shutdown={"close_positions": True})
+    log_file = ws.root / "logs" / "live" / f"trading_bot_{ws.bot_id}.log"
     proc = ws.start()
     assert wait_until(ws.has_open_position, proc)
     proc.send_signal(signal.SIGINT)  # waits for the closing fill...
-    time.sleep(0.3)
+    # (two signals sent before the first is handled would be handled once: wait for it)
+    assert wait_until(lambda: "closing the open position first" in log_file.read_text(), proc,
+                      poll=0.01)
     proc.send_signal(signal.SIGINT)  # ...unless the user insists
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
