@@ -15,9 +15,11 @@ log = logging.getLogger(__name__)
 NOT_YET_AVAILABLE = ("binance_paper", "binance", "ibkr")
 
 
-def build_broker(config: BrokerConfig, *, restore: BrokerSnapshot | None = None) -> bt.BrokerBase:
+def build_broker(config: BrokerConfig, *, restore: BrokerSnapshot | None = None,
+                 venue: object | None = None, symbol: str = "") -> bt.BrokerBase:
     """A broker for ``config.type``; ``restore`` (paper only) continues a stopped run (it can also
-    be handed in later with ``broker.restore(snapshot)``, before the run starts).
+    be handed in later with ``broker.restore(snapshot)``, before the run starts). A venue broker
+    trades ``symbol`` through ``venue``, the bot's connection (``trading.venues.factory``).
 
     Raises ConfigError, with a message for the user, for a type this version cannot build.
     """

@@ -114,10 +114,11 @@ class LiveFeed(bt.feed.DataBase):
     Bars at or before the last delivered time are dropped (duplicates, out-of-order); a gap of
     more than ``interval_seconds`` among live bars is logged as a warning. The strategy reads the
     bar through ``current_bar()`` and asks ``is_warmup()`` / ``is_last_warmup()``; the bot's
-    status report reads ``last_bar_ts`` and ``status``.
+    status report reads ``last_bar_ts`` and ``status``. ``on_status(name)``, when given, hears
+    each data state change on Backtrader's thread.
     """
 
-    params = (("sink", None), ("interval_seconds", 0))
+    params = (("sink", None), ("interval_seconds", 0), ("on_status", None))
 
     IDLE_WAIT = 0.05  # seconds a _load waits for a bar when Cerebro gives no qcheck
 
@@ -186,6 +187,8 @@ class LiveFeed(bt.feed.DataBase):
                     return True
             elif kind == _STATUS:
                 self.put_notification(item[1])
+                if self.p.on_status is not None:  # e.g. the bot raising a status event
+                    self.p.on_status(self._getstatusname(item[1]))
             else:
                 self._ended = True
                 self.put_notification(DISCONNECTED)

@@ -24,7 +24,7 @@ from jsonschema import Draft202012Validator, ValidationError
 
 from strategies.mixins.registry import Kind, MixinRegistry, default_registry
 from trading.core.settings import DATA_SOURCES, INTERVALS, LIVE_MONEY_BROKERS
-from trading.config.schema import BOT_ID_PATTERN, apply_defaults, config_schema
+from trading.config.schema import BOT_ID_PATTERN, URL_PATTERN, apply_defaults, config_schema
 
 JsonPath = tuple[str | int, ...]
 Problem = tuple[JsonPath, str]
@@ -41,7 +41,8 @@ BROKER_SECRETS = {"binance": ("BINANCE_API_KEY", "BINANCE_API_SECRET"),
 _TYPE_WORDS = {"object": "an object", "array": "an array", "string": "a string",
                "integer": "an integer", "number": "a number", "boolean": "true or false",
                "null": "null"}
-_PATTERN_WORDS = {BOT_ID_PATTERN: "letters, digits, '_' and '-' only"}
+_PATTERN_WORDS = {BOT_ID_PATTERN: "letters, digits, '_' and '-' only",
+                  URL_PATTERN: "a URL such as https://host/path or wss://host:port/path"}
 _BOUNDS = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
 
 

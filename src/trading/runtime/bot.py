@@ -14,9 +14,7 @@ from typing import Any, Callable
 
 import backtrader as bt
 
-from brokers.factory import build_broker
 from brokers.paper import BrokerSnapshot
-from feeds.factory import build_source
 from feeds.live import BarSink, LiveFeed
 from strategies.custom_strategy import CustomStrategy
 from trading.config.models import BotConfig
@@ -34,6 +32,7 @@ from trading.runtime.checkpoint import BotListener
 from trading.runtime.io_thread import IOThread
 from trading.runtime.status import BarStatus, bar_status, status_document, write_status_file
 from trading.runtime.summary import RunSummary
+from trading.runtime.venue_link import VenueLink
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +84,7 @@ class LiveTradingBot:
         self.listener: BotListener | None = None
         self.journal: Journal | None = None
         self.io = IOThread(name=f"bot-{config.bot_id}-io")
+        self.venue_link = VenueLink(config, self.io, publish=self._publish)  # venue lifecycle
 
     # -- lifecycle ---------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -95,8 +95,7 @@ class LiveTradingBot:
         it was not called first.
         """
         if self._source is None:
-            self._source = build_source(self.config.data, resume_after_ts=None)
-            self.broker = build_broker(self.config.broker)
+            self._source, self.broker = self.venue_link.build()
 
     def run(self) -> RunSummary:
         cfg = self.config
@@ -105,7 +104,8 @@ class LiveTradingBot:
             self.prepare()
             self._build()
             assert self.cerebro is not None and self.store is not None
-            self.io.start()
+            if not self.io.running:  # the venue link may have started it to reconcile
+                self.io.start()
             self.io.submit(self._source.run(self._sink), name="bar source")
             self.io.every(cfg.logging.heartbeat_seconds, self._heartbeat, name="heartbeat")
             self.io.every(WAL_FLUSH_SECONDS, self.store.flush_wal, name="wal flush")
@@ -127,6 +127,7 @@ class LiveTradingBot:
             raise TradingBotError(f"bot {cfg.bot_id} stopped by an unexpected error: {exc} "
                                   f"(details in {cfg.logging.log_file})") from exc
         finally:
+            self.venue_link.close()
             self.io.stop(timeout=5.0)
             if self.listener is not None:
                 self.listener.refusals.ended()
@@ -139,7 +140,7 @@ class LiveTradingBot:
         cfg = self.config
         self.store = Store(self.db_url, background_wal=True)
         self.store.register_bot(cfg.bot_id, str(cfg.source) if cfg.source else None, cfg.description)
-        snap = self.store.load_snapshot(cfg.bot_id)
+        snap = self.venue_link.reconcile(self.store.load_snapshot(cfg.bot_id))  # venue wins
         risk_state = RiskState.from_dict(snap.risk_state) if snap.risk_state else None
         self.risk = RiskManager(cfg.risk, cfg.trading, state=risk_state,
                                 on_kill_switch=self._on_kill_switch)
@@ -155,7 +156,8 @@ class LiveTradingBot:
                                                position_size=pos.size if pos else 0.0,
                                                position_price=pos.entry_price if pos else 0.0))
         self._source.resume_after(snap.last_bar_ts)
-        self.feed = LiveFeed(sink=self._sink, interval_seconds=cfg.data.interval_seconds)
+        self.feed = LiveFeed(sink=self._sink, interval_seconds=cfg.data.interval_seconds,
+                             on_status=self.venue_link.data_status_changed)
         setup = strategy_setup(cfg, risk=self.risk, restored_trade=snap.position,
                                restored_orders=snap.pending_orders)
         if cfg.logging.save_trades:
@@ -243,11 +245,12 @@ class LiveTradingBot:
     def get_status(self) -> dict[str, Any]:
         """The latest bar's snapshot plus the bot's state now; safe from any thread."""
         cfg = self.config
-        return status_document(
+        return {**status_document(
             bot_id=cfg.bot_id, symbol=cfg.trading.symbol, state=self._state,
             data_status=self.feed.status if self.feed is not None else None,
             bar=self._bar_status, uptime_seconds=time.monotonic() - self._started,
-            last_error=self._last_error, heartbeat_seconds=cfg.logging.heartbeat_seconds)
+            last_error=self._last_error, heartbeat_seconds=cfg.logging.heartbeat_seconds),
+            **self.venue_link.status()}
 
     def _heartbeat(self) -> None:
         status = self.get_status()

@@ -1,0 +1,80 @@
+"""A bot workspace wired to the loopback Binance: the bot subprocess gets the fake's URLs and keys
+through the environment, as a user would point it at a regional venue or a proxy."""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot_workspace import SAMPLE, BotWorkspace
+from fakes.binance import FakeBinance
+from feeds.csv_bars import BarArrays, load_bars
+from trading.core.types import Bar
+
+
+def sample_bars(count: int) -> list[Bar]:
+    bars = load_bars(SAMPLE)
+    return [bars.bar(i) for i in range(count)]
+
+
+def as_arrays(bars: list[Bar]) -> BarArrays:
+    columns = [np.array(c, dtype=np.float64) for c in zip(*bars)]
+    return BarArrays(*columns)
+
+
+class BinanceWorkspace(BotWorkspace):
+    """A ``BotWorkspace`` whose bot trades through ``fake``."""
+
+    def __init__(self, root: Path, fake: FakeBinance, bot_id: str = "7101",
+                 extra_env: dict[str, str] | None = None) -> None:
+        super().__init__(root, bot_id)
+        self.fake = fake
+        self.extra_env = dict(extra_env or {})
+
+    def write_binance_config(self, broker: str = "paper", lookback: int = 60,
+                             **changes: Any) -> dict[str, Any]:
+        data = {"data_source": "binance", "symbol": "ETHBTC", "interval": "5m",
+                "lookback_bars": lookback, "retry_interval": 0.5}
+        doc = self.write_config(broker={"type": broker, "initial_balance": 1.0}, data=data,
+                                **changes)
+        doc["data"].pop("file_path", None)
+        doc["data"].pop("speed", None)
+        if broker == "binance":
+            doc["live_trading_confirmed"] = True
+        import json
+        self.config_path.write_text(json.dumps(doc, indent=2))
+        return doc
+
+    def env(self) -> dict[str, str]:
+        env = super().env()
+        for name in list(env):
+            if name.startswith("BINANCE_"):
+                del env[name]  # never a real key or URL from the developer's shell
+        env.update(self.fake.env())
+        env["BINANCE_STREAM_TIMEOUT"] = "5"
+        env["BINANCE_REQUEST_TIMEOUT"] = "2"
+        env.update(self.extra_env)
+        return env
+
+    def last_bar_ts(self) -> float | None:
+        rows = self.query("SELECT last_bar_ts FROM bots")
+        return rows[0][0] if rows else None
+
+    def checkpointed(self, ts: float) -> bool:
+        last = self.last_bar_ts()
+        return last is not None and last >= ts
+
+    def orders(self) -> list[tuple[Any, ...]]:
+        return self.query("SELECT client_order_id, purpose, side, status, size, filled_size, "
+                          "fill_price, fee, venue_order_id FROM orders ORDER BY id")
+
+    def events(self, kind: str) -> list[str]:
+        return [r[0] for r in self.query("SELECT payload FROM events WHERE kind = ? ORDER BY id", kind)]
+
+
+def klines_answered(fake: FakeBinance) -> bool:
+    """True once the fake has served the bot's warm-up (the market may move from then on)."""
+    with fake.lock:
+        return any(r.path == "/api/v3/klines" and r.answered == 200 for r in fake.requests)
