@@ -5,6 +5,7 @@ import logging
 
 import backtrader as bt
 
+from brokers.binance import BinanceBroker
 from brokers.mock import MockBroker
 from brokers.paper import BrokerSnapshot, PaperBroker
 from trading.core.settings import BROKER_TYPES, BrokerConfig
@@ -12,7 +13,7 @@ from trading.core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-NOT_YET_AVAILABLE = ("binance_paper", "binance", "ibkr")
+NOT_YET_AVAILABLE = ("ibkr",)
 
 
 def build_broker(config: BrokerConfig, *, restore: BrokerSnapshot | None = None,
@@ -32,6 +33,14 @@ def build_broker(config: BrokerConfig, *, restore: BrokerSnapshot | None = None,
         if config.slippage_pct:
             log.warning("broker.slippage_pct is ignored by the 'mock' broker; 'paper' applies it")
         broker = MockBroker(cash=config.initial_balance, commission=config.commission)
+    elif kind in ("binance", "binance_paper"):
+        if venue is None:
+            raise ConfigError(f"broker.type '{kind}' needs the bot's Binance connection "
+                              "(trading.venues.factory.build_venue)")
+        if restore is not None:
+            log.info("broker '%s': the account's balances are the truth; the saved cash is not "
+                     "restored", kind)
+        return BinanceBroker(venue=venue, symbol=symbol)
     elif kind in NOT_YET_AVAILABLE:
         raise ConfigError(f"broker.type '{kind}' is not available in this version yet; set "
                           "broker.type to 'paper' to trade with simulated fills on live prices")

@@ -78,3 +78,19 @@ def klines_answered(fake: FakeBinance) -> bool:
     """True once the fake has served the bot's warm-up (the market may move from then on)."""
     with fake.lock:
         return any(r.path == "/api/v3/klines" and r.answered == 200 for r in fake.requests)
+
+
+def lockstep(ws: BinanceWorkspace, fake: FakeBinance):
+    """A ``play`` gate for a bot trading on the fake: the next bar closes only once the bot has
+    checkpointed the last one and every order it decided was answered (and every fill told to
+    it), as on a market that moves slower than the bot. Makes runs repeatable bar for bar."""
+    warm_up = len(fake.closed_bars)  # history is not checkpointed: the first bar may close
+
+    def gate() -> bool:
+        closed = fake.closed_bars
+        if len(closed) > warm_up and not ws.checkpointed(closed[-1].ts):
+            return False
+        waiting = [cid for (cid,) in ws.query("SELECT client_order_id FROM orders "
+                                              "WHERE status = 'submitted'")]
+        return fake.settled(waiting)
+    return gate

@@ -14,6 +14,7 @@ from typing import Any, Callable
 from brokers.factory import build_broker
 from feeds.factory import build_source
 from trading.config.models import BotConfig
+from trading.core.errors import ConfigError
 from trading.core.events import Event, StatusEvent
 from trading.core.timeutil import utcnow
 from trading.persistence.repository import BotSnapshot
@@ -39,6 +40,10 @@ class VenueLink:
     def build(self) -> tuple[Any, Any]:
         """The data source and the broker the config names, sharing one venue connection."""
         cfg = self.config
+        if cfg.broker.type in ("binance", "binance_paper") and cfg.risk.trailing_stop.enabled:
+            raise ConfigError("risk_management.trailing_stop: the trailing stop order is not "
+                              f"supported by broker '{cfg.broker.type}' in this version; turn it "
+                              "off and use the TrailingStopExitMixin exit instead")
         self.venue = build_venue(cfg.broker, cfg.data)
         if self.venue is not None:
             self.venue.bind(self.io.submit)
@@ -57,7 +62,8 @@ class VenueLink:
             return snapshot
         if not self.io.running:
             self.io.start()
-        result = reconcile(position=snapshot.position, pending=snapshot.pending_orders)
+        result = reconcile(position=snapshot.position, pending=snapshot.pending_orders,
+                           order_prefix=self.config.bot_id)
         for event in result.events:
             self.publish(event)
         return dataclasses.replace(snapshot, position=result.position,

@@ -8,6 +8,7 @@ answers this clock, so a client that signs with it stays inside recvWindow.
 from __future__ import annotations
 
 import time
+from collections import deque
 from typing import Any, Sequence
 
 from trading.core.types import Bar
@@ -33,15 +34,27 @@ class FakeMarket:
         self.step = INTERVAL_MS[interval]
         self.cursor = history  # the forming bar
         self._since = time.monotonic()
+        self._moves: deque[tuple[float, int]] = deque([(self._since, self.cursor)], maxlen=10_000)
 
     # -- the clock ---------------------------------------------------------------------------
     def open_ms(self, index: int) -> int:
         return int(round(self.bars[index].ts * 1000))
 
     def now_ms(self) -> int:
-        start = self.open_ms(self.cursor)
-        elapsed = int((time.monotonic() - self._since) * 1000)
+        return self._clock(self.cursor, self._since, time.monotonic())
+
+    def _clock(self, cursor: int, since: float, at: float) -> int:
+        start = self.open_ms(cursor)
+        elapsed = int((at - since) * 1000)
         return min(start + self.step // 2 + elapsed, start + self.step - FREEZE_BEFORE_CLOSE_MS)
+
+    def was_ms(self, seconds_ago: float) -> int:
+        """What the clock said ``seconds_ago`` (wall time): the market moves faster than the wall
+        clock here, so a request signed a moment ago is judged by the clock it was signed by."""
+        at = time.monotonic() - seconds_ago
+        earlier = [(since, cursor) for since, cursor in self._moves if since <= at]
+        since, cursor = earlier[-1] if earlier else self._moves[0]
+        return self._clock(cursor, since, max(at, since))
 
     @property
     def price(self) -> float:
@@ -57,6 +70,7 @@ class FakeMarket:
         closed = self.bars[self.cursor]
         self.cursor += 1
         self._since = time.monotonic()
+        self._moves.append((self._since, self.cursor))
         return closed
 
     # -- wire formats ------------------------------------------------------------------------

@@ -35,7 +35,8 @@ API_SECRET = "fake-api-secret-9876543210"
 class Fault:
     """A misbehaviour, applied to the next ``count`` matching requests (REST faults) or at once.
 
-    kinds: ``status`` (answer ``status`` with ``retry_after``), ``timeout`` (answer after
+    kinds: ``status`` (answer ``status`` with ``retry_after``), ``reject`` (answer 400 with
+    Binance's ``code`` and ``message``), ``timeout`` (answer after
     ``delay`` s), ``lose_response`` (do the work, then drop the connection unanswered),
     ``clock`` (answer -1021), ``drop_streams`` / ``drop_user_streams`` (close those sockets now),
     ``silence`` (send nothing on the kline streams for ``delay`` s).
@@ -48,6 +49,8 @@ class Fault:
     status: int = 500
     retry_after: float | None = None
     delay: float = 0.0
+    code: int = -2010
+    message: str = "Account has insufficient balance for requested action."
 
     def matches(self, method: str, path: str) -> bool:
         return path.startswith(self.path) and (not self.method or self.method == method)
@@ -90,6 +93,7 @@ class FakeBinance:
         self.kline_sent_at: dict[int, float] = {}  # bar open ms -> perf_counter when sent
         self.order_received_at: list[tuple[str, float]] = []  # (client id, perf_counter)
         self.delivered: set[str] = set()  # client ids whose final state reached the bot
+        self.acknowledged: set[str] = set()  # client ids whose placement the fake answered
         self.stream_connections = 0
         self.user_subscriptions = 0
         self._streams: list[web.WebSocketResponse] = []
@@ -208,12 +212,21 @@ class FakeBinance:
                 closed_event = self.market.event(index)
                 forming_event = self.market.event(self.market.cursor)
             await self._push_reports(reports)
+            await self._until_told([r["c"] for r in reports if r["X"] not in ("NEW", "PARTIALLY_FILLED")])
             if time.monotonic() >= self._silent_until:
                 self.kline_sent_at[closed_event["k"]["t"]] = time.perf_counter()
                 await self._broadcast(closed_event)
                 await self._broadcast(forming_event)
             done += 1
         return done
+
+    async def _until_told(self, client_ids: list[str], timeout: float = 10.0) -> None:
+        """Hold the bar's close until the bot has heard of the fills it brought (over the user
+        stream, or by polling while that is down): on a real market the bar lasts minutes, so
+        the bot knows its fills before the bar closes."""
+        deadline = time.monotonic() + timeout
+        while client_ids and not set(client_ids) <= self.delivered and time.monotonic() < deadline:
+            await asyncio.sleep(0.002)
 
     def play(self, rate: float = 0.0, gate: Callable[[], bool] | None = None,
              timeout: float = 120.0) -> None:
@@ -242,6 +255,13 @@ class FakeBinance:
         if self._player is not None:
             self._player.join(10)
             self._player = None
+
+    def settled(self, client_ids: Sequence[str]) -> bool:
+        """True when every one of ``client_ids`` was answered and every order that reached a
+        final state here has been told to the bot (stream, or its answer to a poll)."""
+        with self.lock:
+            final = {o.client_id for o in self.account.orders.values() if not o.open}
+            return set(client_ids) <= self.acknowledged and final <= self.delivered
 
     @property
     def closed_bars(self) -> list[Bar]:
@@ -298,6 +318,11 @@ class FakeBinance:
                                      status=fault.status, headers=headers)
         if fault is not None and fault.kind == "timeout":
             await asyncio.sleep(fault.delay)
+        if fault is not None and fault.kind == "reject":
+            record.answered = 400
+            with self.lock:
+                self.acknowledged.add(params.get("newClientOrderId", ""))
+            return self._error(ApiError(fault.code, fault.message))
         if fault is not None and fault.kind == "clock":
             record.answered = 400
             return self._error(ApiError(-1021, "Timestamp for this request is outside of the recvWindow."))
@@ -306,6 +331,10 @@ class FakeBinance:
         except ApiError as exc:
             response = self._error(exc)
         record.answered = response.status
+        if request.method == "POST" and request.path in ("/api/v3/order", "/api/v3/orderList/oco"):
+            with self.lock:
+                self.acknowledged.update(params[k] for k in ("newClientOrderId", "aboveClientOrderId",
+                                                             "belowClientOrderId") if k in params)
         if fault is not None and fault.kind == "lose_response":
             assert request.transport is not None
             request.transport.close()  # the work is done; the answer never arrives
@@ -338,7 +367,9 @@ class FakeBinance:
                            "or malformed.") from None
         window = int(params.get("recvWindow", 5000))
         server = self.market.now_ms()
-        if stamp >= server + 1000 or server - stamp > window:
+        # Binance: refused when ahead of its clock by 1 s or more, or older than recvWindow; the
+        # age is judged against the clock of ``window`` ms ago (this market runs fast)
+        if stamp >= server + 1000 or self.market.was_ms(window / 1000) - stamp > window:
             raise ApiError(-1021, "Timestamp for this request is outside of the recvWindow.")
 
     # -- public endpoints --------------------------------------------------------------------
@@ -409,7 +440,8 @@ class FakeBinance:
         params = self._signed(request)
         with self.lock:
             order = self._lookup(params)
-            self._deliver_if_final([order])
+            if not order.executed:  # with fills, the bot asks for its trades next
+                self._deliver_if_final([order])
             return web.json_response(order.to_json(self.symbol))
 
     async def _post_order(self, request: web.Request) -> web.Response:
@@ -421,6 +453,7 @@ class FakeBinance:
                 self.delivered.add(params.get("newClientOrderId", ""))
                 raise
             answer = order.to_json(self.symbol)
+            self._deliver_if_final([order])  # the answer itself tells the final state
             answer["transactTime"] = self.market.now_ms()
             answer["fills"] = [{"price": t["price"], "qty": t["qty"], "commission": t["commission"],
                                 "commissionAsset": t["commissionAsset"], "tradeId": t["id"]}
@@ -448,6 +481,7 @@ class FakeBinance:
             order = self._lookup(params)
             reports = self.account.cancel(order, self.market.now_ms())
             answer = order.to_json(self.symbol)
+            self.delivered.add(order.client_id)
         await self._push_reports(reports)
         return web.json_response(answer)
 
@@ -456,6 +490,8 @@ class FakeBinance:
         with self.lock:
             trades = [t for t in self.account.trades
                       if "orderId" not in params or t["orderId"] == int(params["orderId"])]
+            if "orderId" in params:
+                self._deliver_if_final([self.account.find(params["orderId"])])
             if "fromId" in params:
                 trades = [t for t in trades if t["id"] >= int(params["fromId"])]
         return web.json_response(trades[-int(params.get("limit", 500)):])

@@ -24,6 +24,7 @@ from typing import Any, Awaitable, Callable
 import aiohttp
 from binance import AsyncClient, BinanceSocketManager
 from binance.exceptions import BinanceAPIException, BinanceRequestException
+from binance.ws.constants import WSListenerState
 
 from trading.core.errors import OrderRejected, VenueError
 from trading.core.timeutil import iso_z
@@ -286,9 +287,23 @@ class BinanceVenue:
     def user_socket(self) -> Any:
         """A fresh user data stream (WebSocket API subscription), ``async with``."""
         sockets = self._require_sockets()
+        # python-binance keeps a closed user socket in its cache (its exit skips the clean-up for
+        # WebSocket API subscriptions) and would hand it back: forget it, subscribe afresh
+        for key in [k for k in sockets._conns if str(k).endswith("_user")]:
+            del sockets._conns[key]
         socket = sockets.user_socket()
         socket.TIMEOUT = SOCKET_POLL_SECONDS
         return socket
+
+    async def ws_api_settled(self, timeout: float = 10.0) -> None:
+        """Wait while python-binance is still reconnecting the WebSocket API after a drop: a
+        subscription made meanwhile lands on a connection it is about to replace."""
+        ws_api = getattr(self.client, "ws_api", None)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while ws_api is not None and ws_api.ws_state == WSListenerState.RECONNECTING \
+                and loop.time() < deadline:
+            await asyncio.sleep(0.05)
 
     def _require_sockets(self) -> BinanceSocketManager:
         if self.sockets is None:
