@@ -68,18 +68,31 @@ class BinanceBroker(bt.BrokerBase):
         self._live: dict[str, _Live] = {}
         self._outbox: list[bt.Order] = []
         self._restored_price = 0.0
+        self._inflight: set[Any] = set()  # futures of intents on the I/O thread
         self.account: AccountState | None = None
 
     # -- start-up (Cerebro thread, before the first bar) ---------------------------------------
+    def _wait(self, coro: Any, name: str) -> Any:
+        """Run ``coro`` on the I/O thread and wait for it (start-up only, never in ``next()``)."""
+        async def outcome() -> tuple[Any, BaseException | None]:
+            try:
+                return await coro, None
+            except Exception as exc:  # raised here, on this thread, not logged there
+                return None, exc
+
+        try:
+            result, error = self.venue.submit(outcome(), name=name).result(START_TIMEOUT)
+        except Exception as exc:
+            raise VenueError(f"Binance did not answer in time ({name}): {exc}") from exc
+        if isinstance(error, VenueError):
+            raise error
+        if error is not None:
+            raise VenueError(f"{name}: {error}") from error
+        return result
+
     def _account(self) -> AccountState:
         if self.account is None:
-            future = self.venue.submit(self.gateway.start(), name="binance account")
-            try:
-                self.account = future.result(START_TIMEOUT)
-            except VenueError:
-                raise
-            except Exception as exc:
-                raise VenueError(f"cannot read the Binance account: {exc}") from exc
+            self.account = self._wait(self.gateway.start(), "binance account")
         return self.account
 
     def reconcile(self, *, position: OpenTrade | None, pending: tuple[PendingOrder, ...],
@@ -90,8 +103,7 @@ class BinanceBroker(bt.BrokerBase):
         account = self._account()
 
         def lookup(client_id: str) -> dict[str, Any] | None:
-            return self.venue.submit(self.gateway.lookup(client_id),
-                                     name=f"lookup {client_id}").result(START_TIMEOUT)
+            return self._wait(self.gateway.lookup(client_id), f"lookup {client_id}")
 
         result = reconcile_account(account, position, pending, lookup, order_prefix)
         # re-sent after the restart: looked up first (open orders on the exchange already are)
@@ -121,8 +133,16 @@ class BinanceBroker(bt.BrokerBase):
         log.info("Binance account: %.8g %s free, %.8g %s held", self.cash, account.rules.quote,
                  account.base_total, account.rules.base)
 
+    def _hand_over(self, coro: Any, name: str) -> None:
+        """Give an intent to the I/O thread; never waits (next() and buy/sell call it)."""
+        future = self.venue.submit(coro, name=name)
+        self._inflight.add(future)
+        future.add_done_callback(self._inflight.discard)
+
     def stop(self) -> None:
         super().stop()
+        for future in list(self._inflight):  # an intent still retrying ends with the run
+            future.cancel()
         try:
             self.venue.submit(self.gateway.stop(), name="stop order gateway").result(5.0)
         except Exception as exc:
@@ -223,7 +243,7 @@ class BinanceBroker(bt.BrokerBase):
         client_id = order.info.client_order_id
         self._live[client_id] = _Live(order, client_id)
         intent = OrderIntent(client_id, "BUY" if order.isbuy() else "SELL", "MARKET", quantity)
-        self.venue.submit(self.gateway.place(intent), name=f"order {client_id}")
+        self._hand_over(self.gateway.place(intent), f"order {client_id}")
 
     def _flush(self) -> None:
         """Send the protective orders of the last bar: an OCO pair as one order list."""
@@ -249,7 +269,7 @@ class BinanceBroker(bt.BrokerBase):
                                    take_profit=rules.price(limit.created.price, up=True),
                                    stop=rules.price(stop.created.price),
                                    stop_limit=rules.price(stop.created.price * (1 - STOP_LIMIT_SLACK)))
-                self.venue.submit(self.gateway.place_oco(intent), name=f"OCO {stop.ref}")
+                self._hand_over(self.gateway.place_oco(intent), f"OCO {stop.ref}")
                 continue
             sent.add(order.ref)
             quantity = self._quantity(order, order.created.price)
@@ -264,7 +284,7 @@ class BinanceBroker(bt.BrokerBase):
             else:
                 intent = OrderIntent(cid, "SELL", "LIMIT", quantity,
                                      price=rules.price(order.created.price, up=True))
-            self.venue.submit(self.gateway.place(intent), name=f"order {cid}")
+            self._hand_over(self.gateway.place(intent), f"order {cid}")
 
     @staticmethod
     def _oco_partner(order: bt.Order, by_ref: dict[int, bt.Order]) -> bt.Order | None:
@@ -286,7 +306,7 @@ class BinanceBroker(bt.BrokerBase):
             return True
         cid = order.info.client_order_id
         if cid in self._live and order.alive():
-            self.venue.submit(self.gateway.cancel(cid), name=f"cancel {cid}")
+            self._hand_over(self.gateway.cancel(cid), f"cancel {cid}")
             return True
         return False
 

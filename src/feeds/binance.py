@@ -65,9 +65,24 @@ class BinanceKlineSource:
 
     # -- the run -------------------------------------------------------------------------------
     async def run(self, sink: BarSink) -> None:
-        """History, then live closed klines until cancelled or the feed stops taking bars."""
+        """History, then live closed klines until cancelled or the feed stops taking bars.
+
+        Binance unreachable (at start, or its REST API failing a backfill after the venue's own
+        retries) is waited out: the source retries, capped at ``retry_interval``, forever."""
+        attempt = 0
         try:
-            await self._run(sink)
+            while True:
+                try:
+                    await self._run(sink)
+                    return
+                except (SinkClosed, asyncio.CancelledError):
+                    raise
+                except Exception as exc:  # VenueError, refused sockets, handshakes
+                    attempt += 1
+                    wait = min(self.retry_interval, FIRST_RETRY_SECONDS * 2 ** attempt)
+                    log.warning("%s: %s; trying again in %.1fs", self._label(), exc, wait)
+                    await self._set(sink, CONNBROKEN)
+                    await asyncio.sleep(wait)
         except SinkClosed:
             log.debug("%s: the feed stopped", self.describe())
         finally:
@@ -78,7 +93,10 @@ class BinanceKlineSource:
         await self._set(sink, DELAYED)
         socket = await self._open_socket()  # first: klines closing during warm-up wait in it
         try:
-            await self._warm_up(sink)
+            if self._last_ms is None:
+                await self._warm_up(sink)
+            else:  # started over after a failure: carry on after the last bar delivered
+                await self._backfill(sink)
             await self._set(sink, LIVE)
             while True:
                 try:

@@ -2,7 +2,7 @@
 through the environment, as a user would point it at a regional venue or a proxy."""
 from __future__ import annotations
 
-import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -74,10 +74,14 @@ class BinanceWorkspace(BotWorkspace):
         return [r[0] for r in self.query("SELECT payload FROM events WHERE kind = ? ORDER BY id", kind)]
 
 
-def klines_answered(fake: FakeBinance) -> bool:
-    """True once the fake has served the bot's warm-up (the market may move from then on)."""
+def klines_answered(fake: FakeBinance, since: int = 0) -> bool:
+    """True once the fake has served the bot's warm-up (the market may move from then on);
+    ``since``: only requests after that many (``len(fake.requests)`` before a restart)."""
     with fake.lock:
-        return any(r.path == "/api/v3/klines" and r.answered == 200 for r in fake.requests)
+        return any(r.path == "/api/v3/klines" and r.answered == 200 for r in fake.requests[since:])
+
+
+LOCAL_REFUSAL_GRACE = 2.0  # seconds: longer than the broker's next tick (Cerebro's qcheck)
 
 
 def lockstep(ws: BinanceWorkspace, fake: FakeBinance):
@@ -85,12 +89,19 @@ def lockstep(ws: BinanceWorkspace, fake: FakeBinance):
     checkpointed the last one and every order it decided was answered (and every fill told to
     it), as on a market that moves slower than the bot. Makes runs repeatable bar for bar."""
     warm_up = len(fake.closed_bars)  # history is not checkpointed: the first bar may close
+    noticed: dict[str, float] = {}
 
     def gate() -> bool:
         closed = fake.closed_bars
         if len(closed) > warm_up and not ws.checkpointed(closed[-1].ts):
             return False
-        waiting = [cid for (cid,) in ws.query("SELECT client_order_id FROM orders "
-                                              "WHERE status = 'submitted'")]
+        now = time.monotonic()
+        waiting = []
+        for (cid,) in ws.query("SELECT client_order_id FROM orders WHERE status = 'submitted'"):
+            noticed.setdefault(cid, now)
+            # an order the bot refused itself (its rejection is saved with the next bar) never
+            # comes; one the fake has seen, even unanswered, is on its way
+            if cid in fake.seen_ids or now - noticed[cid] < LOCAL_REFUSAL_GRACE:
+                waiting.append(cid)
         return fake.settled(waiting)
     return gate

@@ -32,9 +32,10 @@ def trade_bot(root: Path, fake: FakeBinance, broker: str = "binance_paper", faul
     ws = BinanceWorkspace(root, fake, bot_id=bot_id)
     if not ws.config_path.exists():
         ws.write_binance_config(broker=broker, lookback=LOOKBACK, strategy=ACTIVE, **config)
+    since = len(fake.requests)
     proc = ws.start(*(["--live"] if broker == "binance" else []))
     try:
-        assert wait_until(lambda: klines_answered(fake), proc, timeout=30), "no warm-up request"
+        assert wait_until(lambda: klines_answered(fake, since), proc, timeout=30), "no warm-up"
         gate = lockstep(ws, fake)
         for at, fault in sorted(faults, key=lambda f: f[0]):
             while len(fake.closed_bars) < HISTORY + at:
@@ -91,7 +92,15 @@ def test_a_bot_trades_on_binance_with_signed_rounded_orders_and_fills_from_the_u
     free_btc = float(next(b["free"] for b in fake.account.balances() if b["asset"] == "BTC"))
     status = json.loads((ws.root / "logs" / "status" / f"{ws.bot_id}.json").read_text())
     assert status["cash"] == pytest.approx(free_btc, abs=1e-8)
-    assert status["venue"]["connected"] is False or status["venue"]["venue"].startswith("binance")
+    assert status["venue"]["venue"].startswith("binance")
+    assert "last_reconcile" in status["venue"] and "streams" in status["venue"]
+    # the keys appear nowhere the bot writes: log, journal, status, database
+    written = [p for p in ws.root.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".sqlite" for p in written) and any(p.suffix == ".log" for p in written)
+    for path in written:
+        content = path.read_bytes()
+        for secret in (fake.api_key, fake.api_secret):
+            assert secret.encode() not in content, f"{secret[:4]}... found in {path}"
 
 
 FAULTS = {  # the fault, and what the bot's log says about it
@@ -136,3 +145,111 @@ def clean_run_entry_bar(trades: list[tuple]) -> int:
     bars = sample_bars(BARS)
     index = next(i for i, b in enumerate(bars) if b.ts == first_entry)
     return index - 1 - HISTORY
+
+
+def run_until_killed(ws: BinanceWorkspace, fake: FakeBinance, condition) -> None:
+    """Start the bot, play in lockstep until ``condition()`` holds between two bars, SIGKILL it."""
+    proc = ws.start()
+    try:
+        assert wait_until(lambda: klines_answered(fake), proc, timeout=30)
+        gate = lockstep(ws, fake)
+        fake.play(gate=lambda: gate() and not condition())
+        assert wait_until(lambda: gate() and condition(), proc, timeout=60), "never got there"
+    finally:
+        fake.stop_playing()
+        kill_hard(proc)
+
+
+def holding_with_protection(ws: BinanceWorkspace, fake: FakeBinance):
+    def check() -> bool:
+        with fake.lock:
+            resting = [o for o in fake.account.open_orders() if o.list_id > 0]
+        return ws.has_open_position() and len(resting) == 2
+    return check
+
+
+def test_a_restart_finds_the_open_protective_orders_on_the_exchange_and_follows_them(
+        tmp_path, clean_run):
+    fake = new_fake()
+    try:
+        ws = BinanceWorkspace(tmp_path, fake, bot_id="7201")
+        ws.write_binance_config(broker="binance_paper", lookback=LOOKBACK, strategy=ACTIVE)
+        run_until_killed(ws, fake, holding_with_protection(ws, fake))
+        ws = trade_bot(tmp_path, fake)
+    finally:
+        fake.stop()
+    assert "following it, not re-sending" in ws.stderr
+    assert ws.trades() == clean_run
+    oco = [r for r in fake.requests if r.path == "/api/v3/orderList/oco" and r.answered == 200]
+    assert len(oco) == len({r.params["belowClientOrderId"] for r in oco}), "an OCO was placed twice"
+
+
+def test_a_fill_made_while_the_bot_was_down_is_adopted_and_the_trade_is_right(tmp_path, clean_run):
+    fake = new_fake()
+    try:
+        ws = BinanceWorkspace(tmp_path, fake, bot_id="7201")
+        ws.write_binance_config(broker="binance_paper", lookback=LOOKBACK, strategy=ACTIVE)
+        run_until_killed(ws, fake, holding_with_protection(ws, fake))
+        entry = ws.open_position_entry()
+        while any(o.list_id > 0 for o in fake.account.open_orders()):
+            assert fake.advance(hold=False), "the protective orders never filled"  # bot down
+        filled = next(o for o in fake.account.orders.values()
+                      if o.list_id > 0 and o.status == "FILLED")
+        ws = trade_bot(tmp_path, fake)
+    finally:
+        fake.stop()
+    assert "adopting a fill" in ws.stderr and "filled" in ws.stderr
+    trade = next(t for t in ws.trades() if t[0] == entry)
+    reference = next(t for t in clean_run if t[0] == entry)
+    # what the exchange did while the bot was away, recorded as the clean run recorded it
+    assert trade[2:5] == reference[2:5]  # size, entry price, exit price
+    assert trade[3] and trade[4] == pytest.approx(float(filled.quote / filled.executed))
+    assert trade[5:8] == reference[5:8]  # pnl, fees, exit reason
+    assert not ws.query("SELECT 1 FROM positions WHERE entry_ts = ?", entry)
+
+
+def test_an_order_under_the_minimum_notional_is_refused_locally_with_the_reason(tmp_path):
+    from fakes.binance.account import Filters
+    fake = new_fake(filters=Filters(min_notional=Decimal("0.5")))
+    try:
+        ws = trade_bot(tmp_path, fake)
+    finally:
+        fake.stop()
+    rejected = [o for o in ws.orders() if o[3] == "rejected"]
+    assert rejected and not ws.trades()
+    messages = [json.loads(e)["message"] for e in ws.events("order_rejected")]
+    assert messages and all("minimum notional 0.5 BTC" in m for m in messages)
+    assert not [r for r in fake.requests if r.path == "/api/v3/order"], "nothing may be sent"
+
+
+def test_a_venue_rejection_is_recorded_with_binances_message_and_trading_goes_on(tmp_path,
+                                                                               clean_run):
+    fake = new_fake()
+    try:
+        ws = trade_bot(tmp_path, fake, faults=[(clean_run_entry_bar(clean_run),
+                                                Fault("reject", path="/api/v3/order"))])
+    finally:
+        fake.stop()
+    messages = [json.loads(e)["message"] for e in ws.events("order_rejected")]
+    assert any("insufficient balance" in m and "-2010" in m for m in messages)
+    assert len(ws.trades()) >= 3  # later signals trade as usual
+
+
+def test_partial_fills_move_the_position_as_they_come(tmp_path):
+    fake = new_fake(split_fills=2)
+    try:
+        ws = trade_bot(tmp_path, fake)
+    finally:
+        fake.stop()
+    journal = [json.loads(line) for line in
+               (ws.root / "logs" / "json" / ws.bot_id / "orders.jsonl").read_text().splitlines()]
+    entries = [o for o in journal if o["purpose"] == "entry"]
+    partial = [o for o in entries if o["status"] == "partial"]
+    assert partial and all(0 < o["filled_size"] < o["size"] for o in partial)
+    filled = {o["client_order_id"]: o for o in entries if o["status"] == "filled"}
+    for o in partial:  # the whole order arrives later, in two trades at one price
+        assert filled[o["client_order_id"]]["filled_size"] > o["filled_size"]
+    trades = ws.trades()
+    assert len(trades) >= 3
+    trades_at_fake = len(fake.account.trades)
+    assert trades_at_fake >= 2 * len(trades)

@@ -31,9 +31,10 @@ def fake():
 def run_to_the_end(ws: BinanceWorkspace, fake: FakeBinance, faults=()) -> str:
     """Start the bot, play every bar (injecting ``faults`` as (bars played, Fault) on the way),
     stop it once it has checkpointed the last closed bar; returns its stderr."""
+    since = len(fake.requests)
     proc = ws.start()
     try:
-        assert wait_until(lambda: klines_answered(fake), proc, timeout=30), "no warm-up request"
+        assert wait_until(lambda: klines_answered(fake, since), proc, timeout=30), "no warm-up"
         played = 0
         for at, fault in sorted(faults, key=lambda f: f[0]):
             played += fake.advance(at - played)
@@ -90,3 +91,46 @@ def test_a_broken_stream_is_backfilled_without_a_gap_or_a_double(tmp_path, fake,
     assert "reconnected" in err and "backfilled" in err
     states = [json.loads(p)["status"]["data_status"] for p in ws.events("status")]
     assert states[:5] == ["DELAYED", "LIVE", "CONNBROKEN", "DELAYED", "LIVE"]
+
+
+def test_a_missing_api_key_stops_the_start_naming_the_variable(tmp_path, fake):
+    ws = BinanceWorkspace(tmp_path, fake, extra_env={"BINANCE_TESTNET_API_SECRET": ""})
+    ws.write_binance_config(broker="binance_paper", lookback=LOOKBACK)
+    result = ws.run(timeout=60)
+    assert result.returncode == 1
+    assert "BINANCE_TESTNET_API_SECRET is not set" in result.stderr
+    assert fake.api_key not in result.stderr and "Traceback" not in result.stderr
+    assert not (ws.root / "data").exists()  # refused before anything was written
+
+
+def test_an_unreachable_exchange_is_a_clear_start_up_error(tmp_path, fake):
+    ws = BinanceWorkspace(tmp_path, fake, extra_env={"BINANCE_REST_URL": "http://127.0.0.1:9/api"})
+    ws.write_binance_config(broker="binance_paper", lookback=LOOKBACK)
+    result = ws.run(timeout=120)
+    assert result.returncode == 3
+    assert "cannot reach Binance at http://127.0.0.1:9/api" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_restart_trades_the_bars_missed_while_down_as_live_bars(tmp_path, fake):
+    from binance_workspace import lockstep
+    from bot_workspace import kill_hard
+    ws = BinanceWorkspace(tmp_path, fake)
+    ws.write_binance_config(lookback=LOOKBACK, strategy=ACTIVE)
+    proc = ws.start()
+    stop_at = fake.market.bars[HISTORY + 300].ts
+    try:
+        assert wait_until(lambda: klines_answered(fake), proc, timeout=30)
+        gate = lockstep(ws, fake)
+        fake.play(gate=lambda: gate() and not ws.checkpointed(stop_at))
+        assert wait_until(lambda: ws.checkpointed(stop_at), proc, timeout=60), (
+            ws.last_bar_ts(), stop_at, len(fake.closed_bars))
+    finally:
+        fake.stop_playing()
+        kill_hard(proc)
+    assert fake.advance(25, hold=False) == 25  # the market moves on while the bot is down
+    err = run_to_the_end(ws, fake)
+    assert "25 bar(s) since the last traded bar" in err and "25 traded as live bars" in err
+    assert ws.trades() == replayed_trades(ws)  # as if it had never stopped
+    (bars,) = ws.query("SELECT count(*) FROM equity")[0]
+    assert bars == BARS - HISTORY - 1

@@ -15,6 +15,8 @@ COMMANDS = {
     "mixins": ("trading.cli.mixins", "list every entry/exit mixin with its params"),
     "schema": ("trading.cli.schema", "print the config JSON Schema"),
     "reset-kill-switch": ("trading.cli.reset_kill_switch", "clear a bot's drawdown kill switch"),
+    "download": ("trading.cli.download", "download closed klines to a CSV file replay reads"),
+    "feed-test": ("trading.cli.feed_test", "connect to a data feed and print each closed bar"),
 }
 
 

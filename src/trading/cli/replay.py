@@ -17,29 +17,12 @@ from pathlib import Path
 
 from trading.backtest.replay import load_replay_bars, run_replay
 from trading.backtest.report import format_summary, write_report
-from trading.cli.common import EXIT_INVALID, EXIT_OK, EXIT_USAGE, report_config_error
+from trading.cli.common import (EXIT_INVALID, EXIT_OK, EXIT_USAGE, ProgressBar,
+                                report_config_error)
 from trading.config.loading import load_config
 from trading.core.errors import ConfigError, MixinError, TradingBotError
 
 DEFAULT_OUT = Path("replay_out")
-
-
-class ProgressBar:
-    """``replay  42% [#####.....] 420,000/1,000,000 bars`` redrawn in place on stderr."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-
-    def __call__(self, seen: int) -> None:
-        frac = seen / self.total
-        filled = int(frac * 30)
-        sys.stderr.write(f"\rreplay {int(frac * 100):3d}% [{'#' * filled}{'.' * (30 - filled)}] "
-                         f"{seen:,}/{self.total:,} bars")
-        sys.stderr.flush()
-
-    def finish(self) -> None:
-        self(self.total)
-        sys.stderr.write("\n")
 
 
 def _moment(text: str) -> datetime:

@@ -16,6 +16,7 @@ from feeds.factory import build_source
 from trading.config.models import BotConfig
 from trading.core.errors import ConfigError
 from trading.core.events import Event, StatusEvent
+from trading.core.settings import VENUE_BROKERS
 from trading.core.timeutil import utcnow
 from trading.persistence.repository import BotSnapshot
 from trading.runtime.io_thread import IOThread
@@ -40,7 +41,7 @@ class VenueLink:
     def build(self) -> tuple[Any, Any]:
         """The data source and the broker the config names, sharing one venue connection."""
         cfg = self.config
-        if cfg.broker.type in ("binance", "binance_paper") and cfg.risk.trailing_stop.enabled:
+        if cfg.broker.type in VENUE_BROKERS and cfg.risk.trailing_stop.enabled:
             raise ConfigError("risk_management.trailing_stop: the trailing stop order is not "
                               f"supported by broker '{cfg.broker.type}' in this version; turn it "
                               "off and use the TrailingStopExitMixin exit instead")

@@ -94,6 +94,7 @@ class FakeBinance:
         self.order_received_at: list[tuple[str, float]] = []  # (client id, perf_counter)
         self.delivered: set[str] = set()  # client ids whose final state reached the bot
         self.acknowledged: set[str] = set()  # client ids whose placement the fake answered
+        self.seen_ids: set[str] = set()  # client ids of every placement request, answered or not
         self.stream_connections = 0
         self.user_subscriptions = 0
         self._streams: list[web.WebSocketResponse] = []
@@ -195,11 +196,12 @@ class FakeBinance:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
     # -- driving the market ------------------------------------------------------------------
-    def advance(self, bars: int = 1) -> int:
-        """Close ``bars`` bars (fewer at the end of the data); returns how many closed."""
-        return self._call(self._advance(bars))
+    def advance(self, bars: int = 1, hold: bool = True) -> int:
+        """Close ``bars`` bars (fewer at the end of the data); returns how many closed. With
+        ``hold`` a bar that fills orders closes only once the bot has heard of the fills."""
+        return self._call(self._advance(bars, hold), timeout=30)
 
-    async def _advance(self, bars: int) -> int:
+    async def _advance(self, bars: int, hold: bool = True) -> int:
         done = 0
         for _ in range(bars):
             with self.lock:
@@ -212,7 +214,9 @@ class FakeBinance:
                 closed_event = self.market.event(index)
                 forming_event = self.market.event(self.market.cursor)
             await self._push_reports(reports)
-            await self._until_told([r["c"] for r in reports if r["X"] not in ("NEW", "PARTIALLY_FILLED")])
+            if hold:
+                await self._until_told([r["c"] for r in reports
+                                        if r["X"] not in ("NEW", "PARTIALLY_FILLED")])
             if time.monotonic() >= self._silent_until:
                 self.kline_sent_at[closed_event["k"]["t"]] = time.perf_counter()
                 await self._broadcast(closed_event)
@@ -308,6 +312,9 @@ class FakeBinance:
             self.requests.append(record)
         if request.method == "POST" and request.path == "/api/v3/order":
             self.order_received_at.append((params.get("newClientOrderId", ""), record.at))
+        with self.lock:
+            self.seen_ids.update(params[k] for k in ("newClientOrderId", "aboveClientOrderId",
+                                                     "belowClientOrderId") if k in params)
         request[PARAMS], request[RAW] = params, (request.query_string, body)
         fault = self._take_fault(request.method, request.path)
         if fault is not None and fault.kind == "status":

@@ -153,7 +153,7 @@ class OrderGateway:
                 return self.account
             await self.venue.start()
             client = self.venue.client
-            assert client is not None
+            assert client is not None, "started above"
             info = await self.venue.request("exchange info", client.get_exchange_info)
             self.rules = rules = SymbolRules.from_exchange_info(info, self.symbol)
             account = await self.venue.request("account", client.get_account)
@@ -182,11 +182,39 @@ class OrderGateway:
                 await task
         self._tasks = []
 
+    def _client(self) -> Any:
+        client = self.venue.client
+        if client is None or self.rules is None:
+            raise VenueError("the Binance connection is closed")
+        return client
+
     # -- orders ------------------------------------------------------------------------------
     async def place(self, intent: OrderIntent) -> None:
-        """Send ``intent`` once: look it up first when it may exist, and after an unclear answer."""
-        client = self.venue.client
-        assert client is not None and self.rules is not None
+        """Send ``intent`` once: look it up first when it may exist, and after an unclear answer.
+
+        Never raises: whatever happens ends in an update for the broker."""
+        try:
+            await self._place(intent)
+        except VenueError as exc:
+            self._unconfirmed(intent.client_id, exc)
+
+    async def place_oco(self, intent: OcoIntent) -> None:
+        """Send a protective OCO pair (both legs are followed by their own client ids)."""
+        try:
+            await self._place_oco(intent)
+        except VenueError as exc:
+            for cid in (intent.stop_loss_id, intent.take_profit_id):
+                self._unconfirmed(cid, exc)
+
+    def _unconfirmed(self, client_id: str, exc: Exception) -> None:
+        log.error("order %s: Binance could not be asked (%s); reported as rejected; it is looked "
+                  "up before any re-send", client_id, exc)
+        self.look_up_first.add(client_id)
+        tracked = self._tracked.setdefault(client_id, _Tracked())
+        self._emit(client_id, tracked, "rejected", (), message=f"Binance could not confirm it: {exc}")
+
+    async def _place(self, intent: OrderIntent) -> None:
+        client = self._client()
         tracked = self._tracked.setdefault(intent.client_id, _Tracked())
         check_first = intent.client_id in self.look_up_first
         loop = asyncio.get_running_loop()
@@ -225,16 +253,17 @@ class OrderGateway:
                    message=f"Binance gave no clear answer to order {intent.client_id} after "
                            f"{PLACE_ATTEMPTS} attempts; it was not placed")
 
-    async def place_oco(self, intent: OcoIntent) -> None:
-        """Send a protective OCO pair (both legs are followed by their own client ids)."""
-        client = self.venue.client
-        assert client is not None
+    async def _place_oco(self, intent: OcoIntent) -> None:
+        client = self._client()
         for cid in (intent.stop_loss_id, intent.take_profit_id):
             self._tracked.setdefault(cid, _Tracked())
         if intent.stop_loss_id in self.look_up_first:
             existing = await self._lookup(intent.stop_loss_id)
             partner = await self._lookup(intent.take_profit_id)
             if existing is not None and partner is not None:
+                log.info("OCO %s / %s is already on Binance (%s / %s): following it, not "
+                         "re-sending", intent.stop_loss_id, intent.take_profit_id,
+                         existing["status"], partner["status"])
                 await self._absorb_order(intent.stop_loss_id, existing)
                 await self._absorb_order(intent.take_profit_id, partner)
                 return
@@ -250,8 +279,7 @@ class OrderGateway:
 
     async def cancel(self, client_id: str) -> None:
         """Cancel an open order; an order already gone is reported as it is on Binance."""
-        client = self.venue.client
-        assert client is not None
+        client = self._client()
         tracked = self._tracked.setdefault(client_id, _Tracked())
         if tracked.status in FINAL:
             return
@@ -259,7 +287,12 @@ class OrderGateway:
             answer = await self.venue.request(f"cancel {client_id}", client.cancel_order,
                                               symbol=self.symbol, origClientOrderId=client_id)
         except VenueError as exc:
-            existing = await self._lookup(client_id)
+            try:
+                existing = await self._lookup(client_id)
+            except VenueError as again:
+                log.error("cancel %s: Binance could not be asked (%s); polling will tell",
+                          client_id, again)
+                return
             if existing is None:
                 self._emit(client_id, tracked, "canceled", (), message=str(exc))
             else:
@@ -268,8 +301,7 @@ class OrderGateway:
         await self._absorb_order(client_id, answer)
 
     async def _lookup(self, client_id: str) -> dict[str, Any] | None:
-        client = self.venue.client
-        assert client is not None
+        client = self._client()
         try:
             return await self.venue.request(f"order lookup {client_id}", client.get_order,
                                             symbol=self.symbol, origClientOrderId=client_id)
@@ -300,8 +332,7 @@ class OrderGateway:
         executed = float(order.get("executedQty", 0))
         fills = []
         if executed > tracked.filled + EPSILON:
-            client = self.venue.client
-            assert client is not None
+            client = self._client()
             trades = await self.venue.request(f"trades of {client_id}", client.get_my_trades,
                                               symbol=self.symbol, orderId=order["orderId"])
             for t in trades:
@@ -340,8 +371,7 @@ class OrderGateway:
     async def _price_of(self, asset: str) -> float:
         """An asset's price in the quote currency (BNB fees), cached for the run."""
         if asset not in self._prices:
-            client = self.venue.client
-            assert client is not None and self.rules is not None
+            client = self._client()
             try:
                 ticker = await self.venue.request(f"{asset} price", client.get_symbol_ticker,
                                                   symbol=f"{asset}{self.rules.quote}")
