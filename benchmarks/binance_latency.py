@@ -37,7 +37,7 @@ from fakes.binance import FakeBinance  # noqa: E402
 TARGET_P99_MS = 5.0
 HISTORY = 100
 EVERY_BAR = {"entry_logic": {"name": "RSIOrBBEntryMixin", "params": {"e_rsi_oversold": 100}},
-             "exit_logic": {"name": "TimeBasedExitMixin", "params": {"x_max_bars": 1}}}
+             "exit_logic": [{"name": "TimeBasedExitMixin", "params": {"x_max_bars": 1}}]}
 
 
 def main() -> int:
