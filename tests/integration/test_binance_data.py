@@ -134,3 +134,14 @@ def test_a_restart_trades_the_bars_missed_while_down_as_live_bars(tmp_path, fake
     assert ws.trades() == replayed_trades(ws)  # as if it had never stopped
     (bars,) = ws.query("SELECT count(*) FROM equity")[0]
     assert bars == BARS - HISTORY - 1
+
+
+def test_a_trailing_stop_order_on_binance_is_refused_at_start_up_with_what_to_do(tmp_path, fake):
+    ws = BinanceWorkspace(tmp_path, fake)
+    ws.write_binance_config(broker="binance_paper", lookback=LOOKBACK,
+                            risk_management={"trailing_stop": {"enabled": True}})
+    result = ws.run(timeout=60)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "risk_management.trailing_stop" in result.stderr
+    assert "TrailingStopExitMixin" in result.stderr
+    assert not [r for r in fake.requests if r.api_key]  # nothing was sent with the keys
