@@ -212,7 +212,7 @@ def test_an_order_under_the_minimum_notional_is_refused_locally_with_the_reason(
     from fakes.binance.account import Filters
     fake = new_fake(filters=Filters(min_notional=Decimal("0.5")))
     try:
-        ws = trade_bot(tmp_path, fake)
+        ws = trade_bot(tmp_path, fake, stop_at=fake.market.bars[HISTORY + 60].ts)
     finally:
         fake.stop()
     rejected = [o for o in ws.orders() if o[3] == "rejected"]

@@ -118,7 +118,7 @@ def test_a_restart_trades_the_bars_missed_while_down_as_live_bars(tmp_path, fake
     ws = BinanceWorkspace(tmp_path, fake)
     ws.write_binance_config(lookback=LOOKBACK, strategy=ACTIVE)
     proc = ws.start()
-    stop_at = fake.market.bars[HISTORY + 300].ts
+    stop_at = fake.market.bars[HISTORY + 120].ts
     try:
         assert wait_until(lambda: klines_answered(fake), proc, timeout=30)
         gate = lockstep(ws, fake)
