@@ -32,8 +32,8 @@ from brokers.binance_reconcile import Reconciliation, protective_ids, reconcile_
 from trading.core.errors import OrderRejected, VenueError
 from trading.core.types import OpenTrade, PendingOrder
 from trading.venues.binance.connection import BinanceVenue
-from trading.venues.binance.orders import (AccountState, OcoIntent, OrderGateway, OrderIntent,
-                                           OrderUpdate)
+from trading.venues.binance.order_types import AccountState, OcoIntent, OrderIntent, OrderUpdate
+from trading.venues.binance.orders import OrderGateway
 
 log = logging.getLogger(__name__)
 

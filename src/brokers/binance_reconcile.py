@@ -19,7 +19,7 @@ from typing import Any, Callable
 from trading.core.events import Event, StatusEvent
 from trading.core.timeutil import utcnow
 from trading.core.types import OpenTrade, PendingOrder
-from trading.venues.binance.orders import AccountState
+from trading.venues.binance.order_types import AccountState
 
 log = logging.getLogger(__name__)
 

@@ -82,10 +82,9 @@ def klines_answered(fake: FakeBinance, since: int = 0) -> bool:
 
 
 # seconds an order saved as submitted may take to reach the fake before the gate takes it for one
-# the bot refused itself: a market order is handed over inside buy(), a protective one on the
-# broker's next tick (Cerebro's qcheck, 0.5 s)
-LOCAL_REFUSAL_GRACE = {"market": 0.5}
-PROTECTIVE_GRACE = 2.0
+# the bot refused itself: longer than the broker's next tick (Cerebro's qcheck, 0.5 s) and than a
+# request waits for its turn while the venue slows down after a 429
+LOCAL_REFUSAL_GRACE = 2.0
 
 
 def lockstep(ws: BinanceWorkspace, fake: FakeBinance):
@@ -101,13 +100,11 @@ def lockstep(ws: BinanceWorkspace, fake: FakeBinance):
             return False
         now = time.monotonic()
         waiting = []
-        for cid, kind in ws.query("SELECT client_order_id, order_type FROM orders "
-                                  "WHERE status = 'submitted'"):
+        for (cid,) in ws.query("SELECT client_order_id FROM orders WHERE status = 'submitted'"):
             noticed.setdefault(cid, now)
             # an order the bot refused itself (its rejection is saved with the next bar) never
             # comes; one the fake has seen, even unanswered, is on its way
-            grace = LOCAL_REFUSAL_GRACE.get(kind, PROTECTIVE_GRACE)
-            if cid in fake.seen_ids or now - noticed[cid] < grace:
+            if cid in fake.seen_ids or now - noticed[cid] < LOCAL_REFUSAL_GRACE:
                 waiting.append(cid)
         return fake.settled(waiting)
     return gate

@@ -7,7 +7,7 @@ from decimal import Decimal
 from brokers.binance_reconcile import reconcile_account
 from trading.core.types import OpenTrade, PendingOrder
 from trading.venues.binance.filters import SymbolRules
-from trading.venues.binance.orders import AccountState
+from trading.venues.binance.order_types import AccountState
 
 RULES = SymbolRules(symbol="ETHBTC", base="ETH", quote="BTC", step=Decimal("0.001"),
                     min_qty=Decimal("0.001"), max_qty=Decimal("1000"), tick=Decimal("0.000001"),
