@@ -2,18 +2,28 @@
 from __future__ import annotations
 
 from feeds import AVAILABLE_SOURCES
+from feeds.binance import BinanceKlineSource
 from feeds.file import FileBarSource
 from feeds.live import BarSource
 from trading.core.errors import ConfigError
 from trading.core.settings import DataConfig
+from trading.venues.binance.connection import BinanceVenue
 
 
 
-def build_source(data: DataConfig, *, resume_after_ts: float | None) -> BarSource:
+def build_source(data: DataConfig, *, resume_after_ts: float | None,
+                 venue: BinanceVenue | None = None) -> BarSource:
     """The ``BarSource`` for ``data``; ``resume_after_ts`` is the last bar traded before a restart.
 
-    Raises ConfigError for a source this version cannot run, DataError for an unusable file.
+    ``venue`` is the bot's connection for a venue source (``trading.venues.factory``). Raises
+    ConfigError for a source this version cannot run, DataError for an unusable file.
     """
+    if data.data_source == "binance":
+        if venue is None:
+            raise ConfigError("data.data_source 'binance' needs a Binance connection "
+                              "(trading.venues.factory.build_venue)")
+        return BinanceKlineSource(venue, data.symbol, data.interval, data.lookback_bars,
+                                  data.retry_interval, resume_after_ts=resume_after_ts)
     if data.data_source == "file":
         if data.file_path is None:
             raise ConfigError("data.file_path: missing; data_source 'file' reads bars from a CSV "

@@ -118,9 +118,10 @@ class LiveFeed(bt.feed.DataBase):
     and reported to ``on_invalid(message)``, so nothing ever trades or warms up on it. The
     strategy reads the bar through ``current_bar()`` and asks ``is_warmup()`` /
     ``is_last_warmup()``; the bot's status report reads ``last_bar_ts`` and ``status``.
+    ``on_status(name)``, when given, hears each data state change on Backtrader's thread.
     """
 
-    params = (("sink", None), ("interval_seconds", 0), ("on_invalid", None))
+    params = (("sink", None), ("interval_seconds", 0), ("on_invalid", None), ("on_status", None))
 
     IDLE_WAIT = 0.05  # seconds a _load waits for a bar when Cerebro gives no qcheck
 
@@ -189,6 +190,8 @@ class LiveFeed(bt.feed.DataBase):
                     return True
             elif kind == _STATUS:
                 self.put_notification(item[1])
+                if self.p.on_status is not None:  # e.g. the bot raising a status event
+                    self.p.on_status(self._getstatusname(item[1]))
             else:
                 self._ended = True
                 self.put_notification(DISCONNECTED)

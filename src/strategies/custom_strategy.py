@@ -393,4 +393,5 @@ class CustomStrategy(bt.Strategy):
             size=abs(order.created.size), status=status,
             purpose=purpose, price=price,
             filled_size=abs(executed.size), fill_price=executed.price if executed.size else None,
-            fee=executed.comm, reason=self._exit_reason if purpose == "exit" else ""))
+            fee=executed.comm, reason=self._exit_reason if purpose == "exit" else "",
+            venue_order_id=order.info.get("venue_order_id"), message=order.info.get("message", "")))

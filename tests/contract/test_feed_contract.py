@@ -18,12 +18,15 @@ from typing import Callable
 import backtrader as bt
 import pytest
 
+from fakes.binance import FakeBinance
 from feeds.csv_bars import load_bars
 from feeds.factory import build_source
 from feeds.live import BarSink, BarSource, LiveFeed
 from strategies.mixins.base import Bar
-from trading.core.settings import DataConfig
+from trading.core.settings import DataConfig, VenueEndpoints
 from trading.runtime.io_thread import IOThread
+from trading.venues.factory import build_venue
+from trading.core.settings import BrokerConfig
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "ETHBTC-5m.csv"
 RUN_TIMEOUT = 30.0
@@ -53,8 +56,46 @@ def file_case(tmp_path: Path) -> FeedCase:
                     interval_seconds=config.interval_seconds)
 
 
+class ClosingSource:
+    """A venue source that closes its venue connection when its run ends (on the I/O loop)."""
+
+    def __init__(self, source: BarSource, venue) -> None:
+        self.source, self.venue = source, venue
+
+    async def run(self, sink: BarSink) -> None:
+        try:
+            await self.source.run(sink)
+        finally:
+            await self.venue.close()
+
+    def resume_after(self, ts: float | None) -> None:
+        self.source.resume_after(ts)
+
+    def describe(self) -> str:
+        return self.source.describe()
+
+
+def binance_case(tmp_path: Path) -> FeedCase:
+    """The kline source against the loopback exchange, which plays 240 more bars once it is live."""
+    bars = load_bars(SAMPLE)
+    market = [bars.bar(i) for i in range(301)]
+    fake = FakeBinance(market, history=60).start()
+    config = DataConfig(data_source="binance", symbol="ETHBTC", interval="5m", lookback_bars=60,
+                        retry_interval=1, file_path=None, speed=0,
+                        endpoints=VenueEndpoints(**fake.urls))
+    venue = build_venue(BrokerConfig("paper", 1000.0, 0.0, 0.0), config, env={})
+    source = build_source(config, resume_after_ts=None, venue=venue)
+    fake.play(gate=lambda: venue.stream_states.get("klines ETHBTC 5m") == "LIVE")
+    forming = [bar._replace(high=bar.open, low=bar.open, close=bar.open, volume=0.0)
+               for bar in market]
+    return FeedCase(source=ClosingSource(source, venue), closed_bars=market[:-1], history_bars=60,
+                    interval_seconds=config.interval_seconds, ends_by_itself=False,
+                    forming_bars=forming, close=fake.stop)
+
+
 FEED_KINDS: dict[str, Callable[[Path], FeedCase]] = {
     "file": file_case,
+    "binance": binance_case,
 }
 
 

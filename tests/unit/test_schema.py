@@ -106,7 +106,7 @@ def test_defaults_fill_absent_sections_and_keys_without_touching_given_values():
              "risk_management": {"trailing_stop": {"enabled": True}}}
     filled = apply_defaults(given, config_schema())
     assert filled["broker"] == {"type": "mock", "commission": 0.002, "initial_balance": 10000,
-                                "slippage_pct": 0}
+                                "slippage_pct": 0, "endpoints": {}}
     assert filled["risk_management"]["trailing_stop"] == {"enabled": True, "activation_pct": 0,
                                                           "trailing_pct": 2.0}
     assert filled["notifications"]["telegram"] == {"enabled": False,

@@ -21,6 +21,8 @@ COMMANDS = {
     "status": ("trading.cli.status", "show every bot's status as a table (stale ones marked)"),
     "reset": ("trading.cli.reset", "archive a stopped bot's rows, journal and status: start over"),
     "reset-kill-switch": ("trading.cli.reset_kill_switch", "clear a bot's drawdown kill switch"),
+    "download": ("trading.cli.download", "download closed klines to a CSV file replay reads"),
+    "feed-test": ("trading.cli.feed_test", "connect to a data feed and print each closed bar"),
 }
 
 

@@ -7,18 +7,19 @@ import time
 LINE_SECONDS = 30.0  # without a terminal: a line per tenth of the points, or this often
 
 
-class ReplayProgress:
+class ProgressBar:
     """``replay  42% [#####.....] 420,000/1,000,000 bars`` redrawn in place on stderr."""
 
-    def __init__(self, total: int, label: str = "replay") -> None:
-        self.total = total
+    def __init__(self, total: int, label: str = "replay", unit: str = "bars") -> None:
+        self.total = max(1, total)
         self.label = label
+        self.unit = unit
 
     def __call__(self, seen: int) -> None:
-        frac = seen / self.total
+        frac = min(1.0, seen / self.total)
         filled = int(frac * 30)
         sys.stderr.write(f"\r{self.label} {int(frac * 100):3d}% [{'#' * filled}{'.' * (30 - filled)}] "
-                         f"{seen:,}/{self.total:,} bars")
+                         f"{seen:,}/{self.total:,} {self.unit}")
         sys.stderr.flush()
 
     def finish(self) -> None:

@@ -23,7 +23,7 @@ from trading.backtest.report import write_report
 from trading.backtest.report_inputs import ReplayReport
 from trading.cli import tables
 from trading.cli.common import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE, command_parser
-from trading.cli.progress import ReplayProgress
+from trading.cli.progress import ProgressBar
 from trading.cli.research_args import add_research_arguments, fail
 from trading.config.loading import CheckedConfig, check_config
 from trading.core.errors import ConfigError, MixinError, TradingBotError, UnreadableConfig
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         outs = _out_dirs(checked, args.out)
         for c, out in zip(checked, outs):
             data = loader.load(c.config)
-            progress = (ReplayProgress(len(data.bars), f"replay {c.config.bot_id}")
+            progress = (ProgressBar(len(data.bars), f"replay {c.config.bot_id}")
                         if not args.no_progress and sys.stderr.isatty() else None)
             result = run_replay(c.config, data.bars, args.warmup, on_progress=progress)
             if progress is not None:

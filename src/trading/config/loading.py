@@ -19,6 +19,7 @@ from trading.config.models import (BotConfig, BrokerConfig, ChannelConfig, DataC
                                    TradingConfig, TrailingStopConfig)
 from trading.config.names import file_bot_id_problem
 from trading.config.overrides import Override, apply_overrides, mark_overridden
+from trading.core.settings import VenueEndpoints
 from trading.config.validator import validate_document
 from trading.core.errors import ConfigError
 
@@ -54,6 +55,11 @@ def _path(value: str | None, base: Path) -> Path | None:
     return path if path.is_absolute() else base / path
 
 
+def _endpoints(raw: Mapping[str, Any] | None) -> VenueEndpoints:
+    raw = raw or {}
+    return VenueEndpoints(rest=raw.get("rest"), stream=raw.get("stream"), ws_api=raw.get("ws_api"))
+
+
 def bot_id_from_path(path: Path) -> str:
     """The default bot id: the config file's stem (``0001`` for ``0001.json``).
 
@@ -82,7 +88,8 @@ def build_config(doc: Mapping[str, Any], source: Path | None = None,
         version=doc["version"],
         live_trading_confirmed=doc["live_trading_confirmed"],
         broker=BrokerConfig(type=b["type"], initial_balance=float(b["initial_balance"]),
-                            commission=float(b["commission"]), slippage_pct=float(b["slippage_pct"])),
+                            commission=float(b["commission"]), slippage_pct=float(b["slippage_pct"]),
+                            endpoints=_endpoints(b.get("endpoints"))),
         trading=TradingConfig(symbol=t["symbol"], position_size=float(t["position_size"]),
                               max_positions=int(t["max_positions"]),
                               max_drawdown_pct=float(t["max_drawdown_pct"]),
@@ -90,7 +97,8 @@ def build_config(doc: Mapping[str, Any], source: Path | None = None,
         data=DataConfig(data_source=d["data_source"], symbol=d.get("symbol") or t["symbol"],
                         interval=d["interval"], lookback_bars=int(d["lookback_bars"]),
                         retry_interval=float(d["retry_interval"]),
-                        file_path=_path(d.get("file_path"), base), speed=float(d["speed"])),
+                        file_path=_path(d.get("file_path"), base), speed=float(d["speed"]),
+                        endpoints=_endpoints(d.get("endpoints"))),
         strategy=StrategyConfig(type=s["type"], entry=_mixin(s["entry_logic"]),
                                 exits=tuple(_mixin(e) for e in exits)),
         notifications=NotificationsConfig(enabled=n["enabled"], telegram=_channel(n["telegram"]),

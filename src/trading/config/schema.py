@@ -90,6 +90,20 @@ def _channel(description: str, rate_per_minute: int, **extra: dict[str, Any]) ->
     return _obj(description, properties)
 
 
+URL_PATTERN = "^(https?|wss?)://[^\\s/]+(/\\S*)?$"
+
+
+def _endpoints(description: str) -> dict[str, Any]:
+    def url(what: str, example: str) -> dict[str, Any]:
+        return _scalar("string", f"{what} base URL (e.g. {example}).", pattern=URL_PATTERN,
+                       max_length=MAX_PATH)
+    return _obj(description, {
+        "rest": url("REST API", "https://api.binance.com"),
+        "stream": url("Market data stream", "wss://stream.binance.com:9443"),
+        "ws_api": url("WebSocket API (user data stream)", "wss://ws-api.binance.com:443/ws-api/v3"),
+    })
+
+
 def _mixin_spec(kind: str) -> dict[str, Any]:
     prefix = "e_" if kind == "entry" else "x_"
     return _obj(f"One {kind} mixin: its registered name and its parameters.", {
@@ -131,13 +145,20 @@ def config_schema() -> dict[str, Any]:
                               "kept in the database; binance_paper: Binance Spot Testnet; binance: "
                               "Binance Spot (real money); ibkr: Interactive Brokers TWS/Gateway.",
                               BROKER_TYPES),
-                "initial_balance": _scalar("number", "Starting cash of simulated brokers, in the "
-                                           "quote currency.", 10000, exclusive_minimum=0,
+                "initial_balance": _scalar("number", "Starting cash of simulated brokers (mock, "
+                                           "paper), in the quote currency. It does not apply to "
+                                           "a venue account (binance_paper, binance): there the "
+                                           "cash and position are the account's free quote and "
+                                           "base balances.", 10000, exclusive_minimum=0,
                                            maximum=MAX_MONEY),
                 "commission": _scalar("number", "Commission per fill as a fraction of its value "
                                       "(0.001 = 0.1%).", 0.001, minimum=0, maximum=0.1),
                 "slippage_pct": _scalar("number", "Simulated slippage per fill, in percent.", 0,
                                         minimum=0, maximum=10),
+                "endpoints": _endpoints("Where a venue broker connects, for regional venues and "
+                                        "proxies (default: Binance's own, its Spot Testnet's for "
+                                        "binance_paper). BINANCE_REST_URL, BINANCE_STREAM_URL and "
+                                        "BINANCE_WS_API_URL in the environment win."),
             }, required=("type",)),
             "trading": _obj("What the bot trades and how much.", {
                 "symbol": _scalar("string", "The symbol traded, as the venue spells it (BTCUSDT).",
@@ -170,6 +191,10 @@ def config_schema() -> dict[str, Any]:
                 "speed": _scalar("number", "Bars per second delivered by the file source: 0 = as "
                                  f"fast as possible, else at least {MIN_SPEED:g} (about one bar "
                                  "a day).", 0, minimum=0, maximum=MAX_SPEED),
+                "endpoints": _endpoints("Where a venue data source connects (default: Binance's "
+                                        "own). A binance broker's endpoints serve its data too. "
+                                        "BINANCE_REST_URL and BINANCE_STREAM_URL in the "
+                                        "environment win."),
             }, required=("data_source",)),
             "strategy": _obj("The trading rules: one entry mixin and one or more exit mixins.", {
                 "type": {"type": "string", "const": "custom", "default": "custom",

@@ -28,7 +28,8 @@ from notify.settings import resolve as resolve_channel
 from trading.config.files import MAX_DEPTH, JsonPath, Problem, document_problems
 from trading.config.names import file_bot_id_problem, log_file_problem
 from trading.config.schema import (BOT_ID_PATTERN, BOT_ID_WORDS, DAILY_SUMMARY_PATTERN, MAX_NAME,
-                                   MIN_SPEED, apply_defaults, config_schema)
+                                   MIN_SPEED, URL_PATTERN, apply_defaults,
+                                   config_schema)
 from trading.core.settings import (BROKER_TYPES, CHANNELS, DATA_SOURCES, INTERVALS,
                                    LIVE_MONEY_BROKERS)
 from trading.core.text import printable, shortened
@@ -50,7 +51,8 @@ _TYPE_WORDS = {"object": "an object", "array": "an array", "string": "a string",
                "integer": "an integer", "number": "a number", "boolean": "true or false",
                "null": "null"}
 _PATTERN_WORDS = {BOT_ID_PATTERN: BOT_ID_WORDS,
-                  DAILY_SUMMARY_PATTERN: "a UTC time of day, HH:MM or HH:MM:SS"}
+                  DAILY_SUMMARY_PATTERN: "a UTC time of day, HH:MM or HH:MM:SS",
+                  URL_PATTERN: "a URL such as https://host/path or wss://host:port/path"}
 _BOUNDS = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
 
 

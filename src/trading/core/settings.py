@@ -12,6 +12,7 @@ from typing import Any, Mapping
 
 BROKER_TYPES = ("mock", "paper", "binance_paper", "binance", "ibkr")
 LIVE_MONEY_BROKERS = ("binance", "ibkr")
+VENUE_BROKERS = {"binance": "binance", "binance_paper": "binance"}  # broker type -> its venue
 DATA_SOURCES = ("file", "binance", "yahoo", "ibkr")
 INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "12h", "1d", "1w")
 INTERVAL_SECONDS = {"1m": 60, "3m": 180, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600,
@@ -22,11 +23,22 @@ CHANNELS = ("telegram", "email", "webhook")
 
 
 @dataclass(frozen=True)
+class VenueEndpoints:
+    """Where a venue is reached; None keeps the venue's default (its testnet's for a paper
+    account). Environment variables (``BINANCE_REST_URL`` ...) win over these."""
+
+    rest: str | None = None
+    stream: str | None = None
+    ws_api: str | None = None
+
+
+@dataclass(frozen=True)
 class BrokerConfig:
     type: str
     initial_balance: float
     commission: float
     slippage_pct: float
+    endpoints: VenueEndpoints = VenueEndpoints()
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,7 @@ class DataConfig:
     retry_interval: float
     file_path: Path | None
     speed: float
+    endpoints: VenueEndpoints = VenueEndpoints()
 
     @property
     def interval_seconds(self) -> int:

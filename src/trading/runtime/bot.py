@@ -15,9 +15,7 @@ from typing import Any, Callable
 
 import backtrader as bt
 
-from brokers.factory import build_broker
 from brokers.paper import BrokerSnapshot
-from feeds.factory import build_source
 from feeds.live import BarSink, BarSource, LiveFeed, SinkClosed
 from strategies.custom_strategy import CustomStrategy
 from trading.config.models import BotConfig
@@ -39,6 +37,7 @@ from trading.runtime.io_thread import IOThread
 from trading.runtime.notifications import BotNotifications
 from trading.runtime.status import BarStatus, bar_status, status_document, write_status_file
 from trading.runtime.summary import RunSummary
+from trading.runtime.venue_link import VenueLink
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +103,7 @@ class LiveTradingBot:
         # through the switch; events go out on the I/O thread
         self.pause = PauseSwitch()
         self.notifications = BotNotifications(self, record=self._publish)
+        self.venue_link = VenueLink(config, self.io, publish=self._publish)  # venue lifecycle
 
     # -- lifecycle ---------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -118,9 +118,8 @@ class LiveTradingBot:
                               "a bot must be able to restore its state after a restart; use a "
                               "file (the default sqlite:///data/<bot_id>.sqlite) or a server")
         if self.broker is None:
-            if self._source is None:
-                self._source = build_source(self.config.data, resume_after_ts=None)
-            self.broker = build_broker(self.config.broker)
+            source, self.broker = self.venue_link.build()
+            self._source = self._source or source  # a source handed in wins
 
     def run(self) -> RunSummary:
         cfg = self.config
@@ -129,7 +128,8 @@ class LiveTradingBot:
             self.prepare()
             self._build()
             assert self.cerebro is not None and self.store is not None
-            self.io.start()
+            if not self.io.running:  # the venue link may have started it to reconcile
+                self.io.start()
             self.io.submit(self._bars_from_source(), name="bar source")
             self.io.every(cfg.logging.heartbeat_seconds, self._heartbeat, name="heartbeat")
             self.io.every(WAL_FLUSH_SECONDS, self._flush_wal, name="wal flush")
@@ -163,6 +163,7 @@ class LiveTradingBot:
         finally:
             self.notifications.finish()
             self.notifications.stop()
+            self.venue_link.close()
             self.io.stop(timeout=5.0)
             if self.listener is not None:
                 self.listener.refusals.ended()
@@ -180,7 +181,7 @@ class LiveTradingBot:
         self.lease = BotLease(self.store, cfg.bot_id, ttl_seconds=ttl)
         self.lease.acquire()  # LeaseHeld when another process runs this bot
         self.store.register_bot(cfg.bot_id, str(cfg.source) if cfg.source else None, cfg.description)
-        snap = self.store.load_snapshot(cfg.bot_id)
+        snap = self.venue_link.reconcile(self.store.load_snapshot(cfg.bot_id))  # venue wins
         risk_state = RiskState.from_dict(snap.risk_state) if snap.risk_state else None
         self.risk = RiskManager(cfg.risk, cfg.trading, state=risk_state,
                                 on_kill_switch=self._on_kill_switch, pause=self.pause)
@@ -197,7 +198,8 @@ class LiveTradingBot:
                                                position_price=pos.entry_price if pos else 0.0))
         self._source.resume_after(snap.last_bar_ts)
         self.feed = LiveFeed(sink=self._sink, interval_seconds=cfg.data.interval_seconds,
-                             on_invalid=self._on_invalid_bar)
+                             on_invalid=self._on_invalid_bar,
+                             on_status=self.notifications.data_state_changed)
         setup = strategy_setup(cfg, risk=self.risk, restored_trade=snap.position,
                                restored_orders=snap.pending_orders)
         if cfg.logging.save_trades:
@@ -349,12 +351,13 @@ class LiveTradingBot:
     def get_status(self) -> dict[str, Any]:
         """The latest bar's snapshot plus the bot's state now; safe from any thread."""
         cfg = self.config
-        return status_document(
+        return {**status_document(
             bot_id=cfg.bot_id, symbol=cfg.trading.symbol, state=self._state,
             data_status=self.feed.status if self.feed is not None else None,
             bar=self._bar_status, uptime_seconds=time.monotonic() - self._started,
             last_error=self._last_error, heartbeat_seconds=cfg.logging.heartbeat_seconds,
-            paused=self.pause.paused)
+            paused=self.pause.paused),
+            **self.venue_link.status()}
 
     def _heartbeat(self) -> None:
         if not self.owns_bot:

@@ -89,7 +89,9 @@ class BotListener(NullListener):
         if event.status == "rejected":
             self._events.append(OrderRejectedEvent(time=event.time, symbol=event.symbol,
                                                    message=f"{event.purpose} {event.side} order "
-                                                           f"{event.client_order_id} rejected"))
+                                                           f"{event.client_order_id} rejected"
+                                                           + (f": {event.message}" if event.message
+                                                              else "")))
 
     def on_trade_opened(self, event: TradeOpened, trade: OpenTrade) -> None:
         log.info("%s ENTRY %s %.8g @ %.8g (%s)", iso_z(event.time), event.symbol, event.size,

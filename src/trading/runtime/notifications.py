@@ -25,7 +25,6 @@ from trading.runtime.daily_summary import DailySummary
 
 log = logging.getLogger(__name__)
 
-WATCH_SECONDS = 1.0  # how often the data state is looked at for changes
 QUIET_STATES = ("stopping", "stopped", "error")  # the stop message says it all then
 
 
@@ -64,7 +63,6 @@ class BotNotifications:
                                 status={"state": "started", "paused": bot.pause.paused}))
         daily.send_if_due()  # one missed while the bot was down goes out now, before any bar
         bot.io.submit(daily.run(), name="daily summary")
-        bot.io.every(WATCH_SECONDS, self._watch_data, name="data state watch")
         self._start_commands()
 
     def publish(self, event: Event) -> None:
@@ -109,15 +107,18 @@ class BotNotifications:
         self.commands = TelegramCommands(telegram, CommandRouter(self.control))  # type: ignore[arg-type]
         self.bot.io.submit(self.commands.run(), name="telegram commands")
 
-    def _watch_data(self) -> None:
-        status = self.bot.get_status()
-        new, old = status.get("data_status"), self._data_status
-        self._data_status = new
-        if old is None or new is None or new == old or status.get("state") in QUIET_STATES:
+    def data_state_changed(self, state: str) -> None:
+        """The feed's data state changed (called on the Cerebro thread by ``LiveFeed``): log it
+        and raise a ``status`` event; a stopping bot's last states are left to its stop message."""
+        old, self._data_status = self._data_status, state
+        if state == old or self.bot.get_status().get("state") in QUIET_STATES:
             return
-        self.record(StatusEvent(time=utcnow(), change="data", message=f"data {new} (was {old})",
-                                status={"data_status": new, "previous": old,
-                                        "last_bar_time": status.get("last_bar_time")}))
+        cfg = self.bot.config
+        log.info("data %s %s: %s -> %s", cfg.data.symbol, cfg.data.interval, old or "start", state)
+        self.record(StatusEvent(time=utcnow(), change="data", message=f"data {state} (was {old})",
+                                status={"data_status": state, "previous": old,
+                                        "symbol": cfg.data.symbol, "source": cfg.data.data_source,
+                                        "last_bar_time": self.bot.get_status().get("last_bar_time")}))
 
     def _start_message(self) -> str:
         cfg = self.bot.config

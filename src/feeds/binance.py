@@ -1,0 +1,234 @@
+"""The ``binance`` data source: closed klines from Binance, REST history then the kline stream.
+
+Warm-up is ``lookback_bars`` closed klines over REST (paged past 1,000), then the stream
+``<symbol>@kline_<interval>``; only klines Binance marks closed (``k.x``) become bars. On any drop
+(socket closed, no message for ``silence_seconds`` (two intervals by default), Binance's 24-hour
+disconnect) the source reconnects with backoff capped at ``data.retry_interval`` seconds and
+backfills the missed klines over REST before going live again: no gap, no duplicate, in order.
+States: DELAYED (history) -> LIVE -> CONNBROKEN (drop) -> DELAYED (backfill) -> LIVE.
+
+Market data is public: no keys are needed, so ``binance`` data with the ``paper`` broker is paper
+trading on live prices.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from typing import Any
+
+from feeds.live import CONNBROKEN, DELAYED, LIVE, BarSink, SinkClosed
+from trading.core.errors import VenueError
+from trading.core.timeutil import iso_z
+from trading.core.types import Bar
+from trading.venues.binance.connection import BinanceVenue
+from trading.venues.binance.klines import event_bar, fetch_closed_klines, interval_ms, row_bar
+
+log = logging.getLogger(__name__)
+
+SILENCE_ENV = "BINANCE_STREAM_TIMEOUT"  # seconds without a message before reconnecting
+FIRST_RETRY_SECONDS = 0.25
+
+
+class BinanceKlineSource:
+    """Closed klines of ``symbol`` at ``interval`` from ``venue`` (see the module docstring).
+
+    ``resume_after(ts)``: the last bar a previous run traded. Bars after it that are still within
+    ``lookback_bars`` of now are delivered as live bars (the bot trades them); older ones are
+    history.
+    """
+
+    def __init__(self, venue: BinanceVenue, symbol: str, interval: str, lookback_bars: int,
+                 retry_interval: float, resume_after_ts: float | None = None,
+                 silence_seconds: float | None = None) -> None:
+        self.venue = venue
+        self.symbol = symbol.upper()
+        self.interval = interval
+        self.step_ms = interval_ms(interval)
+        self.lookback_bars = max(0, int(lookback_bars))
+        self.retry_interval = float(retry_interval)
+        env_silence = os.environ.get(SILENCE_ENV)
+        self.silence_seconds = float(silence_seconds or env_silence or 2 * self.step_ms / 1000)
+        self._resume_ts: float | None = None
+        self._last_ms: int | None = None  # open time of the last bar delivered
+        self.reconnects = 0
+        self.resume_after(resume_after_ts)
+
+    def resume_after(self, ts: float | None) -> None:
+        """Continue after the bar at ``ts`` (None: a first run)."""
+        self._resume_ts = ts
+
+    def describe(self) -> str:
+        return (f"binance {self.symbol} {self.interval} klines ({self.lookback_bars} history, "
+                f"{self.venue.endpoints.stream})")
+
+    # -- the run -------------------------------------------------------------------------------
+    async def run(self, sink: BarSink) -> None:
+        """History, then live closed klines until cancelled or the feed stops taking bars.
+
+        Binance unreachable (at start, or its REST API failing a backfill after the venue's own
+        retries) is waited out: the source retries, capped at ``retry_interval``, forever."""
+        attempt = 0
+        try:
+            while True:
+                try:
+                    await self._run(sink)
+                    return
+                except (SinkClosed, asyncio.CancelledError):
+                    raise
+                except Exception as exc:  # VenueError, refused sockets, handshakes
+                    attempt += 1
+                    wait = min(self.retry_interval, FIRST_RETRY_SECONDS * 2 ** attempt)
+                    log.warning("%s: %s; trying again in %.1fs", self._label(), exc, wait)
+                    await self._set(sink, CONNBROKEN)
+                    await asyncio.sleep(wait)
+        except SinkClosed:
+            log.debug("%s: the feed stopped", self.describe())
+        finally:
+            self._state("stopped")
+
+    async def _run(self, sink: BarSink) -> None:
+        await self.venue.start()
+        await self._set(sink, DELAYED)
+        socket = await self._open_socket()  # first: klines closing during warm-up wait in it
+        try:
+            if self._last_ms is None:
+                await self._warm_up(sink)
+            else:  # started over after a failure: carry on after the last bar delivered
+                await self._backfill(sink)
+            await self._set(sink, LIVE)
+            while True:
+                try:
+                    await self._stream(sink, socket)
+                except _Dropped as drop:
+                    log.warning("%s: stream dropped (%s); reconnecting", self._label(), drop)
+                await self._set(sink, CONNBROKEN)
+                await self._close_socket(socket)
+                socket = await self._reconnect()
+                await self._set(sink, DELAYED)
+                await self._backfill(sink)
+                await self._set(sink, LIVE)
+        finally:
+            await self._close_socket(socket)
+
+    async def _warm_up(self, sink: BarSink) -> None:
+        now = await self.venue.server_time_ms()
+        window_start = now - (self.lookback_bars + 1) * self.step_ms
+        start = window_start
+        if self._resume_ts is not None:
+            start = min(start, int(self._resume_ts * 1000) - self.lookback_bars * self.step_ms)
+        rows = await fetch_closed_klines(self.venue, self.symbol, self.interval, start)
+        bars = [row_bar(r) for r in rows]
+        if self._resume_ts is None:
+            history = bars[-self.lookback_bars:] if self.lookback_bars else []
+            live: list[Bar] = []
+        else:
+            traded = [b for b in bars if b.ts <= self._resume_ts]
+            missed = [b for b in bars if b.ts > self._resume_ts]
+            # missed bars within lookback_bars of now are traded; older ones only warm up
+            keep = missed[-self.lookback_bars:] if self.lookback_bars else []
+            history = (traded + missed[:len(missed) - len(keep)])[-max(self.lookback_bars, 1):]
+            live = keep
+            if missed:
+                log.info("%s: %d bar(s) since the last traded bar %s; %d traded as live bars",
+                         self._label(), len(missed), iso_z(self._resume_ts), len(live))
+        for i, bar in enumerate(history):
+            await sink.put_bar(bar, history=True, last_history=i == len(history) - 1)
+        if history:
+            self._last_ms = int(history[-1].ts * 1000)
+        log.info("%s: %d history bar(s) loaded%s", self._label(), len(history),
+                 f" up to {iso_z(history[-1].ts)}" if history else "")
+        for bar in live:
+            await self._deliver(sink, bar)
+
+    async def _stream(self, sink: BarSink, socket: Any) -> None:
+        """Deliver closed klines from ``socket`` until it drops (raises ``_Dropped``)."""
+        while True:
+            try:
+                message = await asyncio.wait_for(socket.recv(), timeout=self.silence_seconds)
+            except asyncio.TimeoutError:
+                raise _Dropped(f"no message for {self.silence_seconds:g}s") from None
+            except VenueError as exc:
+                raise _Dropped(str(exc)) from exc
+            except Exception as exc:  # python-binance: ReadLoopClosed and friends
+                raise _Dropped(f"{type(exc).__name__}: {exc}") from exc
+            if not isinstance(message, dict):
+                continue
+            if message.get("e") == "error":
+                raise _Dropped(f"{message.get('type')}: {message.get('m')}")
+            kline = message.get("k")
+            if message.get("e") != "kline" or not kline:
+                continue
+            if "E" in message:
+                self.venue.observe_server_time(message["E"])
+            if not kline.get("x"):
+                continue  # the kline still forming never reaches the strategy
+            bar = event_bar(kline)
+            opened = int(kline["t"])
+            if self._last_ms is not None and opened > self._last_ms + self.step_ms:
+                await self._backfill(sink, before_ms=opened)
+            await self._deliver(sink, bar)
+
+    async def _deliver(self, sink: BarSink, bar: Bar) -> None:
+        opened = int(round(bar.ts * 1000))
+        if self._last_ms is not None and opened <= self._last_ms:
+            return  # already delivered (a backfill and the stream overlap)
+        await sink.put_bar(bar)
+        self._last_ms = opened
+
+    async def _backfill(self, sink: BarSink, before_ms: int | None = None) -> None:
+        """Fetch and deliver the closed klines after the last bar delivered (up to ``before_ms``)."""
+        if self._last_ms is None:
+            return
+        end = None if before_ms is None else before_ms - 1
+        rows = await fetch_closed_klines(self.venue, self.symbol, self.interval,
+                                         self._last_ms + self.step_ms, end)
+        if rows:
+            log.info("%s: backfilled %d kline(s) %s to %s over REST", self._label(), len(rows),
+                     iso_z(rows[0][0] / 1000), iso_z(rows[-1][0] / 1000))
+        for row in rows:
+            await self._deliver(sink, row_bar(row))
+
+    # -- the socket ----------------------------------------------------------------------------
+    async def _open_socket(self) -> Any:
+        socket = self.venue.kline_socket(self.symbol, self.interval)
+        await socket.__aenter__()
+        return socket
+
+    async def _close_socket(self, socket: Any) -> None:
+        if socket is None:
+            return
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(socket.__aexit__(None, None, None), timeout=5.0)
+
+    async def _reconnect(self) -> Any:
+        attempt = 0
+        while True:
+            wait = min(self.retry_interval, FIRST_RETRY_SECONDS * 2 ** attempt)
+            await asyncio.sleep(wait)
+            attempt += 1
+            try:
+                socket = await self._open_socket()
+            except Exception as exc:  # refused, DNS, handshake: keep trying, capped
+                log.warning("%s: reconnect attempt %d failed (%s); next in at most %gs",
+                            self._label(), attempt, exc, self.retry_interval)
+                continue
+            self.reconnects += 1
+            log.info("%s: reconnected after %d attempt(s)", self._label(), attempt)
+            return socket
+
+    # -- states --------------------------------------------------------------------------------
+    async def _set(self, sink: BarSink, state: int) -> None:
+        await sink.put_status(state)
+        self._state({DELAYED: "DELAYED", LIVE: "LIVE", CONNBROKEN: "CONNBROKEN"}[state])
+
+    def _state(self, name: str) -> None:
+        self.venue.stream_states[f"klines {self.symbol} {self.interval}"] = name
+
+    def _label(self) -> str:
+        return f"binance {self.symbol} {self.interval}"
+
+
+class _Dropped(Exception):
+    """The kline stream stopped delivering (closed, errored or silent)."""

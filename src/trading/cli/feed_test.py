@@ -1,0 +1,84 @@
+"""``tradingbot feed-test binance SYMBOL INTERVAL [--lookback N] [--bars N]``: test a data feed.
+
+Connects the way a bot does (REST warm-up, then the kline stream) and prints each closed bar as
+it arrives, history first, then live bars, with every data state change; stops after ``--bars``
+live bars or on Ctrl+C. No keys needed.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import queue
+import sys
+
+from feeds.factory import build_source
+from feeds.live import CONNBROKEN, DELAYED, DISCONNECTED, LIVE, BarSink
+from trading.cli.common import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE
+from trading.cli.market_args import market_data, market_parser, parse
+from trading.core.errors import TradingBotError
+from trading.core.timeutil import iso_z
+from trading.runtime.io_thread import IOThread
+
+STATE_NAMES = {DISCONNECTED: "DISCONNECTED", CONNBROKEN: "CONNBROKEN", DELAYED: "DELAYED",
+               LIVE: "LIVE"}
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = market_parser("tradingbot feed-test", "Connect to a data feed and print each closed bar.")
+    p.add_argument("--lookback", type=int, default=5, help="history bars first (default 5)")
+    p.add_argument("--bars", type=int, default=0, help="stop after this many live bars (0: never)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """0 stopped (bars done or Ctrl+C), 2 usage error, 3 the feed failed."""
+    args = parse(_parser(), argv)
+    if isinstance(args, int):
+        return args
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        data, venue = market_data(args, lookback_bars=args.lookback)
+        source = build_source(data, resume_after_ts=None, venue=venue)
+    except TradingBotError as exc:
+        print(f"feed-test: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    sink = BarSink()
+    io = IOThread(name="feed-test-io")
+    io.start()
+    task = io.submit(source.run(sink), name="feed")
+    live = 0
+    print(f"feed-test: {source.describe()}", flush=True)
+    try:
+        while not (args.bars and live >= args.bars):
+            if task.done() and sink.queue.empty():
+                break
+            try:
+                item = sink.queue.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if item[0] == 1:
+                print(f"state {STATE_NAMES.get(item[1], item[1])}", flush=True)
+            elif item[0] == 0:
+                bar, history = item[1], item[2]
+                live += not history
+                print(f"{'history' if history else 'live   '} {iso_z(bar.ts)} O {bar.open:.8g} "
+                      f"H {bar.high:.8g} L {bar.low:.8g} C {bar.close:.8g} V {bar.volume:.8g}",
+                      flush=True)
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+    finally:
+        sink.close()
+        if venue is not None:
+            try:
+                io.submit(venue.close(), name="close").result(5)
+            except Exception:
+                pass
+        io.stop()
+    if task.done() and not task.cancelled() and task.exception() is not None:
+        print(f"feed-test: the feed failed: {task.exception()}", file=sys.stderr)
+        return EXIT_RUNTIME
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

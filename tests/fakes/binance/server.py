@@ -1,0 +1,587 @@
+"""``FakeBinance``: the loopback exchange server (aiohttp on 127.0.0.1, its own thread and loop).
+
+Speaks Binance Spot's wire protocol to the real python-binance client: REST under ``/api/v3``
+(HMAC-SHA256 signatures and ``X-MBX-APIKEY`` checked, timestamps held to recvWindow against the
+market clock), kline streams under ``/ws/<symbol>@kline_<interval>``, and the WebSocket API at
+``/ws-api/v3`` for ``userDataStream.subscribe.signature``. Tests drive the market with
+``advance()`` / ``play()``, read what it received in ``requests`` and ``orders``, and make it
+misbehave with ``inject(Fault(...))``.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+from urllib.parse import parse_qsl, urlencode
+
+from aiohttp import WSMsgType, web
+
+from fakes.binance.account import ApiError, FakeAccount, Filters
+from fakes.binance.market import FakeMarket
+from trading.core.types import Bar
+
+PARAMS = web.RequestKey("params", dict)
+RAW = web.RequestKey("raw", tuple)
+API_KEY = "fake-api-key-0123456789"
+API_SECRET = "fake-api-secret-9876543210"
+
+
+@dataclass
+class Fault:
+    """A misbehaviour, applied to the next ``count`` matching requests (REST faults) or at once.
+
+    kinds: ``status`` (answer ``status`` with ``retry_after``), ``reject`` (answer 400 with
+    Binance's ``code`` and ``message``), ``timeout`` (answer after
+    ``delay`` s), ``lose_response`` (do the work, then drop the connection unanswered),
+    ``clock`` (answer -1021), ``drop_streams`` / ``drop_user_streams`` (close those sockets now),
+    ``silence`` (send nothing on the kline streams for ``delay`` s).
+    """
+
+    kind: str
+    path: str = ""
+    method: str = ""
+    count: int = 1
+    status: int = 500
+    retry_after: float | None = None
+    delay: float = 0.0
+    code: int = -2010
+    message: str = "Account has insufficient balance for requested action."
+
+    def matches(self, method: str, path: str) -> bool:
+        return path.startswith(self.path) and (not self.method or self.method == method)
+
+
+@dataclass
+class Received:
+    """One request as the fake saw it."""
+
+    method: str
+    path: str
+    params: dict[str, str]
+    api_key: str | None
+    at: float
+    answered: int = 0
+
+
+@dataclass
+class _Subscription:
+    ws: web.WebSocketResponse
+    sid: int
+
+
+class FakeBinance:
+    """See the module docstring. ``bars``: the market to play; the first ``history`` are closed
+    when it starts, bar ``history`` is forming."""
+
+    def __init__(self, bars: Sequence[Bar], *, symbol: str = "ETHBTC", base: str = "ETH",
+                 quote: str = "BTC", interval: str = "5m", history: int = 100,
+                 balances: dict[str, float] | None = None, filters: Filters | None = None,
+                 split_fills: int = 1, api_key: str = API_KEY, api_secret: str = API_SECRET) -> None:
+        self.market = FakeMarket(bars, symbol, interval, history)
+        self.account = FakeAccount(symbol, base, quote, balances or {quote: 1.0}, filters or Filters(),
+                                   split_fills=split_fills)
+        self.symbol, self.base, self.quote = symbol, base, quote
+        self.api_key, self.api_secret = api_key, api_secret
+        self.lock = threading.RLock()
+        self.requests: list[Received] = []
+        self.faults: list[Fault] = []
+        self.kline_sent_at: dict[int, float] = {}  # bar open ms -> perf_counter when sent
+        self.order_received_at: list[tuple[str, float]] = []  # (client id, perf_counter)
+        self.delivered: set[str] = set()  # client ids whose final state reached the bot
+        self.acknowledged: set[str] = set()  # client ids whose placement the fake answered
+        self.seen_ids: set[str] = set()  # client ids of every placement request, answered or not
+        self.stream_connections = 0
+        self.user_subscriptions = 0
+        self._streams: list[web.WebSocketResponse] = []
+        self._ws_api: list[web.WebSocketResponse] = []
+        self._subs: list[_Subscription] = []
+        self._silent_until = 0.0
+        self._sid = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._player: threading.Thread | None = None
+        self._stop_playing = threading.Event()
+        self.port = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> "FakeBinance":
+        ready = threading.Event()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._serve, args=(ready,), name="fake-binance",
+                                        daemon=True)
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("the fake Binance did not start")
+        return self
+
+    def _serve(self, ready: threading.Event) -> None:
+        loop = self._loop
+        assert loop is not None
+        asyncio.set_event_loop(loop)
+
+        async def boot() -> None:
+            app = web.Application(middlewares=[self._middleware])
+            app.router.add_get("/api/v3/ping", self._ping)
+            app.router.add_get("/api/v3/time", self._time)
+            app.router.add_get("/api/v3/exchangeInfo", self._exchange_info)
+            app.router.add_get("/api/v3/klines", self._klines)
+            app.router.add_get("/api/v3/ticker/price", self._ticker)
+            app.router.add_get("/api/v3/account", self._account)
+            app.router.add_get("/api/v3/openOrders", self._open_orders)
+            app.router.add_get("/api/v3/order", self._get_order)
+            app.router.add_post("/api/v3/order", self._post_order)
+            app.router.add_delete("/api/v3/order", self._delete_order)
+            app.router.add_post("/api/v3/orderList/oco", self._post_oco)
+            app.router.add_get("/api/v3/myTrades", self._my_trades)
+            app.router.add_get("/ws/{stream}", self._stream)
+            app.router.add_get("/ws-api/v3", self._ws_api_handler)
+            self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, "127.0.0.1", 0)
+            await site.start()
+            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+        loop.run_until_complete(boot())
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(self._runner.cleanup())  # type: ignore[union-attr]
+        loop.close()
+
+    def stop(self) -> None:
+        self.stop_playing()
+        loop = self._loop
+        if loop is None or self._thread is None:
+            return
+
+        async def close_all() -> None:
+            for ws in list(self._streams) + list(self._ws_api):
+                await ws.close()
+
+        try:
+            asyncio.run_coroutine_threadsafe(close_all(), loop).result(5)
+        except Exception:
+            pass
+        loop.call_soon_threadsafe(loop.stop)
+        self._thread.join(10)
+
+    def __enter__(self) -> "FakeBinance":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- what a client needs -----------------------------------------------------------------
+    @property
+    def urls(self) -> dict[str, str]:
+        base = f"127.0.0.1:{self.port}"
+        return {"rest": f"http://{base}/api", "stream": f"ws://{base}/",
+                "ws_api": f"ws://{base}/ws-api/v3"}
+
+    def env(self) -> dict[str, str]:
+        """Environment variables pointing a bot here, with keys for both account kinds."""
+        u = self.urls
+        return {"BINANCE_REST_URL": u["rest"], "BINANCE_STREAM_URL": u["stream"],
+                "BINANCE_WS_API_URL": u["ws_api"], "BINANCE_API_KEY": self.api_key,
+                "BINANCE_API_SECRET": self.api_secret, "BINANCE_TESTNET_API_KEY": self.api_key,
+                "BINANCE_TESTNET_API_SECRET": self.api_secret}
+
+    def _call(self, coro: Any, timeout: float = 10) -> Any:
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    # -- driving the market ------------------------------------------------------------------
+    def advance(self, bars: int = 1, hold: bool = True) -> int:
+        """Close ``bars`` bars (fewer at the end of the data); returns how many closed. With
+        ``hold`` a bar that fills orders closes only once the bot has heard of the fills."""
+        return self._call(self._advance(bars, hold), timeout=30)
+
+    async def _advance(self, bars: int, hold: bool = True) -> int:
+        done = 0
+        for _ in range(bars):
+            with self.lock:
+                if not self.market.can_advance:
+                    break
+                index = self.market.cursor
+                closed = self.market.advance()
+                now = self.market.now_ms()
+                reports = self.account.on_bar(closed, now)
+                closed_event = self.market.event(index)
+                forming_event = self.market.event(self.market.cursor)
+            await self._push_reports(reports)
+            if hold:
+                await self._until_told([r["c"] for r in reports
+                                        if r["X"] not in ("NEW", "PARTIALLY_FILLED")])
+            if time.monotonic() >= self._silent_until:
+                self.kline_sent_at[closed_event["k"]["t"]] = time.perf_counter()
+                await self._broadcast(closed_event)
+                await self._broadcast(forming_event)
+            done += 1
+        return done
+
+    async def _until_told(self, client_ids: list[str], timeout: float = 10.0) -> None:
+        """Hold the bar's close until the bot has heard of the fills it brought (over the user
+        stream, or by polling while that is down): on a real market the bar lasts minutes, so
+        the bot knows its fills before the bar closes."""
+        deadline = time.monotonic() + timeout
+        while client_ids and not set(client_ids) <= self.delivered and time.monotonic() < deadline:
+            await asyncio.sleep(0.002)
+
+    def play(self, rate: float = 0.0, gate: Callable[[], bool] | None = None,
+             timeout: float = 120.0) -> None:
+        """Advance in the background: ``rate`` bars/s (0: as fast as ``gate`` allows), each bar
+        only once ``gate()`` says so. Stops at the end of the data or after ``timeout`` s."""
+        self.stop_playing()
+        self._stop_playing.clear()
+
+        def run() -> None:
+            deadline = time.monotonic() + timeout
+            pause = 1.0 / rate if rate else 0.0
+            while not self._stop_playing.is_set() and time.monotonic() < deadline:
+                if gate is not None and not gate():
+                    time.sleep(0.002)
+                    continue
+                if not self.advance(1):
+                    return
+                if pause:
+                    time.sleep(pause)
+
+        self._player = threading.Thread(target=run, name="fake-binance-player", daemon=True)
+        self._player.start()
+
+    def stop_playing(self) -> None:
+        self._stop_playing.set()
+        if self._player is not None:
+            self._player.join(10)
+            self._player = None
+
+    def settled(self, client_ids: Sequence[str]) -> bool:
+        """True when every one of ``client_ids`` was answered and every order that reached a
+        final state here has been told to the bot (stream, or its answer to a poll)."""
+        with self.lock:
+            final = {o.client_id for o in self.account.orders.values() if not o.open}
+            return set(client_ids) <= self.acknowledged and final <= self.delivered
+
+    @property
+    def closed_bars(self) -> list[Bar]:
+        with self.lock:
+            return self.market.bars[:self.market.cursor]
+
+    # -- faults ------------------------------------------------------------------------------
+    def inject(self, fault: Fault) -> None:
+        if fault.kind == "drop_streams":
+            self._call(self._close_sockets(self._streams))
+        elif fault.kind == "drop_user_streams":
+            self._call(self._close_sockets(self._ws_api))
+        elif fault.kind == "silence":
+            self._silent_until = time.monotonic() + fault.delay
+        else:
+            with self.lock:
+                self.faults.append(fault)
+
+    async def _close_sockets(self, sockets: list[web.WebSocketResponse]) -> None:
+        for ws in list(sockets):
+            await ws.close()
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.count > 0 and fault.matches(method, path):
+                    fault.count -= 1
+                    if fault.count == 0:
+                        self.faults.remove(fault)
+                    return fault
+        return None
+
+    # -- REST plumbing -----------------------------------------------------------------------
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Callable) -> web.StreamResponse:
+        if request.path.startswith("/ws"):
+            return await handler(request)
+        body = await request.text() if request.can_read_body else ""
+        params = dict(parse_qsl(request.query_string, keep_blank_values=True))
+        params.update(dict(parse_qsl(body, keep_blank_values=True)))
+        record = Received(request.method, request.path, params, request.headers.get("X-MBX-APIKEY"),
+                          time.perf_counter())
+        with self.lock:
+            self.requests.append(record)
+        if request.method == "POST" and request.path == "/api/v3/order":
+            self.order_received_at.append((params.get("newClientOrderId", ""), record.at))
+        with self.lock:
+            self.seen_ids.update(params[k] for k in ("newClientOrderId", "aboveClientOrderId",
+                                                     "belowClientOrderId") if k in params)
+        request[PARAMS], request[RAW] = params, (request.query_string, body)
+        fault = self._take_fault(request.method, request.path)
+        if fault is not None and fault.kind == "status":
+            headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
+            record.answered = fault.status
+            return web.json_response({"code": -1003 if fault.status in (418, 429) else -1001,
+                                      "msg": f"fake fault {fault.status}"},
+                                     status=fault.status, headers=headers)
+        if fault is not None and fault.kind == "timeout":
+            await asyncio.sleep(fault.delay)
+        if fault is not None and fault.kind == "reject":
+            record.answered = 400
+            with self.lock:
+                self.acknowledged.add(params.get("newClientOrderId", ""))
+            return self._error(ApiError(fault.code, fault.message))
+        if fault is not None and fault.kind == "clock":
+            record.answered = 400
+            return self._error(ApiError(-1021, "Timestamp for this request is outside of the recvWindow."))
+        try:
+            response = await handler(request)
+        except ApiError as exc:
+            response = self._error(exc)
+        record.answered = response.status
+        if request.method == "POST" and request.path in ("/api/v3/order", "/api/v3/orderList/oco"):
+            with self.lock:
+                self.acknowledged.update(params[k] for k in ("newClientOrderId", "aboveClientOrderId",
+                                                             "belowClientOrderId") if k in params)
+        if fault is not None and fault.kind == "lose_response":
+            assert request.transport is not None
+            request.transport.close()  # the work is done; the answer never arrives
+        return response
+
+    @staticmethod
+    def _error(exc: ApiError) -> web.Response:
+        return web.json_response({"code": exc.code, "msg": exc.msg}, status=exc.status)
+
+    def _signed(self, request: web.Request) -> dict[str, str]:
+        """The request's params once its key, signature and timestamp pass Binance's checks."""
+        if request.headers.get("X-MBX-APIKEY") != self.api_key:
+            raise ApiError(-2015, "Invalid API-key, IP, or permissions for action.", 401)
+        query, body = request[RAW]
+        total = "&".join(p for p in (query, body) if p)
+        payload, _, signature = total.rpartition("&signature=")
+        if not signature or not hmac.compare_digest(signature, self._hmac(payload)):
+            raise ApiError(-1022, "Signature for this request is not valid.")
+        self._check_time(request[PARAMS])
+        return request[PARAMS]
+
+    def _hmac(self, payload: str) -> str:
+        return hmac.new(self.api_secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+
+    def _check_time(self, params: dict[str, Any]) -> None:
+        try:
+            stamp = int(params["timestamp"])
+        except (KeyError, ValueError):
+            raise ApiError(-1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, "
+                           "or malformed.") from None
+        window = int(params.get("recvWindow", 5000))
+        server = self.market.now_ms()
+        # Binance: refused when ahead of its clock by 1 s or more, or older than recvWindow; the
+        # age is judged against the clock of ``window`` ms ago (this market runs fast)
+        if stamp >= server + 1000 or self.market.was_ms(window / 1000) - stamp > window:
+            raise ApiError(-1021, "Timestamp for this request is outside of the recvWindow.")
+
+    # -- public endpoints --------------------------------------------------------------------
+    async def _ping(self, request: web.Request) -> web.Response:
+        return web.json_response({})
+
+    async def _time(self, request: web.Request) -> web.Response:
+        return web.json_response({"serverTime": self.market.now_ms()})
+
+    async def _exchange_info(self, request: web.Request) -> web.Response:
+        wanted = request[PARAMS].get("symbol")
+        if wanted is not None and wanted != self.symbol:
+            raise ApiError(-1121, "Invalid symbol.")
+        symbol = {"symbol": self.symbol, "status": "TRADING", "baseAsset": self.base,
+                  "baseAssetPrecision": 8, "quoteAsset": self.quote, "quotePrecision": 8,
+                  "quoteAssetPrecision": 8, "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET",
+                                                           "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
+                  "icebergAllowed": True, "ocoAllowed": True, "otoAllowed": True,
+                  "isSpotTradingAllowed": True, "permissions": [], "permissionSets": [["SPOT"]],
+                  "filters": self.account.filters.exchange_info()}
+        return web.json_response({"timezone": "UTC", "serverTime": self.market.now_ms(),
+                                  "rateLimits": [], "exchangeFilters": [], "symbols": [symbol]})
+
+    async def _klines(self, request: web.Request) -> web.Response:
+        p = request[PARAMS]
+        if p.get("symbol") != self.symbol:
+            raise ApiError(-1121, "Invalid symbol.")
+        if p.get("interval") != self.market.interval:
+            raise ApiError(-1120, "Invalid interval.")
+        limit = min(int(p.get("limit", 500)), 1000)
+        with self.lock:
+            rows = self.market.klines(int(p["startTime"]) if "startTime" in p else None,
+                                      int(p["endTime"]) if "endTime" in p else None, limit)
+        return web.json_response(rows)
+
+    async def _ticker(self, request: web.Request) -> web.Response:
+        if request[PARAMS].get("symbol") != self.symbol:
+            raise ApiError(-1121, "Invalid symbol.")
+        return web.json_response({"symbol": self.symbol, "price": f"{self.market.price:.8f}"})
+
+    # -- account endpoints -------------------------------------------------------------------
+    async def _account(self, request: web.Request) -> web.Response:
+        self._signed(request)
+        with self.lock:
+            balances = self.account.balances()
+        return web.json_response({"makerCommission": 10, "takerCommission": 10, "canTrade": True,
+                                  "canWithdraw": True, "canDeposit": True, "accountType": "SPOT",
+                                  "updateTime": self.market.now_ms(), "balances": balances,
+                                  "permissions": ["SPOT"]})
+
+    def _deliver_if_final(self, orders: Sequence[Any]) -> None:
+        for order in orders:
+            if not order.open:
+                self.delivered.add(order.client_id)
+
+    async def _open_orders(self, request: web.Request) -> web.Response:
+        self._signed(request)
+        with self.lock:
+            orders = [o.to_json(self.symbol) for o in self.account.open_orders()]
+        return web.json_response(orders)
+
+    def _lookup(self, params: dict[str, str]) -> Any:
+        if params.get("symbol") != self.symbol:
+            raise ApiError(-1121, "Invalid symbol.")
+        return self.account.find(params.get("orderId"), params.get("origClientOrderId"))
+
+    async def _get_order(self, request: web.Request) -> web.Response:
+        params = self._signed(request)
+        with self.lock:
+            order = self._lookup(params)
+            if not order.executed:  # with fills, the bot asks for its trades next
+                self._deliver_if_final([order])
+            return web.json_response(order.to_json(self.symbol))
+
+    async def _post_order(self, request: web.Request) -> web.Response:
+        params = self._signed(request)
+        with self.lock:
+            try:
+                order, reports = self.account.place(params, self.market.price, self.market.now_ms())
+            except ApiError:
+                self.delivered.add(params.get("newClientOrderId", ""))
+                raise
+            answer = order.to_json(self.symbol)
+            self._deliver_if_final([order])  # the answer itself tells the final state
+            answer["transactTime"] = self.market.now_ms()
+            answer["fills"] = [{"price": t["price"], "qty": t["qty"], "commission": t["commission"],
+                                "commissionAsset": t["commissionAsset"], "tradeId": t["id"]}
+                               for t in self.account.trades if t["orderId"] == order.order_id]
+        await self._push_reports(reports)
+        return web.json_response(answer)
+
+    async def _post_oco(self, request: web.Request) -> web.Response:
+        params = self._signed(request)
+        with self.lock:
+            orders, reports = self.account.place_oco(params, self.market.price, self.market.now_ms())
+            answer = {"orderListId": orders[0].list_id, "contingencyType": "OCO",
+                      "listStatusType": "EXEC_STARTED", "listOrderStatus": "EXECUTING",
+                      "listClientOrderId": params.get("listClientOrderId", ""),
+                      "transactionTime": self.market.now_ms(), "symbol": self.symbol,
+                      "orders": [{"symbol": self.symbol, "orderId": o.order_id,
+                                  "clientOrderId": o.client_id} for o in orders],
+                      "orderReports": [o.to_json(self.symbol) for o in orders]}
+        await self._push_reports(reports)
+        return web.json_response(answer)
+
+    async def _delete_order(self, request: web.Request) -> web.Response:
+        params = self._signed(request)
+        with self.lock:
+            order = self._lookup(params)
+            reports = self.account.cancel(order, self.market.now_ms())
+            answer = order.to_json(self.symbol)
+            self.delivered.add(order.client_id)
+        await self._push_reports(reports)
+        return web.json_response(answer)
+
+    async def _my_trades(self, request: web.Request) -> web.Response:
+        params = self._signed(request)
+        with self.lock:
+            trades = [t for t in self.account.trades
+                      if "orderId" not in params or t["orderId"] == int(params["orderId"])]
+            if "orderId" in params:
+                self._deliver_if_final([self.account.find(params["orderId"])])
+            if "fromId" in params:
+                trades = [t for t in trades if t["id"] >= int(params["fromId"])]
+        return web.json_response(trades[-int(params.get("limit", 500)):])
+
+    # -- WebSockets --------------------------------------------------------------------------
+    async def _broadcast(self, event: dict[str, Any]) -> None:
+        text = json.dumps(event)
+        for ws in list(self._streams):
+            if not ws.closed:
+                try:
+                    await ws.send_str(text)
+                except ConnectionError:
+                    pass
+
+    async def _stream(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        expected = f"{self.symbol.lower()}@kline_{self.market.interval}"
+        if request.match_info["stream"] != expected:
+            await ws.close(code=1008, message=b"unknown stream")
+            return ws
+        self.stream_connections += 1
+        self._streams.append(ws)
+        try:
+            with self.lock:
+                forming = self.market.event(self.market.cursor)
+            await ws.send_str(json.dumps(forming))
+            async for _ in ws:  # clients only send control frames
+                pass
+        finally:
+            self._streams.remove(ws)
+        return ws
+
+    async def _push_reports(self, reports: list[dict[str, Any]]) -> None:
+        for report in reports:
+            for sub in list(self._subs):
+                if sub.ws.closed:
+                    continue
+                try:
+                    await sub.ws.send_str(json.dumps({"subscriptionId": sub.sid, "event": report}))
+                    if report["X"] not in ("NEW", "PARTIALLY_FILLED"):
+                        self.delivered.add(report["C"] or report["c"])
+                except ConnectionError:
+                    pass
+
+    async def _ws_api_handler(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._ws_api.append(ws)
+        try:
+            async for message in ws:
+                if message.type != WSMsgType.TEXT:
+                    continue
+                answer = self._ws_api_call(ws, json.loads(message.data))
+                await ws.send_str(json.dumps(answer))
+        finally:
+            self._ws_api.remove(ws)
+            self._subs = [s for s in self._subs if s.ws is not ws]
+        return ws
+
+    def _ws_api_call(self, ws: web.WebSocketResponse, call: dict[str, Any]) -> dict[str, Any]:
+        rid, method, params = call.get("id"), call.get("method"), dict(call.get("params") or {})
+        with self.lock:
+            self.requests.append(Received("WS", method or "", params, params.get("apiKey"),
+                                          time.perf_counter(), 200))
+        try:
+            if method == "userDataStream.subscribe.signature":
+                signature = params.pop("signature", "")
+                if params.get("apiKey") != self.api_key:
+                    raise ApiError(-2015, "Invalid API-key, IP, or permissions for action.", 401)
+                payload = urlencode(sorted(params.items()))
+                if not hmac.compare_digest(signature, self._hmac(payload)):
+                    raise ApiError(-1022, "Signature for this request is not valid.")
+                self._check_time(params)
+                self._sid += 1
+                self._subs.append(_Subscription(ws, self._sid))
+                self.user_subscriptions += 1
+                return {"id": rid, "status": 200, "result": {"subscriptionId": self._sid}}
+            if method == "userDataStream.unsubscribe":
+                self._subs = [s for s in self._subs if s.sid != params.get("subscriptionId")]
+                return {"id": rid, "status": 200, "result": {}}
+            if method == "ping":
+                return {"id": rid, "status": 200, "result": {}}
+            raise ApiError(-1000, f"unknown method {method}")
+        except ApiError as exc:
+            return {"id": rid, "status": exc.status, "error": {"code": exc.code, "msg": exc.msg}}

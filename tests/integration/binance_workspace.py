@@ -1,0 +1,110 @@
+"""A bot workspace wired to the loopback Binance: the bot subprocess gets the fake's URLs and keys
+through the environment, as a user would point it at a regional venue or a proxy."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot_workspace import SAMPLE, BotWorkspace, epoch_of
+from fakes.binance import FakeBinance
+from feeds.csv_bars import BarArrays, load_bars
+from trading.core.types import Bar
+
+
+def sample_bars(count: int) -> list[Bar]:
+    bars = load_bars(SAMPLE)
+    return [bars.bar(i) for i in range(count)]
+
+
+def as_arrays(bars: list[Bar]) -> BarArrays:
+    columns = [np.array(c, dtype=np.float64) for c in zip(*bars)]
+    return BarArrays(*columns)
+
+
+class BinanceWorkspace(BotWorkspace):
+    """A ``BotWorkspace`` whose bot trades through ``fake``."""
+
+    def __init__(self, root: Path, fake: FakeBinance, bot_id: str = "7101",
+                 extra_env: dict[str, str] | None = None) -> None:
+        super().__init__(root, bot_id)
+        self.fake = fake
+        self.extra_env = dict(extra_env or {})
+
+    def write_binance_config(self, broker: str = "paper", lookback: int = 60,
+                             **changes: Any) -> dict[str, Any]:
+        data = {"data_source": "binance", "symbol": "ETHBTC", "interval": "5m",
+                "lookback_bars": lookback, "retry_interval": 0.5}
+        doc = self.write_config(broker={"type": broker, "initial_balance": 1.0}, data=data,
+                                **changes)
+        doc["data"].pop("file_path", None)
+        doc["data"].pop("speed", None)
+        if broker == "binance":
+            doc["live_trading_confirmed"] = True
+        import json
+        self.config_path.write_text(json.dumps(doc, indent=2))
+        return doc
+
+    def env(self) -> dict[str, str]:
+        env = super().env()
+        for name in list(env):
+            if name.startswith("BINANCE_"):
+                del env[name]  # never a real key or URL from the developer's shell
+        env.update(self.fake.env())
+        env["BINANCE_STREAM_TIMEOUT"] = "5"
+        env["BINANCE_REQUEST_TIMEOUT"] = "2"
+        env.update(self.extra_env)
+        return env
+
+    def last_bar_ts(self) -> float | None:
+        rows = self.query("SELECT last_bar_ts FROM bots")
+        return epoch_of(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def checkpointed(self, ts: float) -> bool:
+        last = self.last_bar_ts()
+        return last is not None and last >= ts
+
+    def orders(self) -> list[tuple[Any, ...]]:
+        return self.query("SELECT client_order_id, purpose, side, status, size, filled_size, "
+                          "fill_price, fee, venue_order_id FROM orders ORDER BY id")
+
+    def events(self, kind: str) -> list[str]:
+        return [r[0] for r in self.query("SELECT payload FROM events WHERE kind = ? ORDER BY id", kind)]
+
+
+def klines_answered(fake: FakeBinance, since: int = 0) -> bool:
+    """True once the fake has served the bot's warm-up (the market may move from then on);
+    ``since``: only requests after that many (``len(fake.requests)`` before a restart)."""
+    with fake.lock:
+        return any(r.path == "/api/v3/klines" and r.answered == 200 for r in fake.requests[since:])
+
+
+# seconds an order saved as submitted may take to reach the fake before the gate takes it for one
+# the bot refused itself: longer than the broker's next tick (Cerebro's qcheck, 0.5 s) and than a
+# request waits for its turn while the venue slows down after a 429
+LOCAL_REFUSAL_GRACE = 2.0
+
+
+def lockstep(ws: BinanceWorkspace, fake: FakeBinance):
+    """A ``play`` gate for a bot trading on the fake: the next bar closes only once the bot has
+    checkpointed the last one and every order it decided was answered (and every fill told to
+    it), as on a market that moves slower than the bot. Makes runs repeatable bar for bar."""
+    warm_up = len(fake.closed_bars)  # history is not checkpointed: the first bar may close
+    noticed: dict[str, float] = {}
+
+    def gate() -> bool:
+        closed = fake.closed_bars
+        if len(closed) > warm_up and not ws.checkpointed(closed[-1].ts):
+            return False
+        now = time.monotonic()
+        waiting = []
+        for (cid,) in ws.query("SELECT client_order_id FROM orders WHERE status = 'submitted'"):
+            noticed.setdefault(cid, now)
+            # an order the bot refused itself (its rejection is saved with the next bar) never
+            # comes; one the fake has seen, even unanswered, is on its way
+            if cid in fake.seen_ids or now - noticed[cid] < LOCAL_REFUSAL_GRACE:
+                waiting.append(cid)
+        return fake.settled(waiting)
+    return gate

@@ -1,0 +1,104 @@
+"""``tradingbot download`` and ``tradingbot feed-test`` against the loopback exchange, run as a
+user runs them."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from binance_workspace import sample_bars
+from bot_workspace import REPO
+from fakes.binance import FakeBinance
+from feeds.csv_bars import load_bars
+from trading.core.timeutil import iso_z
+
+BARS = 2600  # 2,599 closed: three pages of 1,000
+
+
+@pytest.fixture(scope="module")
+def fake():
+    exchange = FakeBinance(sample_bars(BARS + 1), history=BARS).start()
+    yield exchange
+    exchange.stop()
+
+
+def cli(fake: FakeBinance, cwd: Path, *args: str, timeout: float = 120):
+    env = dict(os.environ)
+    env = {k: v for k, v in env.items() if not k.startswith("BINANCE_")}
+    env.update({"BINANCE_REST_URL": fake.urls["rest"], "BINANCE_STREAM_URL": fake.urls["stream"],
+                "PYTHONPATH": str(REPO / "src"), "NO_PROXY": "127.0.0.1,localhost"})
+    return subprocess.run([sys.executable, "-m", "trading.cli", *args], cwd=cwd, env=env,
+                          text=True, capture_output=True, timeout=timeout)
+
+
+def klines_requested(fake: FakeBinance) -> int:
+    return sum(1 for r in fake.requests if r.path == "/api/v3/klines")
+
+
+def test_download_pages_past_1000_and_writes_every_closed_kline_replay_reads(fake, tmp_path):
+    first = iso_z(fake.market.bars[0].ts)
+    before = klines_requested(fake)
+    done = cli(fake, tmp_path, "download", "binance", "ETHBTC", "5m", "--start", first)
+    assert done.returncode == 0, done.stderr
+    assert klines_requested(fake) - before == 3
+    out = tmp_path / "data" / "binance" / "ETHBTC-5m.csv"
+    bars = load_bars(out)
+    expected = fake.closed_bars
+    assert len(bars) == len(expected) == BARS
+    assert [bars.bar(i) for i in range(len(bars))] == expected  # the forming kline is not in it
+    assert f"{BARS:,} kline(s) written" in done.stdout
+
+
+def test_a_resumed_download_is_byte_identical_to_a_one_shot_download(fake, tmp_path):
+    start = iso_z(fake.market.bars[0].ts)
+    middle = iso_z(fake.market.bars[1234].ts)
+    one_shot, resumed = tmp_path / "one.csv", tmp_path / "two.csv"
+    assert cli(fake, tmp_path, "download", "binance", "ETHBTC", "5m", "--start", start,
+               "--out", str(one_shot)).returncode == 0
+    part = cli(fake, tmp_path, "download", "binance", "ETHBTC", "5m", "--start", start,
+               "--end", middle, "--out", str(resumed))
+    assert part.returncode == 0 and "1,235 kline(s) written" in part.stdout
+    rest = cli(fake, tmp_path, "download", "binance", "ETHBTC", "5m", "--start", start,
+               "--out", str(resumed))
+    assert rest.returncode == 0 and "resumed after" in rest.stdout
+    assert resumed.read_bytes() == one_shot.read_bytes()
+    again = cli(fake, tmp_path, "download", "binance", "ETHBTC", "5m", "--start", start,
+                "--out", str(resumed))
+    assert "0 kline(s) written" in again.stdout and resumed.read_bytes() == one_shot.read_bytes()
+
+
+def test_download_explains_an_unknown_symbol_or_interval(fake, tmp_path):
+    symbol = cli(fake, tmp_path, "download", "binance", "NOSUCH", "5m", "--start", "2018-01-10")
+    assert symbol.returncode == 1
+    assert "Binance does not list the symbol NOSUCH" in symbol.stderr
+    interval = cli(fake, tmp_path, "download", "binance", "ETHBTC", "7m", "--start", "2018-01-10")
+    assert interval.returncode == 2 and "invalid choice: '7m'" in interval.stderr
+    for done in (symbol, interval):
+        assert "Traceback" not in done.stderr
+    assert not (tmp_path / "data").exists()
+
+
+def test_feed_test_prints_each_closed_bar_as_it_arrives(tmp_path):
+    exchange = FakeBinance(sample_bars(200), history=100).start()
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BINANCE_")}
+        env.update({"BINANCE_REST_URL": exchange.urls["rest"],
+                    "BINANCE_STREAM_URL": exchange.urls["stream"],
+                    "PYTHONPATH": str(REPO / "src"), "NO_PROXY": "127.0.0.1,localhost"})
+        proc = subprocess.Popen([sys.executable, "-m", "trading.cli", "feed-test", "binance",
+                                 "ETHBTC", "5m", "--lookback", "3", "--bars", "4"], cwd=tmp_path,
+                                env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        exchange.play(rate=20, gate=lambda: exchange.stream_connections > 0 and any(
+            r.path == "/api/v3/klines" for r in exchange.requests))
+        out, err = proc.communicate(timeout=60)
+    finally:
+        exchange.stop()
+    assert proc.returncode == 0, err
+    lines = out.splitlines()
+    assert [l.split()[0] for l in lines if l.startswith(("history", "live"))] == \
+        ["history"] * 3 + ["live"] * 4
+    assert "state DELAYED" in lines and "state LIVE" in lines
+    assert f"live    {iso_z(sample_bars(101)[100].ts)}" in out
