@@ -302,3 +302,18 @@ def test_a_long_run_keeps_backtraders_order_history_bounded():
     assert len(cerebro.broker.orders) < 100
     assert len(cerebro.broker._pchildren) < 100
     assert len(strategy._orders) < 1100
+
+
+def test_client_order_ids_fit_binance_even_for_the_longest_bot_id():
+    import re
+
+    from trading.config.schema import MAX_BOT_ID
+    from trading.runtime.assembly import order_prefix
+
+    longest = "b" * MAX_BOT_ID
+    ids = [f"{order_prefix(longest)}-{ts}-{purpose}" for ts in (1_700_000_000, 9_999_999_999)
+           for purpose in ("entry", "exit", "sl", "tp", "ts", "sl-oco")]  # the OCO list's id too
+    # Binance: newClientOrderId / listClientOrderId match ^[.A-Z:/a-z0-9_-]{1,36}$
+    assert all(re.fullmatch(r"[.A-Z:/a-z0-9_-]{1,36}", cid) for cid in ids), ids
+    assert order_prefix(longest) != order_prefix("b" * (MAX_BOT_ID - 1))  # still one per bot
+    assert order_prefix("0001") == "0001"  # short ids are unchanged (orders of old runs match)

@@ -18,6 +18,7 @@ from trading.core.errors import ConfigError
 from trading.core.events import Event
 from trading.core.settings import VENUE_BROKERS
 from trading.persistence.repository import BotSnapshot
+from trading.runtime.assembly import order_prefix
 from trading.runtime.io_thread import IOThread
 from trading.venues.factory import build_venue
 
@@ -62,7 +63,7 @@ class VenueLink:
         if not self.io.running:
             self.io.start()
         result = reconcile(position=snapshot.position, pending=snapshot.pending_orders,
-                           order_prefix=self.config.bot_id)
+                           order_prefix=order_prefix(self.config.bot_id))
         for event in result.events:
             self.publish(event)
         return dataclasses.replace(snapshot, position=result.position,
