@@ -70,14 +70,20 @@ class LoopbackServer:
 
     def wait_for(self, predicate, timeout: float = 30.0) -> bool:
         """Wait (bounded) until ``predicate()`` holds; re-checked whenever the fake records."""
-        deadline = time.monotonic() + timeout
-        with self.lock:
-            while not predicate():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self.lock.wait(min(left, 0.2))
-        return True
+        return wait_on(self.lock, predicate, timeout)
+
+
+def wait_on(lock: threading.Condition, predicate, timeout: float) -> bool:
+    """Wait at most ``timeout`` seconds on ``lock`` (notified when a fake records something)
+    until ``predicate()`` holds; False when it never did."""
+    deadline = time.monotonic() + timeout
+    with lock:
+        while not predicate():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            lock.wait(min(left, 0.2))
+    return True
 
 
 def read_body(handler: BaseHTTPRequestHandler) -> dict[str, Any]:

@@ -12,7 +12,6 @@ import logging
 import socket
 import ssl
 import threading
-import time
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -25,6 +24,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from fakes.http_server import wait_on
 
 
 # aiosmtpd 1.4 logs a warning about its own use of a deprecated session attribute on every AUTH
@@ -102,11 +103,5 @@ class FakeSMTP:
         return "250 Message accepted for delivery"
 
     def wait_for(self, predicate, timeout: float = 30.0) -> bool:
-        deadline = time.monotonic() + timeout
-        with self.lock:
-            while not predicate():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self.lock.wait(min(left, 0.2))
-        return True
+        """Wait (bounded) until ``predicate()`` holds; re-checked whenever a message arrives."""
+        return wait_on(self.lock, predicate, timeout)
