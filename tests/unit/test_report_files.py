@@ -130,3 +130,30 @@ def test_long_replays_still_draw_quickly_readable_pictures(tmp_path):
     assert paths["equity.png"].stat().st_size > 10_000 and paths["trades.png"].stat().st_size > 10_000
     assert sum(1 for _ in paths["equity.csv"].open()) == n + 1
     assert paths["report.html"].stat().st_size < 2_000_000  # candles are bucketed, not 200k
+
+
+def test_the_picture_helper_process_draws_what_the_report_draws_and_reports_failures(tmp_path):
+    from trading.backtest.chart_worker import ChartWorker
+
+    report = demo_report()
+    here, there = tmp_path / "here", tmp_path / "there"
+    write_report(here, report)  # pictures drawn in this process
+    there.mkdir()
+    worker = ChartWorker.start()
+    try:
+        worker.draw(there, report)
+        worker.finish()
+    finally:
+        worker.close()
+    for name in ("equity.png", "trades.png"):
+        drawn = (there / name).read_bytes()
+        assert drawn[:8] == b"\x89PNG\r\n\x1a\n" and len(drawn) > 10_000
+        assert len(drawn) == pytest.approx(len((here / name).read_bytes()), rel=0.05)
+
+    broken = ChartWorker.start()
+    try:
+        broken.draw(tmp_path / "no" / "such" / "folder", report)
+        with pytest.raises(OSError, match="drawing the pictures in .* failed"):
+            broken.finish()
+    finally:
+        broken.close()

@@ -90,8 +90,7 @@ def write_report(out_dir: str | Path, report: ReplayReport, pictures: bool = Tru
     write_json(paths["metrics.json"], document)
     write_html(paths[PAGE], report, document)
     if pictures:
-        from trading.backtest import charts  # noqa: PLC0415 (matplotlib only when drawing)
+        from trading.backtest.chart_worker import draw_pictures  # noqa: PLC0415 (matplotlib)
 
-        charts.draw_equity(paths["equity.png"], report)
-        charts.draw_trades(paths["trades.png"], report)
+        draw_pictures(out, report)
     return paths

@@ -15,18 +15,31 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from trading.backtest.bars import BarLoader
+from trading.backtest.chart_worker import ChartWorker
 from trading.backtest.outdirs import REPLAY_ROOT, OutputExists, claim_dir, fresh_dir
 from trading.backtest.replay import run_replay
 from trading.backtest.report import write_report
 from trading.backtest.report_inputs import ReplayReport
 from trading.cli import tables
-from trading.cli.common import EXIT_INVALID, EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE, command_parser
+from trading.cli.common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_UNREADABLE,
+    EXIT_USAGE,
+    command_parser,
+)
 from trading.cli.progress import ProgressBar
 from trading.cli.research_args import add_research_arguments, fail
 from trading.config.loading import CheckedConfig, check_config
-from trading.core.errors import ConfigError, MixinError, TradingBotError, UnreadableConfig
+from trading.core.errors import (
+    ConfigError,
+    MixinError,
+    TradingBotError,
+    UnreadableConfig,
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -93,6 +106,17 @@ def main(argv: list[str] | None = None) -> int:
         return checked
     loader = BarLoader(args.data, args.start, args.end)
     console = tables.console()
+    # pictures: a helper process imports matplotlib and draws while this one replays
+    pictures = None if args.no_pictures else ChartWorker.start()
+    try:
+        return _replay_all(args, checked, loader, console, pictures)
+    finally:
+        if pictures is not None:
+            pictures.close()
+
+
+def _replay_all(args: argparse.Namespace, checked: list[CheckedConfig], loader: BarLoader,
+                console: Any, pictures: ChartWorker | None) -> int:
     done: list[tuple[str, ReplayReport, Path]] = []
     try:
         for c in checked:  # unusable data is reported before any folder is made
@@ -106,7 +130,9 @@ def main(argv: list[str] | None = None) -> int:
             if progress is not None:
                 progress.finish()
             report = ReplayReport.of(c, result, data.provenance)
-            write_report(out, report, pictures=not args.no_pictures)
+            if pictures is not None:  # first, so they are drawn while the rest is written
+                pictures.draw(out, report)
+            write_report(out, report, pictures=False)
             done.append((c.config.bot_id, report, out))
     except OutputExists as exc:
         return _fail(str(exc), EXIT_USAGE)
@@ -116,10 +142,15 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(exc), EXIT_INVALID)
     except OSError as exc:
         return _fail(f"cannot write the report: {exc}", EXIT_INVALID)
-
+    if len(done) == 1:
+        _print_one(console, done[0][1])
+    try:
+        if pictures is not None:
+            pictures.finish()
+    except OSError as exc:
+        return _fail(f"cannot write the report: {exc}", EXIT_INVALID)
     if len(done) == 1:
         _, report, out = done[0]
-        _print_one(console, report)
         console.print(f"files in {out}/: " + ", ".join(sorted(p.name for p in out.iterdir())))
     else:
         columns = [(_label(bot_id, i, done), r.document["summary"]) for i, (bot_id, r, _) in enumerate(done)]
