@@ -497,3 +497,29 @@ def test_the_longest_bot_id_and_symbol_fit_the_database_columns():
     assert len(longest_order_id) <= tables.orders.c.client_order_id.type.length
     assert MAX_BOT_ID <= tables.bots.c.bot_id.type.length
     assert MAX_SYMBOL <= min(tables.orders.c.symbol.type.length, tables.trades.c.symbol.type.length)
+
+
+def test_ibkr_section_defaults_to_a_local_paper_tws_and_a_smart_routed_stock(doc):
+    report = validate_document(doc, source=SOURCE, env=SECRETS)
+    ibkr = build_config(report.document).ibkr
+    assert (ibkr.host, ibkr.port, ibkr.client_id) == ("127.0.0.1", 7497, 1)
+    assert (ibkr.sec_type, ibkr.exchange, ibkr.primary_exchange, ibkr.currency) == (
+        "STK", "SMART", "", "USD")
+
+
+def test_ibkr_section_values_are_checked_with_their_paths(doc):
+    doc["ibkr"] = {"port": 70000, "sec_type": "OPT", "client_id": -1, "hots": "x"}
+    lines = errors(doc)
+    assert any(line.startswith("0001.json: ibkr.port: ") and "65535" in line for line in lines)
+    assert any(line.startswith("0001.json: ibkr.sec_type: ") and "STK" in line for line in lines)
+    assert any(line.startswith("0001.json: ibkr.client_id: ") for line in lines)
+    assert any(line.startswith("0001.json: ibkr.hots: ") and "host" in line for line in lines)
+
+
+def test_ibkr_broker_warns_that_a_live_account_needs_confirmation(doc):
+    doc["broker"]["type"] = "ibkr"
+    doc["data"].update(data_source="ibkr", symbol="AAPL")
+    doc["trading"]["symbol"] = "AAPL"
+    report = validate_document(doc, source=SOURCE, env=SECRETS)
+    assert not report.errors
+    assert any("live_trading_confirmed" in w and "DU" in w for w in map(str, report.warnings))

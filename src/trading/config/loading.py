@@ -14,7 +14,8 @@ from typing import Any, Mapping, Sequence
 
 from strategies.mixins.registry import default_registry
 from trading.config.files import read_config_file, resolve_config_path
-from trading.config.models import (BotConfig, BrokerConfig, ChannelConfig, DataConfig, LoggingConfig,
+from trading.config.models import (BotConfig, BrokerConfig, ChannelConfig, DataConfig, IbkrConfig,
+                                   LoggingConfig,
                                    MixinSpec, NotificationsConfig, RiskConfig, StrategyConfig,
                                    TradingConfig, TrailingStopConfig)
 from trading.config.names import file_bot_id_problem
@@ -58,6 +59,12 @@ def _path(value: str | None, base: Path) -> Path | None:
 def _endpoints(raw: Mapping[str, Any] | None) -> VenueEndpoints:
     raw = raw or {}
     return VenueEndpoints(rest=raw.get("rest"), stream=raw.get("stream"), ws_api=raw.get("ws_api"))
+
+
+def _ibkr(raw: Mapping[str, Any]) -> IbkrConfig:
+    return IbkrConfig(host=raw["host"], port=int(raw["port"]), client_id=int(raw["client_id"]),
+                      sec_type=raw["sec_type"], exchange=raw["exchange"],
+                      primary_exchange=raw["primary_exchange"], currency=raw["currency"])
 
 
 def bot_id_from_path(path: Path) -> str:
@@ -120,6 +127,7 @@ def build_config(doc: Mapping[str, Any], source: Path | None = None,
         database_url=db_url,
         close_positions_on_shutdown=doc["shutdown"]["close_positions"],
         source=source,
+        ibkr=_ibkr(doc["ibkr"]),
     )
 
 

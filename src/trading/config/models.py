@@ -9,7 +9,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from trading.core.settings import (BrokerConfig, ChannelConfig,  # noqa: F401 (re-exported)
-                                   DataConfig, NotificationsConfig, RiskConfig, TradingConfig,
+                                   DataConfig, IbkrConfig, NotificationsConfig, RiskConfig, TradingConfig,
                                    TrailingStopConfig)
 
 
@@ -53,3 +53,4 @@ class BotConfig:
     database_url: str
     close_positions_on_shutdown: bool
     source: Path | None = None
+    ibkr: IbkrConfig = IbkrConfig()

@@ -17,7 +17,8 @@ from typing import Any, Mapping
 
 from strategies.mixins.base import Mixin
 from strategies.mixins.registry import MixinRegistry, default_registry
-from trading.core.settings import BROKER_TYPES, DATA_SOURCES, INTERVALS, NOTIFY_EVENTS
+from trading.core.settings import (BROKER_TYPES, DATA_SOURCES, IBKR_SEC_TYPES, INTERVALS,
+                                   NOTIFY_EVENTS)
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_FILE = Path("config") / "schema" / "trading_bot.schema.json"
@@ -290,6 +291,27 @@ def config_schema() -> dict[str, Any]:
             }),
             "shutdown": _obj("What happens when the bot stops.", {
                 "close_positions": _scalar("boolean", "Close open positions on shutdown.", False),
+            }),
+            "ibkr": _obj("Interactive Brokers: where TWS or IB Gateway listens and the contract "
+                         "trading.symbol names there (used by data_source ibkr and broker ibkr). "
+                         "IBKR_HOST, IBKR_PORT and IBKR_CLIENT_ID in the environment win.", {
+                "host": _scalar("string", "Host of TWS / IB Gateway.", "127.0.0.1", min_length=1,
+                                max_length=MAX_NAME),
+                "port": _scalar("integer", "API port: TWS 7497 paper / 7496 live, IB Gateway "
+                                "4002 paper / 4001 live.", 7497, minimum=1, maximum=65535),
+                "client_id": _scalar("integer", "API client id; unique among the clients of one "
+                                     "TWS (a second client with the same id is refused).", 1,
+                                     minimum=0, maximum=2_147_483_647),
+                "sec_type": _enum("Security type: STK stock, CASH forex (symbol EURUSD), CRYPTO, "
+                                  "FUT future.", IBKR_SEC_TYPES, "STK"),
+                "exchange": _scalar("string", "Exchange or routing (SMART for stocks, IDEALPRO "
+                                    "for forex, PAXOS for crypto).", "SMART", min_length=1,
+                                    max_length=MAX_SYMBOL),
+                "primary_exchange": _scalar("string", "Primary listing exchange (NASDAQ, NYSE) "
+                                            "to tell apart contracts that share a symbol; empty "
+                                            "for none.", "", max_length=MAX_SYMBOL),
+                "currency": _scalar("string", "Currency of the contract.", "USD", min_length=1,
+                                    max_length=MAX_SYMBOL),
             }),
         },
     }

@@ -319,7 +319,12 @@ def _warnings(doc: Mapping[str, Any], env: Mapping[str, str],
         message = _missing_env(list(BROKER_SECRETS[broker]), env, f"broker '{broker}'")
         if message:
             yield ("broker", "type"), message
-    if broker in LIVE_MONEY_BROKERS and doc.get("live_trading_confirmed") is not True:
+    if broker == "ibkr" and doc.get("live_trading_confirmed") is not True:
+        yield ("live_trading_confirmed",), (
+            "broker 'ibkr' trades real money when TWS / IB Gateway is logged in to a live account "
+            "(an id not starting with DU); the bot then refuses to trade until both "
+            "\"live_trading_confirmed\": true is set and --live is given on the command line")
+    elif broker in LIVE_MONEY_BROKERS and doc.get("live_trading_confirmed") is not True:
         yield ("live_trading_confirmed",), (
             f"broker '{broker}' trades real money; the bot refuses to trade until both "
             "\"live_trading_confirmed\": true is set and --live is given on the command line")

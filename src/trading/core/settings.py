@@ -14,6 +14,7 @@ BROKER_TYPES = ("mock", "paper", "binance_paper", "binance", "ibkr")
 LIVE_MONEY_BROKERS = ("binance", "ibkr")
 VENUE_BROKERS = {"binance": "binance", "binance_paper": "binance"}  # broker type -> its venue
 DATA_SOURCES = ("file", "binance", "yahoo", "ibkr")
+IBKR_SEC_TYPES = ("STK", "CASH", "CRYPTO", "FUT")
 INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "12h", "1d", "1w")
 INTERVAL_SECONDS = {"1m": 60, "3m": 180, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600,
                     "2h": 7200, "4h": 14400, "6h": 21600, "12h": 43200, "1d": 86400, "1w": 604800}
@@ -39,6 +40,22 @@ class BrokerConfig:
     commission: float
     slippage_pct: float
     endpoints: VenueEndpoints = VenueEndpoints()
+
+
+@dataclass(frozen=True)
+class IbkrConfig:
+    """Where TWS / IB Gateway listens and which contract ``trading.symbol`` names there.
+
+    ``IBKR_HOST``, ``IBKR_PORT`` and ``IBKR_CLIENT_ID`` in the environment win over these.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 7497
+    client_id: int = 1
+    sec_type: str = "STK"
+    exchange: str = "SMART"
+    primary_exchange: str = ""
+    currency: str = "USD"
 
 
 @dataclass(frozen=True)
