@@ -3,6 +3,7 @@ gets bars with live updates, trades and reconnects against it."""
 from __future__ import annotations
 
 import time
+from datetime import timezone
 from typing import Callable, Iterator
 
 import pytest
@@ -29,6 +30,14 @@ def until(ib: IB, predicate: Callable[[], object], timeout: float = 2.0) -> None
             ib.sleep(0.01)
         except ConnectionError:  # ib_async raises the socket's loss out of its loop once
             pass
+
+
+@pytest.fixture(autouse=True)
+def decoded_cleanly(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Every message the fake sent was decoded: ib_async logs (and drops) one it cannot read."""
+    yield
+    bad = [r.getMessage()[:200] for r in caplog.records if r.name == "ib_async.Decoder"]
+    assert not bad
 
 
 @pytest.fixture
@@ -317,3 +326,97 @@ def test_refused_connections_then_accepted_again(tws, connect):
     tws.refuse_connections(seconds=0.2)
     time.sleep(0.4)
     assert connect(client_id=10).isConnected()
+
+
+def test_a_modified_order_and_a_child_that_waits_for_its_parent(tws, connect, market):
+    tws.set_fill_policy(auto=False)
+    ib = connect()
+    contract = aapl(ib)
+    parent = ib.placeOrder(contract, LimitOrder("BUY", 10, 100.0, orderRef="p", transmit=False))
+    child = ib.placeOrder(contract, StopOrder("SELL", 10, 95.0, orderRef="c",
+                                              parentId=parent.order.orderId))
+    until(ib, lambda: child.orderStatus.status == "PreSubmitted"
+          and parent.orderStatus.status == "Submitted")
+    parent.order.lmtPrice = 101.0
+    ib.placeOrder(contract, parent.order)
+    assert tws.wait_for(lambda: tws.orders()[0].lmt_price == 101.0)
+    tws.set_fill_policy(auto=True)
+    tws.update_forming("AAPL", 100.5, low=100.25)  # crosses the new limit, not the stop
+    until(ib, lambda: parent.orderStatus.status == "Filled")
+    assert parent.fills[0].execution.price == 101.0 and not child.fills
+    tws.update_forming("AAPL", 94.0)
+    until(ib, lambda: child.orderStatus.status == "Filled")
+    assert child.fills[0].execution.price == 95.0
+
+
+def test_real_time_bars_reach_subscribers_until_data_is_lost(tws, connect, market):
+    ib = connect()
+    bars = ib.reqRealTimeBars(aapl(ib), 5, "TRADES", useRTH=False)
+    assert tws.wait_for(lambda: len(tws.realtime) == 1)
+    tws.push_realtime_bar("AAPL", Bar(T0 + 400, 105.5, 106.0, 105.0, 105.75, 300))
+    until(ib, lambda: len(bars) == 1)
+    assert (bars[0].open_, bars[0].close, bars[0].volume) == (105.5, 105.75, 300)
+    assert bars[0].time.timestamp() == T0 + 400
+    tws.connectivity_restored(data_lost=True)
+    tws.push_realtime_bar("AAPL", Bar(T0 + 405, 105.75, 106.0, 105.5, 106.0, 100))
+    ib.sleep(0.05)
+    assert len(bars) == 1
+
+
+# -- the wire --------------------------------------------------------------------------------
+class _Capture:
+    """A stand-in for ib_async's wrapper that keeps what its decoder hands over."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple]] = []
+        self.ib = IB()  # execDetails reads ib.TimezoneTWS
+        self.defaultTimezone = timezone.utc
+
+    def __getattr__(self, name: str):
+        return lambda *args: self.calls.append((name, args))
+
+
+def _decoded(fields: list[object]) -> list[tuple[str, tuple]]:
+    from ib_async.decoder import Decoder
+
+    from fakes.tws.codec import encode, split_fields
+
+    capture = _Capture()
+    Decoder(capture, 176).interpret(split_fields(encode(*fields)[4:]))
+    return capture.calls
+
+
+def test_order_messages_have_exactly_the_fields_ib_async_reads_at_version_176(tws, caplog):
+    """Decoding succeeds with every field in place (the last ones parse as the values sent) and
+    fails with one field fewer: the layout is exact, not just long enough."""
+    from fakes.tws import order_wire as wire
+    from fakes.tws.orders import OrderRecord
+
+    order = OrderRecord(order_id=12, client_id=3, perm_id=99, account="DU1", spec=tws.spec("AAPL"),
+                        exchange="SMART", action="SELL", quantity=7, order_type="STP",
+                        lmt_price=None, aux_price=95.5, tif="GTC", oca_group="g", oca_type=1,
+                        order_ref="ref-1", parent_id=11, status="PreSubmitted")
+    tws.book.orders[99] = order
+    ex = tws.book.execute(order, 7, 95.25)
+    for fields, method in ((wire.open_order_fields(order, 176), "openOrder"),
+                           (wire.completed_order_fields(order, 176, "UTC"), "completedOrder"),
+                           (wire.exec_details_fields(-1, ex, "UTC"), "execDetails"),
+                           (wire.commission_fields(ex), "commissionReport"),
+                           (wire.position_fields(tws.book.positions[("DU1", 265598)]), "position"),
+                           (wire.order_status_fields(order), "orderStatus")):
+        [(name, args)] = _decoded(fields)
+        assert name == method
+        if method != "orderStatus":  # read by position, it takes what is there
+            assert _decoded(fields[:-1]) == [], method
+    [(_, (order_id, contract, o, state))] = _decoded(wire.open_order_fields(order, 176))
+    assert (order_id, contract.conId, o.orderRef, o.permId, o.clientId, o.parentId) == \
+        (12, 265598, "ref-1", 99, 3, 11)
+    assert (o.auxPrice, o.ocaGroup, o.ocaType, o.tif, state.status) == (95.5, "g", 1, "GTC", "Filled")
+    assert (o.minTradeQty, o.midOffsetAtHalf) == (2**31 - 1, 1.7976931348623157e308)
+    [(_, (contract, o, state))] = _decoded(wire.completed_order_fields(order, 176, "UTC"))
+    assert (o.permId, o.orderRef, o.filledQuantity, state.status, state.completedStatus) == \
+        (99, "ref-1", 7, "Filled", "Filled")
+    [(_, (req_id, contract, execution))] = _decoded(wire.exec_details_fields(-1, ex, "UTC"))
+    assert (execution.orderRef, execution.shares, execution.price, execution.lastLiquidity) == \
+        ("ref-1", 7, 95.25, 1)
+    caplog.clear()  # the shortened messages were meant to fail

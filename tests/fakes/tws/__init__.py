@@ -34,7 +34,9 @@ reqHistoricalData answers the bars in [end - duration, end) (plus the forming ba
 daily bars). keepUpToDate subscriptions get a historicalDataUpdate for every ``update_forming``
 and ``push_bar`` (the pushed bar, then the new forming bar) until cancelHistoricalData.
 ``tws.historical`` lists the requests (``what_to_show``, ``bar_size``, ``format_date``,
-``keep_up_to_date``, ``cancelled`` ...).
+``keep_up_to_date``, ``cancelled`` ...). reqRealTimeBars subscribers (``tws.realtime``) get the
+bars of ``tws.push_realtime_bar("AAPL", bar)`` (5-second bars; working orders fill from them too).
+The fake serves the bars it was given: it does not resample to the requested bar size.
 
 Orders: placeOrder -> openOrder + orderStatus (Submitted; PreSubmitted for stops and for child
 orders until the parent fills); a modify (same order id) -> openOrder + orderStatus.
@@ -54,7 +56,7 @@ Read it with ``tws.orders()``, ``tws.executions()``, ``tws.positions()``, ``tws.
 
 Faults: ``tws.drop_connections()`` closes every client socket; ``tws.connectivity_lost()``
 (1100), ``tws.connectivity_restored(data_lost=False)`` (1102; 1101 with ``data_lost``, which
-also ends keepUpToDate subscriptions); ``tws.send_error(code, text, req_id=-1)``;
+also ends keepUpToDate and real-time bar subscriptions); ``tws.send_error(code, text, req_id=-1)``;
 ``tws.refuse_connections(seconds=None)`` / ``tws.accept_connections()`` (stop / resume
 listening on the same port); ``tws.fail_next("historical" | "contract_details", code, text)``.
 

@@ -75,6 +75,25 @@ class HistoricalRequest:
     session: Any = field(default=None, repr=False, compare=False)  # who gets the updates
 
 
+@dataclass
+class RealtimeRequest:
+    """One reqRealTimeBars (5-second bars) as the fake received it."""
+
+    req_id: int
+    client_id: int
+    con_id: int
+    what_to_show: str
+    use_rth: bool
+    cancelled: bool = False
+    session: Any = field(default=None, repr=False, compare=False)
+
+
+def realtime_fields(req: RealtimeRequest, bar: Bar) -> list[object]:
+    """realtimeBar (50): reqId, time, open, high, low, close, volume, wap, count."""
+    return [50, 3, req.req_id, int(bar.ts), bar.open, bar.high, bar.low, bar.close, bar.volume,
+            round((bar.high + bar.low + bar.close) / 3, 6), 1]
+
+
 class Series:
     """One contract's bars: ``closed`` in time order, then ``forming`` (may be None)."""
 
@@ -150,6 +169,6 @@ def merged(forming: Bar, close: float, high: float | None, low: float | None,
                forming.volume if volume is None else volume)
 
 
-__all__ = ["Bar", "HistoricalRequest", "Series", "bar_seconds", "bars_from_csv", "date_text",
+__all__ = ["Bar", "HistoricalRequest", "RealtimeRequest", "Series", "realtime_fields", "bar_seconds", "bars_from_csv", "date_text",
            "duration_seconds", "guess_step", "historical_fields", "merged", "next_forming",
            "parse_end", "update_fields"]

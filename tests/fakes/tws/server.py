@@ -9,8 +9,8 @@ from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from fakes.tws.contracts import DEFAULT_CONTRACTS, ContractRequest, ContractSpec, lookup
 from fakes.tws.desk import OrderDesk
-from fakes.tws.market import Bar, HistoricalRequest, Series, guess_step, merged, next_forming, \
-    update_fields
+from fakes.tws.market import Bar, HistoricalRequest, RealtimeRequest, Series, guess_step, \
+    merged, next_forming, realtime_fields, update_fields
 from fakes.tws.orders import Book, ExecutionRecord, FillPolicy, OrderRecord
 from fakes.tws.session import Session
 
@@ -44,6 +44,7 @@ class FakeTWS:
         self.desk = OrderDesk(self)
         self.series: dict[int, Series] = {}
         self.historical: list[HistoricalRequest] = []
+        self.realtime: list[RealtimeRequest] = []
         self.received: list[tuple[int | None, list[str]]] = []
         self.unhandled: list[tuple[int | None, list[str]]] = []
         self.connections = 0
@@ -114,7 +115,11 @@ class FakeTWS:
         self.stop()
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run ``fn`` on the fake's loop (where all its state changes) and return its result."""
+        """Run ``fn`` on the fake's loop (where all its state changes) and return its result;
+        before ``start()`` it runs at once."""
+        if self._thread is None or not self._thread.is_alive():
+            return fn(*args, **kwargs)
+
         async def run() -> T:
             return fn(*args, **kwargs)
 
@@ -246,6 +251,16 @@ class FakeTWS:
                     and session is not None and not session.closed:
                 session.send(*update_fields(hist, bar, step, self.tz))
 
+    def push_realtime_bar(self, symbol: str | int, bar: Bar) -> None:
+        """A 5-second bar to reqRealTimeBars subscribers; its range fills working orders."""
+        def run(con_id: int) -> None:
+            for req in self.realtime:
+                if req.con_id == con_id and not req.cancelled and req.session is not None \
+                        and not req.session.closed:
+                    req.session.send(*realtime_fields(req, bar))
+            self.desk.on_bar(con_id, bar.open, bar.high, bar.low, bar.close)
+        self.call(run, self.spec(symbol).con_id)
+
     # -- controls: orders --------------------------------------------------------------------
     def set_fill_policy(self, policy: FillPolicy | None = None, **changes: Any) -> FillPolicy:
         """Replace the fill policy, or change some of its fields (``auto``, ``parts``,
@@ -325,7 +340,8 @@ class FakeTWS:
         """Error 1102 (data maintained) or 1101 (data lost: market data subscriptions are gone
         and the client must request them again)."""
         if data_lost:
-            self.call(lambda: [setattr(h, "cancelled", True) for h in self.historical])
+            self.call(lambda: [setattr(r, "cancelled", True)
+                               for r in [*self.historical, *self.realtime]])
         self.send_error(*(RESTORED_LOST if data_lost else RESTORED_KEPT))
 
     def refuse_connections(self, seconds: float | None = None) -> None:

@@ -12,7 +12,8 @@ from fakes.tws import order_wire as wire
 from fakes.tws.codec import (ProtocolError, encode, read_greeting, read_message, to_bool, to_int,
                              tws_time)
 from fakes.tws.contracts import NO_SECURITY, ContractRequest, details_fields, request_exchange
-from fakes.tws.market import (HistoricalRequest, duration_seconds, historical_fields, parse_end)
+from fakes.tws.market import (HistoricalRequest, RealtimeRequest, duration_seconds,
+                              historical_fields, parse_end)
 
 if TYPE_CHECKING:
     from fakes.tws.server import FakeTWS
@@ -46,7 +47,8 @@ class Session:
             6: self.req_account_updates, 76: self.req_account_updates_multi,
             77: self.cancel_account_updates_multi, 7: self.req_executions, 8: self.req_ids,
             9: self.req_contract_details, 20: self.req_historical_data,
-            25: self.cancel_historical_data, 49: self.req_current_time,
+            25: self.cancel_historical_data, 50: self.req_realtime_bars,
+            51: self.cancel_realtime_bars, 49: self.req_current_time,
             17: self.req_managed_accounts, 62: self.req_account_summary,
             3: self.place_order, 4: self.cancel_order, 58: self.global_cancel,
         }
@@ -265,3 +267,19 @@ class Session:
         for hist in self.server.historical:
             if hist.req_id == req_id and hist.client_id == self.client_id:
                 hist.cancelled = True
+
+    def req_realtime_bars(self, fields: list[str]) -> None:
+        req_id = to_int(fields[2])
+        found = self.server.lookup(ContractRequest.parse(fields, 3))
+        if len(found) != 1:
+            self.error(req_id, *NO_SECURITY)
+            return
+        self.server.realtime.append(RealtimeRequest(
+            req_id, self.client_id or 0, found[0].con_id, fields[16], to_bool(fields[17]),
+            session=self))
+
+    def cancel_realtime_bars(self, fields: list[str]) -> None:
+        req_id = to_int(fields[2])
+        for req in self.server.realtime:
+            if req.req_id == req_id and req.client_id == self.client_id:
+                req.cancelled = True
