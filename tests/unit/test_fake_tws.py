@@ -76,6 +76,7 @@ def test_connect_syncs_at_once_with_the_paper_account(tws, connect):
         assert {v.tag for v in ib.accountValues()} >= {"NetLiquidation", "TotalCashValue"}
         until(ib, lambda: {2104, 2106, 2158} <= set(errors))
         assert tws.clients() == [7]
+        assert tws.unhandled == []  # every start-up request was answered
     finally:
         ib.disconnect()
 
@@ -288,6 +289,7 @@ def test_a_new_client_sees_orders_fills_and_positions_made_before(tws, connect, 
     completed = again.reqCompletedOrders(apiOnly=True)
     assert [(t.order.orderRef, t.orderStatus.status) for t in completed] == [("b1", "Filled")]
     assert [f.execution.orderRef for f in again.reqExecutions()] == ["b1"]
+    assert [t.order.orderRef for t in again.reqOpenOrders()] == ["tp1"]
     assert [t.order.orderRef for t in again.reqAllOpenOrders()] == ["tp1"]
     # the order is still live: this client can cancel it
     again.cancelOrder(open_trade.order)
@@ -361,6 +363,31 @@ def test_real_time_bars_reach_subscribers_until_data_is_lost(tws, connect, marke
     tws.push_realtime_bar("AAPL", Bar(T0 + 405, 105.75, 106.0, 105.5, 106.0, 100))
     ib.sleep(0.05)
     assert len(bars) == 1
+
+
+def test_quotes_streamed_and_as_a_snapshot(tws, connect, market):
+    ib = connect()
+    contract = aapl(ib)
+    [snapshot] = ib.reqTickers(contract)
+    assert (snapshot.bid, snapshot.ask, snapshot.last) == (105.49, 105.51, 105.5)
+    ticker = ib.reqMktData(contract)
+    tws.update_forming("AAPL", 106.25)
+    until(ib, lambda: ticker.last == 106.25)
+    ib.cancelMktData(contract)
+    assert tws.wait_for(lambda: tws.quotes[-1].cancelled)
+
+
+def test_fx_order_pays_fx_commission(tws, connect):
+    tws.set_bars("EUR.USD", [Bar(T0, 1.08, 1.081, 1.079, 1.0805, 0)])
+    ib = connect()
+    eur = Forex("EURUSD")
+    ib.qualifyContracts(eur)
+    trade = ib.placeOrder(eur, MarketOrder("BUY", 20000))
+    until(ib, lambda: trade.fills and trade.fills[0].commissionReport.execId)
+    assert trade.fills[0].execution.price == 1.0805
+    assert trade.fills[0].commissionReport.commission == 2.0
+    until(ib, lambda: ib.positions())
+    assert ib.positions()[0].contract.localSymbol == "EUR.USD"
 
 
 # -- the wire --------------------------------------------------------------------------------

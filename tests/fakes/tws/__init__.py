@@ -37,11 +37,14 @@ and ``push_bar`` (the pushed bar, then the new forming bar) until cancelHistoric
 ``keep_up_to_date``, ``cancelled`` ...). reqRealTimeBars subscribers (``tws.realtime``) get the
 bars of ``tws.push_realtime_bar("AAPL", bar)`` (5-second bars; working orders fill from them too).
 The fake serves the bars it was given: it does not resample to the requested bar size.
+reqMktData (streaming or snapshot, e.g. ``ib.reqTickers``) gets bid/ask/last ticks around the
+last price (bid/ask one min tick away), again on every bar update.
 
 Orders: placeOrder -> openOrder + orderStatus (Submitted; PreSubmitted for stops and for child
 orders until the parent fills); a modify (same order id) -> openOrder + orderStatus.
 ``tws.set_fill_policy(auto=True, parts=1, market_price=None, per_share=0.005, minimum=1.0)``:
-with ``auto`` a market order fills at once (at ``market_price`` or the last price), limits and
+with ``auto`` a market order fills at once (at ``market_price`` or the last price; with no price
+at all it waits), limits and
 stops fill when marketable or when ``update_forming``/``push_bar`` crosses them (a gap fills at
 the open); ``parts=2`` gives two executions per fill. ``tws.fill_delay = 0.2`` delays automatic
 fills on placement. Without ``auto``: ``tws.fill(order_id | ref=..., quantity=None, price=None,

@@ -21,7 +21,8 @@ class FillPolicy:
     else the contract's last price), a limit or stop order fills when it is marketable on
     placement or when a pushed bar crosses it; without ``auto`` nothing fills until
     ``FakeTWS.fill()``. ``parts``: each fill arrives as this many executions. Commission per
-    execution: ``per_share`` x shares, at least ``minimum`` per order (shared over the parts)."""
+    execution: ``per_share`` x shares, at least ``minimum`` per order (shared over the parts);
+    FX (CASH) pays 0.2 basis points of the value, at least 2 per order."""
 
     auto: bool = True
     parts: int = 1
@@ -212,9 +213,14 @@ class Book:
                 return min(open_, order.aux_price)
         return None
 
-    def commission(self, order: OrderRecord, shares: float) -> float:
+    def commission(self, order: OrderRecord, shares: float, price: float) -> float:
+        """IBKR's fixed rates: per share with a minimum per order for stocks; 0.2 basis points
+        of the value, at least 2 (quote currency) per order for FX."""
         p = self.policy
-        return round(max(p.per_share * shares, p.minimum * shares / order.quantity), 4)
+        share_of_order = shares / order.quantity
+        if order.spec.sec_type == "CASH":
+            return round(max(0.00002 * shares * price, 2.0 * share_of_order), 4)
+        return round(max(p.per_share * shares, p.minimum * share_of_order), 4)
 
     def execute(self, order: OrderRecord, shares: float, price: float) -> ExecutionRecord:
         """Fill ``shares`` of ``order`` at ``price``: the execution, position and cash follow."""
@@ -226,7 +232,7 @@ class Book:
         order.status = "Filled" if order.remaining <= 1e-9 else "Submitted"
         if order.status == "Filled":
             self.finish(order, "Filled", "Filled")
-        commission = self.commission(order, shares)
+        commission = self.commission(order, shares, price)
         realized = self._move_position(order, shares, price, commission)
         self.cash[order.account] = self.cash.get(order.account, 0.0) \
             - (shares if order.buy else -shares) * price * self._multiplier(order.spec) - commission

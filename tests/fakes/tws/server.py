@@ -9,8 +9,8 @@ from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from fakes.tws.contracts import DEFAULT_CONTRACTS, ContractRequest, ContractSpec, lookup
 from fakes.tws.desk import OrderDesk
-from fakes.tws.market import Bar, HistoricalRequest, RealtimeRequest, Series, guess_step, \
-    merged, next_forming, realtime_fields, update_fields
+from fakes.tws.market import Bar, HistoricalRequest, QuoteRequest, RealtimeRequest, Series, \
+    guess_step, merged, next_forming, realtime_fields, tick_fields, update_fields
 from fakes.tws.orders import Book, ExecutionRecord, FillPolicy, OrderRecord
 from fakes.tws.session import Session
 
@@ -45,6 +45,7 @@ class FakeTWS:
         self.series: dict[int, Series] = {}
         self.historical: list[HistoricalRequest] = []
         self.realtime: list[RealtimeRequest] = []
+        self.quotes: list[QuoteRequest] = []
         self.received: list[tuple[int | None, list[str]]] = []
         self.unhandled: list[tuple[int | None, list[str]]] = []
         self.connections = 0
@@ -210,6 +211,7 @@ class FakeTWS:
 
     def _push_bar(self, con_id: int, bar: Bar, open_next: bool) -> None:
         series = self.series_of(con_id)
+        series.tick = None
         series.closed = [b for b in series.closed if b.ts != bar.ts] + [bar]
         series.forming = None
         self._broadcast_bar(con_id, bar)
@@ -230,6 +232,7 @@ class FakeTWS:
                         volume: float | None, ts: float | None) -> Bar:
         series = self.series_of(con_id)
         before = series.last_price if series.last_price is not None else close
+        series.tick = None
         forming = series.forming
         if forming is None or (ts is not None and ts > forming.ts):
             if forming is not None:
@@ -243,7 +246,19 @@ class FakeTWS:
                          min(before, close, low if low is not None else close), close)
         return series.forming
 
+    def send_quote(self, req: QuoteRequest) -> None:
+        price = self.market_price(req.con_id)
+        if price is not None and req.session is not None and not req.session.closed:
+            for fields in tick_fields(req, price, self.spec(req.con_id).min_tick):
+                req.session.send(*fields)
+
+    def _broadcast_quotes(self, con_id: int) -> None:
+        for req in self.quotes:
+            if req.con_id == con_id and not req.cancelled:
+                self.send_quote(req)
+
     def _broadcast_bar(self, con_id: int, bar: Bar) -> None:
+        self._broadcast_quotes(con_id)
         step = self.series_of(con_id).step
         for hist in self.historical:
             session = hist.session
@@ -254,10 +269,12 @@ class FakeTWS:
     def push_realtime_bar(self, symbol: str | int, bar: Bar) -> None:
         """A 5-second bar to reqRealTimeBars subscribers; its range fills working orders."""
         def run(con_id: int) -> None:
+            self.series_of(con_id).tick = bar.close
             for req in self.realtime:
                 if req.con_id == con_id and not req.cancelled and req.session is not None \
                         and not req.session.closed:
                     req.session.send(*realtime_fields(req, bar))
+            self._broadcast_quotes(con_id)
             self.desk.on_bar(con_id, bar.open, bar.high, bar.low, bar.close)
         self.call(run, self.spec(symbol).con_id)
 
@@ -341,7 +358,7 @@ class FakeTWS:
         and the client must request them again)."""
         if data_lost:
             self.call(lambda: [setattr(r, "cancelled", True)
-                               for r in [*self.historical, *self.realtime]])
+                               for r in [*self.historical, *self.realtime, *self.quotes]])
         self.send_error(*(RESTORED_LOST if data_lost else RESTORED_KEPT))
 
     def refuse_connections(self, seconds: float | None = None) -> None:

@@ -12,8 +12,8 @@ from fakes.tws import order_wire as wire
 from fakes.tws.codec import (ProtocolError, encode, read_greeting, read_message, to_bool, to_int,
                              tws_time)
 from fakes.tws.contracts import NO_SECURITY, ContractRequest, details_fields, request_exchange
-from fakes.tws.market import (HistoricalRequest, RealtimeRequest, duration_seconds,
-                              historical_fields, parse_end)
+from fakes.tws.market import (HistoricalRequest, QuoteRequest, RealtimeRequest,
+                              duration_seconds, historical_fields, parse_end)
 
 if TYPE_CHECKING:
     from fakes.tws.server import FakeTWS
@@ -51,6 +51,8 @@ class Session:
             51: self.cancel_realtime_bars, 49: self.req_current_time,
             17: self.req_managed_accounts, 62: self.req_account_summary,
             3: self.place_order, 4: self.cancel_order, 58: self.global_cancel,
+            1: self.req_mkt_data, 2: self.cancel_mkt_data,
+            15: self.ignore, 59: self.ignore,  # reqAutoOpenOrders, reqMarketDataType: settings
         }
 
     # -- the wire ----------------------------------------------------------------------------
@@ -283,3 +285,26 @@ class Session:
         for req in self.server.realtime:
             if req.req_id == req_id and req.client_id == self.client_id:
                 req.cancelled = True
+
+    def req_mkt_data(self, fields: list[str]) -> None:
+        req_id = to_int(fields[2])
+        found = self.server.lookup(ContractRequest.parse(fields, 3))
+        if len(found) != 1:
+            self.error(req_id, *NO_SECURITY)
+            return
+        req = QuoteRequest(req_id, self.client_id or 0, found[0].con_id, to_bool(fields[17]),
+                           session=self)
+        self.server.send_quote(req)
+        if req.snapshot:
+            self.send(57, 1, req_id)
+        else:
+            self.server.quotes.append(req)
+
+    def cancel_mkt_data(self, fields: list[str]) -> None:
+        req_id = to_int(fields[2])
+        for req in self.server.quotes:
+            if req.req_id == req_id and req.client_id == self.client_id:
+                req.cancelled = True
+
+    def ignore(self, fields: list[str]) -> None:
+        """A setting TWS takes without an answer."""
