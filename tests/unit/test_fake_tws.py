@@ -296,6 +296,20 @@ def test_a_new_client_sees_orders_fills_and_positions_made_before(tws, connect, 
     until(again, lambda: open_trade.orderStatus.status == "Cancelled")
 
 
+def test_reusing_the_id_of_a_done_order_is_error_103(tws, connect, market):
+    first = connect(client_id=4)
+    done = first.placeOrder(aapl(first), MarketOrder("BUY", 1))
+    until(first, done.isDone)
+    first.disconnect()
+    again = connect(client_id=4)
+    codes: list[tuple[int, int]] = []
+    again.errorEvent += lambda req_id, code, text, contract: codes.append((req_id, code))
+    clash = again.placeOrder(aapl(again), MarketOrder("BUY", 1, orderId=done.order.orderId))
+    until(again, clash.isDone)
+    assert (done.order.orderId, 103) in codes and clash.orderStatus.status == "Cancelled"
+    assert len(tws.orders()) == 1
+
+
 # -- faults ----------------------------------------------------------------------------------
 def test_a_dropped_connection_is_seen_by_the_client(tws, connect):
     ib = connect()

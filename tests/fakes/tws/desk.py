@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from fakes.tws import order_wire as wire
 from fakes.tws.contracts import NO_SECURITY, ContractRequest, request_exchange
-from fakes.tws.orders import ExecutionRecord, OrderRecord, parse_place_order
+from fakes.tws.orders import DuplicateOrderId, ExecutionRecord, OrderRecord, parse_place_order
 
 if TYPE_CHECKING:
     from fakes.tws.server import FakeTWS
@@ -68,8 +68,12 @@ class OrderDesk:
             session.error(int(sent["order_id"]), *NO_SECURITY)  # type: ignore[arg-type]
             return
         spec = found[0]
-        order, new = self.book.place(session.client_id, self.server.accounts[0], spec,
-                                     request_exchange(spec, req), sent)
+        try:
+            order, new = self.book.place(session.client_id, self.server.accounts[0], spec,
+                                         request_exchange(spec, req), sent)
+        except DuplicateOrderId as exc:
+            session.error(exc.args[0], 103, "Duplicate order id")
+            return
         if new and self.book.reject_next:
             code, reason, status = self.book.reject_next.pop(0)
             self.book.finish(order, status, f"Rejected: {reason}")

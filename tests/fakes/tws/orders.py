@@ -15,6 +15,10 @@ from fakes.tws.contracts import ContractSpec
 DONE = frozenset({"Filled", "Cancelled", "ApiCancelled", "Inactive"})
 
 
+class DuplicateOrderId(Exception):
+    """placeOrder with the id of an order that is already done (TWS answers error 103)."""
+
+
 @dataclass
 class FillPolicy:
     """How orders fill. ``auto``: a market order fills when placed (at ``market_price`` if set,
@@ -149,9 +153,12 @@ class Book:
 
     def place(self, client_id: int, default_account: str, spec: ContractSpec, exchange: str,
               sent: dict[str, object]) -> tuple[OrderRecord, bool]:
-        """A new order, or the working one with this id modified: (order, is_new)."""
+        """A new order, or the working one with this id modified: (order, is_new). Raises
+        ``DuplicateOrderId`` for the id of an order that is done."""
         order = self.find(client_id, int(sent["order_id"]))  # type: ignore[arg-type]
-        if order is not None and not order.done:
+        if order is not None and order.done:
+            raise DuplicateOrderId(order.order_id)
+        if order is not None:
             for key in ("quantity", "lmt_price", "aux_price", "tif", "order_type", "order_ref",
                         "oca_group", "oca_type", "outside_rth", "good_till_date"):
                 setattr(order, key, sent[key])
