@@ -9,6 +9,7 @@ from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from fakes.tws.contracts import DEFAULT_CONTRACTS, ContractRequest, ContractSpec, lookup
 from fakes.tws.desk import OrderDesk
+from fakes.tws.faults import CALL_TIMEOUT, FaultControls
 from fakes.tws.market import Bar, HistoricalRequest, QuoteRequest, RealtimeRequest, Series, \
     guess_step, merged, next_forming, realtime_fields, tick_fields, update_fields
 from fakes.tws.orders import Book, ExecutionRecord, FillPolicy, OrderRecord
@@ -18,15 +19,9 @@ T = TypeVar("T")
 PAPER_ACCOUNT = "DU1234567"
 LIVE_ACCOUNT = "U7654321"
 SERVER_VERSION = 176
-CALL_TIMEOUT = 5.0
-LOST = (1100, "Connectivity between IB and Trader Workstation has been lost.")
-RESTORED_KEPT = (1102, "Connectivity between IB and Trader Workstation has been restored - data "
-                       "maintained. All data farms are connected: usfarm; ushmds; secdefnj.")
-RESTORED_LOST = (1101, "Connectivity between IB and Trader Workstation has been restored - data "
-                       "lost.*")
 
 
-class FakeTWS:
+class FakeTWS(FaultControls):
     """A fake TWS. ``accounts``: the managed accounts (paper ``DU1234567`` by default; pass
     ``[LIVE_ACCOUNT]`` for a live one). ``contracts``: the security master. ``cash``: each
     account's starting cash. ``tz``: TWS's time zone (dates in formatDate 1 and fills)."""
@@ -335,51 +330,6 @@ class FakeTWS:
 
     def cash(self, account: str | None = None) -> float:
         return self.call(lambda: self.book.cash[account or self.accounts[0]])
-
-    # -- controls: faults --------------------------------------------------------------------
-    def fail_next(self, kind: str, code: int, text: str) -> None:
-        """The next ``kind`` request ("historical" or "contract_details") gets error ``code``."""
-        self.call(lambda: self._faults.setdefault(kind, []).append((code, text)))
-
-    def drop_connections(self) -> None:
-        """Close every client socket now (as when TWS or the network goes away)."""
-        self.call(lambda: [s.close() for s in list(self._sessions)])
-
-    def send_error(self, code: int, text: str, req_id: int = -1) -> None:
-        """An error message to every connected client."""
-        self.call(lambda: [s.error(req_id, code, text) for s in self.live_sessions()])
-
-    def connectivity_lost(self) -> None:
-        """Error 1100: TWS lost its connection to IB (the socket to the client stays up)."""
-        self.send_error(*LOST)
-
-    def connectivity_restored(self, data_lost: bool = False) -> None:
-        """Error 1102 (data maintained) or 1101 (data lost: market data subscriptions are gone
-        and the client must request them again)."""
-        if data_lost:
-            self.call(lambda: [setattr(r, "cancelled", True)
-                               for r in [*self.historical, *self.realtime, *self.quotes]])
-        self.send_error(*(RESTORED_LOST if data_lost else RESTORED_KEPT))
-
-    def refuse_connections(self, seconds: float | None = None) -> None:
-        """Stop listening (connections are refused) for ``seconds`` (None: until
-        ``accept_connections``). Connected clients stay connected."""
-        async def close() -> None:
-            if self._server is not None:
-                self._server.close()
-                self._server = None
-            if seconds is not None:
-                self._reopen = self.loop.call_later(
-                    seconds, lambda: self.loop.create_task(self._listen()))
-        asyncio.run_coroutine_threadsafe(close(), self.loop).result(CALL_TIMEOUT)
-
-    def accept_connections(self) -> None:
-        async def reopen() -> None:
-            if self._reopen is not None:
-                self._reopen.cancel()
-            if self._server is None:
-                await self._listen()
-        asyncio.run_coroutine_threadsafe(reopen(), self.loop).result(CALL_TIMEOUT)
 
     # -- for assertions ----------------------------------------------------------------------
     def clients(self) -> list[int]:
