@@ -159,6 +159,21 @@ def test_historical_dates_as_text_for_format_date_1_and_an_end_time(tws, connect
     assert tws.historical[-1].what_to_show == "TRADES"
 
 
+def test_dates_and_fill_times_in_the_time_zone_of_tws(connect):
+    eastern = FakeTWS(tz="US/Eastern").start()
+    try:
+        eastern.set_bars("AAPL", minute_bars(3))
+        ib = connect(fake=eastern)
+        got = ib.reqHistoricalData(aapl(ib), "", "1 D", "1 min", "TRADES", True, formatDate=1)
+        assert [b.date.timestamp() for b in got] == [T0, T0 + 60, T0 + 120]
+        assert str(got[0].date.tzinfo) == "US/Eastern"
+        trade = ib.placeOrder(aapl(ib), MarketOrder("BUY", 1))
+        until(ib, lambda: trade.fills)
+        assert abs(trade.fills[0].execution.time.timestamp() - time.time()) < 5
+    finally:
+        eastern.stop()
+
+
 def test_a_historical_request_can_fail(tws, connect):
     tws.set_bars("AAPL", minute_bars(3))
     tws.fail_next("historical", 162, "Historical Market Data Service error message:no data")
