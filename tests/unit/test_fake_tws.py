@@ -275,6 +275,8 @@ def test_cancel_and_reject(tws, connect, market):
     ib.cancelOrder(resting.order)
     until(ib, lambda: resting.orderStatus.status == "Cancelled")
     assert (resting.order.orderId, 202) in errors
+    ib.client.cancelOrder(resting.order.orderId)  # again: it is done
+    until(ib, lambda: (resting.order.orderId, 10148) in errors)
 
     tws.reject_next("Insufficient buying power")
     rejected = ib.placeOrder(contract, MarketOrder("BUY", 5))
@@ -346,6 +348,14 @@ def test_connectivity_lost_and_restored_errors(tws, connect):
     tws.connectivity_restored(data_lost=True)
     until(ib, lambda: 1101 in codes)
     assert ib.isConnected()
+
+
+def test_a_tws_that_never_answers_the_greeting_times_the_connect_out(tws, connect):
+    tws.hold_handshakes = True
+    with pytest.raises(TimeoutError):
+        IB().connect("127.0.0.1", tws.port, clientId=2, timeout=0.3)
+    tws.hold_handshakes = False
+    assert connect(client_id=2).isConnected()
 
 
 def test_refused_connections_then_accepted_again(tws, connect):

@@ -51,7 +51,7 @@ fills on placement. Without ``auto``: ``tws.fill(order_id | ref=..., quantity=No
 parts=None)``. A fill sends execDetails, openOrder (when filled), orderStatus, commissionReport,
 then position / updatePortfolio / account values to their subscribers; an OCA group's other
 orders are cancelled; children of a filled parent start working. cancelOrder -> orderStatus
-Cancelled + error 202. ``tws.reject_next(reason, code=201, status="Cancelled")`` rejects the next
+Cancelled + error 202 (10147 for an unknown id, 10148 for an order that is done). ``tws.reject_next(reason, code=201, status="Cancelled")`` rejects the next
 new order (error on its order id, then orderStatus ``status``). ``tws.cancel(order_id)``: TWS
 cancels by itself. reqOpenOrders / reqAllOpenOrders, reqCompletedOrders, reqExecutions (with
 commission reports), reqPositions, reqAccountUpdates(+Multi), reqAccountSummary reflect state.
@@ -61,7 +61,9 @@ Faults: ``tws.drop_connections()`` closes every client socket; ``tws.connectivit
 (1100), ``tws.connectivity_restored(data_lost=False)`` (1102; 1101 with ``data_lost``, which
 also ends keepUpToDate and real-time bar subscriptions); ``tws.send_error(code, text, req_id=-1)``;
 ``tws.refuse_connections(seconds=None)`` / ``tws.accept_connections()`` (stop / resume
-listening on the same port); ``tws.fail_next("historical" | "contract_details", code, text)``.
+listening on the same port); ``tws.hold_handshakes = True`` (connections are accepted but the
+greeting is not answered, like a TWS stuck at its login: the client's connect times out);
+``tws.fail_next("historical" | "contract_details", code, text)``.
 
 For assertions: ``tws.requests(msg_id)`` (fields as received), ``tws.clients()``,
 ``tws.refused_client_ids``, ``tws.connections``, ``tws.wait_for(predicate, timeout)``.

@@ -94,11 +94,12 @@ class OrderDesk:
     def cancel(self, session: "Session", order_id: int) -> None:
         order = self.book.find(session.client_id or 0, order_id)
         if order is None:
-            session.error(order_id, 135, f"Can't find order with id ={order_id}")
+            session.error(order_id, 10147,
+                          f"OrderId {order_id} that needs to be cancelled is not found.")
             return
         if order.done:
-            session.error(order_id, 161, "Cancel attempted when order is not in a cancellable "
-                                         f"state. Order permId ={order.perm_id}")
+            session.error(order_id, 10148, f"OrderId {order_id} that needs to be cancelled "
+                                           f"cannot be cancelled, state: {order.status}.")
             return
         self.cancel_order(order, "Cancelled by Trader")
         session.error(order_id, 202, CANCELLED_TEXT)

@@ -46,6 +46,7 @@ class FakeTWS(FaultControls):
         self.connections = 0
         self.refused_client_ids: list[int] = []
         self.fill_delay = 0.0
+        self.hold_handshakes = False  # True: accept connections but never answer the greeting
         self.changed = threading.Condition()
         self._faults: dict[str, list[tuple[int, str]]] = {}
         self._sessions: list[Session] = []

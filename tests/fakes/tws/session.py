@@ -75,6 +75,8 @@ class Session:
     async def run(self) -> None:
         try:
             low, high, _ = await asyncio.wait_for(read_greeting(self.reader), GREETING_TIMEOUT)
+            while self.server.hold_handshakes and not self.closed and not self.reader.at_eof():
+                await asyncio.sleep(0.01)  # a TWS stuck at its login: silent until released
             self.version = min(self.server.server_version, high)
             if self.version < low:
                 raise ProtocolError(f"client wants {low}..{high}, fake speaks "
