@@ -174,6 +174,18 @@ def test_dates_and_fill_times_in_the_time_zone_of_tws(connect):
         eastern.stop()
 
 
+def test_a_request_the_fake_cannot_read_is_error_321_and_the_session_lives_on(tws, connect):
+    tws.set_bars("AAPL", minute_bars(3))
+    ib = connect()
+    codes: list[int] = []
+    ib.errorEvent += lambda req_id, code, text, contract: codes.append(code)
+    ib.client.reqHistoricalData(99, aapl(ib), "not a time", "1 D", "1 min", "TRADES", 1, 2,
+                                False, [])
+    until(ib, lambda: 321 in codes)
+    assert len(tws.failures) == 1 and ib.isConnected()
+    assert len(ib.reqHistoricalData(aapl(ib), "", "1 D", "1 min", "TRADES", True, 2)) == 3
+
+
 def test_a_historical_request_can_fail(tws, connect):
     tws.set_bars("AAPL", minute_bars(3))
     tws.fail_next("historical", 162, "Historical Market Data Service error message:no data")

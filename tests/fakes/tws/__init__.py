@@ -65,7 +65,9 @@ listening on the same port); ``tws.hold_handshakes = True`` (connections are acc
 greeting is not answered, like a TWS stuck at its login: the client's connect times out);
 ``tws.fail_next("historical" | "contract_details", code, text)``.
 
-For assertions: ``tws.requests(msg_id)`` (fields as received), ``tws.clients()``,
+For assertions: ``tws.requests(msg_id)`` (fields as received), ``tws.unhandled`` (requests the
+fake does not serve, e.g. scanners), ``tws.failures`` (requests it could not read; the client got
+error 321), ``tws.clients()``,
 ``tws.refused_client_ids``, ``tws.connections``, ``tws.wait_for(predicate, timeout)``.
 """
 from fakes.tws.contracts import DEFAULT_CONTRACTS, ContractSpec

@@ -42,7 +42,8 @@ class FakeTWS(FaultControls):
         self.realtime: list[RealtimeRequest] = []
         self.quotes: list[QuoteRequest] = []
         self.received: list[tuple[int | None, list[str]]] = []
-        self.unhandled: list[tuple[int | None, list[str]]] = []
+        self.unhandled: list[tuple[int | None, list[str]]] = []  # requests it does not serve
+        self.failures: list[tuple[list[str], str]] = []  # requests it failed on (error 321 sent)
         self.connections = 0
         self.refused_client_ids: list[int] = []
         self.fill_delay = 0.0
@@ -113,8 +114,9 @@ class FakeTWS(FaultControls):
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn`` on the fake's loop (where all its state changes) and return its result;
-        before ``start()`` it runs at once."""
-        if self._thread is None or not self._thread.is_alive():
+        before ``start()`` (or on the loop's own thread) it runs at once."""
+        if self._thread is None or not self._thread.is_alive() \
+                or threading.current_thread() is self._thread:
             return fn(*args, **kwargs)
 
         async def run() -> T:

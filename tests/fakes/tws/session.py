@@ -104,7 +104,12 @@ class Session:
             return
         if self.client_id is None and msg_id != 71:
             return  # TWS ignores requests before startApi
-        handler(fields)
+        try:
+            handler(fields)
+        except Exception as exc:  # a request the fake cannot read: say so, as TWS does (321)
+            log.exception("fake TWS could not handle %s", fields)
+            self.server.failures.append((fields, repr(exc)))
+            self.error(-1, 321, f"Error validating request:-'{exc}'")
 
     # -- start-up ----------------------------------------------------------------------------
     def start_api(self, fields: list[str]) -> None:
