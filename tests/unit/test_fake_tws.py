@@ -277,6 +277,21 @@ def test_limit_and_stop_fill_when_bars_cross_them_and_oca_cancels_the_other(tws,
     assert recorded["LMT"].oca_group == "exit-1" and recorded["LMT"].tif == "GTC"
 
 
+def test_oca_type_2_reduces_the_other_orders_by_the_shares_filled(tws, connect, market):
+    tws.set_fill_policy(auto=False)
+    ib = connect()
+    contract = aapl(ib)
+    take = ib.placeOrder(contract, LimitOrder("SELL", 10, 110.0, ocaGroup="x", ocaType=2))
+    stop = ib.placeOrder(contract, StopOrder("SELL", 10, 100.0, ocaGroup="x", ocaType=2))
+    until(ib, lambda: stop.orderStatus.status == "PreSubmitted")
+    tws.fill(take.order.orderId, quantity=4, price=110.0)
+    until(ib, lambda: stop.orderStatus.remaining == 6)
+    assert stop.order.totalQuantity == 6 and stop.orderStatus.status == "PreSubmitted"
+    tws.fill(take.order.orderId, price=110.0)
+    until(ib, lambda: stop.orderStatus.status == "Cancelled")
+    assert take.orderStatus.status == "Filled"
+
+
 def test_cancel_and_reject(tws, connect, market):
     ib = connect()
     errors: list[tuple[int, int]] = []

@@ -50,7 +50,8 @@ the open); ``parts=2`` gives two executions per fill. ``tws.fill_delay = 0.2`` d
 fills on placement. Without ``auto``: ``tws.fill(order_id | ref=..., quantity=None, price=None,
 parts=None)``. A fill sends execDetails, openOrder (when filled), orderStatus, commissionReport,
 then position / updatePortfolio / account values to their subscribers; an OCA group's other
-orders are cancelled; children of a filled parent start working. cancelOrder -> orderStatus
+orders are cancelled (ocaType 2 and 3: reduced by the shares filled); children of a filled parent
+start working (a cancelled parent cancels them). cancelOrder -> orderStatus
 Cancelled + error 202 (10147 for an unknown id, 10148 for an order that is done). ``tws.reject_next(reason, code=201, status="Cancelled")`` rejects the next
 new order (error on its order id, then orderStatus ``status``). ``tws.cancel(order_id)``: TWS
 cancels by itself. reqOpenOrders / reqAllOpenOrders, reqCompletedOrders, reqExecutions (with

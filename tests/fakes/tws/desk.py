@@ -153,8 +153,7 @@ class OrderDesk:
             done.append(ex)
             self._announce_fill(ex)
         if done:
-            for peer in self.book.oca_peers(order):
-                self.cancel_order(peer, f"OCA group {order.oca_group} filled")
+            self._oca_react(order, sum(ex.shares for ex in done))
         if order.status == "Filled":
             for child in self.book.children(order):
                 child.status = "Submitted" if child.order_type.upper() in ("MKT", "LMT") \
@@ -163,6 +162,20 @@ class OrderDesk:
                 if self.book.policy.auto:
                     self.try_fill_at_market(child)
         return done
+
+
+    def _oca_react(self, order: OrderRecord, shares: float) -> None:
+        """The rest of ``order``'s OCA group: ocaType 2 and 3 reduce each by the shares filled,
+        any other type cancels them (TWS's 1, "cancel with block")."""
+        for peer in self.book.oca_peers(order):
+            if order.oca_type in (2, 3):
+                peer.quantity = max(peer.quantity - shares, peer.filled)
+                if peer.remaining <= 1e-9:
+                    self.cancel_order(peer, f"OCA group {order.oca_group} filled")
+                else:
+                    self.announce(peer)
+            else:
+                self.cancel_order(peer, f"OCA group {order.oca_group} filled")
 
 
 def _split(quantity: float, parts: int, increment: float) -> list[float]:
