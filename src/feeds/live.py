@@ -119,9 +119,12 @@ class LiveFeed(bt.feed.DataBase):
     strategy reads the bar through ``current_bar()`` and asks ``is_warmup()`` /
     ``is_last_warmup()``; the bot's status report reads ``last_bar_ts`` and ``status``.
     ``on_status(name)``, when given, hears each data state change on Backtrader's thread.
+    ``market_hours``: the market closes (nights, weekends, holidays), so a gap among live bars
+    is its hours, not missed bars, and is not warned about.
     """
 
-    params = (("sink", None), ("interval_seconds", 0), ("on_invalid", None), ("on_status", None))
+    params = (("sink", None), ("interval_seconds", 0), ("on_invalid", None), ("on_status", None),
+              ("market_hours", False))
 
     IDLE_WAIT = 0.05  # seconds a _load waits for a bar when Cerebro gives no qcheck
 
@@ -213,7 +216,7 @@ class LiveFeed(bt.feed.DataBase):
             if self._interval and bar.ts - last > self._interval:
                 # a gap among live bars means missed bars; in history it is the market's own gap
                 missing = round((bar.ts - last) / self._interval) - 1
-                log.log(logging.INFO if history else logging.WARNING,
+                log.log(logging.INFO if history or self.p.market_hours else logging.WARNING,
                         "%s: gap: no bars between %s and %s (%d bar(s) of %gs missing)",
                         self._label(), iso_z(last), iso_z(bar.ts), missing, self._interval)
         self.last_bar_ts = bar.ts
