@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Sequence
-
 from feeds.live import CONNBROKEN, DELAYED, LIVE, BarSink, SinkClosed
-from feeds.resample import bucket_start, combine_bars
+from feeds.resample import bucket_start
+from feeds.yahoo_bars import closed_bars, fetch_closed_bars
 from trading.core.errors import VenueError
 from trading.core.timeutil import DAY_SECONDS, iso_z
 from trading.core.types import Bar
@@ -100,9 +99,6 @@ class YahooBarSource:
         if self._resume_ts is not None:
             start = min(start, self._history_start(self._resume_ts, wanted))
         start = max(start, self._oldest(now))
-        if self.yahoo.resampled:  # from a bucket's start: the first bar built is complete
-            aligned = bucket_start(start, self.step)
-            start = aligned if aligned == start else aligned + self.step
         bars = await self._closed_bars(sink, start)
         if len(bars) < wanted and start > self._oldest(now):  # a market closed longer than guessed
             bars = await self._closed_bars(sink, self._oldest(now))
@@ -199,46 +195,12 @@ class YahooBarSource:
     # -- fetching --------------------------------------------------------------------------------
     async def _closed_bars(self, sink: BarSink, start: float) -> list[Bar]:
         """Every closed bar from ``start`` to now (in pieces where Yahoo limits a request)."""
-        now = self.venue.now()
-        piece = self.yahoo.request_seconds
-        if piece is None:
-            return self._bars(await self._fetch(sink, start=start))
-        rows: list[Bar] = []
-        at = start
-        last: Chart | None = None
-        while at < now + self.yahoo.base_seconds:
-            last = await self._fetch(sink, start=at, end=min(at + piece, now + self.step))
-            rows.extend(last.closed(last.server_time))
-            at += piece
-        if last is None:
-            return []
-        merged = {b.ts: b for b in rows}
-        return self._finish(sorted(merged.values()), last)
+        async def fetch(at: float, upto: float | None) -> Chart:
+            return await self._fetch(sink, start=at, end=upto)
+        return await fetch_closed_bars(fetch, self.yahoo, start, None, self.venue.now())
 
     def _bars(self, chart: Chart) -> list[Bar]:
-        return self._finish(chart.closed(chart.server_time), chart)
-
-    def _finish(self, base: Sequence[Bar], chart: Chart) -> list[Bar]:
-        """``base`` bars (closed) as bars of the config's interval: combined into buckets when
-        it is built from finer bars; a bucket is delivered once it has closed."""
-        if not self.yahoo.resampled:
-            return list(base)
-        now = chart.server_time
-        buckets: dict[float, list[Bar]] = {}
-        for bar in base:
-            buckets.setdefault(bucket_start(bar.ts, self.step), []).append(bar)
-        out = []
-        for start, members in sorted(buckets.items()):
-            closes = start + self.step
-            last = members[-1]
-            for session in chart.sessions:  # the session ended inside the bucket: it is complete
-                if session.start <= last.ts < session.end < closes:
-                    closes = max(session.end, last.ts + self.yahoo.base_seconds)
-                    if closes > start + self.step:
-                        closes = start + self.step
-            if closes <= now:
-                out.append(combine_bars(start, members))
-        return out
+        return closed_bars(chart, self.yahoo)
 
     async def _fetch(self, sink: BarSink, start: float | None = None, end: float | None = None,
                      probe: bool = False) -> Chart:
