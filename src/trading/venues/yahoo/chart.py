@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from trading.core.errors import VenueError
+from trading.core.errors import ConfigError, VenueError
 from trading.core.timeutil import DAY_SECONDS
 from trading.core.types import Bar
 from trading.venues.yahoo.intervals import YahooInterval
@@ -30,8 +30,8 @@ class MalformedAnswer(VenueError):
     """Yahoo answered, but not with a chart this client can read (worth retrying)."""
 
 
-class UnknownSymbol(VenueError):
-    """Yahoo does not know the symbol."""
+class UnknownSymbol(VenueError, ConfigError):
+    """Yahoo does not know the symbol: the config's problem (``data.symbol``), found at the venue."""
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from trading.core.errors import VenueError
 from trading.core.timeutil import iso_z
 from trading.venues.yahoo.chart import Chart, MalformedAnswer, UnknownSymbol, chart_error, \
     parse_chart
-from trading.venues.yahoo.intervals import YahooInterval
+from trading.venues.yahoo.intervals import YahooInterval, yahoo_interval
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,9 @@ class YahooVenue:
 
     async def start(self) -> None:
         """Prepare the session (no request is made; the first chart request connects)."""
+        self._open()
+
+    def _open(self) -> None:
         if self._session is None:
             _private_cache()
             self._session = _session(self.base_url)
@@ -143,6 +146,18 @@ class YahooVenue:
         clock before any request that needs it."""
         await self.start()
         return await asyncio.to_thread(self._fetch, symbol, interval, {"range": "1d"})
+
+    def check_symbol(self, symbol: str, interval: str) -> None:
+        """At start-up, before anything else (blocking): UnknownSymbol when Yahoo does not know
+        ``symbol``. Yahoo unreachable or failing is only logged: the feed retries on its own."""
+        self._open()
+        try:
+            self._fetch(symbol, yahoo_interval(interval), {"range": "1d"})
+        except UnknownSymbol:
+            raise
+        except VenueError as exc:
+            log.warning("could not check the symbol %s at Yahoo yet (%s); the feed will keep "
+                        "trying", symbol, exc)
 
     def _fetch(self, symbol: str, interval: YahooInterval, window: dict[str, Any]) -> Chart:
         from yfinance.data import YfData
