@@ -17,11 +17,17 @@ SESSION_OPEN = (14, 30)  # UTC, US regular hours in winter (EST)
 SESSION_CLOSE = (21, 0)
 
 
-def regular_sessions(bars: Sequence[Bar]) -> list[tuple[float, float]]:
-    """The regular session (start, end) of every day that has bars, epoch seconds."""
+def regular_sessions(bars: Sequence[Bar], around_the_clock: bool = False
+                     ) -> list[tuple[float, float]]:
+    """The regular session (start, end) of every day that has bars, epoch seconds: US hours,
+    or the whole UTC day for a market that never closes (crypto)."""
     days = sorted({datetime.fromtimestamp(b.ts, tz=timezone.utc).date() for b in bars})
     out = []
     for day in days:
+        midnight = datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp()
+        if around_the_clock:
+            out.append((midnight, midnight + 86400))
+            continue
         start = datetime(day.year, day.month, day.day, *SESSION_OPEN, tzinfo=timezone.utc)
         end = datetime(day.year, day.month, day.day, *SESSION_CLOSE, tzinfo=timezone.utc)
         out.append((start.timestamp(), end.timestamp()))
@@ -29,12 +35,13 @@ def regular_sessions(bars: Sequence[Bar]) -> list[tuple[float, float]]:
 
 
 class FakeYahooMarket:
-    def __init__(self, bars: Sequence[Bar], step: int, history: int) -> None:
+    def __init__(self, bars: Sequence[Bar], step: int, history: int,
+                 around_the_clock: bool = False) -> None:
         if not 0 < history < len(bars):
             raise ValueError(f"history must be within the {len(bars)} bars, got {history}")
         self.bars = list(bars)
         self.step = step
-        self.sessions = regular_sessions(self.bars)
+        self.sessions = regular_sessions(self.bars, around_the_clock)
         self.cursor = history  # the next bar to form (or forming, when in_gap is False)
         self.in_gap = False
         self.now = self.bars[history].ts + step / 2

@@ -114,13 +114,15 @@ class _Handler(QuietHandler):
 
 class FakeYahoo(LoopbackServer):
     """Plays ``bars`` (``step`` seconds apart, with market gaps) as ``symbol``; the first
-    ``history`` bars are closed at the start."""
+    ``history`` bars are closed at the start. Sessions are US hours in ``timezone_name``, or the
+    whole UTC day with ``around_the_clock`` (a crypto pair such as BTC-USD)."""
 
     def __init__(self, bars: Sequence[Bar], symbol: str = "XYZ", step: int = 300,
-                 history: int = 100, timezone_name: str = "America/New_York") -> None:
+                 history: int = 100, timezone_name: str = "America/New_York",
+                 around_the_clock: bool = False) -> None:
         super().__init__(_Handler)
         self.symbol = symbol
-        self.market = FakeYahooMarket(bars, step, history)
+        self.market = FakeYahooMarket(bars, step, history, around_the_clock)
         self.timezone_name = timezone_name
         self.requests: list[Request] = []
         self._faults = _Faults()
