@@ -37,7 +37,7 @@ def finish(base: Sequence[Bar], chart: Chart, interval: YahooInterval) -> list[B
         last = members[-1]
         for session in chart.sessions:  # the session ended inside the bucket: it is complete
             if session.start <= last.ts < session.end < closes:
-                closes = min(closes, max(session.end, last.ts + interval.base_seconds))
+                closes = session.end
         if closes <= chart.server_time:
             out.append(combine_bars(start, members))
     return out

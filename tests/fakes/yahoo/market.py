@@ -1,7 +1,7 @@
 """The fake's market: bars of one symbol played against a clock that tests move.
 
-The clock does not run by itself: ``advance()`` moves it to the middle of the next bar (which is
-then forming), or first into the middle of a market-closed gap (night, weekend, holiday) when one
+The clock does not run by itself: ``advance()`` moves it into the next bar (half way, at most
+15 minutes in, so a daily bar is still in its session), which is then forming, or first into the middle of a market-closed gap (night, weekend, holiday) when one
 lies before it. Bars whose time is past are closed; the bar the clock stands in is forming and is
 served with the values it had half way (close = open, half the volume), as Yahoo serves its live
 row; later bars do not exist yet.
@@ -15,6 +15,7 @@ from trading.core.types import Bar
 
 SESSION_OPEN = (14, 30)  # UTC, US regular hours in winter (EST)
 SESSION_CLOSE = (21, 0)
+FORMING_FOR = 900  # seconds into the forming bar the clock stands, at most
 
 
 def regular_sessions(bars: Sequence[Bar], around_the_clock: bool = False
@@ -44,9 +45,12 @@ class FakeYahooMarket:
         self.sessions = regular_sessions(self.bars, around_the_clock)
         self.cursor = history  # the next bar to form (or forming, when in_gap is False)
         self.in_gap = False
-        self.now = self.bars[history].ts + step / 2
+        self.now = self._inside(self.bars[history])
 
     # -- the clock ---------------------------------------------------------------------------
+    def _inside(self, bar: Bar) -> float:
+        return bar.ts + min(self.step / 2, FORMING_FOR)
+
     @property
     def can_advance(self) -> bool:
         return self.cursor < len(self.bars) - 1 or self.in_gap
@@ -56,7 +60,7 @@ class FakeYahooMarket:
         closed market first when a gap (more than one bar) separates them."""
         if self.in_gap:
             self.in_gap = False
-            self.now = self.bars[self.cursor].ts + self.step / 2
+            self.now = self._inside(self.bars[self.cursor])
             return
         if self.cursor >= len(self.bars) - 1:
             raise ValueError("the market has no more bars")
@@ -67,12 +71,12 @@ class FakeYahooMarket:
             self.in_gap = True
             self.now = (closing.ts + self.step + following.ts) / 2
         else:
-            self.now = following.ts + self.step / 2
+            self.now = self._inside(following)
 
     def jump_to(self, index: int) -> None:
         """Stand in the middle of bar ``index`` (bars before it are closed)."""
         self.cursor, self.in_gap = index, False
-        self.now = self.bars[index].ts + self.step / 2
+        self.now = self._inside(self.bars[index])
 
     # -- what is served ----------------------------------------------------------------------
     @property
