@@ -3,7 +3,8 @@
 
 A chart answer's closed rows are the bars when Yahoo serves the interval; 3m 2h 4h 6h 12h bars
 are combined from 1m or 1h rows by ``feeds.resample`` (the buckets replay builds), each once its
-bucket has closed: at the bucket's end, or at the end of the session when that comes first.
+bucket has closed: at the bucket's end, or at the end of the session when that comes first,
+and once every row opening in it has closed.
 Ranges wider than Yahoo allows in one request (1m: a week) are asked for in pieces.
 """
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Awaitable, Callable, Sequence
 
 from feeds.resample import bucket_start, combine_bars
 from trading.core.types import Bar
-from trading.venues.yahoo.chart import Chart
+from trading.venues.yahoo.chart import CLOSE_MARGIN, Chart
 from trading.venues.yahoo.intervals import YahooInterval
 
 Fetch = Callable[[float, float | None], Awaitable[Chart]]  # (start, end or None for now)
@@ -28,17 +29,24 @@ def finish(base: Sequence[Bar], chart: Chart, interval: YahooInterval) -> list[B
     if not interval.resampled:
         return list(base)
     step = interval.seconds
+    now = chart.server_time
     buckets: dict[float, list[Bar]] = {}
     for bar in base:
         buckets.setdefault(bucket_start(bar.ts, step), []).append(bar)
+    # a row still forming keeps its bucket open, even past the bucket's end (an hourly bar
+    # opening at 17:30 belongs to the 16:00-18:00 bucket and closes at 18:30)
+    forming = {bucket_start(bar.ts, step) for bar, close in zip(chart.bars, chart.close_times)
+               if close + CLOSE_MARGIN > now}
     out = []
     for start, members in sorted(buckets.items()):
+        if start in forming:
+            continue
         closes = start + step
         last = members[-1]
         for session in chart.sessions:  # the session ended inside the bucket: it is complete
             if session.start <= last.ts < session.end < closes:
                 closes = session.end
-        if closes <= chart.server_time:
+        if closes + CLOSE_MARGIN <= now:
             out.append(combine_bars(start, members))
     return out
 

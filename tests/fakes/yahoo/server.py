@@ -73,7 +73,7 @@ class _Handler(QuietHandler):
     def _chart(self, fake: "FakeYahoo", symbol: str, query: dict[str, str], cookie: bool) -> None:
         fault = fake.take_fault()
         crumb = query.get("crumb")
-        status, body, kind = 200, b"", "application/json"
+        status, body, kind, at = 200, b"", "application/json", None
         if fault == "refuse":
             fake.record(Request(f"/v8/finance/chart/{symbol}", query, 0, crumb, cookie))
             self.close_connection = True
@@ -84,22 +84,25 @@ class _Handler(QuietHandler):
         elif fault == "outage":
             status, body, kind = 503, b"<html>Will be right back...</html>", "text/html"
         elif fault == "malformed":
-            body = fake.chart_body(symbol, query)[:57]  # a chart cut short
+            body, at = fake.chart_body(symbol, query)
+            body = body[:57]  # a chart cut short
         elif symbol != fake.symbol:
             status = 404
             body = json.dumps({"chart": {"result": None, "error": {
                 "code": "Not Found", "description": "No data found, symbol may be delisted"}}}).encode()
         else:
-            body = fake.chart_body(symbol, query)
+            body, at = fake.chart_body(symbol, query)
         fake.record(Request(f"/v8/finance/chart/{symbol}", query, status, crumb, cookie))
-        self._send(status, body, kind)
+        self._send(status, body, kind, at=at)
 
-    def _send(self, status: int, body: bytes, kind: str, headers: dict[str, str] | None = None) -> None:
+    def _send(self, status: int, body: bytes, kind: str, headers: dict[str, str] | None = None,
+              at: float | None = None) -> None:
         fake: FakeYahoo = self.server.fake  # type: ignore[attr-defined]
         self.send_response(status)
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
-        self.send_header("Date", formatdate(fake.now(), usegmt=True))  # the market's clock
+        # the market's clock (for a chart: when its rows were read, while the market may move on)
+        self.send_header("Date", formatdate(fake.now() if at is None else at, usegmt=True))
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.end_headers()
@@ -205,7 +208,8 @@ class FakeYahoo(LoopbackServer):
         super().stop()
 
     # -- the chart answer --------------------------------------------------------------------
-    def chart_body(self, symbol: str, query: dict[str, str]) -> bytes:
+    def chart_body(self, symbol: str, query: dict[str, str]) -> tuple[bytes, float]:
+        """The chart answer, and the market's time when its rows were read."""
         with self.lock:
             market = self.market
             now = market.now
@@ -220,7 +224,7 @@ class FakeYahoo(LoopbackServer):
                 return json.dumps({"chart": {"result": None, "error": {
                     "code": "Unprocessable Entity",
                     "description": f"this fake serves {step_name} bars only, not {interval}"}}}
-                ).encode()
+                ).encode(), now
             rows = market.rows(start, end)
             session = market.current_session()
             periods = market.sessions_in(start, end)
@@ -233,7 +237,7 @@ class FakeYahoo(LoopbackServer):
         if not rows:
             del result["timestamp"]
             result["indicators"] = {"quote": [{}], "adjclose": [{}]}
-        return json.dumps({"chart": {"result": [result], "error": None}}).encode()
+        return json.dumps({"chart": {"result": [result], "error": None}}).encode(), now
 
     def _meta(self, symbol: str, now: float, session: tuple[float, float],
               periods: list[tuple[float, float]], interval: str, rows: list[Bar]) -> dict[str, Any]:

@@ -24,6 +24,9 @@ from trading.core.types import Bar
 from trading.venues.yahoo.intervals import YahooInterval
 
 SHORT_SESSION_SLACK = 60  # a session ending this close to a bar's end is not a shorter bar
+# seconds a bar must be past its close by Yahoo's Date header to count as closed: the header is
+# stamped a moment after the data was read, so a bar closing in between is still a forming row
+CLOSE_MARGIN = 2.0
 
 
 class MalformedAnswer(VenueError):
@@ -56,7 +59,8 @@ class Chart:
 
     def closed(self, now: float) -> list[Bar]:
         """The bars closed at ``now`` (the one still forming, if any, is left out)."""
-        return [bar for bar, close in zip(self.bars, self.close_times) if close <= now]
+        return [bar for bar, close in zip(self.bars, self.close_times)
+                if close + CLOSE_MARGIN <= now]
 
     def market_open(self, now: float) -> bool:
         return self.current is not None and self.current.start <= now < self.current.end

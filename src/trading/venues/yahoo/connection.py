@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 CHART_URL = "https://query2.finance.yahoo.com/v8/finance/chart/{symbol}"
 _YAHOO_URL = re.compile(r"^https?://(?:[A-Za-z0-9-]+\.)*yahoo\.com(?::\d+)?", re.IGNORECASE)
+OPEN_END_SECONDS = 7 * 86400
 _LOCK = threading.Lock()  # yfinance's one shared session: one request at a time
 _CACHE_READY: list[str] = []
 
@@ -137,7 +138,8 @@ class YahooVenue:
 
         Raises UnknownSymbol, RateLimited, Unreachable, MalformedAnswer (all VenueError)."""
         await self.start()
-        stop = end if end is not None else self.now() + interval.base_seconds
+        # open-ended: well past now, so a clock of ours that lags Yahoo's cuts no row off
+        stop = end if end is not None else self.now() + OPEN_END_SECONDS
         window = {"period1": int(start), "period2": int(stop) + 1}
         return await asyncio.to_thread(self._fetch, symbol, interval, window)
 
