@@ -120,6 +120,8 @@ class YahooBarSource:
             await sink.put_bar(bar, history=True, last_history=i == len(history) - 1)
         if history:
             self._last_ts = history[-1].ts
+        elif bars and not live:  # no warm-up asked for: the bars closed before now are not news
+            self._last_ts = bars[-1].ts
         log.info("%s: %d history bar(s) loaded%s", self._label(), len(history),
                  f" up to {iso_z(history[-1].ts)}" if history else "")
         for bar in live:
@@ -179,9 +181,14 @@ class YahooBarSource:
             if now >= session.end:
                 return self._closed_market(now)
             opens = max(opens, session.start)
+        closes = opens + self.step
         if self.yahoo.resampled:
             opens = bucket_start(opens, self.step)
-        closes = opens + self.step
+            # the last finer bar opening in the bucket closes after it when the session's bars
+            # are offset from the hour (14:30, 15:30 ...: the 16:00-18:00 bar waits for 18:30)
+            base = self.yahoo.base_seconds
+            offset = (session.start % base) if session is not None else 0.0
+            closes = opens + self.step + offset
         if session is not None and session.start <= opens < session.end < closes:
             closes = session.end  # the session's last bar is shorter
         return closes + self.poll_delay

@@ -206,3 +206,27 @@ def test_a_daily_bar_is_asked_for_after_its_session_closes():
     source = _source("1d")
     source._last_ts = OPEN - DAY
     assert source._next_due(_chart(Session(OPEN, CLOSE)), OPEN + HOUR) == CLOSE + 3
+
+
+def test_a_bar_built_from_hourly_bars_offset_from_the_hour_is_asked_for_when_its_last_closes():
+    source = _source("2h")
+    source._last_ts = OPEN - 0.5 * HOUR  # the 14:00-16:00 bar; 16:00-18:00 holds 16:30 and 17:30
+    assert source._next_due(_chart(Session(OPEN, CLOSE)), OPEN + 2 * HOUR) == \
+        OPEN - 0.5 * HOUR + 4.5 * HOUR + 3  # 18:30, when the 17:30 hourly bar closes
+
+
+def test_without_warm_up_the_bars_closed_before_the_start_are_not_delivered(io):
+    fake = FakeYahoo(stock_5m()[:200], symbol="XYZ", history=100).start()
+    try:
+        _, sink, task = start(io, fake, "5m", lookback=0)
+        assert wait_for_chart_requests(fake, 2)
+        fake.advance(1)
+        (bar, history), = take(sink, lambda b: len(b) >= 1)
+        task.cancel()
+    finally:
+        fake.stop()
+    assert not history and bar == fake.closed_bars[-1] == stock_5m()[100]
+
+
+def wait_for_chart_requests(fake: FakeYahoo, count: int, timeout: float = 10.0) -> bool:
+    return fake.wait_for(lambda: len(fake.chart_requests()) >= count, timeout)
