@@ -89,7 +89,7 @@ def test_a_chart_through_yfinance_carries_cookie_and_crumb_and_leaves_the_formin
 
 @pytest.mark.parametrize("kind, error, message", [
     ("rate_limit", RateLimited, "rate limiting requests (HTTP 429) for XYZ"),
-    ("malformed", MalformedAnswer, "chart answer for XYZ"),
+    ("malformed", MalformedAnswer, "chart request for XYZ is not JSON"),
     ("outage", Unreachable, "Yahoo failed the chart request for XYZ (HTTP 503)"),
     ("refuse", Unreachable, "cannot reach Yahoo at http://127.0.0.1:"),
 ])

@@ -195,6 +195,10 @@ class YahooVenue:
             body = response.json()
         except Exception:
             body = None
+        if body is None and status < 400:
+            self.counters["malformed"] += 1
+            raise self._failed(MalformedAnswer(f"Yahoo's answer to the chart request for {symbol} "
+                                               "is not JSON (cut short or an error page)"))
         error = chart_error(symbol, status, body)
         if error is not None:
             raise self._failed(error)
@@ -227,8 +231,9 @@ class YahooVenue:
 
 
 def _short(exc: Exception) -> str:
+    """The first sentence of a client library's error (curl appends a link to its manual)."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:200]
+    return text.split(". See https://")[0][:200]
 
 
 __all__ = ["YahooVenue", "RateLimited", "Unreachable", "UnknownSymbol", "MalformedAnswer",
