@@ -93,6 +93,18 @@ class BarSink:
                 await asyncio.sleep(self.poll_seconds)
 
 
+def split_after_restart(bars: list[Bar], resume_ts: float, lookback_bars: int
+                        ) -> tuple[list[Bar], list[Bar], int]:
+    """A restarted venue source's closed ``bars``: (history, live, missed). The bars after
+    ``resume_ts`` (the last one traded) were missed while the bot was down; those within
+    ``lookback_bars`` of now are traded as live bars, older ones only warm up."""
+    traded = [b for b in bars if b.ts <= resume_ts]
+    missed = [b for b in bars if b.ts > resume_ts]
+    live = missed[-lookback_bars:] if lookback_bars else []
+    history = (traded + missed[:len(missed) - len(live)])[-max(lookback_bars, 1):]
+    return history, live, len(missed)
+
+
 class BarSource(Protocol):
     """Anything that produces bars for a ``LiveFeed``; ``run`` executes on the I/O thread.
 

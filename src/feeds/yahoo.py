@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from feeds.live import CONNBROKEN, DELAYED, LIVE, BarSink, SinkClosed
+from feeds.live import CONNBROKEN, DELAYED, LIVE, BarSink, SinkClosed, split_after_restart
 from feeds.resample import bucket_start
 from feeds.yahoo_bars import closed_bars, fetch_closed_bars
 from trading.core.errors import VenueError
@@ -109,13 +109,10 @@ class YahooBarSource:
                 log.warning("%s: Yahoo served %d of the %d history bar(s) asked for (data.lookback_"
                             "bars); warming up on those", self._label(), len(history), wanted)
         else:
-            traded = [b for b in bars if b.ts <= self._resume_ts]
-            missed = [b for b in bars if b.ts > self._resume_ts]
-            live = missed[-wanted:] if wanted else []
-            history = (traded + missed[:len(missed) - len(live)])[-max(wanted, 1):]
+            history, live, missed = split_after_restart(bars, self._resume_ts, wanted)
             if missed:
                 log.info("%s: %d bar(s) since the last traded bar %s; %d traded as live bars",
-                         self._label(), len(missed), iso_z(self._resume_ts), len(live))
+                         self._label(), missed, iso_z(self._resume_ts), len(live))
         for i, bar in enumerate(history):
             await sink.put_bar(bar, history=True, last_history=i == len(history) - 1)
         if history:

@@ -16,6 +16,7 @@ from typing import Callable
 
 from feeds.yahoo_bars import fetch_closed_bars
 from trading.core.errors import DataError
+from trading.core.files import last_line
 from trading.core.timeutil import DAY_SECONDS, epoch_seconds, iso_z
 from trading.core.types import Bar
 from trading.venues.yahoo.chart import Chart
@@ -38,17 +39,11 @@ class DownloadResult:
 
 def last_row_ts(path: Path) -> float | None:
     """The time of the file's last row (None for a missing or empty file, or a header only)."""
-    if not path.exists() or path.stat().st_size == 0:
-        return None
-    with path.open("rb") as fh:
-        fh.seek(0, 2)
-        size = fh.tell()
-        fh.seek(max(0, size - 4096))
-        lines = [line for line in fh.read().splitlines() if line.strip()]
-    if not lines or lines[-1].startswith(b"datetime,"):
+    line = last_line(path)
+    if line is None or line.startswith(b"datetime,"):
         return None
     try:
-        text = lines[-1].split(b",")[0].decode("ascii")
+        text = line.split(b",")[0].decode("ascii")
         return epoch_seconds(datetime.fromisoformat(text.replace("Z", "+00:00")))
     except (IndexError, ValueError, UnicodeDecodeError):
         raise DataError(f"{path}: the last line is not a bar row of a Yahoo download; move the "

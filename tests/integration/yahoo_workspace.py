@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bot_workspace import BotWorkspace, epoch_of
+from bot_workspace import BotWorkspace
 from fakes.yahoo import FakeYahoo
 from feeds.csv_bars import load_bars
 from trading.core.types import Bar
@@ -49,17 +49,6 @@ class YahooWorkspace(BotWorkspace):
         env["YAHOO_REQUEST_TIMEOUT"] = "5"
         env.update(self.extra_env)
         return env
-
-    def last_bar_ts(self) -> float | None:
-        rows = self.query("SELECT last_bar_ts FROM bots")
-        return epoch_of(rows[0][0]) if rows and rows[0][0] is not None else None
-
-    def checkpointed(self, ts: float) -> bool:
-        last = self.last_bar_ts()
-        return last is not None and last >= ts
-
-    def events(self, kind: str) -> list[str]:
-        return [r[0] for r in self.query("SELECT payload FROM events WHERE kind = ? ORDER BY id", kind)]
 
     def data_states(self) -> list[str]:
         return [e["status"]["data_status"] for e in map(json.loads, self.events("status"))

@@ -40,15 +40,9 @@ def download_yahoo(args: argparse.Namespace, venue: Any, symbol: str, start: flo
 
     try:
         result = asyncio.run(run())
-    except UnknownSymbol as exc:
+    except (VenueError, DataError) as exc:  # an unknown symbol or a file not ours: the user's
         print(f"download: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    except DataError as exc:
-        print(f"download: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    except VenueError as exc:
-        print(f"download: {exc}", file=sys.stderr)
-        return EXIT_RUNTIME
+        return EXIT_INVALID if isinstance(exc, (UnknownSymbol, DataError)) else EXIT_RUNTIME
     except OSError as exc:
         print(f"download: cannot write {out}: {exc}", file=sys.stderr)
         return EXIT_INVALID
