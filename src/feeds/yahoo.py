@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from feeds.live import CONNBROKEN, DELAYED, LIVE, BarSink, SinkClosed, split_after_restart
+from feeds.live import (CONNBROKEN, DELAYED, LIVE, BarSink, SinkClosed, put_history,
+                        split_after_restart)
 from feeds.resample import bucket_start
 from feeds.yahoo_bars import closed_bars, fetch_closed_bars
 from trading.core.errors import VenueError
@@ -109,18 +110,12 @@ class YahooBarSource:
                 log.warning("%s: Yahoo served %d of the %d history bar(s) asked for (data.lookback_"
                             "bars); warming up on those", self._label(), len(history), wanted)
         else:
-            history, live, missed = split_after_restart(bars, self._resume_ts, wanted)
-            if missed:
-                log.info("%s: %d bar(s) since the last traded bar %s; %d traded as live bars",
-                         self._label(), missed, iso_z(self._resume_ts), len(live))
-        for i, bar in enumerate(history):
-            await sink.put_bar(bar, history=True, last_history=i == len(history) - 1)
+            history, live = split_after_restart(bars, self._resume_ts, wanted, self._label())
+        await put_history(sink, history, self._label())
         if history:
             self._last_ts = history[-1].ts
         elif bars and not live:  # no warm-up asked for: the bars closed before now are not news
             self._last_ts = bars[-1].ts
-        log.info("%s: %d history bar(s) loaded%s", self._label(), len(history),
-                 f" up to {iso_z(history[-1].ts)}" if history else "")
         for bar in live:
             await self._deliver(sink, bar)
 

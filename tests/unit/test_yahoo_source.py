@@ -2,7 +2,6 @@
 again, backoff, and the errors it stops on."""
 from __future__ import annotations
 
-import asyncio
 import logging
 import queue
 import time

@@ -35,8 +35,10 @@ def _timeout(env: Mapping[str, str]) -> float:
 
 
 def build_venue(broker: BrokerConfig, data: DataConfig,
-                env: Mapping[str, str] | None = None) -> BinanceVenue | None:
+                env: Mapping[str, str] | None = None) -> BinanceVenue | YahooVenue | None:
     """The venue connection for this broker and data source, or None when neither needs one.
+    A ``yahoo`` data source (with a simulated broker) gets a Yahoo connection
+    (``trading.venues.yahoo_factory``).
 
     Raises ConfigError for a missing API key (naming the variable) or a bad setting.
     """
