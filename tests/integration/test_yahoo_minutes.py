@@ -2,20 +2,27 @@
 ``tradingbot download yahoo`` against the loopback Yahoo."""
 from __future__ import annotations
 
-from pathlib import Path
-
+from bot_workspace import SAMPLE
 from feeds.csv_bars import load_bars
 from feeds.resample import resample_bars
 from fakes.yahoo import FakeYahoo
 from test_yahoo_cli import cli
 from trading.core.timeutil import iso_z
+from trading.core.types import Bar
 
-MINUTES = Path("/work/shared/data/ALTBTC-1m-2017-11.csv")
+
+def minute_bars(days: float) -> list[Bar]:
+    """1-minute bars for the last ``days`` of the 5-minute sample: each 5-minute candle split
+    into five minutes of its prices (a fifth of its volume each)."""
+    five = load_bars(SAMPLE)
+    first = five.ts[-1] - days * 86400
+    return [Bar(float(five.ts[i]) + 60 * k, float(five.open[i]), float(five.high[i]),
+                float(five.low[i]), float(five.close[i]), float(five.volume[i]) / 5)
+            for i in range(len(five)) if five.ts[i] >= first for k in range(5)]
 
 
 def test_a_start_older_than_a_week_of_minutes_is_moved_and_3m_bars_replay_identically(tmp_path):
-    minutes = load_bars(MINUTES)
-    bars = [minutes.bar(i) for i in range(len(minutes))]  # 9.5 days, around the clock
+    bars = minute_bars(8.5)  # around the clock
     yahoo = FakeYahoo(bars, symbol="ALT-BTC", step=60, history=len(bars) - 1,
                       timezone_name="UTC", around_the_clock=True).start()
     try:
