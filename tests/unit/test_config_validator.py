@@ -519,3 +519,16 @@ def test_the_longest_bot_id_and_symbol_fit_the_database_columns():
     assert len(longest_order_id) <= tables.orders.c.client_order_id.type.length
     assert MAX_BOT_ID <= tables.bots.c.bot_id.type.length
     assert MAX_SYMBOL <= min(tables.orders.c.symbol.type.length, tables.trades.c.symbol.type.length)
+
+
+def test_poll_delay_defaults_to_five_seconds_and_is_bounded(doc):
+    doc["broker"]["type"] = "paper"
+    doc["data"].update(data_source="yahoo", interval="1h")
+    report = validate_document(doc, SOURCE, env=SECRETS)
+    assert build_config(report.document, source=Path(SOURCE)).data.poll_delay_seconds == 5.0
+    doc["data"]["poll_delay_seconds"] = 2.5
+    report = validate_document(doc, SOURCE, env=SECRETS)
+    assert build_config(report.document, source=Path(SOURCE)).data.poll_delay_seconds == 2.5
+    for bad in (-1, 601, "soon"):
+        doc["data"]["poll_delay_seconds"] = bad
+        assert [e for e in errors(doc) if e.startswith("0001.json: data.poll_delay_seconds: ")]
