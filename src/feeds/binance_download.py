@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from trading.core.errors import DataError
+from trading.core.files import last_line
 from trading.venues.binance.connection import BinanceVenue
 from trading.venues.binance.filters import SymbolRules
 from trading.venues.binance.klines import Row, fetch_closed_klines, interval_ms
@@ -31,15 +32,11 @@ class DownloadResult:
 
 def last_open_ms(path: Path) -> int | None:
     """The open time of the file's last row (None for a missing or empty file)."""
-    if not path.exists() or path.stat().st_size == 0:
+    line = last_line(path)
+    if line is None:
         return None
-    with path.open("rb") as fh:
-        fh.seek(0, 2)
-        size = fh.tell()
-        fh.seek(max(0, size - 4096))
-        lines = [line for line in fh.read().splitlines() if line.strip()]
     try:
-        return int(lines[-1].split(b",")[0])
+        return int(line.split(b",")[0])
     except (IndexError, ValueError):
         raise DataError(f"{path}: the last line is not a Binance kline row; move the file away "
                         "or choose another --out") from None

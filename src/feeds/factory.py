@@ -5,14 +5,15 @@ from feeds import AVAILABLE_SOURCES
 from feeds.binance import BinanceKlineSource
 from feeds.file import FileBarSource
 from feeds.live import BarSource
+from feeds.yahoo import YahooBarSource
 from trading.core.errors import ConfigError
 from trading.core.settings import DataConfig
 from trading.venues.binance.connection import BinanceVenue
-
+from trading.venues.yahoo.connection import YahooVenue
 
 
 def build_source(data: DataConfig, *, resume_after_ts: float | None,
-                 venue: BinanceVenue | None = None) -> BarSource:
+                 venue: BinanceVenue | YahooVenue | None = None) -> BarSource:
     """The ``BarSource`` for ``data``; ``resume_after_ts`` is the last bar traded before a restart.
 
     ``venue`` is the bot's connection for a venue source (``trading.venues.factory``). Raises
@@ -24,6 +25,14 @@ def build_source(data: DataConfig, *, resume_after_ts: float | None,
                               "(trading.venues.factory.build_venue)")
         return BinanceKlineSource(venue, data.symbol, data.interval, data.lookback_bars,
                                   data.retry_interval, resume_after_ts=resume_after_ts)
+    if data.data_source == "yahoo":
+        if not isinstance(venue, YahooVenue):
+            raise ConfigError("data.data_source 'yahoo' runs with the paper or mock broker (a "
+                              "venue broker trades on its own venue's prices): set broker.type "
+                              "to paper or mock")
+        return YahooBarSource(venue, data.symbol, data.interval, data.lookback_bars,
+                              data.retry_interval, poll_delay=data.poll_delay_seconds,
+                              resume_after_ts=resume_after_ts)
     if data.data_source == "file":
         if data.file_path is None:
             raise ConfigError("data.file_path: missing; data_source 'file' reads bars from a CSV "

@@ -93,6 +93,29 @@ class BarSink:
                 await asyncio.sleep(self.poll_seconds)
 
 
+def split_after_restart(bars: list[Bar], resume_ts: float, lookback_bars: int,
+                        label: str) -> tuple[list[Bar], list[Bar]]:
+    """A restarted venue source's closed ``bars`` as (history, live). The bars after
+    ``resume_ts`` (the last one traded) were missed while the bot was down; those within
+    ``lookback_bars`` of now are traded as live bars, older ones only warm up."""
+    traded = [b for b in bars if b.ts <= resume_ts]
+    missed = [b for b in bars if b.ts > resume_ts]
+    live = missed[-lookback_bars:] if lookback_bars else []
+    history = (traded + missed[:len(missed) - len(live)])[-max(lookback_bars, 1):]
+    if missed:
+        log.info("%s: %d bar(s) since the last traded bar %s; %d traded as live bars", label,
+                 len(missed), iso_z(resume_ts), len(live))
+    return history, live
+
+
+async def put_history(sink: BarSink, history: list[Bar], label: str) -> None:
+    """Queue a venue source's warm-up bars (the last one marked) and say how many there were."""
+    for i, bar in enumerate(history):
+        await sink.put_bar(bar, history=True, last_history=i == len(history) - 1)
+    log.info("%s: %d history bar(s) loaded%s", label, len(history),
+             f" up to {iso_z(history[-1].ts)}" if history else "")
+
+
 class BarSource(Protocol):
     """Anything that produces bars for a ``LiveFeed``; ``run`` executes on the I/O thread.
 
@@ -119,9 +142,12 @@ class LiveFeed(bt.feed.DataBase):
     strategy reads the bar through ``current_bar()`` and asks ``is_warmup()`` /
     ``is_last_warmup()``; the bot's status report reads ``last_bar_ts`` and ``status``.
     ``on_status(name)``, when given, hears each data state change on Backtrader's thread.
+    ``market_hours``: the market closes (nights, weekends, holidays), so a gap among live bars
+    is its hours, not missed bars, and is not warned about.
     """
 
-    params = (("sink", None), ("interval_seconds", 0), ("on_invalid", None), ("on_status", None))
+    params = (("sink", None), ("interval_seconds", 0), ("on_invalid", None), ("on_status", None),
+              ("market_hours", False))
 
     IDLE_WAIT = 0.05  # seconds a _load waits for a bar when Cerebro gives no qcheck
 
@@ -213,7 +239,7 @@ class LiveFeed(bt.feed.DataBase):
             if self._interval and bar.ts - last > self._interval:
                 # a gap among live bars means missed bars; in history it is the market's own gap
                 missing = round((bar.ts - last) / self._interval) - 1
-                log.log(logging.INFO if history else logging.WARNING,
+                log.log(logging.INFO if history or self.p.market_hours else logging.WARNING,
                         "%s: gap: no bars between %s and %s (%d bar(s) of %gs missing)",
                         self._label(), iso_z(last), iso_z(bar.ts), missing, self._interval)
         self.last_bar_ts = bar.ts

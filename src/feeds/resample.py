@@ -8,12 +8,16 @@ dropped. A bucket with a gap inside (an exchange outage) is kept, as the exchang
 """
 from __future__ import annotations
 
+import math
+from typing import Sequence
+
 import numpy as np
 
 from feeds.csv_bars import BarArrays
 from trading.core.errors import DataError
 from trading.core.settings import interval_label
 from trading.core.timeutil import DAY_SECONDS
+from trading.core.types import Bar
 
 WEEK_SECONDS = 7 * DAY_SECONDS
 MONDAY_OFFSET = 4 * DAY_SECONDS  # 1970-01-01 was a Thursday; Binance's weeks start on Monday
@@ -67,3 +71,22 @@ def _aggregate(bars: BarArrays, interval: float, spacing: float) -> BarArrays:
         raise DataError(f"the data holds no complete {interval_label(interval)} bar "
                         f"({len(ts)} bars of {interval_label(spacing)})")
     return BarArrays(*out)
+
+
+def bucket_start(ts: float, interval_seconds: float) -> float:
+    """The start of the ``interval_seconds`` bucket ``ts`` falls in, on the boundaries
+    ``resample_bars`` uses (UTC; weeks from Monday)."""
+    interval = float(interval_seconds)
+    offset = MONDAY_OFFSET if interval == WEEK_SECONDS else 0.0
+    return math.floor((ts - offset) / interval) * interval + offset
+
+
+def combine_bars(start: float, bars: Sequence[Bar]) -> Bar:
+    """One bar opening at ``start`` from the finer ``bars`` of its bucket, oldest first:
+    aggregated exactly as ``resample_bars`` aggregates (a live source building bars as they
+    close gives the bars replay builds from the same file)."""
+    if not bars:
+        raise ValueError("combine_bars needs at least one bar")
+    return Bar(start, bars[0].open, max(b.high for b in bars), min(b.low for b in bars),
+               bars[-1].close, float(np.add.reduceat(np.array([b.volume for b in bars], dtype=np.float64),
+                                          [0])[0]))

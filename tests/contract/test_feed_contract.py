@@ -19,6 +19,7 @@ import backtrader as bt
 import pytest
 
 from fakes.binance import FakeBinance
+from fakes.yahoo import FakeYahoo
 from feeds.csv_bars import load_bars
 from feeds.factory import build_source
 from feeds.live import BarSink, BarSource, LiveFeed
@@ -29,6 +30,7 @@ from trading.venues.factory import build_venue
 from trading.core.settings import BrokerConfig
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "ETHBTC-5m.csv"
+STOCK = Path(__file__).resolve().parents[1] / "fixtures" / "yahoo" / "XYZ-5m.csv"
 RUN_TIMEOUT = 30.0
 
 
@@ -93,9 +95,28 @@ def binance_case(tmp_path: Path) -> FeedCase:
                     forming_bars=forming, close=fake.stop)
 
 
+def yahoo_case(tmp_path: Path) -> FeedCase:
+    """The chart-polling source against the loopback Yahoo, which plays a stock's bars (nights, a
+    weekend and a holiday between sessions) once the source is live."""
+    bars = load_bars(STOCK)
+    market = [bars.bar(i) for i in range(301)]
+    fake = FakeYahoo(market, symbol="XYZ", history=60).start()
+    config = DataConfig(data_source="yahoo", symbol="XYZ", interval="5m", lookback_bars=60,
+                        retry_interval=1, file_path=None, speed=0, poll_delay_seconds=0)
+    venue = build_venue(BrokerConfig("paper", 1000.0, 0.0, 0.0), config, env=fake.env())
+    source = build_source(config, resume_after_ts=None, venue=venue)
+    fake.play(pace=0.002, gate=lambda: venue.stream_states.get("chart XYZ 5m") == "LIVE")
+    forming = [bar._replace(high=max(bar.open, bar.low), close=bar.open, volume=bar.volume / 2)
+               for bar in market]
+    return FeedCase(source=ClosingSource(source, venue), closed_bars=market[:-1], history_bars=60,
+                    interval_seconds=config.interval_seconds, ends_by_itself=False,
+                    forming_bars=[f for f, b in zip(forming, market) if f != b], close=fake.stop)
+
+
 FEED_KINDS: dict[str, Callable[[Path], FeedCase]] = {
     "file": file_case,
     "binance": binance_case,
+    "yahoo": yahoo_case,
 }
 
 

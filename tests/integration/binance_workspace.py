@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from bot_workspace import SAMPLE, BotWorkspace, epoch_of
+from bot_workspace import SAMPLE, BotWorkspace
 from fakes.binance import FakeBinance
 from feeds.csv_bars import BarArrays, load_bars
 from trading.core.types import Bar
@@ -58,20 +58,9 @@ class BinanceWorkspace(BotWorkspace):
         env.update(self.extra_env)
         return env
 
-    def last_bar_ts(self) -> float | None:
-        rows = self.query("SELECT last_bar_ts FROM bots")
-        return epoch_of(rows[0][0]) if rows and rows[0][0] is not None else None
-
-    def checkpointed(self, ts: float) -> bool:
-        last = self.last_bar_ts()
-        return last is not None and last >= ts
-
     def orders(self) -> list[tuple[Any, ...]]:
         return self.query("SELECT client_order_id, purpose, side, status, size, filled_size, "
                           "fill_price, fee, venue_order_id FROM orders ORDER BY id")
-
-    def events(self, kind: str) -> list[str]:
-        return [r[0] for r in self.query("SELECT payload FROM events WHERE kind = ? ORDER BY id", kind)]
 
 
 def klines_answered(fake: FakeBinance, since: int = 0) -> bool:

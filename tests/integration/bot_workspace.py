@@ -114,6 +114,18 @@ class BotWorkspace:
         rows = self.query("SELECT entry_ts FROM positions")
         return _epoch(rows[0][0]) if rows else None
 
+    def last_bar_ts(self) -> float | None:
+        """The time of the last bar the bot checkpointed (None before the first)."""
+        rows = self.query("SELECT last_bar_ts FROM bots")
+        return epoch_of(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def checkpointed(self, ts: float) -> bool:
+        last = self.last_bar_ts()
+        return last is not None and last >= ts
+
+    def events(self, kind: str) -> list[str]:
+        return [r[0] for r in self.query("SELECT payload FROM events WHERE kind = ? ORDER BY id", kind)]
+
     def has_pending_entry(self) -> bool:
         return bool(self.query("SELECT 1 FROM orders WHERE purpose = 'entry' "
                                "AND status IN ('submitted', 'accepted')"))

@@ -253,15 +253,15 @@ def test_a_second_ctrl_c_forces_the_exit(ws, uninterrupted):
 
 
 def test_a_source_this_version_cannot_run_is_a_config_error_not_a_crash(ws):
-    ws.write_config(data={"data_source": "yahoo", "symbol": "ETHBTC", "interval": "1h"})
+    ws.write_config(data={"data_source": "ibkr", "symbol": "ETHBTC", "interval": "1h"})
     result = ws.run()
     assert result.returncode == 1
-    assert "'yahoo' is not available in this version" in result.stderr
+    assert "'ibkr' is not available in this version" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize("data", [{"file_path": "missing.csv"},
-                                  {"data_source": "yahoo", "symbol": "ETHBTC", "interval": "1h"}],
+                                  {"data_source": "ibkr", "symbol": "ETHBTC", "interval": "1h"}],
                          ids=["missing data file", "source not available"])
 def test_a_start_that_fails_leaves_no_database_log_or_status_file(ws, data):
     ws.write_config(data=data)

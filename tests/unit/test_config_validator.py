@@ -190,11 +190,33 @@ def test_data_symbol_must_equal_the_traded_symbol(doc):
                            "got 'ETHUSDT'")
 
 
-def test_yahoo_cannot_serve_four_hour_bars(doc):
+def test_yahoo_builds_four_hour_bars_from_hourly_ones(doc):
     doc["broker"]["type"] = "paper"
     doc["data"].update(data_source="yahoo", interval="4h")
-    assert errors(doc) == ["0001.json: data.interval: yahoo cannot serve '4h' bars "
-                           "(it serves 1m 5m 15m 30m 1h 1d 1w)"]
+    assert errors(doc) == []
+
+
+@pytest.mark.parametrize("interval, lookback, most", [
+    ("1m", 20_000, "10,080"), ("3m", 5_000, "3,360"), ("5m", 20_000, "16,992"),
+    ("1h", 30_000, "17,496"), ("4h", 5_000, "4,374")])
+def test_a_yahoo_lookback_beyond_its_history_is_a_warning_with_what_yahoo_serves(
+        doc, interval, lookback, most):
+    doc["broker"]["type"] = "paper"
+    doc["data"].update(data_source="yahoo", interval=interval, lookback_bars=lookback)
+    report = validate_document(doc, SOURCE, env=SECRETS)
+    assert report.errors == []
+    (line,) = [w for w in report.warnings if "lookback_bars" in w]
+    assert line.startswith(f"0001.json: data.lookback_bars: Yahoo serves at most about {most} "
+                           f"{interval} bars of history")
+    assert f"Set lookback_bars to {most} or less" in line
+
+
+@pytest.mark.parametrize("interval, lookback", [("1m", 10_000), ("1h", 500), ("1d", 100_000)])
+def test_a_yahoo_lookback_within_its_history_warns_about_nothing(doc, interval, lookback):
+    doc["broker"]["type"] = "paper"
+    doc["data"].update(data_source="yahoo", interval=interval, lookback_bars=lookback)
+    report = validate_document(doc, SOURCE, env=SECRETS)
+    assert report.errors == [] and not [w for w in report.warnings if "data." in w]
 
 
 def test_ibkr_cannot_serve_twelve_hour_bars(doc):
@@ -523,3 +545,16 @@ def test_ibkr_broker_warns_that_a_live_account_needs_confirmation(doc):
     report = validate_document(doc, source=SOURCE, env=SECRETS)
     assert not report.errors
     assert any("live_trading_confirmed" in w and "DU" in w for w in map(str, report.warnings))
+
+
+def test_poll_delay_defaults_to_five_seconds_and_is_bounded(doc):
+    doc["broker"]["type"] = "paper"
+    doc["data"].update(data_source="yahoo", interval="1h")
+    report = validate_document(doc, SOURCE, env=SECRETS)
+    assert build_config(report.document, source=Path(SOURCE)).data.poll_delay_seconds == 5.0
+    doc["data"]["poll_delay_seconds"] = 2.5
+    report = validate_document(doc, SOURCE, env=SECRETS)
+    assert build_config(report.document, source=Path(SOURCE)).data.poll_delay_seconds == 2.5
+    for bad in (-1, 601, "soon"):
+        doc["data"]["poll_delay_seconds"] = bad
+        assert [e for e in errors(doc) if e.startswith("0001.json: data.poll_delay_seconds: ")]

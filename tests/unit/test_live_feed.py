@@ -279,7 +279,7 @@ def test_build_source_makes_the_file_source():
     assert "ETHBTC-5m.csv (5760 bars 2018-01-10T04:55:00Z" in source.describe()
 
 
-@pytest.mark.parametrize("kind", ["yahoo", "ibkr"])
+@pytest.mark.parametrize("kind", ["ibkr"])
 def test_a_source_of_a_later_version_is_a_config_error(kind):
     with pytest.raises(ConfigError, match=f"'{kind}' is not available in this version"):
         build_source(_data_config(kind), resume_after_ts=None)

@@ -1,6 +1,6 @@
-"""``tradingbot download binance SYMBOL INTERVAL --start DATE [--end DATE] [--out FILE]``.
+"""``tradingbot download binance|yahoo SYMBOL INTERVAL --start DATE [--end DATE] [--out FILE]``.
 
-Writes closed klines in the CSV format replay and the ``file`` source read (Binance's kline dump
+Yahoo: see ``trading.cli.download_yahoo``. Binance: writes closed klines in the CSV format replay and the ``file`` source read (Binance's kline dump
 format), paged 1,000 at a time with a progress bar; re-running appends only what is missing.
 Market data is public: no keys. ``BINANCE_REST_URL`` points it elsewhere (a regional venue, a
 proxy).
@@ -15,10 +15,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from feeds.binance_download import download_klines
+from trading.cli.download_yahoo import download_yahoo
 from trading.cli.common import EXIT_INVALID, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE
 from trading.cli.progress import ProgressBar
 from trading.cli.market_args import market_data, market_parser, parse
-from trading.core.errors import DataError, VenueError
+from trading.core.errors import ConfigError, DataError, VenueError
 from trading.core.timeutil import iso_z
 from trading.venues.binance.klines import interval_ms
 
@@ -36,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     p = market_parser("tradingbot download", "Download closed klines to a CSV file replay reads.")
     p.add_argument("--start", type=_moment, required=True, help="first bar, ISO 8601 (UTC)")
     p.add_argument("--end", type=_moment, help="last bar (default: the last closed bar)")
-    p.add_argument("--out", type=Path, help="CSV file (default data/binance/SYMBOL-INTERVAL.csv)")
+    p.add_argument("--out", type=Path, help="CSV file (default data/SOURCE/SYMBOL-INTERVAL.csv)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return p
 
@@ -54,7 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     if end_ms is not None and end_ms < start_ms:
         print("download: --end is before --start", file=sys.stderr)
         return EXIT_USAGE
-    _, venue = market_data(args)
+    try:
+        _, venue = market_data(args)
+    except ConfigError as exc:
+        print(f"download: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.source == "yahoo":
+        return download_yahoo(args, venue, symbol, start_ms / 1000,
+                              end_ms / 1000 if end_ms is not None else None)
     span_end = end_ms if end_ms is not None else int(datetime.now(timezone.utc).timestamp() * 1000)
     total = max(1, (span_end - start_ms) // interval_ms(args.interval) + 1)
     bar = ProgressBar(total, label="download", unit="klines") \

@@ -1,7 +1,7 @@
-"""``tradingbot feed-test binance SYMBOL INTERVAL [--lookback N] [--bars N]``: test a data feed.
+"""``tradingbot feed-test binance|yahoo SYMBOL INTERVAL [--lookback N] [--bars N]``: test a feed.
 
-Connects the way a bot does (REST warm-up, then the kline stream) and prints each closed bar as
-it arrives, history first, then live bars, with every data state change; stops after ``--bars``
+Connects the way a bot does (Binance: REST warm-up, then the kline stream; Yahoo: chart history,
+then a poll after each bar's close) and prints each closed bar as it arrives, history first, then live bars, with every data state change; stops after ``--bars``
 live bars or on Ctrl+C. No keys needed.
 """
 from __future__ import annotations

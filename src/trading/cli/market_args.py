@@ -10,14 +10,14 @@ from trading.config.env_file import load_env_file
 from trading.core.settings import INTERVALS, BrokerConfig, DataConfig
 from trading.venues.factory import build_venue
 
-SOURCES = ("binance",)
+SOURCES = ("binance", "yahoo")
 NO_BROKER = BrokerConfig("paper", 1.0, 0.0, 0.0)  # market data only: no account, no keys
 
 
 def market_parser(prog: str, description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("source", choices=SOURCES, help="where the data comes from")
-    parser.add_argument("symbol", help="the symbol as the venue spells it (BTCUSDT)")
+    parser.add_argument("symbol", help="the symbol as the venue spells it (BTCUSDT, AAPL, BTC-USD)")
     parser.add_argument("interval", choices=INTERVALS, metavar="INTERVAL",
                         help=f"bar size: {' '.join(INTERVALS)}")
     return parser

@@ -192,6 +192,10 @@ def config_schema() -> dict[str, Any]:
                 "speed": _scalar("number", "Bars per second delivered by the file source: 0 = as "
                                  f"fast as possible, else at least {MIN_SPEED:g} (about one bar "
                                  "a day).", 0, minimum=0, maximum=MAX_SPEED),
+                "poll_delay_seconds": _scalar("number", "Seconds after a bar's close before a "
+                                              "polled source (yahoo) asks for it: the service "
+                                              "publishes a bar a moment after it closes.", 5,
+                                              minimum=0, maximum=600),
                 "endpoints": _endpoints("Where a venue data source connects (default: Binance's "
                                         "own). A binance broker's endpoints serve its data too. "
                                         "BINANCE_REST_URL and BINANCE_STREAM_URL in the "

@@ -33,13 +33,14 @@ from trading.config.schema import (BOT_ID_PATTERN, BOT_ID_WORDS, DAILY_SUMMARY_P
 from trading.core.settings import (BROKER_TYPES, CHANNELS, DATA_SOURCES, INTERVALS,
                                    LIVE_MONEY_BROKERS)
 from trading.core.text import printable, shortened
+from trading.venues.yahoo.intervals import max_history_bars
 
 MAX_KEY_SHOWN = 40  # characters of a key quoted in a JSON path
 MAX_VALUE_SHOWN = 60  # characters of a value quoted in a message
 MAX_MESSAGE = 400  # characters of one message: a long value never floods the terminal
 
 # what each data source cannot deliver; every other interval in INTERVALS it serves
-_UNSERVED = {"yahoo": ("3m", "2h", "4h", "6h", "12h"), "ibkr": ("6h", "12h")}
+_UNSERVED = {"ibkr": ("6h", "12h")}  # yahoo builds 3m 2h 4h 6h 12h from finer bars
 SOURCE_INTERVALS = {source: tuple(i for i in INTERVALS if i not in _UNSERVED.get(source, ()))
                     for source in DATA_SOURCES}
 # brokers that only trade what their own venue quotes; mock and paper take any source
@@ -310,10 +311,30 @@ def _availability_warnings(doc: Mapping[str, Any]) -> Iterator[Problem]:
                                              f"max_positions {positions} has no effect")
 
 
+def _history_warnings(doc: Mapping[str, Any], errors: set[JsonPath]) -> Iterator[Problem]:
+    """A ``lookback_bars`` beyond the history the data source serves for the interval."""
+    if _crosses(("data",), errors):
+        return
+    data = _section(doc, "data")
+    keys = config_schema()["properties"]["data"]["properties"]  # the schema's defaults
+    source = data.get("data_source")
+    interval = data.get("interval", keys["interval"].get("default"))
+    lookback = data.get("lookback_bars", keys["lookback_bars"].get("default"))
+    if source != "yahoo" or interval not in INTERVALS or not _is_number(lookback):
+        return
+    most = max_history_bars(interval)
+    if most is not None and lookback > most:
+        yield ("data", "lookback_bars"), (
+            f"Yahoo serves at most about {most:,} {interval} bars of history (fewer for a market "
+            f"that closes at night); lookback_bars {lookback:,} is more: the bot warms up on "
+            f"what Yahoo serves. Set lookback_bars to {most:,} or less, or use a longer interval")
+
+
 def _warnings(doc: Mapping[str, Any], env: Mapping[str, str],
               errors: set[JsonPath]) -> Iterator[Problem]:
     """What the environment lacks; a channel whose settings have errors is not resolved."""
     yield from _availability_warnings(doc)
+    yield from _history_warnings(doc, errors)
     broker = _text(_section(doc, "broker").get("type"))
     if broker in BROKER_SECRETS:
         message = _missing_env(list(BROKER_SECRETS[broker]), env, f"broker '{broker}'")

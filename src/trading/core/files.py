@@ -29,3 +29,15 @@ def system_folder(path: Path) -> Path | None:
     except (OSError, RuntimeError, ValueError):  # a loop, a NUL, a name the OS cannot take:
         return None  # not ours to judge here, opening the file will say
     return next((f for f in SYSTEM_FOLDERS if resolved == f or f in resolved.parents), None)
+
+
+def last_line(path: Path, tail_bytes: int = 4096) -> bytes | None:
+    """The last non-blank line of ``path`` (within its last ``tail_bytes``), None for a missing or
+    empty file: where an appending download resumes."""
+    if not path.exists() or path.stat().st_size == 0:
+        return None
+    with path.open("rb") as fh:
+        fh.seek(0, 2)
+        fh.seek(max(0, fh.tell() - tail_bytes))
+        lines = [line for line in fh.read().splitlines() if line.strip()]
+    return lines[-1] if lines else None

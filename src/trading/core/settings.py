@@ -77,6 +77,7 @@ class DataConfig:
     file_path: Path | None
     speed: float
     endpoints: VenueEndpoints = VenueEndpoints()
+    poll_delay_seconds: float = 5.0  # a polled source (yahoo) asks this long after a close
 
     @property
     def interval_seconds(self) -> int:

@@ -48,6 +48,9 @@ class VenueLink:
         if self.venue is not None:
             self.venue.bind(self.io.submit)
         source = build_source(cfg.data, resume_after_ts=None, venue=self.venue)
+        check_symbol = getattr(self.venue, "check_symbol", None)  # a data-only venue (yahoo)
+        if check_symbol is not None:  # a symbol it does not know is a start-up error
+            check_symbol(cfg.data.symbol, cfg.data.interval)
         self.broker = build_broker(cfg.broker, venue=self.venue, symbol=cfg.trading.symbol)
         return source, self.broker
 

@@ -14,6 +14,8 @@ from trading.core.errors import ConfigError
 from trading.core.settings import VENUE_BROKERS, BrokerConfig, DataConfig
 from trading.venues.binance.connection import BinanceVenue
 from trading.venues.binance.endpoints import load_credentials, resolve_endpoints
+from trading.venues.yahoo.connection import YahooVenue
+from trading.venues.yahoo_factory import build_yahoo_venue
 
 TIMEOUT_ENV = "BINANCE_REQUEST_TIMEOUT"  # seconds a REST request may take (default 10)
 
@@ -33,12 +35,16 @@ def _timeout(env: Mapping[str, str]) -> float:
 
 
 def build_venue(broker: BrokerConfig, data: DataConfig,
-                env: Mapping[str, str] | None = None) -> BinanceVenue | None:
+                env: Mapping[str, str] | None = None) -> BinanceVenue | YahooVenue | None:
     """The venue connection for this broker and data source, or None when neither needs one.
+    A ``yahoo`` data source (with a simulated broker) gets a Yahoo connection
+    (``trading.venues.yahoo_factory``).
 
     Raises ConfigError for a missing API key (naming the variable) or a bad setting.
     """
     env = os.environ if env is None else env
+    if data.data_source == "yahoo" and broker.type not in VENUE_BROKERS:
+        return build_yahoo_venue(env)
     trades_there = VENUE_BROKERS.get(broker.type) == "binance"
     if not trades_there and data.data_source != "binance":
         return None

@@ -1,0 +1,44 @@
+"""Build the Yahoo connection from the environment (kept apart from the Binance factory so each
+venue's settings stay in one small place).
+
+``YAHOO_BASE_URL`` sends every Yahoo request (quote, chart, cookie and crumb hosts) to one other
+base URL (tests, proxies); ``YAHOO_REQUEST_TIMEOUT`` (seconds, default 10) bounds a request;
+``YAHOO_MAX_WAIT_SECONDS`` (default 600) is the longest a feed sleeps between two polls.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+from urllib.parse import urlsplit
+
+from trading.core.errors import ConfigError
+from trading.venues.yahoo.connection import YahooVenue
+
+BASE_URL_ENV = "YAHOO_BASE_URL"
+TIMEOUT_ENV = "YAHOO_REQUEST_TIMEOUT"
+MAX_WAIT_ENV = "YAHOO_MAX_WAIT_SECONDS"
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise ConfigError(f"environment variable {name} must be a positive number of seconds, "
+                          f"got {text!r}")
+    return value
+
+
+def build_yahoo_venue(env: Mapping[str, str]) -> YahooVenue:
+    """The Yahoo connection the environment describes; ConfigError for a bad setting."""
+    base = (env.get(BASE_URL_ENV) or "").strip() or None
+    if base is not None:
+        parts = urlsplit(base)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(f"environment variable {BASE_URL_ENV} must be an http(s) URL such "
+                              f"as http://127.0.0.1:8080, got {base!r}")
+    return YahooVenue(base, request_timeout=_seconds(env, TIMEOUT_ENV, 10.0),
+                      max_wait=_seconds(env, MAX_WAIT_ENV, 600.0))
