@@ -351,18 +351,11 @@ def test_paper_slippage_applies_to_stop_fills():
 
 
 # -- the factory --------------------------------------------------------------------------------
-@pytest.mark.parametrize("broker_type", ["ibkr"])
-def test_factory_says_which_broker_types_are_not_available_yet(broker_type):
-    with pytest.raises(ConfigError) as err:
-        build_broker(BrokerConfig(broker_type, CASH, COMMISSION, 0.0))
-    message = str(err.value)
-    assert f"broker.type '{broker_type}' is not available in this version yet" in message
-    assert "'paper'" in message
-
-
-@pytest.mark.parametrize("broker_type", ["binance_paper", "binance"])
-def test_a_binance_broker_needs_the_bots_venue_connection(broker_type):
-    with pytest.raises(ConfigError, match="needs the bot's Binance connection"):
+@pytest.mark.parametrize("broker_type, venue", [("binance_paper", "Binance"),
+                                                 ("binance", "Binance"),
+                                                 ("ibkr", "TWS / IB Gateway")])
+def test_a_venue_broker_needs_the_bots_venue_connection(broker_type, venue):
+    with pytest.raises(ConfigError, match=f"needs the bot's {venue} connection"):
         build_broker(BrokerConfig(broker_type, CASH, COMMISSION, 0.0))
 
 
