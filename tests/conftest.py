@@ -1,5 +1,6 @@
 """Shared fixtures: database URLs for the store's tests, and the loopback fakes (Telegram Bot API,
-SMTP with STARTTLS, webhook receiver; this folder is on ``sys.path``, so tests import ``fakes.*``).
+SMTP with STARTTLS, webhook receiver, TWS / IB Gateway; this folder is on ``sys.path``, so tests
+import ``fakes.*``).
 
 Databases: a SQLite file and a fresh PostgreSQL database per test.
 
@@ -23,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from fakes.smtp_server import FakeSMTP
 from fakes.telegram_api import FakeTelegram
+from fakes.tws import FakeTWS
 from fakes.webhook_server import FakeWebhook
 
 PG_URL_ENV = "TRADINGBOT_TEST_PG_URL"
@@ -121,5 +123,13 @@ def webhook_fake() -> Iterator[FakeWebhook]:
 @pytest.fixture
 def smtp_fake(tmp_path: Path) -> Iterator[FakeSMTP]:
     fake = FakeSMTP(tmp_path, SMTP_USER, SMTP_PASSWORD).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def tws() -> Iterator[FakeTWS]:
+    """A fake TWS on a free loopback port (paper account DU1234567); see ``fakes.tws``."""
+    fake = FakeTWS().start()
     yield fake
     fake.stop()
