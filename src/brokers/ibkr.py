@@ -299,7 +299,7 @@ class IbkrBroker(bt.BrokerBase):
         position = self.positions[data]
         size = fill.quantity if order.isbuy() else -fill.quantity
         old_price = position.price
-        if self.account is not None and fill.time and fill.time <= self.account.time:
+        if self.account is not None and fill.exec_id in self.account.known_exec_ids:
             # filled while the bot was away: the position read at start-up already holds it
             log.info("order %s: adopting a fill of %g @ %.8g made while the bot was down",
                      order.info.client_order_id, fill.quantity, fill.price)

@@ -68,4 +68,7 @@ class AccountState:
     cash: float
     currency: str
     orders: tuple[KnownOrder, ...]  # this bot's orders IB knows (open or completed today)
-    time: float = 0.0  # the position includes every fill up to this time (epoch seconds)
+    time: float = 0.0  # when it was read (epoch seconds)
+    # executions IB reported at start-up: the position already includes them (IB's execution
+    # times have whole seconds, too coarse to tell a fill just before start-up from one after)
+    known_exec_ids: frozenset[str] = frozenset()

@@ -114,7 +114,8 @@ class OrderGateway:
                             average_cost=cost / multiplier if multiplier else cost, cash=cash,
                             currency=contract.currency,
                             orders=tuple(o for o in orders if o is not None),
-                            time=self._now())
+                            time=self._now(),
+                            known_exec_ids=frozenset(f.execution.execId for f in ib.fills()))
 
     def _cash(self, currency: str) -> float:
         values = self.venue.ib.accountValues(self.venue.account) if self.venue.account else \
