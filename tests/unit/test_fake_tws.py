@@ -25,7 +25,10 @@ def until(ib: IB, predicate: Callable[[], object], timeout: float = 2.0) -> None
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
-        ib.sleep(0.01)
+        try:
+            ib.sleep(0.01)
+        except ConnectionError:  # ib_async raises the socket's loss out of its loop once
+            pass
 
 
 @pytest.fixture
@@ -154,3 +157,163 @@ def test_a_historical_request_can_fail(tws, connect):
     ib.errorEvent += lambda req_id, code, text, contract: codes.append(code)
     assert list(ib.reqHistoricalData(aapl(ib), "", "1 D", "1 min", "TRADES", True, 2)) == []
     assert codes == [162]
+
+
+# -- orders ----------------------------------------------------------------------------------
+@pytest.fixture
+def market(tws: FakeTWS) -> list[Bar]:
+    """AAPL: five closed minute bars, the sixth forming (last price 105.5)."""
+    bars = minute_bars(6)
+    tws.set_bars("AAPL", bars[:5], forming=bars[5])
+    return bars
+
+
+def test_market_order_fills_at_the_last_price_with_commission_position_and_cash(tws, connect,
+                                                                               market):
+    ib = connect()
+    trade = ib.placeOrder(aapl(ib), MarketOrder("BUY", 10, orderRef="bot-1"))
+    until(ib, lambda: trade.isDone() and trade.fills and trade.fills[0].commissionReport.execId)
+    assert (trade.orderStatus.status, trade.orderStatus.filled) == ("Filled", 10)
+    assert trade.orderStatus.avgFillPrice == 105.5
+    fill = ib.fills()[0]
+    assert (fill.execution.orderRef, fill.execution.side, fill.execution.shares) == \
+        ("bot-1", "BOT", 10)
+    assert fill.execution.permId == trade.order.permId > 0
+    assert (fill.commissionReport.commission, fill.commissionReport.currency) == (1.0, "USD")
+    until(ib, lambda: ib.positions())
+    assert [(p.contract.conId, p.position) for p in ib.positions()] == [(265598, 10)]
+    until(ib, lambda: ib.portfolio())
+    [cash] = [float(v.value) for v in ib.accountValues() if v.tag == "TotalCashValue"]
+    assert cash == 100_000 - 1055 - 1.0
+    placed = tws.orders()[0]
+    assert (placed.order_type, placed.action, placed.quantity, placed.order_ref, placed.tif) == \
+        ("MKT", "BUY", 10, "bot-1", "")
+
+
+def test_market_order_fills_at_the_price_the_test_sets_in_two_parts(tws, connect, market):
+    tws.set_fill_policy(market_price=104.0, parts=2)
+    ib = connect()
+    trade = ib.placeOrder(aapl(ib), MarketOrder("BUY", 10))
+    until(ib, lambda: trade.isDone() and len(trade.fills) == 2)
+    assert [(f.execution.shares, f.execution.cumQty) for f in trade.fills] == [(5, 5), (5, 10)]
+    assert trade.orderStatus.avgFillPrice == 104.0
+    until(ib, lambda: all(f.commissionReport.execId for f in trade.fills))
+    assert sum(f.commissionReport.commission for f in trade.fills) == pytest.approx(1.0)
+
+
+def test_partial_fill_on_the_tests_word_then_the_rest(tws, connect, market):
+    tws.set_fill_policy(auto=False)
+    ib = connect()
+    trade = ib.placeOrder(aapl(ib), LimitOrder("BUY", 10, 100.0, orderRef="entry"))
+    until(ib, lambda: trade.orderStatus.status == "Submitted")
+    tws.fill(ref="entry", quantity=4, price=99.5)
+    until(ib, lambda: trade.orderStatus.filled == 4)
+    assert trade.orderStatus.status == "Submitted" and trade.orderStatus.remaining == 6
+    tws.fill(trade.order.orderId, price=99.75)
+    until(ib, lambda: trade.orderStatus.status == "Filled")
+    assert [f.execution.price for f in trade.fills] == [99.5, 99.75]
+    assert trade.orderStatus.avgFillPrice == pytest.approx((4 * 99.5 + 6 * 99.75) / 10)
+
+
+def test_limit_and_stop_fill_when_bars_cross_them_and_oca_cancels_the_other(tws, connect,
+                                                                            market):
+    ib = connect()
+    contract = aapl(ib)
+    entry = ib.placeOrder(contract, MarketOrder("BUY", 10))
+    until(ib, entry.isDone)
+    take = ib.placeOrder(contract, LimitOrder("SELL", 10, 110.0, ocaGroup="exit-1", ocaType=1,
+                                              tif="GTC"))
+    stop = ib.placeOrder(contract, StopOrder("SELL", 10, 103.0, ocaGroup="exit-1", ocaType=1,
+                                             tif="GTC"))
+    until(ib, lambda: take.orderStatus.status == "Submitted"
+          and stop.orderStatus.status == "PreSubmitted")
+    tws.update_forming("AAPL", 104.0)  # above the stop: nothing
+    ib.sleep(0.05)
+    assert not stop.fills
+    tws.push_bar("AAPL", Bar(market[5].ts, 105.5, 106, 102.5, 103.5, 900))
+    until(ib, lambda: stop.isDone() and take.isDone())
+    assert (stop.orderStatus.status, stop.fills[0].execution.price) == ("Filled", 103.0)
+    assert take.orderStatus.status == "Cancelled"
+    until(ib, lambda: not ib.positions())
+    recorded = {o.order_type: o for o in tws.orders()}
+    assert (recorded["STP"].aux_price, recorded["LMT"].lmt_price) == (103.0, 110.0)
+    assert recorded["LMT"].oca_group == "exit-1" and recorded["LMT"].tif == "GTC"
+
+
+def test_cancel_and_reject(tws, connect, market):
+    ib = connect()
+    errors: list[tuple[int, int]] = []
+    ib.errorEvent += lambda req_id, code, text, contract: errors.append((req_id, code))
+    contract = aapl(ib)
+    resting = ib.placeOrder(contract, LimitOrder("BUY", 5, 50.0))
+    until(ib, lambda: resting.orderStatus.status == "Submitted")
+    ib.cancelOrder(resting.order)
+    until(ib, lambda: resting.orderStatus.status == "Cancelled")
+    assert (resting.order.orderId, 202) in errors
+
+    tws.reject_next("Insufficient buying power")
+    rejected = ib.placeOrder(contract, MarketOrder("BUY", 5))
+    until(ib, rejected.isDone)
+    assert rejected.orderStatus.status == "Cancelled" and not rejected.fills
+    assert (rejected.order.orderId, 201) in errors
+    assert "Insufficient buying power" in rejected.log[-2].message
+
+
+def test_a_new_client_sees_orders_fills_and_positions_made_before(tws, connect, market):
+    first = connect(client_id=5)
+    contract = aapl(first)
+    bought = first.placeOrder(contract, MarketOrder("BUY", 10, orderRef="b1"))
+    until(first, bought.isDone)
+    resting = first.placeOrder(contract, LimitOrder("SELL", 10, 130.0, orderRef="tp1"))
+    until(first, lambda: resting.orderStatus.status == "Submitted")
+    first.disconnect()
+    assert tws.wait_for(lambda: tws.clients() == [])
+
+    again = connect(client_id=5)
+    [open_trade] = again.openTrades()
+    assert (open_trade.order.orderRef, open_trade.order.orderId, open_trade.order.lmtPrice) == \
+        ("tp1", resting.order.orderId, 130.0)
+    assert [(p.contract.conId, p.position) for p in again.positions()] == [(265598, 10)]
+    [fill] = again.fills()
+    assert (fill.execution.orderRef, fill.commissionReport.commission) == ("b1", 1.0)
+    completed = again.reqCompletedOrders(apiOnly=True)
+    assert [(t.order.orderRef, t.orderStatus.status) for t in completed] == [("b1", "Filled")]
+    assert [f.execution.orderRef for f in again.reqExecutions()] == ["b1"]
+    assert [t.order.orderRef for t in again.reqAllOpenOrders()] == ["tp1"]
+    # the order is still live: this client can cancel it
+    again.cancelOrder(open_trade.order)
+    until(again, lambda: open_trade.orderStatus.status == "Cancelled")
+
+
+# -- faults ----------------------------------------------------------------------------------
+def test_a_dropped_connection_is_seen_by_the_client(tws, connect):
+    ib = connect()
+    dropped: list[bool] = []
+    ib.disconnectedEvent += lambda: dropped.append(True)
+    tws.drop_connections()
+    until(ib, lambda: dropped)
+    assert not ib.isConnected()
+
+
+def test_connectivity_lost_and_restored_errors(tws, connect):
+    ib = connect()
+    codes: list[int] = []
+    ib.errorEvent += lambda req_id, code, text, contract: codes.append(code)
+    tws.connectivity_lost()
+    until(ib, lambda: 1100 in codes)
+    tws.connectivity_restored()
+    until(ib, lambda: 1102 in codes)
+    tws.connectivity_restored(data_lost=True)
+    until(ib, lambda: 1101 in codes)
+    assert ib.isConnected()
+
+
+def test_refused_connections_then_accepted_again(tws, connect):
+    tws.refuse_connections()
+    with pytest.raises(ConnectionRefusedError):
+        IB().connect("127.0.0.1", tws.port, clientId=9, timeout=1)
+    tws.accept_connections()
+    assert connect(client_id=9).isConnected()
+    tws.refuse_connections(seconds=0.2)
+    time.sleep(0.4)
+    assert connect(client_id=10).isConnected()

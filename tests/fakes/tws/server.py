@@ -358,12 +358,13 @@ class FakeTWS:
         return self.call(lambda: [f for _, f in self.received if f and f[0] == str(msg_id)])
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 2.0) -> bool:
-        """Wait (bounded) until ``predicate()`` holds; re-checked whenever a message arrives."""
+        """Wait (bounded) until ``predicate()`` holds; re-checked whenever a message arrives.
+        The predicate runs outside the fake's lock, so it may use the accessors above."""
         deadline = time.monotonic() + timeout
-        with self.changed:
-            while not predicate():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
+        while not predicate():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            with self.changed:
                 self.changed.wait(min(left, 0.05))
         return True
