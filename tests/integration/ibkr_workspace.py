@@ -95,12 +95,12 @@ class IbkrWorkspace(BotWorkspace):
         self.tws = tws
         self.extra_env = dict(extra_env or {})
 
-    def write_ibkr_config(self, broker: str = "ibkr", lookback: int = 60,
+    def write_ibkr_config(self, broker: str = "ibkr", lookback: int = 60, symbol: str = SYMBOL,
                           **changes: Any) -> dict[str, Any]:
-        data = {"data_source": "ibkr", "symbol": SYMBOL, "interval": "5m",
+        data = {"data_source": "ibkr", "symbol": symbol, "interval": "5m",
                 "lookback_bars": lookback, "retry_interval": 0.5}
         doc = self.write_config(broker={"type": broker, "initial_balance": 100_000.0},
-                                trading={"symbol": SYMBOL}, data=data, **changes)
+                                trading={"symbol": symbol}, data=data, **changes)
         doc["data"].pop("file_path", None)
         doc["data"].pop("speed", None)
         self.config_path.write_text(json.dumps(doc, indent=2))

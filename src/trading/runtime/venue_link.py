@@ -100,11 +100,22 @@ class VenueLink:
         """A broker whose account decides whether it is real money (IB): connect and check."""
         if self.config.broker.type != "ibkr" or self.venue is None:
             return
+        venue = self.venue
+
+        async def connect() -> BaseException | None:
+            try:
+                await venue.start()
+            except Exception as exc:  # raised on this thread with its message, not logged there
+                return exc
+            return None
+
         try:
-            self.io.submit(self.venue.start(), name="connect venue").result(ACCOUNT_TIMEOUT)
+            problem = self.io.submit(connect(), name="connect venue").result(ACCOUNT_TIMEOUT)
         except TimeoutError as exc:
             raise VenueError(f"TWS / IB Gateway did not answer within {ACCOUNT_TIMEOUT:g}s") \
                 from exc
+        if problem is not None:
+            raise problem
         check_live_money(self.config, self.live, account=self.venue.account)
 
     def close(self) -> None:

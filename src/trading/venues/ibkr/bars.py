@@ -49,13 +49,34 @@ class BarSubscription:
         self.on_closed = on_closed
         self.timeout = timeout
         self._bars: Any = None
+        self._early: list[tuple[Any, Bar]] | None = None  # bars closed before open() returned
 
     async def open(self) -> list[Bar]:
         venue = self.venue
         if venue.contract is None:
             raise VenueError("the Interactive Brokers connection is not started")
+        # updates read in the same chunk as the answer's end come before this coroutine resumes:
+        # hear them from the start, and count them out of the answer
+        self._early = []
+        venue.ib.barUpdateEvent += self._on_update
         try:
-            bars = await asyncio.wait_for(venue.ib.reqHistoricalDataAsync(
+            bars = await self._request()
+        except BaseException:
+            self._stop_listening()
+            raise
+        finally:
+            early, self._early = self._early, None
+        self._bars = bars
+        closed_early = [bar for of, bar in early if of is bars]
+        answer = list(bars)[:len(bars) - len(closed_early)]
+        for bar in closed_early:
+            self.on_closed(bar)
+        return [to_bar(b) for b in answer[:-1]]
+
+    async def _request(self) -> Any:
+        venue = self.venue
+        try:
+            return await asyncio.wait_for(venue.ib.reqHistoricalDataAsync(
                 venue.contract, "", self.duration, self.bar_size, self.what_to_show,
                 useRTH=False, formatDate=2, keepUpToDate=True, timeout=0), self.timeout)
         except asyncio.TimeoutError:
@@ -69,19 +90,23 @@ class BarSubscription:
             code = getattr(exc, "code", "")
             raise VenueError(f"IB refused the history request: {message}"
                              + (f" (code {code})" if code else "")) from exc
-        self._bars = bars
-        bars.updateEvent += self._on_update
-        return [to_bar(b) for b in list(bars)[:-1]]
 
     def _on_update(self, bars: Any, has_new_bar: bool) -> None:
-        if has_new_bar and len(bars) >= 2:
+        if not has_new_bar or len(bars) < 2:
+            return
+        if self._early is not None:
+            self._early.append((bars, to_bar(bars[-2])))
+        elif bars is self._bars:
             self.on_closed(to_bar(bars[-2]))
 
+    def _stop_listening(self) -> None:
+        self.venue.ib.barUpdateEvent -= self._on_update
+
     def cancel(self) -> None:
+        self._stop_listening()
         bars, self._bars = self._bars, None
         if bars is None:
             return
-        bars.updateEvent -= self._on_update
         if self.venue.connected:
             try:
                 self.venue.ib.cancelHistoricalData(bars)
