@@ -35,7 +35,10 @@ class IbkrBarSource:
 
     ``resume_after(ts)``: the last bar a previous run traded; bars after it that are still within
     ``lookback_bars`` are delivered as live bars (the bot trades them), older ones as history.
+    ``market_closes``: IB's markets have sessions, so a gap between bars is closed hours.
     """
+
+    market_closes = True
 
     def __init__(self, venue: IbkrVenue, interval_seconds: int, lookback_bars: int,
                  retry_interval: float, resume_after_ts: float | None = None) -> None:

@@ -184,7 +184,8 @@ class LiveTradingBot:
         self._source.resume_after(snap.last_bar_ts)
         self.feed = LiveFeed(sink=self._sink, interval_seconds=cfg.data.interval_seconds,
                              on_invalid=self._on_invalid_bar,
-                             on_status=self.notifications.data_state_changed)
+                             on_status=self.notifications.data_state_changed,
+                             market_closes=bool(getattr(self._source, "market_closes", False)))
         setup = strategy_setup(cfg, risk=self.risk, restored_trade=snap.position,
                                restored_orders=snap.pending_orders)
         if cfg.logging.save_trades:
