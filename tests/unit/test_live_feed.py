@@ -290,10 +290,15 @@ def test_build_source_makes_the_file_source():
     assert "ETHBTC-5m.csv (5760 bars 2018-01-10T04:55:00Z" in source.describe()
 
 
-@pytest.mark.parametrize("kind", ["yahoo", "ibkr"])
+@pytest.mark.parametrize("kind", ["yahoo"])
 def test_a_source_of_a_later_version_is_a_config_error(kind):
     with pytest.raises(ConfigError, match=f"'{kind}' is not available in this version"):
         build_source(_data_config(kind), resume_after_ts=None)
+
+
+def test_an_ibkr_source_needs_the_bots_tws_connection():
+    with pytest.raises(ConfigError, match="needs the bot's TWS / IB Gateway connection"):
+        build_source(_data_config("ibkr", file_path=None), resume_after_ts=None)
 
 
 def test_a_file_source_without_a_path_is_a_config_error():
