@@ -236,3 +236,36 @@ def test_a_client_id_in_use_and_an_unknown_contract_are_clear_start_up_errors(tm
     assert "refused client id 5" in taken.stderr and "IBKR_CLIENT_ID" in taken.stderr
     assert "is ambiguous at Interactive Brokers: 2 contracts match" in ambiguous.stderr
     assert "(conId 70001)" in ambiguous.stderr and "(conId 70002)" in ambiguous.stderr
+
+
+def test_config_0006_runs_against_tws_pointed_at_by_ibkr_port(tmp_path):
+    """The shipped IBKR example, unchanged but for where TWS listens (``IBKR_PORT``)."""
+    shipped = json.loads((Path(__file__).resolve().parents[2] / "config" / "trading" /
+                          "0006.json").read_text())
+    shipped.pop("$schema", None)
+    lookback = shipped["data"]["lookback_bars"]
+    tws = FakeTWS().start()
+    try:
+        market = Market(tws, sample_bars(lookback + 200), lookback + 100)
+        ws = IbkrWorkspace(tmp_path, tws, bot_id="0006")
+        ws.config_path.write_text(json.dumps(shipped))
+        proc = ws.start()
+        try:
+            assert wait_until(lambda: history_answered(tws), proc, timeout=30), "no warm-up"
+            gate = lockstep(ws, market)
+            market.play(gate=gate)
+            last = market.bars[-2].ts
+            assert wait_until(lambda: ws.checkpointed(last), proc, timeout=120), "fell behind"
+        finally:
+            market.stop_playing()
+            proc.send_signal(signal.SIGINT)
+            ws.stderr = proc.communicate(timeout=30)[1]
+        request = tws.historical[0]
+    finally:
+        tws.stop()
+    assert proc.returncode == 0, ws.stderr
+    assert "Traceback" not in ws.stderr
+    assert f"{lookback} history bar(s) loaded" in ws.stderr
+    assert (request.symbol, request.what_to_show, request.bar_size) == ("AAPL", "TRADES", "5 mins")
+    (bars,) = ws.query("SELECT count(*) FROM equity")[0]
+    assert bars == 99  # every live bar, traded through the ibkr broker on the paper account
