@@ -76,8 +76,11 @@ def main() -> int:
                     break
                 bar = market.bars[market.closed]
                 previous = time.monotonic()
+                placed = len(tws.book.orders)  # read only: a dict's size, safe from this thread
                 market.advance()
                 finished[int(bar.ts)] = time.time()
+                # quiet while the bot reacts: no polling of its database until the order is in
+                tws.wait_for(lambda: len(tws.book.orders) > placed, timeout=1.0)
             wait_until(lambda: ws.checkpointed(bars[-2].ts), proc, timeout=120, poll=0.05)
             orders = tws.orders()
         finally:

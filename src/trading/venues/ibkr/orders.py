@@ -64,6 +64,7 @@ class OrderGateway:
         self.updates: queue.SimpleQueue[OrderUpdate] = queue.SimpleQueue()
         self.account: AccountState | None = None
         self._tracked: dict[str, _Tracked] = {}
+        self._at_ib: set[str] = set()  # client ids IB reported or this gateway placed
         self._lock: asyncio.Lock | None = None
         self._hooked = False
 
@@ -77,6 +78,7 @@ class OrderGateway:
                 return self.account
             await self.venue.start()
             self._hook()
+            self._at_ib = self._refs()
             self.account = self._read_account()
             return self.account
 
@@ -195,8 +197,7 @@ class OrderGateway:
                            message=f"TWS was not connected to IB for {READY_WAIT:g}s; the order "
                                    "was not placed")
                 return
-            existing = self._trades_by_ref(intent.client_id)
-            if existing or self._fills_by_ref(intent.client_id):
+            if intent.client_id in self._at_ib:  # read at start and on every reconnect
                 log.info("order %s is already at IB: following it, not placing it again",
                          intent.client_id)
                 self._absorb(intent.client_id)
@@ -205,6 +206,7 @@ class OrderGateway:
             if contract is None:
                 raise VenueError("the Interactive Brokers connection is not started")
             tracked.trade = self.venue.ib.placeOrder(contract, self._order(intent))
+            self._at_ib.add(intent.client_id)
         except (VenueError, ConnectionError, OSError) as exc:
             self._emit(intent.client_id, tracked, "rejected",
                        message=f"the order could not be sent to TWS: {exc}")
@@ -295,6 +297,7 @@ class OrderGateway:
     def _on_connection(self, what: str) -> None:
         if what != "restored":
             return
+        self._at_ib |= self._refs()
         # a reconnect re-read open and completed orders and executions: catch up on each order
         for ref, tracked in list(self._tracked.items()):
             if tracked.status not in FINAL:
