@@ -128,6 +128,8 @@ FAULTS = {  # a fault during the run, and what the bot's log says about it
     "1100 then 1101": (lambda tws: (tws.connectivity_lost(),
                                     tws.connectivity_restored(data_lost=True)),
                        "TWS reconnected to IB"),
+    "1101 alone": (lambda tws: tws.connectivity_restored(data_lost=True),
+                   "TWS lost the market data subscriptions (1101)"),
 }
 
 

@@ -260,6 +260,11 @@ class IbkrVenue:
         elif kind == "restored":
             self.counters["restored"] += 1
             log.info("TWS reconnected to IB (%d: %s)", code, message)
+            if code == codes.RESTORED_DATA_LOST and self.link_up:
+                # TWS dropped every market data subscription: its users must make theirs again
+                log.warning("IBKR: TWS lost the market data subscriptions (1101); subscribing "
+                            "again")
+                self._link(False)
             self._link(True)
         elif kind == "client_id_in_use":
             self._clash = True
