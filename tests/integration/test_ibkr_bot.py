@@ -229,7 +229,7 @@ def test_a_client_id_in_use_and_an_unknown_contract_are_clear_start_up_errors(tm
         finally:
             holder.disconnect()
         ws = IbkrWorkspace(tmp_path, tws)
-        ws.write_ibkr_config(lookback=LOOKBACK, symbol="DUAL")
+        ws.write_ibkr_config(broker="paper", lookback=LOOKBACK, symbol="DUAL")  # data only
         ambiguous = ws.run(timeout=60)
     finally:
         tws.stop()

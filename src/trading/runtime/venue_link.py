@@ -21,6 +21,7 @@ from trading.persistence.repository import BotSnapshot
 from trading.runtime.assembly import order_prefix
 from trading.runtime.io_thread import IOThread
 from trading.venues.factory import build_venue
+from trading.venues.ibkr.connection import IbkrVenue
 from trading.venues.ibkr.settings import is_paper_account
 
 log = logging.getLogger(__name__)
@@ -83,12 +84,17 @@ class VenueLink:
         Starts the I/O thread (the venue lives there). Raises VenueError only when the venue
         cannot be reached after retries: then the bot cannot tell, and refuses to start.
         """
+        if isinstance(self.venue, IbkrVenue):
+            # connect first: an unknown contract or a client id in use is a clear start-up
+            # error, and the account decides whether this is real money
+            if not self.io.running:
+                self.io.start()
+            self._check_account()
         reconcile = getattr(self.broker, "reconcile", None)
         if reconcile is None:
             return snapshot
         if not self.io.running:
             self.io.start()
-        self._check_account()
         result = reconcile(position=snapshot.position, pending=snapshot.pending_orders,
                            order_prefix=order_prefix(self.config.bot_id))
         for event in result.events:
@@ -97,9 +103,7 @@ class VenueLink:
                                    pending_orders=result.pending_orders)
 
     def _check_account(self) -> None:
-        """A broker whose account decides whether it is real money (IB): connect and check."""
-        if self.config.broker.type != "ibkr" or self.venue is None:
-            return
+        """Connect to IB, whose account decides whether the ibkr broker trades real money."""
         venue = self.venue
 
         async def connect() -> BaseException | None:
