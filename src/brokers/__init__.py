@@ -4,4 +4,4 @@
 about the others and ``brokers.factory.build_broker`` refuses them.
 """
 
-AVAILABLE_BROKERS: tuple[str, ...] = ("mock", "paper", "binance_paper", "binance")
+AVAILABLE_BROKERS: tuple[str, ...] = ("mock", "paper", "binance_paper", "binance", "ibkr")

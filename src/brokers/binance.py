@@ -19,9 +19,7 @@ CustomStrategy, risk, store and journal see exactly what they see with the paper
 """
 from __future__ import annotations
 
-import collections
 import logging
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -29,67 +27,33 @@ import backtrader as bt
 from backtrader.position import Position
 
 from brokers.binance_reconcile import Reconciliation, protective_ids, reconcile_account
-from trading.core.errors import OrderRejected, VenueError
+from brokers.venue_broker import LiveOrder, VenueBroker
+from trading.core.errors import OrderRejected
 from trading.core.types import OpenTrade, PendingOrder
-from trading.venues.binance.connection import BinanceVenue
-from trading.venues.binance.order_types import AccountState, OcoIntent, OrderIntent, OrderUpdate
+from trading.venues.binance.order_types import AccountState, OcoIntent, OrderIntent
 from trading.venues.binance.orders import OrderGateway
 
 log = logging.getLogger(__name__)
 
-START_TIMEOUT = 120.0  # seconds to reach the account at start-up (the venue retries inside)
 STOP_LIMIT_SLACK = 0.02  # a stop's limit price sits this far below its trigger (fills like a stop)
 
 
-@dataclass
-class _Live:
-    order: bt.Order
-    client_id: str
-    venue_id: str | None = None
-
-
-class BinanceBroker(bt.BrokerBase):
+class BinanceBroker(VenueBroker):
     """See the module docstring. ``BinanceBroker(venue=..., symbol="ETHBTC")``."""
 
-    params = (("venue", None), ("symbol", ""))
+    params = (("symbol", ""),)
+    VENUE = "Binance"
 
     def __init__(self) -> None:
         super().__init__()
-        venue: BinanceVenue = self.p.venue
-        if venue is None:
-            raise VenueError("BinanceBroker needs venue=BinanceVenue(...)")
-        self.venue = venue
-        self.gateway = OrderGateway(venue, self.p.symbol)
-        self.notifs: collections.deque[bt.Order] = collections.deque()
-        self.positions: collections.defaultdict = collections.defaultdict(Position)
-        self.cash = 0.0
         self.locked_quote = 0.0
-        self.startingcash = 0.0
-        self._live: dict[str, _Live] = {}
         self._outbox: list[bt.Order] = []
-        self._restored_price = 0.0
-        self._inflight: set[Any] = set()  # futures of intents on the I/O thread
         self.account: AccountState | None = None
 
+    def _gateway(self) -> OrderGateway:
+        return OrderGateway(self.venue, self.p.symbol)
+
     # -- start-up (Cerebro thread, before the first bar) ---------------------------------------
-    def _wait(self, coro: Any, name: str) -> Any:
-        """Run ``coro`` on the I/O thread and wait for it (start-up only, never in ``next()``)."""
-        async def outcome() -> tuple[Any, BaseException | None]:
-            try:
-                return await coro, None
-            except Exception as exc:  # raised here, on this thread, not logged there
-                return None, exc
-
-        try:
-            result, error = self.venue.submit(outcome(), name=name).result(START_TIMEOUT)
-        except Exception as exc:
-            raise VenueError(f"Binance did not answer in time ({name}): {exc}") from exc
-        if isinstance(error, VenueError):
-            raise error
-        if error is not None:
-            raise VenueError(f"{name}: {error}") from error
-        return result
-
     def _account(self) -> AccountState:
         if self.account is None:
             self.account = self._wait(self.gateway.start(), "binance account")
@@ -115,11 +79,6 @@ class BinanceBroker(bt.BrokerBase):
             self._restored_price = result.position.entry_price
         return result
 
-    def restore(self, snapshot: Any) -> None:
-        """A saved cash figure does not apply: the account's balances are the truth."""
-        if snapshot is not None and getattr(snapshot, "position_price", 0):
-            self._restored_price = self._restored_price or snapshot.position_price
-
     def start(self) -> None:
         super().start()
         account = self._account()
@@ -133,75 +92,15 @@ class BinanceBroker(bt.BrokerBase):
         log.info("Binance account: %.8g %s free, %.8g %s held", self.cash, account.rules.quote,
                  account.base_total, account.rules.base)
 
-    def _hand_over(self, coro: Any, name: str) -> None:
-        """Give an intent to the I/O thread; never waits (next() and buy/sell call it)."""
-        future = self.venue.submit(coro, name=name)
-        self._inflight.add(future)
-        future.add_done_callback(self._inflight.discard)
-
-    def stop(self) -> None:
-        super().stop()
-        for future in list(self._inflight):  # an intent still retrying ends with the run
-            future.cancel()
-        try:
-            self.venue.submit(self.gateway.stop(), name="stop order gateway").result(5.0)
-        except Exception as exc:
-            log.debug("stopping the order gateway: %s", exc)
-
-    def _data(self) -> bt.AbstractDataBase:
-        datas = getattr(getattr(self, "cerebro", None), "datas", None)
-        if not datas:
-            raise VenueError("BinanceBroker: install it with cerebro.setbroker() and add the data "
-                             "first")
-        return datas[0]
-
     # -- what the strategy reads ---------------------------------------------------------------
-    def getcash(self) -> float:
-        return self.cash
-
     def getvalue(self, datas: Any = None) -> float:
         data = self._data()
         position = self.positions[data]
         price = data.close[0] if len(data) else (position.price or 0.0)
         return self.cash + self.locked_quote + position.size * price
 
-    def getposition(self, data: bt.AbstractDataBase) -> Position:
-        return self.positions[data]
-
-    def get_notification(self) -> bt.Order | None:
-        return self.notifs.popleft() if self.notifs else None
-
-    def notify(self, order: bt.Order) -> None:
-        self.notifs.append(order.clone())
-
     # -- orders from the strategy --------------------------------------------------------------
-    def buy(self, owner: Any, data: Any, size: float, price: float | None = None,
-            plimit: float | None = None, exectype: int | None = None, valid: Any = None,
-            tradeid: int = 0, oco: Any = None, trailamount: Any = None, trailpercent: Any = None,
-            parent: Any = None, transmit: bool = True, **kwargs: Any) -> bt.Order:
-        order = bt.BuyOrder(owner=owner, data=data, size=size, price=price, pricelimit=plimit,
-                            exectype=exectype, valid=valid, tradeid=tradeid, oco=oco,
-                            trailamount=trailamount, trailpercent=trailpercent, parent=parent,
-                            transmit=transmit)
-        return self._submit(order, kwargs)
-
-    def sell(self, owner: Any, data: Any, size: float, price: float | None = None,
-             plimit: float | None = None, exectype: int | None = None, valid: Any = None,
-             tradeid: int = 0, oco: Any = None, trailamount: Any = None, trailpercent: Any = None,
-             parent: Any = None, transmit: bool = True, **kwargs: Any) -> bt.Order:
-        order = bt.SellOrder(owner=owner, data=data, size=size, price=price, pricelimit=plimit,
-                             exectype=exectype, valid=valid, tradeid=tradeid, oco=oco,
-                             trailamount=trailamount, trailpercent=trailpercent, parent=parent,
-                             transmit=transmit)
-        return self._submit(order, kwargs)
-
-    def _submit(self, order: bt.Order, info: dict[str, Any]) -> bt.Order:
-        order.addinfo(**info)
-        order.addcomminfo(self.getcommissioninfo(order.data))
-        client_id = info.get("client_order_id") or f"bt-{order.ref}"
-        order.addinfo(client_order_id=client_id)
-        order.submit(self)
-        self.notify(order)
+    def _submit_to_venue(self, order: bt.Order) -> None:
         if order.exectype in (None, bt.Order.Market):
             self._send(order)
         elif order.exectype in (bt.Order.Stop, bt.Order.Limit) and order.issell():
@@ -210,13 +109,6 @@ class BinanceBroker(bt.BrokerBase):
             self._reject(order, "this broker sends market orders, and stop and limit sells "
                                 "(protective orders); a trailing stop or a stop/limit buy is not "
                                 "supported on Binance by this version")
-        return order
-
-    def _reject(self, order: bt.Order, reason: str) -> None:
-        log.warning("order %s rejected: %s", order.info.client_order_id, reason)
-        order.addinfo(message=reason)
-        order.reject(self)
-        self.notify(order)
 
     def _quantity(self, order: bt.Order, price: float) -> Decimal | None:
         account = self._account()
@@ -241,7 +133,7 @@ class BinanceBroker(bt.BrokerBase):
         if quantity is None:
             return
         client_id = order.info.client_order_id
-        self._live[client_id] = _Live(order, client_id)
+        self._live[client_id] = LiveOrder(order, client_id)
         intent = OrderIntent(client_id, "BUY" if order.isbuy() else "SELL", "MARKET", quantity)
         self._hand_over(self.gateway.place(intent), f"order {client_id}")
 
@@ -263,7 +155,7 @@ class BinanceBroker(bt.BrokerBase):
                     self._reject(limit, "its OCO partner was rejected")
                     continue
                 for o in (stop, limit):
-                    self._live[o.info.client_order_id] = _Live(o, o.info.client_order_id)
+                    self._live[o.info.client_order_id] = LiveOrder(o, o.info.client_order_id)
                 intent = OcoIntent(take_profit_id=limit.info.client_order_id,
                                    stop_loss_id=stop.info.client_order_id, quantity=quantity,
                                    take_profit=rules.price(limit.created.price, up=True),
@@ -276,7 +168,7 @@ class BinanceBroker(bt.BrokerBase):
             if quantity is None:
                 continue
             cid = order.info.client_order_id
-            self._live[cid] = _Live(order, cid)
+            self._live[cid] = LiveOrder(order, cid)
             if order.exectype == bt.Order.Stop:
                 intent = OrderIntent(cid, "SELL", "STOP_LOSS_LIMIT", quantity,
                                      price=rules.price(order.created.price * (1 - STOP_LIMIT_SLACK)),
@@ -319,66 +211,17 @@ class BinanceBroker(bt.BrokerBase):
     def next(self) -> None:
         if self._outbox:
             self._flush()
-        updates = self.gateway.updates
-        while not updates.empty():
-            self._apply(updates.get_nowait())
-
-    def _apply(self, update: OrderUpdate) -> None:
-        live = self._live.get(update.client_id)
-        if live is None:
-            return
-        order = live.order
-        live.venue_id = update.venue_order_id or live.venue_id
-        if update.venue_order_id:
-            order.addinfo(venue_order_id=update.venue_order_id)
-        if order.status == order.Submitted and update.status != "rejected":
-            order.accept(self)
-            self.notify(order)
-        for fill in update.fills:
-            self._execute(order, fill)
-        if update.status in ("partial",) and update.fills:
-            order.partial()
-            self.notify(order)
-        elif update.status == "filled":
-            order.completed()
-            self.notify(order)
-        elif update.status in ("canceled", "expired"):
-            if order.executed.size:
-                order.completed()  # canceled after part of it filled: what filled stands
-            else:
-                order.cancel()
-            self.notify(order)
-        elif update.status == "rejected":
-            order.addinfo(message=update.message)
-            log.warning("order %s rejected: %s", update.client_id, update.message)
-            order.reject(self)
-            self.notify(order)
-        if not order.alive():
-            self._live.pop(update.client_id, None)
+        super().next()
 
     def _execute(self, order: bt.Order, fill: Any) -> None:
-        data = order.data
-        position = self.positions[data]
         size = fill.quantity - fill.fee_base if order.isbuy() else -fill.quantity
-        old_price = position.price
-        if self.account is not None and fill.time_ms and fill.time_ms <= self.account.time_ms:
-            # filled while the bot was away: the balances read at start-up already hold it
-            log.info("order %s: adopting a fill of %.8g @ %.8g made while the bot was down",
-                     order.info.client_order_id, fill.quantity, fill.price)
-            opened, closed = (size, 0.0) if size > 0 else (0.0, size)
-            psize, pprice = position.size, position.price
-            if closed and not old_price:
-                old_price = self._restored_price
-        else:
+        # filled while the bot was away: the balances read at start-up already hold it
+        adopted = bool(self.account is not None and fill.time_ms
+                       and fill.time_ms <= self.account.time_ms)
+        if not adopted:
             if order.isbuy():
-                self.cash -= fill.quantity * fill.price + (fill.fee_quote - fill.fee_base * fill.price)
+                self.cash -= fill.quantity * fill.price + (fill.fee_quote
+                                                           - fill.fee_base * fill.price)
             else:
                 self.cash += fill.quantity * fill.price - fill.fee_quote
-            psize, pprice, opened, closed = position.update(size, fill.price)
-        pnl = -closed * (fill.price - old_price) if closed else 0.0
-        closedvalue = abs(closed) * old_price
-        openedvalue = abs(opened) * fill.price
-        share = fill.fee_quote
-        dt = data.datetime[0] if len(data) else 0.0
-        order.execute(dt, size, fill.price, closed, closedvalue, share if closed else 0.0,
-                      opened, openedvalue, 0.0 if closed else share, 0.0, pnl, psize, pprice)
+        self._book(order, size, fill.price, fill.fee_quote, adopted)

@@ -6,6 +6,7 @@ import logging
 import backtrader as bt
 
 from brokers.binance import BinanceBroker
+from brokers.ibkr import IbkrBroker
 from brokers.mock import MockBroker
 from brokers.paper import BrokerSnapshot, PaperBroker
 from trading.core.settings import BROKER_TYPES, BrokerConfig
@@ -40,6 +41,14 @@ def build_broker(config: BrokerConfig, *, restore: BrokerSnapshot | None = None,
             log.info("broker '%s': the account's balances are the truth; the saved cash is not "
                      "restored", kind)
         return BinanceBroker(venue=venue, symbol=symbol)
+    elif kind == "ibkr":
+        if venue is None:
+            raise ConfigError("broker.type 'ibkr' needs the bot's TWS / IB Gateway connection "
+                              "(trading.venues.factory.build_venue)")
+        if restore is not None:
+            log.info("broker 'ibkr': the account's balances are the truth; the saved cash is not "
+                     "restored")
+        return IbkrBroker(venue=venue)
     elif kind in BROKER_TYPES:
         raise ConfigError(f"broker.type '{kind}' is not available in this version yet; set "
                           "broker.type to 'paper' to trade with simulated fills on live prices")

@@ -4,4 +4,4 @@
 warns about the others and ``feeds.factory.build_source`` refuses them.
 """
 
-AVAILABLE_SOURCES: tuple[str, ...] = ("file", "binance", "yahoo")
+AVAILABLE_SOURCES: tuple[str, ...] = ("file", "binance", "yahoo", "ibkr")

@@ -4,21 +4,29 @@ from __future__ import annotations
 from feeds import AVAILABLE_SOURCES
 from feeds.binance import BinanceKlineSource
 from feeds.file import FileBarSource
+from feeds.ibkr import IbkrBarSource
 from feeds.live import BarSource
 from feeds.yahoo import YahooBarSource
 from trading.core.errors import ConfigError
 from trading.core.settings import DataConfig
 from trading.venues.binance.connection import BinanceVenue
+from trading.venues.ibkr.connection import IbkrVenue
 from trading.venues.yahoo.connection import YahooVenue
 
 
 def build_source(data: DataConfig, *, resume_after_ts: float | None,
-                 venue: BinanceVenue | YahooVenue | None = None) -> BarSource:
+                 venue: BinanceVenue | YahooVenue | IbkrVenue | None = None) -> BarSource:
     """The ``BarSource`` for ``data``; ``resume_after_ts`` is the last bar traded before a restart.
 
     ``venue`` is the bot's connection for a venue source (``trading.venues.factory``). Raises
     ConfigError for a source this version cannot run, DataError for an unusable file.
     """
+    if data.data_source == "ibkr":
+        if not isinstance(venue, IbkrVenue):
+            raise ConfigError("data.data_source 'ibkr' needs the bot's TWS / IB Gateway "
+                              "connection (trading.venues.factory.build_venue)")
+        return IbkrBarSource(venue, data.interval_seconds, data.lookback_bars,
+                             data.retry_interval, resume_after_ts=resume_after_ts)
     if data.data_source == "binance":
         if venue is None:
             raise ConfigError("data.data_source 'binance' needs a Binance connection "

@@ -131,23 +131,25 @@ class BarSource(Protocol):
 
     def describe(self) -> str: ...
 
+    # optional: ``market_closes = True`` on a source whose market has sessions (stocks, futures):
+    # the feed then takes gaps between bars for closed hours, not missed bars
+
 
 class LiveFeed(bt.feed.DataBase):
     """A Backtrader feed that takes closed bars from a ``BarSink``'s queue as they arrive.
 
     Bars at or before the last delivered time are dropped (duplicates, out-of-order); a gap of
-    more than ``interval_seconds`` among live bars is logged as a warning. An invalid bar
-    (``feeds.bar_checks``: a price of 0, a close above the high, ...) is dropped with a warning
-    and reported to ``on_invalid(message)``, so nothing ever trades or warms up on it. The
+    more than ``interval_seconds`` among live bars is logged as a warning, unless
+    ``market_closes`` (a market with sessions: nights, weekends and holidays have no bars). An
+    invalid bar (``feeds.bar_checks``: a price of 0, a close above the high, ...) is dropped with a
+    warning and reported to ``on_invalid(message)``, so nothing ever trades or warms up on it. The
     strategy reads the bar through ``current_bar()`` and asks ``is_warmup()`` /
     ``is_last_warmup()``; the bot's status report reads ``last_bar_ts`` and ``status``.
     ``on_status(name)``, when given, hears each data state change on Backtrader's thread.
-    ``market_hours``: the market closes (nights, weekends, holidays), so a gap among live bars
-    is its hours, not missed bars, and is not warned about.
     """
 
     params = (("sink", None), ("interval_seconds", 0), ("on_invalid", None), ("on_status", None),
-              ("market_hours", False))
+              ("market_closes", False))
 
     IDLE_WAIT = 0.05  # seconds a _load waits for a bar when Cerebro gives no qcheck
 
@@ -239,7 +241,7 @@ class LiveFeed(bt.feed.DataBase):
             if self._interval and bar.ts - last > self._interval:
                 # a gap among live bars means missed bars; in history it is the market's own gap
                 missing = round((bar.ts - last) / self._interval) - 1
-                log.log(logging.INFO if history or self.p.market_hours else logging.WARNING,
+                log.log(logging.INFO if history or self.p.market_closes else logging.WARNING,
                         "%s: gap: no bars between %s and %s (%d bar(s) of %gs missing)",
                         self._label(), iso_z(last), iso_z(bar.ts), missing, self._interval)
         self.last_bar_ts = bar.ts

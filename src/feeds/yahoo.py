@@ -46,7 +46,7 @@ class YahooBarSource:
     history.
     """
 
-    market_hours = True  # gaps between live bars are the market's hours, not missed bars
+    market_closes = True  # gaps between live bars are the market's hours, not missed bars
 
     def __init__(self, venue: YahooVenue, symbol: str, interval: str, lookback_bars: int,
                  retry_interval: float, poll_delay: float = 5.0,

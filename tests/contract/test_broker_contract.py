@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from brokers.factory import build_broker
+from contract.ibkr_lockstep import build_ibkr
 from brokers.paper import BrokerSnapshot
 from trading.core.settings import BrokerConfig
 from trading.core.errors import ConfigError
@@ -37,6 +38,7 @@ class BrokerKind:
     name: str
     build: Callable[..., bt.BrokerBase]  # (request, *, cash, commission, restore) -> broker
     restorable: bool
+    trailing_stop: bool = True  # a venue broker may refuse stop-trail orders (say so at start)
 
 
 def from_config(kind: str) -> Callable[..., bt.BrokerBase]:
@@ -51,6 +53,7 @@ def from_config(kind: str) -> Callable[..., bt.BrokerBase]:
 KINDS = (
     BrokerKind("mock", from_config("mock"), restorable=False),
     BrokerKind("paper", from_config("paper"), restorable=True),
+    BrokerKind("ibkr", build_ibkr, restorable=False, trailing_stop=False),
 )
 RESTORABLE = tuple(k for k in KINDS if k.restorable)
 
@@ -237,7 +240,10 @@ def test_oco_pair_one_fills_and_the_other_is_canceled(make_broker, bar, filled, 
     assert result.books[-1].size == 0
 
 
-def test_trailing_stop_follows_the_close_and_fills_at_its_level(make_broker):
+def test_trailing_stop_follows_the_close_and_fills_at_its_level(make_broker, kind):
+    if not kind.trailing_stop:
+        pytest.skip(f"broker '{kind.name}' refuses trailing stop orders (and the bot refuses the "
+                    "trailing_stop setting with it at start-up)")
     rows = [flat(100), flat(100), flat(110), (110, 110, 105, 106), flat(106)]
     script = {0: [market("entry", "buy", 10)],
               1: [pending("trail", "sell", 10, bt.Order.StopTrail, trailpercent=0.02)]}
@@ -351,18 +357,11 @@ def test_paper_slippage_applies_to_stop_fills():
 
 
 # -- the factory --------------------------------------------------------------------------------
-@pytest.mark.parametrize("broker_type", ["ibkr"])
-def test_factory_says_which_broker_types_are_not_available_yet(broker_type):
-    with pytest.raises(ConfigError) as err:
-        build_broker(BrokerConfig(broker_type, CASH, COMMISSION, 0.0))
-    message = str(err.value)
-    assert f"broker.type '{broker_type}' is not available in this version yet" in message
-    assert "'paper'" in message
-
-
-@pytest.mark.parametrize("broker_type", ["binance_paper", "binance"])
-def test_a_binance_broker_needs_the_bots_venue_connection(broker_type):
-    with pytest.raises(ConfigError, match="needs the bot's Binance connection"):
+@pytest.mark.parametrize("broker_type, venue", [("binance_paper", "Binance"),
+                                                 ("binance", "Binance"),
+                                                 ("ibkr", "TWS / IB Gateway")])
+def test_a_venue_broker_needs_the_bots_venue_connection(broker_type, venue):
+    with pytest.raises(ConfigError, match=f"needs the bot's {venue} connection"):
         build_broker(BrokerConfig(broker_type, CASH, COMMISSION, 0.0))
 
 

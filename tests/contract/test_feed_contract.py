@@ -20,6 +20,7 @@ import pytest
 
 from fakes.binance import FakeBinance
 from fakes.yahoo import FakeYahoo
+from fakes.tws import FakeTWS
 from feeds.csv_bars import load_bars
 from feeds.factory import build_source
 from feeds.live import BarSink, BarSource, LiveFeed
@@ -27,7 +28,7 @@ from strategies.mixins.base import Bar
 from trading.core.settings import DataConfig, VenueEndpoints
 from trading.runtime.io_thread import IOThread
 from trading.venues.factory import build_venue
-from trading.core.settings import BrokerConfig
+from trading.core.settings import BrokerConfig, IbkrConfig
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "ETHBTC-5m.csv"
 STOCK = Path(__file__).resolve().parents[1] / "fixtures" / "yahoo" / "XYZ-5m.csv"
@@ -111,12 +112,48 @@ def yahoo_case(tmp_path: Path) -> FeedCase:
     return FeedCase(source=ClosingSource(source, venue), closed_bars=market[:-1], history_bars=60,
                     interval_seconds=config.interval_seconds, ends_by_itself=False,
                     forming_bars=[f for f, b in zip(forming, market) if f != b], close=fake.stop)
+def ibkr_case(tmp_path: Path) -> FeedCase:
+    """keepUpToDate history from the loopback TWS, which closes 240 more bars once it is live."""
+    bars = load_bars(SAMPLE)
+    market = [bars.bar(i) for i in range(301)]
+    fake = FakeTWS().start()
+    fake.set_bars("AAPL", market[:60], forming=market[60]._replace(
+        high=market[60].open, low=market[60].open, close=market[60].open, volume=0.0))
+    config = DataConfig(data_source="ibkr", symbol="AAPL", interval="5m", lookback_bars=60,
+                        retry_interval=1, file_path=None, speed=0)
+    venue = build_venue(BrokerConfig("paper", 1000.0, 0.0, 0.0), config, IbkrConfig(),
+                        env={"IBKR_PORT": str(fake.port)})
+    source = build_source(config, resume_after_ts=None, venue=venue)
+    stop = threading.Event()
+
+    def play() -> None:  # close each bar once the feed is live, as the market would
+        if not fake.wait_for(lambda: venue.stream_states.get("bars 5 mins") == "LIVE", 20):
+            return
+        for bar in market[60:]:
+            if stop.wait(0.002):
+                return
+            fake.push_bar("AAPL", bar)
+
+    player = threading.Thread(target=play, daemon=True)
+    player.start()
+
+    def close() -> None:
+        stop.set()
+        player.join(5)
+        fake.stop()
+
+    forming = [bar._replace(high=bar.open, low=bar.open, close=bar.open, volume=0.0)
+               for bar in market]
+    return FeedCase(source=ClosingSource(source, venue), closed_bars=market[:-1], history_bars=60,
+                    interval_seconds=config.interval_seconds, ends_by_itself=False,
+                    forming_bars=forming, close=close)
 
 
 FEED_KINDS: dict[str, Callable[[Path], FeedCase]] = {
     "file": file_case,
     "binance": binance_case,
     "yahoo": yahoo_case,
+    "ibkr": ibkr_case,
 }
 
 

@@ -197,6 +197,17 @@ def test_a_gap_inside_history_is_not_a_warning(caplog):
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
+def test_a_market_that_closes_has_no_warning_for_nights_and_weekends(caplog):
+    friday_close = 1_700_251_200.0  # 2023-11-17T20:00:00Z, then Monday's open
+    sink = filled(("put_status", LIVE), ("put_bar", bar_at(friday_close)),
+                  ("put_bar", bar_at(friday_close + 2 * 86400 + 13.5 * 3600)), ("end",))
+    with caplog.at_level(logging.INFO, logger="feeds.live"):
+        probe = run(LiveFeed(sink=sink, interval_seconds=300, market_closes=True))
+    assert len(probe.rows) == 2
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert any("gap" in r.getMessage() for r in caplog.records)  # still told, at INFO
+
+
 def test_a_closed_sink_refuses_more_bars_even_a_waiting_producer():
     sink = BarSink(maxsize=1)
 
@@ -279,10 +290,15 @@ def test_build_source_makes_the_file_source():
     assert "ETHBTC-5m.csv (5760 bars 2018-01-10T04:55:00Z" in source.describe()
 
 
-@pytest.mark.parametrize("kind", ["ibkr"])
+@pytest.mark.parametrize("kind", ["kraken"])
 def test_a_source_of_a_later_version_is_a_config_error(kind):
     with pytest.raises(ConfigError, match=f"'{kind}' is not available in this version"):
         build_source(_data_config(kind), resume_after_ts=None)
+
+
+def test_an_ibkr_source_needs_the_bots_tws_connection():
+    with pytest.raises(ConfigError, match="needs the bot's TWS / IB Gateway connection"):
+        build_source(_data_config("ibkr", file_path=None), resume_after_ts=None)
 
 
 def test_a_file_source_without_a_path_is_a_config_error():

@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 BROKER_TYPES = ("mock", "paper", "binance_paper", "binance", "ibkr")
 LIVE_MONEY_BROKERS = ("binance", "ibkr")
-VENUE_BROKERS = {"binance": "binance", "binance_paper": "binance"}  # broker type -> its venue
+VENUE_BROKERS = {"binance": "binance", "binance_paper": "binance", "ibkr": "ibkr"}  # broker type -> its venue
 DATA_SOURCES = ("file", "binance", "yahoo", "ibkr")
 IBKR_SEC_TYPES = ("STK", "CASH", "CRYPTO", "FUT")
 INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "12h", "1d", "1w")

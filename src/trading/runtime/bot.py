@@ -22,7 +22,6 @@ from trading.config.models import BotConfig
 from trading.core.errors import (ConfigError, DamagedDatabase, LeaseHeld, LeaseLost, StoreError,
                                  TradingBotError)
 from trading.core.events import ErrorEvent, Event, KillSwitchEvent
-from trading.core.settings import LIVE_MONEY_BROKERS
 from trading.core.timeutil import iso_z, utcnow
 from trading.core.types import Bar
 from trading.persistence.journal import Journal, journal_folder
@@ -37,7 +36,7 @@ from trading.runtime.io_thread import IOThread
 from trading.runtime.notifications import BotNotifications
 from trading.runtime.status import BarStatus, bar_status, status_document, write_status_file
 from trading.runtime.summary import RunSummary
-from trading.runtime.venue_link import VenueLink
+from trading.runtime.venue_link import VenueLink, check_live_money
 
 log = logging.getLogger(__name__)
 
@@ -46,20 +45,6 @@ LEASE_HEARTBEATS = 3  # the bot's lease expires this many heartbeats after its l
 LEASE_MIN_TTL = 15.0  # seconds, however short the heartbeat
 CLOSE_ON_SHUTDOWN_TIMEOUT = 60.0  # seconds to wait for the closing fill before stopping anyway
 PUBLISHED_EVENTS = ("error", "kill_switch", "order_rejected", "status", "daily_summary")
-
-
-def check_live_money(config: BotConfig, live_flag: bool) -> None:
-    """Refuse to trade real money unless the config and the command line both say so."""
-    if config.broker.type not in LIVE_MONEY_BROKERS:
-        return
-    missing = []
-    if not config.live_trading_confirmed:
-        missing.append('"live_trading_confirmed": true in the config')
-    if not live_flag:
-        missing.append("--live on the command line")
-    if missing:
-        raise ConfigError(f"broker.type '{config.broker.type}' trades real money; refusing to start "
-                          f"without {' and '.join(missing)}.")
 
 
 class LiveTradingBot:
@@ -103,7 +88,7 @@ class LiveTradingBot:
         # through the switch; events go out on the I/O thread
         self.pause = PauseSwitch()
         self.notifications = BotNotifications(self, record=self._publish)
-        self.venue_link = VenueLink(config, self.io, publish=self._publish)  # venue lifecycle
+        self.venue_link = VenueLink(config, self.io, publish=self._publish, live=live)  # venue lifecycle
 
     # -- lifecycle ---------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -200,7 +185,7 @@ class LiveTradingBot:
         self.feed = LiveFeed(sink=self._sink, interval_seconds=cfg.data.interval_seconds,
                              on_invalid=self._on_invalid_bar,
                              on_status=self.notifications.data_state_changed,
-                             market_hours=bool(getattr(self._source, "market_hours", False)))
+                             market_closes=bool(getattr(self._source, "market_closes", False)))
         setup = strategy_setup(cfg, risk=self.risk, restored_trade=snap.position,
                                restored_orders=snap.pending_orders)
         if cfg.logging.save_trades:

@@ -1,0 +1,229 @@
+"""``VenueBroker``: what every broker trading at a real venue shares (Binance, Interactive Brokers).
+
+Never waits on the network inside ``next()``: ``buy``/``sell``/``cancel`` hand an intent to the
+venue's order gateway on the I/O thread (``_hand_over``) and return; what the venue answers comes
+back through ``gateway.updates``, a thread-safe queue of updates (``client_id``, ``status``:
+accepted | partial | filled | canceled | expired | rejected, ``venue_order_id``, ``fills``,
+``message``), which ``next()`` drains into Backtrader order notifications. Only start-up waits,
+through ``_wait``.
+
+A subclass builds its gateway (``_gateway``), sends orders (``_submit_to_venue``) and books each
+fill (``_execute``); ``VENUE`` names the venue in messages.
+"""
+from __future__ import annotations
+
+import collections
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import backtrader as bt
+from backtrader.position import Position
+
+from trading.core.errors import ConfigError, VenueError
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT = 120.0  # seconds to reach the account at start-up (the venue retries inside)
+
+
+@dataclass
+class LiveOrder:
+    """An order the venue has (or is being sent): its Backtrader order and client id."""
+
+    order: bt.Order
+    client_id: str
+    venue_id: str | None = None
+    oca_group: str = ""  # orders that cancel each other at the venue
+    canceling: bool = False
+
+
+class VenueBroker(bt.BrokerBase):
+    """See the module docstring. ``params``: ``venue``, the bot's connection."""
+
+    params = (("venue", None),)
+    VENUE = "the venue"
+
+    def __init__(self) -> None:
+        super().__init__()
+        if self.p.venue is None:
+            raise VenueError(f"{type(self).__name__} needs venue=<the bot's {self.VENUE} "
+                             "connection>")
+        self.venue = self.p.venue
+        self.gateway = self._gateway()
+        self.notifs: collections.deque[bt.Order] = collections.deque()
+        self.positions: collections.defaultdict = collections.defaultdict(Position)
+        self.cash = 0.0
+        self.startingcash = 0.0
+        self._live: dict[str, LiveOrder] = {}
+        self._restored_price = 0.0
+        self._inflight: set[Any] = set()  # futures of intents on the I/O thread
+
+    def _gateway(self) -> Any:
+        raise NotImplementedError
+
+    # -- start-up and the I/O thread -----------------------------------------------------------
+    def _wait(self, coro: Any, name: str) -> Any:
+        """Run ``coro`` on the I/O thread and wait for it (start-up only, never in ``next()``)."""
+        async def outcome() -> tuple[Any, BaseException | None]:
+            try:
+                return await coro, None
+            except Exception as exc:  # raised here, on this thread, not logged there
+                return None, exc
+
+        try:
+            result, error = self.venue.submit(outcome(), name=name).result(START_TIMEOUT)
+        except Exception as exc:
+            raise VenueError(f"{self.VENUE} did not answer in time ({name}): {exc}") from exc
+        if isinstance(error, (VenueError, ConfigError)):
+            raise error
+        if error is not None:
+            raise VenueError(f"{name}: {error}") from error
+        return result
+
+    def restore(self, snapshot: Any) -> None:
+        """A saved cash figure does not apply: the account's balances are the truth."""
+        if snapshot is not None and getattr(snapshot, "position_price", 0):
+            self._restored_price = self._restored_price or snapshot.position_price
+
+    def _hand_over(self, coro: Any, name: str) -> None:
+        """Give an intent to the I/O thread; never waits (next() and buy/sell call it)."""
+        future = self.venue.submit(coro, name=name)
+        self._inflight.add(future)
+        future.add_done_callback(self._inflight.discard)
+
+    def stop(self) -> None:
+        super().stop()
+        for future in list(self._inflight):  # an intent still retrying ends with the run
+            future.cancel()
+        try:
+            self.venue.submit(self.gateway.stop(), name="stop order gateway").result(5.0)
+        except Exception as exc:
+            log.debug("stopping the order gateway: %s", exc)
+
+    def _data(self) -> bt.AbstractDataBase:
+        datas = getattr(getattr(self, "cerebro", None), "datas", None)
+        if not datas:
+            raise VenueError(f"{type(self).__name__}: install it with cerebro.setbroker() and "
+                             "add the data first")
+        return datas[0]
+
+    # -- what the strategy reads ---------------------------------------------------------------
+    def getcash(self) -> float:
+        return self.cash
+
+    def getposition(self, data: bt.AbstractDataBase) -> Position:
+        return self.positions[data]
+
+    def get_notification(self) -> bt.Order | None:
+        return self.notifs.popleft() if self.notifs else None
+
+    def notify(self, order: bt.Order) -> None:
+        self.notifs.append(order.clone())
+
+    # -- orders from the strategy --------------------------------------------------------------
+    def buy(self, owner: Any, data: Any, size: float, price: float | None = None,
+            plimit: float | None = None, exectype: int | None = None, valid: Any = None,
+            tradeid: int = 0, oco: Any = None, trailamount: Any = None, trailpercent: Any = None,
+            parent: Any = None, transmit: bool = True, **kwargs: Any) -> bt.Order:
+        order = bt.BuyOrder(owner=owner, data=data, size=size, price=price, pricelimit=plimit,
+                            exectype=exectype, valid=valid, tradeid=tradeid, oco=oco,
+                            trailamount=trailamount, trailpercent=trailpercent, parent=parent,
+                            transmit=transmit)
+        return self._submit(order, kwargs)
+
+    def sell(self, owner: Any, data: Any, size: float, price: float | None = None,
+             plimit: float | None = None, exectype: int | None = None, valid: Any = None,
+             tradeid: int = 0, oco: Any = None, trailamount: Any = None, trailpercent: Any = None,
+             parent: Any = None, transmit: bool = True, **kwargs: Any) -> bt.Order:
+        order = bt.SellOrder(owner=owner, data=data, size=size, price=price, pricelimit=plimit,
+                             exectype=exectype, valid=valid, tradeid=tradeid, oco=oco,
+                             trailamount=trailamount, trailpercent=trailpercent, parent=parent,
+                             transmit=transmit)
+        return self._submit(order, kwargs)
+
+    def _submit(self, order: bt.Order, info: dict[str, Any]) -> bt.Order:
+        order.addinfo(**info)
+        order.addcomminfo(self.getcommissioninfo(order.data))
+        client_id = info.get("client_order_id") or f"bt-{order.ref}"
+        order.addinfo(client_order_id=client_id)
+        order.submit(self)
+        self.notify(order)
+        self._submit_to_venue(order)
+        return order
+
+    def _submit_to_venue(self, order: bt.Order) -> None:
+        raise NotImplementedError
+
+    def _reject(self, order: bt.Order, reason: str) -> None:
+        log.warning("order %s rejected: %s", order.info.client_order_id, reason)
+        order.addinfo(message=reason)
+        order.reject(self)
+        self.notify(order)
+
+    # -- what the venue answered (Cerebro thread) ----------------------------------------------
+    def next(self) -> None:
+        updates = self.gateway.updates
+        while not updates.empty():
+            self._apply(updates.get_nowait())
+
+    def _apply(self, update: Any) -> None:
+        live = self._live.get(update.client_id)
+        if live is None:
+            return
+        order = live.order
+        live.venue_id = update.venue_order_id or live.venue_id
+        if update.venue_order_id:
+            order.addinfo(venue_order_id=update.venue_order_id)
+        if order.status == order.Submitted and update.status != "rejected":
+            order.accept(self)
+            self.notify(order)
+        for fill in update.fills:
+            self._execute(order, fill)
+        if update.status == "partial" and update.fills:
+            order.partial()
+            self.notify(order)
+        elif update.status == "filled":
+            order.completed()
+            self.notify(order)
+        elif update.status in ("canceled", "expired"):
+            if order.executed.size:
+                order.completed()  # canceled after part of it filled: what filled stands
+            else:
+                order.cancel()
+            self.notify(order)
+        elif update.status == "rejected":
+            order.addinfo(message=update.message)
+            log.warning("order %s rejected by %s: %s", update.client_id, self.VENUE,
+                        update.message)
+            order.reject(self)
+            self.notify(order)
+        if not order.alive():
+            self._live.pop(update.client_id, None)
+
+    def _execute(self, order: bt.Order, fill: Any) -> None:
+        raise NotImplementedError
+
+    def _book(self, order: bt.Order, size: float, price: float, fee: float,
+              adopted: bool) -> None:
+        """Book one fill of ``size`` (negative sells) at ``price`` into the position and the
+        order; ``adopted``: made while the bot was away, so the position read at start-up
+        already holds it (the order is told, the position and cash stay)."""
+        data = order.data
+        position = self.positions[data]
+        old_price = position.price
+        if adopted:
+            log.info("order %s: adopting a fill of %.8g @ %.8g made while the bot was down",
+                     order.info.client_order_id, abs(size), price)
+            opened, closed = (size, 0.0) if size > 0 else (0.0, size)
+            psize, pprice = position.size, position.price
+            if closed and not old_price:
+                old_price = self._restored_price
+        else:
+            psize, pprice, opened, closed = position.update(size, price)
+        pnl = -closed * (price - old_price) if closed else 0.0
+        closedvalue = abs(closed) * old_price
+        openedvalue = abs(opened) * price
+        dt = data.datetime[0] if len(data) else 0.0
+        order.execute(dt, size, price, closed, closedvalue, fee if closed else 0.0,
+                      opened, openedvalue, 0.0 if closed else fee, 0.0, pnl, psize, pprice)

@@ -1,0 +1,389 @@
+"""Orders at IB for the traded contract, on the I/O thread: ``OrderGateway``.
+
+The broker (on Backtrader's thread) hands it intents with ``venue.submit(gateway.place(...))``
+and reads ``OrderUpdate``s from ``gateway.updates``, a thread-safe queue. Everything TWS says
+about an order (``openOrder``, ``orderStatus``, ``execDetails``, ``commissionReport``, an error
+on its id) becomes one sequence of updates per client order id: each execution once (by exec
+id), with its fee; the final status only once every execution is told.
+
+- Idempotent: the bot's client order id travels as ``orderRef``. Before an order goes out, the
+  orders IB reports (open and completed ones, and executions: read again on every connect) are
+  searched for it; one found is followed, never placed twice. That covers a restart and a
+  dropped connection alike.
+- Fees come from commission reports, which TWS sends just after the execution; an execution
+  whose report does not come within ``fee_wait`` seconds is told with a fee of 0.
+- An error on an order's id that ends it (201 rejected, margin, price checks ...) is a
+  rejection carrying IB's message; a cancel the bot asked for is a cancel.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import queue
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ib_async import Order
+
+from trading.core.errors import VenueError
+from trading.venues.ibkr import codes
+from trading.venues.ibkr.connection import IbkrVenue
+from trading.venues.ibkr.order_types import (AccountState, KnownOrder, OrderIntent, OrderUpdate,
+                                             VenueFill)
+
+log = logging.getLogger(__name__)
+
+ACTIVE = ("PendingSubmit", "ApiPending", "PreSubmitted", "Submitted", "PendingCancel",
+          "ValidationError")
+FINAL = ("filled", "canceled", "rejected")
+EPSILON = 1e-9
+UNSET = 1e300  # IB's "no value" double is 1.79e308
+READY_WAIT = 120.0  # seconds an order waits for the connection before it is given up
+
+
+@dataclass
+class _Tracked:
+    intent: OrderIntent | None = None
+    trade: Any = None  # ib_async's Trade
+    status: str = "sent"
+    exec_ids: set[str] = field(default_factory=set)
+    waiting: dict[str, Any] = field(default_factory=dict)  # exec id -> Fill without its fee
+    filled: float = 0.0
+    cancel_requested: bool = False
+
+
+class OrderGateway:
+    """See the module docstring. One per broker; ``start()`` before anything else."""
+
+    def __init__(self, venue: IbkrVenue, fee_wait: float = 2.0) -> None:
+        self.venue = venue
+        self.fee_wait = fee_wait
+        self.updates: queue.SimpleQueue[OrderUpdate] = queue.SimpleQueue()
+        self.account: AccountState | None = None
+        self._tracked: dict[str, _Tracked] = {}
+        self._at_ib: set[str] = set()  # client ids IB reported or this gateway placed
+        self._lock: asyncio.Lock | None = None
+        self._hooked = False
+
+    # -- start-up ----------------------------------------------------------------------------
+    async def start(self) -> AccountState:
+        """Connect; read the account's position, cash and this contract's orders; follow them."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self.account is not None:
+                return self.account
+            await self.venue.start()
+            self._hook()
+            self._at_ib = self._refs()
+            self.account = self._read_account()
+            return self.account
+
+    def _hook(self) -> None:
+        if self._hooked:
+            return
+        ib = self.venue.ib
+        ib.orderStatusEvent += self._on_status
+        ib.execDetailsEvent += self._on_execution
+        ib.commissionReportEvent += self._on_commission
+        self.venue.add_listener(self._on_connection)
+        self._hooked = True
+
+    async def stop(self) -> None:
+        if not self._hooked:
+            return
+        ib = self.venue.ib
+        ib.orderStatusEvent -= self._on_status
+        ib.execDetailsEvent -= self._on_execution
+        ib.commissionReportEvent -= self._on_commission
+        self._hooked = False
+
+    def _read_account(self) -> AccountState:
+        ib, venue = self.venue.ib, self.venue
+        contract = venue.contract
+        assert contract is not None, "started"
+        size, cost = 0.0, 0.0
+        for p in ib.positions(venue.account) if venue.account else ib.positions():
+            if p.contract.conId == contract.conId:
+                size, cost = float(p.position), float(p.avgCost)
+        multiplier = float(contract.multiplier or 1) if contract.secType == "FUT" else 1.0
+        cash = self._cash(contract.currency)
+        orders = tuple(self.known(ref) for ref in sorted(self._refs()))
+        return AccountState(account=venue.account, position=size,
+                            average_cost=cost / multiplier if multiplier else cost, cash=cash,
+                            currency=contract.currency,
+                            orders=tuple(o for o in orders if o is not None),
+                            time=self._now(),
+                            known_exec_ids=frozenset(f.execution.execId for f in ib.fills()))
+
+    def _cash(self, currency: str) -> float:
+        values = self.venue.ib.accountValues(self.venue.account) if self.venue.account else \
+            self.venue.ib.accountValues()
+        found: dict[str, float] = {}
+        for v in values:
+            if v.tag in ("TotalCashValue", "CashBalance") and v.currency in (currency, "BASE"):
+                try:
+                    found.setdefault(f"{v.tag}/{v.currency}", float(v.value))
+                except ValueError:
+                    continue
+        for key in (f"TotalCashValue/{currency}", f"CashBalance/{currency}",
+                    "TotalCashValue/BASE", "CashBalance/BASE"):
+            if key in found:
+                return found[key]
+        log.warning("IB reported no cash balance in %s for account %s; counting 0", currency,
+                    self.venue.account)
+        return 0.0
+
+    @staticmethod
+    def _now() -> float:
+        return time.time()
+
+    # -- what IB knows ------------------------------------------------------------------------
+    def _trades_by_ref(self, client_id: str) -> list[Any]:
+        contract = self.venue.contract
+        return [t for t in self.venue.ib.trades()
+                if t.order.orderRef == client_id
+                and (contract is None or not t.contract.conId
+                     or t.contract.conId == contract.conId)]
+
+    def _fills_by_ref(self, client_id: str) -> list[Any]:
+        return [f for f in self.venue.ib.fills() if f.execution.orderRef == client_id]
+
+    def _refs(self) -> set[str]:
+        contract = self.venue.contract
+        refs = {t.order.orderRef for t in self.venue.ib.trades()
+                if t.order.orderRef and (contract is None or not t.contract.conId
+                                         or t.contract.conId == contract.conId)}
+        refs.update(f.execution.orderRef for f in self.venue.ib.fills()
+                    if f.execution.orderRef and (contract is None
+                                                 or f.contract.conId == contract.conId))
+        return refs
+
+    def known(self, client_id: str) -> KnownOrder | None:
+        """The order with this client id as IB reports it (None when IB never had it)."""
+        trades = self._trades_by_ref(client_id)
+        fills = self._fills_by_ref(client_id)
+        if not trades and not fills:
+            return None
+        filled = sum(float(f.execution.shares) for f in fills)
+        if trades:
+            trade = trades[-1]
+            o, s = trade.order, trade.orderStatus
+            return KnownOrder(client_id=client_id, side=o.action, kind=o.orderType,
+                              quantity=float(o.totalQuantity), filled=max(filled, float(s.filled)),
+                              status=s.status or "Submitted", order_id=int(o.orderId or 0))
+        side = "BUY" if fills[0].execution.side in ("BOT", "BUY") else "SELL"
+        return KnownOrder(client_id=client_id, side=side, kind="?", quantity=filled,
+                          filled=filled, status="Filled")
+
+    async def lookup(self, client_id: str) -> KnownOrder | None:
+        """``known`` on the I/O thread (after start)."""
+        await self.start()
+        return self.known(client_id)
+
+    # -- orders ------------------------------------------------------------------------------
+    async def place(self, intent: OrderIntent) -> None:
+        """Send ``intent`` once, or follow the order IB already has with its client id.
+
+        Never raises: whatever happens ends in an update for the broker."""
+        tracked = self._tracked.setdefault(intent.client_id, _Tracked())
+        tracked.intent = intent
+        try:
+            if not self.venue.ready and not await self.venue.wait_ready(READY_WAIT):
+                self._emit(intent.client_id, tracked, "rejected",
+                           message=f"TWS was not connected to IB for {READY_WAIT:g}s; the order "
+                                   "was not placed")
+                return
+            if intent.client_id in self._at_ib:  # read at start and on every reconnect
+                log.info("order %s is already at IB: following it, not placing it again",
+                         intent.client_id)
+                self._absorb(intent.client_id)
+                return
+            contract = self.venue.contract
+            if contract is None:
+                raise VenueError("the Interactive Brokers connection is not started")
+            tracked.trade = self.venue.ib.placeOrder(contract, self._order(intent))
+            self._at_ib.add(intent.client_id)
+        except (VenueError, ConnectionError, OSError) as exc:
+            self._emit(intent.client_id, tracked, "rejected",
+                       message=f"the order could not be sent to TWS: {exc}")
+
+    @staticmethod
+    def _order(intent: OrderIntent) -> Order:
+        order = Order(action=intent.side, totalQuantity=intent.quantity, orderType=intent.kind,
+                      orderRef=intent.client_id, transmit=True)
+        if intent.kind == "LMT":
+            order.lmtPrice = intent.price
+            order.tif = "GTC"
+        elif intent.kind == "STP":
+            order.auxPrice = intent.price
+            order.tif = "GTC"
+        if intent.oca_group:
+            order.ocaGroup = intent.oca_group
+            order.ocaType = 1  # cancel the others when one fills
+        return order
+
+    async def cancel(self, client_id: str) -> None:
+        """Cancel an open order; one already done is reported as IB has it."""
+        tracked = self._tracked.setdefault(client_id, _Tracked())
+        if tracked.status in FINAL:
+            return
+        tracked.cancel_requested = True
+        trades = [t for t in self._trades_by_ref(client_id) if not t.isDone()]
+        if not trades:
+            if tracked.trade is None and not self._fills_by_ref(client_id):
+                self._emit(client_id, tracked, "canceled", message="canceled before it reached IB")
+            else:
+                self._absorb(client_id)
+            return
+        try:
+            for trade in trades:
+                self.venue.ib.cancelOrder(trade.order)
+        except (ConnectionError, OSError) as exc:
+            log.warning("cancel %s: TWS could not be told (%s); it is asked again after the "
+                        "reconnect", client_id, exc)
+
+    # -- what TWS says (I/O thread) ----------------------------------------------------------
+    def _on_status(self, trade: Any) -> None:
+        ref = trade.order.orderRef
+        if ref in self._tracked:
+            self._tracked[ref].trade = trade
+            self._evaluate(ref)
+
+    def _on_execution(self, trade: Any, fill: Any) -> None:
+        ref = fill.execution.orderRef or trade.order.orderRef
+        tracked = self._tracked.get(ref)
+        if tracked is None or fill.execution.execId in tracked.exec_ids:
+            return
+        tracked.trade = trade
+        tracked.waiting[fill.execution.execId] = fill
+        report = fill.commissionReport
+        if report is not None and report.execId == fill.execution.execId:
+            self._take(ref, fill.execution.execId, report.commission)
+            return
+        asyncio.get_running_loop().call_later(self.fee_wait, self._fee_timeout, ref,
+                                              fill.execution.execId)
+
+    def _on_commission(self, trade: Any, fill: Any, report: Any) -> None:
+        ref = fill.execution.orderRef or trade.order.orderRef
+        if ref in self._tracked:
+            self._take(ref, fill.execution.execId, report.commission)
+
+    def _fee_timeout(self, ref: str, exec_id: str) -> None:
+        tracked = self._tracked.get(ref)
+        if tracked is not None and exec_id in tracked.waiting:
+            log.info("order %s: no commission report for execution %s within %gs; its fee is "
+                     "counted as 0", ref, exec_id, self.fee_wait)
+            self._take(ref, exec_id, 0.0)
+
+    def _take(self, ref: str, exec_id: str, commission: float) -> None:
+        tracked = self._tracked[ref]
+        fill = tracked.waiting.pop(exec_id, None)
+        if fill is None or exec_id in tracked.exec_ids:
+            return
+        fee = float(commission) if commission and abs(commission) < UNSET else 0.0
+        self._evaluate(ref, (self._venue_fill(fill, fee),))
+
+    @staticmethod
+    def _venue_fill(fill: Any, fee: float) -> VenueFill:
+        e = fill.execution
+        when = e.time.timestamp() if hasattr(e.time, "timestamp") else 0.0
+        return VenueFill(exec_id=e.execId, quantity=abs(float(e.shares)), price=float(e.price),
+                         fee=abs(fee), time=when)
+
+    def _on_connection(self, what: str) -> None:
+        if what != "restored":
+            return
+        self._at_ib |= self._refs()
+        # a reconnect re-read open and completed orders and executions: catch up on each order
+        for ref, tracked in list(self._tracked.items()):
+            if tracked.status not in FINAL:
+                self._absorb(ref)
+                if tracked.cancel_requested and tracked.status not in FINAL:
+                    asyncio.get_running_loop().create_task(self.cancel(ref))
+
+    def _absorb(self, ref: str) -> None:
+        """Catch up with everything IB reports about ``ref`` (executions, then the status)."""
+        tracked = self._tracked.setdefault(ref, _Tracked())
+        trades = self._trades_by_ref(ref)
+        if trades:
+            tracked.trade = trades[-1]
+        fills = tuple(self._venue_fill(f, getattr(f.commissionReport, "commission", 0.0) or 0.0)
+                      for f in self._fills_by_ref(ref)
+                      if f.execution.execId not in tracked.exec_ids)
+        self._evaluate(ref, fills)
+
+    def _evaluate(self, ref: str, fills: tuple[VenueFill, ...] = ()) -> None:
+        tracked = self._tracked[ref]
+        if tracked.status in FINAL:
+            return
+        new = tuple(f for f in fills if f.exec_id not in tracked.exec_ids)
+        for f in new:
+            tracked.exec_ids.add(f.exec_id)
+            tracked.filled += f.quantity
+        trade = tracked.trade
+        status, message = self._status_of(tracked)
+        if status == "filled":
+            total = float(trade.order.totalQuantity) if trade is not None else tracked.filled
+            if tracked.filled + EPSILON < total or tracked.waiting:
+                status = "partial" if tracked.filled > EPSILON else "accepted"
+        elif status == "accepted" and tracked.filled > EPSILON:
+            status = "partial"
+        elif status in ("canceled", "rejected") and tracked.waiting:
+            status = "partial"  # its executions first: the fees are on their way
+        if not new and status == tracked.status:
+            return
+        order_id = str(trade.order.orderId) if trade is not None and trade.order.orderId else None
+        self._emit(ref, tracked, status, new, order_id, message)
+
+    def _status_of(self, tracked: _Tracked) -> tuple[str, str]:
+        trade = tracked.trade
+        if trade is None:
+            return tracked.status if tracked.status != "sent" else "sent", ""
+        venue_status = trade.orderStatus.status
+        if venue_status == "Filled":
+            return "filled", ""
+        if venue_status in ("Cancelled", "ApiCancelled", "Inactive"):
+            error = next((e for e in reversed(trade.log) if e.errorCode), None)
+            if error is not None and (venue_status == "Inactive" or not tracked.cancel_requested)\
+                    and codes.classify(error.errorCode, is_order=True) == "order" \
+                    and error.errorCode != 202:
+                return "rejected", _reason(error.message, error.errorCode)
+            if venue_status == "Inactive" and not tracked.cancel_requested:
+                return "rejected", "IB set the order inactive"
+            return "canceled", _reason(error.message, error.errorCode) if error is not None else ""
+        return "accepted", ""
+
+    def _emit(self, client_id: str, tracked: _Tracked, status: str,
+              fills: tuple[VenueFill, ...] = (), order_id: str | None = None,
+              message: str = "") -> None:
+        if status == "sent":
+            return
+        tracked.status = status
+        self.updates.put(OrderUpdate(client_id, status, order_id, fills, message))
+
+
+def _reason(logged: str, code: int) -> str:
+    """IB's own words from a trade log line ("Error 201, reqId 7: Order rejected - ...")."""
+    text = re.sub(r"^(Error|Warning) -?\d+, reqId -?\d+: ", "", logged or "")
+    text = re.sub(r", contract: .*$", "", text).strip()
+    return f"{text or 'IB ended the order'} (IB code {code})"
+
+
+def round_quantity(quantity: float, sec_type: str) -> float:
+    """Whole shares, contracts and forex units; crypto to 8 decimals (always rounded down)."""
+    if sec_type == "CRYPTO":
+        return math.floor(quantity * 1e8 + 1e-6) / 1e8
+    return float(math.floor(quantity + 1e-9))
+
+
+def round_price(price: float, tick: float, up: bool = False) -> float:
+    """``price`` on the contract's tick grid (down, or ``up``)."""
+    if tick <= 0:
+        return price
+    steps = price / tick
+    steps = math.ceil(steps - 1e-9) if up else math.floor(steps + 1e-9)
+    return round(steps * tick, 10)

@@ -1,0 +1,123 @@
+"""The ibkr broker under the broker contract: the real ``IbkrBroker`` and ib_async against the
+loopback TWS, with the market played bar by bar.
+
+The contract drives Cerebro through crafted bars; a real venue fills on its own clock. So the
+fake TWS fills nothing by itself here: at each bar, before the broker reports, the market of
+that bar is played at TWS the way the contract's market works (a market order at the open, a
+limit or stop at its price, or at the open when the bar gaps through it), with IB's commission
+set to the contract's rate, and the broker waits (bounded) until TWS has told it everything.
+What the broker does with TWS's messages is not touched.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import backtrader as bt
+
+from brokers.factory import build_broker
+from brokers.ibkr import IbkrBroker
+from fakes.tws import FakeTWS
+from trading.core.settings import BrokerConfig, DataConfig, IbkrConfig
+from trading.runtime.io_thread import IOThread
+from trading.venues.factory import build_venue
+
+SETTLE_SECONDS = 5.0
+IB_STATUS = {"Filled": ("filled",), "Cancelled": ("canceled", "rejected"),
+             "ApiCancelled": ("canceled", "rejected"), "Inactive": ("rejected", "canceled")}
+
+
+def fill_price(order: Any, bar: tuple[float, float, float]) -> float | None:
+    """Where the contract's market fills a working order in a bar (open, high, low)."""
+    opened, high, low = bar
+    price = order.lmt_price if order.order_type == "LMT" else order.aux_price
+    buy = order.action == "BUY"
+    if order.order_type == "MKT":
+        return opened
+    if order.order_type == "LMT":
+        if (opened <= price) if buy else (opened >= price):
+            return opened
+        return price if ((low <= price) if buy else (high >= price)) else None
+    if order.order_type == "STP":
+        if (opened >= price) if buy else (opened <= price):
+            return opened
+        return price if ((high >= price) if buy else (low <= price)) else None
+    return None
+
+
+class LockstepIbkrBroker(IbkrBroker):
+    """``IbkrBroker`` whose every tick first plays the bar at the fake TWS (module docstring)."""
+
+    params = (("tws", None), ("fee_rate", 0.0))
+
+    def next(self) -> None:
+        tws: FakeTWS = self.p.tws
+        self._settle()
+        data = self._data()
+        if len(data):
+            bar = (data.open[0], data.high[0], data.low[0])
+            filled_groups: set[str] = set()
+            for order in tws.orders():
+                if order.done or order.order_ref not in self._live:
+                    continue
+                if self._live[order.order_ref].canceling:
+                    continue
+                if order.oca_group and order.oca_group in filled_groups:
+                    continue
+                price = fill_price(order, bar)
+                if price is None:
+                    continue
+                tws.set_fill_policy(per_share=price * self.p.fee_rate, minimum=0.0)
+                tws.fill(ref=order.order_ref, price=price)
+                if order.oca_group:
+                    filled_groups.add(order.oca_group)
+            self._settle()
+        super().next()
+
+    def _settle(self) -> None:
+        """Wait until the gateway has heard everything TWS did with this broker's orders."""
+        tws: FakeTWS = self.p.tws
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while time.monotonic() < deadline:
+            tracked = self.gateway._tracked
+            at_tws = {o.order_ref: o for o in tws.orders()}
+            behind = False
+            for cid in list(self._live):
+                mine = tracked.get(cid)
+                if mine is None or mine.status == "sent":
+                    behind = True  # not answered yet
+                    break
+                theirs = at_tws.get(cid)
+                if theirs is not None and theirs.status in IB_STATUS \
+                        and mine.status not in IB_STATUS[theirs.status]:
+                    behind = True
+                    break
+            if not behind:
+                return
+            time.sleep(0.005)
+        raise AssertionError("the ibkr broker did not hear TWS's answers within "
+                             f"{SETTLE_SECONDS:g}s")
+
+
+def build_ibkr(request: Any, *, cash: float, commission: float, restore: Any) -> bt.BrokerBase:
+    """A ``LockstepIbkrBroker`` on a fresh fake TWS holding ``cash``, on its own I/O thread."""
+    tws = FakeTWS(cash=cash).start()
+    request.addfinalizer(tws.stop)
+    tws.set_fill_policy(auto=False, per_share=0.0, minimum=0.0)
+    io = IOThread(name="contract-ibkr-io")
+    io.start()
+    data = DataConfig(data_source="ibkr", symbol="AAPL", interval="1h", lookback_bars=0,
+                      retry_interval=1, file_path=None, speed=0)
+    config = BrokerConfig("ibkr", cash, commission, 0.0)
+    venue = build_venue(config, data, IbkrConfig(), env={"IBKR_PORT": str(tws.port)})
+    venue.bind(io.submit)
+
+    def close() -> None:
+        try:
+            io.submit(venue.close(), name="close venue").result(5)
+        finally:
+            io.stop(timeout=5)
+    request.addfinalizer(close)
+    plain = build_broker(config, venue=venue, restore=restore)
+    assert isinstance(plain, IbkrBroker)
+    return LockstepIbkrBroker(venue=venue, tws=tws, fee_rate=commission)
