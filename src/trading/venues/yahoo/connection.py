@@ -144,17 +144,18 @@ class YahooVenue:
         return await asyncio.to_thread(self._fetch, symbol, interval, window)
 
     async def probe(self, symbol: str, interval: YahooInterval) -> Chart:
-        """The last day's bars, by Yahoo's own idea of now: checks the symbol and sets the
+        """The last few days' bars, by Yahoo's own idea of now: checks the symbol and sets the
         clock before any request that needs it."""
         await self.start()
-        return await asyncio.to_thread(self._fetch, symbol, interval, {"range": "1d"})
+        return await asyncio.to_thread(self._fetch, symbol, interval, _probe_range(interval))
 
     def check_symbol(self, symbol: str, interval: str) -> None:
         """At start-up, before anything else (blocking): UnknownSymbol when Yahoo does not know
         ``symbol``. Yahoo unreachable or failing is only logged: the feed retries on its own."""
         self._open()
         try:
-            self._fetch(symbol, yahoo_interval(interval), {"range": "1d"})
+            yahoo = yahoo_interval(interval)
+            self._fetch(symbol, yahoo, _probe_range(yahoo))
         except UnknownSymbol:
             raise
         except VenueError as exc:
@@ -228,6 +229,11 @@ class YahooVenue:
         if not server <= local + self._offset < server + 1:
             self._offset = server + 0.5 - local
         return server
+
+
+def _probe_range(interval: YahooInterval) -> dict[str, str]:
+    """A short range back from Yahoo's now that holds a bar of ``interval`` (weekends too)."""
+    return {"range": "5d" if interval.intraday else "3mo"}
 
 
 def _short(exc: Exception) -> str:
