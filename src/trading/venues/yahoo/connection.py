@@ -33,6 +33,9 @@ from trading.venues.yahoo.chart import Chart, MalformedAnswer, UnknownSymbol, ch
 from trading.venues.yahoo.intervals import YahooInterval, yahoo_interval
 
 log = logging.getLogger(__name__)
+# yfinance logs its own retries (a crumb refused, a cookie not fetched) as warnings; this module
+# says what a failure means for the bot, so yfinance's lines are shown only when debugging
+_LIBRARY_LOG = logging.getLogger("yfinance")
 
 CHART_URL = "https://query2.finance.yahoo.com/v8/finance/chart/{symbol}"
 _YAHOO_URL = re.compile(r"^https?://(?:[A-Za-z0-9-]+\.)*yahoo\.com(?::\d+)?", re.IGNORECASE)
@@ -97,6 +100,7 @@ class YahooVenue:
         self.last_error = ""
         self.stream_states: dict[str, str] = {}
         self.counters = {"requests": 0, "rate_limited": 0, "failed": 0, "malformed": 0}
+        _LIBRARY_LOG.setLevel(logging.DEBUG if log.isEnabledFor(logging.DEBUG) else logging.ERROR)
 
     # -- lifecycle (the same calls a Binance venue answers) ------------------------------------
     def bind(self, submit: Any) -> None:
