@@ -123,7 +123,10 @@ class YahooBarSource:
         """Deliver every bar closed since the last one delivered; returns the answer."""
         self.polls += 1
         now = self.venue.now()
-        start = self._last_ts + self.step if self._last_ts is not None else now - 2 * self.step
+        if self._last_ts is None:
+            start = now - 2 * self.step
+        else:  # a daily row is stamped at its session's start, which can be the day before in UTC
+            start = self._last_ts + self.step - (0 if self.yahoo.intraday else DAY_SECONDS)
         chart = await self._fetch(sink, start=start)
         bars = self._bars(chart)
         fresh = [b for b in bars if self._last_ts is None or b.ts > self._last_ts]

@@ -66,7 +66,9 @@ async def download_bars(venue: YahooVenue, symbol: str, interval: str, start: fl
     probe = await venue.probe(symbol, yahoo)  # an unknown symbol fails here, before any file
     now = probe.server_time
     resumed = last_row_ts(path)
-    begin = start if resumed is None else max(start, resumed + yahoo.seconds)
+    # a daily row is stamped at its session's start, which can be the day before in UTC
+    margin = 0 if yahoo.intraday else DAY_SECONDS
+    begin = start if resumed is None else max(start, resumed + yahoo.seconds - margin)
     clipped = None
     if yahoo.history_days is not None and begin < now - yahoo.history_days * DAY_SECONDS:
         clipped = now - yahoo.history_days * DAY_SECONDS

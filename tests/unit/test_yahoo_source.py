@@ -229,3 +229,19 @@ def test_without_warm_up_the_bars_closed_before_the_start_are_not_delivered(io):
 
 def wait_for_chart_requests(fake: FakeYahoo, count: int, timeout: float = 10.0) -> bool:
     return fake.wait_for(lambda: len(fake.chart_requests()) >= count, timeout)
+
+
+def test_a_daily_poll_reaches_back_a_day_for_sessions_starting_the_day_before_in_utc(io):
+    daily = session_days(stock_5m())
+    fake = FakeYahoo(daily, symbol="XYZ", step=DAY, history=6).start()
+    try:
+        _, sink, task = start(io, fake, "1d", lookback=2)
+        take(sink, lambda b: len(b) >= 2)
+        fake.advance(1)
+        take(sink, lambda b: len(b) >= 1)
+        task.cancel()
+    finally:
+        fake.stop()
+    polls = [r for r in fake.chart_requests() if "period1" in r.query][1:]
+    # the first poll after the warm-up (last bar: daily[5]) asks from that bar's own day on
+    assert polls and int(polls[0].query["period1"]) == daily[5].ts - 14.5 * HOUR

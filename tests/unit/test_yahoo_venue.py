@@ -139,3 +139,11 @@ def test_daily_bars_are_dated_by_the_exchange_day_and_close_with_its_session():
 def test_an_answer_that_is_not_a_chart_is_malformed(body):
     with pytest.raises(MalformedAnswer):
         parse_chart("XYZ", body, yahoo_interval("5m"))
+
+
+def test_a_daily_bar_of_an_exchange_ahead_of_utc_is_dated_by_its_own_day():
+    # Auckland opens at 10:00 NZDT: 21:00 UTC the day before (2024-03-07 21:00Z is March 8 there)
+    answer = _daily_answer([1709845200, 1709931600, 1710018000], (1709931600, 1709953200))
+    answer["chart"]["result"][0]["meta"]["exchangeTimezoneName"] = "Pacific/Auckland"
+    chart = parse_chart("NZX", answer, yahoo_interval("1d"))
+    assert [b.ts for b in chart.bars] == [1709856000.0, 1709942400.0]  # March 8 and 9, 00:00Z

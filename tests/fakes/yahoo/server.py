@@ -17,6 +17,7 @@ connection closed without an answer).
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -213,8 +214,10 @@ class FakeYahoo(LoopbackServer):
         with self.lock:
             market = self.market
             now = market.now
-            if "range" in query:  # e.g. 1d, 5d: back from now
-                start, end = now - int(query["range"].rstrip("d")) * 86400, now + market.step
+            if "range" in query:  # e.g. 5d, 3mo: back from now
+                count, unit = re.fullmatch(r"(\d+)(d|mo)", query["range"]).groups()
+                days = int(count) * (30 if unit == "mo" else 1)
+                start, end = now - days * 86400, now + market.step
             else:
                 start = float(query.get("period1") or 0)
                 end = min(float(query.get("period2") or now), now + market.step)

@@ -33,6 +33,9 @@ from trading.venues.yahoo.chart import Chart, MalformedAnswer, UnknownSymbol, ch
 from trading.venues.yahoo.intervals import YahooInterval, yahoo_interval
 
 log = logging.getLogger(__name__)
+# yfinance logs its own retries (a crumb refused, a cookie not fetched) as warnings; this module
+# says what a failure means for the bot, so yfinance's lines are shown only when debugging
+_LIBRARY_LOG = logging.getLogger("yfinance")
 
 CHART_URL = "https://query2.finance.yahoo.com/v8/finance/chart/{symbol}"
 _YAHOO_URL = re.compile(r"^https?://(?:[A-Za-z0-9-]+\.)*yahoo\.com(?::\d+)?", re.IGNORECASE)
@@ -97,6 +100,7 @@ class YahooVenue:
         self.last_error = ""
         self.stream_states: dict[str, str] = {}
         self.counters = {"requests": 0, "rate_limited": 0, "failed": 0, "malformed": 0}
+        _LIBRARY_LOG.setLevel(logging.DEBUG if log.isEnabledFor(logging.DEBUG) else logging.ERROR)
 
     # -- lifecycle (the same calls a Binance venue answers) ------------------------------------
     def bind(self, submit: Any) -> None:
@@ -144,17 +148,18 @@ class YahooVenue:
         return await asyncio.to_thread(self._fetch, symbol, interval, window)
 
     async def probe(self, symbol: str, interval: YahooInterval) -> Chart:
-        """The last day's bars, by Yahoo's own idea of now: checks the symbol and sets the
+        """The last few days' bars, by Yahoo's own idea of now: checks the symbol and sets the
         clock before any request that needs it."""
         await self.start()
-        return await asyncio.to_thread(self._fetch, symbol, interval, {"range": "1d"})
+        return await asyncio.to_thread(self._fetch, symbol, interval, _probe_range(interval))
 
     def check_symbol(self, symbol: str, interval: str) -> None:
         """At start-up, before anything else (blocking): UnknownSymbol when Yahoo does not know
         ``symbol``. Yahoo unreachable or failing is only logged: the feed retries on its own."""
         self._open()
         try:
-            self._fetch(symbol, yahoo_interval(interval), {"range": "1d"})
+            yahoo = yahoo_interval(interval)
+            self._fetch(symbol, yahoo, _probe_range(yahoo))
         except UnknownSymbol:
             raise
         except VenueError as exc:
@@ -228,6 +233,11 @@ class YahooVenue:
         if not server <= local + self._offset < server + 1:
             self._offset = server + 0.5 - local
         return server
+
+
+def _probe_range(interval: YahooInterval) -> dict[str, str]:
+    """A short range back from Yahoo's now that holds a bar of ``interval`` (weekends too)."""
+    return {"range": "5d" if interval.intraday else "3mo"}
 
 
 def _short(exc: Exception) -> str:
