@@ -119,6 +119,18 @@ class BotWorkspace:
                                "AND status IN ('submitted', 'accepted')"))
 
 
+def clean_run_trades(root: Path) -> list[tuple]:
+    """The trades of the default bot run once, never interrupted, in a new workspace at ``root``:
+    the reference a disturbed run (a crash, a restart, a channel that fails) must equal."""
+    ws = BotWorkspace(root)
+    ws.write_config()
+    result = ws.run()
+    assert result.returncode == 0, result.stderr
+    trades = ws.trades()
+    assert len(trades) >= 5
+    return trades
+
+
 def stored_time(ts: float) -> str:
     """Epoch seconds as the store writes a time in SQLite (UTC text), for comparisons in SQL."""
     return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot_workspace import REPO, SAMPLE, BotWorkspace, kill_hard, wait_until
+from bot_workspace import REPO, SAMPLE, BotWorkspace, clean_run_trades, kill_hard, wait_until
 from feeds.csv_bars import load_bars
 from trading.config.loading import load_config
 from trading.backtest.replay import run_replay
@@ -36,13 +36,7 @@ def ws_any_db(request: pytest.FixtureRequest, tmp_path: Path):
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> list[tuple]:
     """The trades of one run that was never interrupted (the reference for recovery tests)."""
-    ws = BotWorkspace(tmp_path_factory.mktemp("reference"))
-    ws.write_config()
-    result = ws.run()
-    assert result.returncode == 0, result.stderr
-    trades = ws.trades()
-    assert len(trades) >= 5
-    return trades
+    return clean_run_trades(tmp_path_factory.mktemp("reference"))
 
 
 def test_demo_runs_end_to_end_and_leaves_trades_in_the_database_and_journal(tmp_path: Path):

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot_workspace import SAMPLE, BotWorkspace, epoch_of, stored_time, wait_until
+from bot_workspace import SAMPLE, BotWorkspace, clean_run_trades, epoch_of, stored_time, wait_until
 from conftest import OWNER_CHAT, SMTP_PASSWORD, SMTP_USER, TELEGRAM_TOKEN
 from fakes.smtp_server import free_port
 
@@ -63,13 +63,7 @@ def start(ws: BotWorkspace, env: dict[str, str]):
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> list[tuple]:
     """The trades of a run with notifications off."""
-    ws = BotWorkspace(tmp_path_factory.mktemp("notify-reference"))
-    ws.write_config()
-    result = ws.run()
-    assert result.returncode == 0, result.stderr
-    trades = ws.trades()
-    assert len(trades) >= 5
-    return trades
+    return clean_run_trades(tmp_path_factory.mktemp("notify-reference"))
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ gets bars with live updates, trades and reconnects against it."""
 from __future__ import annotations
 
 import time
+from datetime import timezone
 from typing import Callable, Iterator
 
 import pytest
@@ -29,6 +30,14 @@ def until(ib: IB, predicate: Callable[[], object], timeout: float = 2.0) -> None
             ib.sleep(0.01)
         except ConnectionError:  # ib_async raises the socket's loss out of its loop once
             pass
+
+
+@pytest.fixture(autouse=True)
+def decoded_cleanly(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Every message the fake sent was decoded: ib_async logs (and drops) one it cannot read."""
+    yield
+    bad = [r.getMessage()[:200] for r in caplog.records if r.name == "ib_async.Decoder"]
+    assert not bad
 
 
 @pytest.fixture
@@ -67,6 +76,7 @@ def test_connect_syncs_at_once_with_the_paper_account(tws, connect):
         assert {v.tag for v in ib.accountValues()} >= {"NetLiquidation", "TotalCashValue"}
         until(ib, lambda: {2104, 2106, 2158} <= set(errors))
         assert tws.clients() == [7]
+        assert tws.unhandled == []  # every start-up request was answered
     finally:
         ib.disconnect()
 
@@ -147,6 +157,33 @@ def test_historical_dates_as_text_for_format_date_1_and_an_end_time(tws, connect
                                formatDate=1)
     assert [b.date.timestamp() for b in got] == [T0 + 180, T0 + 240]
     assert tws.historical[-1].what_to_show == "TRADES"
+
+
+def test_dates_and_fill_times_in_the_time_zone_of_tws(connect):
+    eastern = FakeTWS(tz="US/Eastern").start()
+    try:
+        eastern.set_bars("AAPL", minute_bars(3))
+        ib = connect(fake=eastern)
+        got = ib.reqHistoricalData(aapl(ib), "", "1 D", "1 min", "TRADES", True, formatDate=1)
+        assert [b.date.timestamp() for b in got] == [T0, T0 + 60, T0 + 120]
+        assert str(got[0].date.tzinfo) == "US/Eastern"
+        trade = ib.placeOrder(aapl(ib), MarketOrder("BUY", 1))
+        until(ib, lambda: trade.fills)
+        assert abs(trade.fills[0].execution.time.timestamp() - time.time()) < 5
+    finally:
+        eastern.stop()
+
+
+def test_a_request_the_fake_cannot_read_is_error_321_and_the_session_lives_on(tws, connect):
+    tws.set_bars("AAPL", minute_bars(3))
+    ib = connect()
+    codes: list[int] = []
+    ib.errorEvent += lambda req_id, code, text, contract: codes.append(code)
+    ib.client.reqHistoricalData(99, aapl(ib), "not a time", "1 D", "1 min", "TRADES", 1, 2,
+                                False, [])
+    until(ib, lambda: 321 in codes)
+    assert len(tws.failures) == 1 and ib.isConnected()
+    assert len(ib.reqHistoricalData(aapl(ib), "", "1 D", "1 min", "TRADES", True, 2)) == 3
 
 
 def test_a_historical_request_can_fail(tws, connect):
@@ -240,6 +277,21 @@ def test_limit_and_stop_fill_when_bars_cross_them_and_oca_cancels_the_other(tws,
     assert recorded["LMT"].oca_group == "exit-1" and recorded["LMT"].tif == "GTC"
 
 
+def test_oca_type_2_reduces_the_other_orders_by_the_shares_filled(tws, connect, market):
+    tws.set_fill_policy(auto=False)
+    ib = connect()
+    contract = aapl(ib)
+    take = ib.placeOrder(contract, LimitOrder("SELL", 10, 110.0, ocaGroup="x", ocaType=2))
+    stop = ib.placeOrder(contract, StopOrder("SELL", 10, 100.0, ocaGroup="x", ocaType=2))
+    until(ib, lambda: stop.orderStatus.status == "PreSubmitted")
+    tws.fill(take.order.orderId, quantity=4, price=110.0)
+    until(ib, lambda: stop.orderStatus.remaining == 6)
+    assert stop.order.totalQuantity == 6 and stop.orderStatus.status == "PreSubmitted"
+    tws.fill(take.order.orderId, price=110.0)
+    until(ib, lambda: stop.orderStatus.status == "Cancelled")
+    assert take.orderStatus.status == "Filled"
+
+
 def test_cancel_and_reject(tws, connect, market):
     ib = connect()
     errors: list[tuple[int, int]] = []
@@ -250,6 +302,8 @@ def test_cancel_and_reject(tws, connect, market):
     ib.cancelOrder(resting.order)
     until(ib, lambda: resting.orderStatus.status == "Cancelled")
     assert (resting.order.orderId, 202) in errors
+    ib.client.cancelOrder(resting.order.orderId)  # again: it is done
+    until(ib, lambda: (resting.order.orderId, 10148) in errors)
 
     tws.reject_next("Insufficient buying power")
     rejected = ib.placeOrder(contract, MarketOrder("BUY", 5))
@@ -279,10 +333,25 @@ def test_a_new_client_sees_orders_fills_and_positions_made_before(tws, connect, 
     completed = again.reqCompletedOrders(apiOnly=True)
     assert [(t.order.orderRef, t.orderStatus.status) for t in completed] == [("b1", "Filled")]
     assert [f.execution.orderRef for f in again.reqExecutions()] == ["b1"]
+    assert [t.order.orderRef for t in again.reqOpenOrders()] == ["tp1"]
     assert [t.order.orderRef for t in again.reqAllOpenOrders()] == ["tp1"]
     # the order is still live: this client can cancel it
     again.cancelOrder(open_trade.order)
     until(again, lambda: open_trade.orderStatus.status == "Cancelled")
+
+
+def test_reusing_the_id_of_a_done_order_is_error_103(tws, connect, market):
+    first = connect(client_id=4)
+    done = first.placeOrder(aapl(first), MarketOrder("BUY", 1))
+    until(first, done.isDone)
+    first.disconnect()
+    again = connect(client_id=4)
+    codes: list[tuple[int, int]] = []
+    again.errorEvent += lambda req_id, code, text, contract: codes.append((req_id, code))
+    clash = again.placeOrder(aapl(again), MarketOrder("BUY", 1, orderId=done.order.orderId))
+    until(again, clash.isDone)
+    assert (done.order.orderId, 103) in codes and clash.orderStatus.status == "Cancelled"
+    assert len(tws.orders()) == 1
 
 
 # -- faults ----------------------------------------------------------------------------------
@@ -308,6 +377,14 @@ def test_connectivity_lost_and_restored_errors(tws, connect):
     assert ib.isConnected()
 
 
+def test_a_tws_that_never_answers_the_greeting_times_the_connect_out(tws, connect):
+    tws.hold_handshakes = True
+    with pytest.raises(TimeoutError):
+        IB().connect("127.0.0.1", tws.port, clientId=2, timeout=0.3)
+    tws.hold_handshakes = False
+    assert connect(client_id=2).isConnected()
+
+
 def test_refused_connections_then_accepted_again(tws, connect):
     tws.refuse_connections()
     with pytest.raises(ConnectionRefusedError):
@@ -317,3 +394,122 @@ def test_refused_connections_then_accepted_again(tws, connect):
     tws.refuse_connections(seconds=0.2)
     time.sleep(0.4)
     assert connect(client_id=10).isConnected()
+
+
+def test_a_modified_order_and_a_child_that_waits_for_its_parent(tws, connect, market):
+    tws.set_fill_policy(auto=False)
+    ib = connect()
+    contract = aapl(ib)
+    parent = ib.placeOrder(contract, LimitOrder("BUY", 10, 100.0, orderRef="p", transmit=False))
+    child = ib.placeOrder(contract, StopOrder("SELL", 10, 95.0, orderRef="c",
+                                              parentId=parent.order.orderId))
+    until(ib, lambda: child.orderStatus.status == "PreSubmitted"
+          and parent.orderStatus.status == "Submitted")
+    parent.order.lmtPrice = 101.0
+    ib.placeOrder(contract, parent.order)
+    assert tws.wait_for(lambda: tws.orders()[0].lmt_price == 101.0)
+    tws.set_fill_policy(auto=True)
+    tws.update_forming("AAPL", 100.5, low=100.25)  # crosses the new limit, not the stop
+    until(ib, lambda: parent.orderStatus.status == "Filled")
+    assert parent.fills[0].execution.price == 101.0 and not child.fills
+    tws.update_forming("AAPL", 94.0)
+    until(ib, lambda: child.orderStatus.status == "Filled")
+    assert child.fills[0].execution.price == 95.0
+
+
+def test_real_time_bars_reach_subscribers_until_data_is_lost(tws, connect, market):
+    ib = connect()
+    bars = ib.reqRealTimeBars(aapl(ib), 5, "TRADES", useRTH=False)
+    assert tws.wait_for(lambda: len(tws.realtime) == 1)
+    tws.push_realtime_bar("AAPL", Bar(T0 + 400, 105.5, 106.0, 105.0, 105.75, 300))
+    until(ib, lambda: len(bars) == 1)
+    assert (bars[0].open_, bars[0].close, bars[0].volume) == (105.5, 105.75, 300)
+    assert bars[0].time.timestamp() == T0 + 400
+    tws.connectivity_restored(data_lost=True)
+    tws.push_realtime_bar("AAPL", Bar(T0 + 405, 105.75, 106.0, 105.5, 106.0, 100))
+    ib.sleep(0.05)
+    assert len(bars) == 1
+
+
+def test_quotes_streamed_and_as_a_snapshot(tws, connect, market):
+    ib = connect()
+    contract = aapl(ib)
+    [snapshot] = ib.reqTickers(contract)
+    assert (snapshot.bid, snapshot.ask, snapshot.last) == (105.49, 105.51, 105.5)
+    ticker = ib.reqMktData(contract)
+    tws.update_forming("AAPL", 106.25)
+    until(ib, lambda: ticker.last == 106.25)
+    ib.cancelMktData(contract)
+    assert tws.wait_for(lambda: tws.quotes[-1].cancelled)
+
+
+def test_fx_order_pays_fx_commission(tws, connect):
+    tws.set_bars("EUR.USD", [Bar(T0, 1.08, 1.081, 1.079, 1.0805, 0)])
+    ib = connect()
+    eur = Forex("EURUSD")
+    ib.qualifyContracts(eur)
+    trade = ib.placeOrder(eur, MarketOrder("BUY", 20000))
+    until(ib, lambda: trade.fills and trade.fills[0].commissionReport.execId)
+    assert trade.fills[0].execution.price == 1.0805
+    assert trade.fills[0].commissionReport.commission == 2.0
+    until(ib, lambda: ib.positions())
+    assert ib.positions()[0].contract.localSymbol == "EUR.USD"
+
+
+# -- the wire --------------------------------------------------------------------------------
+class _Capture:
+    """A stand-in for ib_async's wrapper that keeps what its decoder hands over."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple]] = []
+        self.ib = IB()  # execDetails reads ib.TimezoneTWS
+        self.defaultTimezone = timezone.utc
+
+    def __getattr__(self, name: str):
+        return lambda *args: self.calls.append((name, args))
+
+
+def _decoded(fields: list[object]) -> list[tuple[str, tuple]]:
+    from ib_async.decoder import Decoder
+
+    from fakes.tws.codec import encode, split_fields
+
+    capture = _Capture()
+    Decoder(capture, 176).interpret(split_fields(encode(*fields)[4:]))
+    return capture.calls
+
+
+def test_order_messages_have_exactly_the_fields_ib_async_reads_at_version_176(tws, caplog):
+    """Decoding succeeds with every field in place (the last ones parse as the values sent) and
+    fails with one field fewer: the layout is exact, not just long enough."""
+    from fakes.tws import order_wire as wire
+    from fakes.tws.orders import OrderRecord
+
+    order = OrderRecord(order_id=12, client_id=3, perm_id=99, account="DU1", spec=tws.spec("AAPL"),
+                        exchange="SMART", action="SELL", quantity=7, order_type="STP",
+                        lmt_price=None, aux_price=95.5, tif="GTC", oca_group="g", oca_type=1,
+                        order_ref="ref-1", parent_id=11, status="PreSubmitted")
+    tws.book.orders[99] = order
+    ex = tws.book.execute(order, 7, 95.25)
+    for fields, method in ((wire.open_order_fields(order, 176), "openOrder"),
+                           (wire.completed_order_fields(order, 176, "UTC"), "completedOrder"),
+                           (wire.exec_details_fields(-1, ex, "UTC"), "execDetails"),
+                           (wire.commission_fields(ex), "commissionReport"),
+                           (wire.position_fields(tws.book.positions[("DU1", 265598)]), "position"),
+                           (wire.order_status_fields(order), "orderStatus")):
+        [(name, args)] = _decoded(fields)
+        assert name == method
+        if method != "orderStatus":  # read by position, it takes what is there
+            assert _decoded(fields[:-1]) == [], method
+    [(_, (order_id, contract, o, state))] = _decoded(wire.open_order_fields(order, 176))
+    assert (order_id, contract.conId, o.orderRef, o.permId, o.clientId, o.parentId) == \
+        (12, 265598, "ref-1", 99, 3, 11)
+    assert (o.auxPrice, o.ocaGroup, o.ocaType, o.tif, state.status) == (95.5, "g", 1, "GTC", "Filled")
+    assert (o.minTradeQty, o.midOffsetAtHalf) == (2**31 - 1, 1.7976931348623157e308)
+    [(_, (contract, o, state))] = _decoded(wire.completed_order_fields(order, 176, "UTC"))
+    assert (o.permId, o.orderRef, o.filledQuantity, state.status, state.completedStatus) == \
+        (99, "ref-1", 7, "Filled", "Filled")
+    [(_, (req_id, contract, execution))] = _decoded(wire.exec_details_fields(-1, ex, "UTC"))
+    assert (execution.orderRef, execution.shares, execution.price, execution.lastLiquidity) == \
+        ("ref-1", 7, 95.25, 1)
+    caplog.clear()  # the shortened messages were meant to fail

@@ -8,6 +8,8 @@ and costs no fsync.
 from __future__ import annotations
 
 import importlib.util
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,8 @@ from trading.core.errors import DamagedDatabase, NoDatabase, StoreError
 
 POSTGRES_DRIVER = "psycopg"  # psycopg 3, installed by the ``postgres`` extra
 SQLITE_BEGIN = "tradingbot_sqlite_begin"  # execution option: the BEGIN statement to use
+WAL_SWITCH_SECONDS = 30.0  # how long a new connection waits for another to finish creating the file
+WAL_SWITCH_PAUSE = 0.05
 
 
 def open_engine(url: str, *, background_wal: bool = False,
@@ -152,9 +156,27 @@ def _create_sqlite_folder(url: URL) -> None:
     Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
+def _switch_to_wal(cursor: sqlite3.Cursor) -> None:
+    """Put the database in WAL mode, waiting (bounded) while another process holds it.
+
+    Switching a new file's journal mode needs it alone: when several bots open a new database at
+    the same moment, SQLite answers "database is locked" at once instead of waiting its busy
+    timeout, so the switch is retried until the other one has finished.
+    """
+    deadline = time.monotonic() + WAL_SWITCH_SECONDS
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(WAL_SWITCH_PAUSE)
+
+
 def _tune_sqlite(engine: Engine, background_wal: bool) -> None:
     """WAL + synchronous=NORMAL on every connection, and real transactions for reads too."""
-    pragmas = ["journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"]
+    pragmas = ["synchronous=NORMAL", "foreign_keys=ON"]
     if background_wal:
         pragmas.append("wal_autocheckpoint=0")
 
@@ -164,6 +186,7 @@ def _tune_sqlite(engine: Engine, background_wal: bool) -> None:
         # reads of load_snapshot share one snapshot and migrations' DDL is transactional
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        _switch_to_wal(cursor)
         for pragma in pragmas:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()

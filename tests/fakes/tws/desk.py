@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from fakes.tws import order_wire as wire
 from fakes.tws.contracts import NO_SECURITY, ContractRequest, request_exchange
-from fakes.tws.orders import ExecutionRecord, OrderRecord, parse_place_order
+from fakes.tws.orders import DuplicateOrderId, ExecutionRecord, OrderRecord, parse_place_order
 
 if TYPE_CHECKING:
     from fakes.tws.server import FakeTWS
@@ -68,8 +68,12 @@ class OrderDesk:
             session.error(int(sent["order_id"]), *NO_SECURITY)  # type: ignore[arg-type]
             return
         spec = found[0]
-        order, new = self.book.place(session.client_id, self.server.accounts[0], spec,
-                                     request_exchange(spec, req), sent)
+        try:
+            order, new = self.book.place(session.client_id, self.server.accounts[0], spec,
+                                         request_exchange(spec, req), sent)
+        except DuplicateOrderId as exc:
+            session.error(exc.args[0], 103, "Duplicate order id")
+            return
         if new and self.book.reject_next:
             code, reason, status = self.book.reject_next.pop(0)
             self.book.finish(order, status, f"Rejected: {reason}")
@@ -90,11 +94,12 @@ class OrderDesk:
     def cancel(self, session: "Session", order_id: int) -> None:
         order = self.book.find(session.client_id or 0, order_id)
         if order is None:
-            session.error(order_id, 135, f"Can't find order with id ={order_id}")
+            session.error(order_id, 10147,
+                          f"OrderId {order_id} that needs to be cancelled is not found.")
             return
         if order.done:
-            session.error(order_id, 161, "Cancel attempted when order is not in a cancellable "
-                                         f"state. Order permId ={order.perm_id}")
+            session.error(order_id, 10148, f"OrderId {order_id} that needs to be cancelled "
+                                           f"cannot be cancelled, state: {order.status}.")
             return
         self.cancel_order(order, "Cancelled by Trader")
         session.error(order_id, 202, CANCELLED_TEXT)
@@ -148,8 +153,7 @@ class OrderDesk:
             done.append(ex)
             self._announce_fill(ex)
         if done:
-            for peer in self.book.oca_peers(order):
-                self.cancel_order(peer, f"OCA group {order.oca_group} filled")
+            self._oca_react(order, sum(ex.shares for ex in done))
         if order.status == "Filled":
             for child in self.book.children(order):
                 child.status = "Submitted" if child.order_type.upper() in ("MKT", "LMT") \
@@ -158,6 +162,20 @@ class OrderDesk:
                 if self.book.policy.auto:
                     self.try_fill_at_market(child)
         return done
+
+
+    def _oca_react(self, order: OrderRecord, shares: float) -> None:
+        """The rest of ``order``'s OCA group: ocaType 2 and 3 reduce each by the shares filled,
+        any other type cancels them (TWS's 1, "cancel with block")."""
+        for peer in self.book.oca_peers(order):
+            if order.oca_type in (2, 3):
+                peer.quantity = max(peer.quantity - shares, peer.filled)
+                if peer.remaining <= 1e-9:
+                    self.cancel_order(peer, f"OCA group {order.oca_group} filled")
+                else:
+                    self.announce(peer)
+            else:
+                self.cancel_order(peer, f"OCA group {order.oca_group} filled")
 
 
 def _split(quantity: float, parts: int, increment: float) -> list[float]:

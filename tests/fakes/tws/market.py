@@ -75,6 +75,43 @@ class HistoricalRequest:
     session: Any = field(default=None, repr=False, compare=False)  # who gets the updates
 
 
+@dataclass
+class RealtimeRequest:
+    """One reqRealTimeBars (5-second bars) as the fake received it."""
+
+    req_id: int
+    client_id: int
+    con_id: int
+    what_to_show: str
+    use_rth: bool
+    cancelled: bool = False
+    session: Any = field(default=None, repr=False, compare=False)
+
+
+def realtime_fields(req: RealtimeRequest, bar: Bar) -> list[object]:
+    """realtimeBar (50): reqId, time, open, high, low, close, volume, wap, count."""
+    return [50, 3, req.req_id, int(bar.ts), bar.open, bar.high, bar.low, bar.close, bar.volume,
+            round((bar.high + bar.low + bar.close) / 3, 6), 1]
+
+
+@dataclass
+class QuoteRequest:
+    """One reqMktData (streaming, or a snapshot answered once)."""
+
+    req_id: int
+    client_id: int
+    con_id: int
+    snapshot: bool
+    cancelled: bool = False
+    session: Any = field(default=None, repr=False, compare=False)
+
+
+def tick_fields(req: QuoteRequest, price: float, min_tick: float) -> list[list[object]]:
+    """tickPrice (1) messages for bid, ask and last around ``price`` (size 100 each)."""
+    return [[1, 6, req.req_id, tick_type, round(price + offset, 8), 100, 0]
+            for tick_type, offset in ((1, -min_tick), (2, min_tick), (4, 0.0))]
+
+
 class Series:
     """One contract's bars: ``closed`` in time order, then ``forming`` (may be None)."""
 
@@ -82,9 +119,12 @@ class Series:
         self.closed = list(bars)
         self.forming = forming
         self.step = step
+        self.tick: float | None = None  # a real-time bar's close, newer than the bars
 
     @property
     def last_price(self) -> float | None:
+        if self.tick is not None:
+            return self.tick
         if self.forming is not None:
             return self.forming.close
         return self.closed[-1].close if self.closed else None
@@ -150,6 +190,7 @@ def merged(forming: Bar, close: float, high: float | None, low: float | None,
                forming.volume if volume is None else volume)
 
 
-__all__ = ["Bar", "HistoricalRequest", "Series", "bar_seconds", "bars_from_csv", "date_text",
+__all__ = ["Bar", "HistoricalRequest", "QuoteRequest", "RealtimeRequest", "Series",
+           "realtime_fields", "tick_fields", "bar_seconds", "bars_from_csv", "date_text",
            "duration_seconds", "guess_step", "historical_fields", "merged", "next_forming",
            "parse_end", "update_fields"]

@@ -15,13 +15,18 @@ from fakes.tws.contracts import ContractSpec
 DONE = frozenset({"Filled", "Cancelled", "ApiCancelled", "Inactive"})
 
 
+class DuplicateOrderId(Exception):
+    """placeOrder with the id of an order that is already done (TWS answers error 103)."""
+
+
 @dataclass
 class FillPolicy:
     """How orders fill. ``auto``: a market order fills when placed (at ``market_price`` if set,
     else the contract's last price), a limit or stop order fills when it is marketable on
     placement or when a pushed bar crosses it; without ``auto`` nothing fills until
     ``FakeTWS.fill()``. ``parts``: each fill arrives as this many executions. Commission per
-    execution: ``per_share`` x shares, at least ``minimum`` per order (shared over the parts)."""
+    execution: ``per_share`` x shares, at least ``minimum`` per order (shared over the parts);
+    FX (CASH) pays 0.2 basis points of the value, at least 2 per order."""
 
     auto: bool = True
     parts: int = 1
@@ -148,9 +153,12 @@ class Book:
 
     def place(self, client_id: int, default_account: str, spec: ContractSpec, exchange: str,
               sent: dict[str, object]) -> tuple[OrderRecord, bool]:
-        """A new order, or the working one with this id modified: (order, is_new)."""
+        """A new order, or the working one with this id modified: (order, is_new). Raises
+        ``DuplicateOrderId`` for the id of an order that is done."""
         order = self.find(client_id, int(sent["order_id"]))  # type: ignore[arg-type]
-        if order is not None and not order.done:
+        if order is not None and order.done:
+            raise DuplicateOrderId(order.order_id)
+        if order is not None:
             for key in ("quantity", "lmt_price", "aux_price", "tif", "order_type", "order_ref",
                         "oca_group", "oca_type", "outside_rth", "good_till_date"):
                 setattr(order, key, sent[key])
@@ -212,9 +220,14 @@ class Book:
                 return min(open_, order.aux_price)
         return None
 
-    def commission(self, order: OrderRecord, shares: float) -> float:
+    def commission(self, order: OrderRecord, shares: float, price: float) -> float:
+        """IBKR's fixed rates: per share with a minimum per order for stocks; 0.2 basis points
+        of the value, at least 2 (quote currency) per order for FX."""
         p = self.policy
-        return round(max(p.per_share * shares, p.minimum * shares / order.quantity), 4)
+        share_of_order = shares / order.quantity
+        if order.spec.sec_type == "CASH":
+            return round(max(0.00002 * shares * price, 2.0 * share_of_order), 4)
+        return round(max(p.per_share * shares, p.minimum * share_of_order), 4)
 
     def execute(self, order: OrderRecord, shares: float, price: float) -> ExecutionRecord:
         """Fill ``shares`` of ``order`` at ``price``: the execution, position and cash follow."""
@@ -226,7 +239,7 @@ class Book:
         order.status = "Filled" if order.remaining <= 1e-9 else "Submitted"
         if order.status == "Filled":
             self.finish(order, "Filled", "Filled")
-        commission = self.commission(order, shares)
+        commission = self.commission(order, shares, price)
         realized = self._move_position(order, shares, price, commission)
         self.cash[order.account] = self.cash.get(order.account, 0.0) \
             - (shares if order.buy else -shares) * price * self._multiplier(order.spec) - commission

@@ -9,8 +9,9 @@ from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from fakes.tws.contracts import DEFAULT_CONTRACTS, ContractRequest, ContractSpec, lookup
 from fakes.tws.desk import OrderDesk
-from fakes.tws.market import Bar, HistoricalRequest, Series, guess_step, merged, next_forming, \
-    update_fields
+from fakes.tws.faults import CALL_TIMEOUT, FaultControls
+from fakes.tws.market import Bar, HistoricalRequest, QuoteRequest, RealtimeRequest, Series, \
+    guess_step, merged, next_forming, realtime_fields, tick_fields, update_fields
 from fakes.tws.orders import Book, ExecutionRecord, FillPolicy, OrderRecord
 from fakes.tws.session import Session
 
@@ -18,15 +19,9 @@ T = TypeVar("T")
 PAPER_ACCOUNT = "DU1234567"
 LIVE_ACCOUNT = "U7654321"
 SERVER_VERSION = 176
-CALL_TIMEOUT = 5.0
-LOST = (1100, "Connectivity between IB and Trader Workstation has been lost.")
-RESTORED_KEPT = (1102, "Connectivity between IB and Trader Workstation has been restored - data "
-                       "maintained. All data farms are connected: usfarm; ushmds; secdefnj.")
-RESTORED_LOST = (1101, "Connectivity between IB and Trader Workstation has been restored - data "
-                       "lost.*")
 
 
-class FakeTWS:
+class FakeTWS(FaultControls):
     """A fake TWS. ``accounts``: the managed accounts (paper ``DU1234567`` by default; pass
     ``[LIVE_ACCOUNT]`` for a live one). ``contracts``: the security master. ``cash``: each
     account's starting cash. ``tz``: TWS's time zone (dates in formatDate 1 and fills)."""
@@ -44,11 +39,15 @@ class FakeTWS:
         self.desk = OrderDesk(self)
         self.series: dict[int, Series] = {}
         self.historical: list[HistoricalRequest] = []
+        self.realtime: list[RealtimeRequest] = []
+        self.quotes: list[QuoteRequest] = []
         self.received: list[tuple[int | None, list[str]]] = []
-        self.unhandled: list[tuple[int | None, list[str]]] = []
+        self.unhandled: list[tuple[int | None, list[str]]] = []  # requests it does not serve
+        self.failures: list[tuple[list[str], str]] = []  # requests it failed on (error 321 sent)
         self.connections = 0
         self.refused_client_ids: list[int] = []
         self.fill_delay = 0.0
+        self.hold_handshakes = False  # True: accept connections but never answer the greeting
         self.changed = threading.Condition()
         self._faults: dict[str, list[tuple[int, str]]] = {}
         self._sessions: list[Session] = []
@@ -114,7 +113,12 @@ class FakeTWS:
         self.stop()
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run ``fn`` on the fake's loop (where all its state changes) and return its result."""
+        """Run ``fn`` on the fake's loop (where all its state changes) and return its result;
+        before ``start()`` (or on the loop's own thread) it runs at once."""
+        if self._thread is None or not self._thread.is_alive() \
+                or threading.current_thread() is self._thread:
+            return fn(*args, **kwargs)
+
         async def run() -> T:
             return fn(*args, **kwargs)
 
@@ -205,6 +209,7 @@ class FakeTWS:
 
     def _push_bar(self, con_id: int, bar: Bar, open_next: bool) -> None:
         series = self.series_of(con_id)
+        series.tick = None
         series.closed = [b for b in series.closed if b.ts != bar.ts] + [bar]
         series.forming = None
         self._broadcast_bar(con_id, bar)
@@ -225,6 +230,7 @@ class FakeTWS:
                         volume: float | None, ts: float | None) -> Bar:
         series = self.series_of(con_id)
         before = series.last_price if series.last_price is not None else close
+        series.tick = None
         forming = series.forming
         if forming is None or (ts is not None and ts > forming.ts):
             if forming is not None:
@@ -238,13 +244,37 @@ class FakeTWS:
                          min(before, close, low if low is not None else close), close)
         return series.forming
 
+    def send_quote(self, req: QuoteRequest) -> None:
+        price = self.market_price(req.con_id)
+        if price is not None and req.session is not None and not req.session.closed:
+            for fields in tick_fields(req, price, self.spec(req.con_id).min_tick):
+                req.session.send(*fields)
+
+    def _broadcast_quotes(self, con_id: int) -> None:
+        for req in self.quotes:
+            if req.con_id == con_id and not req.cancelled:
+                self.send_quote(req)
+
     def _broadcast_bar(self, con_id: int, bar: Bar) -> None:
+        self._broadcast_quotes(con_id)
         step = self.series_of(con_id).step
         for hist in self.historical:
             session = hist.session
             if hist.con_id == con_id and hist.keep_up_to_date and not hist.cancelled \
                     and session is not None and not session.closed:
                 session.send(*update_fields(hist, bar, step, self.tz))
+
+    def push_realtime_bar(self, symbol: str | int, bar: Bar) -> None:
+        """A 5-second bar to reqRealTimeBars subscribers; its range fills working orders."""
+        def run(con_id: int) -> None:
+            self.series_of(con_id).tick = bar.close
+            for req in self.realtime:
+                if req.con_id == con_id and not req.cancelled and req.session is not None \
+                        and not req.session.closed:
+                    req.session.send(*realtime_fields(req, bar))
+            self._broadcast_quotes(con_id)
+            self.desk.on_bar(con_id, bar.open, bar.high, bar.low, bar.close)
+        self.call(run, self.spec(symbol).con_id)
 
     # -- controls: orders --------------------------------------------------------------------
     def set_fill_policy(self, policy: FillPolicy | None = None, **changes: Any) -> FillPolicy:
@@ -303,50 +333,6 @@ class FakeTWS:
 
     def cash(self, account: str | None = None) -> float:
         return self.call(lambda: self.book.cash[account or self.accounts[0]])
-
-    # -- controls: faults --------------------------------------------------------------------
-    def fail_next(self, kind: str, code: int, text: str) -> None:
-        """The next ``kind`` request ("historical" or "contract_details") gets error ``code``."""
-        self.call(lambda: self._faults.setdefault(kind, []).append((code, text)))
-
-    def drop_connections(self) -> None:
-        """Close every client socket now (as when TWS or the network goes away)."""
-        self.call(lambda: [s.close() for s in list(self._sessions)])
-
-    def send_error(self, code: int, text: str, req_id: int = -1) -> None:
-        """An error message to every connected client."""
-        self.call(lambda: [s.error(req_id, code, text) for s in self.live_sessions()])
-
-    def connectivity_lost(self) -> None:
-        """Error 1100: TWS lost its connection to IB (the socket to the client stays up)."""
-        self.send_error(*LOST)
-
-    def connectivity_restored(self, data_lost: bool = False) -> None:
-        """Error 1102 (data maintained) or 1101 (data lost: market data subscriptions are gone
-        and the client must request them again)."""
-        if data_lost:
-            self.call(lambda: [setattr(h, "cancelled", True) for h in self.historical])
-        self.send_error(*(RESTORED_LOST if data_lost else RESTORED_KEPT))
-
-    def refuse_connections(self, seconds: float | None = None) -> None:
-        """Stop listening (connections are refused) for ``seconds`` (None: until
-        ``accept_connections``). Connected clients stay connected."""
-        async def close() -> None:
-            if self._server is not None:
-                self._server.close()
-                self._server = None
-            if seconds is not None:
-                self._reopen = self.loop.call_later(
-                    seconds, lambda: self.loop.create_task(self._listen()))
-        asyncio.run_coroutine_threadsafe(close(), self.loop).result(CALL_TIMEOUT)
-
-    def accept_connections(self) -> None:
-        async def reopen() -> None:
-            if self._reopen is not None:
-                self._reopen.cancel()
-            if self._server is None:
-                await self._listen()
-        asyncio.run_coroutine_threadsafe(reopen(), self.loop).result(CALL_TIMEOUT)
 
     # -- for assertions ----------------------------------------------------------------------
     def clients(self) -> list[int]:

@@ -12,7 +12,8 @@ from fakes.tws import order_wire as wire
 from fakes.tws.codec import (ProtocolError, encode, read_greeting, read_message, to_bool, to_int,
                              tws_time)
 from fakes.tws.contracts import NO_SECURITY, ContractRequest, details_fields, request_exchange
-from fakes.tws.market import (HistoricalRequest, duration_seconds, historical_fields, parse_end)
+from fakes.tws.market import (HistoricalRequest, QuoteRequest, RealtimeRequest,
+                              duration_seconds, historical_fields, parse_end)
 
 if TYPE_CHECKING:
     from fakes.tws.server import FakeTWS
@@ -46,9 +47,12 @@ class Session:
             6: self.req_account_updates, 76: self.req_account_updates_multi,
             77: self.cancel_account_updates_multi, 7: self.req_executions, 8: self.req_ids,
             9: self.req_contract_details, 20: self.req_historical_data,
-            25: self.cancel_historical_data, 49: self.req_current_time,
+            25: self.cancel_historical_data, 50: self.req_realtime_bars,
+            51: self.cancel_realtime_bars, 49: self.req_current_time,
             17: self.req_managed_accounts, 62: self.req_account_summary,
             3: self.place_order, 4: self.cancel_order, 58: self.global_cancel,
+            1: self.req_mkt_data, 2: self.cancel_mkt_data,
+            15: self.ignore, 59: self.ignore,  # reqAutoOpenOrders, reqMarketDataType: settings
         }
 
     # -- the wire ----------------------------------------------------------------------------
@@ -71,6 +75,8 @@ class Session:
     async def run(self) -> None:
         try:
             low, high, _ = await asyncio.wait_for(read_greeting(self.reader), GREETING_TIMEOUT)
+            while self.server.hold_handshakes and not self.closed and not self.reader.at_eof():
+                await asyncio.sleep(0.01)  # a TWS stuck at its login: silent until released
             self.version = min(self.server.server_version, high)
             if self.version < low:
                 raise ProtocolError(f"client wants {low}..{high}, fake speaks "
@@ -98,7 +104,12 @@ class Session:
             return
         if self.client_id is None and msg_id != 71:
             return  # TWS ignores requests before startApi
-        handler(fields)
+        try:
+            handler(fields)
+        except Exception as exc:  # a request the fake cannot read: say so, as TWS does (321)
+            log.exception("fake TWS could not handle %s", fields)
+            self.server.failures.append((fields, repr(exc)))
+            self.error(-1, 321, f"Error validating request:-'{exc}'")
 
     # -- start-up ----------------------------------------------------------------------------
     def start_api(self, fields: list[str]) -> None:
@@ -265,3 +276,42 @@ class Session:
         for hist in self.server.historical:
             if hist.req_id == req_id and hist.client_id == self.client_id:
                 hist.cancelled = True
+
+    def req_realtime_bars(self, fields: list[str]) -> None:
+        req_id = to_int(fields[2])
+        found = self.server.lookup(ContractRequest.parse(fields, 3))
+        if len(found) != 1:
+            self.error(req_id, *NO_SECURITY)
+            return
+        self.server.realtime.append(RealtimeRequest(
+            req_id, self.client_id or 0, found[0].con_id, fields[16], to_bool(fields[17]),
+            session=self))
+
+    def cancel_realtime_bars(self, fields: list[str]) -> None:
+        req_id = to_int(fields[2])
+        for req in self.server.realtime:
+            if req.req_id == req_id and req.client_id == self.client_id:
+                req.cancelled = True
+
+    def req_mkt_data(self, fields: list[str]) -> None:
+        req_id = to_int(fields[2])
+        found = self.server.lookup(ContractRequest.parse(fields, 3))
+        if len(found) != 1:
+            self.error(req_id, *NO_SECURITY)
+            return
+        req = QuoteRequest(req_id, self.client_id or 0, found[0].con_id, to_bool(fields[17]),
+                           session=self)
+        self.server.send_quote(req)
+        if req.snapshot:
+            self.send(57, 1, req_id)
+        else:
+            self.server.quotes.append(req)
+
+    def cancel_mkt_data(self, fields: list[str]) -> None:
+        req_id = to_int(fields[2])
+        for req in self.server.quotes:
+            if req.req_id == req_id and req.client_id == self.client_id:
+                req.cancelled = True
+
+    def ignore(self, fields: list[str]) -> None:
+        """A setting TWS takes without an answer."""
