@@ -271,3 +271,26 @@ def test_config_0006_runs_against_tws_pointed_at_by_ibkr_port(tmp_path):
     assert (request.symbol, request.what_to_show, request.bar_size) == ("AAPL", "TRADES", "5 mins")
     (bars,) = ws.query("SELECT count(*) FROM equity")[0]
     assert bars == 99  # every live bar, traded through the ibkr broker on the paper account
+
+
+def test_partial_fills_move_the_position_as_they_come(tmp_path, clean_run):
+    tws, market = new_market()
+    tws.set_fill_policy(parts=2)  # every fill arrives as two executions
+    try:
+        ws = run_bot(tmp_path, tws, market)
+        executions = tws.executions()
+    finally:
+        tws.stop()
+    journal = [json.loads(line) for line in
+               (ws.root / "logs" / "json" / ws.bot_id / "orders.jsonl").read_text().splitlines()]
+    entries = [o for o in journal if o["purpose"] == "entry"]
+    partial = [o for o in entries if o["status"] == "partial"]
+    assert partial and all(0 < o["filled_size"] < o["size"] for o in partial)
+    filled = {o["client_order_id"]: o for o in entries if o["status"] == "filled"}
+    for o in partial:  # the rest of the order arrives later
+        assert filled[o["client_order_id"]]["filled_size"] > o["filled_size"]
+    trades = ws.trades()
+    assert len(trades) == len(clean_run)
+    for trade, reference in zip(trades, clean_run):  # the same sizes and (average) prices
+        assert trade[:3] == reference[:3] and trade[3:5] == pytest.approx(reference[3:5])
+    assert len(executions) >= 4 * len(trades)  # two orders a trade, two executions an order
