@@ -151,18 +151,28 @@ def test_each_connection_fault_mid_run_is_survived_with_the_trades_of_a_clean_ru
     assert bars == BARS - HISTORY - 1  # every live bar once: nothing missed, nothing twice
 
 
+def bars_before(entry_ts: float) -> int:
+    """Live bars to play so that the bar whose close decided the entry filled at ``entry_ts``
+    is the last one closed (its protective orders go out on the next bar)."""
+    index = next(i for i, b in enumerate(sample_bars(BARS)) if b.ts == entry_ts)
+    return index - HISTORY
+
+
 def test_an_order_ib_rejects_is_an_order_rejected_event_and_trading_goes_on(tmp_path, clean_run):
+    # the stop-loss of the clean run's second trade, which left by its exit signal, is rejected
+    assert clean_run[1][7] != "stop_loss"
     tws, market = new_market()
-    tws.reject_next("Insufficient buying power", code=201)
+    reject = lambda: tws.reject_next("Insufficient buying power", code=201)  # noqa: E731
     try:
-        ws = run_bot(tmp_path, tws, market)
+        ws = run_bot(tmp_path, tws, market, faults=[(bars_before(clean_run[1][0]), reject)])
     finally:
         tws.stop()
-    messages = [e["message"] for e in ws.events("order_rejected")]
+    events = ws.events("order_rejected")
+    messages = [e["message"] for e in events]
     assert any("Insufficient buying power" in m and "201" in m for m in messages), messages
     rejected = [o for o in ws.orders() if o[3] == "rejected"]
-    assert len(rejected) == 1
-    assert len(ws.trades()) >= len(clean_run) - 1  # later signals trade as usual
+    assert [o[1] for o in rejected] == ["stop_loss"]
+    assert ws.trades() == clean_run  # the exit signal closed the trade as in the clean run
 
 
 def holding_with_protection(ws: IbkrWorkspace, tws: FakeTWS):
