@@ -104,6 +104,18 @@ def test_a_dropped_connection_comes_back_by_itself_and_says_so(io, tws):
     run(io, venue.close())
 
 
+def test_after_1100_without_1101_or_1102_the_bot_connects_again(io, tws, caplog):
+    venue = venue_on(io, tws.port, backoff_cap=0.5, link_grace=0.3)
+    heard: list[str] = []
+    venue.add_listener(heard.append)
+    run(io, venue.start())
+    tws.connectivity_lost()  # and TWS says nothing more
+    assert tws.wait_for(lambda: heard == ["lost", "restored"] and venue.ready, timeout=10), heard
+    assert venue.counters["drops"] == 1 and tws.connections == 2
+    assert "did not report its link to IB back (1101/1102) within 0.3s" in caplog.text
+    run(io, venue.close())
+
+
 def test_fills_carry_ibs_fees_and_partial_fills_come_as_they_happen(io, tws):
     tws.set_fill_policy(parts=2, per_share=0.01, minimum=0.0)
     venue = venue_on(io, tws.port)
