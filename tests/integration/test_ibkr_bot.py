@@ -151,18 +151,28 @@ def test_each_connection_fault_mid_run_is_survived_with_the_trades_of_a_clean_ru
     assert bars == BARS - HISTORY - 1  # every live bar once: nothing missed, nothing twice
 
 
+def bars_before(entry_ts: float) -> int:
+    """Live bars to play so that the bar whose close decided the entry filled at ``entry_ts``
+    is the last one closed (its protective orders go out on the next bar)."""
+    index = next(i for i, b in enumerate(sample_bars(BARS)) if b.ts == entry_ts)
+    return index - HISTORY
+
+
 def test_an_order_ib_rejects_is_an_order_rejected_event_and_trading_goes_on(tmp_path, clean_run):
+    # the stop-loss of the clean run's second trade, which left by its exit signal, is rejected
+    assert clean_run[1][7] != "stop_loss"
     tws, market = new_market()
-    tws.reject_next("Insufficient buying power", code=201)
+    reject = lambda: tws.reject_next("Insufficient buying power", code=201)  # noqa: E731
     try:
-        ws = run_bot(tmp_path, tws, market)
+        ws = run_bot(tmp_path, tws, market, faults=[(bars_before(clean_run[1][0]), reject)])
     finally:
         tws.stop()
-    messages = [e["message"] for e in ws.events("order_rejected")]
+    events = ws.events("order_rejected")
+    messages = [e["message"] for e in events]
     assert any("Insufficient buying power" in m and "201" in m for m in messages), messages
     rejected = [o for o in ws.orders() if o[3] == "rejected"]
-    assert len(rejected) == 1
-    assert len(ws.trades()) >= len(clean_run) - 1  # later signals trade as usual
+    assert [o[1] for o in rejected] == ["stop_loss"]
+    assert ws.trades() == clean_run  # the exit signal closed the trade as in the clean run
 
 
 def holding_with_protection(ws: IbkrWorkspace, tws: FakeTWS):
@@ -271,3 +281,26 @@ def test_config_0006_runs_against_tws_pointed_at_by_ibkr_port(tmp_path):
     assert (request.symbol, request.what_to_show, request.bar_size) == ("AAPL", "TRADES", "5 mins")
     (bars,) = ws.query("SELECT count(*) FROM equity")[0]
     assert bars == 99  # every live bar, traded through the ibkr broker on the paper account
+
+
+def test_partial_fills_move_the_position_as_they_come(tmp_path, clean_run):
+    tws, market = new_market()
+    tws.set_fill_policy(parts=2)  # every fill arrives as two executions
+    try:
+        ws = run_bot(tmp_path, tws, market)
+        executions = tws.executions()
+    finally:
+        tws.stop()
+    journal = [json.loads(line) for line in
+               (ws.root / "logs" / "json" / ws.bot_id / "orders.jsonl").read_text().splitlines()]
+    entries = [o for o in journal if o["purpose"] == "entry"]
+    partial = [o for o in entries if o["status"] == "partial"]
+    assert partial and all(0 < o["filled_size"] < o["size"] for o in partial)
+    filled = {o["client_order_id"]: o for o in entries if o["status"] == "filled"}
+    for o in partial:  # the rest of the order arrives later
+        assert filled[o["client_order_id"]]["filled_size"] > o["filled_size"]
+    trades = ws.trades()
+    assert len(trades) == len(clean_run)
+    for trade, reference in zip(trades, clean_run):  # the same sizes and (average) prices
+        assert trade[:3] == reference[:3] and trade[3:5] == pytest.approx(reference[3:5])
+    assert len(executions) >= 4 * len(trades)  # two orders a trade, two executions an order

@@ -104,6 +104,18 @@ def test_a_dropped_connection_comes_back_by_itself_and_says_so(io, tws):
     run(io, venue.close())
 
 
+def test_after_1100_without_1101_or_1102_the_bot_connects_again(io, tws, caplog):
+    venue = venue_on(io, tws.port, backoff_cap=0.5, link_grace=0.3)
+    heard: list[str] = []
+    venue.add_listener(heard.append)
+    run(io, venue.start())
+    tws.connectivity_lost()  # and TWS says nothing more
+    assert tws.wait_for(lambda: heard == ["lost", "restored"] and venue.ready, timeout=10), heard
+    assert venue.counters["drops"] == 1 and tws.connections == 2
+    assert "did not report its link to IB back (1101/1102) within 0.3s" in caplog.text
+    run(io, venue.close())
+
+
 def test_fills_carry_ibs_fees_and_partial_fills_come_as_they_happen(io, tws):
     tws.set_fill_policy(parts=2, per_share=0.01, minimum=0.0)
     venue = venue_on(io, tws.port)
@@ -149,3 +161,35 @@ def test_after_a_restart_an_order_is_found_by_its_order_ref_and_not_placed_again
     fill = updates_of(gateway, "t-stop", "filled")[-1].fills
     assert [(f.quantity, f.price) for f in fill] == [(5.0, 90.0)]
     run(io, again.close())
+
+
+def test_forex_bars_are_midpoints_and_a_forming_bar_is_never_delivered(io):
+    from feeds.ibkr import IbkrBarSource
+    from feeds.live import BarSink
+
+    fake = FakeTWS().start()
+    try:
+        bars = [Bar(T0 + 300 * i, 1.08, 1.09, 1.07, 1.085, 0) for i in range(12)]
+        fake.set_bars(12087792, bars[:10], forming=bars[10])
+        venue = IbkrVenue(GatewayAddress("127.0.0.1", fake.port, 1),
+                          ContractSpec("EURUSD", sec_type="CASH"))
+        venue.bind(io.submit)
+        source = IbkrBarSource(venue, 300, lookback_bars=5, retry_interval=1)
+        sink = BarSink()
+        task = io.submit(source.run(sink), name="fx bars")
+        got: list = []
+        deadline = time.monotonic() + 5
+        while len(got) < 5 + 2 and time.monotonic() < deadline:  # DELAYED + 5 history + LIVE
+            got.append(sink.queue.get(timeout=5))
+        fake.push_bar(12087792, bars[10])
+        got.append(sink.queue.get(timeout=5))
+        task.cancel()
+        run(io, venue.close())
+        request = fake.historical[0]
+    finally:
+        fake.stop()
+    assert (request.what_to_show, request.bar_size, request.keep_up_to_date) == \
+        ("MIDPOINT", "5 mins", True)
+    delivered = [item[1] for item in got if item[0] == 0]
+    assert [b.ts for b in delivered] == [b.ts for b in bars[5:11]]  # 5 history, then the one
+    # closed by the push; bars[11], forming now, is not there

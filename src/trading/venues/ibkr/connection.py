@@ -50,12 +50,13 @@ class IbkrVenue:
 
     def __init__(self, address: GatewayAddress, spec: ContractSpec | None, *,
                  connect_timeout: float = 10.0, max_attempts: int = 5,
-                 backoff_cap: float = 30.0) -> None:
+                 backoff_cap: float = 30.0, link_grace: float = 60.0) -> None:
         self.address = address
         self.spec = spec
         self.connect_timeout = connect_timeout
         self.max_attempts = max_attempts
         self.backoff_cap = backoff_cap
+        self.link_grace = link_grace  # seconds to wait for 1101/1102 after 1100, then reconnect
         self.ib = IB()
         self.ib.RaiseRequestErrors = True  # a refused request ends with IB's code and message
         self.contract: Contract | None = None
@@ -75,6 +76,7 @@ class IbkrVenue:
         self._closing = False
         self._clash = False
         self._reconnect_task: asyncio.Task | None = None
+        self._link_watch: asyncio.TimerHandle | None = None
         self._listeners: list[Callable[[str], None]] = []
         self._connected_at = 0.0
         self.ib.errorEvent += self._on_error
@@ -146,6 +148,9 @@ class IbkrVenue:
     async def close(self) -> None:
         """Disconnect and stop reconnecting (idempotent)."""
         self._closing = True
+        if self._link_watch is not None:
+            self._link_watch.cancel()
+            self._link_watch = None
         task, self._reconnect_task = self._reconnect_task, None
         if task is not None:
             task.cancel()
@@ -257,6 +262,9 @@ class IbkrVenue:
             self.counters["connectivity_lost"] += 1
             self._note(f"TWS lost its connection to IB (1100): {message}")
             self._link(False)
+            if self._link_watch is None:
+                self._link_watch = asyncio.get_running_loop().call_later(
+                    self.link_grace, self._link_overdue)
         elif kind == "restored":
             self.counters["restored"] += 1
             log.info("TWS reconnected to IB (%d: %s)", code, message)
@@ -274,7 +282,19 @@ class IbkrVenue:
         else:
             self._note(f"TWS error {code} on request {req_id}: {message}")
 
+    def _link_overdue(self) -> None:
+        """TWS said 1100 and nothing since: make the connection again ourselves."""
+        self._link_watch = None
+        if self.link_up or self._closing or not self.connected:
+            return
+        self._note(f"TWS did not report its link to IB back (1101/1102) within "
+                   f"{self.link_grace:g}s of 1100; connecting again")
+        self.ib.disconnect()  # the drop handler reconnects with backoff
+
     def _link(self, up: bool) -> None:
+        if up and self._link_watch is not None:
+            self._link_watch.cancel()
+            self._link_watch = None
         was = self.link_up
         self.link_up = up
         if self._ready is not None:
@@ -290,8 +310,9 @@ class IbkrVenue:
         self.counters["drops"] += 1
         self._note(f"the connection to TWS at {self.address.host}:{self.address.port} dropped; "
                    "reconnecting")
-        self.link_up = False
-        self._tell("lost")
+        was_up, self.link_up = self.link_up, False
+        if was_up:  # after an unanswered 1100 the listeners know already
+            self._tell("lost")
         if self._reconnect_task is None or self._reconnect_task.done():
             self._reconnect_task = asyncio.get_running_loop().create_task(
                 self._reconnect(), name="ibkr reconnect")
