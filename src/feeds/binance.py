@@ -19,6 +19,7 @@ import os
 from typing import Any
 
 from feeds.live import CONNBROKEN, DELAYED, LIVE, BarSink, SinkClosed
+from feeds.resume import split_resumed
 from trading.core.errors import VenueError
 from trading.core.timeutil import iso_z
 from trading.core.types import Bar
@@ -120,19 +121,10 @@ class BinanceKlineSource:
             start = min(start, int(self._resume_ts * 1000) - self.lookback_bars * self.step_ms)
         rows = await fetch_closed_klines(self.venue, self.symbol, self.interval, start)
         bars = [row_bar(r) for r in rows]
-        if self._resume_ts is None:
-            history = bars[-self.lookback_bars:] if self.lookback_bars else []
-            live: list[Bar] = []
-        else:
-            traded = [b for b in bars if b.ts <= self._resume_ts]
-            missed = [b for b in bars if b.ts > self._resume_ts]
-            # missed bars within lookback_bars of now are traded; older ones only warm up
-            keep = missed[-self.lookback_bars:] if self.lookback_bars else []
-            history = (traded + missed[:len(missed) - len(keep)])[-max(self.lookback_bars, 1):]
-            live = keep
-            if missed:
-                log.info("%s: %d bar(s) since the last traded bar %s; %d traded as live bars",
-                         self._label(), len(missed), iso_z(self._resume_ts), len(live))
+        history, live, missed = split_resumed(bars, self._resume_ts, self.lookback_bars)
+        if missed:
+            log.info("%s: %d bar(s) since the last traded bar %s; %d traded as live bars",
+                     self._label(), missed, iso_z(self._resume_ts), len(live))
         for i, bar in enumerate(history):
             await sink.put_bar(bar, history=True, last_history=i == len(history) - 1)
         if history:
