@@ -18,8 +18,8 @@ import logging
 import os
 from typing import Any
 
-from feeds.live import (CONNBROKEN, DELAYED, LIVE, BarSink, SinkClosed, put_history,
-                        split_after_restart)
+from feeds.live import CONNBROKEN, DELAYED, LIVE, BarSink, SinkClosed
+from feeds.resume import put_history, split_resumed
 from trading.core.errors import VenueError
 from trading.core.timeutil import iso_z
 from trading.core.types import Bar
@@ -121,12 +121,7 @@ class BinanceKlineSource:
             start = min(start, int(self._resume_ts * 1000) - self.lookback_bars * self.step_ms)
         rows = await fetch_closed_klines(self.venue, self.symbol, self.interval, start)
         bars = [row_bar(r) for r in rows]
-        if self._resume_ts is None:
-            history = bars[-self.lookback_bars:] if self.lookback_bars else []
-            live: list[Bar] = []
-        else:
-            history, live = split_after_restart(bars, self._resume_ts, self.lookback_bars,
-                                                self._label())
+        history, live = split_resumed(bars, self._resume_ts, self.lookback_bars, self._label())
         await put_history(sink, history, self._label())
         if history:
             self._last_ms = int(history[-1].ts * 1000)

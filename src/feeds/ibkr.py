@@ -17,6 +17,7 @@ import asyncio
 import logging
 
 from feeds.live import CONNBROKEN, DELAYED, LIVE, BarSink, SinkClosed
+from feeds.resume import put_history, split_resumed
 from trading.core.errors import ConfigError, VenueError
 from trading.core.timeutil import iso_z
 from trading.core.types import Bar
@@ -147,26 +148,12 @@ class IbkrBarSource:
 
     # -- delivering ----------------------------------------------------------------------------
     async def _warm_up(self, sink: BarSink, bars: list[Bar]) -> None:
-        if self._resume_ts is None:
-            history = bars[-self.lookback_bars:] if self.lookback_bars else []
-            live: list[Bar] = []
-        else:
-            traded = [b for b in bars if b.ts <= self._resume_ts]
-            missed = [b for b in bars if b.ts > self._resume_ts]
-            keep = missed[-self.lookback_bars:] if self.lookback_bars else []
-            history = (traded + missed[:len(missed) - len(keep)])[-max(self.lookback_bars, 1):]
-            live = keep
-            if missed:
-                log.info("%s: %d bar(s) since the last traded bar %s; %d traded as live bars",
-                         self._label(), len(missed), iso_z(self._resume_ts), len(live))
-        for i, bar in enumerate(history):
-            await sink.put_bar(bar, history=True, last_history=i == len(history) - 1)
+        history, live = split_resumed(bars, self._resume_ts, self.lookback_bars, self._label())
+        await put_history(sink, history, self._label())
         if history:
             self._last_ts = history[-1].ts
         elif bars:
             self._last_ts = bars[0].ts - self.interval  # nothing as history: all of it is live
-        log.info("%s: %d history bar(s) loaded%s", self._label(), len(history),
-                 f" up to {iso_z(history[-1].ts)}" if history else "")
         for bar in live:
             await self._deliver(sink, bar)
 

@@ -93,29 +93,6 @@ class BarSink:
                 await asyncio.sleep(self.poll_seconds)
 
 
-def split_after_restart(bars: list[Bar], resume_ts: float, lookback_bars: int,
-                        label: str) -> tuple[list[Bar], list[Bar]]:
-    """A restarted venue source's closed ``bars`` as (history, live). The bars after
-    ``resume_ts`` (the last one traded) were missed while the bot was down; those within
-    ``lookback_bars`` of now are traded as live bars, older ones only warm up."""
-    traded = [b for b in bars if b.ts <= resume_ts]
-    missed = [b for b in bars if b.ts > resume_ts]
-    live = missed[-lookback_bars:] if lookback_bars else []
-    history = (traded + missed[:len(missed) - len(live)])[-max(lookback_bars, 1):]
-    if missed:
-        log.info("%s: %d bar(s) since the last traded bar %s; %d traded as live bars", label,
-                 len(missed), iso_z(resume_ts), len(live))
-    return history, live
-
-
-async def put_history(sink: BarSink, history: list[Bar], label: str) -> None:
-    """Queue a venue source's warm-up bars (the last one marked) and say how many there were."""
-    for i, bar in enumerate(history):
-        await sink.put_bar(bar, history=True, last_history=i == len(history) - 1)
-    log.info("%s: %d history bar(s) loaded%s", label, len(history),
-             f" up to {iso_z(history[-1].ts)}" if history else "")
-
-
 class BarSource(Protocol):
     """Anything that produces bars for a ``LiveFeed``; ``run`` executes on the I/O thread.
 

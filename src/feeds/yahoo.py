@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from feeds.live import (CONNBROKEN, DELAYED, LIVE, BarSink, SinkClosed, put_history,
-                        split_after_restart)
+
+from feeds.live import CONNBROKEN, DELAYED, LIVE, BarSink, SinkClosed
+from feeds.resume import put_history, split_resumed
 from feeds.resample import bucket_start
 from feeds.yahoo_bars import closed_bars, fetch_closed_bars
 from trading.core.errors import VenueError
@@ -110,7 +111,7 @@ class YahooBarSource:
                 log.warning("%s: Yahoo served %d of the %d history bar(s) asked for (data.lookback_"
                             "bars); warming up on those", self._label(), len(history), wanted)
         else:
-            history, live = split_after_restart(bars, self._resume_ts, wanted, self._label())
+            history, live = split_resumed(bars, self._resume_ts, wanted, self._label())
         await put_history(sink, history, self._label())
         if history:
             self._last_ts = history[-1].ts

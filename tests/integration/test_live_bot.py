@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -252,19 +253,21 @@ def test_a_second_ctrl_c_forces_the_exit(ws, uninterrupted):
     assert ws.query("PRAGMA integrity_check") == [("ok",)]
 
 
-def test_a_source_this_version_cannot_run_is_a_config_error_not_a_crash(ws):
+def test_an_unreachable_tws_stops_the_start_with_a_message_not_a_crash(ws, monkeypatch):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("IBKR_PORT", str(port))
     ws.write_config(data={"data_source": "ibkr", "symbol": "ETHBTC", "interval": "1h"})
     result = ws.run()
-    assert result.returncode == 1
-    assert "'ibkr' is not available in this version" in result.stderr
+    assert result.returncode == 3, result.stderr
+    assert f"cannot reach TWS / IB Gateway at 127.0.0.1:{port}" in result.stderr
+    assert "is it running, with the API socket enabled on that port?" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("data", [{"file_path": "missing.csv"},
-                                  {"data_source": "ibkr", "symbol": "ETHBTC", "interval": "1h"}],
-                         ids=["missing data file", "source not available"])
-def test_a_start_that_fails_leaves_no_database_log_or_status_file(ws, data):
-    ws.write_config(data=data)
+def test_a_start_that_fails_leaves_no_database_log_or_status_file(ws):
+    ws.write_config(data={"file_path": "missing.csv"})
     result = ws.run()
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert not (ws.root / "data").exists(), "an empty database was left behind"
