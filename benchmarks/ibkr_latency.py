@@ -97,12 +97,14 @@ def main() -> int:
     if not latencies:
         print("no order was measured", file=sys.stderr)
         return 1
+    slowest = sorted(range(len(latencies)), key=latencies.__getitem__)[-3:][::-1]
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     print(f"bar finished by the fake TWS -> placeOrder received ({len(latencies):,} orders, "
           f"{args.bars:,} bar updates, {seconds:.1f}s):")
     print(f"  p50 {statistics.median(latencies):.2f} ms   p99 {p99:.2f} ms   "
           f"max {latencies[-1]:.2f} ms   (target p99 < {TARGET_P99_MS:g} ms)")
+    print("  slowest orders (n-th of the run): " + ", ".join(f"#{i + 1}" for i in slowest))
     return 0
 
 

@@ -228,7 +228,7 @@ def whole_process(n: int, repeat: int) -> bool:
         print(f"  {name}: {ratio:.2f}x plain Backtrader, whole process (target >= "
               f"{TARGET_PROCESS_RATIO:g}x: {'met' if met else 'MISSED'})")
         diff = first_difference(trades[name], trades["plain Backtrader"])
-        print(f"  same trades as plain Backtrader: " + ("yes" if diff is None else f"NO, {diff}"))
+        print("  same trades as plain Backtrader: " + ("yes" if diff is None else f"NO, {diff}"))
         ok = ok and diff is None
     return ok
 

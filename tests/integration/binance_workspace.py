@@ -6,22 +6,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from bot_workspace import SAMPLE, BotWorkspace
 from fakes.binance import FakeBinance
-from feeds.csv_bars import BarArrays, load_bars
+from feeds.csv_bars import load_bars
 from trading.core.types import Bar
 
 
 def sample_bars(count: int) -> list[Bar]:
     bars = load_bars(SAMPLE)
     return [bars.bar(i) for i in range(count)]
-
-
-def as_arrays(bars: list[Bar]) -> BarArrays:
-    columns = [np.array(c, dtype=np.float64) for c in zip(*bars)]
-    return BarArrays(*columns)
 
 
 class BinanceWorkspace(BotWorkspace):

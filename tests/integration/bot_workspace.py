@@ -13,7 +13,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
+from feeds.csv_bars import BarArrays
+from trading.backtest.replay import run_replay
+from trading.config.loading import load_config
 from trading.core.timeutil import epoch_seconds
+from trading.core.types import Bar
 
 REPO = Path(__file__).resolve().parents[2]
 BOT_SCRIPT = REPO / "src" / "trading" / "trading_bot.py"
@@ -141,6 +147,21 @@ def clean_run_trades(root: Path) -> list[tuple]:
     trades = ws.trades()
     assert len(trades) >= 5
     return trades
+
+
+def as_arrays(bars: list[Bar]) -> BarArrays:
+    """``bars`` as the arrays replay takes."""
+    columns = [np.array(c, dtype=np.float64) for c in zip(*bars)]
+    return BarArrays(*columns)
+
+
+def replayed_trades(config_path: Path, bars: BarArrays | list[Bar], warmup: int) -> list[tuple]:
+    """The trades ``tradingbot replay`` makes of ``bars`` with that config, as rows like
+    ``BotWorkspace.trades()``: what a live run on the same bars must equal."""
+    arrays = as_arrays(bars) if isinstance(bars, list) else bars
+    replay = run_replay(load_config(config_path), arrays, warmup_bars=warmup)
+    return [(t.entry_time.timestamp(), t.exit_time.timestamp(), t.size, t.entry_price,
+             t.exit_price, t.pnl, t.fees, t.exit_reason, t.bars_held) for t in replay.trades]
 
 
 def stored_time(ts: float) -> str:

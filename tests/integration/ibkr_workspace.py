@@ -8,11 +8,10 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
 
 from bot_workspace import SAMPLE, BotWorkspace, epoch_of
 from fakes.tws import FakeTWS
-from feeds.csv_bars import BarArrays, load_bars
+from feeds.csv_bars import load_bars
 from trading.core.types import Bar
 
 SCALE = 1000.0  # ETHBTC's 0.05 becomes a share price of about 50
@@ -29,11 +28,6 @@ def sample_bars(count: int) -> list[Bar]:
         out.append(Bar(b.ts, b.open * SCALE, b.high * SCALE, b.low * SCALE, b.close * SCALE,
                        b.volume))
     return out
-
-
-def as_arrays(bars: list[Bar]) -> BarArrays:
-    columns = [np.array(c, dtype=np.float64) for c in zip(*bars)]
-    return BarArrays(*columns)
 
 
 def opening(bar: Bar) -> Bar:

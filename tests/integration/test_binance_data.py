@@ -7,11 +7,9 @@ import signal
 
 import pytest
 
-from binance_workspace import BinanceWorkspace, as_arrays, klines_answered, sample_bars
-from bot_workspace import wait_until
+from binance_workspace import BinanceWorkspace, klines_answered, sample_bars
+from bot_workspace import replayed_trades, wait_until
 from fakes.binance import FakeBinance, Fault
-from trading.backtest.replay import run_replay
-from trading.config.loading import load_config
 
 HISTORY = 100  # bars closed when the exchange starts
 LOOKBACK = 60
@@ -59,11 +57,9 @@ def data_states(ws: BinanceWorkspace) -> list[str]:
             if e.get("change") == "data"]
 
 
-def replayed_trades(ws: BinanceWorkspace) -> list[tuple]:
+def replay_of_the_run(ws: BinanceWorkspace) -> list[tuple]:
     bars = sample_bars(BARS)[HISTORY - LOOKBACK:BARS - 1]  # warm-up + every closed live bar
-    replay = run_replay(load_config(ws.config_path), as_arrays(bars), warmup_bars=LOOKBACK)
-    return [(t.entry_time.timestamp(), t.exit_time.timestamp(), t.size, t.entry_price,
-             t.exit_price, t.pnl, t.fees, t.exit_reason, t.bars_held) for t in replay.trades]
+    return replayed_trades(ws.config_path, bars, LOOKBACK)
 
 
 def test_paper_on_binance_prices_trades_exactly_as_replay_of_the_same_bars(tmp_path, fake):
@@ -72,7 +68,7 @@ def test_paper_on_binance_prices_trades_exactly_as_replay_of_the_same_bars(tmp_p
     err = run_to_the_end(ws, fake)
     trades = ws.trades()
     assert len(trades) >= 10
-    assert trades == replayed_trades(ws)
+    assert trades == replay_of_the_run(ws)
     assert f"{LOOKBACK} history bar(s) loaded" in err
     # no key was sent anywhere: market data is public
     assert not [r for r in fake.requests if r.api_key]
@@ -91,7 +87,7 @@ def test_a_broken_stream_is_backfilled_without_a_gap_or_a_double(tmp_path, fake,
     if fault.kind == "status":  # the REST fault bites the backfill after a drop
         faults.append((151, Fault("drop_streams")))
     err = run_to_the_end(ws, fake, faults)
-    assert ws.trades() == replayed_trades(ws)
+    assert ws.trades() == replay_of_the_run(ws)
     (bars,) = ws.query("SELECT count(*) FROM equity")[0]
     assert bars == BARS - HISTORY - 1  # every live bar once
     assert "reconnected" in err and "backfilled" in err
@@ -136,7 +132,7 @@ def test_a_restart_trades_the_bars_missed_while_down_as_live_bars(tmp_path, fake
     assert fake.advance(25, hold=False) == 25  # the market moves on while the bot is down
     err = run_to_the_end(ws, fake)
     assert "25 bar(s) since the last traded bar" in err and "25 traded as live bars" in err
-    assert ws.trades() == replayed_trades(ws)  # as if it had never stopped
+    assert ws.trades() == replay_of_the_run(ws)  # as if it had never stopped
     (bars,) = ws.query("SELECT count(*) FROM equity")[0]
     assert bars == BARS - HISTORY - 1
 

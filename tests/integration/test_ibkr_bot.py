@@ -10,11 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot_workspace import kill_hard, wait_until
+from bot_workspace import kill_hard, replayed_trades, wait_until
 from fakes.tws import LIVE_ACCOUNT, FakeTWS
-from ibkr_workspace import IbkrWorkspace, Market, as_arrays, lockstep, sample_bars
-from trading.backtest.replay import run_replay
-from trading.config.loading import load_config
+from ibkr_workspace import IbkrWorkspace, Market, lockstep, sample_bars
 
 HISTORY = 100
 LOOKBACK = 60
@@ -86,10 +84,7 @@ def test_paper_on_ibkr_bars_trades_exactly_as_replay_of_the_same_bars(tmp_path):
     trades = ws.trades()
     assert len(trades) >= 3
     bars = sample_bars(BARS)[HISTORY - LOOKBACK:BARS - 1]  # warm-up + every closed live bar
-    replay = run_replay(load_config(ws.config_path), as_arrays(bars), warmup_bars=LOOKBACK)
-    assert trades == [(t.entry_time.timestamp(), t.exit_time.timestamp(), t.size, t.entry_price,
-                       t.exit_price, t.pnl, t.fees, t.exit_reason, t.bars_held)
-                      for t in replay.trades]
+    assert trades == replayed_trades(ws.config_path, bars, LOOKBACK)
     request = tws.historical[0]
     assert (request.what_to_show, request.bar_size, request.keep_up_to_date) == \
         ("TRADES", "5 mins", True)

@@ -12,10 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot_workspace import REPO, SAMPLE, BotWorkspace, clean_run_trades, kill_hard, wait_until
+from bot_workspace import (REPO, SAMPLE, BotWorkspace, clean_run_trades, kill_hard, replayed_trades,
+                           wait_until)
 from feeds.csv_bars import load_bars
-from trading.config.loading import load_config
-from trading.backtest.replay import run_replay
 
 LOOKBACK = 100
 
@@ -74,11 +73,7 @@ def test_demo_runs_end_to_end_and_leaves_trades_in_the_database_and_journal(tmp_
 
 def test_replay_and_live_give_identical_trades_after_warmup(ws: BotWorkspace, uninterrupted):
     ws.write_config()
-    config = load_config(ws.config_path)
-    replay = run_replay(config, load_bars(SAMPLE), warmup_bars=LOOKBACK)
-    replayed = [(t.entry_time.timestamp(), t.exit_time.timestamp(), t.size, t.entry_price,
-                 t.exit_price, t.pnl, t.fees, t.exit_reason, t.bars_held) for t in replay.trades]
-    assert replayed == uninterrupted
+    assert replayed_trades(ws.config_path, load_bars(SAMPLE), LOOKBACK) == uninterrupted
 
 
 def finish_at_full_speed(ws: BotWorkspace):

@@ -7,11 +7,8 @@ import signal
 
 import pytest
 
-from binance_workspace import as_arrays
-from bot_workspace import kill_hard, wait_until
+from bot_workspace import kill_hard, replayed_trades, wait_until
 from fakes.yahoo import FakeYahoo
-from trading.backtest.replay import run_replay
-from trading.config.loading import load_config
 from yahoo_workspace import YahooWorkspace, stock_bars, warm_up_answered
 
 HISTORY = 100  # bars closed when Yahoo starts
@@ -54,11 +51,9 @@ def run_to_the_end(ws: YahooWorkspace, fake: FakeYahoo, faults=(), since: int = 
     return err
 
 
-def replayed_trades(ws: YahooWorkspace) -> list[tuple]:
+def replay_of_the_run(ws: YahooWorkspace) -> list[tuple]:
     bars = stock_bars(BARS)[HISTORY - LOOKBACK:BARS - 1]  # warm-up + every closed live bar
-    replay = run_replay(load_config(ws.config_path), as_arrays(bars), warmup_bars=LOOKBACK)
-    return [(t.entry_time.timestamp(), t.exit_time.timestamp(), t.size, t.entry_price,
-             t.exit_price, t.pnl, t.fees, t.exit_reason, t.bars_held) for t in replay.trades]
+    return replayed_trades(ws.config_path, bars, LOOKBACK)
 
 
 def test_paper_on_yahoo_prices_trades_exactly_as_replay_of_the_same_bars(tmp_path, fake):
@@ -67,7 +62,7 @@ def test_paper_on_yahoo_prices_trades_exactly_as_replay_of_the_same_bars(tmp_pat
     err = run_to_the_end(ws, fake)
     trades = ws.trades()
     assert len(trades) >= 5
-    assert trades == replayed_trades(ws)
+    assert trades == replay_of_the_run(ws)
     assert f"{LOOKBACK} history bar(s) loaded" in err
     (bars,) = ws.query("SELECT count(*) FROM equity")[0]
     assert bars == BARS - HISTORY - 1  # every live bar once; the forming one never
@@ -89,7 +84,7 @@ def test_a_fault_mid_run_gives_the_trades_of_a_clean_run(tmp_path, fake, kind, c
     ws = YahooWorkspace(tmp_path, fake)
     ws.write_yahoo_config(lookback=LOOKBACK, strategy=ACTIVE)
     err = run_to_the_end(ws, fake, faults=[(150, kind, count)])
-    assert ws.trades() == replayed_trades(ws)
+    assert ws.trades() == replay_of_the_run(ws)
     (bars,) = ws.query("SELECT count(*) FROM equity")[0]
     assert bars == BARS - HISTORY - 1  # every live bar once, the missed ones backfilled in order
     assert "trying again in" in err and "Yahoo answers again" in err
@@ -117,7 +112,7 @@ def test_a_restart_trades_the_bars_missed_while_down_as_live_bars(tmp_path, fake
     since = len(fake.requests)
     err = run_to_the_end(ws, fake, since=since)
     assert f"{missed} bar(s) since the last traded bar" in err
-    assert ws.trades() == replayed_trades(ws)  # as if it had never stopped
+    assert ws.trades() == replay_of_the_run(ws)  # as if it had never stopped
     (bars,) = ws.query("SELECT count(*) FROM equity")[0]
     assert bars == BARS - HISTORY - 1
 
