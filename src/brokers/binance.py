@@ -74,10 +74,7 @@ class BinanceBroker(VenueBroker):
         self.gateway.look_up_first.update(p.client_order_id for p in pending)
         if position is not None and order_prefix:
             self.gateway.look_up_first.update(protective_ids(order_prefix, position))
-        self.venue.reconcile_result = result.summary
-        if result.position is not None:
-            self._restored_price = result.position.entry_price
-        return result
+        return self._adopt(result)
 
     def start(self) -> None:
         super().start()

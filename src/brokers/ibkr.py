@@ -64,10 +64,7 @@ class IbkrBroker(VenueBroker):
         symbol = contract.localSymbol or contract.symbol if contract is not None else ""
         result = reconcile_account(account, position, pending, self.gateway.known, order_prefix,
                                    symbol=symbol)
-        self.venue.reconcile_result = result.summary
-        if result.position is not None:
-            self._restored_price = result.position.entry_price
-        return result
+        return self._adopt(result)
 
     def start(self) -> None:
         super().start()

@@ -86,6 +86,14 @@ class VenueBroker(bt.BrokerBase):
         if snapshot is not None and getattr(snapshot, "position_price", 0):
             self._restored_price = self._restored_price or snapshot.position_price
 
+    def _adopt(self, result: Any) -> Any:
+        """Keep what a start-up reconcile found (a ``Reconciliation``): its summary for the
+        status, the restored position's entry price for ``start()``; returns ``result``."""
+        self.venue.reconcile_result = result.summary
+        if result.position is not None:
+            self._restored_price = result.position.entry_price
+        return result
+
     def _hand_over(self, coro: Any, name: str) -> None:
         """Give an intent to the I/O thread; never waits (next() and buy/sell call it)."""
         future = self.venue.submit(coro, name=name)
