@@ -9,9 +9,10 @@ CustomStrategy, risk, store and journal see exactly what they see with the paper
 - Cash and position are the account's: free quote balance, and the base balance (free + locked)
   of the symbol; ``initial_balance`` does not apply. Fills move them as Binance reports them.
 - Market orders go out at once with the strategy's deterministic client order id as
-  ``newClientOrderId``. Stop and limit orders (the protective ones) go out on the broker's next
-  tick, so a stop and a take-profit sent together become one OCO order list (two sell orders
-  would each lock the whole position on Spot).
+  ``newClientOrderId``. Stop and limit orders (the protective ones) are held until the strategy
+  is done placing (``transmit_held``, which the bot's Cerebro loop calls right after), so a stop
+  and a take-profit sent together become one OCO order list (two sell orders would each lock
+  the whole position on Spot).
 - Quantities are rounded down to LOT_SIZE, prices to PRICE_FILTER; an order under the symbol's
   minimum notional is rejected here, with the reason, and nothing is sent.
 - A buy's fee charged in the base asset shrinks the position it opens; the order reports the net
@@ -101,7 +102,7 @@ class BinanceBroker(VenueBroker):
         if order.exectype in (None, bt.Order.Market):
             self._send(order)
         elif order.exectype in (bt.Order.Stop, bt.Order.Limit) and order.issell():
-            self._outbox.append(order)  # sent on the next tick, paired with its OCO partner
+            self._outbox.append(order)  # sent by transmit_held, paired with its OCO partner
         else:
             self._reject(order, "this broker sends market orders, and stop and limit sells "
                                 "(protective orders); a trailing stop or a stop/limit buy is not "
@@ -205,9 +206,12 @@ class BinanceBroker(VenueBroker):
                (getattr(b, "oco", None) is not None and b.oco.ref == a.ref)
 
     # -- what Binance answered (Cerebro thread) ------------------------------------------------
-    def next(self) -> None:
+    def transmit_held(self) -> None:
         if self._outbox:
             self._flush()
+
+    def next(self) -> None:
+        self.transmit_held()  # a loop that never calls it (a plain Cerebro) still sends them
         super().next()
 
     def _execute(self, order: bt.Order, fill: Any) -> None:

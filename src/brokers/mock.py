@@ -26,6 +26,7 @@ class MockBroker(bt.brokers.BackBroker):
         super().__init__()
         self.setcommission(commission=float(self.p.commission))
         self._bars_since_sweep = 0
+        self._simulated_at: tuple[float, ...] | None = None  # the bar(s) last filled against
 
     def restore(self, snapshot: object | None) -> None:
         """The mock broker keeps nothing: a saved state is ignored, with a warning."""
@@ -34,6 +35,14 @@ class MockBroker(bt.brokers.BackBroker):
                         "the saved state (use 'paper' to keep it)", self.startingcash)
 
     def next(self) -> None:
+        # A live Cerebro also calls this between bars (its loop wakes for other news): the
+        # simulated market only moves with a new bar, so orders placed on the last one (a fresh
+        # stop-loss) must wait for the next, as in a replay, not fill against the bar they
+        # were placed on.
+        clock = self._clock()
+        if clock == self._simulated_at:
+            return
+        self._simulated_at = clock
         if not self._quiet():
             super().next()
         elif self._holding():
@@ -43,6 +52,11 @@ class MockBroker(bt.brokers.BackBroker):
         self._bars_since_sweep += 1
         if self._bars_since_sweep >= self.FORGET_EVERY:
             self._forget_finished_orders()
+
+    def _clock(self) -> tuple[float, ...]:
+        """The time of every data's current bar (what a new bar changes)."""
+        datas = getattr(getattr(self, "cerebro", None), "datas", None) or ()
+        return tuple(d.datetime[0] if len(d) else 0.0 for d in datas)
 
     def _quiet(self) -> bool:
         """No order waiting, no cash or fund history to apply, no interest ever charged."""

@@ -169,11 +169,19 @@ class VenueBroker(bt.BrokerBase):
         order.reject(self)
         self.notify(order)
 
+    def wake_with(self, wake: Any) -> None:
+        """Call ``wake()`` (thread-safe, never blocking) whenever the venue reports, so the
+        Cerebro loop applies a fill between bars instead of at the next bar."""
+        self.gateway.updates.wake_with(wake)
+
+    def transmit_held(self) -> None:
+        """Send the orders held back to go out together (the live loop calls this after every
+        round of notifications and every bar); a broker that holds none sends nothing."""
+
     # -- what the venue answered (Cerebro thread) ----------------------------------------------
     def next(self) -> None:
-        updates = self.gateway.updates
-        while not updates.empty():
-            self._apply(updates.get_nowait())
+        for update in self.gateway.updates.drain():
+            self._apply(update)
 
     def _apply(self, update: Any) -> None:
         live = self._live.get(update.client_id)

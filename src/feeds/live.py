@@ -35,7 +35,8 @@ CONNBROKEN = bt.feed.DataBase.CONNBROKEN
 DELAYED = bt.feed.DataBase.DELAYED
 LIVE = bt.feed.DataBase.LIVE
 
-_BAR, _STATUS, _END = 0, 1, 2  # queue item kinds: (_BAR, bar, history, last), (_STATUS, s), (_END,)
+# queue item kinds: (_BAR, bar, history, last), (_STATUS, s), (_END,), (_WAKE,)
+_BAR, _STATUS, _END, _WAKE = 0, 1, 2, 3
 
 
 class SinkClosed(Exception):
@@ -77,6 +78,15 @@ class BarSink:
         """Ask the consuming feed to end after the bar in hand; safe from any thread (a signal
         handler, the I/O thread). Bars still queued are not delivered."""
         self._stop.set()
+        self.wake()
+
+    def wake(self) -> None:
+        """Wake the consuming feed now, between bars (a fill, a stop request); thread-safe and
+        never blocks. A full queue needs no wake: its next bar wakes the feed."""
+        try:
+            self.queue.put_nowait((_WAKE,))
+        except queue.Full:
+            pass
 
     @property
     def stop_requested(self) -> bool:
@@ -146,6 +156,7 @@ class LiveFeed(bt.feed.DataBase):
         self._history = False
         self._last_history = False
         self._ended = False
+        self._in_bar = False
         self.last_bar_ts: float | None = None
 
     def islive(self) -> bool:
@@ -176,6 +187,7 @@ class LiveFeed(bt.feed.DataBase):
         round trip drops the last bar and the broker then fails reading it while the feed idles.
         Here the buffers move only once a bar is in hand.
         """
+        self._in_bar = False  # the bar delivered last is done: what happens now is between bars
         if self._ended:
             return False
         if self.p.sink.stop_requested:
@@ -192,7 +204,10 @@ class LiveFeed(bt.feed.DataBase):
             if kind == _BAR:
                 if self._accept(item[1], item[2]):
                     _, self._bar, self._history, self._last_history = item
+                    self._in_bar = True
                     return True
+            elif kind == _WAKE:
+                return None  # between bars: Cerebro's loop runs (fills, stop requests) now
             elif kind == _STATUS:
                 self.put_notification(item[1])
                 if self.p.on_status is not None:  # e.g. the bot raising a status event
@@ -252,3 +267,12 @@ class LiveFeed(bt.feed.DataBase):
     def is_last_warmup(self) -> bool:
         """True on the last history bar: the moment to re-place restored orders."""
         return self._last_history
+
+    def event_ts(self) -> float:
+        """The bar an order update belongs to now: the bar in hand while Cerebro handles it;
+        between bars, the one forming after it (a fill reported after bar N closed happened
+        in bar N+1, as a replay's fill at N+1's open does)."""
+        bar = self._bar
+        if self._in_bar or bar is None:
+            return bar.ts if bar is not None else 0.0
+        return bar.ts + self._interval

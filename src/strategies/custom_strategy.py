@@ -77,6 +77,7 @@ class CustomStrategy(bt.Strategy):
         self._in_flight: bt.Order | None = None  # the one market order (entry or exit) pending
         self._exit_reason = ""
         self._fast_bar = hasattr(self.data, "current_bar")
+        self._event_ts = getattr(self.data, "event_ts", None)  # a live feed: fills between bars
         self._bars_since_trim = 0
         self._lean: bool | None = None  # may _oncepost skip Backtrader's unused loops (decided once)
 
@@ -375,7 +376,15 @@ class CustomStrategy(bt.Strategy):
             self.setup.risk.on_trade_closed(pnl)
         self.listener.on_trade_closed(event)
 
+    def between_bars(self) -> None:
+        """Cerebro's live loop calls this when the broker reported between two bars (a venue
+        fill, a cancel): the listener saves and announces what that changed, now."""
+        self.listener.on_between_bars(self.trade)
+
     def _now_ts(self) -> float:
+        """The bar time an order update belongs to (see ``LiveFeed.event_ts``)."""
+        if self._event_ts is not None:
+            return self._event_ts()
         if self._fast_bar:
             return self.data.current_bar().ts
         return bt_number_to_epoch(self.data.datetime[0])

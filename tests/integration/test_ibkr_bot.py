@@ -148,7 +148,7 @@ def test_each_connection_fault_mid_run_is_survived_with_the_trades_of_a_clean_ru
 
 def bars_before(entry_ts: float) -> int:
     """Live bars to play so that the bar whose close decided the entry filled at ``entry_ts``
-    is the last one closed (its protective orders go out on the next bar)."""
+    is the last one closed (the entry and, at its fill, its protective orders went out)."""
     index = next(i for i, b in enumerate(sample_bars(BARS)) if b.ts == entry_ts)
     return index - HISTORY
 
@@ -157,9 +157,10 @@ def test_an_order_ib_rejects_is_an_order_rejected_event_and_trading_goes_on(tmp_
     # the stop-loss of the clean run's second trade, which left by its exit signal, is rejected
     assert clean_run[1][7] != "stop_loss"
     tws, market = new_market()
-    reject = lambda: tws.reject_next("Insufficient buying power", code=201)  # noqa: E731
-    try:
-        ws = run_bot(tmp_path, tws, market, faults=[(bars_before(clean_run[1][0]), reject)])
+    reject = lambda: tws.reject_next("Insufficient buying power", code=201,  # noqa: E731
+                                     order_type="STP")
+    try:  # armed before the entry, so the stop-loss placed at its fill is the one refused
+        ws = run_bot(tmp_path, tws, market, faults=[(bars_before(clean_run[1][0]) - 1, reject)])
     finally:
         tws.stop()
     events = ws.events("order_rejected")

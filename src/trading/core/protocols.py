@@ -28,6 +28,9 @@ class StrategyListener(Protocol):
     def on_bar_done(self, bar: Bar, trade: OpenTrade | None, warmup: bool) -> None:
         """The bar is fully processed (fills, decisions, per-trade state): checkpoint here."""
 
+    def on_between_bars(self, trade: OpenTrade | None) -> None:
+        """The broker reported between two bars (a live venue's fill): save what it changed."""
+
 
 class NullListener:
     """A listener that ignores everything (the default)."""
@@ -48,6 +51,9 @@ class NullListener:
         pass
 
     def on_bar_done(self, bar: Bar, trade: OpenTrade | None, warmup: bool) -> None:
+        pass
+
+    def on_between_bars(self, trade: OpenTrade | None) -> None:
         pass
 
 

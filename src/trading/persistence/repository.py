@@ -96,6 +96,7 @@ class Store:
         self._ensure_bot = Upsert(dialect, m.bots, ("bot_id",))
         self._bar_done = Upsert(dialect, m.bots, ("bot_id",),
                                 ("last_bar_ts", "cash", "value", "updated_at"))
+        self._books_changed = Upsert(dialect, m.bots, ("bot_id",), ("cash", "value", "updated_at"))
         self._save_orders = Upsert(dialect, m.orders, ("bot_id", "client_order_id"),
                                    _ORDER_UPDATES, keep=("venue_order_id", "fill_price"))
         self._save_trades = Upsert(dialect, m.trades,
@@ -178,22 +179,40 @@ class Store:
         now, bar_time = utcnow(), utc_datetime(bar_ts)
         bot_row = {"bot_id": bot_id, "description": "", "created_at": now, "updated_at": now,
                    "last_bar_ts": bar_time, "cash": cash, "value": value}
-        order_rows = _order_rows(bot_id, orders)
-        trade_rows = [_trade_row(bot_id, t, exit_mixins) for t in trades]
-        risk_row = {"bot_id": bot_id, "state": json.dumps(risk_state), "updated_at": now}
         with self._failing_as(f"checkpoint of bot {bot_id} at bar {bar_ts}"), \
                 self._engine.begin() as conn:
             self._bar_done(conn, [bot_row])  # first: the bots row the others refer to
-            self._save_orders(conn, order_rows)
-            self._save_trades(conn, trade_rows)
-            if position is None:
-                conn.execute(self._drop_position, {"bot_id": bot_id})
-            else:
-                self._save_position(conn, [_position_row(bot_id, position, now)])
-            self._save_risk(conn, [risk_row])
+            self._save_books(conn, bot_id, now, orders, trades, position, risk_state, exit_mixins)
             if save_equity:
                 self._save_equity(conn, [{"bot_id": bot_id, "ts": bar_time, "equity": value,
                                           "cash": cash}])
+
+    def save_between_bars(self, bot_id: str, *, cash: float, value: float,
+                          orders: Sequence[OrderEvent], trades: Sequence[TradeClosed],
+                          position: OpenTrade | None, risk_state: dict,
+                          exit_mixins: str = "") -> None:
+        """Save, in one transaction, what a venue report between two bars changed (a fill, the
+        orders it caused, a closed trade); the last checkpointed bar stays what it was."""
+        now = utcnow()
+        bot_row = {"bot_id": bot_id, "description": "", "created_at": now, "updated_at": now,
+                   "cash": cash, "value": value}
+        with self._failing_as(f"saving the fills of bot {bot_id} between bars"), \
+                self._engine.begin() as conn:
+            self._books_changed(conn, [bot_row])
+            self._save_books(conn, bot_id, now, orders, trades, position, risk_state, exit_mixins)
+
+    def _save_books(self, conn: Connection, bot_id: str, now: datetime,
+                    orders: Sequence[OrderEvent], trades: Sequence[TradeClosed],
+                    position: OpenTrade | None, risk_state: dict, exit_mixins: str) -> None:
+        """Orders, closed trades, the open position and the risk state, in ``conn``'s transaction."""
+        self._save_orders(conn, _order_rows(bot_id, orders))
+        self._save_trades(conn, [_trade_row(bot_id, t, exit_mixins) for t in trades])
+        if position is None:
+            conn.execute(self._drop_position, {"bot_id": bot_id})
+        else:
+            self._save_position(conn, [_position_row(bot_id, position, now)])
+        self._save_risk(conn, [{"bot_id": bot_id, "state": json.dumps(risk_state),
+                                "updated_at": now}])
 
     def record_event(self, bot_id: str, event: Event) -> None:
         """Append an event (at its own time, or now when it has none) with its full payload."""

@@ -186,6 +186,9 @@ class LiveTradingBot:
                              on_invalid=self._on_invalid_bar,
                              on_status=self.notifications.data_state_changed,
                              market_closes=bool(getattr(self._source, "market_closes", False)))
+        wake_with = getattr(self.broker, "wake_with", None)  # a venue broker reports between bars
+        if wake_with is not None:
+            wake_with(self._sink.wake)
         setup = strategy_setup(cfg, risk=self.risk, restored_trade=snap.position,
                                restored_orders=snap.pending_orders)
         if cfg.logging.save_trades:
@@ -202,7 +205,8 @@ class LiveTradingBot:
             bot_id=cfg.bot_id, store=self.store, broker=self.broker, risk=self.risk,
             journal=self.journal, save_equity=cfg.logging.save_equity_curve,
             exit_mixins=",".join(x.name for x in cfg.strategy.exits), publish=self._publish,
-            on_bar_end=self._on_bar_end, on_bar_processed=self._on_bar_processed)
+            on_bar_end=self._on_bar_end, on_bar_processed=self._on_bar_processed,
+            on_books_changed=self._on_books_changed)
         self.cerebro = build_cerebro(feed=self.feed, broker=self.broker, setup=setup,
                                      listener=self.listener, symbol=cfg.data.symbol)
 
@@ -238,13 +242,29 @@ class LiveTradingBot:
     def _on_bar_end(self, bar: Bar, warmup: bool) -> None:
         """The bar is decided, not yet committed: take the status snapshot (so a position seen in
         the database is always in the snapshot too) and carry out a requested close."""
-        if self._lease_lost:  # another process runs this bot now: write nothing more
-            raise LeaseLost(self._lease_lost)
         self._bars += 1
         if not warmup:
             self._live_bars += 1
             if self._state == "warming_up":
                 self._state = "running"
+        strategy = self._take_status(bar)
+        if self._close_requested and strategy is not None:
+            if strategy.trade is None:
+                self._sink.request_stop()
+            else:
+                strategy.close_position("shutdown")
+
+    def _on_books_changed(self, bar: Bar) -> None:
+        """A fill (or another order update) between bars is about to be committed: the status
+        snapshot shows it first; a shutdown that waited for its closing fill stops now."""
+        strategy = self._take_status(bar)
+        if self._close_requested and strategy is not None and strategy.trade is None:
+            self._sink.request_stop()
+
+    def _take_status(self, bar: Bar) -> CustomStrategy | None:
+        """The status snapshot as of now (``bar``: the last bar); returns the strategy."""
+        if self._lease_lost:  # another process runs this bot now: write nothing more
+            raise LeaseLost(self._lease_lost)
         strategy = self._running_strategy()
         trade = strategy.trade if strategy is not None else None
         assert self.risk is not None and self.listener is not None
@@ -252,11 +272,7 @@ class LiveTradingBot:
                                       value=self.broker.getvalue(), trade=trade,
                                       risk_state=self.risk.state,
                                       refusals=self.listener.refusals.totals)
-        if self._close_requested and strategy is not None:
-            if trade is None:
-                self._sink.request_stop()
-            else:
-                strategy.close_position("shutdown")
+        return strategy
 
     def _on_bar_processed(self, bar: Bar, warmup: bool) -> None:
         """The bar is committed (a hook for subclasses, e.g. the latency benchmarks)."""

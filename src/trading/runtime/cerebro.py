@@ -14,17 +14,62 @@ from trading.core.protocols import StrategyListener
 
 
 class BotCerebro(bt.Cerebro):
-    """Cerebro with a leaner runonce loop for the bot's shape: one data feed, one strategy.
+    """Cerebro with leaner loops for the bot's shape: one data feed, one strategy.
 
-    Backtrader's ``_runonce`` handles many feeds, timers, cheat-on-open and writers on every bar;
-    the bot has none of them, so its loop is the same steps in the same order (advance the data,
-    let the broker fill and notify, run the strategy's step) without the rest: about 10% off a
-    replay. Any other shape runs Backtrader's own loop.
+    Backtrader's ``_runonce`` and ``_runnext`` handle many feeds, timers, cheat-on-open and
+    writers on every bar; the bot has none of them, so its loops are the same steps in the same
+    order (advance the data, let the broker fill and notify, run the strategy's step) without the
+    rest: about 10% off a replay. Any other shape runs Backtrader's own loops.
+
+    Live, the loop also acts between bars: the feed wakes it when the venue reports (a fill, a
+    cancel), the broker's notifications reach the strategy at once (``quicknotify``), the orders
+    the strategy placed on them (a filled entry's stop-loss and take-profit) go out right away
+    (``transmit_held``), and the strategy commits what changed (``between_bars``), so a fill is
+    protected, saved and announced within milliseconds, not at the next bar.
     """
 
+    def _lean(self, runstrats) -> bool:
+        return (len(self.datas) == 1 and len(runstrats) == 1 and not self._timers
+                and not self._timerscheat and not self.p.cheat_on_open and not self.runwriters)
+
+    def _runnext(self, runstrats):
+        if not self._lean(runstrats):
+            return super()._runnext(runstrats)
+        strategy, data = runstrats[0], self.datas[0]
+        transmit = getattr(self._broker, "transmit_held", None)
+        between_bars = getattr(strategy, "between_bars", None)
+        while True:
+            self._datanotify()
+            if self._event_stop:
+                return None
+            got = data.next(ticks=False)  # True: a bar; None: nothing yet (woken or idle)
+            if got is False:
+                if not data._last():  # a filter's last bar, as Backtrader's loop asks
+                    break  # the feed ended
+                got = True
+            elif got:
+                data._tick_fill(force=True)
+            self._datanotify()
+            if self._event_stop:
+                return None
+            self._brokernotify()  # broker fills and reports; the strategy hears it at once
+            if self._event_stop:
+                return None
+            if transmit is not None:
+                transmit()  # protective orders placed on a fill leave before anything else
+            if got:
+                strategy._next()
+                if transmit is not None:
+                    transmit()
+            elif between_bars is not None:
+                between_bars()
+            if self._event_stop:
+                return None
+        self._datanotify()
+        return None
+
     def _runonce(self, runstrats):
-        if not (len(self.datas) == 1 and len(runstrats) == 1 and not self._timers
-                and not self._timerscheat and not self.p.cheat_on_open and not self.runwriters):
+        if not self._lean(runstrats):
             return super()._runonce(runstrats)
         strategy, data = runstrats[0], self.datas[0]
         strategy._once()
@@ -48,12 +93,14 @@ def build_cerebro(*, feed: bt.feed.DataBase, broker: bt.BrokerBase, setup: Strat
                   listener: StrategyListener, symbol: str) -> bt.Cerebro:
     """A Cerebro with one data feed, the broker and the config's CustomStrategy.
 
-    A live feed (``feed.islive()``) runs unpreloaded in next mode with ``exactbars=1``; a
+    A live feed (``feed.islive()``) runs unpreloaded in next mode with ``exactbars=1``, and
+    order notifications reach the strategy as the broker makes them, also between bars; a
     historical one is preloaded and runs in ``runonce`` mode. No observers (``stdstats=False``):
     the bot keeps its own records.
     """
     if feed.islive():
-        cerebro = BotCerebro(stdstats=False, runonce=False, preload=False, exactbars=1)
+        cerebro = BotCerebro(stdstats=False, runonce=False, preload=False, exactbars=1,
+                             quicknotify=True)
     else:
         cerebro = BotCerebro(stdstats=False, runonce=True, preload=True)
     cerebro.adddata(feed, name=symbol)

@@ -61,7 +61,8 @@ class BotListener(NullListener):
     def __init__(self, *, bot_id: str, store: Any, broker: Any, risk: RiskManager,
                  journal: Journal | None, save_equity: bool, exit_mixins: str,
                  publish: Callable[[Event], None], on_bar_end: Callable[[Bar, bool], None],
-                 on_bar_processed: Callable[[Bar, bool], None]) -> None:
+                 on_bar_processed: Callable[[Bar, bool], None],
+                 on_books_changed: Callable[[Bar], None] | None = None) -> None:
         self.bot_id = bot_id
         self.store = store
         self.broker = broker
@@ -72,6 +73,7 @@ class BotListener(NullListener):
         self.publish = publish
         self.on_bar_end = on_bar_end  # before the commit: whoever reads the database then
         self.on_bar_processed = on_bar_processed  # sees a status at least as new as it
+        self.on_books_changed = on_books_changed  # between bars, before that commit
         self._orders: list[OrderEvent] = []
         self._trades: list[TradeClosed] = []
         self._events: list[Event] = []
@@ -117,15 +119,39 @@ class BotListener(NullListener):
         for event in events:
             self.publish(event)
 
+    def on_between_bars(self, trade: OpenTrade | None) -> None:
+        """The broker reported between bars (a venue's fill, cancel or rejection): commit what
+        it changed now, without waiting for the next bar, then journal and announce it. The
+        last checkpointed bar stays as it was (also during a restart's warm-up, when a restored
+        order fills)."""
+        bar = self._bar
+        if bar is None or not (self._orders or self._trades or self._events):
+            return
+        if self.on_books_changed is not None:
+            self.on_books_changed(bar)
+        for event in self._commit(trade, bar_ts=None):
+            self.publish(event)
+
     def _checkpoint(self, bar: Bar, trade: OpenTrade | None) -> list[Event]:
         """Commit the bar; return its events (trades with the equity they left) to publish."""
+        return self._commit(trade, bar_ts=bar.ts)
+
+    def _commit(self, trade: OpenTrade | None, bar_ts: float | None) -> list[Event]:
+        """One transaction with what was buffered: a bar's checkpoint (``bar_ts``), or what
+        happened between bars (None). Returns the events to publish after it."""
         orders, trades, events = self._orders, self._trades, self._events
         self._orders, self._trades, self._events = [], [], []
-        value = self.broker.getvalue()
-        self.store.checkpoint(self.bot_id, bar_ts=bar.ts, cash=self.broker.getcash(),
-                              value=value, orders=orders, trades=trades,
-                              position=trade, risk_state=self.risk.state.to_dict(),
-                              save_equity=self.save_equity, exit_mixins=self.exit_mixins)
+        value, cash = self.broker.getvalue(), self.broker.getcash()
+        risk_state = self.risk.state.to_dict()
+        if bar_ts is None:
+            self.store.save_between_bars(self.bot_id, cash=cash, value=value, orders=orders,
+                                         trades=trades, position=trade, risk_state=risk_state,
+                                         exit_mixins=self.exit_mixins)
+        else:
+            self.store.checkpoint(self.bot_id, bar_ts=bar_ts, cash=cash, value=value,
+                                  orders=orders, trades=trades, position=trade,
+                                  risk_state=risk_state, save_equity=self.save_equity,
+                                  exit_mixins=self.exit_mixins)
         if self.journal is not None:
             self.journal.write(orders, trades)
         return [replace(e, equity=value) if isinstance(e, (TradeOpened, TradeClosed)) else e

@@ -91,7 +91,10 @@ class FakeBinance:
         self.requests: list[Received] = []
         self.faults: list[Fault] = []
         self.kline_sent_at: dict[int, float] = {}  # bar open ms -> perf_counter when sent
-        self.order_received_at: list[tuple[str, float]] = []  # (client id, perf_counter)
+        # (client id, perf_counter) of every order placed (an OCO by its stop-loss's id)
+        self.order_received_at: list[tuple[str, float]] = []
+        # client id -> (perf_counter, time.time()) when it first filled
+        self.filled_at: dict[str, tuple[float, float]] = {}
         self.delivered: set[str] = set()  # client ids whose final state reached the bot
         self.acknowledged: set[str] = set()  # client ids whose placement the fake answered
         self.seen_ids: set[str] = set()  # client ids of every placement request, answered or not
@@ -312,6 +315,8 @@ class FakeBinance:
             self.requests.append(record)
         if request.method == "POST" and request.path == "/api/v3/order":
             self.order_received_at.append((params.get("newClientOrderId", ""), record.at))
+        elif request.method == "POST" and request.path == "/api/v3/orderList/oco":
+            self.order_received_at.append((params.get("belowClientOrderId", ""), record.at))
         with self.lock:
             self.seen_ids.update(params[k] for k in ("newClientOrderId", "aboveClientOrderId",
                                                      "belowClientOrderId") if k in params)
@@ -459,6 +464,8 @@ class FakeBinance:
             except ApiError:
                 self.delivered.add(params.get("newClientOrderId", ""))
                 raise
+            if order.executed:
+                self.filled_at.setdefault(order.client_id, (time.perf_counter(), time.time()))
             answer = order.to_json(self.symbol)
             self._deliver_if_final([order])  # the answer itself tells the final state
             answer["transactTime"] = self.market.now_ms()

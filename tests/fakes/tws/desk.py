@@ -74,8 +74,9 @@ class OrderDesk:
         except DuplicateOrderId as exc:
             session.error(exc.args[0], 103, "Duplicate order id")
             return
-        if new and self.book.reject_next:
-            code, reason, status = self.book.reject_next.pop(0)
+        rejection = self.book.take_rejection(order) if new else None
+        if rejection is not None:
+            code, reason, status = rejection
             self.book.finish(order, status, f"Rejected: {reason}")
             session.error(order.order_id, code, f"Order rejected - reason:{reason}")
             self.announce(order, open_order=False)

@@ -139,7 +139,8 @@ class Book:
         self.next_perm = 1_846_200_001
         self.next_exec = 1
         self.policy = FillPolicy()
-        self.reject_next: list[tuple[int, str, str]] = []  # (code, reason, status)
+        # (code, reason, status, order type or None for any)
+        self.reject_next: list[tuple[int, str, str, str | None]] = []
 
     # -- orders ------------------------------------------------------------------------------
     def find(self, client_id: int, order_id: int) -> OrderRecord | None:
@@ -169,6 +170,14 @@ class Book:
                             **{**sent, "account": sent["account"] or default_account})  # type: ignore[arg-type]
         self.orders[perm_id] = order
         return order, True
+
+    def take_rejection(self, order: OrderRecord) -> tuple[int, str, str] | None:
+        """The rejection waiting for ``order`` (the first for its type or any type), if any."""
+        for i, (code, reason, status, kind) in enumerate(self.reject_next):
+            if kind is None or kind.upper() == order.order_type.upper():
+                del self.reject_next[i]
+                return code, reason, status
+        return None
 
     def working(self) -> list[OrderRecord]:
         return [o for o in self.orders.values() if not o.done]

@@ -310,10 +310,11 @@ class FakeTWS(FaultControls):
         raise KeyError(f"no working order with id {order_id} ref {ref!r}")
 
     def reject_next(self, reason: str = "Insufficient funds", code: int = 201,
-                    status: str = "Cancelled") -> None:
-        """The next new order is rejected: error ``code`` on its order id, then orderStatus
-        ``status`` (TWS sends Cancelled or Inactive)."""
-        self.call(self.book.reject_next.append, (code, reason, status))
+                    status: str = "Cancelled", order_type: str | None = None) -> None:
+        """The next new order (of ``order_type``: MKT, LMT, STP; any when None) is rejected:
+        error ``code`` on its order id, then orderStatus ``status`` (TWS sends Cancelled or
+        Inactive)."""
+        self.call(self.book.reject_next.append, (code, reason, status, order_type))
 
     def cancel(self, order_id: int | None = None, *, ref: str | None = None,
                why: str = "Cancelled by TWS") -> None:

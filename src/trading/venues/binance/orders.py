@@ -19,10 +19,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import queue
 from dataclasses import dataclass, field
 from typing import Any
 
+from trading.core.reports import UpdateQueue
 from trading.core.errors import OrderRejected, VenueError
 from trading.venues.binance.connection import BinanceVenue, TransientVenueError
 from trading.venues.binance.filters import SymbolRules
@@ -54,7 +54,7 @@ class OrderGateway:
         self.venue = venue
         self.symbol = symbol.upper()
         self.poll_seconds = poll_seconds
-        self.updates: queue.SimpleQueue[OrderUpdate] = queue.SimpleQueue()
+        self.updates: UpdateQueue[OrderUpdate] = UpdateQueue()
         self.rules: SymbolRules | None = None
         self.account: AccountState | None = None
         self.stream_up = False

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import queue
 import re
 import time
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from typing import Any
 
 from ib_async import Order
 
+from trading.core.reports import UpdateQueue
 from trading.core.errors import VenueError
 from trading.venues.ibkr import codes
 from trading.venues.ibkr.connection import IbkrVenue
@@ -61,7 +61,7 @@ class OrderGateway:
     def __init__(self, venue: IbkrVenue, fee_wait: float = 2.0) -> None:
         self.venue = venue
         self.fee_wait = fee_wait
-        self.updates: queue.SimpleQueue[OrderUpdate] = queue.SimpleQueue()
+        self.updates: UpdateQueue[OrderUpdate] = UpdateQueue()
         self.account: AccountState | None = None
         self._tracked: dict[str, _Tracked] = {}
         self._at_ib: set[str] = set()  # client ids IB reported or this gateway placed
