@@ -253,3 +253,54 @@ def test_partial_fills_move_the_position_as_they_come(tmp_path):
     assert len(trades) >= 3
     trades_at_fake = len(fake.account.trades)
     assert trades_at_fake >= 2 * len(trades)
+
+
+def test_a_fill_with_no_bar_after_it_is_protected_saved_and_announced_at_once(tmp_path,
+                                                                            webhook_fake):
+    """The market holds still after the first entry fills: its stop-loss / take-profit reach
+    Binance, the position reaches the database and the trade_entry message reaches the webhook,
+    all without another bar."""
+    fake = new_fake()
+    ws = BinanceWorkspace(tmp_path, fake, bot_id="7201",
+                          extra_env={"WEBHOOK_URL": webhook_fake.hook_url})
+    ws.write_binance_config(broker="binance_paper", lookback=LOOKBACK, strategy=ACTIVE,
+                            notifications={"enabled": True, "webhook": {
+                                "enabled": True, "notify_on": ["trade_entry"], "format": "json"}})
+
+    def entry_filled() -> tuple[str, tuple[float, float]] | None:
+        with fake.lock:
+            return next(((c, at) for c, at in fake.filled_at.items() if c.endswith("-entry")),
+                        None)
+
+    proc = ws.start()
+    try:
+        assert wait_until(lambda: klines_answered(fake), proc, timeout=30), "no warm-up"
+        gate = lockstep(ws, fake)
+        fake.play(gate=lambda: entry_filled() is None and gate())
+        assert wait_until(lambda: entry_filled() is not None, proc, timeout=60), "no entry"
+        closed = len(fake.closed_bars)
+        cid, (filled_at, _) = entry_filled()
+        stem = f"{ws.bot_id}-{int(cid.split('-')[1]) + 300}"  # entered in the next bar's time
+
+        def protected() -> float | None:
+            with fake.lock:
+                return next((at for c, at in fake.order_received_at if c == f"{stem}-sl"), None)
+
+        assert wait_until(lambda: protected() is not None, proc, timeout=10), "no protection"
+        assert wait_until(ws.has_open_position, proc, timeout=10), "no position saved"
+        assert wait_until(lambda: webhook_fake.bodies(), proc, timeout=10), "no announcement"
+        assert len(fake.closed_bars) == closed  # all of it with the market held still
+    finally:
+        fake.stop_playing()
+        proc.send_signal(signal.SIGINT)
+        ws.stderr = proc.communicate(timeout=30)[1]
+        fake.stop()
+    assert protected() - filled_at < 1.0, "the stop-loss reached Binance a second after the fill"
+    with fake.lock:
+        oco = [r for r in fake.requests if r.path == "/api/v3/orderList/oco"]
+    assert [r.params["belowClientOrderId"] for r in oco] == [f"{stem}-sl"]
+    assert oco[0].params["aboveClientOrderId"] == f"{stem}-tp"
+    entry = ws.query("SELECT status, filled_size FROM orders WHERE client_order_id = ?", cid)
+    assert entry and entry[0][0] == "filled" and entry[0][1] > 0
+    (event,) = webhook_fake.bodies()
+    assert event["kind"] == "trade_entry" and event["symbol"] == "ETHBTC"

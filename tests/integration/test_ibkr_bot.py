@@ -300,3 +300,51 @@ def test_partial_fills_move_the_position_as_they_come(tmp_path, clean_run):
     for trade, reference in zip(trades, clean_run):  # the same sizes and (average) prices
         assert trade[:3] == reference[:3] and trade[3:5] == pytest.approx(reference[3:5])
     assert len(executions) >= 4 * len(trades)  # two orders a trade, two executions an order
+
+
+def test_a_fill_with_no_bar_after_it_is_protected_saved_and_announced_at_once(tmp_path,
+                                                                            webhook_fake):
+    """The market holds still after the first entry fills: its stop-loss / take-profit reach
+    TWS, the position reaches the database and the trade_entry message reaches the webhook, all
+    without another bar."""
+    tws, market = new_market()
+    ws = IbkrWorkspace(tmp_path, tws, bot_id="7301",
+                       extra_env={"WEBHOOK_URL": webhook_fake.hook_url})
+    ws.write_ibkr_config(lookback=LOOKBACK, strategy=ACTIVE,
+                         risk_management={"stop_loss_pct": 5.0, "take_profit_pct": 10.0},
+                         notifications={"enabled": True, "webhook": {
+                             "enabled": True, "notify_on": ["trade_entry"], "format": "json"}})
+
+    def entry_fill():
+        return next((e for e in tws.executions() if e.order.order_ref.endswith("-entry")), None)
+
+    def protection(stem: str) -> list:
+        return [o for o in tws.orders() if o.order_ref in (f"{stem}-sl", f"{stem}-tp")]
+
+    proc = ws.start()
+    try:
+        assert wait_until(lambda: history_answered(tws), proc, timeout=30), "no warm-up"
+        gate = lockstep(ws, market)
+        market.play(gate=lambda: entry_fill() is None and gate())
+        assert wait_until(lambda: entry_fill() is not None, proc, timeout=60), "no entry"
+        closed = market.closed
+        fill = entry_fill()
+        stem = f"{ws.bot_id}-{int(fill.order.order_ref.split('-')[1]) + 300}"
+        assert wait_until(lambda: len(protection(stem)) == 2, proc, timeout=10), "no protection"
+        assert wait_until(ws.has_open_position, proc, timeout=10), "no position saved"
+        assert wait_until(lambda: webhook_fake.bodies(), proc, timeout=10), "no announcement"
+        assert market.closed == closed  # all of it with the market held still
+    finally:
+        market.stop_playing()
+        proc.send_signal(signal.SIGINT)
+        ws.stderr = proc.communicate(timeout=30)[1]
+        tws.stop()
+    stop, take = sorted(protection(stem), key=lambda o: o.order_type)[::-1]
+    assert (stop.order_type, take.order_type) == ("STP", "LMT")
+    assert stop.oca_group and stop.oca_group == take.oca_group
+    assert stop.placed_at - fill.at < 1.0, "the stop-loss reached TWS a second after the fill"
+    entry = ws.query("SELECT status, filled_size FROM orders WHERE client_order_id = ?",
+                     fill.order.order_ref)
+    assert entry and entry[0][0] == "filled" and entry[0][1] > 0
+    (event,) = webhook_fake.bodies()
+    assert event["kind"] == "trade_entry"
