@@ -70,12 +70,24 @@ def klines_answered(fake: FakeBinance, since: int = 0) -> bool:
 LOCAL_REFUSAL_GRACE = 2.0
 
 
+def booked(ws: BinanceWorkspace, client_ids: list[str]) -> bool:
+    """Whether the bot's database holds a final state for every one of ``client_ids`` (the bot
+    saves a fill when it arrives, between bars)."""
+    wanted = set(client_ids)
+    marks = ",".join("?" * len(wanted))
+    rows = ws.query(f"SELECT client_order_id FROM orders WHERE client_order_id IN ({marks}) "
+                    "AND status NOT IN ('submitted', 'accepted', 'partial')", *wanted)
+    return {cid for (cid,) in rows} >= wanted
+
+
 def lockstep(ws: BinanceWorkspace, fake: FakeBinance):
     """A ``play`` gate for a bot trading on the fake: the next bar closes only once the bot has
-    checkpointed the last one and every order it decided was answered (and every fill told to
-    it), as on a market that moves slower than the bot. Makes runs repeatable bar for bar."""
+    checkpointed the last one and every order it decided was answered, and a bar that fills
+    orders closes only once the bot has booked those fills, as on a market that moves slower
+    than the bot. Makes runs repeatable bar for bar."""
     warm_up = len(fake.closed_bars)  # history is not checkpointed: the first bar may close
     noticed: dict[str, float] = {}
+    fake.booked = lambda client_ids: booked(ws, client_ids)
 
     def gate() -> bool:
         closed = fake.closed_bars

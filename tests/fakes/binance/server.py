@@ -95,6 +95,9 @@ class FakeBinance:
         self.order_received_at: list[tuple[str, float]] = []
         # client id -> (perf_counter, time.time()) when it first filled
         self.filled_at: dict[str, tuple[float, float]] = {}
+        # booked(client ids) -> whether the bot has saved those orders' final states: a bar that
+        # filled orders closes only then (set by a test's lockstep; None: heard of is enough)
+        self.booked: Callable[[list[str]], bool] | None = None
         self.delivered: set[str] = set()  # client ids whose final state reached the bot
         self.acknowledged: set[str] = set()  # client ids whose placement the fake answered
         self.seen_ids: set[str] = set()  # client ids of every placement request, answered or not
@@ -218,7 +221,7 @@ class FakeBinance:
                 forming_event = self.market.event(self.market.cursor)
             await self._push_reports(reports)
             if hold:
-                await self._until_told([r["c"] for r in reports
+                await self._until_told([r["C"] or r["c"] for r in reports
                                         if r["X"] not in ("NEW", "PARTIALLY_FILLED")])
             if time.monotonic() >= self._silent_until:
                 self.kline_sent_at[closed_event["k"]["t"]] = time.perf_counter()
@@ -229,10 +232,16 @@ class FakeBinance:
 
     async def _until_told(self, client_ids: list[str], timeout: float = 10.0) -> None:
         """Hold the bar's close until the bot has heard of the fills it brought (over the user
-        stream, or by polling while that is down): on a real market the bar lasts minutes, so
-        the bot knows its fills before the bar closes."""
+        stream, or by polling while that is down) and, with ``booked`` set, has booked them:
+        on a real market the bar lasts minutes, so the bot knows its fills before the bar
+        closes."""
         deadline = time.monotonic() + timeout
         while client_ids and not set(client_ids) <= self.delivered and time.monotonic() < deadline:
+            await asyncio.sleep(0.002)
+        booked = self.booked
+        while client_ids and booked is not None and time.monotonic() < deadline:
+            if await asyncio.to_thread(booked, client_ids):
+                return
             await asyncio.sleep(0.002)
 
     def play(self, rate: float = 0.0, gate: Callable[[], bool] | None = None,
