@@ -1,7 +1,3 @@
-"""Brokers: every one a Backtrader broker, so the strategy never knows which one it has.
-
-``AVAILABLE_BROKERS`` names the ``broker.type`` values this version can build; the validator warns
-about the others and ``brokers.factory.build_broker`` refuses them.
-"""
-
-AVAILABLE_BROKERS: tuple[str, ...] = ("mock", "paper", "binance_paper", "binance", "ibkr")
+"""Brokers: every one a Backtrader broker, so the strategy never knows which one it has. The
+simulated ones (``mock``, ``paper``) live here, with what every venue's broker builds on
+(``venue_broker``) and the one start-up reconciliation (``reconcile``)."""

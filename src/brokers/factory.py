@@ -1,29 +1,24 @@
-"""build_broker: the backtrader broker a BotConfig asks for."""
+"""build_broker: the simulated broker a BotConfig asks for (a venue's broker comes from its
+declaration in the registry)."""
 from __future__ import annotations
 
 import logging
 
 import backtrader as bt
 
-from brokers.binance import BinanceBroker
-from brokers.ibkr import IbkrBroker
 from brokers.mock import MockBroker
 from brokers.paper import BrokerSnapshot, PaperBroker
-from trading.core.settings import BROKER_TYPES, BrokerConfig
 from trading.core.errors import ConfigError
+from trading.core.settings import SIMULATED_BROKERS, BrokerConfig
 
 log = logging.getLogger(__name__)
 
 
+def build_broker(config: BrokerConfig, *, restore: BrokerSnapshot | None = None) -> bt.BrokerBase:
+    """A ``mock`` or ``paper`` broker; ``restore`` (paper only) continues a stopped run (it can
+    also be handed in later with ``broker.restore(snapshot)``, before the run starts).
 
-def build_broker(config: BrokerConfig, *, restore: BrokerSnapshot | None = None,
-                 venue: object | None = None, symbol: str = "") -> bt.BrokerBase:
-    """A broker for ``config.type``; ``restore`` (paper only) continues a stopped run (it can also
-    be handed in later with ``broker.restore(snapshot)``, before the run starts). A venue broker
-    trades ``symbol`` through ``venue``, the bot's connection (``trading.venues.factory``).
-
-    Raises ConfigError, with a message for the user, for a type this version cannot build.
-    """
+    Raises ConfigError, with a message for the user, for any other type."""
     kind = config.type
     if kind == "paper":
         broker: bt.BrokerBase = PaperBroker(cash=config.initial_balance,
@@ -33,26 +28,9 @@ def build_broker(config: BrokerConfig, *, restore: BrokerSnapshot | None = None,
         if config.slippage_pct:
             log.warning("broker.slippage_pct is ignored by the 'mock' broker; 'paper' applies it")
         broker = MockBroker(cash=config.initial_balance, commission=config.commission)
-    elif kind in ("binance", "binance_paper"):
-        if venue is None:
-            raise ConfigError(f"broker.type '{kind}' needs the bot's Binance connection "
-                              "(trading.venues.factory.build_venue)")
-        if restore is not None:
-            log.info("broker '%s': the account's balances are the truth; the saved cash is not "
-                     "restored", kind)
-        return BinanceBroker(venue=venue, symbol=symbol)
-    elif kind == "ibkr":
-        if venue is None:
-            raise ConfigError("broker.type 'ibkr' needs the bot's TWS / IB Gateway connection "
-                              "(trading.venues.factory.build_venue)")
-        if restore is not None:
-            log.info("broker 'ibkr': the account's balances are the truth; the saved cash is not "
-                     "restored")
-        return IbkrBroker(venue=venue)
-    elif kind in BROKER_TYPES:
-        raise ConfigError(f"broker.type '{kind}' is not available in this version yet; set "
-                          "broker.type to 'paper' to trade with simulated fills on live prices")
     else:
-        raise ConfigError(f"broker.type '{kind}' is unknown; use one of: {', '.join(BROKER_TYPES)}")
+        raise ConfigError(f"broker.type '{kind}' is not a simulated broker "
+                          f"({', '.join(SIMULATED_BROKERS)}); a venue's broker is built by its "
+                          "venue (trading.venues.registry)")
     broker.restore(restore)
     return broker

@@ -1,30 +1,56 @@
-"""``VenueBroker``: what every broker trading at a real venue shares (Binance, Interactive Brokers).
+"""``VenueBroker``: what every broker trading at a real venue shares, whatever the venue.
 
 Never waits on the network inside ``next()``: ``buy``/``sell``/``cancel`` hand an intent to the
 venue's order gateway on the I/O thread (``_hand_over``) and return; what the venue answers comes
-back through ``gateway.updates``, a thread-safe queue of updates (``client_id``, ``status``:
-accepted | partial | filled | canceled | expired | rejected, ``venue_order_id``, ``fills``,
-``message``), which ``next()`` drains into Backtrader order notifications. Only start-up waits,
-through ``_wait``.
+back as the kernel's ``OrderUpdate``s (``trading.core.reports``) through ``gateway.updates``,
+which ``next()`` drains into Backtrader order notifications, booking each ``Fill`` into cash and
+position the same way for every venue. Only start-up waits, through ``_wait``: the account
+(``AccountReport``) gives the cash and position, and the start-up reconciliation is the shared
+one (``brokers.reconcile``).
 
-A subclass builds its gateway (``_gateway``), sends orders (``_submit_to_venue``) and books each
-fill (``_execute``); ``VENUE`` names the venue in messages.
+A venue's gateway (``OrderGateway`` below) runs on the I/O thread and translates its wire
+messages into those reports. A subclass builds its gateway (``_gateway``) and sends orders the
+venue's way (``_submit_to_venue``, ``cancel``, optionally ``transmit_held``); ``VENUE`` names
+the venue in messages.
 """
 from __future__ import annotations
 
 import collections
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, Iterable, Protocol
 
 import backtrader as bt
 from backtrader.position import Position
 
+from brokers.reconcile import Reconciliation, after_reconnect, reconcile_account
 from trading.core.errors import ConfigError, VenueError
+from trading.core.events import Event, StatusEvent
+from trading.core.reports import AccountReport, Fill, OrderReport, OrderUpdate, UpdateQueue
+from trading.core.timeutil import utcnow
+from trading.core.types import OpenTrade, PendingOrder
 
 log = logging.getLogger(__name__)
 
 START_TIMEOUT = 120.0  # seconds to reach the account at start-up (the venue retries inside)
+
+
+class OrderGateway(Protocol):
+    """What a venue's order gateway offers the broker; its coroutines run on the I/O thread."""
+
+    # order updates, and after a reconnect the account again (once every order is caught up)
+    updates: UpdateQueue[OrderUpdate | AccountReport]
+
+    async def start(self) -> AccountReport:
+        """Connect, read the account (once), start following the bot's orders."""
+
+    async def stop(self) -> None: ...
+
+    async def report(self, client_id: str) -> OrderReport | None:
+        """The order with this client id as the venue has it, None when it never got it."""
+
+    def may_exist(self, client_ids: Iterable[str]) -> None:
+        """These orders may be at the venue already: look each up before sending it."""
 
 
 @dataclass
@@ -54,13 +80,22 @@ class VenueBroker(bt.BrokerBase):
         self.notifs: collections.deque[bt.Order] = collections.deque()
         self.positions: collections.defaultdict = collections.defaultdict(Position)
         self.cash = 0.0
+        self.locked_cash = 0.0  # held by the venue for open orders (counted in the value)
         self.startingcash = 0.0
+        self.account: AccountReport | None = None
         self._live: dict[str, LiveOrder] = {}
         self._restored_price = 0.0
         self._inflight: set[Any] = set()  # futures of intents on the I/O thread
+        self._publish: Callable[[Event], None] | None = None
 
-    def _gateway(self) -> Any:
+    def _gateway(self) -> OrderGateway:
         raise NotImplementedError
+
+    def _account(self) -> AccountReport:
+        """The account as read at start-up (read once, on the I/O thread)."""
+        if self.account is None:
+            self.account = self._wait(self.gateway.start(), f"{self.VENUE} account")
+        return self.account
 
     # -- start-up and the I/O thread -----------------------------------------------------------
     def _wait(self, coro: Any, name: str) -> Any:
@@ -86,13 +121,36 @@ class VenueBroker(bt.BrokerBase):
         if snapshot is not None and getattr(snapshot, "position_price", 0):
             self._restored_price = self._restored_price or snapshot.position_price
 
-    def _adopt(self, result: Any) -> Any:
-        """Keep what a start-up reconcile found (a ``Reconciliation``): its summary for the
-        status, the restored position's entry price for ``start()``; returns ``result``."""
+    def reconcile(self, *, position: OpenTrade | None, pending: tuple[PendingOrder, ...],
+                  order_prefix: str) -> Reconciliation:
+        """Compare the saved position and pending orders with the account; the venue wins.
+
+        Keeps what it found: the summary for the status, the restored position's entry price for
+        ``start()``; the orders that may be at the venue already are looked up before any
+        re-send."""
+        def lookup(client_id: str) -> OrderReport | None:
+            return self._wait(self.gateway.report(client_id), f"lookup {client_id}")
+
+        result = reconcile_account(self._account(), position, pending, lookup, order_prefix,
+                                   self.VENUE)
+        self.gateway.may_exist(result.at_venue)
         self.venue.reconcile_result = result.summary
         if result.position is not None:
             self._restored_price = result.position.entry_price
         return result
+
+    def start(self) -> None:
+        """Cash and position are the account's (``initial_balance`` does not apply)."""
+        super().start()
+        account = self._account()
+        self.cash, self.locked_cash = account.cash, account.cash_locked
+        if not account.is_dust(account.position):
+            price = self._restored_price or account.average_cost or account.price
+            self.positions[self._data()] = Position(account.position, price)
+        self.startingcash = account.value
+        where = f" {account.account}" if account.account else ""
+        log.info("%s account%s: %.8g %s free, %.8g %s held", self.VENUE, where, self.cash,
+                 account.currency, account.position, account.symbol)
 
     def _hand_over(self, coro: Any, name: str) -> None:
         """Give an intent to the I/O thread; never waits (next() and buy/sell call it)."""
@@ -119,6 +177,12 @@ class VenueBroker(bt.BrokerBase):
     # -- what the strategy reads ---------------------------------------------------------------
     def getcash(self) -> float:
         return self.cash
+
+    def getvalue(self, datas: Any = None) -> float:
+        data = self._data()
+        position = self.positions[data]
+        price = data.close[0] if len(data) else (position.price or 0.0)
+        return self.cash + self.locked_cash + position.size * price
 
     def getposition(self, data: bt.AbstractDataBase) -> Position:
         return self.positions[data]
@@ -169,6 +233,10 @@ class VenueBroker(bt.BrokerBase):
         order.reject(self)
         self.notify(order)
 
+    def events_to(self, publish: Callable[[Event], None]) -> None:
+        """Where the broker's own news goes (a difference found after a reconnect)."""
+        self._publish = publish
+
     def wake_with(self, wake: Any) -> None:
         """Call ``wake()`` (thread-safe, never blocking) whenever the venue reports, so the
         Cerebro loop applies a fill between bars instead of at the next bar."""
@@ -181,7 +249,28 @@ class VenueBroker(bt.BrokerBase):
     # -- what the venue answered (Cerebro thread) ----------------------------------------------
     def next(self) -> None:
         for update in self.gateway.updates.drain():
-            self._apply(update)
+            if isinstance(update, AccountReport):
+                self._recheck(update)
+            else:
+                self._apply(update)
+
+    def _recheck(self, account: AccountReport) -> None:
+        """After a reconnect: the venue's position against the bot's (the shared comparison).
+        Skipped while a market order is on its way: its fill may be in the account already."""
+        if any(live.order.exectype in (None, bt.Order.Market) for live in self._live.values()):
+            log.info("after reconnecting to %s: a market order is on its way; the position is "
+                     "compared at the next reconnect", self.VENUE)
+            return
+        difference = after_reconnect(account, self.positions[self._data()].size, self.VENUE)
+        if difference is None:
+            log.info("after reconnecting to %s: the account agrees with the bot", self.VENUE)
+            return
+        log.warning("%s", difference)
+        self.venue.reconcile_result = difference
+        if self._publish is not None:
+            self._publish(StatusEvent(time=utcnow(), status={"reconcile": difference,
+                                                              "symbol": account.symbol},
+                                      change="reconcile", message=difference))
 
     def _apply(self, update: Any) -> None:
         live = self._live.get(update.client_id)
@@ -217,8 +306,17 @@ class VenueBroker(bt.BrokerBase):
         if not order.alive():
             self._live.pop(update.client_id, None)
 
-    def _execute(self, order: bt.Order, fill: Any) -> None:
-        raise NotImplementedError
+    def _execute(self, order: bt.Order, fill: Fill) -> None:
+        """Book one of the venue's fills: a buy's fee taken from the base asset it received
+        shrinks the position it opens; a fill the account read at start-up already holds
+        moves neither cash nor position (the order is told)."""
+        size = fill.quantity - fill.fee_base if order.isbuy() else -fill.quantity
+        if not fill.before_start:
+            if order.isbuy():
+                self.cash -= fill.quantity * fill.price + (fill.fee - fill.fee_base * fill.price)
+            else:
+                self.cash += fill.quantity * fill.price - fill.fee
+        self._book(order, size, fill.price, fill.fee, fill.before_start)
 
     def _book(self, order: bt.Order, size: float, price: float, fee: float,
               adopted: bool) -> None:

@@ -1,7 +1,2 @@
-"""Bar sources and Backtrader feeds: CSV loading, replay feed, the live queue feed, sources.
-
-``AVAILABLE_SOURCES`` names the ``data.data_source`` values this version can run; the validator
-warns about the others and ``feeds.factory.build_source`` refuses them.
-"""
-
-AVAILABLE_SOURCES: tuple[str, ...] = ("file", "binance", "yahoo", "ibkr")
+"""Bar sources and Backtrader feeds: CSV loading, resampling, the replay feed, the live queue feed,
+the ``file`` source and the base every venue's bar source builds on (``venue_source``)."""

@@ -16,6 +16,7 @@ import backtrader as bt
 
 from strategies.indicators import IndicatorSet
 from strategies.mixins.base import EntryMixin, ExitMixin
+from trading.core.client_ids import ENTRY, EXIT, STOP_LOSS, TAKE_PROFIT, TRAILING_STOP, client_id
 from trading.core.events import OrderEvent, TradeClosed, TradeOpened
 from trading.core.protocols import NullListener, RiskGate, StrategyListener
 from trading.core.timeutil import bt_number_to_epoch, iso_z, utc_datetime
@@ -180,7 +181,7 @@ class CustomStrategy(bt.Strategy):
     # -- entries and exits -----------------------------------------------------------------------
     def _client_id(self, bar: Bar, purpose: str) -> str:
         # deterministic: the same decision on the same bar gets the same id after a restart
-        return f"{self.setup.order_prefix}-{int(bar.ts)}-{purpose}"
+        return client_id(self.setup.order_prefix, bar.ts, purpose)
 
     def _enter(self, bar: Bar, equity: float) -> None:
         risk = self.setup.risk
@@ -192,7 +193,7 @@ class CustomStrategy(bt.Strategy):
         size = self.setup.position_size * equity / bar.close
         if not (size > 0 and math.isfinite(size)):
             return
-        self._submit_market("buy", size, "entry", self._client_id(bar, "entry"), bar)
+        self._submit_market("buy", size, "entry", self._client_id(bar, ENTRY), bar)
 
     def _exit(self, bar: Bar, reason: str) -> None:
         self._cancel_protective()
@@ -200,7 +201,7 @@ class CustomStrategy(bt.Strategy):
         if position <= 0:
             return
         self._exit_reason = reason
-        self._submit_market("sell", position, "exit", self._client_id(bar, "exit"), bar)
+        self._submit_market("sell", position, "exit", self._client_id(bar, EXIT), bar)
 
     def close_position(self, reason: str = "shutdown") -> None:
         """Close the open position at market now (used on shutdown with close_positions)."""
@@ -230,13 +231,13 @@ class CustomStrategy(bt.Strategy):
         if rules.stop_loss_pct > 0:
             price = trade.entry_price * (1 - rules.stop_loss_pct / 100.0)
             group = self.sell(size=size, exectype=bt.Order.Stop, price=price,
-                              client_order_id=self._client_id_for(trade, "sl"))
+                              client_order_id=self._client_id_for(trade, STOP_LOSS))
             self._track(group, "stop_loss", group.info.client_order_id, bar_ts)
             self._protective.append(group)
         if rules.take_profit_pct > 0:
             price = trade.entry_price * (1 + rules.take_profit_pct / 100.0)
             order = self.sell(size=size, exectype=bt.Order.Limit, price=price, oco=group,
-                              client_order_id=self._client_id_for(trade, "tp"))
+                              client_order_id=self._client_id_for(trade, TAKE_PROFIT))
             self._track(order, "take_profit", order.info.client_order_id, bar_ts)
             self._protective.append(order)
             group = group or order
@@ -247,12 +248,12 @@ class CustomStrategy(bt.Strategy):
         rules = self.setup.protective
         order = self.sell(size=trade.size, exectype=bt.Order.StopTrail,
                           trailpercent=rules.trailing_pct / 100.0, oco=group,
-                          client_order_id=self._client_id_for(trade, "ts"))
+                          client_order_id=self._client_id_for(trade, TRAILING_STOP))
         self._track(order, "trailing_stop", order.info.client_order_id, bar_ts)
         self._protective.append(order)
 
     def _client_id_for(self, trade: OpenTrade, tag: str) -> str:
-        return f"{self.setup.order_prefix}-{int(trade.entry_ts)}-{tag}"
+        return client_id(self.setup.order_prefix, trade.entry_ts, tag)
 
     def _maybe_arm_trailing(self, trade: OpenTrade, bar: Bar) -> None:
         rules = self.setup.protective

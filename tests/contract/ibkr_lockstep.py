@@ -15,12 +15,11 @@ from typing import Any
 
 import backtrader as bt
 
-from brokers.factory import build_broker
-from brokers.ibkr import IbkrBroker
+from trading.venues.ibkr.broker import IbkrBroker
 from fakes.tws import FakeTWS
-from trading.core.settings import BrokerConfig, DataConfig, IbkrConfig
+from trading.core.settings import BrokerConfig, DataConfig
 from trading.runtime.io_thread import IOThread
-from trading.venues.factory import build_venue
+from trading.venues.registry import VenueRequest, venues
 
 SETTLE_SECONDS = 5.0
 IB_STATUS = {"Filled": ("filled",), "Cancelled": ("canceled", "rejected"),
@@ -109,7 +108,9 @@ def build_ibkr(request: Any, *, cash: float, commission: float, restore: Any) ->
     data = DataConfig(data_source="ibkr", symbol="AAPL", interval="1h", lookback_bars=0,
                       retry_interval=1, file_path=None, speed=0)
     config = BrokerConfig("ibkr", cash, commission, 0.0)
-    venue = build_venue(config, data, IbkrConfig(), env={"IBKR_PORT": str(tws.port)})
+    declared = venues().for_broker("ibkr")
+    venue = declared.connect(VenueRequest(broker=config, data=data, settings=None, symbol="AAPL",
+                                          env={"IBKR_PORT": str(tws.port)}))
     venue.bind(io.submit)
 
     def close() -> None:
@@ -118,6 +119,6 @@ def build_ibkr(request: Any, *, cash: float, commission: float, restore: Any) ->
         finally:
             io.stop(timeout=5)
     request.addfinalizer(close)
-    plain = build_broker(config, venue=venue, restore=restore)
-    assert isinstance(plain, IbkrBroker)
+    plain = declared.broker(venue, config, "AAPL")
+    assert isinstance(plain, IbkrBroker)  # what the registry builds is what is tested here
     return LockstepIbkrBroker(venue=venue, tws=tws, fee_rate=commission)

@@ -357,11 +357,10 @@ def test_paper_slippage_applies_to_stop_fills():
 
 
 # -- the factory --------------------------------------------------------------------------------
-@pytest.mark.parametrize("broker_type, venue", [("binance_paper", "Binance"),
-                                                 ("binance", "Binance"),
-                                                 ("ibkr", "TWS / IB Gateway")])
-def test_a_venue_broker_needs_the_bots_venue_connection(broker_type, venue):
-    with pytest.raises(ConfigError, match=f"needs the bot's {venue} connection"):
+@pytest.mark.parametrize("broker_type", ["binance_paper", "binance", "ibkr", "kraken"])
+def test_the_factory_builds_only_simulated_brokers_venues_build_their_own(broker_type):
+    with pytest.raises(ConfigError, match=f"'{broker_type}' is not a simulated broker \\(mock, "
+                                          "paper\\); a venue's broker is built by its venue"):
         build_broker(BrokerConfig(broker_type, CASH, COMMISSION, 0.0))
 
 

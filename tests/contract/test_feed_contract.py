@@ -10,6 +10,7 @@ there) and add one line to ``FEED_KINDS``.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +28,7 @@ from feeds.live import BarSink, BarSource, LiveFeed
 from strategies.mixins.base import Bar
 from trading.core.settings import DataConfig, VenueEndpoints
 from trading.runtime.io_thread import IOThread
-from trading.venues.factory import build_venue
-from trading.core.settings import BrokerConfig, IbkrConfig
+from trading.venues.registry import VenueRequest, venues
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "ETHBTC-5m.csv"
 STOCK = Path(__file__).resolve().parents[1] / "fixtures" / "yahoo" / "XYZ-5m.csv"
@@ -78,6 +78,15 @@ class ClosingSource:
         return self.source.describe()
 
 
+def venue_source(config: DataConfig, env: dict[str, str]) -> tuple[BarSource, object]:
+    """The bar source of ``config``'s venue and its connection, built as the bot builds them
+    (the venue's declaration in the registry), for a bot with a simulated broker."""
+    venue = venues().for_data_source(config.data_source)
+    connection = venue.connect(VenueRequest(broker=None, data=config, settings=None,
+                                            symbol=config.symbol, env=env))
+    return venue.bar_source(connection, config, None), connection
+
+
 def binance_case(tmp_path: Path) -> FeedCase:
     """The kline source against the loopback exchange, which plays 240 more bars once it is live."""
     bars = load_bars(SAMPLE)
@@ -86,8 +95,7 @@ def binance_case(tmp_path: Path) -> FeedCase:
     config = DataConfig(data_source="binance", symbol="ETHBTC", interval="5m", lookback_bars=60,
                         retry_interval=1, file_path=None, speed=0,
                         endpoints=VenueEndpoints(**fake.urls))
-    venue = build_venue(BrokerConfig("paper", 1000.0, 0.0, 0.0), config, env={})
-    source = build_source(config, resume_after_ts=None, venue=venue)
+    source, venue = venue_source(config, env={})
     fake.play(gate=lambda: venue.stream_states.get("klines ETHBTC 5m") == "LIVE")
     forming = [bar._replace(high=bar.open, low=bar.open, close=bar.open, volume=0.0)
                for bar in market]
@@ -104,8 +112,7 @@ def yahoo_case(tmp_path: Path) -> FeedCase:
     fake = FakeYahoo(market, symbol="XYZ", history=60).start()
     config = DataConfig(data_source="yahoo", symbol="XYZ", interval="5m", lookback_bars=60,
                         retry_interval=1, file_path=None, speed=0, poll_delay_seconds=0)
-    venue = build_venue(BrokerConfig("paper", 1000.0, 0.0, 0.0), config, env=fake.env())
-    source = build_source(config, resume_after_ts=None, venue=venue)
+    source, venue = venue_source(config, env=fake.env())
     fake.play(pace=0.002, gate=lambda: venue.stream_states.get("chart XYZ 5m") == "LIVE")
     forming = [bar._replace(high=max(bar.open, bar.low), close=bar.open, volume=bar.volume / 2)
                for bar in market]
@@ -121,9 +128,7 @@ def ibkr_case(tmp_path: Path) -> FeedCase:
         high=market[60].open, low=market[60].open, close=market[60].open, volume=0.0))
     config = DataConfig(data_source="ibkr", symbol="AAPL", interval="5m", lookback_bars=60,
                         retry_interval=1, file_path=None, speed=0)
-    venue = build_venue(BrokerConfig("paper", 1000.0, 0.0, 0.0), config, IbkrConfig(),
-                        env={"IBKR_PORT": str(fake.port)})
-    source = build_source(config, resume_after_ts=None, venue=venue)
+    source, venue = venue_source(config, env={"IBKR_PORT": str(fake.port)})
     stop = threading.Event()
 
     def play() -> None:  # close each bar once the feed is live, as the market would
@@ -227,6 +232,54 @@ def test_delivers_each_closed_bar_once_in_order(case, io):
     assert all(a < b for a, b in zip(ts, ts[1:])), "bars out of order or repeated"
     assert run.seen.bars == case.closed_bars
     assert not set(run.seen.bars) & set(case.forming_bars), "a bar still forming was delivered"
+
+
+def test_the_source_itself_puts_each_closed_bar_once_in_order(case, io):
+    """Straight from the source's sink, without LiveFeed (which drops a bar it already has, so
+    through it a source that sends a bar twice would still pass the test above)."""
+    sink = BarSink(maxsize=len(case.closed_bars) + 64)
+    task = io.submit(case.source.run(sink), name=f"source {case.source.describe()}")
+    put: list[Bar] = []
+    deadline = threading.Event()
+    timer = threading.Timer(RUN_TIMEOUT, deadline.set)
+    timer.start()
+    try:
+        while len(put) < len(case.closed_bars) and not deadline.is_set():
+            if task.done() and sink.queue.empty():
+                break
+            try:
+                item = sink.queue.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            if item[0] == 0:  # a bar (the others: a state, the end, a wake-up)
+                put.append(item[1])
+        # a moment more for a bar sent twice at the end of what the source offers
+        extra = [item[1] for item in drain(sink, 0.2) if item[0] == 0]
+    finally:
+        timer.cancel()
+        sink.close()
+        task.cancel()
+    assert not deadline.is_set(), f"the source did not offer every bar within {RUN_TIMEOUT:g}s"
+    assert put == case.closed_bars, "a bar missing, repeated or out of order"
+    ts = [bar.ts for bar in put + extra]  # a bar the market closed since is fine, not a repeat
+    assert all(a < b for a, b in zip(ts, ts[1:])), "a bar repeated or out of order"
+    assert not set(extra) & set(case.forming_bars), "a bar still forming was delivered"
+
+
+def drain(sink: BarSink, seconds: float) -> list[tuple]:
+    """What arrives on ``sink`` within ``seconds``."""
+    items, deadline = [], threading.Event()
+    timer = threading.Timer(seconds, deadline.set)
+    timer.start()
+    try:
+        while not deadline.is_set():
+            try:
+                items.append(sink.queue.get(timeout=0.02))
+            except queue.Empty:
+                continue
+    finally:
+        timer.cancel()
+    return items
 
 
 def test_flags_history_as_warmup_and_marks_its_last_bar(case, io):

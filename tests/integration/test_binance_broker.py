@@ -116,7 +116,9 @@ FAULTS = {  # the fault, and what the bot's log says about it
                           "looking it up before re-sending"),
     "-1021 clock": (Fault("clock", path="/api/v3/order", method="POST", count=1),
                     "re-syncing the clock"),
-    "user stream dropped": (Fault("drop_user_streams"), "user data stream re-subscribed"),
+    # re-subscribed, caught up on every order, and the position compared with Binance's again
+    "user stream dropped": (Fault("drop_user_streams"),
+                            "after reconnecting to Binance: the account agrees with the bot"),
     "kline stream dropped": (Fault("drop_streams"), "backfilled"),
 }
 

@@ -117,7 +117,9 @@ def test_a_bot_trades_through_ibkr_with_fills_and_fees_from_tws(tmp_path, clean_
 
 
 FAULTS = {  # a fault during the run, and what the bot's log says about it
-    "socket dropped": (lambda tws: tws.drop_connections(), "reconnected to TWS"),
+    # reconnected, caught up on every order, and the position compared with IB's again
+    "socket dropped": (lambda tws: tws.drop_connections(),
+                       "after reconnecting to TWS / IB Gateway: the account agrees with the bot"),
     "1100 then 1102": (lambda tws: (tws.connectivity_lost(), tws.connectivity_restored()),
                        "TWS reconnected to IB"),
     "1100 then 1101": (lambda tws: (tws.connectivity_lost(),

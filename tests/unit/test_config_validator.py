@@ -14,7 +14,6 @@ from trading.config.schema import MAX_BOT_ID, MAX_SYMBOL, apply_defaults, config
 from trading.config.validator import validate_document
 from trading.core.errors import ConfigError
 from trading.persistence import tables
-from trading.core.settings import BROKER_TYPES, DATA_SOURCES
 
 DOCUMENTED = Path(__file__).resolve().parents[1] / "fixtures" / "documented_config.json"
 SECRETS = {"BINANCE_TESTNET_API_KEY": "tk-123", "BINANCE_TESTNET_API_SECRET": "ts-456",
@@ -23,14 +22,6 @@ SOURCE = "0001.json"
 # what jsonschema says on its own; none of it should reach a user
 RAW_JSONSCHEMA = ("is not valid under", "Additional properties", "is a required property",
                   "is not one of", "is not of type", "was unexpected")
-
-
-@pytest.fixture(autouse=True)
-def everything_available(monkeypatch):
-    """Most tests check other warnings: pretend every source and broker is available
-    (what this version cannot run yet has its own test below)."""
-    monkeypatch.setattr("trading.config.validator.AVAILABLE_SOURCES", DATA_SOURCES)
-    monkeypatch.setattr("trading.config.validator.AVAILABLE_BROKERS", BROKER_TYPES)
 
 
 @pytest.fixture
@@ -226,13 +217,16 @@ def test_ibkr_cannot_serve_twelve_hour_bars(doc):
                            "(it serves 1m 3m 5m 15m 30m 1h 2h 4h 1d 1w)"]
 
 
-@pytest.mark.parametrize("broker, source, needed", [
-    ("binance", "yahoo", "binance"), ("binance_paper", "file", "binance"), ("ibkr", "binance", "ibkr")])
-def test_venue_broker_needs_its_own_data_source(doc, broker, source, needed):
+@pytest.mark.parametrize("broker, source, venue, needed", [
+    ("binance", "yahoo", "Binance Spot", "binance"),
+    ("binance_paper", "file", "Binance Spot", "binance"),
+    ("ibkr", "binance", "Interactive Brokers (TWS / IB Gateway)", "ibkr")])
+def test_venue_broker_needs_its_own_data_source(doc, broker, source, venue, needed):
     doc["broker"]["type"] = broker
     doc["data"].update(data_source=source, file_path="bars.csv")
-    assert errors(doc) == [f"0001.json: data.data_source: broker '{broker}' trades on {needed} and "
-                           f"needs data_source '{needed}', got '{source}'"]
+    assert errors(doc) == [f"0001.json: data.data_source: broker '{broker}' trades at {venue}, on "
+                           f"its prices: it needs data_source '{needed}', got '{source}' (trade "
+                           "other data with the paper or mock broker)"]
 
 
 @pytest.mark.parametrize("broker", ["mock", "paper"])
@@ -397,18 +391,34 @@ def test_email_needs_smtp_credentials_unless_it_goes_to_a_local_relay(doc):
     assert validate_document(doc, SOURCE, env=SECRETS).warnings == []
 
 
-def test_what_this_version_cannot_run_is_a_warning_so_validate_and_run_agree(doc, monkeypatch):
-    monkeypatch.setattr("trading.config.validator.AVAILABLE_SOURCES", ("file",))
-    monkeypatch.setattr("trading.config.validator.AVAILABLE_BROKERS", ("mock", "paper"))
-    doc["notifications"] = {"enabled": True, "telegram": {"enabled": True, "chat_id": "42"},
-                            "webhook": {"enabled": True, "url": "http://127.0.0.1:9/hook"}}
-    report = validate_document(doc, SOURCE, env=SECRETS)
-    assert report.errors == []
-    assert report.warnings == [
-        "0001.json: broker.type: broker 'binance_paper' is not available in this version "
-        "(available: mock, paper); the bot refuses to start with it",
-        "0001.json: data.data_source: data_source 'binance' is not available in this version "
-        "(available: file); the bot refuses to start with it"]
+def test_every_data_source_and_broker_a_venue_declares_is_in_the_schema():
+    from trading.venues.registry import venues
+    props = config_schema()["properties"]
+    assert props["broker"]["properties"]["type"]["enum"] == [
+        "mock", "paper", *venues().broker_types]
+    assert props["data"]["properties"]["data_source"]["enum"] == [
+        "file", *venues().data_sources]
+    for key, venue in venues().sections().items():
+        assert props[key] == venue.section_schema
+
+
+def test_a_trailing_stop_order_with_a_venue_broker_that_places_none_is_refused(doc):
+    doc["risk_management"]["trailing_stop"] = {"enabled": True, "trailing_pct": 2.0}
+    assert errors(doc) == [
+        "0001.json: risk_management.trailing_stop.enabled: broker 'binance_paper' does not place "
+        "the trailing stop as an order in this version; turn it off and use the "
+        "TrailingStopExitMixin exit instead"]
+
+
+def test_the_ibkr_broker_refuses_futures_until_they_are_booked_as_futures(doc):
+    doc["broker"]["type"] = "ibkr"
+    doc["data"]["data_source"] = "ibkr"
+    doc["ibkr"] = {"sec_type": "FUT", "exchange": "CME"}
+    lines = errors(doc)
+    assert len(lines) == 1 and lines[0].startswith(
+        "0001.json: ibkr.sec_type: the ibkr broker does not trade futures in this version")
+    doc["broker"]["type"] = "paper"  # its bars are fine
+    assert errors(doc) == []
 
 
 def test_max_positions_above_one_warns_that_it_has_no_effect(doc):
@@ -523,7 +533,7 @@ def test_the_longest_bot_id_and_symbol_fit_the_database_columns():
 
 def test_ibkr_section_defaults_to_a_local_paper_tws_and_a_smart_routed_stock(doc):
     report = validate_document(doc, source=SOURCE, env=SECRETS)
-    ibkr = build_config(report.document).ibkr
+    ibkr = build_config(report.document).venue_settings["ibkr"]
     assert (ibkr.host, ibkr.port, ibkr.client_id) == ("127.0.0.1", 7497, 1)
     assert (ibkr.sec_type, ibkr.exchange, ibkr.primary_exchange, ibkr.currency) == (
         "STK", "SMART", "", "USD")

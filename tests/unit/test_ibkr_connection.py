@@ -17,7 +17,8 @@ from trading.core.types import Bar
 from trading.runtime.io_thread import IOThread
 from trading.venues.ibkr.connection import IbkrVenue
 from trading.venues.ibkr.contracts import ContractSpec
-from trading.venues.ibkr.order_types import OrderIntent, OrderUpdate
+from trading.core.reports import OrderUpdate
+from trading.venues.ibkr.order_types import OrderIntent
 from trading.venues.ibkr.orders import OrderGateway
 from trading.venues.ibkr.settings import GatewayAddress
 
@@ -153,7 +154,7 @@ def test_after_a_restart_an_order_is_found_by_its_order_ref_and_not_placed_again
     again = venue_on(io, tws.port)  # a new process: nothing remembered but what IB says
     gateway = OrderGateway(again)
     account = run(io, gateway.start())
-    assert [o.client_id for o in account.orders if o.open] == ["t-stop"]
+    assert [o.client_id for o in account.open_orders] == ["t-stop"]
     run(io, gateway.place(OrderIntent("t-stop", "SELL", "STP", 5, price=90.0)))
     assert updates_of(gateway, "t-stop", "accepted")
     assert [o.order_ref for o in tws.orders()] == ["t-stop"]  # once
@@ -164,7 +165,7 @@ def test_after_a_restart_an_order_is_found_by_its_order_ref_and_not_placed_again
 
 
 def test_forex_bars_are_midpoints_and_a_forming_bar_is_never_delivered(io):
-    from feeds.ibkr import IbkrBarSource
+    from trading.venues.ibkr.source import IbkrBarSource
     from feeds.live import BarSink
 
     fake = FakeTWS().start()

@@ -9,18 +9,14 @@ from types import SimpleNamespace
 import pytest
 from ib_async import BarData, Contract, ContractDetails
 
-from brokers.ibkr_reconcile import reconcile_account
 from trading.core.errors import ConfigError
-from trading.core.settings import IbkrConfig
-from trading.core.types import OpenTrade, PendingOrder
 from trading.runtime.venue_link import check_live_money
 from trading.venues.ibkr import codes
 from trading.venues.ibkr.bars import to_bar
 from trading.venues.ibkr.contracts import (ContractSpec, bar_size, choose, history_duration,
                                            what_to_show)
-from trading.venues.ibkr.order_types import AccountState, KnownOrder
 from trading.venues.ibkr.orders import round_price, round_quantity
-from trading.venues.ibkr.settings import is_paper_account, resolve_address
+from trading.venues.ibkr.settings import IbkrConfig, is_paper_account, resolve_address
 
 
 # -- where it connects ---------------------------------------------------------------------------
@@ -134,66 +130,24 @@ def test_quantities_and_prices_are_rounded_the_safe_way():
     assert round_price(101.237, 0.0) == 101.237
 
 
-# -- reconciliation ------------------------------------------------------------------------------
-def account(position: float = 0.0, orders: tuple[KnownOrder, ...] = ()) -> AccountState:
-    return AccountState(account="DU1", position=position, average_cost=150.0, cash=10_000.0,
-                        currency="USD", orders=orders, time=0.0)
-
-
-def trade(size: float = 10.0) -> OpenTrade:
-    return OpenTrade(symbol="AAPL", size=size, entry_price=140.0, entry_ts=1_700_000_000.0)
-
-
-def no_orders(client_id: str) -> KnownOrder | None:
-    return None
-
-
-def test_an_account_that_agrees_changes_nothing():
-    result = reconcile_account(account(10), trade(), (), no_orders, "7001", symbol="AAPL")
-    assert result.position == trade() and not result.events
-    assert result.summary == "the account agrees with the database"
-
-
-def test_the_account_wins_and_every_difference_is_an_event():
-    adopted = reconcile_account(account(5), None, (), no_orders, "7001", symbol="AAPL")
-    assert adopted.position.size == 5 and adopted.position.entry_price == 150.0
-    dropped = reconcile_account(account(0), trade(), (), no_orders, "7001", symbol="AAPL")
-    assert dropped.position is None
-    resized = reconcile_account(account(7), trade(), (), no_orders, "7001", symbol="AAPL")
-    assert resized.position.size == 7
-    for result in (adopted, dropped, resized):
-        assert len(result.events) == 1 and result.events[0].kind == "status"
-
-
-def test_a_pending_entry_filled_at_ib_while_away_explains_the_position():
-    entry = KnownOrder("7001-1-entry", "BUY", "MKT", 10, 10, "Filled")
-    pending = (PendingOrder(purpose="entry", size=10, client_order_id="7001-1-entry"),)
-    result = reconcile_account(account(10), None, pending,
-                               lambda cid: entry if cid == entry.client_id else None, "7001",
-                               symbol="AAPL")
-    assert result.position is None and not result.events  # the fill is adopted after warm-up
-
-
-def test_open_orders_of_this_bot_unknown_to_the_database_are_reported_others_ignored():
-    orders = (KnownOrder("7001-5-sl", "SELL", "STP", 10, 0, "Submitted"),
-              KnownOrder("manual-1", "BUY", "LMT", 1, 0, "Submitted"))
-    result = reconcile_account(account(0, orders), None, (), no_orders, "7001", symbol="AAPL")
-    assert [e.status["reconcile"] for e in result.events] == [
-        "open SELL STP order 7001-5-sl (10 AAPL) at IB is not in the database; left alone"]
-
-
 # -- live money ----------------------------------------------------------------------------------
 def ibkr_bot(confirmed: bool) -> SimpleNamespace:
-    return SimpleNamespace(broker=SimpleNamespace(type="ibkr"), live_trading_confirmed=confirmed)
+    return SimpleNamespace(broker=SimpleNamespace(type="ibkr"),
+                           data=SimpleNamespace(data_source="ibkr"),
+                           live_trading_confirmed=confirmed)
+
+
+def connected(account: str) -> SimpleNamespace:
+    return SimpleNamespace(account=account)
 
 
 def test_a_paper_account_needs_no_confirmation_a_live_one_needs_both():
     check_live_money(ibkr_bot(False), False)  # before connecting: decided on the account
-    check_live_money(ibkr_bot(False), False, account="DU1234567")
+    check_live_money(ibkr_bot(False), False, connected("DU1234567"))
     with pytest.raises(ConfigError) as err:
-        check_live_money(ibkr_bot(False), False, account="U7654321")
-    assert "live account U7654321" in str(err.value)
+        check_live_money(ibkr_bot(False), False, connected("U7654321"))
+    assert "logged in to the live account U7654321, which trades real money" in str(err.value)
     assert '"live_trading_confirmed": true in the config and --live' in str(err.value)
     with pytest.raises(ConfigError, match="without --live on the command line"):
-        check_live_money(ibkr_bot(True), False, account="U7654321")
-    check_live_money(ibkr_bot(True), True, account="U7654321")
+        check_live_money(ibkr_bot(True), False, connected("U7654321"))
+    check_live_money(ibkr_bot(True), True, connected("U7654321"))

@@ -290,22 +290,13 @@ def test_build_source_makes_the_file_source():
     assert "ETHBTC-5m.csv (5760 bars 2018-01-10T04:55:00Z" in source.describe()
 
 
-@pytest.mark.parametrize("kind", ["kraken"])
-def test_a_source_of_a_later_version_is_a_config_error(kind):
-    with pytest.raises(ConfigError, match=f"'{kind}' is not available in this version"):
+@pytest.mark.parametrize("kind", ["binance", "kraken"])
+def test_the_feed_factory_builds_only_files_venues_build_their_own_sources(kind):
+    with pytest.raises(ConfigError, match=f"'{kind}' is not a file; a venue's bar source is "
+                                          "built by its venue"):
         build_source(_data_config(kind), resume_after_ts=None)
-
-
-def test_an_ibkr_source_needs_the_bots_tws_connection():
-    with pytest.raises(ConfigError, match="needs the bot's TWS / IB Gateway connection"):
-        build_source(_data_config("ibkr", file_path=None), resume_after_ts=None)
 
 
 def test_a_file_source_without_a_path_is_a_config_error():
     with pytest.raises(ConfigError, match="data.file_path"):
         build_source(_data_config("file", file_path=None), resume_after_ts=None)
-
-
-def test_a_binance_source_needs_the_bots_venue_connection():
-    with pytest.raises(ConfigError, match="needs a Binance connection"):
-        build_source(_data_config("binance", file_path=None), resume_after_ts=None)

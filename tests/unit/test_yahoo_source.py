@@ -14,7 +14,7 @@ from fakes.yahoo import FakeYahoo
 from feeds.csv_bars import BarArrays, load_bars
 from feeds.live import BarSink
 from feeds.resample import resample_bars
-from feeds.yahoo import CLOSED_WAIT, YahooBarSource
+from trading.venues.yahoo.source import CLOSED_WAIT, YahooBarSource
 from trading.core.types import Bar
 from trading.runtime.io_thread import IOThread
 from trading.venues.yahoo.chart import Chart, Session, UnknownSymbol
@@ -136,7 +136,7 @@ def test_daily_bars_are_dated_by_their_day_and_delivered_after_the_session(io):
 def test_backoff_is_capped_at_retry_interval_and_nothing_is_missed_or_doubled(io, caplog):
     fake = FakeYahoo(stock_5m()[:200], symbol="XYZ", history=100).start()
     try:
-        with caplog.at_level(logging.WARNING, logger="feeds.yahoo"):
+        with caplog.at_level(logging.WARNING, logger="feeds.venue_source"):
             source, sink, task = start(io, fake, "5m", lookback=10, retry=0.6)
             take(sink, lambda b: len(b) >= 10)
             fake.inject("outage", 10)
@@ -177,39 +177,39 @@ OPEN, CLOSE = 1_700_000_000.0 - 1_700_000_000 % DAY + 14.5 * HOUR, 1_700_000_000
 
 def test_in_session_the_next_poll_is_the_next_close_plus_the_delay():
     source = _source()
-    source._last_ts = OPEN + 600
+    source.last_ts = OPEN + 600
     assert source._next_due(_chart(Session(OPEN, CLOSE)), OPEN + 1000) == OPEN + 1200 + 3
 
 
 def test_the_short_last_bar_of_a_session_is_asked_for_at_the_close():
     source = _source("1h")
-    source._last_ts = CLOSE - 1.5 * HOUR  # 19:30: the next one is 20:30-21:00
+    source.last_ts = CLOSE - 1.5 * HOUR  # 19:30: the next one is 20:30-21:00
     assert source._next_due(_chart(Session(OPEN, CLOSE)), CLOSE - 10) == CLOSE + 3
 
 
 def test_before_a_session_it_sleeps_until_the_first_bar_of_the_session_closes():
     source = _source()
-    source._last_ts = CLOSE - DAY - 300  # yesterday's last bar
+    source.last_ts = CLOSE - DAY - 300  # yesterday's last bar
     tomorrow = Session(OPEN, CLOSE)
     assert source._next_due(_chart(tomorrow), OPEN - 8 * HOUR) == OPEN + 300 + 3
 
 
 def test_after_the_close_with_no_session_announced_it_asks_again_now_and_then():
     source = _source()
-    source._last_ts = CLOSE - 300
+    source.last_ts = CLOSE - 300
     now = CLOSE + 2 * HOUR
     assert source._next_due(_chart(Session(OPEN, CLOSE)), now) == now + CLOSED_WAIT
 
 
 def test_a_daily_bar_is_asked_for_after_its_session_closes():
     source = _source("1d")
-    source._last_ts = OPEN - DAY
+    source.last_ts = OPEN - DAY
     assert source._next_due(_chart(Session(OPEN, CLOSE)), OPEN + HOUR) == CLOSE + 3
 
 
 def test_a_bar_built_from_hourly_bars_offset_from_the_hour_is_asked_for_when_its_last_closes():
     source = _source("2h")
-    source._last_ts = OPEN - 0.5 * HOUR  # the 14:00-16:00 bar; 16:00-18:00 holds 16:30 and 17:30
+    source.last_ts = OPEN - 0.5 * HOUR  # the 14:00-16:00 bar; 16:00-18:00 holds 16:30 and 17:30
     assert source._next_due(_chart(Session(OPEN, CLOSE)), OPEN + 2 * HOUR) == \
         OPEN - 0.5 * HOUR + 4.5 * HOUR + 3  # 18:30, when the 17:30 hourly bar closes
 

@@ -9,15 +9,14 @@ import pytest
 from fakes.yahoo import FakeYahoo
 from feeds.csv_bars import load_bars
 from trading.core.errors import ConfigError
-from trading.core.settings import BrokerConfig, DataConfig
+from trading.core.settings import DataConfig
 from trading.core.types import Bar
-from trading.venues.factory import build_venue
+from trading.venues.registry import VenueRequest, venues
 from trading.venues.yahoo.chart import MalformedAnswer, UnknownSymbol, parse_chart
 from trading.venues.yahoo.connection import RateLimited, Unreachable, YahooVenue, rewrite_url
 from trading.venues.yahoo.intervals import max_history_bars, yahoo_interval
 
 STOCK = Path(__file__).resolve().parents[1] / "fixtures" / "yahoo" / "XYZ-5m.csv"
-PAPER = BrokerConfig("paper", 1000.0, 0.0, 0.0)
 
 
 def stock(count: int = 300) -> list[Bar]:
@@ -50,14 +49,20 @@ def test_every_yahoo_host_goes_to_the_base_url(url, expected):
     assert rewrite_url(url, None) == url
 
 
-def test_the_venue_factory_builds_a_yahoo_connection_from_the_environment():
-    venue = build_venue(PAPER, data(), env={"YAHOO_BASE_URL": "http://127.0.0.1:9"})
+def build_venue(env: dict[str, str]) -> YahooVenue:
+    """The connection the yahoo venue's declaration builds for a bot with a simulated broker."""
+    return venues().for_data_source("yahoo").connect(VenueRequest(
+        broker=None, data=data(), settings=None, symbol="XYZ", env=env))
+
+
+def test_the_venue_declaration_builds_a_yahoo_connection_from_the_environment():
+    venue = build_venue(env={"YAHOO_BASE_URL": "http://127.0.0.1:9"})
     assert isinstance(venue, YahooVenue) and venue.describe() == "http://127.0.0.1:9"
-    assert build_venue(PAPER, data(), env={}).describe() == "https://query2.finance.yahoo.com"
+    assert build_venue(env={}).describe() == "https://query2.finance.yahoo.com"
     with pytest.raises(ConfigError, match="YAHOO_BASE_URL must be an http"):
-        build_venue(PAPER, data(), env={"YAHOO_BASE_URL": "127.0.0.1:9"})
+        build_venue(env={"YAHOO_BASE_URL": "127.0.0.1:9"})
     with pytest.raises(ConfigError, match="YAHOO_REQUEST_TIMEOUT must be a positive number"):
-        build_venue(PAPER, data(), env={"YAHOO_REQUEST_TIMEOUT": "soon"})
+        build_venue(env={"YAHOO_REQUEST_TIMEOUT": "soon"})
 
 
 @pytest.mark.parametrize("interval, base, name", [

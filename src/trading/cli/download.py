@@ -14,7 +14,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from feeds.binance_download import download_klines
+from trading.venues.binance.download import download_klines
 from trading.cli.download_yahoo import download_yahoo
 from trading.cli.common import EXIT_INVALID, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE
 from trading.cli.progress import ProgressBar
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         print("download: --end is before --start", file=sys.stderr)
         return EXIT_USAGE
     try:
-        _, venue = market_data(args)
+        _, venue, _ = market_data(args)
     except ConfigError as exc:
         print(f"download: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from feeds.yahoo_download import download_bars
+from trading.venues.yahoo.download import download_bars
 from trading.cli.common import EXIT_INVALID, EXIT_OK, EXIT_RUNTIME
 from trading.cli.progress import ProgressBar
 from trading.core.errors import DataError, VenueError

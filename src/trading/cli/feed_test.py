@@ -11,7 +11,6 @@ import logging
 import queue
 import sys
 
-from feeds.factory import build_source
 from feeds.live import CONNBROKEN, DELAYED, DISCONNECTED, LIVE, BarSink
 from trading.cli.common import EXIT_OK, EXIT_RUNTIME, EXIT_USAGE
 from trading.cli.market_args import market_data, market_parser, parse
@@ -37,8 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         return args
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        data, venue = market_data(args, lookback_bars=args.lookback)
-        source = build_source(data, resume_after_ts=None, venue=venue)
+        data, venue, declared = market_data(args, lookback_bars=args.lookback)
+        source = declared.bar_source(venue, data, None)
     except TradingBotError as exc:
         print(f"feed-test: {exc}", file=sys.stderr)
         return EXIT_USAGE

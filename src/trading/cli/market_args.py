@@ -3,15 +3,15 @@ them into exit codes, and the data settings and key-less venue connection they d
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 from trading.cli.common import EXIT_USAGE
 from trading.config.env_file import load_env_file
-from trading.core.settings import INTERVALS, BrokerConfig, DataConfig
-from trading.venues.factory import build_venue
+from trading.core.settings import INTERVALS, DataConfig
+from trading.venues.registry import Venue, VenueRequest, venues
 
-SOURCES = ("binance", "yahoo")
-NO_BROKER = BrokerConfig("paper", 1.0, 0.0, 0.0)  # market data only: no account, no keys
+SOURCES = ("binance", "yahoo")  # the venues whose market data these commands know
 
 
 def market_parser(prog: str, description: str) -> argparse.ArgumentParser:
@@ -33,9 +33,15 @@ def parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.N
     return args
 
 
-def market_data(args: argparse.Namespace, lookback_bars: int = 0) -> tuple[DataConfig, Any]:
-    """The data settings the arguments describe and a public-data venue connection for them."""
+def market_data(args: argparse.Namespace, lookback_bars: int = 0
+                ) -> tuple[DataConfig, Any, Venue]:
+    """The data settings the arguments describe, a public-data connection to their venue (no
+    account, no keys) and the venue's declaration."""
     data = DataConfig(data_source=args.source, symbol=args.symbol.upper(), interval=args.interval,
                       lookback_bars=max(0, lookback_bars), retry_interval=30.0, file_path=None,
                       speed=0.0)
-    return data, build_venue(NO_BROKER, data)
+    venue = venues().for_data_source(args.source)
+    assert venue is not None, f"no venue serves {args.source}"  # argparse's choices say which
+    connection = venue.connect(VenueRequest(broker=None, data=data, settings=None,
+                                            symbol=data.symbol, env=os.environ))
+    return data, connection, venue

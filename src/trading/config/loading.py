@@ -14,15 +14,15 @@ from typing import Any, Mapping, Sequence
 
 from strategies.mixins.registry import default_registry
 from trading.config.files import read_config_file, resolve_config_path
-from trading.config.models import (BotConfig, BrokerConfig, ChannelConfig, DataConfig, IbkrConfig,
-                                   LoggingConfig,
-                                   MixinSpec, NotificationsConfig, RiskConfig, StrategyConfig,
-                                   TradingConfig, TrailingStopConfig)
+from trading.config.models import (BotConfig, BrokerConfig, ChannelConfig, DataConfig,
+                                   LoggingConfig, MixinSpec, NotificationsConfig, RiskConfig,
+                                   StrategyConfig, TradingConfig, TrailingStopConfig)
 from trading.config.names import file_bot_id_problem
 from trading.config.overrides import Override, apply_overrides, mark_overridden
 from trading.core.settings import VenueEndpoints
 from trading.config.validator import validate_document
 from trading.core.errors import ConfigError
+from trading.venues.registry import venues
 
 
 def _freeze(value: Any) -> Any:
@@ -61,10 +61,11 @@ def _endpoints(raw: Mapping[str, Any] | None) -> VenueEndpoints:
     return VenueEndpoints(rest=raw.get("rest"), stream=raw.get("stream"), ws_api=raw.get("ws_api"))
 
 
-def _ibkr(raw: Mapping[str, Any]) -> IbkrConfig:
-    return IbkrConfig(host=raw["host"], port=int(raw["port"]), client_id=int(raw["client_id"]),
-                      sec_type=raw["sec_type"], exchange=raw["exchange"],
-                      primary_exchange=raw["primary_exchange"], currency=raw["currency"])
+def _venue_settings(doc: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Each venue's own section, typed by the venue that declares it."""
+    return MappingProxyType({key: venue.settings(doc.get(key, {}))
+                             for key, venue in venues().sections().items()
+                             if venue.settings is not None})
 
 
 def bot_id_from_path(path: Path) -> str:
@@ -128,7 +129,7 @@ def build_config(doc: Mapping[str, Any], source: Path | None = None,
         database_url=db_url,
         close_positions_on_shutdown=doc["shutdown"]["close_positions"],
         source=source,
-        ibkr=_ibkr(doc["ibkr"]),
+        venue_settings=_venue_settings(doc),
     )
 
 

@@ -9,7 +9,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from trading.core.settings import (BrokerConfig, ChannelConfig,  # noqa: F401 (re-exported)
-                                   DataConfig, IbkrConfig, NotificationsConfig, RiskConfig, TradingConfig,
+                                   DataConfig, NotificationsConfig, RiskConfig, TradingConfig,
                                    TrailingStopConfig)
 
 
@@ -53,4 +53,5 @@ class BotConfig:
     database_url: str
     close_positions_on_shutdown: bool
     source: Path | None = None
-    ibkr: IbkrConfig = IbkrConfig()
+    # each venue's own section (``ibkr`` ...), typed by the venue (trading.venues.registry)
+    venue_settings: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))

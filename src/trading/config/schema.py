@@ -17,8 +17,13 @@ from typing import Any, Mapping
 
 from strategies.mixins.base import Mixin
 from strategies.mixins.registry import MixinRegistry, default_registry
-from trading.core.settings import (BROKER_TYPES, DATA_SOURCES, IBKR_SEC_TYPES, INTERVALS,
-                                   NOTIFY_EVENTS)
+from trading.core.schema_parts import MAX_NAME, MAX_PATH, MAX_SYMBOL  # noqa: F401 (re-exported)
+from trading.core.schema_parts import enum as _enum
+from trading.core.schema_parts import obj as _obj
+from trading.core.schema_parts import scalar as _scalar
+from trading.core.settings import (FILE_SOURCE, FILE_SOURCE_TEXT, INTERVALS, NOTIFY_EVENTS,
+                                   SIMULATED_BROKERS)
+from trading.venues.registry import venues
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_FILE = Path("config") / "schema" / "trading_bot.schema.json"
@@ -27,12 +32,9 @@ BOT_ID_WORDS = "letters, digits, '_' and '-' only"
 # bounds no sane value reaches: they keep a careless or hostile config from flooding the log,
 # the database row, a message or the scheduler
 MAX_TEXT = 1000  # description
-MAX_NAME = 100  # versions, names
 # what the database columns hold (persistence.tables): bot_id String(64), and client order ids
 # String(64) made of the bot id and 17 characters more (-<10-digit time>-entry); symbol String(32)
 MAX_BOT_ID = 40
-MAX_SYMBOL = 32
-MAX_PATH = 4096  # file paths (PATH_MAX) and URLs
 MAX_MONEY = 1e15  # in the quote currency
 MAX_PERCENT_GAIN = 10000  # take profit, trailing activation: 100x the entry
 MAX_SECONDS = 86400  # periods: retries, heartbeats, timeouts
@@ -46,29 +48,6 @@ WEBHOOK_FORMATS = ("text", "json")
 DAILY_SUMMARY_PATTERN = "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
 EXIT_MIXIN_REF = "#/$defs/exit_mixin"
 DEFAULT_NOTIFY_ON = ["trade_entry", "trade_exit", "error"]
-
-
-def _obj(description: str, properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "object", "description": description,
-                              "properties": properties, "additionalProperties": False}
-    if required:
-        schema["required"] = list(required)
-    return schema
-
-
-def _scalar(kind: str, description: str, default: Any = None, **rules: Any) -> dict[str, Any]:
-    """A leaf key. ``rules`` are JSON Schema keywords spelt in snake case (``exclusive_minimum``)."""
-    schema: dict[str, Any] = {"type": kind, "description": description}
-    if default is not None:
-        schema["default"] = default
-    for key, value in rules.items():
-        head, *rest = key.split("_")
-        schema[head + "".join(word.title() for word in rest)] = value
-    return schema
-
-
-def _enum(description: str, choices: tuple[str, ...] | list[str], default: str | None = None) -> dict[str, Any]:
-    return _scalar("string", description, default, enum=list(choices))
 
 
 def _notify_on() -> dict[str, Any]:
@@ -95,14 +74,36 @@ URL_PATTERN = "^(https?|wss?)://[^\\s/]+(/\\S*)?$"
 
 
 def _endpoints(description: str) -> dict[str, Any]:
-    def url(what: str, example: str) -> dict[str, Any]:
-        return _scalar("string", f"{what} base URL (e.g. {example}).", pattern=URL_PATTERN,
-                       max_length=MAX_PATH)
+    def url(what: str) -> dict[str, Any]:
+        return _scalar("string", f"{what} base URL (https://... or wss://...).",
+                       pattern=URL_PATTERN, max_length=MAX_PATH)
     return _obj(description, {
-        "rest": url("REST API", "https://api.binance.com"),
-        "stream": url("Market data stream", "wss://stream.binance.com:9443"),
-        "ws_api": url("WebSocket API (user data stream)", "wss://ws-api.binance.com:443/ws-api/v3"),
+        "rest": url("REST API"),
+        "stream": url("Market data stream"),
+        "ws_api": url("WebSocket API (user data stream)"),
     })
+
+
+def _choices(fixed: dict[str, str], declared: dict[str, str]) -> tuple[list[str], str]:
+    """The names a key takes (the bot's own, then the venues') and the sentence on each."""
+    every = {**fixed, **declared}
+    return list(every), "; ".join(f"{name}: {text}" for name, text in every.items()) + "."
+
+
+def _broker_type() -> dict[str, Any]:
+    names, text = _choices(SIMULATED_BROKERS, venues().broker_types)
+    return _enum(f"Where orders go. {text}", names)
+
+
+def _data_source() -> dict[str, Any]:
+    names, text = _choices({FILE_SOURCE: FILE_SOURCE_TEXT}, venues().data_sources)
+    return _enum(f"Where bars come from. {text}", names)
+
+
+def _venue_sections() -> dict[str, Any]:
+    """Each venue's own config section, as the venue declares it."""
+    return {key: dict(venue.section_schema) for key, venue in venues().sections().items()
+            if venue.section_schema is not None}
 
 
 def _mixin_spec(kind: str) -> dict[str, Any]:
@@ -139,27 +140,23 @@ def config_schema() -> dict[str, Any]:
                               f"then follows the same rule ({BOT_ID_WORDS}).",
                               pattern=BOT_ID_PATTERN, max_length=MAX_BOT_ID),
             "live_trading_confirmed": _scalar(
-                "boolean", "Acknowledges that a binance or ibkr broker trades real money; the bot "
-                "also needs --live on the command line.", False),
+                "boolean", "Acknowledges that the broker trades real money (a venue's live "
+                "account); the bot also needs --live on the command line.", False),
             "broker": _obj("Where orders go.", {
-                "type": _enum("mock: instant simulated fills; paper: simulated fills on live prices, "
-                              "kept in the database; binance_paper: Binance Spot Testnet; binance: "
-                              "Binance Spot (real money); ibkr: Interactive Brokers TWS/Gateway.",
-                              BROKER_TYPES),
+                "type": _broker_type(),
                 "initial_balance": _scalar("number", "Starting cash of simulated brokers (mock, "
                                            "paper), in the quote currency. It does not apply to "
-                                           "a venue account (binance_paper, binance): there the "
-                                           "cash and position are the account's free quote and "
-                                           "base balances.", 10000, exclusive_minimum=0,
-                                           maximum=MAX_MONEY),
+                                           "a venue's account: there the cash and position are "
+                                           "the account's own balances.", 10000,
+                                           exclusive_minimum=0, maximum=MAX_MONEY),
                 "commission": _scalar("number", "Commission per fill as a fraction of its value "
                                       "(0.001 = 0.1%).", 0.001, minimum=0, maximum=0.1),
                 "slippage_pct": _scalar("number", "Simulated slippage per fill, in percent.", 0,
                                         minimum=0, maximum=10),
-                "endpoints": _endpoints("Where a venue broker connects, for regional venues and "
-                                        "proxies (default: Binance's own, its Spot Testnet's for "
-                                        "binance_paper). BINANCE_REST_URL, BINANCE_STREAM_URL and "
-                                        "BINANCE_WS_API_URL in the environment win."),
+                "endpoints": _endpoints("Where a venue's broker connects, for regional venues "
+                                        "and proxies (default: the venue's own, its test "
+                                        "network's for a paper account); the venue's "
+                                        "environment variables win (see the README)."),
             }, required=("type",)),
             "trading": _obj("What the bot trades and how much.", {
                 "symbol": _scalar("string", "The symbol traded, as the venue spells it (BTCUSDT).",
@@ -177,8 +174,7 @@ def config_schema() -> dict[str, Any]:
                                         "as a fraction.", 1.0, exclusive_minimum=0, maximum=1),
             }, required=("symbol",)),
             "data": _obj("Where bars come from.", {
-                "data_source": _enum("file: a CSV of bars; binance, yahoo, ibkr: history then live "
-                                     "bars from that service.", DATA_SOURCES),
+                "data_source": _data_source(),
                 "symbol": _scalar("string", "Symbol of the feed; defaults to trading.symbol and "
                                   "must equal it when given.", min_length=1, max_length=MAX_SYMBOL),
                 "interval": _enum("Bar size.", INTERVALS, "1h"),
@@ -193,13 +189,12 @@ def config_schema() -> dict[str, Any]:
                                  f"fast as possible, else at least {MIN_SPEED:g} (about one bar "
                                  "a day).", 0, minimum=0, maximum=MAX_SPEED),
                 "poll_delay_seconds": _scalar("number", "Seconds after a bar's close before a "
-                                              "polled source (yahoo) asks for it: the service "
-                                              "publishes a bar a moment after it closes.", 5,
+                                              "polled source asks for it: the service publishes "
+                                              "a bar a moment after it closes.", 5,
                                               minimum=0, maximum=600),
-                "endpoints": _endpoints("Where a venue data source connects (default: Binance's "
-                                        "own). A binance broker's endpoints serve its data too. "
-                                        "BINANCE_REST_URL and BINANCE_STREAM_URL in the "
-                                        "environment win."),
+                "endpoints": _endpoints("Where a venue's data source connects (default: the "
+                                        "venue's own); a venue broker's endpoints serve its "
+                                        "data too. The venue's environment variables win."),
             }, required=("data_source",)),
             "strategy": _obj("The trading rules: one entry mixin and one or more exit mixins.", {
                 "type": {"type": "string", "const": "custom", "default": "custom",
@@ -296,27 +291,7 @@ def config_schema() -> dict[str, Any]:
             "shutdown": _obj("What happens when the bot stops.", {
                 "close_positions": _scalar("boolean", "Close open positions on shutdown.", False),
             }),
-            "ibkr": _obj("Interactive Brokers: where TWS or IB Gateway listens and the contract "
-                         "trading.symbol names there (used by data_source ibkr and broker ibkr). "
-                         "IBKR_HOST, IBKR_PORT and IBKR_CLIENT_ID in the environment win.", {
-                "host": _scalar("string", "Host of TWS / IB Gateway.", "127.0.0.1", min_length=1,
-                                max_length=MAX_NAME),
-                "port": _scalar("integer", "API port: TWS 7497 paper / 7496 live, IB Gateway "
-                                "4002 paper / 4001 live.", 7497, minimum=1, maximum=65535),
-                "client_id": _scalar("integer", "API client id; unique among the clients of one "
-                                     "TWS (a second client with the same id is refused).", 1,
-                                     minimum=0, maximum=2_147_483_647),
-                "sec_type": _enum("Security type: STK stock, CASH forex (symbol EURUSD), CRYPTO, "
-                                  "FUT future.", IBKR_SEC_TYPES, "STK"),
-                "exchange": _scalar("string", "Exchange or routing (SMART for stocks, IDEALPRO "
-                                    "for forex, PAXOS for crypto).", "SMART", min_length=1,
-                                    max_length=MAX_SYMBOL),
-                "primary_exchange": _scalar("string", "Primary listing exchange (NASDAQ, NYSE) "
-                                            "to tell apart contracts that share a symbol; empty "
-                                            "for none.", "", max_length=MAX_SYMBOL),
-                "currency": _scalar("string", "Currency of the contract.", "USD", min_length=1,
-                                    max_length=MAX_SYMBOL),
-            }),
+            **_venue_sections(),
         },
     }
 

@@ -22,31 +22,20 @@ from typing import Any, Iterator, Mapping
 from jsonschema import Draft202012Validator, ValidationError
 
 from strategies.mixins.registry import Kind, MixinRegistry, default_registry
-from brokers import AVAILABLE_BROKERS
-from feeds import AVAILABLE_SOURCES
 from notify.settings import resolve as resolve_channel
 from trading.config.files import MAX_DEPTH, JsonPath, Problem, document_problems
 from trading.config.names import file_bot_id_problem, log_file_problem
 from trading.config.schema import (BOT_ID_PATTERN, BOT_ID_WORDS, DAILY_SUMMARY_PATTERN, MAX_NAME,
                                    MIN_SPEED, URL_PATTERN, apply_defaults,
                                    config_schema)
-from trading.core.settings import (BROKER_TYPES, CHANNELS, DATA_SOURCES, INTERVALS,
-                                   LIVE_MONEY_BROKERS)
+from trading.core.settings import CHANNELS, FILE_SOURCE, INTERVALS
 from trading.core.text import printable, shortened
-from trading.venues.yahoo.intervals import max_history_bars
+from trading.venues.registry import Venue, venues
 
 MAX_KEY_SHOWN = 40  # characters of a key quoted in a JSON path
 MAX_VALUE_SHOWN = 60  # characters of a value quoted in a message
 MAX_MESSAGE = 400  # characters of one message: a long value never floods the terminal
 
-# what each data source cannot deliver; every other interval in INTERVALS it serves
-_UNSERVED = {"ibkr": ("6h", "12h")}  # yahoo builds 3m 2h 4h 6h 12h from finer bars
-SOURCE_INTERVALS = {source: tuple(i for i in INTERVALS if i not in _UNSERVED.get(source, ()))
-                    for source in DATA_SOURCES}
-# brokers that only trade what their own venue quotes; mock and paper take any source
-BROKER_DATA_SOURCE = {"binance": "binance", "binance_paper": "binance", "ibkr": "ibkr"}
-BROKER_SECRETS = {"binance": ("BINANCE_API_KEY", "BINANCE_API_SECRET"),
-                  "binance_paper": ("BINANCE_TESTNET_API_KEY", "BINANCE_TESTNET_API_SECRET")}
 
 _TYPE_WORDS = {"object": "an object", "array": "an array", "string": "a string",
                "integer": "an integer", "number": "a number", "boolean": "true or false",
@@ -113,8 +102,13 @@ def _hint(word: Any, choices: Any) -> str:
 # --- pass 1: the schema, rewritten for people --------------------------------------------------
 
 @functools.cache
-def _validator() -> Draft202012Validator:
+def _validator_for(registry: Any) -> Draft202012Validator:
     return Draft202012Validator(config_schema())
+
+
+def _validator() -> Draft202012Validator:
+    """The schema's validator for the venues declared now (an installed plugin adds some)."""
+    return _validator_for(venues())
 
 
 def _json_type_matches(schema: Mapping[str, Any], value: Any) -> bool:
@@ -233,16 +227,28 @@ def _consistency_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
             f"must equal trading.symbol ({_show(symbol)}), got {_show(feed_symbol)}; the bot trades "
             "the symbol it watches (remove data.symbol to use trading.symbol)")
     source, interval = _text(data.get("data_source")), _text(data.get("interval"))
-    if source == "file" and "file_path" not in data:
+    if source == FILE_SOURCE and "file_path" not in data:
         yield ("data",), "missing required key 'file_path' (data_source 'file' reads bars from a CSV file)"
+    registry = venues()
     broker = _text(_section(doc, "broker").get("type"))
-    needed = BROKER_DATA_SOURCE.get(broker) if broker else None
-    if needed and source in DATA_SOURCES and source != needed:
+    broker_venue = registry.for_broker(broker) if broker else None
+    data_venue = registry.for_data_source(source) if source else None
+    if broker_venue is not None and data_venue is not broker_venue and \
+            (data_venue is not None or source == FILE_SOURCE):
+        own = " or ".join(f"'{s}'" for s in broker_venue.data_sources) or "its own venue's"
         yield ("data", "data_source"), (
-            f"broker '{broker}' trades on {needed} and needs data_source '{needed}', got {_show(source)}")
-    if source in SOURCE_INTERVALS and interval in INTERVALS and interval not in SOURCE_INTERVALS[source]:
+            f"broker '{broker}' trades at {broker_venue.title}, on its prices: it needs "
+            f"data_source {own}, got {_show(source)} (trade other data with the paper or mock "
+            "broker)")
+    served = data_venue.intervals if data_venue is not None else None
+    if served is not None and interval in INTERVALS and interval not in served:
         yield ("data", "interval"), (f"{source} cannot serve {_show(interval)} bars "
-                                     f"(it serves {' '.join(SOURCE_INTERVALS[source])})")
+                                     f"(it serves {' '.join(served)})")
+    trailing = _section(doc, "risk_management", "trailing_stop").get("enabled") is True
+    if broker_venue is not None and trailing and not broker_venue.trailing_stop_order:
+        yield ("risk_management", "trailing_stop", "enabled"), (
+            f"broker '{broker}' does not place the trailing stop as an order in this version; "
+            "turn it off and use the TrailingStopExitMixin exit instead")
 
 
 def _data_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
@@ -293,62 +299,52 @@ def _missing_env(names: list[str], env: Mapping[str, str], purpose: str) -> str 
     return f"environment variables {', '.join(missing)} are not set; {purpose} needs them"
 
 
-def _availability_warnings(doc: Mapping[str, Any]) -> Iterator[Problem]:
-    """What the config names that this version cannot run yet: validate and run agree."""
-    source = _text(_section(doc, "data").get("data_source"))
-    if source in DATA_SOURCES and source not in AVAILABLE_SOURCES:
-        yield ("data", "data_source"), (f"data_source '{source}' is not available in this version "
-                                        f"(available: {', '.join(AVAILABLE_SOURCES)}); "
-                                        "the bot refuses to start with it")
-    broker = _text(_section(doc, "broker").get("type"))
-    if broker in BROKER_TYPES and broker not in AVAILABLE_BROKERS:
-        yield ("broker", "type"), (f"broker '{broker}' is not available in this version "
-                                   f"(available: {', '.join(AVAILABLE_BROKERS)}); "
-                                   "the bot refuses to start with it")
+def _position_warnings(doc: Mapping[str, Any]) -> Iterator[Problem]:
     positions = _section(doc, "trading").get("max_positions")
     if _is_number(positions) and positions > 1:
         yield ("trading", "max_positions"), (f"the bot holds one position at a time; "
                                              f"max_positions {positions} has no effect")
 
 
-def _history_warnings(doc: Mapping[str, Any], errors: set[JsonPath]) -> Iterator[Problem]:
-    """A ``lookback_bars`` beyond the history the data source serves for the interval."""
-    if _crosses(("data",), errors):
-        return
-    data = _section(doc, "data")
-    keys = config_schema()["properties"]["data"]["properties"]  # the schema's defaults
-    source = data.get("data_source")
-    interval = data.get("interval", keys["interval"].get("default"))
-    lookback = data.get("lookback_bars", keys["lookback_bars"].get("default"))
-    if source != "yahoo" or interval not in INTERVALS or not _is_number(lookback):
-        return
-    most = max_history_bars(interval)
-    if most is not None and lookback > most:
-        yield ("data", "lookback_bars"), (
-            f"Yahoo serves at most about {most:,} {interval} bars of history (fewer for a market "
-            f"that closes at night); lookback_bars {lookback:,} is more: the bot warms up on "
-            f"what Yahoo serves. Set lookback_bars to {most:,} or less, or use a longer interval")
+def _used_venues(doc: Mapping[str, Any]) -> list[Venue]:
+    """The venues this config uses (its broker's, its data source's), each once."""
+    registry = venues()
+    broker = _text(_section(doc, "broker").get("type"))
+    source = _text(_section(doc, "data").get("data_source"))
+    found = [registry.for_broker(broker) if broker else None,
+             registry.for_data_source(source) if source else None]
+    return list({v.name: v for v in found if v is not None}.values())
+
+
+def _venue_warnings(doc: Mapping[str, Any], env: Mapping[str, str],
+                    errors: set[JsonPath]) -> Iterator[Problem]:
+    """What the broker's venue needs from the environment and the owner, and what each venue
+    the config uses says about it (on a document without errors, its defaults filled in)."""
+    broker = _text(_section(doc, "broker").get("type"))
+    broker_venue = venues().for_broker(broker) if broker else None
+    if broker_venue is not None:
+        message = _missing_env(list(broker_venue.secrets(broker)), env, f"broker '{broker}'")
+        if message:
+            yield ("broker", "type"), message
+        real = broker_venue.real_money(broker, None)
+        if real is not False and doc.get("live_trading_confirmed") is not True:
+            when = (f" when {broker_venue.live_account}" if real is None and
+                    broker_venue.live_account else "")
+            yield ("live_trading_confirmed",), (
+                f"broker '{broker}' trades real money{when}; the bot "
+                f"{'then ' if when else ''}refuses to trade until both "
+                "\"live_trading_confirmed\": true is set and --live is given on the command line")
+    if not errors:
+        defaulted = apply_defaults(doc, config_schema())
+        for venue in _used_venues(doc):
+            yield from venue.warnings(defaulted, env)
 
 
 def _warnings(doc: Mapping[str, Any], env: Mapping[str, str],
               errors: set[JsonPath]) -> Iterator[Problem]:
     """What the environment lacks; a channel whose settings have errors is not resolved."""
-    yield from _availability_warnings(doc)
-    yield from _history_warnings(doc, errors)
-    broker = _text(_section(doc, "broker").get("type"))
-    if broker in BROKER_SECRETS:
-        message = _missing_env(list(BROKER_SECRETS[broker]), env, f"broker '{broker}'")
-        if message:
-            yield ("broker", "type"), message
-    if broker == "ibkr" and doc.get("live_trading_confirmed") is not True:
-        yield ("live_trading_confirmed",), (
-            "broker 'ibkr' trades real money when TWS / IB Gateway is logged in to a live account "
-            "(an id not starting with DU); the bot then refuses to trade until both "
-            "\"live_trading_confirmed\": true is set and --live is given on the command line")
-    elif broker in LIVE_MONEY_BROKERS and doc.get("live_trading_confirmed") is not True:
-        yield ("live_trading_confirmed",), (
-            f"broker '{broker}' trades real money; the bot refuses to trade until both "
-            "\"live_trading_confirmed\": true is set and --live is given on the command line")
+    yield from _position_warnings(doc)
+    yield from _venue_warnings(doc, env, errors)
     for channel in CHANNELS:
         settings = _channel_on(doc, channel)
         if settings is not None and not _crosses(("notifications", channel), errors):
@@ -416,7 +412,8 @@ def validate_document(raw: Any, source: str, *, path: Path | None = None,
     reported = {p for p, _ in found}
     problems = _schema_problems(raw)
     problems += [*_mixin_problems(raw, registry), *_consistency_problems(raw), *_data_problems(raw),
-                 *_risk_problems(raw), *_log_file_problems(raw), *_bot_id_problems(raw, path)]
+                 *_risk_problems(raw), *_log_file_problems(raw), *_bot_id_problems(raw, path),
+                 *(p for venue in _used_venues(raw) for p in venue.problems(raw))]
     problems = found + [p for p in problems if not _beneath(p[0], reported)]
     errors = _lines(source, raw, problems)
     wrong = {where for where, _ in problems}

@@ -10,11 +10,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-BROKER_TYPES = ("mock", "paper", "binance_paper", "binance", "ibkr")
-LIVE_MONEY_BROKERS = ("binance", "ibkr")
-VENUE_BROKERS = {"binance": "binance", "binance_paper": "binance", "ibkr": "ibkr"}  # broker type -> its venue
-DATA_SOURCES = ("file", "binance", "yahoo", "ibkr")
-IBKR_SEC_TYPES = ("STK", "CASH", "CRYPTO", "FUT")
+# the brokers and the data source the bot has without a venue; every other broker.type and
+# data.data_source is a venue's (trading.venues.registry), with the sentence the schema shows
+SIMULATED_BROKERS = {
+    "mock": "instant simulated fills, nothing kept",
+    "paper": "simulated fills on live prices, kept in the database",
+}
+FILE_SOURCE = "file"
+FILE_SOURCE_TEXT = "a CSV of bars replayed as a live feed"
 INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "12h", "1d", "1w")
 INTERVAL_SECONDS = {"1m": 60, "3m": 180, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600,
                     "2h": 7200, "4h": 14400, "6h": 21600, "12h": 43200, "1d": 86400, "1w": 604800}
@@ -25,8 +28,8 @@ CHANNELS = ("telegram", "email", "webhook")
 
 @dataclass(frozen=True)
 class VenueEndpoints:
-    """Where a venue is reached; None keeps the venue's default (its testnet's for a paper
-    account). Environment variables (``BINANCE_REST_URL`` ...) win over these."""
+    """Where a venue is reached (a regional venue, a proxy); None keeps the venue's default (its
+    test network's for a paper account). The venue's environment variables win over these."""
 
     rest: str | None = None
     stream: str | None = None
@@ -40,22 +43,6 @@ class BrokerConfig:
     commission: float
     slippage_pct: float
     endpoints: VenueEndpoints = VenueEndpoints()
-
-
-@dataclass(frozen=True)
-class IbkrConfig:
-    """Where TWS / IB Gateway listens and which contract ``trading.symbol`` names there.
-
-    ``IBKR_HOST``, ``IBKR_PORT`` and ``IBKR_CLIENT_ID`` in the environment win over these.
-    """
-
-    host: str = "127.0.0.1"
-    port: int = 7497
-    client_id: int = 1
-    sec_type: str = "STK"
-    exchange: str = "SMART"
-    primary_exchange: str = ""
-    currency: str = "USD"
 
 
 @dataclass(frozen=True)
@@ -77,7 +64,7 @@ class DataConfig:
     file_path: Path | None
     speed: float
     endpoints: VenueEndpoints = VenueEndpoints()
-    poll_delay_seconds: float = 5.0  # a polled source (yahoo) asks this long after a close
+    poll_delay_seconds: float = 5.0  # a polled source asks this long after a bar's close
 
     @property
     def interval_seconds(self) -> int:

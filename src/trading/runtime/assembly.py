@@ -4,25 +4,13 @@ Replay and the live bot both call ``strategy_setup`` so the same config gives th
 """
 from __future__ import annotations
 
-import hashlib
-
 from strategies.custom_strategy import ProtectiveRules, StrategySetup
 from strategies.mixins.base import EntryMixin, ExitMixin
 from strategies.mixins.registry import MixinRegistry, default_registry
 from trading.config.models import BotConfig
+from trading.core.client_ids import order_prefix
 from trading.core.types import OpenTrade, PendingOrder
 from trading.risk import RiskManager
-
-
-MAX_ORDER_PREFIX = 16  # <prefix>-<10-digit time>-<purpose> then fits Binance's 36 characters
-
-
-def order_prefix(bot_id: str) -> str:
-    """The start of the bot's client order ids: the bot id, or for a long one its first 8
-    characters and a hash of the whole (still deterministic, so a restart finds its orders)."""
-    if len(bot_id) <= MAX_ORDER_PREFIX:
-        return bot_id
-    return f"{bot_id[:8]}-{hashlib.sha1(bot_id.encode()).hexdigest()[:7]}"
 
 
 def protective_rules(config: BotConfig) -> ProtectiveRules:

@@ -92,18 +92,24 @@ class LiveTradingBot:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def prepare(self) -> None:
-        """Build the data source and the broker the config names.
+        """Build the data source and the broker the config names, and connect their venue.
 
-        Everything a config can get wrong (a missing data file, a broker this version cannot
-        build) fails here, before a database, log or status file exists. ``run`` calls it when
-        it was not called first.
+        Everything a config can get wrong (a missing data file, a symbol or contract the venue
+        does not know, an unreachable venue, a live account without the owner's confirmation)
+        fails here, before a database, log or status file exists. ``run`` calls it when it was
+        not called first.
         """
         if is_in_memory(self.db_url):
             raise ConfigError("database.url is an in-memory SQLite database, which keeps nothing: "
                               "a bot must be able to restore its state after a restart; use a "
                               "file (the default sqlite:///data/<bot_id>.sqlite) or a server")
         if self.broker is None:
-            source, self.broker = self.venue_link.build()
+            try:
+                source, self.broker = self.venue_link.build()
+            except BaseException:  # nothing was written: close what the venue opened
+                self.venue_link.close()
+                self.io.stop(timeout=5.0)
+                raise
             self._source = self._source or source  # a source handed in wins
 
     def run(self) -> RunSummary:

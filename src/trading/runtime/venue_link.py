@@ -1,44 +1,52 @@
-"""The bot's link to its venue: builds the one connection its feed and broker share, reconciles
+"""The bot's link to its venue: builds the one connection its feed and broker share (from the
+venue registry), connects it before anything is written, holds the real-money rule, reconciles
 the database with the venue at start-up, reports the venue in the status, closes it at the end.
 
-``LiveTradingBot`` calls it at a few clearly marked places; everything venue-specific about the
-bot's lifecycle lives here, so the bot itself stays venue-agnostic. For a bot without a venue
-(file data, paper broker) every method is a no-op.
+``LiveTradingBot`` calls it at a few clearly marked places; nothing here names a venue: each
+venue's declaration (``trading.venues.registry``) says what it serves and how it is built. A
+bot without a venue (file data, paper broker) gets the file source and the simulated broker,
+and every venue step is a no-op.
 """
 from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from typing import Any, Callable
 
 from brokers.factory import build_broker
 from feeds.factory import build_source
 from trading.config.models import BotConfig
+from trading.core.client_ids import order_prefix
 from trading.core.errors import ConfigError, VenueError
 from trading.core.events import Event
-from trading.core.settings import LIVE_MONEY_BROKERS, VENUE_BROKERS
 from trading.persistence.repository import BotSnapshot
-from trading.runtime.assembly import order_prefix
 from trading.runtime.io_thread import IOThread
-from trading.venues.factory import build_venue
-from trading.venues.ibkr.connection import IbkrVenue
-from trading.venues.ibkr.settings import is_paper_account
+from trading.venues.registry import Venue, VenueRequest, venues
 
 log = logging.getLogger(__name__)
 
 CLOSE_TIMEOUT = 5.0
-ACCOUNT_TIMEOUT = 120.0  # seconds to connect and learn the account (the venue retries inside)
+CONNECT_TIMEOUT = 120.0  # seconds to connect and learn the account (the venue retries inside)
 
 
-def check_live_money(config: BotConfig, live_flag: bool, account: str | None = None) -> None:
+def venue_of(config: BotConfig) -> tuple[Venue | None, Venue | None]:
+    """(the venue the broker trades at, the venue the data comes from); None for the simulated
+    brokers and the file source. The validator makes sure the two are one when both are set."""
+    registry = venues()
+    return registry.for_broker(config.broker.type), registry.for_data_source(config.data.data_source)
+
+
+def check_live_money(config: BotConfig, live_flag: bool, connection: Any = None) -> None:
     """Refuse to trade real money unless the config and the command line both say so.
 
-    An ``ibkr`` broker trades real money only on a live account: ``account`` is the account TWS
-    manages (None before connecting, when the check waits for it); a paper account (DU...)
-    needs neither."""
-    if config.broker.type not in LIVE_MONEY_BROKERS:
+    The broker's venue decides what real money is (``Venue.real_money``); one whose account
+    decides (a live or a paper account) is asked again once connected (``connection``)."""
+    broker_venue, _ = venue_of(config)
+    if broker_venue is None:
         return
-    if config.broker.type == "ibkr" and (account is None or is_paper_account(account)):
+    real = broker_venue.real_money(config.broker.type, connection)
+    if not real:  # False, or None: only the connected account can tell
         return
     missing = []
     if not config.live_trading_confirmed:
@@ -46,8 +54,9 @@ def check_live_money(config: BotConfig, live_flag: bool, account: str | None = N
     if not live_flag:
         missing.append("--live on the command line")
     if missing:
-        what = (f"TWS / IB Gateway is logged in to the live account {account} (paper accounts "
-                "start with DU), which trades real money" if account is not None else
+        account = getattr(connection, "account", None) if connection is not None else None
+        what = (f"{broker_venue.title} is logged in to the live account {account}, which "
+                "trades real money" if account else
                 f"broker.type '{config.broker.type}' trades real money")
         raise ConfigError(f"{what}; refusing to start without {' and '.join(missing)}.")
 
@@ -61,43 +70,72 @@ class VenueLink:
         self.io = io
         self.publish = publish
         self.live = live
-        self.venue: Any = None
+        self.venue: Venue | None = None
+        self.connection: Any = None
         self.broker: Any = None
 
     def build(self) -> tuple[Any, Any]:
-        """The data source and the broker the config names, sharing one venue connection."""
+        """The data source and the broker the config names, sharing one venue connection,
+        which is connected before this returns: a symbol or contract the venue does not know,
+        an unreachable venue or a live account without the owner's confirmation stop the start
+        here, before anything is written."""
         cfg = self.config
-        if cfg.broker.type in VENUE_BROKERS and cfg.risk.trailing_stop.enabled:
-            raise ConfigError("risk_management.trailing_stop: the trailing stop order is not "
-                              f"supported by broker '{cfg.broker.type}' in this version; turn it "
-                              "off and use the TrailingStopExitMixin exit instead")
-        self.venue = build_venue(cfg.broker, cfg.data, cfg.ibkr, symbol=cfg.trading.symbol)
+        broker_venue, data_venue = venue_of(cfg)
+        self.venue = broker_venue or data_venue
+        settings = None
         if self.venue is not None:
-            self.venue.bind(self.io.submit)
-        source = build_source(cfg.data, resume_after_ts=None, venue=self.venue)
-        check_symbol = getattr(self.venue, "check_symbol", None)  # a data-only venue (yahoo)
-        if check_symbol is not None:  # a symbol it does not know is a start-up error
-            check_symbol(cfg.data.symbol, cfg.data.interval)
-        self.broker = build_broker(cfg.broker, venue=self.venue, symbol=cfg.trading.symbol)
+            settings = cfg.venue_settings.get(self.venue.section) if self.venue.section else None
+            self.connection = self.venue.connect(VenueRequest(
+                broker=cfg.broker if broker_venue is not None else None, data=cfg.data,
+                settings=settings, symbol=cfg.trading.symbol, env=os.environ))
+            self.connection.bind(self.io.submit)
+        if data_venue is not None:
+            source = data_venue.bar_source(self.connection, cfg.data, settings)
+        else:
+            source = build_source(cfg.data, resume_after_ts=None)
+        if broker_venue is not None:
+            self.broker = broker_venue.broker(self.connection, cfg.broker, cfg.trading.symbol)
+            events_to = getattr(self.broker, "events_to", None)
+            if events_to is not None:
+                events_to(self.publish)
+        else:
+            self.broker = build_broker(cfg.broker)
+        if self.connection is not None:
+            self._connect()
         return source, self.broker
+
+    def _connect(self) -> None:
+        """Connect on the I/O thread (started here); then the connected account may decide
+        whether the broker trades real money."""
+        if not self.io.running:
+            self.io.start()
+        connection = self.connection
+
+        async def connect() -> BaseException | None:
+            try:
+                await connection.start()
+            except Exception as exc:  # raised on this thread with its message, not logged there
+                return exc
+            return None
+
+        assert self.venue is not None
+        try:
+            problem = self.io.submit(connect(), name="connect venue").result(CONNECT_TIMEOUT)
+        except TimeoutError as exc:
+            raise VenueError(f"{self.venue.title} did not answer within "
+                             f"{CONNECT_TIMEOUT:g}s") from exc
+        if problem is not None:
+            raise problem
+        check_live_money(self.config, self.live, connection)
 
     def reconcile(self, snapshot: BotSnapshot) -> BotSnapshot:
         """Compare the saved state with the venue's (the venue wins); returns what to restore.
 
-        Starts the I/O thread (the venue lives there). Raises VenueError only when the venue
-        cannot be reached after retries: then the bot cannot tell, and refuses to start.
-        """
-        if isinstance(self.venue, IbkrVenue):
-            # connect first: an unknown contract or a client id in use is a clear start-up
-            # error, and the account decides whether this is real money
-            if not self.io.running:
-                self.io.start()
-            self._check_account()
+        Raises VenueError only when the venue cannot be reached after retries: then the bot
+        cannot tell, and refuses to start."""
         reconcile = getattr(self.broker, "reconcile", None)
         if reconcile is None:
             return snapshot
-        if not self.io.running:
-            self.io.start()
         result = reconcile(position=snapshot.position, pending=snapshot.pending_orders,
                            order_prefix=order_prefix(self.config.bot_id))
         for event in result.events:
@@ -105,37 +143,17 @@ class VenueLink:
         return dataclasses.replace(snapshot, position=result.position,
                                    pending_orders=result.pending_orders)
 
-    def _check_account(self) -> None:
-        """Connect to IB, whose account decides whether the ibkr broker trades real money."""
-        venue = self.venue
-
-        async def connect() -> BaseException | None:
-            try:
-                await venue.start()
-            except Exception as exc:  # raised on this thread with its message, not logged there
-                return exc
-            return None
-
-        try:
-            problem = self.io.submit(connect(), name="connect venue").result(ACCOUNT_TIMEOUT)
-        except TimeoutError as exc:
-            raise VenueError(f"TWS / IB Gateway did not answer within {ACCOUNT_TIMEOUT:g}s") \
-                from exc
-        if problem is not None:
-            raise problem
-        check_live_money(self.config, self.live, account=self.venue.account)
-
     def close(self) -> None:
         """Close the venue connection on the I/O thread (before the thread stops)."""
-        if self.venue is None or not self.io.running:
+        if self.connection is None or not self.io.running:
             return
         try:
-            self.io.submit(self.venue.close(), name="close venue").result(CLOSE_TIMEOUT)
+            self.io.submit(self.connection.close(), name="close venue").result(CLOSE_TIMEOUT)
         except Exception as exc:  # closing is best effort: the process is ending anyway
             log.debug("closing the venue connection: %s", exc)
 
     def status(self) -> dict[str, Any]:
         """``{"venue": {...}}`` for the status document (empty without a venue)."""
-        if self.venue is None:
+        if self.connection is None:
             return {}
-        return {"venue": self.venue.status()}
+        return {"venue": self.connection.status()}

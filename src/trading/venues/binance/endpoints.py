@@ -24,6 +24,7 @@ TESTNET = VenueEndpoints(rest="https://testnet.binance.vision/api",
 ENV_URLS = {"rest": "BINANCE_REST_URL", "stream": "BINANCE_STREAM_URL", "ws_api": "BINANCE_WS_API_URL"}
 KEY_NAMES = {False: ("BINANCE_API_KEY", "BINANCE_API_SECRET"),
              True: ("BINANCE_TESTNET_API_KEY", "BINANCE_TESTNET_API_SECRET")}
+TIMEOUT_ENV = "BINANCE_REQUEST_TIMEOUT"  # seconds a REST request may take (default 10)
 
 
 @dataclass(frozen=True)
@@ -79,3 +80,18 @@ def load_credentials(testnet: bool, env: Mapping[str, str] | None = None) -> Cre
                           f"'{'binance_paper' if testnet else 'binance'}' needs an API key for "
                           f"{where}: set {key_name} and {secret_name} in the environment or in .env")
     return Credentials(api_key=env[key_name], api_secret=env[secret_name])
+
+
+def request_timeout(env: Mapping[str, str]) -> float:
+    """Seconds a REST request may take: ``BINANCE_REQUEST_TIMEOUT``, default 10."""
+    text = env.get(TIMEOUT_ENV)
+    if not text:
+        return 10.0
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if value <= 0:
+        raise ConfigError(f"environment variable {TIMEOUT_ENV} must be a positive number of "
+                          f"seconds, got {text!r}")
+    return value

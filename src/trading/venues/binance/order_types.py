@@ -1,36 +1,11 @@
-"""What the broker and the order gateway say to each other about Binance orders: intents going
-out (``OrderIntent``, ``OcoIntent``), updates coming back (``OrderUpdate`` with ``VenueFill``s),
-and the account as read at start-up (``AccountState``)."""
+"""What the broker sends the order gateway for Binance: intents going out (``OrderIntent``,
+``OcoIntent``), in Binance's own words. What comes back is the kernel's
+(``trading.core.reports``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-
-from trading.venues.binance.filters import SymbolRules
-
-
-@dataclass(frozen=True)
-class VenueFill:
-    trade_id: int
-    quantity: float
-    price: float
-    fee: float
-    fee_asset: str
-    fee_quote: float  # the fee's value in the quote currency
-    fee_base: float  # the part of the fee taken from the base asset received (buys)
-    time_ms: int = 0  # when it traded (Binance's clock)
-
-
-@dataclass(frozen=True)
-class OrderUpdate:
-    """What changed for one order: its status now and the fills not reported before."""
-
-    client_id: str
-    status: str  # accepted | partial | filled | canceled | expired | rejected
-    venue_order_id: str | None = None
-    fills: tuple[VenueFill, ...] = ()
-    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,16 +48,3 @@ class OcoIntent:
                 "belowType": "STOP_LOSS_LIMIT", "belowClientOrderId": self.stop_loss_id,
                 "belowStopPrice": f"{self.stop:f}", "belowPrice": f"{self.stop_limit:f}",
                 "belowTimeInForce": "GTC", "newOrderRespType": "FULL"}
-
-
-@dataclass(frozen=True)
-class AccountState:
-    """The account as Binance reports it at start-up, for one symbol."""
-
-    rules: SymbolRules
-    base_total: float  # free + locked
-    quote_free: float
-    quote_locked: float
-    price: float
-    open_orders: tuple[dict[str, Any], ...]
-    time_ms: int = 0  # the balances include every fill up to this time

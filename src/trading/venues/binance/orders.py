@@ -1,18 +1,21 @@
 """Orders on Binance Spot for one symbol, on the I/O thread: ``OrderGateway``.
 
 The broker (on Backtrader's thread) hands it intents with ``venue.submit(gateway.place(...))``
-and reads ``OrderUpdate``s from ``gateway.updates``, a thread-safe queue. The gateway merges
-everything Binance says about an order, from the order's REST answer, the user data stream
+and reads the kernel's ``OrderUpdate``s from ``gateway.updates``, a thread-safe queue. The gateway
+merges everything Binance says about an order, from the order's REST answer, the user data stream
 (``executionReport``) and REST polling, into one sequence of updates per client order id: each
-trade once (by trade id), the final status only once every fill is known.
+trade once (by trade id), the final status only once every fill is known. The account at
+start-up and an order looked up by its client id are the kernel's reports too
+(``AccountReport``, ``OrderReport``), which the shared reconciliation reads.
 
 - Idempotent: an order whose answer was lost (5xx, timeout, dropped connection) is looked up by
   its ``origClientOrderId`` before it is sent again; so is one the bot sent before a restart.
 - Fills come from the user data stream; while it is down (and once after every re-subscribe) open
   orders are polled over REST. python-binance reconnects the WebSocket API after a drop but does
   not re-subscribe the user data stream: the gateway does.
-- Fees are reported in the asset Binance charged and in the quote currency (a base-asset fee at
-  the fill's price, BNB or another asset at its price in the quote currency).
+- Fees are reported in the quote currency (a base-asset fee at the fill's price, BNB or another
+  asset at its price in the quote currency); a fee taken from the base asset a buy received is
+  ``Fill.fee_base`` as well.
 """
 from __future__ import annotations
 
@@ -22,12 +25,11 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from trading.core.reports import UpdateQueue
 from trading.core.errors import OrderRejected, VenueError
+from trading.core.reports import AccountReport, Fill, OrderReport, OrderUpdate, UpdateQueue
 from trading.venues.binance.connection import BinanceVenue, TransientVenueError
 from trading.venues.binance.filters import SymbolRules
-from trading.venues.binance.order_types import (AccountState, OcoIntent, OrderIntent, OrderUpdate,
-                                                VenueFill)
+from trading.venues.binance.order_types import OcoIntent, OrderIntent
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +39,15 @@ STATUS = {"NEW": "accepted", "PARTIALLY_FILLED": "partial", "FILLED": "filled",
 FINAL = ("filled", "canceled", "expired", "rejected")
 PLACE_ATTEMPTS = 6
 EPSILON = 1e-12
+# a base-asset fee rounds the balance off what the bot counted by a fraction of a percent
+BALANCE_TOLERANCE = 0.002
 
 
 @dataclass
 class _Tracked:
     order_id: str | None = None
     status: str = "sent"
-    trade_ids: set[int] = field(default_factory=set)
+    trade_ids: set[str] = field(default_factory=set)
     filled: float = 0.0
 
 
@@ -54,9 +58,10 @@ class OrderGateway:
         self.venue = venue
         self.symbol = symbol.upper()
         self.poll_seconds = poll_seconds
-        self.updates: UpdateQueue[OrderUpdate] = UpdateQueue()
+        self.updates: UpdateQueue[OrderUpdate | AccountReport] = UpdateQueue()
         self.rules: SymbolRules | None = None
-        self.account: AccountState | None = None
+        self.account: AccountReport | None = None
+        self._account_ms = 0  # the balances read at start-up hold every fill up to this time
         self.stream_up = False
         self.resubscribes = 0
         self.reports = 0  # execution reports received on the user data stream
@@ -67,7 +72,7 @@ class OrderGateway:
         self._tasks: list[asyncio.Task] = []
 
     # -- start-up ----------------------------------------------------------------------------
-    async def start(self) -> AccountState:
+    async def start(self) -> AccountReport:
         """Connect, read the symbol's rules, balances and open orders; start following fills."""
         if self._lock is None:
             self._lock = asyncio.Lock()
@@ -75,27 +80,36 @@ class OrderGateway:
             if self.account is not None:
                 return self.account
             await self.venue.start()
-            client = self.venue.client
-            assert client is not None, "started above"
+            client = self._client(rules=False)
             info = await self.venue.request("exchange info", client.get_exchange_info)
-            self.rules = rules = SymbolRules.from_exchange_info(info, self.symbol)
-            account = await self.venue.request("account", client.get_account)
-            balances = {b["asset"]: (float(b["free"]), float(b["locked"]))
-                        for b in account.get("balances", ())}
-            taken_at = self.venue.server_now_ms()
-            opened = await self.venue.request("open orders", client.get_open_orders,
-                                              symbol=self.symbol)
-            ticker = await self.venue.request("price", client.get_symbol_ticker, symbol=self.symbol)
-            base, quote = balances.get(rules.base, (0.0, 0.0)), balances.get(rules.quote, (0.0, 0.0))
-            for order in opened:
-                self.look_up_first.add(order["clientOrderId"])
-            self.account = AccountState(rules=rules, base_total=base[0] + base[1],
-                                        quote_free=quote[0], quote_locked=quote[1],
-                                        price=float(ticker["price"]), open_orders=tuple(opened),
-                                        time_ms=taken_at)
+            self.rules = SymbolRules.from_exchange_info(info, self.symbol)
+            self.account = await self._read_account()
+            self._account_ms = int(self.account.time * 1000)
+            self.look_up_first.update(o.client_id for o in self.account.open_orders)
             self._tasks = [asyncio.create_task(self._user_stream(), name="binance user stream"),
                            asyncio.create_task(self._poll_loop(), name="binance order polling")]
             return self.account
+
+    async def _read_account(self) -> AccountReport:
+        """Balances, open orders and the price now, as the kernel's report."""
+        client, rules = self._client(), self.rules
+        assert rules is not None, "checked by _client"
+        account = await self.venue.request("account", client.get_account)
+        balances = {b["asset"]: (float(b["free"]), float(b["locked"]))
+                    for b in account.get("balances", ())}
+        taken_at = self.venue.server_now_ms()
+        opened = await self.venue.request("open orders", client.get_open_orders,
+                                          symbol=self.symbol)
+        ticker = await self.venue.request("price", client.get_symbol_ticker, symbol=self.symbol)
+        base, quote = balances.get(rules.base, (0.0, 0.0)), balances.get(rules.quote, (0.0, 0.0))
+        price = float(ticker["price"])
+        return AccountReport(
+            symbol=self.symbol, position=base[0] + base[1], price=price, cash=quote[0],
+            cash_locked=quote[1], open_orders=tuple(order_report(o) for o in opened),
+            time=taken_at / 1000, currency=rules.quote, step=float(rules.step),
+            relative_tolerance=BALANCE_TOLERANCE,
+            dust=max(float(rules.min_qty), float(rules.step),
+                     float(rules.min_notional) / price if price > 0 else 0.0))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -105,9 +119,10 @@ class OrderGateway:
                 await task
         self._tasks = []
 
-    def _client(self) -> Any:
+    def _client(self, rules: bool = True) -> Any:
+        """The REST client (with the symbol's rules read, unless ``rules`` is False)."""
         client = self.venue.client
-        if client is None or self.rules is None:
+        if client is None or (rules and self.rules is None):
             raise VenueError("the Binance connection is closed")
         return client
 
@@ -235,9 +250,15 @@ class OrderGateway:
                 return None
             raise
 
-    async def lookup(self, client_id: str) -> dict[str, Any] | None:
+    async def report(self, client_id: str) -> OrderReport | None:
         """The order with this client id as Binance knows it (None when it never arrived)."""
-        return await self._lookup(client_id)
+        found = await self._lookup(client_id)
+        return order_report(found) if found is not None else None
+
+    def may_exist(self, client_ids: Any) -> None:
+        """These orders may be on Binance already (sent before a restart): each is looked up
+        before it is sent, and followed if it is there."""
+        self.look_up_first.update(client_ids)
 
     # -- merging what Binance says -----------------------------------------------------------
     async def _absorb_answer(self, client_id: str, answer: dict[str, Any]) -> None:
@@ -279,7 +300,7 @@ class OrderGateway:
                     message=report.get("r", "") if report.get("X") == "REJECTED" else "")
 
     async def _fill(self, trade_id: int, side: str, qty: float, price: float, fee: float,
-                    asset: str, time_ms: int) -> VenueFill:
+                    asset: str, time_ms: int) -> Fill:
         rules = self.rules
         assert rules is not None
         fee_base = fee if asset == rules.base else 0.0
@@ -289,7 +310,10 @@ class OrderGateway:
             fee_quote = fee * price
         else:
             fee_quote = fee * await self._price_of(asset)
-        return VenueFill(trade_id, qty, price, fee, asset, fee_quote, fee_base, time_ms)
+        # a fill Binance made before the balances were read at start-up is already in them
+        before_start = bool(time_ms and self._account_ms and time_ms <= self._account_ms)
+        return Fill(str(trade_id), qty, price, fee=fee_quote, fee_base=fee_base,
+                    time=time_ms / 1000, before_start=before_start)
 
     async def _price_of(self, asset: str) -> float:
         """An asset's price in the quote currency (BNB fees), cached for the run."""
@@ -305,13 +329,13 @@ class OrderGateway:
                 return 0.0
         return self._prices[asset]
 
-    def _apply(self, client_id: str, order_id: str, venue_status: str, fills: list[VenueFill],
+    def _apply(self, client_id: str, order_id: str, venue_status: str, fills: list[Fill],
                executed: float, message: str = "") -> None:
         tracked = self._tracked.setdefault(client_id, _Tracked())
         tracked.order_id = order_id
-        new = tuple(f for f in fills if f.trade_id not in tracked.trade_ids)
+        new = tuple(f for f in fills if f.fill_id not in tracked.trade_ids)
         for f in new:
-            tracked.trade_ids.add(f.trade_id)
+            tracked.trade_ids.add(f.fill_id)
             tracked.filled += f.quantity
         status = STATUS.get(venue_status, "accepted")
         if status == "filled" and tracked.filled + EPSILON < executed:
@@ -320,7 +344,7 @@ class OrderGateway:
             return
         self._emit(client_id, tracked, status, new, order_id, message)
 
-    def _emit(self, client_id: str, tracked: _Tracked, status: str, fills: tuple[VenueFill, ...],
+    def _emit(self, client_id: str, tracked: _Tracked, status: str, fills: tuple[Fill, ...],
               order_id: str | None = None, message: str = "") -> None:
         tracked.status = status
         self.updates.put(OrderUpdate(client_id, status, order_id or tracked.order_id, fills, message))
@@ -336,11 +360,14 @@ class OrderGateway:
                 await socket.__aenter__()
                 self.stream_up = True
                 self.venue.stream_states["user data"] = "LIVE"
-                if attempt:
+                resubscribed = attempt > 0
+                if resubscribed:
                     self.resubscribes += 1
                     log.info("Binance user data stream re-subscribed")
                 attempt = 0
                 await self._poll_open()  # what happened while it was down
+                if resubscribed:  # every order caught up: the broker compares the position
+                    self.updates.put(await self._read_account())
                 while True:
                     message = await socket.recv()
                     if isinstance(message, dict) and message.get("e") == "error":
@@ -382,3 +409,12 @@ class OrderGateway:
             order = await self._lookup(client_id)
             if order is not None:
                 await self._absorb_order(client_id, order)
+
+
+def order_report(order: dict[str, Any]) -> OrderReport:
+    """An order object of Binance's (a lookup, a poll, an open order) as the kernel's report."""
+    return OrderReport(client_id=order.get("clientOrderId", ""), side=order.get("side", ""),
+                       kind=order.get("type", ""), quantity=float(order.get("origQty", 0)),
+                       filled=float(order.get("executedQty", 0)),
+                       status=STATUS.get(order.get("status", ""), "accepted"),
+                       venue_order_id=str(order["orderId"]) if "orderId" in order else None)

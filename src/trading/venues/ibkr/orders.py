@@ -1,7 +1,9 @@
 """Orders at IB for the traded contract, on the I/O thread: ``OrderGateway``.
 
 The broker (on Backtrader's thread) hands it intents with ``venue.submit(gateway.place(...))``
-and reads ``OrderUpdate``s from ``gateway.updates``, a thread-safe queue. Everything TWS says
+and reads the kernel's ``OrderUpdate``s from ``gateway.updates``, a thread-safe queue; the
+account at start-up and an order looked up by its client id are the kernel's reports too
+(``AccountReport``, ``OrderReport``). Everything TWS says
 about an order (``openOrder``, ``orderStatus``, ``execDetails``, ``commissionReport``, an error
 on its id) becomes one sequence of updates per client order id: each execution once (by exec
 id), with its fee; the final status only once every execution is told.
@@ -27,19 +29,22 @@ from typing import Any
 
 from ib_async import Order
 
-from trading.core.reports import UpdateQueue
 from trading.core.errors import VenueError
+from trading.core.reports import AccountReport, Fill, OrderReport, OrderUpdate, UpdateQueue
 from trading.venues.ibkr import codes
 from trading.venues.ibkr.connection import IbkrVenue
-from trading.venues.ibkr.order_types import (AccountState, KnownOrder, OrderIntent, OrderUpdate,
-                                             VenueFill)
+from trading.venues.ibkr.order_types import OrderIntent
 
 log = logging.getLogger(__name__)
 
 ACTIVE = ("PendingSubmit", "ApiPending", "PreSubmitted", "Submitted", "PendingCancel",
           "ValidationError")
+WORKING = ("PendingSubmit", "ApiPending", "PreSubmitted", "Submitted")  # open at IB
+DONE_STATUS = {"Filled": "filled", "Cancelled": "canceled", "ApiCancelled": "canceled",
+               "Inactive": "rejected"}
 FINAL = ("filled", "canceled", "rejected")
 EPSILON = 1e-9
+POSITION_TOLERANCE = 1e-6  # positions within this agree (IB reports whole units as floats)
 UNSET = 1e300  # IB's "no value" double is 1.79e308
 READY_WAIT = 120.0  # seconds an order waits for the connection before it is given up
 
@@ -61,15 +66,16 @@ class OrderGateway:
     def __init__(self, venue: IbkrVenue, fee_wait: float = 2.0) -> None:
         self.venue = venue
         self.fee_wait = fee_wait
-        self.updates: UpdateQueue[OrderUpdate] = UpdateQueue()
-        self.account: AccountState | None = None
+        self.updates: UpdateQueue[OrderUpdate | AccountReport] = UpdateQueue()
+        self.account: AccountReport | None = None
+        self._known_exec_ids: frozenset[str] = frozenset()  # executions read at start-up
         self._tracked: dict[str, _Tracked] = {}
         self._at_ib: set[str] = set()  # client ids IB reported or this gateway placed
         self._lock: asyncio.Lock | None = None
         self._hooked = False
 
     # -- start-up ----------------------------------------------------------------------------
-    async def start(self) -> AccountState:
+    async def start(self) -> AccountReport:
         """Connect; read the account's position, cash and this contract's orders; follow them."""
         if self._lock is None:
             self._lock = asyncio.Lock()
@@ -101,7 +107,7 @@ class OrderGateway:
         ib.commissionReportEvent -= self._on_commission
         self._hooked = False
 
-    def _read_account(self) -> AccountState:
+    def _read_account(self) -> AccountReport:
         ib, venue = self.venue.ib, self.venue
         contract = venue.contract
         assert contract is not None, "started"
@@ -110,14 +116,16 @@ class OrderGateway:
             if p.contract.conId == contract.conId:
                 size, cost = float(p.position), float(p.avgCost)
         multiplier = float(contract.multiplier or 1) if contract.secType == "FUT" else 1.0
-        cash = self._cash(contract.currency)
-        orders = tuple(self.known(ref) for ref in sorted(self._refs()))
-        return AccountState(account=venue.account, position=size,
-                            average_cost=cost / multiplier if multiplier else cost, cash=cash,
-                            currency=contract.currency,
-                            orders=tuple(o for o in orders if o is not None),
-                            time=self._now(),
-                            known_exec_ids=frozenset(f.execution.execId for f in ib.fills()))
+        average = cost / multiplier if multiplier else cost
+        # executions IB reported at start-up: the position already includes them (IB's
+        # execution times have whole seconds, too coarse to tell one just before start-up)
+        self._known_exec_ids = frozenset(f.execution.execId for f in ib.fills())
+        orders = tuple(o for o in (self.known(ref) for ref in sorted(self._refs())) if o is not None)
+        return AccountReport(symbol=contract.localSymbol or contract.symbol, position=size,
+                             price=average, average_cost=average,
+                             cash=self._cash(contract.currency), currency=contract.currency,
+                             account=venue.account, open_orders=tuple(o for o in orders if o.open),
+                             time=self._now(), step=POSITION_TOLERANCE)
 
     def _cash(self, currency: str) -> float:
         values = self.venue.ib.accountValues(self.venue.account) if self.venue.account else \
@@ -162,7 +170,7 @@ class OrderGateway:
                                                  or f.contract.conId == contract.conId))
         return refs
 
-    def known(self, client_id: str) -> KnownOrder | None:
+    def known(self, client_id: str) -> OrderReport | None:
         """The order with this client id as IB reports it (None when IB never had it)."""
         trades = self._trades_by_ref(client_id)
         fills = self._fills_by_ref(client_id)
@@ -172,17 +180,23 @@ class OrderGateway:
         if trades:
             trade = trades[-1]
             o, s = trade.order, trade.orderStatus
-            return KnownOrder(client_id=client_id, side=o.action, kind=o.orderType,
-                              quantity=float(o.totalQuantity), filled=max(filled, float(s.filled)),
-                              status=s.status or "Submitted", order_id=int(o.orderId or 0))
+            filled = max(filled, float(s.filled))
+            status = DONE_STATUS.get(s.status) or ("partial" if filled > EPSILON else "accepted")
+            return OrderReport(client_id=client_id, side=o.action, kind=o.orderType,
+                               quantity=float(o.totalQuantity), filled=filled, status=status,
+                               venue_order_id=str(o.orderId) if o.orderId else None)
         side = "BUY" if fills[0].execution.side in ("BOT", "BUY") else "SELL"
-        return KnownOrder(client_id=client_id, side=side, kind="?", quantity=filled,
-                          filled=filled, status="Filled")
+        return OrderReport(client_id=client_id, side=side, kind="?", quantity=filled,
+                           filled=filled, status="filled")
 
-    async def lookup(self, client_id: str) -> KnownOrder | None:
+    async def report(self, client_id: str) -> OrderReport | None:
         """``known`` on the I/O thread (after start)."""
         await self.start()
         return self.known(client_id)
+
+    def may_exist(self, client_ids: object) -> None:
+        """Nothing to do: every order IB reports (read at start and on every reconnect) is
+        searched by its client id before an order goes out."""
 
     # -- orders ------------------------------------------------------------------------------
     async def place(self, intent: OrderIntent) -> None:
@@ -287,12 +301,11 @@ class OrderGateway:
         fee = float(commission) if commission and abs(commission) < UNSET else 0.0
         self._evaluate(ref, (self._venue_fill(fill, fee),))
 
-    @staticmethod
-    def _venue_fill(fill: Any, fee: float) -> VenueFill:
+    def _venue_fill(self, fill: Any, fee: float) -> Fill:
         e = fill.execution
         when = e.time.timestamp() if hasattr(e.time, "timestamp") else 0.0
-        return VenueFill(exec_id=e.execId, quantity=abs(float(e.shares)), price=float(e.price),
-                         fee=abs(fee), time=when)
+        return Fill(fill_id=e.execId, quantity=abs(float(e.shares)), price=float(e.price),
+                    fee=abs(fee), time=when, before_start=e.execId in self._known_exec_ids)
 
     def _on_connection(self, what: str) -> None:
         if what != "restored":
@@ -304,6 +317,8 @@ class OrderGateway:
                 self._absorb(ref)
                 if tracked.cancel_requested and tracked.status not in FINAL:
                     asyncio.get_running_loop().create_task(self.cancel(ref))
+        if self.account is not None:  # every order caught up: the broker compares the position
+            self.updates.put(self._read_account())
 
     def _absorb(self, ref: str) -> None:
         """Catch up with everything IB reports about ``ref`` (executions, then the status)."""
@@ -316,13 +331,13 @@ class OrderGateway:
                       if f.execution.execId not in tracked.exec_ids)
         self._evaluate(ref, fills)
 
-    def _evaluate(self, ref: str, fills: tuple[VenueFill, ...] = ()) -> None:
+    def _evaluate(self, ref: str, fills: tuple[Fill, ...] = ()) -> None:
         tracked = self._tracked[ref]
         if tracked.status in FINAL:
             return
-        new = tuple(f for f in fills if f.exec_id not in tracked.exec_ids)
+        new = tuple(f for f in fills if f.fill_id not in tracked.exec_ids)
         for f in new:
-            tracked.exec_ids.add(f.exec_id)
+            tracked.exec_ids.add(f.fill_id)
             tracked.filled += f.quantity
         trade = tracked.trade
         status, message = self._status_of(tracked)
@@ -358,7 +373,7 @@ class OrderGateway:
         return "accepted", ""
 
     def _emit(self, client_id: str, tracked: _Tracked, status: str,
-              fills: tuple[VenueFill, ...] = (), order_id: str | None = None,
+              fills: tuple[Fill, ...] = (), order_id: str | None = None,
               message: str = "") -> None:
         if status == "sent":
             return

@@ -1,14 +1,61 @@
-"""Where TWS / IB Gateway listens and which client id the bot uses: the ``ibkr`` config section,
-with ``IBKR_HOST``, ``IBKR_PORT`` and ``IBKR_CLIENT_ID`` from the environment winning."""
+"""The ``ibkr`` config section: where TWS / IB Gateway listens, which client id the bot uses and
+which contract ``trading.symbol`` names there, with ``IBKR_HOST``, ``IBKR_PORT`` and
+``IBKR_CLIENT_ID`` from the environment winning. Its JSON Schema is part of the config's."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 from trading.core.errors import ConfigError
+from trading.core.schema_parts import MAX_NAME, MAX_SYMBOL, enum, obj, scalar
 
 HOST_ENV, PORT_ENV, CLIENT_ID_ENV = "IBKR_HOST", "IBKR_PORT", "IBKR_CLIENT_ID"
 PAPER_ACCOUNT_PREFIX = "DU"  # IB's paper trading accounts; every other account trades real money
+SEC_TYPES = ("STK", "CASH", "CRYPTO", "FUT")
+SECTION = "ibkr"
+
+
+@dataclass(frozen=True)
+class IbkrConfig:
+    """The ``ibkr`` section, typed (the schema's defaults when the config has none)."""
+
+    host: str = "127.0.0.1"
+    port: int = 7497
+    client_id: int = 1
+    sec_type: str = "STK"
+    exchange: str = "SMART"
+    primary_exchange: str = ""
+    currency: str = "USD"
+
+    @classmethod
+    def from_section(cls, raw: Mapping[str, Any]) -> "IbkrConfig":
+        return cls(host=raw["host"], port=int(raw["port"]), client_id=int(raw["client_id"]),
+                   sec_type=raw["sec_type"], exchange=raw["exchange"],
+                   primary_exchange=raw["primary_exchange"], currency=raw["currency"])
+
+
+SECTION_SCHEMA = obj(
+    "Interactive Brokers: where TWS or IB Gateway listens and the contract trading.symbol names "
+    "there (used by data_source ibkr and broker ibkr). IBKR_HOST, IBKR_PORT and IBKR_CLIENT_ID "
+    "in the environment win.", {
+        "host": scalar("string", "Host of TWS / IB Gateway.", "127.0.0.1", min_length=1,
+                       max_length=MAX_NAME),
+        "port": scalar("integer", "API port: TWS 7497 paper / 7496 live, IB Gateway 4002 paper "
+                       "/ 4001 live.", 7497, minimum=1, maximum=65535),
+        "client_id": scalar("integer", "API client id; unique among the clients of one TWS (a "
+                            "second client with the same id is refused).", 1, minimum=0,
+                            maximum=2_147_483_647),
+        "sec_type": enum("Security type: STK stock, CASH forex (symbol EURUSD), CRYPTO, FUT "
+                         "future (bars only: the ibkr broker does not trade futures yet).",
+                         SEC_TYPES, "STK"),
+        "exchange": scalar("string", "Exchange or routing (SMART for stocks, IDEALPRO for forex, "
+                           "PAXOS for crypto).", "SMART", min_length=1, max_length=MAX_SYMBOL),
+        "primary_exchange": scalar("string", "Primary listing exchange (NASDAQ, NYSE) to tell "
+                                   "apart contracts that share a symbol; empty for none.", "",
+                                   max_length=MAX_SYMBOL),
+        "currency": scalar("string", "Currency of the contract.", "USD", min_length=1,
+                           max_length=MAX_SYMBOL),
+    })
 
 
 @dataclass(frozen=True)

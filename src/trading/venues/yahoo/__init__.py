@@ -1,6 +1,57 @@
-"""The Yahoo Finance connection (through yfinance): chart history as the project's bars.
+"""Yahoo Finance's chart API (through yfinance) as a data source: no keys, stocks and more.
 
-``connection.YahooVenue`` is the one connection a bot's ``yahoo`` feed uses; ``intervals`` maps
-the config's intervals to Yahoo's and knows how far back Yahoo serves each; ``chart`` reads
-Yahoo's chart answers. Imports only ``trading.core``.
+The connection (``connection.YahooVenue``), its environment (``environment``), the config's
+intervals as Yahoo's and how far back Yahoo serves each (``intervals``), chart answers
+(``chart``), closed bars out of them (``bars``), the polling source (``source``) and
+``tradingbot download yahoo`` (``download``). Only this package knows yfinance; ``VENUE`` below
+is all the rest of the bot knows of it.
 """
+from __future__ import annotations
+
+from typing import Any, Iterator, Mapping
+
+from trading.core.settings import INTERVALS, DataConfig
+from trading.venues.registry import Problem, Venue, VenueRequest
+from trading.venues.yahoo.intervals import max_history_bars
+
+SOURCE = "yahoo"
+
+
+def connect(request: VenueRequest) -> Any:
+    """The Yahoo connection the environment describes; it checks the symbol when it starts."""
+    from trading.venues.yahoo.environment import build_yahoo_venue
+
+    return build_yahoo_venue(request.env, symbol=request.data.symbol,
+                             interval=request.data.interval)
+
+
+def bar_source(connection: Any, data: DataConfig, settings: Any) -> Any:
+    from trading.venues.yahoo.source import YahooBarSource
+
+    return YahooBarSource(connection, data.symbol, data.interval, data.lookback_bars,
+                          data.retry_interval, poll_delay=data.poll_delay_seconds)
+
+
+def warnings(doc: Mapping[str, Any], env: Mapping[str, str]) -> Iterator[Problem]:
+    """A ``lookback_bars`` beyond the history Yahoo serves for the interval."""
+    data = doc.get("data") if isinstance(doc.get("data"), dict) else {}
+    interval, lookback = data.get("interval", "1h"), data.get("lookback_bars", 500)
+    if interval not in INTERVALS or not isinstance(lookback, int) or isinstance(lookback, bool):
+        return
+    most = max_history_bars(interval)
+    if most is not None and lookback > most:
+        yield ("data", "lookback_bars"), (
+            f"Yahoo serves at most about {most:,} {interval} bars of history (fewer for a market "
+            f"that closes at night); lookback_bars {lookback:,} is more: the bot warms up on "
+            f"what Yahoo serves. Set lookback_bars to {most:,} or less, or use a longer interval")
+
+
+VENUE = Venue(
+    name="yahoo",
+    title="Yahoo Finance",
+    data_sources={SOURCE: "bars from Yahoo Finance's chart API, polled after each close (no "
+                          "keys); trade them with the paper or mock broker"},
+    warnings=warnings,
+    connect=connect,
+    bar_source=bar_source,
+)

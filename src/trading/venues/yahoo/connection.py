@@ -91,8 +91,9 @@ class YahooVenue:
     """
 
     def __init__(self, base_url: str | None = None, *, request_timeout: float = 10.0,
-                 max_wait: float = 600.0) -> None:
+                 max_wait: float = 600.0, check: tuple[str, str] | None = None) -> None:
         self.base_url = base_url.rstrip("/") if base_url else None
+        self._check = check  # (symbol, interval) to look up once, when the bot starts
         self.request_timeout = request_timeout
         self.max_wait = max_wait
         self._session: Any = None
@@ -102,13 +103,17 @@ class YahooVenue:
         self.counters = {"requests": 0, "rate_limited": 0, "failed": 0, "malformed": 0}
         _LIBRARY_LOG.setLevel(logging.DEBUG if log.isEnabledFor(logging.DEBUG) else logging.ERROR)
 
-    # -- lifecycle (the same calls a Binance venue answers) ------------------------------------
+    # -- lifecycle (the calls every venue connection answers) ----------------------------------
     def bind(self, submit: Any) -> None:
         """Nothing to bind: requests run in worker threads of whichever loop awaits them."""
 
     async def start(self) -> None:
-        """Prepare the session (no request is made; the first chart request connects)."""
+        """Prepare the session; the first time, check that Yahoo knows the bot's symbol
+        (UnknownSymbol stops the start; Yahoo unreachable is only logged: the feed retries)."""
         self._open()
+        check, self._check = self._check, None
+        if check is not None:
+            await asyncio.to_thread(self.check_symbol, *check)
 
     def _open(self) -> None:
         if self._session is None:

@@ -19,7 +19,7 @@ import os
 from typing import Any
 
 from feeds.live import CONNBROKEN, DELAYED, LIVE, BarSink, SinkClosed
-from feeds.resume import put_history, split_resumed
+from feeds.venue_source import VenueBarSource
 from trading.core.errors import VenueError
 from trading.core.timeutil import iso_z
 from trading.core.types import Bar
@@ -29,104 +29,76 @@ from trading.venues.binance.klines import event_bar, fetch_closed_klines, interv
 log = logging.getLogger(__name__)
 
 SILENCE_ENV = "BINANCE_STREAM_TIMEOUT"  # seconds without a message before reconnecting
-FIRST_RETRY_SECONDS = 0.25
 
 
-class BinanceKlineSource:
-    """Closed klines of ``symbol`` at ``interval`` from ``venue`` (see the module docstring).
-
-    ``resume_after(ts)``: the last bar a previous run traded. Bars after it that are still within
-    ``lookback_bars`` of now are delivered as live bars (the bot trades them); older ones are
-    history.
-    """
+class BinanceKlineSource(VenueBarSource):
+    """Closed klines of ``symbol`` at ``interval`` from ``venue`` (see the module docstring)."""
 
     def __init__(self, venue: BinanceVenue, symbol: str, interval: str, lookback_bars: int,
                  retry_interval: float, resume_after_ts: float | None = None,
                  silence_seconds: float | None = None) -> None:
-        self.venue = venue
         self.symbol = symbol.upper()
         self.interval = interval
         self.step_ms = interval_ms(interval)
-        self.lookback_bars = max(0, int(lookback_bars))
-        self.retry_interval = float(retry_interval)
+        super().__init__(venue, key=f"klines {self.symbol} {interval}",
+                         label=f"binance {self.symbol} {interval}", lookback_bars=lookback_bars,
+                         retry_interval=retry_interval, resume_after_ts=resume_after_ts)
         env_silence = os.environ.get(SILENCE_ENV)
         self.silence_seconds = float(silence_seconds or env_silence or 2 * self.step_ms / 1000)
-        self._resume_ts: float | None = None
-        self._last_ms: int | None = None  # open time of the last bar delivered
         self.reconnects = 0
-        self.resume_after(resume_after_ts)
-
-    def resume_after(self, ts: float | None) -> None:
-        """Continue after the bar at ``ts`` (None: a first run)."""
-        self._resume_ts = ts
 
     def describe(self) -> str:
         return (f"binance {self.symbol} {self.interval} klines ({self.lookback_bars} history, "
                 f"{self.venue.endpoints.stream})")
 
     # -- the run -------------------------------------------------------------------------------
-    async def run(self, sink: BarSink) -> None:
+    async def stream(self, sink: BarSink) -> None:
         """History, then live closed klines until cancelled or the feed stops taking bars.
 
         Binance unreachable (at start, or its REST API failing a backfill after the venue's own
         retries) is waited out: the source retries, capped at ``retry_interval``, forever."""
         attempt = 0
-        try:
-            while True:
-                try:
-                    await self._run(sink)
-                    return
-                except (SinkClosed, asyncio.CancelledError):
-                    raise
-                except Exception as exc:  # VenueError, refused sockets, handshakes
-                    attempt += 1
-                    wait = min(self.retry_interval, FIRST_RETRY_SECONDS * 2 ** attempt)
-                    log.warning("%s: %s; trying again in %.1fs", self._label(), exc, wait)
-                    await self._set(sink, CONNBROKEN)
-                    await asyncio.sleep(wait)
-        except SinkClosed:
-            log.debug("%s: the feed stopped", self.describe())
-        finally:
-            self._state("stopped")
+        while True:
+            try:
+                await self._run(sink)
+                return
+            except (SinkClosed, asyncio.CancelledError):
+                raise
+            except Exception as exc:  # VenueError, refused sockets, handshakes
+                attempt += 1
+                await self.backing_off(sink, attempt, exc)
 
     async def _run(self, sink: BarSink) -> None:
         await self.venue.start()
-        await self._set(sink, DELAYED)
+        await self.set_state(sink, DELAYED)
         socket = await self._open_socket()  # first: klines closing during warm-up wait in it
         try:
-            if self._last_ms is None:
+            if self.last_ts is None:
                 await self._warm_up(sink)
             else:  # started over after a failure: carry on after the last bar delivered
                 await self._backfill(sink)
-            await self._set(sink, LIVE)
+            await self.set_state(sink, LIVE)
             while True:
                 try:
                     await self._stream(sink, socket)
                 except _Dropped as drop:
-                    log.warning("%s: stream dropped (%s); reconnecting", self._label(), drop)
-                await self._set(sink, CONNBROKEN)
+                    log.warning("%s: stream dropped (%s); reconnecting", self.label, drop)
+                await self.set_state(sink, CONNBROKEN)
                 await self._close_socket(socket)
                 socket = await self._reconnect()
-                await self._set(sink, DELAYED)
+                await self.set_state(sink, DELAYED)
                 await self._backfill(sink)
-                await self._set(sink, LIVE)
+                await self.set_state(sink, LIVE)
         finally:
             await self._close_socket(socket)
 
     async def _warm_up(self, sink: BarSink) -> None:
         now = await self.venue.server_time_ms()
-        window_start = now - (self.lookback_bars + 1) * self.step_ms
-        start = window_start
+        start = now - (self.lookback_bars + 1) * self.step_ms
         if self._resume_ts is not None:
             start = min(start, int(self._resume_ts * 1000) - self.lookback_bars * self.step_ms)
         rows = await fetch_closed_klines(self.venue, self.symbol, self.interval, start)
-        bars = [row_bar(r) for r in rows]
-        history, live = split_resumed(bars, self._resume_ts, self.lookback_bars, self._label())
-        await put_history(sink, history, self._label())
-        if history:
-            self._last_ms = int(history[-1].ts * 1000)
-        for bar in live:
-            await self._deliver(sink, bar)
+        await self.warm_up(sink, [row_bar(r) for r in rows])
 
     async def _stream(self, sink: BarSink, socket: Any) -> None:
         """Deliver closed klines from ``socket`` until it drops (raises ``_Dropped``)."""
@@ -151,30 +123,22 @@ class BinanceKlineSource:
             if not kline.get("x"):
                 continue  # the kline still forming never reaches the strategy
             bar = event_bar(kline)
-            opened = int(kline["t"])
-            if self._last_ms is not None and opened > self._last_ms + self.step_ms:
-                await self._backfill(sink, before_ms=opened)
-            await self._deliver(sink, bar)
-
-    async def _deliver(self, sink: BarSink, bar: Bar) -> None:
-        opened = int(round(bar.ts * 1000))
-        if self._last_ms is not None and opened <= self._last_ms:
-            return  # already delivered (a backfill and the stream overlap)
-        await sink.put_bar(bar)
-        self._last_ms = opened
+            if self.last_ts is not None and bar.ts > self.last_ts + self.step_ms / 1000:
+                await self._backfill(sink, before_ms=int(kline["t"]))
+            await self.deliver(sink, bar)
 
     async def _backfill(self, sink: BarSink, before_ms: int | None = None) -> None:
         """Fetch and deliver the closed klines after the last bar delivered (up to ``before_ms``)."""
-        if self._last_ms is None:
+        if self.last_ts is None:
             return
         end = None if before_ms is None else before_ms - 1
-        rows = await fetch_closed_klines(self.venue, self.symbol, self.interval,
-                                         self._last_ms + self.step_ms, end)
+        after_ms = int(round(self.last_ts * 1000)) + self.step_ms
+        rows = await fetch_closed_klines(self.venue, self.symbol, self.interval, after_ms, end)
         if rows:
-            log.info("%s: backfilled %d kline(s) %s to %s over REST", self._label(), len(rows),
+            log.info("%s: backfilled %d kline(s) %s to %s over REST", self.label, len(rows),
                      iso_z(rows[0][0] / 1000), iso_z(rows[-1][0] / 1000))
         for row in rows:
-            await self._deliver(sink, row_bar(row))
+            await self.deliver(sink, row_bar(row))
 
     # -- the socket ----------------------------------------------------------------------------
     async def _open_socket(self) -> Any:
@@ -191,29 +155,17 @@ class BinanceKlineSource:
     async def _reconnect(self) -> Any:
         attempt = 0
         while True:
-            wait = min(self.retry_interval, FIRST_RETRY_SECONDS * 2 ** attempt)
-            await asyncio.sleep(wait)
+            await asyncio.sleep(self.retry_wait(attempt))
             attempt += 1
             try:
                 socket = await self._open_socket()
             except Exception as exc:  # refused, DNS, handshake: keep trying, capped
                 log.warning("%s: reconnect attempt %d failed (%s); next in at most %gs",
-                            self._label(), attempt, exc, self.retry_interval)
+                            self.label, attempt, exc, self.retry_interval)
                 continue
             self.reconnects += 1
-            log.info("%s: reconnected after %d attempt(s)", self._label(), attempt)
+            log.info("%s: reconnected after %d attempt(s)", self.label, attempt)
             return socket
-
-    # -- states --------------------------------------------------------------------------------
-    async def _set(self, sink: BarSink, state: int) -> None:
-        await sink.put_status(state)
-        self._state({DELAYED: "DELAYED", LIVE: "LIVE", CONNBROKEN: "CONNBROKEN"}[state])
-
-    def _state(self, name: str) -> None:
-        self.venue.stream_states[f"klines {self.symbol} {self.interval}"] = name
-
-    def _label(self) -> str:
-        return f"binance {self.symbol} {self.interval}"
 
 
 class _Dropped(Exception):

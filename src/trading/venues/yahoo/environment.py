@@ -1,5 +1,4 @@
-"""Build the Yahoo connection from the environment (kept apart from the Binance factory so each
-venue's settings stay in one small place).
+"""Build the Yahoo connection from the environment.
 
 ``YAHOO_BASE_URL`` sends every Yahoo request (quote, chart, cookie and crumb hosts) to one other
 base URL (tests, proxies); ``YAHOO_REQUEST_TIMEOUT`` (seconds, default 10) bounds a request;
@@ -32,8 +31,10 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def build_yahoo_venue(env: Mapping[str, str]) -> YahooVenue:
-    """The Yahoo connection the environment describes; ConfigError for a bad setting."""
+def build_yahoo_venue(env: Mapping[str, str], *, symbol: str | None = None,
+                      interval: str | None = None) -> YahooVenue:
+    """The Yahoo connection the environment describes; ConfigError for a bad setting. With
+    ``symbol`` and ``interval`` it checks Yahoo knows the symbol when it starts."""
     base = (env.get(BASE_URL_ENV) or "").strip() or None
     if base is not None:
         parts = urlsplit(base)
@@ -41,4 +42,5 @@ def build_yahoo_venue(env: Mapping[str, str]) -> YahooVenue:
             raise ConfigError(f"environment variable {BASE_URL_ENV} must be an http(s) URL such "
                               f"as http://127.0.0.1:8080, got {base!r}")
     return YahooVenue(base, request_timeout=_seconds(env, TIMEOUT_ENV, 10.0),
-                      max_wait=_seconds(env, MAX_WAIT_ENV, 600.0))
+                      max_wait=_seconds(env, MAX_WAIT_ENV, 600.0),
+                      check=(symbol, interval) if symbol and interval else None)

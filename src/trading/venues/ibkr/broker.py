@@ -7,7 +7,8 @@ filled, canceled, rejected) comes back through the gateway's queue, which ``next
 CustomStrategy, risk, store and journal see exactly what they see with the paper broker.
 
 - Cash and position are the account's: the cash balance in the contract's currency and the
-  position in the contract, read at start-up; fills move them as IB reports them.
+  position in the contract, read at start-up; fills move them as IB reports them
+  (``VenueBroker`` books them; the start-up reconciliation is the shared one).
 - Market, limit and stop orders go out at once with the strategy's deterministic client order id
   as ``orderRef``. Protective orders linked as OCO share an IB OCA group: when one fills, IB
   cancels the others. A trailing stop is refused (use the TrailingStopExitMixin exit).
@@ -18,23 +19,15 @@ CustomStrategy, risk, store and journal see exactly what they see with the paper
 from __future__ import annotations
 
 import logging
-import time
-from typing import Any
 
 import backtrader as bt
-from backtrader.position import Position
 
-from brokers.ibkr_reconcile import Reconciliation, reconcile_account
 from brokers.venue_broker import LiveOrder, VenueBroker
-from trading.core.types import OpenTrade, PendingOrder
-from trading.venues.ibkr.order_types import AccountState, OrderIntent, VenueFill
+from trading.venues.ibkr.order_types import OrderIntent
 from trading.venues.ibkr.orders import OrderGateway, round_price, round_quantity
 
 log = logging.getLogger(__name__)
 
-# the I/O thread, woken by the hand-over, waits for the GIL while this thread goes on with the
-# bar (checkpoint ...): a short sleep lets it send the order first (about 1 ms sooner, p50)
-HAND_OVER_YIELD = 0.0002
 KINDS = {bt.Order.Market: "MKT", bt.Order.Limit: "LMT", bt.Order.Stop: "STP"}
 
 
@@ -43,50 +36,8 @@ class IbkrBroker(VenueBroker):
 
     VENUE = "TWS / IB Gateway"
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.account: AccountState | None = None
-
     def _gateway(self) -> OrderGateway:
         return OrderGateway(self.venue)
-
-    # -- start-up (Cerebro thread, before the first bar) ---------------------------------------
-    def _account(self) -> AccountState:
-        if self.account is None:
-            self.account = self._wait(self.gateway.start(), "ibkr account")
-        return self.account
-
-    def reconcile(self, *, position: OpenTrade | None, pending: tuple[PendingOrder, ...],
-                  order_prefix: str = "") -> Reconciliation:
-        """Compare the saved position and pending orders with the account; the account wins."""
-        account = self._account()
-        contract = self.venue.contract
-        symbol = contract.localSymbol or contract.symbol if contract is not None else ""
-        result = reconcile_account(account, position, pending, self.gateway.known, order_prefix,
-                                   symbol=symbol)
-        return self._adopt(result)
-
-    def start(self) -> None:
-        super().start()
-        account = self._account()
-        self.cash = account.cash
-        if account.position:
-            self.positions[self._data()] = Position(account.position, self._restored_price
-                                                    or account.average_cost)
-        self.startingcash = self.cash + account.position * (account.average_cost or 0.0)
-        log.info("IB account %s: %.2f %s cash, position %g", account.account, self.cash,
-                 account.currency, account.position)
-
-    def _hand_over(self, coro: Any, name: str) -> None:
-        super()._hand_over(coro, name)
-        time.sleep(HAND_OVER_YIELD)
-
-    # -- what the strategy reads ---------------------------------------------------------------
-    def getvalue(self, datas: Any = None) -> float:
-        data = self._data()
-        position = self.positions[data]
-        price = data.close[0] if len(data) else (position.price or 0.0)
-        return self.cash + position.size * price
 
     # -- orders from the strategy --------------------------------------------------------------
     def _submit_to_venue(self, order: bt.Order) -> None:
@@ -97,6 +48,7 @@ class IbkrBroker(VenueBroker):
                                 "Brokers by this version (use the TrailingStopExitMixin exit)")
             return
         self._send(order, kind)
+
     def _send(self, order: bt.Order, kind: str) -> None:
         data = order.data
         contract = self.venue.contract
@@ -147,12 +99,3 @@ class IbkrBroker(VenueBroker):
             member.canceling = True
             self._hand_over(self.gateway.cancel(member.client_id), f"cancel {member.client_id}")
         return True
-
-    # -- what IB answered (Cerebro thread) -----------------------------------------------------
-    def _execute(self, order: bt.Order, fill: VenueFill) -> None:
-        size = fill.quantity if order.isbuy() else -fill.quantity
-        # an execution IB reported at start-up: the position read then already holds it
-        adopted = self.account is not None and fill.exec_id in self.account.known_exec_ids
-        if not adopted:
-            self.cash -= size * fill.price + fill.fee
-        self._book(order, size, fill.price, fill.fee, adopted)

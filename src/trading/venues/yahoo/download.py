@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from feeds.yahoo_bars import fetch_closed_bars
+from trading.venues.yahoo.bars import fetch_closed_bars
 from trading.core.errors import DataError
 from trading.core.files import last_line
 from trading.core.timeutil import DAY_SECONDS, epoch_seconds, iso_z

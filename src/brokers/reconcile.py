@@ -1,0 +1,141 @@
+"""Start-up reconciliation of a venue account with the bot's database, written once for every
+venue: the venue wins.
+
+It works on the kernel's reports (``trading.core.reports``), which each venue's gateway makes
+from its wire messages: the account (``AccountReport``) and each of the bot's orders looked up
+by its client order id (``OrderReport``). Nautilus-style, every saved pending order is looked up
+at the venue, the position is compared with the saved one plus what those orders (and the open
+position's protective orders) filled, and open orders the database does not know are listed.
+Which orders are the bot's is one rule for every venue (``trading.core.client_ids.is_ours``);
+anyone else's orders in the same account are noted and left alone.
+
+Every difference is logged, becomes a ``status`` event and is resolved: a position the database
+does not know is adopted, one the venue no longer holds is dropped, a different size takes the
+venue's. Pending orders stay pending: after warm-up the strategy re-sends them with their client
+ids, and the gateway finds them at the venue and follows them (or adopts their fills) instead of
+placing them twice.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from trading.core.client_ids import is_ours, protective_ids
+from trading.core.events import Event, StatusEvent
+from trading.core.reports import AccountReport, OrderReport
+from trading.core.timeutil import utcnow
+from trading.core.types import OpenTrade, PendingOrder
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """What to restore after comparing with the venue, and what was found.
+
+    ``at_venue``: client ids that may already be at the venue (the pending orders and the
+    open position's protective orders): the gateway looks each up before sending it again."""
+
+    position: OpenTrade | None
+    pending_orders: tuple[PendingOrder, ...]
+    events: tuple[Event, ...]
+    summary: str
+    at_venue: tuple[str, ...] = ()
+
+
+def reconcile_account(account: AccountReport, position: OpenTrade | None,
+                      pending: tuple[PendingOrder, ...],
+                      lookup: Callable[[str], OrderReport | None], order_prefix: str,
+                      venue: str) -> Reconciliation:
+    """Compare the saved ``position`` and ``pending`` orders with ``account`` (see the module
+    docstring). ``lookup(client_id)`` is the order as the venue has it, None when it never got
+    it; ``venue`` names the venue in messages."""
+    symbol = account.symbol
+    notes: list[str] = []
+    differences: list[str] = []
+    expected = position.size if position is not None else 0.0
+    for order in pending:
+        found = lookup(order.client_order_id)
+        if found is None:
+            notes.append(f"pending {order.purpose} order {order.client_order_id} never reached "
+                         f"{venue}; it will be sent after warm-up")
+            continue
+        notes.append(f"pending {order.purpose} order {order.client_order_id} is {found.status} "
+                     f"at {venue} ({found.filled:g} filled); it will be followed, not sent again")
+        expected += found.filled if order.purpose == "entry" else -found.filled
+    protective: tuple[str, ...] = ()
+    if position is not None:
+        protective = protective_ids(order_prefix, position.entry_ts)
+        for cid in protective:
+            found = lookup(cid)
+            if found is not None and found.filled:
+                notes.append(f"protective order {cid} filled {found.filled:g} at {venue} while "
+                             "the bot was away; the fill is adopted after warm-up")
+                expected -= found.filled
+    actual = account.position
+    held = not account.is_dust(actual)
+    new_position = position
+    if agrees(account, actual, expected):
+        notes.append(f"position {actual:g} {symbol} agrees with the database")
+    elif position is not None and not held:
+        differences.append(f"the database holds an open position of {position.size:g} {symbol} "
+                           f"but {venue} holds {actual:g}: the position is closed (outside the "
+                           "bot?) and dropped")
+        new_position = None
+    elif position is None:
+        price, what = ((account.average_cost, "the account's average cost")
+                       if account.average_cost else (account.price, "the current price"))
+        differences.append(f"{venue} holds {actual:g} {symbol} the database does not know: "
+                           f"adopted as the open position at {price:g} ({what})")
+        new_position = OpenTrade(symbol=symbol, size=actual - expected, entry_price=price,
+                                 entry_ts=time.time(), entry_reason=f"adopted from {venue}")
+    else:
+        size = position.size + (actual - expected)
+        differences.append(f"the database's position is {position.size:g} {symbol} but {venue} "
+                           f"holds {actual:g}: the position is now {size:g}")
+        new_position = dataclasses.replace(position, size=size)
+    known = {p.client_order_id for p in pending} | set(protective)
+    foreign = 0
+    for order in account.open_orders:
+        if order.client_id in known:
+            continue
+        if not is_ours(order.client_id, order_prefix):
+            foreign += 1  # another program's order in the same account
+            continue
+        differences.append(f"open {order.side} {order.kind} order {order.client_id} "
+                           f"({order.quantity:g} {symbol}) at {venue} is not in the database; "
+                           "left alone")
+    if foreign:
+        notes.append(f"{foreign} open order(s) of other programs in the account, left alone")
+    for line in notes:
+        log.info("reconcile %s: %s", symbol, line)
+    for line in differences:
+        log.warning("reconcile %s: %s", symbol, line)
+    events = tuple(StatusEvent(time=utcnow(), status={"reconcile": line, "symbol": symbol})
+                   for line in differences)
+    summary = (f"{len(differences)} difference(s) resolved: " + "; ".join(differences)
+               if differences else "the account agrees with the database")
+    return Reconciliation(position=new_position, pending_orders=pending, events=events,
+                          summary=summary, at_venue=tuple(known))
+
+
+def agrees(account: AccountReport, actual: float, expected: float) -> bool:
+    """Whether the venue's ``actual`` position and the ``expected`` one are the same, within
+    the venue's tolerance (a lot step, a fee's rounding) or both too small to trade."""
+    tolerance = max(account.step, account.relative_tolerance * max(abs(actual), abs(expected)))
+    return abs(actual - expected) <= tolerance or (account.is_dust(actual)
+                                                   and account.is_dust(max(expected, 0.0)))
+
+
+def after_reconnect(account: AccountReport, held: float, venue: str) -> str | None:
+    """The same comparison after a reconnect, once the gateway has caught up on every order the
+    bot follows: the position the venue reports against the one the bot holds. None when they
+    agree, else what differs (the bot keeps trading; the owner is told)."""
+    if agrees(account, account.position, held):
+        return None
+    return (f"after reconnecting, {venue} holds {account.position:g} {account.symbol} but the "
+            f"bot holds {held:g}: an order outside the bot, or a fill the venue never reported; "
+            "check the account")

@@ -1,0 +1,68 @@
+"""The bot's client order ids, written once: how they are made, read back and recognised.
+
+Every order the bot sends carries ``<prefix>-<time>-<purpose>``: the bot's prefix (its id, or
+for a long one its first 8 characters and a hash of the whole), the epoch second of the bar
+that decided it (an entry or exit) or of the position's entry (its protective orders), and what
+it is for. The same decision on the same bar makes the same id after a restart, so a venue
+finds an order it already has instead of taking it twice, and reconciliation tells the bot's
+orders from anyone else's in the same account.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+MAX_PREFIX = 16  # <prefix>-<10-digit time>-<purpose> then fits the venues' 36 characters
+ENTRY, EXIT = "entry", "exit"
+STOP_LOSS, TAKE_PROFIT, TRAILING_STOP = "sl", "tp", "ts"
+PROTECTIVE = (STOP_LOSS, TAKE_PROFIT, TRAILING_STOP)
+PURPOSES = (ENTRY, EXIT) + PROTECTIVE
+
+
+def order_prefix(bot_id: str) -> str:
+    """The start of the bot's client order ids: the bot id, or for a long one its first 8
+    characters and a hash of the whole (still deterministic, so a restart finds its orders)."""
+    if len(bot_id) <= MAX_PREFIX:
+        return bot_id
+    return f"{bot_id[:8]}-{hashlib.sha1(bot_id.encode()).hexdigest()[:7]}"
+
+
+def client_id(prefix: str, ts: float, purpose: str) -> str:
+    """``<prefix>-<ts>-<purpose>``: the id of the order for ``purpose`` decided at ``ts``."""
+    return f"{prefix}-{int(ts)}-{purpose}"
+
+
+def protective_ids(prefix: str, entry_ts: float) -> tuple[str, ...]:
+    """The ids of the stop-loss, take-profit and trailing stop of the position entered at
+    ``entry_ts`` (each exists only when its rule is on)."""
+    return tuple(client_id(prefix, entry_ts, p) for p in PROTECTIVE)
+
+
+@dataclass(frozen=True)
+class ClientId:
+    """A client order id read back into its parts."""
+
+    prefix: str
+    ts: int
+    purpose: str
+
+    @property
+    def protective(self) -> bool:
+        return self.purpose in PROTECTIVE
+
+
+def parse(text: str) -> ClientId | None:
+    """The parts of one of the bot's ids, or None for an id this scheme did not make."""
+    prefix, sep, rest = text.rpartition("-")
+    if not sep:
+        return None
+    prefix, sep, ts = prefix.rpartition("-")
+    if not sep or not prefix or not ts.isascii() or not ts.isdigit() or rest not in PURPOSES:
+        return None
+    return ClientId(prefix, int(ts), rest)
+
+
+def is_ours(text: str, prefix: str) -> bool:
+    """Whether ``text`` is an order id this bot (``prefix``) made: one rule for every venue."""
+    parsed = parse(text)
+    return parsed is not None and parsed.prefix == prefix

@@ -1,0 +1,30 @@
+"""The template venue's broker: a ``VenueBroker`` (brokers.venue_broker) books fills, keeps cash
+and position, notifies the strategy and reconciles at start-up; a venue's broker only says how
+orders go out the venue's way (here: market orders; anything else is refused with the reason)."""
+from __future__ import annotations
+
+import backtrader as bt
+
+from brokers.venue_broker import LiveOrder, VenueBroker
+
+from .orders import TemplateGateway
+
+
+class TemplateBroker(VenueBroker):
+    VENUE = "the template venue"
+
+    def _gateway(self) -> TemplateGateway:
+        return TemplateGateway(self.venue)
+
+    def _submit_to_venue(self, order: bt.Order) -> None:
+        if order.exectype not in (None, bt.Order.Market):
+            self._reject(order, "the template venue takes market orders only")
+            return
+        client_id = order.info.client_order_id
+        self._live[client_id] = LiveOrder(order, client_id)
+        side = "BUY" if order.isbuy() else "SELL"
+        self._hand_over(self.gateway.place(client_id, side, abs(order.created.size)),
+                        f"order {client_id}")
+
+    def cancel(self, order: bt.Order, bracket: bool = False) -> bool:
+        return False  # market orders fill at once: nothing rests to cancel

@@ -1,0 +1,59 @@
+"""The template venue's connection: one per bot, on the bot's I/O thread, shared by the source
+and the broker. A real venue keeps its client library here (sessions, sockets, clock, rate
+limits); this one holds a market replayed from a CSV file and a simulated account.
+
+Every connection answers ``bind``, ``submit``, ``start``, ``close`` and ``status``.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+from feeds.csv_bars import load_bars
+from trading.core.errors import ConfigError, VenueError
+from trading.core.types import Bar
+
+log = logging.getLogger(__name__)
+
+
+class TemplateVenue:
+    """The market (``bars``, the ``price`` now) and the account (``cash``, ``position``)."""
+
+    def __init__(self, path: Path | None, symbol: str, history: int, cash: float = 10_000.0
+                 ) -> None:
+        if path is None:
+            raise ConfigError("data.file_path: the template venue replays a CSV file of bars")
+        self.path, self.symbol, self.history = Path(path), symbol, max(1, history)
+        self.cash, self.position = cash, 0.0
+        self.bars: list[Bar] = []
+        self.price = 0.0
+        self.stream_states: dict[str, str] = {}  # the source shows its state here
+        self.reconcile_result: str | None = None  # the broker's start-up reconciliation
+        self._submit: Callable[..., Any] | None = None
+
+    def bind(self, submit: Callable[..., Any]) -> None:
+        """``submit(coro, name=...)`` runs a coroutine on the I/O thread (set by the runtime)."""
+        self._submit = submit
+
+    def submit(self, coro: Awaitable[Any], name: str) -> Any:
+        if self._submit is None:
+            raise VenueError("the template venue is not bound to an I/O thread")
+        return self._submit(coro, name=name)
+
+    async def start(self) -> None:
+        """Connect (a real venue: log in, sync the clock); what stops the start raises here."""
+        if not self.bars:
+            loaded = load_bars(self.path)
+            self.bars = [loaded.bar(i) for i in range(len(loaded))]
+            self.price = self.bars[min(self.history, len(self.bars)) - 1].close
+            log.info("template venue: %d bars of %s from %s", len(self.bars), self.symbol,
+                     self.path)
+
+    async def close(self) -> None:
+        """Release the connection (idempotent)."""
+
+    def status(self) -> dict[str, Any]:
+        """What the bot's status shows about the venue."""
+        return {"venue": "template", "streams": dict(self.stream_states), "price": self.price,
+                "last_reconcile": self.reconcile_result}
