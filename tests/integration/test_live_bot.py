@@ -290,19 +290,26 @@ def test_a_second_instance_of_a_running_bot_is_refused_and_changes_nothing(ws_an
     assert status["pid"] == first.pid and status["state"] == "stopped"
 
 
-def test_reset_archives_a_stopped_bot_and_is_refused_while_it_runs(ws):
-    ws.write_config(data={"speed": 200})
+def test_reset_archives_a_stopped_bot_and_is_refused_while_it_runs(ws, uninterrupted):
+    # the first live bar is the first entry signal, so a position opens two bars in; at 2 bars/s
+    # the bot then has over 40 minutes of bars left (the pace is a floor, load only slows it):
+    # it runs through the whole refused reset, whose timeout is a minute
+    first_signal_ts = uninterrupted[0][0] - 300
+    signal_index = int(np.searchsorted(load_bars(SAMPLE).ts, first_signal_ts))
+    ws.write_config(data={"speed": 2, "lookback_bars": signal_index})
     proc = ws.start()
     try:
-        assert wait_until(ws.has_open_position, proc)
+        assert wait_until(ws.has_open_position, proc), "no position opened"
         refused = subprocess.run([sys.executable, "-m", "trading.cli", "reset", str(ws.config_path)],
                                  cwd=ws.root, env=ws.env(), text=True, capture_output=True, timeout=60)
         assert refused.returncode == 1 and "is running, so this command changes nothing" in refused.stderr
+        assert proc.poll() is None  # running before and after: the refusal came while it ran
     finally:
         proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
     before = ws.trades()
-    assert before or ws.has_open_position()
+    assert before or ws.has_open_position()  # (the first trade lasts 70 bars: open, as a rule)
     done = subprocess.run([sys.executable, "-m", "trading.cli", "reset", str(ws.config_path)],
                           cwd=ws.root, env=ws.env(), text=True, capture_output=True, timeout=60)
     assert done.returncode == 0, done.stderr
@@ -316,7 +323,8 @@ def test_reset_archives_a_stopped_bot_and_is_refused_while_it_runs(ws):
     journals = sorted(p.name for p in (ws.root / "logs" / "json").iterdir())
     assert journals == [archived[0]]
     assert not (ws.root / "logs" / "status" / f"{ws.bot_id}.json").exists()
-    # the next run starts over, with nothing restored
+    # the next run starts over, with nothing restored (at full speed: it runs the whole sample)
+    ws.write_config(data={"speed": 0})
     finish = ws.run()
     assert finish.returncode == 0, finish.stderr
     assert "restoring bot" not in finish.stderr

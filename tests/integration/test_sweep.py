@@ -8,7 +8,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import pytest
@@ -79,28 +79,71 @@ def test_sweep_ranks_every_point_with_the_figures_replay_gives(tmp_path):
     assert definition["points"] == 6 and definition["grid"][0]["values"] == [20, 30, 40]
 
 
+class LineReader:
+    """Reads a child's output stream line by line on a thread, so a test can wait for a line
+    (bounded) and still have everything the child wrote once it ends."""
+
+    def __init__(self, stream) -> None:
+        self.lines: list[str] = []
+        self._new = threading.Condition()
+        self._ended = False
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            with self._new:
+                self.lines.append(line)
+                self._new.notify_all()
+        with self._new:
+            self._ended = True
+            self._new.notify_all()
+
+    def wait_for(self, text: str, timeout: float) -> bool:
+        """Whether a line holding ``text`` arrived within ``timeout`` (False at end of stream)."""
+        with self._new:
+            self._new.wait_for(lambda: self._ended or any(text in line for line in self.lines), timeout)
+            return any(text in line for line in self.lines)
+
+    def text(self, timeout: float = 30) -> str:
+        """All the stream held, once it has ended."""
+        self._thread.join(timeout)
+        return "".join(self.lines)
+
+
+HOLD_AFTER = 3
+
+
 def test_a_stopped_sweep_resumes_where_it_stopped(tmp_path):
     out = tmp_path / "sweep"
     args = ["0001", "--data", str(SAMPLE), "--grid", "e_rsi_oversold=10:60:2", "--out", str(out),
             "--workers", "1", "--keep", "0", "--no-progress"]
-    first = subprocess.Popen(_command("sweep", *args), cwd=REPO, env=ENV, stdout=subprocess.PIPE,
+    # the sweep holds still after its third point until it is interrupted (a test-only switch,
+    # see trading.cli.sweep): the SIGINT reaches a running sweep, never one that has finished
+    held_env = {**ENV, "TRADINGBOT_TEST_SWEEP_HOLD_AFTER": str(HOLD_AFTER)}
+    first = subprocess.Popen(_command("sweep", *args), cwd=REPO, env=held_env, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:  # stop it once a few points are written
-        if (out / "results.csv").exists() and len(_rows(out / "results.csv")) >= 3:
-            break
-        time.sleep(0.05)
-    first.send_signal(signal.SIGINT)
-    _, err = first.communicate(timeout=120)
+    stderr = LineReader(first.stderr)
+    try:
+        held = stderr.wait_for(f"holding after {HOLD_AFTER} point(s)", timeout=240)
+        if held:
+            first.send_signal(signal.SIGINT)
+            first.wait(timeout=120)
+    finally:
+        first.kill()  # nothing once it has ended; a sweep that never held must not outlive the test
+        first.wait(timeout=30)
+        first.stdout.close()
+    err = stderr.text()
+    assert held, f"the sweep never held after {HOLD_AFTER} points:\n{err}"
     assert first.returncode == 130, err
     before = _rows(out / "results.csv")
-    assert 3 <= len(before) < 26
-    assert f"{len(before)} of 26 points are in" in err and "run the same command again to resume" in err
+    assert len(before) == HOLD_AFTER
+    assert f"{HOLD_AFTER} of 26 points are in" in err and "run the same command again to resume" in err
     assert "Traceback" not in err
 
     second = _run("sweep", *args)
     assert second.returncode == 0, second.stderr
-    assert f"26 points ({len(before)} done before, {26 - len(before)} to run)" in second.stdout
+    assert f"26 points ({HOLD_AFTER} done before, {26 - HOLD_AFTER} to run)" in second.stdout
     after = {r["point"]: r for r in _rows(out / "results.csv")}
     assert len(after) == 26
     for row in before:  # the points done before were kept, not run again

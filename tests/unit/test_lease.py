@@ -1,24 +1,41 @@
-"""One bot, one writer: the bot lease on SQLite and PostgreSQL (``db_url`` runs each on both)."""
+"""One bot, one writer: the bot lease on SQLite and PostgreSQL (``db_url`` runs each on both).
+
+Time passes for a lease when a test moves its clock on (``MovedClock``), never by sleeping against
+its ttl: a loaded machine cannot make a lease expire early or late."""
 from __future__ import annotations
 
 import os
 import socket
 import subprocess
 import sys
+import logging
 import textwrap
-import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from trading.core.errors import LeaseHeld, LeaseLost
 from trading.core.timeutil import iso_z, utcnow
 from trading.persistence import tables
-from trading.persistence.lease import BotLease
+from trading.persistence.lease import BotLease, database_now
 from trading.persistence.repository import Store
 
 BOT = "0001"
 HERE = socket.gethostname()
+
+
+class MovedClock:
+    """A lease's own clock (``database_now``: the database server's on PostgreSQL, so that path
+    is what runs) moved on by the time a test says has passed."""
+
+    def __init__(self, seconds: float = 0.0) -> None:
+        self.moved = timedelta(seconds=seconds)
+
+    def advance(self, seconds: float) -> None:
+        self.moved += timedelta(seconds=seconds)
+
+    def __call__(self, conn) -> datetime:
+        return database_now(conn) + self.moved
 
 
 @pytest.fixture
@@ -71,15 +88,19 @@ def test_the_holder_is_readable_with_aware_utc_times(store):
     assert lease.held
 
 
-def test_an_expired_lease_is_taken_over_and_its_old_holder_learns_it_on_renewal(store):
-    old = BotLease(store, BOT, 0.3, host=HERE, pid=os.getpid())  # alive, but it stopped renewing
-    old.acquire()
+def test_an_expired_lease_is_taken_over_and_its_old_holder_learns_it_on_renewal(store, caplog):
+    clock = MovedClock()
+    old = BotLease(store, BOT, 30, host=HERE, pid=os.getpid(), clock=clock)  # alive, not renewing
+    held = old.acquire()
     with pytest.raises(LeaseHeld):
-        BotLease(store, BOT, 30, host="beta", pid=7).acquire()
-    time.sleep(0.5)
-    new = BotLease(store, BOT, 30, host="beta", pid=7)
-    new.acquire()
+        BotLease(store, BOT, 30, host="beta", pid=7, clock=clock).acquire()
+    clock.advance(31)  # its 30 s are over
+    new = BotLease(store, BOT, 30, host="beta", pid=7, clock=clock)
+    with caplog.at_level(logging.WARNING, logger="trading.persistence.lease"):
+        new.acquire()
     assert (store.lease_holder(BOT).host, store.lease_holder(BOT).pid) == ("beta", 7)
+    assert (f"took over the lease of bot {BOT} from host {HERE}, pid {os.getpid()}: its lease "
+            f"expired at {iso_z(held.expires_at)}") in caplog.text
     with pytest.raises(LeaseLost) as lost:
         old.renew()
     assert "host beta, pid 7 took it" in str(lost.value) and "stop this one" in str(lost.value)
@@ -110,15 +131,28 @@ def test_a_live_process_on_this_host_keeps_its_lease(store):
 
 
 def test_renewing_moves_the_expiry_and_keeps_the_holder(store):
-    lease = BotLease(store, BOT, 0.4, host="alpha", pid=1)
+    clock = MovedClock()
+    lease = BotLease(store, BOT, 30, host="alpha", pid=1, clock=clock)
     first = lease.acquire()
-    time.sleep(0.25)
+    clock.advance(20)
     renewed = lease.renew()
-    assert renewed.expires_at > first.expires_at and renewed.taken_at == first.taken_at
-    assert store.lease_holder(BOT) == renewed
-    time.sleep(0.25)  # past the first expiry, within the renewed one
-    with pytest.raises(LeaseHeld):
-        BotLease(store, BOT, 30, host="beta", pid=2).acquire()
+    assert renewed.expires_at >= first.expires_at + timedelta(seconds=20)
+    assert renewed.taken_at == first.taken_at and store.lease_holder(BOT) == renewed
+    clock.advance(20)  # past the first expiry, within the renewed one
+    with pytest.raises(LeaseHeld, match="host alpha, pid 1"):
+        BotLease(store, BOT, 30, host="beta", pid=2, clock=clock).acquire()
+
+
+def test_a_late_renewal_keeps_a_lease_nobody_took_and_says_so(store, caplog):
+    clock = MovedClock()
+    lease = BotLease(store, BOT, 30, host="alpha", pid=1, clock=clock)
+    first = lease.acquire()
+    clock.advance(45)  # it expired 15 s ago, but nobody took it meanwhile
+    with caplog.at_level(logging.WARNING, logger="trading.persistence.lease"):
+        renewed = lease.renew()
+    assert lease.held and store.lease_holder(BOT) == renewed
+    assert f"the lease of bot {BOT} had expired at {iso_z(first.expires_at)}" in caplog.text
+    assert "this process keeps it" in caplog.text
 
 
 def test_renewing_a_lease_that_was_removed_raises_lease_lost(store, db_url):
@@ -152,7 +186,7 @@ def test_a_ttl_must_be_positive(store):
 RACER = textwrap.dedent("""
     import sys
     from trading.core.errors import LeaseHeld
-    from trading.persistence.lease import BotLease
+    from trading.persistence.lease import BotLease, database_now
     from trading.persistence.repository import Store
 
     store = Store(sys.argv[1])
@@ -184,9 +218,8 @@ def test_processes_racing_for_a_lease_never_both_win(db_url):
         for round_ in range(16):
             bot_id = f"race{round_}"
             expired = round_ % 2 == 1
-            if expired:  # a lease of another host that ran out: only expiry frees it
-                BotLease(setup, bot_id, 0.01, host="gone-host", pid=1).acquire()
-                time.sleep(0.05)
+            if expired:  # a lease of another host that ran out a minute ago: only expiry frees it
+                BotLease(setup, bot_id, 30, host="gone-host", pid=1, clock=MovedClock(-90)).acquire()
             for racer in racers:  # as close together as pipes allow
                 racer.stdin.write(bot_id + "\n")
                 racer.stdin.flush()

@@ -80,6 +80,31 @@ def run(data: bt.feed.DataBase, live: bool = True) -> Probe:
     return probe
 
 
+class IdleWatchingFeed(LiveFeed):
+    """A LiveFeed that notes each time Cerebro asked it for a bar and it had none (Cerebro then
+    idles), with the last bar it had delivered by then: a producer waits for the feed to idle
+    instead of guessing how long that takes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._idle = threading.Condition()
+        self._idled_after: set[float | None] = set()
+
+    def load(self) -> bool | None:
+        loaded = super().load()
+        if loaded is None:
+            with self._idle:
+                self._idled_after.add(self.last_bar_ts)
+                self._idle.notify_all()
+        return loaded
+
+    def idled_after(self, ts: float | None, timeout: float = RUN_TIMEOUT) -> bool:
+        """Whether, within ``timeout``, the feed came back empty-handed after delivering the bar
+        of ``ts`` (None: before its first bar)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: ts in self._idled_after, timeout)
+
+
 def filled(*calls) -> BarSink:
     """A sink holding what the given producer calls put in (run before the feed starts)."""
     sink = BarSink(maxsize=100_000)
@@ -131,16 +156,21 @@ def test_exactbars_keeps_the_line_buffers_bounded(io):
 
 def test_a_bar_put_while_the_feed_waits_reaches_next(io):
     sink = BarSink()
+    feed = IdleWatchingFeed(sink=sink, interval_seconds=60)
     bar = bar_at(1_700_000_000.0)
 
     async def late_bar() -> None:
-        await asyncio.sleep(0.2)  # Cerebro is already waiting on the queue by then
-        await sink.put_status(LIVE)
-        await sink.put_bar(bar)
-        await sink.end()
+        try:
+            # Cerebro has asked for a bar and found none: it is waiting on the queue
+            assert await asyncio.to_thread(feed.idled_after, None), "the feed never waited"
+            await sink.put_status(LIVE)
+            await sink.put_bar(bar)
+        finally:
+            await sink.end()  # the run ends even when the producer fails
 
-    io.submit(late_bar())
-    probe = run(LiveFeed(sink=sink, interval_seconds=60))
+    producer = io.submit(late_bar())
+    probe = run(feed)
+    producer.result(timeout=RUN_TIMEOUT)
     assert probe.rows == [(bar, False, False, bt.date2num(bar.time.replace(tzinfo=None)))]
 
 
@@ -148,18 +178,23 @@ def test_an_order_pending_while_the_feed_idles_fills_on_the_next_bar(io):
     # regression: with exactbars=1 an idle feed used to lose its one buffered bar, and the broker
     # then crashed reading it while checking the pending order
     sink = BarSink()
+    feed = IdleWatchingFeed(sink=sink, interval_seconds=60)
     t = 1_700_000_000.0
 
     async def slow_bars() -> None:
-        await sink.put_status(LIVE)
-        for i in range(1, 82):
-            await sink.put_bar(bar_at(t + 60 * i, close=float(i)))
-            if i in (40, 80):
-                await asyncio.sleep(0.2)  # the feed idles with an order pending
-        await sink.end()
+        try:
+            await sink.put_status(LIVE)
+            for i in range(1, 82):
+                ts = t + 60 * i
+                await sink.put_bar(bar_at(ts, close=float(i)))
+                if i in (40, 80):  # the strategy orders on this bar; then the feed idles
+                    assert await asyncio.to_thread(feed.idled_after, ts), f"no idle after bar {i}"
+        finally:
+            await sink.end()
 
-    io.submit(slow_bars())
-    probe = run(LiveFeed(sink=sink, interval_seconds=60))
+    producer = io.submit(slow_bars())
+    probe = run(feed)
+    producer.result(timeout=RUN_TIMEOUT)
     assert len(probe.rows) == 81
     assert [(price, size) for _, price, size in probe.fills] == [(41.0, 1.0), (81.0, -1.0)]
 

@@ -15,7 +15,9 @@ import argparse
 import logging
 import os
 import sys
+import time
 from pathlib import Path
+from typing import Callable
 
 from trading.backtest.bars import BarLoader
 from trading.backtest.executors import ClusterError, make_runner
@@ -23,6 +25,7 @@ from trading.backtest.outdirs import OutputExists
 from trading.backtest.results import RANKS, rank_column
 from trading.backtest.sweep import SWEEP_ROOT, SweepPlan, plan_sweep
 from trading.backtest.sweep_run import SweepRun
+from trading.backtest.sweep_worker import PointOutcome
 from trading.cli import tables
 from trading.cli.common import (EXIT_FORCED, EXIT_INVALID, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE,
                                 command_parser, report_config_error)
@@ -33,6 +36,13 @@ from trading.core.errors import ConfigError, MixinError, TradingBotError
 from trading.core.timeutil import iso_z
 
 log = logging.getLogger(__name__)
+
+# Test-only: with TRADINGBOT_TEST_SWEEP_HOLD_AFTER=N the sweep holds still once N points of this
+# run are in results.csv, saying so on stderr, until it is interrupted (Ctrl+C, SIGINT) or
+# HOLD_LIMIT_SECONDS pass. The test of a stopped sweep sets it so that its SIGINT provably reaches
+# a sweep that is still running, however fast or loaded the machine is. Users have no reason to.
+HOLD_AFTER_ENV = "TRADINGBOT_TEST_SWEEP_HOLD_AFTER"
+HOLD_LIMIT_SECONDS = 300.0
 
 
 def _rank(text: str) -> str:
@@ -126,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
           + f" on {runner.where}; results in {folder}/", file=out, flush=True)
     progress = None if args.no_progress else SweepProgress(len(plan.points), len(state.done))
     try:
-        rows = sweep.run(runner, state, on_point=(lambda _: progress.advance()) if progress else None)
+        rows = sweep.run(runner, state, on_point=_on_point(progress))
         if progress:
             progress.close()
         ranked = sweep.finish(rows, args.rank, runner, args.keep)
@@ -150,6 +160,26 @@ def main(argv: list[str] | None = None) -> int:
     if args.keep:
         console.print(f"reports of the best {min(args.keep, len(ranked))}: {folder / 'best'}/")
     return EXIT_OK
+
+
+def _on_point(progress: SweepProgress | None) -> Callable[[PointOutcome], None] | None:
+    """What runs after each point is written: the progress, and the test-only hold."""
+    hold_after = int(os.environ.get(HOLD_AFTER_ENV) or 0)
+    if progress is None and not hold_after:
+        return None
+    written = 0
+
+    def on_point(_outcome: PointOutcome) -> None:
+        nonlocal written
+        written += 1
+        if progress is not None:
+            progress.advance()
+        if written == hold_after:
+            log.warning("holding after %d point(s) (%s is set): waiting for Ctrl+C, at most %gs",
+                        written, HOLD_AFTER_ENV, HOLD_LIMIT_SECONDS)
+            time.sleep(HOLD_LIMIT_SECONDS)  # a signal's KeyboardInterrupt ends it at once
+
+    return on_point
 
 
 def _title(plan: SweepPlan, rank: str, total: int) -> str:

@@ -15,7 +15,9 @@ can never both win, on SQLite (one writer at a time) and PostgreSQL (row locks) 
 - renewing and releasing touch only the row that carries this process's random token.
 
 Times come from the database server's clock on PostgreSQL (hosts sharing it may disagree about
-the time) and from this host's clock on SQLite (a file only this host's processes open).
+the time) and from this host's clock on SQLite (a file only this host's processes open): that is
+``database_now``, every lease's clock unless another is given (tests move it on to make a lease
+expire without waiting for it).
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ import secrets
 import socket
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -39,17 +41,20 @@ log = logging.getLogger(__name__)
 
 ATTEMPTS = 5  # a lease that changes hands this often while we look is reported as held
 
+LeaseClock = Callable[[Connection], datetime]  # the time now, read inside a lease's transaction
+
 
 class BotLease:
     """The right of this process to run bot ``bot_id``, for ``ttl_seconds`` after each renewal.
 
     ``host`` and ``pid`` identify the holder to people and to the dead-process check; they
-    default to this machine's host name and this process. Usable as a context manager
+    default to this machine's host name and this process. ``clock`` tells the time the lease is
+    written in and judged expired by (default ``database_now``). Usable as a context manager
     (acquire on enter, release on exit).
     """
 
     def __init__(self, store: Store, bot_id: str, ttl_seconds: float, *, host: str | None = None,
-                 pid: int | None = None) -> None:
+                 pid: int | None = None, clock: LeaseClock | None = None) -> None:
         if not ttl_seconds > 0:
             raise ValueError(f"a lease needs a positive ttl_seconds, not {ttl_seconds!r}")
         self.store = store
@@ -57,6 +62,7 @@ class BotLease:
         self.ttl = timedelta(seconds=ttl_seconds)
         self.host = host if host is not None else socket.gethostname()
         self.pid = pid if pid is not None else os.getpid()
+        self.clock: LeaseClock = clock if clock is not None else database_now
         self._token: str | None = None
         self._info: LeaseInfo | None = None  # the lease as this process last wrote it
 
@@ -81,11 +87,11 @@ class BotLease:
         holder: LeaseInfo | None = None
         for _ in range(ATTEMPTS):
             with self.store._transaction(f"taking the lease of bot {self.bot_id}") as conn:
-                mine = self._row(token, _now(conn))
+                mine = self._row(token, self.clock(conn))
                 if _insert_if_absent(conn, mine):
                     return self._took(token, mine, None)
             with self.store._transaction(f"reading the lease of bot {self.bot_id}") as conn:
-                now = _now(conn)
+                now = self.clock(conn)
                 found = conn.execute(select(m.leases.c.token, *_lease_columns())
                                      .where(m.leases.c.bot_id == self.bot_id)).first()
             if found is None:
@@ -95,7 +101,7 @@ class BotLease:
             if why is None:
                 raise LeaseHeld(self._held_message(holder))
             with self.store._transaction(f"taking over the lease of bot {self.bot_id}") as conn:
-                mine = self._row(token, _now(conn))
+                mine = self._row(token, self.clock(conn))
                 taken = conn.execute(
                     update(m.leases).where(m.leases.c.bot_id == self.bot_id,
                                            m.leases.c.token == their_token,
@@ -118,7 +124,7 @@ class BotLease:
         # one UPDATE, no read first: on SQLite a read-then-write transaction cannot wait for
         # the write lock that the bot's own checkpoints take
         with self.store._transaction(f"renewing the lease of bot {self.bot_id}") as conn:
-            now = _now(conn)
+            now = self.clock(conn)
             renewed = conn.execute(
                 update(m.leases).where(m.leases.c.bot_id == self.bot_id,
                                        m.leases.c.token == self._token)
@@ -197,7 +203,9 @@ def process_gone(pid: int) -> bool:
     return False
 
 
-def _now(conn: Connection) -> datetime:
+def database_now(conn: Connection) -> datetime:
+    """The time now for a lease, read in its transaction: the database server's clock on
+    PostgreSQL (every host sharing the database agrees on it), this host's clock on SQLite."""
     if conn.dialect.name == "postgresql":
         return conn.scalar(select(func.clock_timestamp())).astimezone(timezone.utc)
     return utcnow()
