@@ -14,12 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from workspace import REPO, SAMPLE, BotWorkspace
+from workspace import REPO, SAMPLE, BotWorkspace, ScriptedSource
 from checks import assert_family_passes, check_data, check_live_bars, materialize
 from data_corpus import DataVariant, data_variants, live_bars
 from feeds.csv_bars import load_bars
 from feeds.file import FileBarSource
-from feeds.live import DELAYED, LIVE, BarSink
 from trading.config.loading import load_config
 from trading.core.errors import DataError
 from trading.core.types import Bar
@@ -95,28 +94,6 @@ def test_the_live_feed_drops_every_invalid_bar_with_a_warning_and_a_report(caplo
         found = check_live_bars(bad)
     assert not found, "\n".join(found)
     assert caplog.text.count("dropped invalid bar") == len(bad)
-
-
-class ScriptedSource:
-    """A live source: ``history`` bars, then the live ones, then the end (a BarSource)."""
-
-    def __init__(self, bars: list[Bar], history: int) -> None:
-        self.bars, self.history = bars, history
-
-    def resume_after(self, ts: float | None) -> None:
-        pass
-
-    def describe(self) -> str:
-        return "scripted source"
-
-    async def run(self, sink: BarSink) -> None:
-        await sink.put_status(DELAYED)
-        for i, bar in enumerate(self.bars[:self.history]):
-            await sink.put_bar(bar, history=True, last_history=i == self.history - 1)
-        await sink.put_status(LIVE)
-        for bar in self.bars[self.history:]:
-            await sink.put_bar(bar)
-        await sink.end()
 
 
 def _run_bot(root: Path, bars: list[Bar], monkeypatch) -> BotWorkspace:

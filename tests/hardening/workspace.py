@@ -10,6 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
-from bot_workspace import BOT_SCRIPT, REPO, SAMPLE, BotWorkspace, wait_until  # noqa: E402
+from bot_workspace import (BOT_SCRIPT, REPO, SAMPLE, BotWorkspace,  # noqa: E402,F401
+                           ScriptedSource, wait_until)
 
 __all__ = ["BOT_SCRIPT", "REPO", "SAMPLE", "BotWorkspace", "wait_until"]

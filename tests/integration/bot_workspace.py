@@ -195,3 +195,33 @@ def wait_until(predicate: Callable[[], bool], proc: subprocess.Popen[str], timeo
 def kill_hard(proc: subprocess.Popen[str]) -> None:
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=30)
+
+
+class ScriptedSource:
+    """A live bar source (a ``BarSource``) over given bars: ``history`` warm-up bars, then the
+    live ones, then the end. ``wakes_per_bar`` wakes the feed that many times after each live
+    bar, as a venue's reports do: each wake is one turn of Cerebro's loop with no new bar."""
+
+    def __init__(self, bars: list[Bar], history: int, wakes_per_bar: int = 0) -> None:
+        self.bars, self.history, self.wakes_per_bar = bars, history, wakes_per_bar
+        self.wakes = 0
+
+    def resume_after(self, ts: float | None) -> None:
+        pass
+
+    def describe(self) -> str:
+        return "scripted source"
+
+    async def run(self, sink: Any) -> None:
+        from feeds.live import DELAYED, LIVE
+
+        await sink.put_status(DELAYED)
+        for i, bar in enumerate(self.bars[:self.history]):
+            await sink.put_bar(bar, history=True, last_history=i == self.history - 1)
+        await sink.put_status(LIVE)
+        for bar in self.bars[self.history:]:
+            await sink.put_bar(bar)
+            for _ in range(self.wakes_per_bar):
+                sink.wake()
+                self.wakes += 1
+        await sink.end()

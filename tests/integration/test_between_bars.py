@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot_workspace import SAMPLE, BotWorkspace
+from bot_workspace import SAMPLE, BotWorkspace, ScriptedSource
 from feeds.csv_bars import load_bars
-from feeds.live import DELAYED, LIVE, BarSink
 from trading.backtest.replay import run_replay
 from trading.config.loading import load_config
 from trading.core.types import Bar
@@ -19,33 +18,6 @@ BUSY = {"entry_logic": {"name": "RSIOrBBEntryMixin", "params": {"e_rsi_oversold"
         "exit_logic": {"name": "RSIOrBBExitMixin", "params": {"x_rsi_overbought": 55}}}
 TIGHT = {"stop_loss_pct": 0.3, "take_profit_pct": 0.5, "max_daily_trades": 0,
          "max_daily_loss": 0}
-
-
-class WakingSource:
-    """The sample's bars as a live source that wakes the feed twice after every live bar, as a
-    venue's reports do: each wake is one turn of Cerebro's loop with no new bar."""
-
-    def __init__(self, bars: list[Bar], history: int) -> None:
-        self.bars, self.history = bars, history
-        self.wakes = 0
-
-    def resume_after(self, ts: float | None) -> None:
-        pass
-
-    def describe(self) -> str:
-        return "waking source"
-
-    async def run(self, sink: BarSink) -> None:
-        await sink.put_status(DELAYED)
-        for i, bar in enumerate(self.bars[:self.history]):
-            await sink.put_bar(bar, history=True, last_history=i == self.history - 1)
-        await sink.put_status(LIVE)
-        for bar in self.bars[self.history:]:
-            await sink.put_bar(bar)
-            for _ in range(2):
-                sink.wake()
-                self.wakes += 1
-        await sink.end()
 
 
 def sample(count: int) -> list[Bar]:
@@ -61,7 +33,7 @@ def test_a_paper_bot_woken_between_bars_trades_exactly_as_its_replay(tmp_path, m
                     data={"lookback_bars": HISTORY})
     config = load_config(ws.config_path)
     bars = sample(BARS)
-    source = WakingSource(bars, HISTORY)
+    source = ScriptedSource(bars, HISTORY, wakes_per_bar=2)
     LiveTradingBot(config, source=source).run()
     assert source.wakes == 2 * (BARS - HISTORY)
 

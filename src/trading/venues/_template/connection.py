@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from feeds.csv_bars import load_bars
-from trading.core.errors import ConfigError, VenueError
+from trading.core.errors import ConfigError
 from trading.core.types import Bar
+
+from trading.venues.connection import IOBound
 
 log = logging.getLogger(__name__)
 
 
-class TemplateVenue:
+class TemplateVenue(IOBound):
     """The market (``bars``, the ``price`` now) and the account (``cash``, ``position``)."""
+
+    NAME = "the template venue"
 
     def __init__(self, path: Path | None, symbol: str, history: int, cash: float = 10_000.0
                  ) -> None:
@@ -30,16 +34,6 @@ class TemplateVenue:
         self.price = 0.0
         self.stream_states: dict[str, str] = {}  # the source shows its state here
         self.reconcile_result: str | None = None  # the broker's start-up reconciliation
-        self._submit: Callable[..., Any] | None = None
-
-    def bind(self, submit: Callable[..., Any]) -> None:
-        """``submit(coro, name=...)`` runs a coroutine on the I/O thread (set by the runtime)."""
-        self._submit = submit
-
-    def submit(self, coro: Awaitable[Any], name: str) -> Any:
-        if self._submit is None:
-            raise VenueError("the template venue is not bound to an I/O thread")
-        return self._submit(coro, name=name)
 
     async def start(self) -> None:
         """Connect (a real venue: log in, sync the clock); what stops the start raises here."""

@@ -29,6 +29,7 @@ from binance.ws.constants import WSListenerState
 from trading.core.errors import OrderRejected, VenueError
 from trading.core.timeutil import iso_z
 from trading.venues.binance.endpoints import Credentials, ResolvedEndpoints
+from trading.venues.connection import IOBound
 
 log = logging.getLogger(__name__)
 # python-binance logs every dropped socket as an ERROR, then hands the error to its reader; the
@@ -56,7 +57,7 @@ def _retry_after(exc: BinanceAPIException, default: float) -> float:
         return default
 
 
-class BinanceVenue:
+class BinanceVenue(IOBound):
     """One Binance connection: REST client, socket manager, server clock, rate-limit state.
 
     ``start()`` connects (pings, reads the server time) with retries; ``close()`` releases the
@@ -64,6 +65,8 @@ class BinanceVenue:
     is public. ``submit`` hands a coroutine to the I/O thread from any thread (set by the runtime
     with ``bind``).
     """
+
+    NAME = "the Binance connection"
 
     def __init__(self, endpoints: ResolvedEndpoints, credentials: Credentials | None = None, *,
                  testnet: bool = False, request_timeout: float = 10.0, recv_window_ms: int = 5000,
@@ -77,7 +80,6 @@ class BinanceVenue:
         self.backoff_cap = backoff_cap
         self.client: AsyncClient | None = None
         self.sockets: BinanceSocketManager | None = None
-        self._submit: Callable[..., Any] | None = None
         self._lock: asyncio.Lock | None = None
         self._banned_until = 0.0
         self._slow_until = 0.0
@@ -91,16 +93,6 @@ class BinanceVenue:
                          "clock_resyncs": 0}
 
     # -- lifecycle (I/O thread) --------------------------------------------------------------
-    def bind(self, submit: Callable[..., Any]) -> None:
-        """``submit(coro, name=...)`` runs a coroutine on the I/O thread (``IOThread.submit``)."""
-        self._submit = submit
-
-    def submit(self, coro: Awaitable[Any], name: str) -> Any:
-        """Run ``coro`` on the I/O thread; thread-safe. Returns a concurrent future."""
-        if self._submit is None:
-            raise VenueError("the Binance connection is not bound to an I/O thread")
-        return self._submit(coro, name=name)
-
     @property
     def connected(self) -> bool:
         return self.client is not None

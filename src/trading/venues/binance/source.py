@@ -22,7 +22,6 @@ from feeds.live import CONNBROKEN, DELAYED, LIVE, BarSink, SinkClosed
 from feeds.venue_source import VenueBarSource
 from trading.core.errors import VenueError
 from trading.core.timeutil import iso_z
-from trading.core.types import Bar
 from trading.venues.binance.connection import BinanceVenue
 from trading.venues.binance.klines import event_bar, fetch_closed_klines, interval_ms, row_bar
 

@@ -19,12 +19,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable
 
 from ib_async import IB, Contract
 
 from trading.core.errors import VenueError
 from trading.venues.ibkr import codes
+from trading.venues.connection import IOBound
 from trading.venues.ibkr.contracts import ContractSpec, choose, describe_contract
 from trading.venues.ibkr.settings import GatewayAddress, is_paper_account
 
@@ -40,13 +41,15 @@ class ClientIdInUse(VenueError):
     """TWS refused the connection: another API client uses this client id (code 326)."""
 
 
-class IbkrVenue:
+class IbkrVenue(IOBound):
     """One TWS / IB Gateway connection: see the module docstring.
 
     ``address``: host, port and client id (``settings.resolve_address``); ``spec``: the traded
     contract, qualified at start. ``submit`` hands a coroutine to the I/O thread from any thread
     (set by the runtime with ``bind``).
     """
+
+    NAME = "the Interactive Brokers connection"
 
     def __init__(self, address: GatewayAddress, spec: ContractSpec | None, *,
                  connect_timeout: float = 10.0, max_attempts: int = 5,
@@ -69,7 +72,6 @@ class IbkrVenue:
         self.stream_states: dict[str, str] = {}
         self.counters = {"connects": 0, "drops": 0, "connectivity_lost": 0, "restored": 0,
                          "farm_messages": 0}
-        self._submit: Callable[..., Any] | None = None
         self._lock: asyncio.Lock | None = None
         self._ready: asyncio.Event | None = None
         self._started = False
@@ -85,16 +87,6 @@ class IbkrVenue:
                               else logging.CRITICAL)
 
     # -- lifecycle (I/O thread) --------------------------------------------------------------
-    def bind(self, submit: Callable[..., Any]) -> None:
-        """``submit(coro, name=...)`` runs a coroutine on the I/O thread (``IOThread.submit``)."""
-        self._submit = submit
-
-    def submit(self, coro: Awaitable[Any], name: str) -> Any:
-        """Run ``coro`` on the I/O thread; thread-safe. Returns a concurrent future."""
-        if self._submit is None:
-            raise VenueError("the Interactive Brokers connection is not bound to an I/O thread")
-        return self._submit(coro, name=name)
-
     @property
     def connected(self) -> bool:
         return self.ib.isConnected()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from feeds.live import CONNBROKEN, DELAYED, LIVE, BarSink
+from feeds.live import DELAYED, LIVE, BarSink
 from feeds.resample import bucket_start
 from feeds.venue_source import VenueBarSource
 from trading.core.errors import VenueError
