@@ -29,6 +29,7 @@ import concurrent.futures
 import threading
 import time
 from dataclasses import dataclass
+from datetime import timezone
 from decimal import Decimal
 from typing import Any
 
@@ -81,8 +82,9 @@ class LockstepBinanceBroker(BinanceBroker):
             self._settle()
             self.transmit_held()
             self._settle()
-            fake.match(Bar(data.datetime[0], data.open[0], data.high[0], data.low[0],
-                           data.close[0], data.volume[0]))
+            opened = bt.num2date(data.datetime[0]).replace(tzinfo=timezone.utc).timestamp()
+            fake.match(Bar(opened, data.open[0], data.high[0], data.low[0], data.close[0],
+                           data.volume[0]))
             self._settle()
         super().next()
 
@@ -90,22 +92,21 @@ class LockstepBinanceBroker(BinanceBroker):
         """Wait until the gateway has heard everything the fake did with this broker's orders,
         and its updates are queued for ``next()``."""
         deadline = time.monotonic() + SETTLE_SECONDS
-        while True:
+        while time.monotonic() < deadline:
             left = deadline - time.monotonic()
             inflight = list(self._inflight)
             if inflight:  # a placement or cancel still on its way: its answer comes first
-                concurrent.futures.wait(inflight, timeout=max(left, 0))
-            else:
-                self._heard.clear()
-                if self._caught_up():
-                    # the gateway sets an order's state, then queues its update in the same
-                    # step of the I/O loop: one more step and that update is queued
-                    self.venue.submit(asyncio.sleep(0), name="lockstep barrier").result(left)
-                    return
-                self._heard.wait(max(min(left, 0.05), 0))
-            if time.monotonic() >= deadline:
-                raise AssertionError("the binance broker did not hear the fake exchange's "
-                                     f"answers within {SETTLE_SECONDS:g}s")
+                concurrent.futures.wait(inflight, timeout=left)
+                continue
+            self._heard.clear()  # before looking: an update from now on wakes the wait below
+            if self._caught_up():
+                # the gateway sets an order's state, then queues its update, in one step of
+                # the I/O loop: once one more step has run, that update is queued
+                self.venue.submit(asyncio.sleep(0), name="lockstep barrier").result(SETTLE_SECONDS)
+                return
+            self._heard.wait(min(left, 0.05))  # woken by the gateway's next update
+        raise AssertionError("the binance broker did not hear the fake exchange's answers "
+                             f"within {SETTLE_SECONDS:g}s")
 
     def _caught_up(self) -> bool:
         fake: FakeBinance = self.p.fake
