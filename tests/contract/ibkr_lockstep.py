@@ -5,11 +5,12 @@ The contract drives Cerebro through crafted bars; a real venue fills on its own 
 fake TWS fills nothing by itself here: at each bar, before the broker reports, the market of
 that bar is played at TWS the way the contract's market works (a market order at the open, a
 limit or stop at its price, or at the open when the bar gaps through it), with IB's commission
-set to the contract's rate, and the broker waits (bounded) until TWS has told it everything.
-What the broker does with TWS's messages is not touched.
+set to the contract's rate, and the broker waits (bounded) until TWS has told it everything,
+a cancel's answer included. What the broker does with TWS's messages is not touched.
 """
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -22,6 +23,7 @@ from trading.runtime.io_thread import IOThread
 from trading.venues.registry import VenueRequest, venues
 
 SETTLE_SECONDS = 5.0
+ENDED = ("filled", "canceled", "rejected", "expired")
 IB_STATUS = {"Filled": ("filled",), "Cancelled": ("canceled", "rejected"),
              "ApiCancelled": ("canceled", "rejected"), "Inactive": ("rejected", "canceled")}
 
@@ -81,10 +83,13 @@ class LockstepIbkrBroker(IbkrBroker):
             tracked = self.gateway._tracked
             at_tws = {o.order_ref: o for o in tws.orders()}
             behind = False
-            for cid in list(self._live):
+            for cid, live in list(self._live.items()):
                 mine = tracked.get(cid)
                 if mine is None or mine.status == "sent":
                     behind = True  # not answered yet
+                    break
+                if live.canceling and mine.status not in ENDED:
+                    behind = True  # canceled by the strategy: TWS's answer comes first
                     break
                 theirs = at_tws.get(cid)
                 if theirs is not None and theirs.status in IB_STATUS \
@@ -92,6 +97,9 @@ class LockstepIbkrBroker(IbkrBroker):
                     behind = True
                     break
             if not behind:
+                # the gateway sets an order's state, then queues its update, in one step of the
+                # I/O loop: once one more step has run, that update is queued for next()
+                self.venue.submit(asyncio.sleep(0), name="lockstep barrier").result(SETTLE_SECONDS)
                 return
             time.sleep(0.005)
         raise AssertionError("the ibkr broker did not hear TWS's answers within "

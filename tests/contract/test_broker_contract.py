@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from brokers.factory import build_broker
+from contract.binance_lockstep import build_binance
 from contract.ibkr_lockstep import build_ibkr
 from brokers.paper import BrokerSnapshot
 from trading.core.settings import BrokerConfig
@@ -39,6 +40,10 @@ class BrokerKind:
     build: Callable[..., bt.BrokerBase]  # (request, *, cash, commission, restore) -> broker
     restorable: bool
     trailing_stop: bool = True  # a venue broker may refuse stop-trail orders (say so at start)
+    pending_buys: bool = True  # a venue broker may send only sells as limit / stop orders
+    # what a buy the cash cannot pay ends as: Margin when the broker refuses it itself, Rejected
+    # when the venue refuses it (and says why)
+    over_cash_status: str = "Margin"
 
 
 def from_config(kind: str) -> Callable[..., bt.BrokerBase]:
@@ -54,6 +59,10 @@ KINDS = (
     BrokerKind("mock", from_config("mock"), restorable=False),
     BrokerKind("paper", from_config("paper"), restorable=True),
     BrokerKind("ibkr", build_ibkr, restorable=False, trailing_stop=False),
+    # Spot: limit and stop orders are the protective sells; Binance itself refuses a buy the
+    # balance cannot pay (-2010 insufficient balance)
+    BrokerKind("binance", build_binance, restorable=False, trailing_stop=False,
+               pending_buys=False, over_cash_status="Rejected"),
 )
 RESTORABLE = tuple(k for k in KINDS if k.restorable)
 
@@ -171,6 +180,12 @@ def run(broker: bt.BrokerBase, rows: list[Row], script: dict[int, list[Action]])
     return result
 
 
+def skip_unless_pending_buys(kind: BrokerKind) -> None:
+    if not kind.pending_buys:
+        pytest.skip(f"broker '{kind.name}' sends limit and stop orders only as sells (the "
+                    "protective orders of a long position) and refuses a limit or stop buy")
+
+
 def assert_books_balance(result: Run) -> None:
     for book in result.books:
         assert book.value == pytest.approx(book.cash + book.size * book.close)
@@ -211,8 +226,10 @@ def test_position_and_cash_after_buys_and_sells(make_broker):
     ("sell", bt.Order.Limit, 104.0, (101, 105, 100, 103)),
     ("sell", bt.Order.Stop, 97.0, (100, 100.5, 96, 97.5)),
 ], ids=["buy-limit", "buy-stop", "sell-limit", "sell-stop"])
-def test_limit_and_stop_orders_fill_inside_the_bar_at_their_price(make_broker, side, exectype,
-                                                                  price, bar):
+def test_limit_and_stop_orders_fill_inside_the_bar_at_their_price(make_broker, kind, side,
+                                                                  exectype, price, bar):
+    if side == "buy":
+        skip_unless_pending_buys(kind)
     rows = [flat(100), flat(100), bar, flat(100)]
     script = {0: [market("setup", "buy", 10)], 1: [pending("order", side, 5, exectype, price)]}
     result = run(make_broker(), rows, script)
@@ -253,13 +270,28 @@ def test_trailing_stop_follows_the_close_and_fills_at_its_level(make_broker, kin
     assert result.books[3].size == 0
 
 
-def test_canceled_pending_order_never_fills(make_broker):
+def test_canceled_pending_order_never_fills(make_broker, kind):
+    skip_unless_pending_buys(kind)
     rows = [flat(100), flat(100), (95, 96, 85, 90), flat(90)]
     script = {0: [pending("limit", "buy", 10, bt.Order.Limit, 90.0)], 1: [cancel("limit")]}
     result = run(make_broker(), rows, script)
     assert result.last_status("limit") == "Canceled"
     assert "limit" not in result.fills
     assert [(b.cash, b.value, b.size) for b in result.books] == [(CASH, CASH, 0)] * 4
+
+
+def test_a_canceled_resting_sell_never_fills(make_broker):
+    rows = [flat(100), flat(100), flat(100), (105, 112, 104, 110), flat(110)]
+    script = {0: [market("entry", "buy", 10)],
+              1: [pending("limit", "sell", 10, bt.Order.Limit, 108.0)],
+              2: [cancel("limit")]}  # it rested through bar 2; bar 3 would have filled it
+    result = run(make_broker(), rows, script)
+    assert result.last_status("limit") == "Canceled"
+    assert "limit" not in result.fills
+    holding = result.books[1]
+    assert holding.size == 10
+    assert [(b.cash, b.size) for b in result.books[1:]] == [(holding.cash, 10)] * 4
+    assert_books_balance(result)
 
 
 def test_an_order_canceled_in_the_bar_it_was_sent_never_fills(make_broker):
@@ -274,10 +306,10 @@ def test_an_order_canceled_in_the_bar_it_was_sent_never_fills(make_broker):
     assert [(b.cash, b.size) for b in result.books] == [(CASH, 0)] * 4
 
 
-def test_order_larger_than_cash_is_rejected_and_nothing_changes(make_broker):
+def test_order_larger_than_cash_is_rejected_and_nothing_changes(make_broker, kind):
     rows = [flat(100), flat(100), flat(101)]
     result = run(make_broker(), rows, {0: [market("too_big", "buy", 150)]})
-    assert result.last_status("too_big") == "Margin"
+    assert result.last_status("too_big") == kind.over_cash_status
     assert "too_big" not in result.fills
     assert [(b.cash, b.value, b.size) for b in result.books] == [(CASH, CASH, 0)] * 3
 

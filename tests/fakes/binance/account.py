@@ -5,9 +5,17 @@ Matching: a MARKET order (or a LIMIT that crosses) fills at the current price, t
 open. Resting orders are matched against each bar as it closes, the way Backtrader's broker fills
 them: a LIMIT at its price (or the open when the bar opens through it), a STOP_LOSS_LIMIT sell
 triggers when the low reaches its stop and fills at the stop (or the open when the bar gaps below
-it, unless that is under its limit). An OCO's second order expires when the first fills. Fees are
-charged in the asset received (base on buys, quote on sells). ``split_fills`` > 1 delivers each
-fill in that many trades, the first at once and one more per closed bar, all at the same price.
+it, unless that is under its limit). An OCO's second order expires when the first fills.
+``split_fills`` > 1 delivers each fill in that many trades, the first at once and one more per
+closed bar, all at the same price.
+
+Fees: ``fee_rate`` of each trade's value. By default they are charged as Binance charges them, in
+the asset received: the base asset on buys (the position a buy opens is smaller than its
+quantity), the quote asset on sells. With ``bnb_price`` set the account pays its fees with BNB, as
+a Binance account with "use BNB to pay for fees" on does: every fee, buy or sell, is its value in
+the quote asset divided by ``bnb_price`` (BNB's price in the quote asset), to 8 decimals, taken from
+the BNB balance (without Binance's BNB discount: the rate is ``fee_rate`` either way); a trade the
+BNB balance cannot pay for is charged in the asset received, as on Binance.
 """
 from __future__ import annotations
 
@@ -19,6 +27,7 @@ from typing import Any
 from trading.core.types import Bar
 
 D0 = Decimal(0)
+FEE_DECIMALS = Decimal("0.00000001")
 
 
 class ApiError(Exception):
@@ -96,12 +105,14 @@ class FakeAccount:
     """One account trading one symbol."""
 
     def __init__(self, symbol: str, base: str, quote: str, balances: dict[str, float],
-                 filters: Filters, fee_rate: float = 0.001, split_fills: int = 1) -> None:
+                 filters: Filters, fee_rate: float = 0.001, split_fills: int = 1,
+                 bnb_price: float | None = None) -> None:
         self.symbol, self.base, self.quote = symbol, base, quote
         self.free = {a: Decimal(str(v)) for a, v in balances.items()}
         self.locked: dict[str, Decimal] = {}
         self.filters = filters
         self.fee_rate = Decimal(str(fee_rate))
+        self.bnb_price = Decimal(str(bnb_price)) if bnb_price is not None else None
         self.split_fills = split_fills
         self.orders: dict[int, FakeOrder] = {}
         self.trades: list[dict[str, Any]] = []
@@ -256,17 +267,17 @@ class FakeAccount:
     def _trade(self, order: FakeOrder, qty: Decimal, price: Decimal, now: int) -> list[dict[str, Any]]:
         quote = qty * price
         holder = order if order.partner is None or order.reserved else order.partner
+        fee, fee_asset = self._fee(order.side, qty, quote)
         if order.side == "BUY":
-            fee, fee_asset = qty * self.fee_rate, self.base
             reserved = qty * order.unit_cost
             self._move(self.quote, reserved - quote, -reserved)
             holder.reserved -= reserved
-            self._move(self.base, qty - fee)
+            self._move(self.base, qty)
         else:
-            fee, fee_asset = quote * self.fee_rate, self.quote
             self._move(self.base, D0, -qty)
             holder.reserved -= qty
-            self._move(self.quote, quote - fee)
+            self._move(self.quote, quote)
+        self._move(fee_asset, -fee)
         order.executed += qty
         order.quote += quote
         order.updated = now
@@ -284,6 +295,16 @@ class FakeAccount:
             partner.status, partner.updated = "EXPIRED", now
             reports.append(self.report(partner, "EXPIRED", now))
         return reports
+
+    def _fee(self, side: str, qty: Decimal, quote: Decimal) -> tuple[Decimal, str]:
+        """A trade's fee and the asset it is charged in (module docstring)."""
+        if self.bnb_price is not None:
+            fee = (quote * self.fee_rate / self.bnb_price).quantize(FEE_DECIMALS)
+            if self.free.get("BNB", D0) >= fee:
+                return fee, "BNB"
+        if side == "BUY":
+            return qty * self.fee_rate, self.base
+        return quote * self.fee_rate, self.quote
 
     def on_bar(self, bar: Bar, now: int) -> list[dict[str, Any]]:
         """Match open orders against the bar that just closed; deliver owed split fills."""

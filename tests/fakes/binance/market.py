@@ -4,6 +4,9 @@ Bars ``[0, cursor)`` are closed; bar ``cursor`` is forming (Binance shows it wit
 only). The market clock stands in the middle of the forming bar and runs with the wall clock from
 there, never reaching the forming bar's close: only ``advance()`` closes a bar. ``/api/v3/time``
 answers this clock, so a client that signs with it stays inside recvWindow.
+
+A test that plays bars of its own, one at a time (the broker contract plays Cerebro's), sets the
+price orders trade at with ``trade_at``; the bars, the klines and the clock then stay as they are.
 """
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ class FakeMarket:
         self.interval = interval
         self.step = INTERVAL_MS[interval]
         self.cursor = history  # the forming bar
+        self._traded_at: float | None = None  # set by trade_at: the price, whatever the bars say
         self._since = time.monotonic()
         self._moves: deque[tuple[float, int]] = deque([(self._since, self.cursor)], maxlen=10_000)
 
@@ -58,8 +62,14 @@ class FakeMarket:
 
     @property
     def price(self) -> float:
-        """The current price: the forming bar's open."""
+        """The current price: the forming bar's open (or the price set by ``trade_at``)."""
+        if self._traded_at is not None:
+            return self._traded_at
         return self.bars[self.cursor].open
+
+    def trade_at(self, price: float) -> None:
+        """Trade at ``price`` from now on (market orders, the ticker), whatever the bars say."""
+        self._traded_at = price
 
     @property
     def can_advance(self) -> bool:

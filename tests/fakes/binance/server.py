@@ -6,6 +6,11 @@ market clock), kline streams under ``/ws/<symbol>@kline_<interval>``, and the We
 ``/ws-api/v3`` for ``userDataStream.subscribe.signature``. Tests drive the market with
 ``advance()`` / ``play()``, read what it received in ``requests`` and ``orders``, and make it
 misbehave with ``inject(Fault(...))``.
+
+A test that plays bars of its own, one at a time (the broker contract plays Cerebro's), drives it
+with ``trade_at(price)`` (market orders fill there) and ``match(bar)`` (the resting orders trade
+against that bar's range); the fake's own bars, klines and clock stay where they are. Tests that
+share one server each take a fresh account with ``open_account``.
 """
 from __future__ import annotations
 
@@ -81,10 +86,11 @@ class FakeBinance:
     def __init__(self, bars: Sequence[Bar], *, symbol: str = "ETHBTC", base: str = "ETH",
                  quote: str = "BTC", interval: str = "5m", history: int = 100,
                  balances: dict[str, float] | None = None, filters: Filters | None = None,
-                 split_fills: int = 1, api_key: str = API_KEY, api_secret: str = API_SECRET) -> None:
+                 split_fills: int = 1, fee_rate: float = 0.001, bnb_price: float | None = None,
+                 api_key: str = API_KEY, api_secret: str = API_SECRET) -> None:
         self.market = FakeMarket(bars, symbol, interval, history)
         self.account = FakeAccount(symbol, base, quote, balances or {quote: 1.0}, filters or Filters(),
-                                   split_fills=split_fills)
+                                   fee_rate=fee_rate, split_fills=split_fills, bnb_price=bnb_price)
         self.symbol, self.base, self.quote = symbol, base, quote
         self.api_key, self.api_secret = api_key, api_secret
         self.lock = threading.RLock()
@@ -272,6 +278,32 @@ class FakeBinance:
             self._player.join(10)
             self._player = None
 
+    def trade_at(self, price: float) -> None:
+        """Market orders fill at ``price`` from now on, and the ticker says so (module docstring)."""
+        with self.lock:
+            self.market.trade_at(price)
+
+    def match(self, bar: Bar) -> None:
+        """Trade the resting orders against ``bar`` (its open, high and low) as ``advance()``
+        trades them against a closing bar, and push their execution reports on the user data
+        stream; the market's own bars and clock stay."""
+        self._call(self._match(bar))
+
+    async def _match(self, bar: Bar) -> None:
+        with self.lock:
+            reports = self.account.on_bar(bar, self.market.now_ms())
+        await self._push_reports(reports)
+
+    def open_account(self, balances: dict[str, float], fee_rate: float | None = None) -> None:
+        """Start over on a fresh account holding ``balances`` (no orders, no trades), with the
+        same symbol, filters and fee settings: tests sharing one server each take their own."""
+        with self.lock:
+            old = self.account
+            self.account = FakeAccount(old.symbol, old.base, old.quote, balances, old.filters,
+                                       fee_rate=float(old.fee_rate if fee_rate is None else fee_rate),
+                                       split_fills=old.split_fills,
+                                       bnb_price=None if old.bnb_price is None else float(old.bnb_price))
+
     def settled(self, client_ids: Sequence[str]) -> bool:
         """True when every one of ``client_ids`` was answered and every order that reached a
         final state here has been told to the bot (stream, or its answer to a poll)."""
@@ -427,7 +459,11 @@ class FakeBinance:
         return web.json_response(rows)
 
     async def _ticker(self, request: web.Request) -> web.Response:
-        if request[PARAMS].get("symbol") != self.symbol:
+        wanted = request[PARAMS].get("symbol")
+        bnb_price = self.account.bnb_price
+        if bnb_price is not None and wanted == f"BNB{self.quote}":  # what its fees are valued at
+            return web.json_response({"symbol": wanted, "price": f"{bnb_price:.8f}"})
+        if wanted != self.symbol:
             raise ApiError(-1121, "Invalid symbol.")
         return web.json_response({"symbol": self.symbol, "price": f"{self.market.price:.8f}"})
 
