@@ -52,6 +52,9 @@ class OrderGateway(Protocol):
     def may_exist(self, client_ids: Iterable[str]) -> None:
         """These orders may be at the venue already: look each up before sending it."""
 
+    async def refresh_account(self) -> None:
+        """Read the account again and put it on ``updates`` (after the orders it follows)."""
+
 
 @dataclass
 class LiveOrder:
@@ -87,6 +90,7 @@ class VenueBroker(bt.BrokerBase):
         self._restored_price = 0.0
         self._inflight: set[Any] = set()  # futures of intents on the I/O thread
         self._publish: Callable[[Event], None] | None = None
+        self._recheck_due = False  # a reconnect's comparison waits for a market order in flight
 
     def _gateway(self) -> OrderGateway:
         raise NotImplementedError
@@ -254,12 +258,17 @@ class VenueBroker(bt.BrokerBase):
             else:
                 self._apply(update)
 
+    def _market_in_flight(self) -> bool:
+        return any(live.order.exectype in (None, bt.Order.Market) for live in self._live.values())
+
     def _recheck(self, account: AccountReport) -> None:
         """After a reconnect: the venue's position against the bot's (the shared comparison).
-        Skipped while a market order is on its way: its fill may be in the account already."""
-        if any(live.order.exectype in (None, bt.Order.Market) for live in self._live.values()):
+        While a market order is on its way its fill may be in the account already: the account
+        is read again once that order is done."""
+        if self._market_in_flight():
             log.info("after reconnecting to %s: a market order is on its way; the position is "
-                     "compared at the next reconnect", self.VENUE)
+                     "compared once it is done", self.VENUE)
+            self._recheck_due = True
             return
         difference = after_reconnect(account, self.positions[self._data()].size, self.VENUE)
         if difference is None:
@@ -305,17 +314,20 @@ class VenueBroker(bt.BrokerBase):
             self.notify(order)
         if not order.alive():
             self._live.pop(update.client_id, None)
+            if self._recheck_due and not self._market_in_flight():
+                self._recheck_due = False
+                self._hand_over(self.gateway.refresh_account(), "account after a reconnect")
 
     def _execute(self, order: bt.Order, fill: Fill) -> None:
-        """Book one of the venue's fills: a buy's fee taken from the base asset it received
-        shrinks the position it opens; a fill the account read at start-up already holds
-        moves neither cash nor position (the order is told)."""
+        """Book one of the venue's fills: the cash pays the value and the part of the fee it
+        pays (not a fee taken from the base asset or paid in a third one); a buy's fee taken
+        from the base asset it received shrinks the position it opens; a fill the account read
+        at start-up already holds moves neither cash nor position (the order is told). The
+        order's commission is the whole fee, whatever paid it."""
         size = fill.quantity - fill.fee_base if order.isbuy() else -fill.quantity
         if not fill.before_start:
-            if order.isbuy():
-                self.cash -= fill.quantity * fill.price + (fill.fee - fill.fee_base * fill.price)
-            else:
-                self.cash += fill.quantity * fill.price - fill.fee
+            value = fill.quantity * fill.price
+            self.cash += (-value if order.isbuy() else value) - fill.fee_from_cash
         self._book(order, size, fill.price, fill.fee, fill.before_start)
 
     def _book(self, order: bt.Order, size: float, price: float, fee: float,

@@ -44,6 +44,13 @@ class BrokerKind:
     # what a buy the cash cannot pay ends as: Margin when the broker refuses it itself, Rejected
     # when the venue refuses it (and says why)
     over_cash_status: str = "Margin"
+    # the cash pays the commission (every simulated and venue broker here but a Binance account
+    # that pays its fees in BNB: there the BNB balance pays them; the order's commission is the same)
+    commission_from_cash: bool = True
+
+    def cash_fees(self, commission: float) -> float:
+        """What the cash pays of a ``commission``."""
+        return commission if self.commission_from_cash else 0.0
 
 
 def from_config(kind: str) -> Callable[..., bt.BrokerBase]:
@@ -60,9 +67,10 @@ KINDS = (
     BrokerKind("paper", from_config("paper"), restorable=True),
     BrokerKind("ibkr", build_ibkr, restorable=False, trailing_stop=False),
     # Spot: limit and stop orders are the protective sells; Binance itself refuses a buy the
-    # balance cannot pay (-2010 insufficient balance)
+    # balance cannot pay (-2010 insufficient balance); fees paid in BNB (a buy's fee in the
+    # base asset would shrink the position the contract counts)
     BrokerKind("binance", build_binance, restorable=False, trailing_stop=False,
-               pending_buys=False, over_cash_status="Rejected"),
+               pending_buys=False, over_cash_status="Rejected", commission_from_cash=False),
 )
 RESTORABLE = tuple(k for k in KINDS if k.restorable)
 
@@ -192,19 +200,19 @@ def assert_books_balance(result: Run) -> None:
 
 
 # -- the contract -------------------------------------------------------------------------------
-def test_market_buy_fills_at_next_open_and_charges_commission(make_broker):
+def test_market_buy_fills_at_next_open_and_charges_commission(make_broker, kind):
     rows = [flat(100), (101, 103, 100, 102), flat(102)]
     result = run(make_broker(), rows, {0: [market("buy", "buy", 10)]})
     fill = result.fills["buy"]
     assert (fill.price, fill.size) == (101, 10)
     assert fill.comm == pytest.approx(10 * 101 * COMMISSION)
     after = result.books[1]
-    assert after.cash == pytest.approx(CASH - 1010 - 1.01)
+    assert after.cash == pytest.approx(CASH - 1010 - kind.cash_fees(1.01))
     assert after.value == pytest.approx(after.cash + 10 * 102)
     assert (after.size, after.price) == (10, 101)
 
 
-def test_position_and_cash_after_buys_and_sells(make_broker):
+def test_position_and_cash_after_buys_and_sells(make_broker, kind):
     rows = [flat(100), flat(101), flat(103), flat(104), flat(105), flat(105)]
     script = {0: [market("buy1", "buy", 10)], 1: [market("buy2", "buy", 10)],
               2: [market("sell1", "sell", 5)], 3: [market("sell2", "sell", 15)]}
@@ -214,7 +222,7 @@ def test_position_and_cash_after_buys_and_sells(make_broker):
     assert result.fills["sell1"].pnl == pytest.approx(5 * (104 - 102))
     assert result.fills["sell2"].pnl == pytest.approx(15 * (105 - 102))
     traded = 1010 + 1030 + 520 + 1575
-    expected_cash = CASH - 1010 - 1030 + 520 + 1575 - COMMISSION * traded
+    expected_cash = CASH - 1010 - 1030 + 520 + 1575 - kind.cash_fees(COMMISSION * traded)
     assert result.books[-1].cash == pytest.approx(expected_cash)
     assert result.books[-1].value == pytest.approx(expected_cash)
     assert_books_balance(result)

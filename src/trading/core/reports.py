@@ -56,9 +56,11 @@ class UpdateQueue(Generic[T]):
 class Fill:
     """One execution at a venue: ``quantity`` (always positive) at ``price``.
 
-    ``fee`` is its whole fee in the quote currency (the account's currency); ``fee_base`` the
-    part of it a venue took from the base asset a buy received (Binance), which shrinks the
-    position that buy opens. ``time`` is when it traded, by the venue's clock (epoch seconds, 0
+    ``fee`` is its whole fee's value in the quote currency (the account's currency: the trade's
+    cost); ``fee_base`` the part of it a venue took from the base asset a buy received, in base
+    units (Binance's default), which shrinks the position that buy opens; ``fee_elsewhere`` the
+    part paid in a third asset (Binance's BNB), by its value in the quote currency, which the
+    quote cash does not pay. ``time`` is when it traded, by the venue's clock (epoch seconds, 0
     when unknown); ``before_start`` marks a fill the account read at start-up already holds.
     """
 
@@ -69,6 +71,12 @@ class Fill:
     fee_base: float = 0.0
     time: float = 0.0
     before_start: bool = False
+    fee_elsewhere: float = 0.0
+
+    @property
+    def fee_from_cash(self) -> float:
+        """The part of the fee the quote cash pays."""
+        return self.fee - self.fee_base * self.price - self.fee_elsewhere
 
 
 @dataclass(frozen=True)

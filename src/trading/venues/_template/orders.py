@@ -18,7 +18,7 @@ class TemplateGateway:
 
     def __init__(self, venue: TemplateVenue) -> None:
         self.venue = venue
-        self.updates: UpdateQueue[OrderUpdate] = UpdateQueue()
+        self.updates: UpdateQueue[OrderUpdate | AccountReport] = UpdateQueue()
         self._orders: dict[str, OrderReport] = {}
         self._ids = itertools.count(1)
 
@@ -45,6 +45,9 @@ class TemplateGateway:
 
     async def report(self, client_id: str) -> OrderReport | None:
         return self._orders.get(client_id)
+
+    async def refresh_account(self) -> None:
+        self.updates.put(await self.start())
 
     def may_exist(self, client_ids: Iterable[str]) -> None:
         pass  # a real venue looks these up before sending them again

@@ -111,6 +111,10 @@ class OrderGateway:
             dust=max(float(rules.min_qty), float(rules.step),
                      float(rules.min_notional) / price if price > 0 else 0.0))
 
+    async def refresh_account(self) -> None:
+        """The account read again, on ``updates`` after every update before it."""
+        self.updates.put(await self._read_account())
+
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
@@ -312,8 +316,9 @@ class OrderGateway:
             fee_quote = fee * await self._price_of(asset)
         # a fill Binance made before the balances were read at start-up is already in them
         before_start = bool(time_ms and self._account_ms and time_ms <= self._account_ms)
+        elsewhere = fee_quote if asset not in (rules.base, rules.quote) else 0.0
         return Fill(str(trade_id), qty, price, fee=fee_quote, fee_base=fee_base,
-                    time=time_ms / 1000, before_start=before_start)
+                    time=time_ms / 1000, before_start=before_start, fee_elsewhere=elsewhere)
 
     async def _price_of(self, asset: str) -> float:
         """An asset's price in the quote currency (BNB fees), cached for the run."""
@@ -367,7 +372,7 @@ class OrderGateway:
                 attempt = 0
                 await self._poll_open()  # what happened while it was down
                 if resubscribed:  # every order caught up: the broker compares the position
-                    self.updates.put(await self._read_account())
+                    await self.refresh_account()
                 while True:
                     message = await socket.recv()
                     if isinstance(message, dict) and message.get("e") == "error":

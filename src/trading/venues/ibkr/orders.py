@@ -194,6 +194,10 @@ class OrderGateway:
         await self.start()
         return self.known(client_id)
 
+    async def refresh_account(self) -> None:
+        """The account read again, on ``updates`` after every update before it."""
+        self.updates.put(self._read_account())
+
     def may_exist(self, client_ids: object) -> None:
         """Nothing to do: every order IB reports (read at start and on every reconnect) is
         searched by its client id before an order goes out."""
