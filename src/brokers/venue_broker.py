@@ -88,7 +88,7 @@ class VenueBroker(bt.BrokerBase):
         self.account: AccountReport | None = None
         self._live: dict[str, LiveOrder] = {}
         self._restored_price = 0.0
-        self._inflight: set[Any] = set()  # futures of intents on the I/O thread
+        self._handed_over: set[Any] = set()  # futures of intents on the I/O thread
         self._publish: Callable[[Event], None] | None = None
         self._recheck_due = False  # a reconnect's comparison waits for a market order in flight
 
@@ -159,12 +159,12 @@ class VenueBroker(bt.BrokerBase):
     def _hand_over(self, coro: Any, name: str) -> None:
         """Give an intent to the I/O thread; never waits (next() and buy/sell call it)."""
         future = self.venue.submit(coro, name=name)
-        self._inflight.add(future)
-        future.add_done_callback(self._inflight.discard)
+        self._handed_over.add(future)
+        future.add_done_callback(self._handed_over.discard)
 
     def stop(self) -> None:
         super().stop()
-        for future in list(self._inflight):  # an intent still retrying ends with the run
+        for future in list(self._handed_over):  # an intent still retrying ends with the run
             future.cancel()
         try:
             self.venue.submit(self.gateway.stop(), name="stop order gateway").result(5.0)
