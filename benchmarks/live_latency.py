@@ -185,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             checkpoint_at: dict[float, tuple[float, float]] = {}  # bar ts -> checkpoint start, end
             cpu: list[float] = []  # Cerebro thread CPU per live bar, load() returned -> committed
             checkpoint_s: list[float] = []
+            checkpoint_cpu: list[float] = []
             folds_s: list[float] = []
 
             def on_built(bot: h.BenchBot) -> None:
@@ -204,11 +205,12 @@ def main(argv: list[str] | None = None) -> int:
                     return on_bar(bar, value, cash, warmup)
 
                 def timed_checkpoint(*a, **kw):
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.thread_time()
                     try:
                         return checkpoint(*a, **kw)
                     finally:
                         t1 = time.perf_counter()
+                        checkpoint_cpu.append(time.thread_time() - c0)
                         checkpoint_s.append(t1 - t0)
                         checkpoint_at[kw["bar_ts"]] = (t0, t1)
 
@@ -318,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     print(stats_line("checkpoint", checkpoint_s))
     print(stats_line("checkpoint done -> bar done (journal, ...)", seg_after))
     print(stats_line("CPU, load() returned -> committed", cpu))
+    print(stats_line("CPU, checkpoint", checkpoint_cpu))
     print("\nI/O thread:")
     print(stats_line("I/O loop lag (bar due -> put)", source.lag))
     print(stats_line("WAL folds (Store.flush_wal, each)", folds_s))
