@@ -161,6 +161,8 @@ class LiveTradingBot:
             if self.owns_bot:  # say how it ended, then let another process have the bot
                 write_status_file(self.get_status())
                 self._release_lease()
+            if self.journal is not None:
+                self.journal.close()
             if self.store is not None:
                 self.store.close()
         return self._summary()
