@@ -321,6 +321,10 @@ def main(argv: list[str] | None = None) -> int:
     print(stats_line("checkpoint done -> bar done (journal, ...)", seg_after))
     print(stats_line("CPU, load() returned -> committed", cpu))
     print(stats_line("CPU, checkpoint", checkpoint_cpu))
+    # a checkpoint that took far longer than its CPU time waited (the disk, a lock, the GIL)
+    waited = [w - c for w, c in zip(checkpoint_s, checkpoint_cpu) if w - c > 0.002]
+    print(f"  checkpoints that waited > 2 ms beyond their CPU time: {len(waited)} "
+          f"({sum(waited) * 1000:.0f} ms in all, longest {max(waited, default=0) * 1000:.1f} ms)")
     print("\nI/O thread:")
     print(stats_line("I/O loop lag (bar due -> put)", source.lag))
     print(stats_line("WAL folds (Store.flush_wal, each)", folds_s))
