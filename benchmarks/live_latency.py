@@ -3,6 +3,7 @@
     python benchmarks/live_latency.py                    # 3,000 live bars, synthetic 1m walk
     python benchmarks/live_latency.py --bars 2000 --data sample   # the bundled ETH/BTC 5m bars
     python benchmarks/live_latency.py --notify           # every channel on, Telegram answering in 200 ms
+    python benchmarks/live_latency.py --wal-fold --fold-stall-ms 100   # under a concurrent WAL fold
 
 The real live path, in one process as the bot runs it: ``LiveTradingBot`` (Store on a SQLite
 file in a temp folder, RiskManager, BotListener checkpointing every bar, the journal and INFO
@@ -24,6 +25,20 @@ With ``--notify`` every channel is on for every event kind, against the loopback
 test suite (tests/fakes: a Telegram Bot API server answering each message after ``--telegram-delay``
 seconds, aiosmtpd with STARTTLS and AUTH, a webhook receiver): the notifier works on the bot's I/O
 thread while bars arrive, and the figures show what that costs the bar -> order path.
+
+With ``--wal-fold [SECONDS]`` the bot folds its SQLite write-ahead log every SECONDS (default
+0.25; without the flag, the bot's own period ``trading.runtime.bot.WAL_FLUSH_SECONDS``, 2 s)
+while bars arrive, and each fold is timed. ``--fold-stall-ms MS`` makes every fold also wait MS
+ms with the GIL released, as a fold's fsync does on a slow or busy disk (the issue measured
+~100 ms per ``PRAGMA wal_checkpoint`` there). "I/O loop lag" is how late each bar is put against
+its schedule: anything that blocks the I/O thread's event loop shows there.
+
+"Where a bar's time goes" splits each bar on the Cerebro thread: put -> the feed's ``load()``
+returns it (the wake), -> ``next()`` reaches the listener's ``on_bar`` (the broker's fills and
+notifications, the protective orders placed on a fill, the indicators), -> the checkpoint starts
+(risk, the decision, its order), the checkpoint, and what follows it (journal). "CPU" is the
+Cerebro thread's own CPU time (``time.thread_time``) from ``load()`` returning the bar to the
+checkpoint committed: steadier than wall time on a busy machine.
 
 Figures, not a test: nothing asserts on time.
 """
@@ -58,6 +73,7 @@ class PacedSource:
         self.gap_ms = gap_ms
         self.rng = random.Random(seed)
         self.put_at: dict[float, float] = {}  # live bar ts -> perf_counter just before the put
+        self.lag: list[float] = []  # per live bar: seconds between its due time and its put
 
     def describe(self) -> str:
         return f"paced source ({len(self.bars) - self.history} live bars)"
@@ -89,6 +105,7 @@ class PacedSource:
             if delay > 0:
                 await asyncio.sleep(delay)
             bar = bars.bar(i)
+            self.lag.append(max(0.0, loop.time() - due))  # the loop's clock is monotonic too
             put_at[bar.ts] = time.perf_counter()
             await sink.put_bar(bar)
         if self.gc_pauses is not None:
@@ -124,9 +141,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="every notification channel on, against loopback fakes")
     parser.add_argument("--telegram-delay", type=float, default=0.2,
                         help="seconds the Telegram fake takes per message (default 0.2)")
+    parser.add_argument("--wal-fold", type=float, nargs="?", const=0.25, default=None,
+                        metavar="SECONDS", help="fold the SQLite WAL every SECONDS while bars "
+                        "arrive (default 0.25 with the flag; the bot's own period without it)")
+    parser.add_argument("--fold-stall-ms", type=float, default=0.0,
+                        help="each WAL fold also waits this many ms, GIL released (a slow disk)")
     args = parser.parse_args(argv)
     if args.switchinterval is not None:
         sys.setswitchinterval(args.switchinterval)
+    import trading.runtime.bot as bot_module
+    if args.wal_fold is not None:
+        bot_module.WAL_FLUSH_SECONDS = args.wal_fold
 
     need = args.history + args.bars
     if args.data == "sample":
@@ -156,11 +181,23 @@ def main(argv: list[str] | None = None) -> int:
             source = PacedSource(bars, args.history, tuple(args.gap_ms), args.seed, gc_pauses)
             started: dict[float, float] = {}  # bar ts -> next() start (listener.on_bar)
             done: dict[float, float] = {}  # bar ts -> after the checkpoint (next() done)
+            loaded: dict[float, tuple[float, float]] = {}  # bar ts -> load() returned (wall, CPU)
+            checkpoint_at: dict[float, tuple[float, float]] = {}  # bar ts -> checkpoint start, end
+            cpu: list[float] = []  # Cerebro thread CPU per live bar, load() returned -> committed
             checkpoint_s: list[float] = []
+            checkpoint_cpu: list[float] = []
+            folds_s: list[float] = []
 
             def on_built(bot: h.BenchBot) -> None:
-                listener, store = bot.listener, bot.store
-                on_bar, checkpoint = listener.on_bar, store.checkpoint
+                listener, store, feed = bot.listener, bot.store, bot.feed
+                on_bar, checkpoint, load = listener.on_bar, store.checkpoint, feed.load
+                flush_wal = store.flush_wal
+
+                def timed_load():
+                    got = load()
+                    if got and not feed.is_warmup():
+                        loaded[feed.current_bar().ts] = (time.perf_counter(), time.thread_time())
+                    return got
 
                 def timed_on_bar(bar, value, cash, warmup):
                     if not warmup:
@@ -168,22 +205,42 @@ def main(argv: list[str] | None = None) -> int:
                     return on_bar(bar, value, cash, warmup)
 
                 def timed_checkpoint(*a, **kw):
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.thread_time()
                     try:
                         return checkpoint(*a, **kw)
                     finally:
-                        checkpoint_s.append(time.perf_counter() - t0)
+                        t1 = time.perf_counter()
+                        checkpoint_cpu.append(time.thread_time() - c0)
+                        checkpoint_s.append(t1 - t0)
+                        checkpoint_at[kw["bar_ts"]] = (t0, t1)
 
+                def timed_flush_wal():
+                    t0 = time.perf_counter()
+                    try:
+                        flush_wal()
+                        if args.fold_stall_ms:
+                            time.sleep(args.fold_stall_ms / 1000.0)  # a slow fsync: GIL released
+                    finally:
+                        folds_s.append(time.perf_counter() - t0)
+
+                feed.load = timed_load  # Backtrader's data.next() calls self.load()
                 listener.on_bar = timed_on_bar
                 store.checkpoint = timed_checkpoint
+                store.flush_wal = timed_flush_wal
 
-            bot = h.BenchBot(config, source=source,
-                             on_bar_done=lambda bar: done.__setitem__(bar.ts, time.perf_counter()),
-                             on_built=on_built)
+            def on_bar_done(bar) -> None:
+                done[bar.ts] = time.perf_counter()
+                took = loaded.get(bar.ts)
+                if took is not None:
+                    cpu.append(time.thread_time() - took[1])
+
+            bot = h.BenchBot(config, source=source, on_bar_done=on_bar_done, on_built=on_built)
             print(f"live latency: {args.bars:,} live bars ({args.data}, {interval}) after "
                   f"{args.history} warm-up bars, one every {args.gap_ms[0]:g}-{args.gap_ms[1]:g} ms; "
                   f"Python {sys.version.split()[0]}, switchinterval {sys.getswitchinterval() * 1000:g} ms; "
-                  f"notifications {'ON (telegram, email, webhook)' if args.notify else 'off'}")
+                  f"notifications {'ON (telegram, email, webhook)' if args.notify else 'off'}; "
+                  f"WAL fold every {bot_module.WAL_FLUSH_SECONDS:g} s"
+                  + (f" + {args.fold_stall_ms:g} ms stall" if args.fold_stall_ms else ""))
             t0 = time.perf_counter()
             summary = bot.run()
             wall = time.perf_counter() - t0
@@ -220,6 +277,17 @@ def main(argv: list[str] | None = None) -> int:
         (per_bar_order if ts in order_bars else per_bar_quiet).append(t_done - t_put)
         if ts in started:
             wake.append(started[ts] - t_put)
+    # where a bar's time goes: put -> load() returned -> next() start -> checkpoint -> done
+    seg_wake, seg_fills, seg_decide, seg_after = [], [], [], []
+    for ts, t_put in put_at.items():
+        t_load, t_next, t_done = loaded.get(ts), started.get(ts), done.get(ts)
+        t_ck = checkpoint_at.get(ts)
+        if t_load is None or t_next is None or t_done is None or t_ck is None:
+            continue
+        seg_wake.append(t_load[0] - t_put)
+        seg_fills.append(t_next - t_load[0])
+        seg_decide.append(t_ck[0] - t_next)
+        seg_after.append(t_done - t_ck[1])
     # bars put while the previous live bar was still being processed (the consumer was busy)
     ordered = sorted(put_at)
     busy = sum(1 for a, b in zip(ordered, ordered[1:]) if a in done and put_at[b] < done[a])
@@ -245,6 +313,21 @@ def main(argv: list[str] | None = None) -> int:
     print(stats_line("put -> next() start (wake, fills, indicators)", wake))
     print(stats_line("Store.checkpoint alone", checkpoint_s))
     print(f"  bars that landed while the previous bar was still in process: {busy}")
+    print("\nwhere a bar's time goes (Cerebro thread):")
+    print(stats_line("put -> load() returns it (wake)", seg_wake))
+    print(stats_line("-> next() on_bar (fills, notifications, indicators)", seg_fills))
+    print(stats_line("-> checkpoint starts (risk, decision, order)", seg_decide))
+    print(stats_line("checkpoint", checkpoint_s))
+    print(stats_line("checkpoint done -> bar done (journal, ...)", seg_after))
+    print(stats_line("CPU, load() returned -> committed", cpu))
+    print(stats_line("CPU, checkpoint", checkpoint_cpu))
+    # a checkpoint that took far longer than its CPU time waited (the disk, a lock, the GIL)
+    waited = [w - c for w, c in zip(checkpoint_s, checkpoint_cpu) if w - c > 0.002]
+    print(f"  checkpoints that waited > 2 ms beyond their CPU time: {len(waited)} "
+          f"({sum(waited) * 1000:.0f} ms in all, longest {max(waited, default=0) * 1000:.1f} ms)")
+    print("\nI/O thread:")
+    print(stats_line("I/O loop lag (bar due -> put)", source.lag))
+    print(stats_line("WAL folds (Store.flush_wal, each)", folds_s))
     return 0
 
 

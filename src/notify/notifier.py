@@ -48,6 +48,8 @@ class Notifier:
     # -- any thread ------------------------------------------------------------------------------
     def publish(self, event: Event) -> None:
         """Queue ``event`` for the log and every channel that wants it; never blocks."""
+        if event.kind in LOGGED_AT_SOURCE and not any(w.wants(event.kind) for w in self.workers):
+            return  # nothing would log or send it: no need to wake the I/O loop mid-bar
         loop = self._loop
         if loop is None or self._closed:  # not running: the log still gets it
             self._log(event)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -42,12 +41,15 @@ class RiskState:
     kill_reason: str = ""
     consecutive_errors: int = 0
     paused_until: float = 0.0
-    order_times: list[float] = field(default_factory=list)
+    order_times: list[float] = field(default_factory=list)  # orders of the last minute, oldest first
     paused: bool = False  # the owner paused new entries (remote control) until resumed
     paused_by: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(vars(self))
+        """The state as plain values, a snapshot: later changes do not show in it."""
+        data = dict(vars(self))
+        data["order_times"] = list(self.order_times)  # trimmed in place by the risk manager
+        return data
 
     def reset_kill_switch(self) -> None:
         """Clear the kill switch; the drawdown peak is re-based on the next bar's equity."""
@@ -102,7 +104,8 @@ class RiskManager:
         self.risk = risk
         self.trading = trading
         self.state = state or RiskState()
-        self._orders = deque(self.state.order_times)
+        # a list of its own, trimmed in place from here on (the restored one may be shared)
+        self.state.order_times = list(self.state.order_times)
         self._on_kill_switch = on_kill_switch
         self.last_equity = 0.0
         self.pause = pause or PauseSwitch()
@@ -144,7 +147,7 @@ class RiskManager:
                     self._on_kill_switch(s.kill_reason, drawdown)
 
     def on_order(self, ts: float) -> None:
-        self._orders.append(ts)
+        self.state.order_times.append(ts)
         self._trim_orders(ts)
 
     def on_entry_filled(self) -> None:
@@ -192,12 +195,18 @@ class RiskManager:
             return Refusal("max_daily_loss", f"down {s.day_start_equity - equity:.2f} today, "
                            f"risk_management.max_daily_loss is {r.max_daily_loss:g}")
         self._trim_orders(ts)
-        if r.max_orders_per_minute and len(self._orders) >= r.max_orders_per_minute:
-            return Refusal("max_orders_per_minute", f"{len(self._orders)} orders in the last minute, "
+        recent = len(s.order_times)
+        if r.max_orders_per_minute and recent >= r.max_orders_per_minute:
+            return Refusal("max_orders_per_minute", f"{recent} orders in the last minute, "
                            f"risk_management.max_orders_per_minute is {r.max_orders_per_minute}")
         return None
 
     def _trim_orders(self, ts: float) -> None:
-        while self._orders and self._orders[0] <= ts - 60:
-            self._orders.popleft()
-        self.state.order_times = list(self._orders)
+        """Forget the orders older than a minute before ``ts``, in place (called on every entry
+        check and every order: no copy)."""
+        times, cutoff = self.state.order_times, ts - 60
+        old = 0
+        while old < len(times) and times[old] <= cutoff:
+            old += 1
+        if old:
+            del times[:old]

@@ -97,6 +97,123 @@ def test_every_calls_repeatedly_survives_a_failing_call_and_stops_on_cancel(io, 
     assert any("heartbeat failed" in r.getMessage() for r in caplog.records)
 
 
+def test_a_blocking_periodic_call_runs_off_the_loop_which_keeps_serving(io):
+    """While a periodic blocking call (a WAL fold, a lease renewal) is stuck inside the disk,
+    a coroutine on the loop (a kline, an order) still runs to the end."""
+    inside, release = threading.Event(), threading.Event()
+    where: list[str] = []
+
+    def fold() -> None:
+        where.append(threading.current_thread().name)
+        inside.set()
+        release.wait(10)  # the disk takes its time
+
+    folding = io.every(0.01, fold, name="wal flush", blocking=True)
+    try:
+        assert inside.wait(timeout=5)
+
+        async def on_the_loop() -> str:
+            await asyncio.sleep(0)
+            return threading.current_thread().name
+
+        assert io.submit(on_the_loop()).result(timeout=5) == "test-io"  # answered mid-fold
+        assert not release.is_set()
+    finally:
+        release.set()
+        folding.cancel()
+    assert where[0] == "test-io-worker"
+
+
+def test_blocking_periodic_calls_share_one_worker_and_never_overlap(io):
+    running, overlaps, calls = [0], [], {"lease": 0, "wal": 0}
+    lock = threading.Lock()
+    enough = threading.Event()
+
+    def job(name: str):
+        def call() -> None:
+            with lock:
+                running[0] += 1
+                overlaps.append(running[0])
+                calls[name] += 1
+            time.sleep(0.002)  # holds the worker while the other one's tick is due
+            with lock:
+                running[0] -= 1
+                if min(calls.values()) >= 5:
+                    enough.set()
+        return call
+
+    lease = io.every(0.001, job("lease"), blocking=True)
+    wal = io.every(0.001, job("wal"), blocking=True)
+    try:
+        assert enough.wait(timeout=5)
+    finally:
+        lease.cancel()
+        wal.cancel()
+    assert max(overlaps) == 1
+
+
+def test_a_failing_blocking_call_is_logged_and_the_next_one_still_runs(io, caplog):
+    calls: list[int] = []
+    done = threading.Event()
+
+    def renew() -> None:
+        calls.append(len(calls))
+        if len(calls) == 1:
+            raise OSError("database is locked")
+        done.set()
+
+    with caplog.at_level(logging.ERROR, logger="trading.runtime.io_thread"):
+        lease = io.every(0.01, renew, name="lease", blocking=True)
+        assert done.wait(timeout=5)
+        lease.cancel()
+    assert any("lease failed" in r.getMessage() for r in caplog.records)
+
+
+def test_every_refuses_a_coroutine_function_as_blocking(io):
+    async def beat() -> None:
+        pass
+
+    with pytest.raises(TypeError, match="plain function"):
+        io.every(1.0, beat, blocking=True)
+
+
+def test_stop_waits_for_the_blocking_call_in_hand_before_returning():
+    """What the caller closes after ``stop()`` (the database) is no longer in use by a fold."""
+    io = IOThread(name="folding-io")
+    io.start()
+    inside, finished = threading.Event(), threading.Event()
+
+    def fold() -> None:
+        inside.set()
+        time.sleep(0.2)
+        finished.set()
+
+    io.every(0.01, fold, blocking=True)
+    assert inside.wait(timeout=5)
+    assert io.stop(timeout=5.0) is True
+    assert finished.is_set()
+
+
+def test_stop_is_bounded_when_a_blocking_call_never_returns(caplog):
+    io = IOThread(name="stuck-io")
+    io.start()
+    inside, release = threading.Event(), threading.Event()
+
+    def stuck() -> None:
+        inside.set()
+        release.wait(10)
+
+    io.every(0.01, stuck, blocking=True)
+    assert inside.wait(timeout=5)
+    try:
+        with caplog.at_level(logging.WARNING, logger="trading.runtime.io_thread"):
+            assert io.stop(timeout=0.3) is False  # the loop stopped; its worker is stuck
+        assert any("still in a blocking call" in r.getMessage() for r in caplog.records)
+    finally:
+        release.set()
+    assert io.stop(timeout=5.0) is True
+
+
 def test_stop_cancels_a_never_ending_task_and_joins(io):
     cancelled = threading.Event()
 

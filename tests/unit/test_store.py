@@ -534,3 +534,26 @@ def test_flush_wal_keeps_the_log_bounded_while_bars_are_committed_back_to_back(s
         store.close()
     assert sizes and min(sizes) == 0  # the log was truncated, not left to grow
     assert max(sizes) < 5_000_000
+
+
+def test_a_failed_checkpoint_does_not_stop_the_next_one_on_the_same_store(open_store):
+    store = open_store()
+    store.checkpoint(BOT, **bar(T0))
+    with pytest.raises(StoreError):
+        store.checkpoint(BOT, **bar(T0 + 60, trades=[closed_trade(T0, T0 + 60, reason=None)]))
+    store.checkpoint(BOT, **bar(T0 + 120, cash=9_000.0))
+    assert store.load_snapshot(BOT).cash == 9_000.0
+    assert store.equity_curve(BOT) == [(T0, 10_000.0), (T0 + 120, 10_000.0)]
+
+
+def test_checkpoints_from_another_thread_are_committed_too(open_store):
+    import threading
+
+    store = open_store()
+    store.checkpoint(BOT, **bar(T0))  # this thread keeps its connection for the bars
+    other = threading.Thread(target=store.checkpoint, args=(BOT,), kwargs=bar(T0 + 60, cash=7.0))
+    other.start()
+    other.join(10)
+    store.checkpoint(BOT, **bar(T0 + 120, cash=8.0))
+    assert [ts for ts, _ in store.equity_curve(BOT)] == [T0, T0 + 60, T0 + 120]
+    assert store.load_snapshot(BOT).cash == 8.0

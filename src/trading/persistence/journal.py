@@ -8,13 +8,17 @@ The database is the truth and the journal follows it: lines are written after ea
 an order event or a trade already in the journal is never written again (a restart re-sends the
 orders that were pending), and ``catch_up`` appends what a crash between the commit and the
 journal write left out, so every committed order state and trade appears exactly once.
+
+``orders.jsonl`` and ``trades.jsonl`` stay open while the bot runs (opening and closing them on
+every bar cost about as much as writing the lines) and are flushed after every write, so their
+lines are in the files as soon as ``write`` returns; ``close()`` closes them.
 """
 from __future__ import annotations
 
 import json
 import logging
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import IO, Any, Iterable, Sequence
 
 from trading.core.events import Event, OrderEvent, TradeClosed
 from trading.core.timeutil import iso_or_value
@@ -49,6 +53,7 @@ class Journal:
         self.bot_id = bot_id
         self._orders_seen = {_order_key(r) for r in self._read(self.orders_path)}
         self._trades_seen = {_trade_key(r) for r in self._read(self.trades_path)}
+        self._open: dict[Path, IO[str]] = {}  # the per-bar files, kept open by write()
 
     @property
     def has_history(self) -> bool:
@@ -76,6 +81,22 @@ class Journal:
             with path.open("a", encoding="utf-8") as fh:
                 fh.writelines(json.dumps(row) + "\n" for row in rows)
 
+    def _append_kept(self, path: Path, rows: Sequence[dict[str, Any]]) -> None:
+        """Append on a handle kept open between bars, flushed before returning."""
+        if not rows:
+            return
+        fh = self._open.get(path)
+        if fh is None:
+            fh = self._open[path] = path.open("a", encoding="utf-8")
+        fh.writelines(json.dumps(row) + "\n" for row in rows)
+        fh.flush()
+
+    def close(self) -> None:
+        """Close the files ``write`` keeps open (a later ``write`` opens them again)."""
+        files, self._open = self._open, {}
+        for fh in files.values():
+            fh.close()
+
     def _new(self, rows: Iterable[dict[str, Any]], seen: set[tuple], key: Any) -> list[dict]:
         fresh = []
         for row in rows:
@@ -87,9 +108,9 @@ class Journal:
 
     def write(self, orders: Sequence[OrderEvent], trades: Sequence[TradeClosed]) -> None:
         """Append what one bar produced (called after the bar's checkpoint committed)."""
-        self._append(self.orders_path, self._new(
+        self._append_kept(self.orders_path, self._new(
             ({"bot_id": self.bot_id, **o.to_dict()} for o in orders), self._orders_seen, _order_key))
-        self._append(self.trades_path, self._new(
+        self._append_kept(self.trades_path, self._new(
             ({"bot_id": self.bot_id, **t.to_dict()} for t in trades), self._trades_seen, _trade_key))
 
     def record_event(self, event: Event) -> None:

@@ -21,6 +21,8 @@ from sqlalchemy import (Column, Connection, DateTime, Dialect, Double, ForeignKe
 from sqlalchemy import update as update_statement
 from sqlalchemy.dialects import postgresql, sqlite
 
+from trading.persistence.prepared import PreparedWrite
+
 # named constraints, so later migrations can alter them (SQLite batch mode needs the names)
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -204,7 +206,8 @@ class Upsert:
     """Insert rows; on a clash of ``key`` update the ``update`` columns, or do nothing without any.
 
     ``keep`` columns keep their stored value when the new one is NULL (a venue order id or fill
-    price that a later event no longer carries). Built once, executed with rows of every column.
+    price that a later event no longer carries). Built once, executed with rows of every column;
+    the native form runs as a ``PreparedWrite`` (on SQLite, straight on the driver's cursor).
     """
 
     def __init__(self, dialect: str, table: Table, key: tuple[str, ...],
@@ -216,9 +219,10 @@ class Upsert:
             new = stmt.excluded
             if update:
                 set_ = {c: func.coalesce(new[c], table.c[c]) if c in keep else new[c] for c in update}
-                self._native = stmt.on_conflict_do_update(index_elements=key, set_=set_)
+                native = stmt.on_conflict_do_update(index_elements=key, set_=set_)
             else:
-                self._native = stmt.on_conflict_do_nothing(index_elements=key)
+                native = stmt.on_conflict_do_nothing(index_elements=key)
+            self._native = PreparedWrite(native, dialect)
             return
         # bind names differ from column names: SQLAlchemy reserves those for SET/VALUES
         self._native = None
@@ -235,7 +239,7 @@ class Upsert:
         if not rows:
             return
         if self._native is not None:
-            conn.execute(self._native, list(rows))
+            self._native(conn, rows)
             return
         for row in rows:
             params = {f"k_{k}": row[k] for k in self.key}

@@ -3,7 +3,9 @@
 Backtrader runs in the calling (main) thread and is the only thread that touches the strategy,
 broker and risk objects. One background I/O thread owns the data source (and every network
 client); the two meet only at the feed's queue, a stop flag on it, and the status snapshot the
-Cerebro thread takes at the end of each bar.
+Cerebro thread takes at the end of each bar. What blocks on the disk between bars (renewing the
+lease, folding SQLite's log, writing the status file) runs in the I/O thread's worker thread, so
+the event loop never waits on it.
 """
 from __future__ import annotations
 
@@ -40,7 +42,7 @@ from trading.runtime.venue_link import VenueLink, check_live_money
 
 log = logging.getLogger(__name__)
 
-WAL_FLUSH_SECONDS = 2.0  # the I/O thread folds SQLite's log into the database this often
+WAL_FLUSH_SECONDS = 2.0  # the I/O thread's worker folds SQLite's log into the database this often
 LEASE_HEARTBEATS = 3  # the bot's lease expires this many heartbeats after its last renewal
 LEASE_MIN_TTL = 15.0  # seconds, however short the heartbeat
 CLOSE_ON_SHUTDOWN_TIMEOUT = 60.0  # seconds to wait for the closing fill before stopping anyway
@@ -122,9 +124,13 @@ class LiveTradingBot:
             if not self.io.running:  # the venue link may have started it to reconcile
                 self.io.start()
             self.io.submit(self._bars_from_source(), name="bar source")
-            self.io.every(cfg.logging.heartbeat_seconds, self._heartbeat, name="heartbeat")
-            self.io.every(WAL_FLUSH_SECONDS, self._flush_wal, name="wal flush")
-            self.io.every(cfg.logging.heartbeat_seconds, self._renew_lease, name="lease")
+            # database and file housekeeping blocks (a WAL fold's fsync can take ~100 ms): it
+            # runs in the I/O thread's worker, never on the loop that serves the sockets
+            self.io.every(cfg.logging.heartbeat_seconds, self._heartbeat, name="heartbeat",
+                          blocking=True)
+            self.io.every(WAL_FLUSH_SECONDS, self._flush_wal, name="wal flush", blocking=True)
+            self.io.every(cfg.logging.heartbeat_seconds, self._renew_lease, name="lease",
+                          blocking=True)
             self.notifications.start()
             self._state = "warming_up"
             # everything built so far lives as long as the bot: keep it out of the cyclic
@@ -161,6 +167,8 @@ class LiveTradingBot:
             if self.owns_bot:  # say how it ended, then let another process have the bot
                 write_status_file(self.get_status())
                 self._release_lease()
+            if self.journal is not None:
+                self.journal.close()
             if self.store is not None:
                 self.store.close()
         return self._summary()
@@ -283,7 +291,7 @@ class LiveTradingBot:
     def _on_bar_processed(self, bar: Bar, warmup: bool) -> None:
         """The bar is committed (a hook for subclasses, e.g. the latency benchmarks)."""
 
-    # -- the lease (I/O thread) ---------------------------------------------------------------
+    # -- the lease and the database's upkeep (the I/O thread's worker) --------------------------
     @property
     def owns_bot(self) -> bool:
         """Whether this process holds the bot's lease (and so may write its state)."""

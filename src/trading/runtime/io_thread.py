@@ -4,6 +4,10 @@ Every network client (exchange REST/WebSocket, IB gateway, Telegram, ...) runs o
 Backtrader's main thread never waits on the network: the two sides meet only at thread-safe
 queues. Work is handed in with ``submit`` (a coroutine), ``call_later`` or ``every``; a task
 that fails is logged here, so no exception is lost even when nobody reads its future.
+
+The loop must never block: a socket waits behind anything that does. Periodic blocking work (a
+database write, a file) is scheduled with ``every(..., blocking=True)``: the loop keeps the
+schedule, and the call runs in the thread's one worker thread, one call at a time.
 """
 from __future__ import annotations
 
@@ -11,12 +15,76 @@ import asyncio
 import concurrent.futures
 import inspect
 import logging
+import queue
 import threading
+import time
 from typing import Any, Awaitable, Callable, Coroutine, TypeVar
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+class BlockingWorker(concurrent.futures.Executor):
+    """One daemon thread that runs blocking calls one after another, for an event loop to await
+    (``loop.run_in_executor(worker, fn)``).
+
+    One thread, so the calls never overlap (two database housekeeping jobs never race each
+    other); a daemon, so a call stuck in a dead disk cannot keep the process alive.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._calls: queue.SimpleQueue[tuple[concurrent.futures.Future, Callable[..., Any],
+                                             tuple[Any, ...]] | None] = queue.SimpleQueue()
+        self._shut = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any
+               ) -> concurrent.futures.Future[T]:
+        """Queue ``fn(*args)`` (no keyword arguments); its future holds the result or error."""
+        if kwargs:
+            raise TypeError("BlockingWorker.submit takes no keyword arguments")
+        if self._shut:
+            raise RuntimeError(f"worker thread '{self._thread.name}' is shut down")
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._calls.put((future, fn, args))
+        return future
+
+    def _run(self) -> None:
+        while True:
+            call = self._calls.get()
+            if call is None:
+                return
+            future, fn, args = call
+            if not future.set_running_or_notify_cancel():
+                continue  # cancelled while it waited its turn
+            try:
+                result = fn(*args)
+            except BaseException as exc:  # handed to whoever awaits the future
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False,
+                 timeout: float | None = None) -> bool:
+        """Take no more calls; the queued ones still run unless ``cancel_futures``. With
+        ``wait``, join the thread for at most ``timeout`` seconds (None: as long as it takes);
+        returns True when the thread has ended."""
+        if not self._shut:
+            self._shut = True
+            if cancel_futures:
+                while True:
+                    try:
+                        call = self._calls.get_nowait()
+                    except queue.Empty:
+                        break
+                    if call is not None:
+                        call[0].cancel()
+            self._calls.put(None)
+        if wait:
+            self._thread.join(timeout)
+        return not self._thread.is_alive()
 
 
 class IOThread:
@@ -33,6 +101,8 @@ class IOThread:
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._shutdown_sent = False
+        self._worker: BlockingWorker | None = None  # made by the first every(blocking=True)
+        self._worker_lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self, timeout: float = 5.0) -> None:
@@ -84,14 +154,20 @@ class IOThread:
         return self._loop
 
     def stop(self, timeout: float = 5.0) -> bool:
-        """Cancel every task still running, stop the loop and join the thread.
+        """Cancel every task still running, stop the loop and join the thread, then let the
+        worker thread finish the blocking call in hand (none is started after this).
 
         Waits at most about ``timeout`` seconds in all (tasks get 80% of it to finish their
-        cancellation). Returns True when the thread has ended; False, with a warning, when the
-        loop is blocked: the thread is a daemon, so it cannot keep the process alive. Calling it
+        cancellation). Returns True when both threads have ended, so nothing of this thread
+        still uses what the caller closes next; False, with a warning, when the loop or the
+        worker is blocked: both are daemons, so neither can keep the process alive. Calling it
         again later waits again.
         """
         self._stopping = True
+        deadline = time.monotonic() + max(0.0, timeout)
+        return self._stop_loop(timeout, deadline) & self._stop_worker(deadline)
+
+    def _stop_loop(self, timeout: float, deadline: float) -> bool:
         thread, loop = self._thread, self._loop
         if thread is None or loop is None or not thread.is_alive():
             return True
@@ -101,12 +177,24 @@ class IOThread:
                 asyncio.run_coroutine_threadsafe(self._shutdown(timeout * 0.8), loop)
             except RuntimeError:  # the loop closed in the meantime
                 pass
-        thread.join(max(0.0, timeout))
+        thread.join(max(0.0, deadline - time.monotonic()))
         if thread.is_alive():
             log.warning("I/O thread '%s' did not end within %gs (its loop is blocked); leaving "
                         "it to die with the process (daemon thread)", self.name, timeout)
             return False
         return True
+
+    def _stop_worker(self, deadline: float) -> bool:
+        worker = self._worker
+        if worker is None:
+            return True
+        # the loop's tasks are cancelled by now: nothing queues another call
+        if worker.shutdown(wait=True, cancel_futures=True,
+                           timeout=max(0.0, deadline - time.monotonic())):
+            return True
+        log.warning("the worker thread of I/O thread '%s' is still in a blocking call; leaving "
+                    "it to die with the process (daemon thread)", self.name)
+        return False
 
     async def _shutdown(self, grace: float) -> None:
         me = asyncio.current_task()
@@ -148,17 +236,27 @@ class IOThread:
 
         return self.submit(later(), name=getattr(fn, "__qualname__", repr(fn)))
 
-    def every(self, seconds: float, fn: Callable[[], Any], name: str | None = None
-              ) -> concurrent.futures.Future[None]:
+    def every(self, seconds: float, fn: Callable[[], Any], name: str | None = None, *,
+              blocking: bool = False) -> concurrent.futures.Future[None]:
         """Call ``fn`` (plain or async) every ``seconds`` on the loop, first after ``seconds``.
 
+        ``blocking=True``: ``fn`` is a plain function that may block (a database write, a file):
+        it runs in this thread's one worker thread, while the loop goes on serving its sockets;
+        every blocking call of this thread shares that worker, so they never overlap.
+
         The schedule is fixed on the loop's monotonic clock, so it does not drift with the time
-        ``fn`` takes; a late tick is not repeated. A failing call is logged and the next one still
-        runs. Cancel the returned future to stop it.
+        ``fn`` takes; a late tick is not repeated, and the next call waits for the last one to
+        end. A failing call is logged and the next one still runs. Cancel the returned future to
+        stop it (a blocking call already running ends first; ``stop()`` waits for it).
         """
         if seconds <= 0:
             raise ValueError(f"every() needs a positive period, got {seconds!r}")
         label = name or getattr(fn, "__qualname__", repr(fn))
+        if blocking:
+            if inspect.iscoroutinefunction(fn):
+                raise TypeError(f"every(blocking=True) needs a plain function, not the coroutine "
+                                f"function {label}")
+            worker = self._blocking_worker()
 
         async def periodic() -> None:
             loop = asyncio.get_running_loop()
@@ -166,9 +264,12 @@ class IOThread:
             while True:
                 await asyncio.sleep(max(0.0, due - loop.time()))
                 try:
-                    result = fn()
-                    if inspect.isawaitable(result):
-                        await result
+                    if blocking:
+                        await loop.run_in_executor(worker, fn)
+                    else:
+                        result = fn()
+                        if inspect.isawaitable(result):
+                            await result
                 except Exception:
                     log.exception("periodic task %s failed (it keeps running)", label)
                 due += seconds
@@ -176,6 +277,15 @@ class IOThread:
                     due = loop.time() + seconds
 
         return self.submit(periodic(), name=label)
+
+    def _blocking_worker(self) -> BlockingWorker:
+        """The worker thread for blocking calls, started on first use."""
+        if not self.running:
+            raise RuntimeError(f"I/O thread '{self.name}' is not running; call start() first")
+        with self._worker_lock:
+            if self._worker is None:
+                self._worker = BlockingWorker(name=f"{self.name}-worker")
+            return self._worker
 
     # -- making failures visible -------------------------------------------------------------
     @staticmethod

@@ -37,6 +37,41 @@ class SecretFilter(logging.Filter):
         return True
 
 
+class RotatingLogFile(RotatingFileHandler):
+    """``RotatingFileHandler`` (same file, same lines, same rollover) that formats each record once.
+
+    The standard handler, for every record, checks twice that the path is still a regular file,
+    formats the record a second time to measure it and seeks to the end of the file: about 0.1 ms
+    of a live bar for each ENTRY/EXIT line. Here the size is read when the file is opened and
+    counted from there, as this process is the file's one writer; whether it is a regular file
+    (``/dev/null`` never rolls over) is checked once, at opening.
+    """
+
+    _size = 0
+    _regular = True
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        stream = super()._open()
+        self._size = stream.seek(0, os.SEEK_END)
+        self._regular = os.path.isfile(self.baseFilename)
+        return stream
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record) + self.terminator
+            if self.stream is None:  # delayed, or reopened after a rollover failed
+                self.stream = self._open()
+            if self.maxBytes > 0 and self._regular and self._size + len(text) >= self.maxBytes:
+                self.doRollover()  # opens the new file, which counts from its own size
+            self.stream.write(text)
+            self.flush()
+            self._size += len(text)
+        except RecursionError:  # as logging's own handlers do
+            raise
+        except Exception:
+            self.handleError(record)
+
+
 def setup_logging(level: str, log_file: Path | None = None) -> None:
     """Log to stderr and, when given, to a rotating file (10 MB x 5)."""
     root = logging.getLogger()
@@ -66,8 +101,8 @@ def add_log_file(log_file: Path) -> None:
         raise ConfigError(f"logging.log_file: {problem}")
     try:
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        file_handler = RotatingFileHandler(log_file, maxBytes=10_000_000, backupCount=5,
-                                           encoding="utf-8")
+        file_handler = RotatingLogFile(log_file, maxBytes=10_000_000, backupCount=5,
+                                       encoding="utf-8")
     except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
         reason = getattr(exc, "strerror", None) or str(exc)
         if isinstance(exc, FileExistsError):  # mkdir met a file where a folder should be

@@ -111,14 +111,17 @@ class BotNotifications:
         """The feed's data state changed (called on the Cerebro thread by ``LiveFeed``): log it
         and raise a ``status`` event; a stopping bot's last states are left to its stop message."""
         old, self._data_status = self._data_status, state
-        if state == old or self.bot.get_status().get("state") in QUIET_STATES:
+        if state == old:
+            return
+        status = self.bot.get_status()  # once: it builds the whole status document
+        if status.get("state") in QUIET_STATES:
             return
         cfg = self.bot.config
         log.info("data %s %s: %s -> %s", cfg.data.symbol, cfg.data.interval, old or "start", state)
         self.record(StatusEvent(time=utcnow(), change="data", message=f"data {state} (was {old})",
                                 status={"data_status": state, "previous": old,
                                         "symbol": cfg.data.symbol, "source": cfg.data.data_source,
-                                        "last_bar_time": self.bot.get_status().get("last_bar_time")}))
+                                        "last_bar_time": status.get("last_bar_time")}))
 
     def _start_message(self) -> str:
         cfg = self.bot.config
