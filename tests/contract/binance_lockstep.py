@@ -94,7 +94,7 @@ class LockstepBinanceBroker(BinanceBroker):
         deadline = time.monotonic() + SETTLE_SECONDS
         while time.monotonic() < deadline:
             left = deadline - time.monotonic()
-            inflight = list(self._inflight)
+            inflight = list(self._handed_over)
             if inflight:  # a placement or cancel still on its way: its answer comes first
                 concurrent.futures.wait(inflight, timeout=left)
                 continue
