@@ -121,8 +121,11 @@ def test_a_stopped_sweep_resumes_where_it_stopped(tmp_path):
     # the sweep holds still after its third point until it is interrupted (a test-only switch,
     # see trading.cli.sweep): the SIGINT reaches a running sweep, never one that has finished
     held_env = {**ENV, "TRADINGBOT_TEST_SWEEP_HOLD_AFTER": str(HOLD_AFTER)}
+    # started as from a terminal, where Ctrl+C reaches it: a test run started in the background
+    # of a script inherits SIGINT ignored, and so would the sweep
     first = subprocess.Popen(_command("sweep", *args), cwd=REPO, env=held_env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+                             stderr=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     stderr = LineReader(first.stderr)
     try:
         held = stderr.wait_for(f"holding after {HOLD_AFTER} point(s)", timeout=240)

@@ -177,11 +177,7 @@ def _on_point(progress: SweepProgress | None) -> Callable[[PointOutcome], None] 
         if written == hold_after:
             log.warning("holding after %d point(s) (%s is set): waiting for Ctrl+C, at most %gs",
                         written, HOLD_AFTER_ENV, HOLD_LIMIT_SECONDS)
-            # in short sleeps: the signal may reach another thread of this process (the pool's),
-            # and only a main thread that wakes now and then raises its KeyboardInterrupt
-            deadline = time.monotonic() + HOLD_LIMIT_SECONDS
-            while time.monotonic() < deadline:
-                time.sleep(0.05)
+            time.sleep(HOLD_LIMIT_SECONDS)  # a signal's KeyboardInterrupt ends it at once
 
     return on_point
 
