@@ -9,9 +9,11 @@ position's protective orders) filled, and open orders the database does not know
 Which orders are the bot's is one rule for every venue (``trading.core.client_ids.is_ours``);
 anyone else's orders in the same account are noted and left alone.
 
-Every difference is logged, becomes a ``status`` event and is resolved: a position the database
-does not know is adopted, one the venue no longer holds is dropped, a different size takes the
-venue's. Pending orders stay pending: after warm-up the strategy re-sends them with their client
+The bot's position is what its own orders made, as the venue reports them: every difference is
+logged, becomes a ``status`` event and is resolved. A holding the bot's orders do not explain is
+someone else's (a manual buy, another program, a deposit): reported, never taken for the bot's.
+A position the venue no longer holds is dropped, one it holds less of is cut to what is there
+(it was sold outside the bot). Pending orders stay pending: after warm-up the strategy re-sends them with their client
 ids, and the gateway finds them at the venue and follows them (or adopts their fills) instead of
 placing them twice.
 """
@@ -19,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -76,27 +77,31 @@ def reconcile_account(account: AccountReport, position: OpenTrade | None,
                              "the bot was away; the fill is adopted after warm-up")
                 expected -= found.filled
     actual = account.position
-    held = not account.is_dust(actual)
     new_position = position
     if agrees(account, actual, expected):
         notes.append(f"position {actual:g} {symbol} agrees with the database")
-    elif position is not None and not held:
+    elif actual > expected:
+        # more than the bot's own orders explain: someone else's (a manual buy, another bot,
+        # a deposit), never taken for the bot's; it keeps what its orders made
+        differences.append(
+            f"{venue} holds {actual:g} {symbol}, {actual - expected:g} more than this bot's "
+            f"orders explain: not the bot's, left alone (the bot's position stays "
+            f"{f'{position.size:g}' if position is not None else 'none'})")
+    elif position is not None and account.is_dust(actual):
         differences.append(f"the database holds an open position of {position.size:g} {symbol} "
                            f"but {venue} holds {actual:g}: the position is closed (outside the "
                            "bot?) and dropped")
         new_position = None
-    elif position is None:
-        price, what = ((account.average_cost, "the account's average cost")
-                       if account.average_cost else (account.price, "the current price"))
-        differences.append(f"{venue} holds {actual:g} {symbol} the database does not know: "
-                           f"adopted as the open position at {price:g} ({what})")
-        new_position = OpenTrade(symbol=symbol, size=actual - expected, entry_price=price,
-                                 entry_ts=time.time(), entry_reason=f"adopted from {venue}")
-    else:
-        size = position.size + (actual - expected)
+    elif position is not None:
+        size = position.size - (expected - actual)
         differences.append(f"the database's position is {position.size:g} {symbol} but {venue} "
-                           f"holds {actual:g}: the position is now {size:g}")
+                           f"holds {actual:g}: the position is now {size:g} (sold outside the "
+                           "bot?)")
         new_position = dataclasses.replace(position, size=size)
+    else:
+        differences.append(f"this bot's orders bought {expected:g} {symbol} while it was away "
+                           f"but {venue} holds {actual:g} (sold outside the bot?); the fills are "
+                           "booked as the venue reports them")
     known = {p.client_order_id for p in pending} | set(protective)
     foreign = 0
     for order in account.open_orders:

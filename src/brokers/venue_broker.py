@@ -8,10 +8,14 @@ position the same way for every venue. Only start-up waits, through ``_wait``: t
 (``AccountReport``) gives the cash and position, and the start-up reconciliation is the shared
 one (``brokers.reconcile``).
 
+Orders are written ahead: what the strategy places is held until ``transmit_held``, which the
+live loop calls once the bot has committed it, so the venue never has an order the database
+does not.
+
 A venue's gateway (``OrderGateway`` below) runs on the I/O thread and translates its wire
-messages into those reports. A subclass builds its gateway (``_gateway``) and sends orders the
-venue's way (``_submit_to_venue``, ``cancel``, optionally ``transmit_held``); ``VENUE`` names
-the venue in messages.
+messages into those reports. A subclass builds its gateway (``_gateway``), says which orders it
+cannot take (``_refusal``), sends orders the venue's way (``_send_held``) and cancels one there
+(``_cancel_at_venue``); ``VENUE`` names the venue in messages.
 """
 from __future__ import annotations
 
@@ -87,10 +91,11 @@ class VenueBroker(bt.BrokerBase):
         self.startingcash = 0.0
         self.account: AccountReport | None = None
         self._live: dict[str, LiveOrder] = {}
-        self._restored_price = 0.0
+        self._restored = Position()  # the bot's position as reconciled at start-up
         self._handed_over: set[Any] = set()  # futures of intents on the I/O thread
         self._publish: Callable[[Event], None] | None = None
         self._recheck_due = False  # a reconnect's comparison waits for a market order in flight
+        self._held: list[bt.Order] = []  # placed, not sent yet (transmit_held)
 
     def _gateway(self) -> OrderGateway:
         raise NotImplementedError
@@ -121,9 +126,8 @@ class VenueBroker(bt.BrokerBase):
         return result
 
     def restore(self, snapshot: Any) -> None:
-        """A saved cash figure does not apply: the account's balances are the truth."""
-        if snapshot is not None and getattr(snapshot, "position_price", 0):
-            self._restored_price = self._restored_price or snapshot.position_price
+        """A saved cash figure does not apply: the account's balances are the truth, and the
+        position is the one the start-up reconciliation finds (``reconcile``)."""
 
     def reconcile(self, *, position: OpenTrade | None, pending: tuple[PendingOrder, ...],
                   order_prefix: str) -> Reconciliation:
@@ -140,21 +144,22 @@ class VenueBroker(bt.BrokerBase):
         self.gateway.may_exist(result.at_venue)
         self.venue.reconcile_result = result.summary
         if result.position is not None:
-            self._restored_price = result.position.entry_price
+            self._restored = Position(result.position.size, result.position.entry_price)
         return result
 
     def start(self) -> None:
-        """Cash and position are the account's (``initial_balance`` does not apply)."""
+        """The cash is the account's (``initial_balance`` does not apply); the position is the
+        bot's own, as reconciled (what its orders made, never another holding in the account)."""
         super().start()
         account = self._account()
         self.cash, self.locked_cash = account.cash, account.cash_locked
-        if not account.is_dust(account.position):
-            price = self._restored_price or account.average_cost or account.price
-            self.positions[self._data()] = Position(account.position, price)
-        self.startingcash = account.value
+        if self._restored.size:
+            self.positions[self._data()] = self._restored
+        self.startingcash = self.cash + self.locked_cash + self._restored.size * account.price
         where = f" {account.account}" if account.account else ""
-        log.info("%s account%s: %.8g %s free, %.8g %s held", self.VENUE, where, self.cash,
-                 account.currency, account.position, account.symbol)
+        log.info("%s account%s: %.8g %s free, %.8g %s held, %.8g of it this bot's", self.VENUE,
+                 where, self.cash, account.currency, account.position, account.symbol,
+                 self._restored.size)
 
     def _hand_over(self, coro: Any, name: str) -> None:
         """Give an intent to the I/O thread; never waits (next() and buy/sell call it)."""
@@ -225,10 +230,42 @@ class VenueBroker(bt.BrokerBase):
         order.addinfo(client_order_id=client_id)
         order.submit(self)
         self.notify(order)
-        self._submit_to_venue(order)
+        refusal = self._refusal(order)
+        if refusal is not None:
+            self._reject(order, refusal)
+        else:
+            self._held.append(order)  # out with transmit_held, once the bot has saved it
         return order
 
-    def _submit_to_venue(self, order: bt.Order) -> None:
+    def _refusal(self, order: bt.Order) -> str | None:
+        """Why this venue cannot take ``order`` (its type), or None; checked when it is placed."""
+        return None
+
+    def transmit_held(self) -> None:
+        """Send the orders placed since the last call. The live loop calls this once the bot
+        has committed what placed them (the bar's checkpoint, or what a fill between bars
+        changed), so the database knows every order before the venue does: after a crash the
+        restart finds each at the venue by its client id instead of meeting an order, or a
+        position, it never heard of. An order canceled meanwhile never leaves."""
+        held, self._held = self._held, []
+        waiting = [order for order in held if order.alive()]
+        if waiting:
+            self._send_held(waiting)
+
+    def _send_held(self, orders: list[bt.Order]) -> None:
+        """Send ``orders`` the venue's way (in the order they were placed)."""
+        raise NotImplementedError
+
+    def cancel(self, order: bt.Order, bracket: bool = False) -> bool:
+        if order in self._held:  # never left the bot: cancel here, with any OCO partner held
+            for held in [o for o in self._held if o is order or linked(o, order)]:
+                self._held.remove(held)
+                held.cancel()
+                self.notify(held)
+            return True
+        return self._cancel_at_venue(order)
+
+    def _cancel_at_venue(self, order: bt.Order) -> bool:
         raise NotImplementedError
 
     def _reject(self, order: bt.Order, reason: str) -> None:
@@ -246,12 +283,9 @@ class VenueBroker(bt.BrokerBase):
         Cerebro loop applies a fill between bars instead of at the next bar."""
         self.gateway.updates.wake_with(wake)
 
-    def transmit_held(self) -> None:
-        """Send the orders held back to go out together (the live loop calls this after every
-        round of notifications and every bar); a broker that holds none sends nothing."""
-
     # -- what the venue answered (Cerebro thread) ----------------------------------------------
     def next(self) -> None:
+        self.transmit_held()  # a loop that does not call it (a plain Cerebro) sends them here
         for update in self.gateway.updates.drain():
             if isinstance(update, AccountReport):
                 self._recheck(update)
@@ -321,10 +355,12 @@ class VenueBroker(bt.BrokerBase):
     def _execute(self, order: bt.Order, fill: Fill) -> None:
         """Book one of the venue's fills: the cash pays the value and the part of the fee it
         pays (not a fee taken from the base asset or paid in a third one); a buy's fee taken
-        from the base asset it received shrinks the position it opens; a fill the account read
-        at start-up already holds moves neither cash nor position (the order is told). The
-        order's commission is the whole fee, whatever paid it."""
+        from the base asset it received shrinks the position it opens; the cash of a fill made
+        before start-up is in the balances already. The order's commission is the whole fee,
+        whatever paid it."""
         size = fill.quantity - fill.fee_base if order.isbuy() else -fill.quantity
+        if fill.before_start and fill.time:
+            order.addinfo(filled_at=fill.time)  # the strategy books it in the bar it happened
         if not fill.before_start:
             value = fill.quantity * fill.price
             self.cash += (-value if order.isbuy() else value) - fill.fee_from_cash
@@ -333,23 +369,24 @@ class VenueBroker(bt.BrokerBase):
     def _book(self, order: bt.Order, size: float, price: float, fee: float,
               adopted: bool) -> None:
         """Book one fill of ``size`` (negative sells) at ``price`` into the position and the
-        order; ``adopted``: made while the bot was away, so the position read at start-up
-        already holds it (the order is told, the position and cash stay)."""
+        order; ``adopted``: made while the bot was away (its cash is in the balances read at
+        start-up already; the bot's position takes it now)."""
         data = order.data
         position = self.positions[data]
         old_price = position.price
         if adopted:
             log.info("order %s: adopting a fill of %.8g @ %.8g made while the bot was down",
                      order.info.client_order_id, abs(size), price)
-            opened, closed = (size, 0.0) if size > 0 else (0.0, size)
-            psize, pprice = position.size, position.price
-            if closed and not old_price:
-                old_price = self._restored_price
-        else:
-            psize, pprice, opened, closed = position.update(size, price)
+        psize, pprice, opened, closed = position.update(size, price)
         pnl = -closed * (price - old_price) if closed else 0.0
         closedvalue = abs(closed) * old_price
         openedvalue = abs(opened) * price
         dt = data.datetime[0] if len(data) else 0.0
         order.execute(dt, size, price, closed, closedvalue, fee if closed else 0.0,
                       opened, openedvalue, 0.0 if closed else fee, 0.0, pnl, psize, pprice)
+
+
+def linked(a: bt.Order, b: bt.Order) -> bool:
+    """Whether two orders are one OCO group (either names the other as its ``oco``)."""
+    return (getattr(a, "oco", None) is not None and a.oco.ref == b.ref) or \
+        (getattr(b, "oco", None) is not None and b.oco.ref == a.ref)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import queue
 import threading
 from typing import Callable, Protocol
@@ -267,6 +268,14 @@ class LiveFeed(bt.feed.DataBase):
     def is_last_warmup(self) -> bool:
         """True on the last history bar: the moment to re-place restored orders."""
         return self._last_history
+
+    def bar_at(self, moment: float) -> float:
+        """The open time of the bar (on this feed's grid) that ``moment`` (epoch seconds) falls
+        in: where a fill made while the bot was away belongs."""
+        bar = self._bar
+        if bar is None or not self._interval:
+            return moment
+        return bar.ts + math.floor((moment - bar.ts) / self._interval) * self._interval
 
     def event_ts(self) -> float:
         """The bar an order update belongs to now: the bar in hand while Cerebro handles it;

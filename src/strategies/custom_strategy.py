@@ -79,6 +79,7 @@ class CustomStrategy(bt.Strategy):
         self._exit_reason = ""
         self._fast_bar = hasattr(self.data, "current_bar")
         self._event_ts = getattr(self.data, "event_ts", None)  # a live feed: fills between bars
+        self._bar_at = getattr(self.data, "bar_at", None)  # ... and fills made while it was away
         self._bars_since_trim = 0
         self._lean: bool | None = None  # may _oncepost skip Backtrader's unused loops (decided once)
 
@@ -320,7 +321,7 @@ class CustomStrategy(bt.Strategy):
             if status == "accepted":
                 self._report(order, "accepted", self._now_ts())
             return
-        ts = self._now_ts()
+        ts = self._fill_ts(order)
         purpose = self._purpose.get(order.ref, "")
         if order.status == order.Completed:
             self._report(order, "filled", ts)
@@ -376,6 +377,15 @@ class CustomStrategy(bt.Strategy):
         if self.setup.risk is not None:
             self.setup.risk.on_trade_closed(pnl)
         self.listener.on_trade_closed(event)
+
+    def _fill_ts(self, order: bt.Order) -> float:
+        """The bar an order update belongs to: now, or for a fill the venue made while the bot
+        was away (adopted after a restart), the bar it happened in."""
+        ts = self._now_ts()
+        filled_at = order.info.get("filled_at")
+        if filled_at and self._bar_at is not None:
+            return min(ts, self._bar_at(filled_at))
+        return ts
 
     def between_bars(self) -> None:
         """Cerebro's live loop calls this when the broker reported between two bars (a venue

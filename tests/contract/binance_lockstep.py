@@ -6,7 +6,8 @@ here the fake exchange trades only when told: at each bar, before the broker rep
 market is played at the fake the way the contract's market works. The market orders the strategy
 placed on the bar before reach Binance now, while the fake trades at this bar's open (Backtrader
 fills a market order at the next bar's open: the broker holds it until then, nothing else); the
-protective orders go out as the broker sends them (``transmit_held``); then the resting orders
+protective orders go out as the broker sends them (``transmit_held``, the bot's write-ahead
+hold, released here at the start of the next bar); then the resting orders
 trade against this bar's range (the fake fills a limit or a stop at its price, or at the open when
 the bar gaps through it; an OCO's other leg expires). After each step the broker waits (bounded,
 woken by the gateway's updates) until it has heard everything the fake did with its orders.
@@ -76,11 +77,10 @@ class LockstepBinanceBroker(BinanceBroker):
         data = self._data()
         if len(data):
             fake.trade_at(data.open[0])
+            self.transmit_held()  # the bar before's orders: markets held here, protective sent
             held, self._held_market = self._held_market, []
-            for order in held:
+            for order in held:  # a market order reaches Binance at this bar's open
                 super()._send(order)
-            self._settle()
-            self.transmit_held()
             self._settle()
             opened = bt.num2date(data.datetime[0]).replace(tzinfo=timezone.utc).timestamp()
             fake.match(Bar(opened, data.open[0], data.high[0], data.low[0], data.close[0],

@@ -53,6 +53,7 @@ class LockstepIbkrBroker(IbkrBroker):
 
     def next(self) -> None:
         tws: FakeTWS = self.p.tws
+        self.transmit_held()  # the orders of the bar before reach TWS before this bar plays
         self._settle()
         data = self._data()
         if len(data):

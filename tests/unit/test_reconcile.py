@@ -54,18 +54,17 @@ def test_a_base_fee_rounding_off_the_balance_still_agrees():
     assert result.position == eth_trade(1.05) and not result.events
 
 
-def test_a_balance_the_database_does_not_know_is_adopted_at_the_current_price():
+def test_a_holding_the_bots_orders_do_not_explain_is_reported_never_taken_for_the_bots():
     result = reconcile(spot(0.5), None)
-    assert result.position is not None and result.position.size == 0.5
-    assert result.position.entry_price == 0.09
-    assert reported(result) == ["Binance holds 0.5 ETHBTC the database does not know: adopted "
-                                "as the open position at 0.09 (the current price)"]
-
-
-def test_a_position_ib_reports_is_adopted_at_its_average_cost():
-    result = reconcile(stock(5), None, prefix="7001", venue="TWS / IB Gateway")
-    assert result.position.size == 5 and result.position.entry_price == 150.0
-    assert "(the account's average cost)" in reported(result)[0]
+    assert result.position is None
+    assert reported(result) == ["Binance holds 0.5 ETHBTC, 0.5 more than this bot's orders "
+                                "explain: not the bot's, left alone (the bot's position stays "
+                                "none)"]
+    bigger = reconcile(stock(15), OpenTrade(symbol="AAPL", size=10, entry_price=140.0,
+                                            entry_ts=1.7e9), prefix="7001",
+                       venue="TWS / IB Gateway")
+    assert bigger.position.size == 10  # what its orders made, not the account's 15
+    assert "5 more than this bot's orders explain" in reported(bigger)[0]
 
 
 @pytest.mark.parametrize("account, position", [
@@ -78,9 +77,9 @@ def test_a_position_the_venue_no_longer_holds_is_dropped(account, position):
     assert "the position is closed (outside the bot?) and dropped" in reported(result)[0]
 
 
-def test_a_different_size_takes_the_venues():
+def test_a_position_partly_sold_outside_the_bot_is_cut_to_what_is_there():
     result = reconcile(spot(0.8), eth_trade(1.05))
-    assert result.position.size == 0.8 and result.position.entry_price == 0.095
+    assert result.position.size == pytest.approx(0.8) and result.position.entry_price == 0.095
     assert "the position is now 0.8" in reported(result)[0]
     shares = reconcile(stock(7), OpenTrade(symbol="AAPL", size=10, entry_price=140.0,
                                            entry_ts=1.7e9), prefix="7001")

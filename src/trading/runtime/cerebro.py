@@ -22,10 +22,12 @@ class BotCerebro(bt.Cerebro):
     rest: about 10% off a replay. Any other shape runs Backtrader's own loops.
 
     Live, the loop also acts between bars: the feed wakes it when the venue reports (a fill, a
-    cancel), the broker's notifications reach the strategy at once (``quicknotify``), the orders
-    the strategy placed on them (a filled entry's stop-loss and take-profit) go out right away
-    (``transmit_held``), and the strategy commits what changed (``between_bars``), so a fill is
-    protected, saved and announced within milliseconds, not at the next bar.
+    cancel), the broker's notifications reach the strategy at once (``quicknotify``), the strategy
+    commits what changed (``between_bars``) and the orders it placed on them (a filled entry's
+    stop-loss and take-profit) go out right after (``transmit_held``), so a fill is saved,
+    protected and announced within milliseconds, not at the next bar. Orders always leave after
+    the commit that records them (a bar's checkpoint, or that one): the database knows every
+    order the venue knows.
     """
 
     def _lean(self, runstrats) -> bool:
@@ -55,14 +57,12 @@ class BotCerebro(bt.Cerebro):
             self._brokernotify()  # broker fills and reports; the strategy hears it at once
             if self._event_stop:
                 return None
-            if transmit is not None:
-                transmit()  # protective orders placed on a fill leave before anything else
             if got:
-                strategy._next()
-                if transmit is not None:
-                    transmit()
+                strategy._next()  # the bar's decisions, then its checkpoint
             elif between_bars is not None:
-                between_bars()
+                between_bars()  # commit what the reports changed (a fill, its stop-loss ...)
+            if transmit is not None:
+                transmit()  # only now do the orders it placed leave: the database has them
             if self._event_stop:
                 return None
         self._datanotify()

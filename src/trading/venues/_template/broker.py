@@ -1,6 +1,7 @@
 """The template venue's broker: a ``VenueBroker`` (brokers.venue_broker) books fills, keeps cash
 and position, notifies the strategy and reconciles at start-up; a venue's broker only says how
-orders go out the venue's way (here: market orders; anything else is refused with the reason)."""
+orders go out the venue's way (here: market orders; anything else is refused with the reason),
+once the bot has saved them."""
 from __future__ import annotations
 
 import backtrader as bt
@@ -16,15 +17,20 @@ class TemplateBroker(VenueBroker):
     def _gateway(self) -> TemplateGateway:
         return TemplateGateway(self.venue)
 
-    def _submit_to_venue(self, order: bt.Order) -> None:
+    def _refusal(self, order: bt.Order) -> str | None:
+        """Checked when the strategy places an order: what the venue cannot take."""
         if order.exectype not in (None, bt.Order.Market):
-            self._reject(order, "the template venue takes market orders only")
-            return
-        client_id = order.info.client_order_id
-        self._live[client_id] = LiveOrder(order, client_id)
-        side = "BUY" if order.isbuy() else "SELL"
-        self._hand_over(self.gateway.place(client_id, side, abs(order.created.size)),
-                        f"order {client_id}")
+            return "the template venue takes market orders only"
+        return None
 
-    def cancel(self, order: bt.Order, bracket: bool = False) -> bool:
+    def _send_held(self, orders: list[bt.Order]) -> None:
+        """Orders the bot has saved, to the venue (on the I/O thread, never waiting here)."""
+        for order in orders:
+            client_id = order.info.client_order_id
+            self._live[client_id] = LiveOrder(order, client_id)
+            side = "BUY" if order.isbuy() else "SELL"
+            self._hand_over(self.gateway.place(client_id, side, abs(order.created.size)),
+                            f"order {client_id}")
+
+    def _cancel_at_venue(self, order: bt.Order) -> bool:
         return False  # market orders fill at once: nothing rests to cancel

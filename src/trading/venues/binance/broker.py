@@ -9,11 +9,10 @@ CustomStrategy, risk, store and journal see exactly what they see with the paper
 - Cash and position are the account's: free quote balance, and the base balance (free + locked)
   of the symbol; ``initial_balance`` does not apply. Fills move them as Binance reports them
   (``VenueBroker`` books them; the start-up reconciliation is the shared one).
-- Market orders go out at once with the strategy's deterministic client order id as
-  ``newClientOrderId``. Stop and limit orders (the protective ones) are held until the strategy
-  is done placing (``transmit_held``, which the bot's Cerebro loop calls right after), so a stop
-  and a take-profit sent together become one OCO order list (two sell orders would each lock
-  the whole position on Spot).
+- Orders go out once the bot has saved them (``transmit_held``, see ``VenueBroker``): market
+  orders with the strategy's deterministic client order id as ``newClientOrderId``; the
+  protective stop and take-profit placed together become one OCO order list (two sell orders
+  would each lock the whole position on Spot).
 - Quantities are rounded down to LOT_SIZE, prices to PRICE_FILTER; an order under the symbol's
   minimum notional is rejected here, with the reason, and nothing is sent.
 - A buy's fee charged in the base asset shrinks the position it opens; the order reports the net
@@ -27,7 +26,7 @@ from decimal import Decimal
 
 import backtrader as bt
 
-from brokers.venue_broker import LiveOrder, VenueBroker
+from brokers.venue_broker import LiveOrder, VenueBroker, linked
 from trading.core.errors import OrderRejected
 from trading.venues.binance.order_types import OcoIntent, OrderIntent
 from trading.venues.binance.orders import OrderGateway
@@ -43,23 +42,27 @@ class BinanceBroker(VenueBroker):
     params = (("symbol", ""),)
     VENUE = "Binance"
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._outbox: list[bt.Order] = []
-
     def _gateway(self) -> OrderGateway:
         return OrderGateway(self.venue, self.p.symbol)
 
     # -- orders from the strategy --------------------------------------------------------------
-    def _submit_to_venue(self, order: bt.Order) -> None:
-        if order.exectype in (None, bt.Order.Market):
-            self._send(order)
-        elif order.exectype in (bt.Order.Stop, bt.Order.Limit) and order.issell():
-            self._outbox.append(order)  # sent by transmit_held, paired with its OCO partner
-        else:
-            self._reject(order, "this broker sends market orders, and stop and limit sells "
-                                "(protective orders); a trailing stop or a stop/limit buy is not "
-                                "supported on Binance by this version")
+    def _refusal(self, order: bt.Order) -> str | None:
+        if order.exectype in (None, bt.Order.Market) or (
+                order.exectype in (bt.Order.Stop, bt.Order.Limit) and order.issell()):
+            return None
+        return ("this broker sends market orders, and stop and limit sells (protective "
+                "orders); a trailing stop or a stop/limit buy is not supported on Binance by "
+                "this version")
+
+    def _send_held(self, orders: list[bt.Order]) -> None:
+        """Market orders one by one; the protective ones together, a stop and its take-profit
+        as one OCO list (two sell orders would each lock the whole position on Spot)."""
+        protective = [o for o in orders if o.exectype in (bt.Order.Stop, bt.Order.Limit)]
+        for order in orders:
+            if order not in protective:
+                self._send(order)
+        if protective:
+            self._send_protective(protective)
 
     def _quantity(self, order: bt.Order, price: float) -> Decimal | None:
         self._account()
@@ -89,14 +92,13 @@ class BinanceBroker(VenueBroker):
         intent = OrderIntent(client_id, "BUY" if order.isbuy() else "SELL", "MARKET", quantity)
         self._hand_over(self.gateway.place(intent), f"order {client_id}")
 
-    def _flush(self) -> None:
-        """Send the protective orders held back: a stop and a take-profit as one OCO list."""
-        outbox, self._outbox = self._outbox, []
+    def _send_protective(self, orders: list[bt.Order]) -> None:
+        """Protective sells: a stop and its take-profit (OCO partners) as one order list."""
         self._account()
         rules = self.gateway.rules
-        by_ref = {o.ref: o for o in outbox}
+        by_ref = {o.ref: o for o in orders}
         sent: set[int] = set()
-        for order in outbox:
+        for order in orders:
             if order.ref in sent:
                 continue
             partner = self._oco_partner(order, by_ref)
@@ -131,36 +133,17 @@ class BinanceBroker(VenueBroker):
                                      price=rules.price(order.created.price, up=True))
             self._hand_over(self.gateway.place(intent), f"order {cid}")
 
-    def _oco_partner(self, order: bt.Order, by_ref: dict[int, bt.Order]) -> bt.Order | None:
+    @staticmethod
+    def _oco_partner(order: bt.Order, by_ref: dict[int, bt.Order]) -> bt.Order | None:
         for other in by_ref.values():
-            if other is not order and self._linked(order, other) and \
+            if other is not order and linked(order, other) and \
                     {order.exectype, other.exectype} == {bt.Order.Stop, bt.Order.Limit}:
                 return other
         return None
 
-    def cancel(self, order: bt.Order, bracket: bool = False) -> bool:
-        if order in self._outbox:  # never left the bot: cancel here, with any OCO partner
-            for o in [o for o in self._outbox if o is order or self._linked(o, order)]:
-                self._outbox.remove(o)
-                o.cancel()
-                self.notify(o)
-            return True
+    def _cancel_at_venue(self, order: bt.Order) -> bool:
         cid = order.info.client_order_id
         if cid in self._live and order.alive():
             self._hand_over(self.gateway.cancel(cid), f"cancel {cid}")
             return True
         return False
-
-    @staticmethod
-    def _linked(a: bt.Order, b: bt.Order) -> bool:
-        return (getattr(a, "oco", None) is not None and a.oco.ref == b.ref) or \
-               (getattr(b, "oco", None) is not None and b.oco.ref == a.ref)
-
-    # -- what Binance answered (Cerebro thread) ------------------------------------------------
-    def transmit_held(self) -> None:
-        if self._outbox:
-            self._flush()
-
-    def next(self) -> None:
-        self.transmit_held()  # a loop that never calls it (a plain Cerebro) still sends them
-        super().next()

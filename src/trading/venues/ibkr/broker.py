@@ -9,8 +9,8 @@ CustomStrategy, risk, store and journal see exactly what they see with the paper
 - Cash and position are the account's: the cash balance in the contract's currency and the
   position in the contract, read at start-up; fills move them as IB reports them
   (``VenueBroker`` books them; the start-up reconciliation is the shared one).
-- Market, limit and stop orders go out at once with the strategy's deterministic client order id
-  as ``orderRef``. Protective orders linked as OCO share an IB OCA group: when one fills, IB
+- Market, limit and stop orders go out once the bot has saved them (``transmit_held``, see
+  ``VenueBroker``), with the strategy's deterministic client order id as ``orderRef``. Protective orders linked as OCO share an IB OCA group: when one fills, IB
   cancels the others. A trailing stop is refused (use the TrailingStopExitMixin exit).
 - Quantities are whole shares / contracts / units (crypto: 8 decimals), rounded down; limit and
   stop prices sit on the contract's tick grid. A buy the cash cannot pay is refused here
@@ -31,6 +31,11 @@ log = logging.getLogger(__name__)
 KINDS = {bt.Order.Market: "MKT", bt.Order.Limit: "LMT", bt.Order.Stop: "STP"}
 
 
+def _kind(order: bt.Order) -> str | None:
+    """IB's order type for ``order`` (None: one this broker does not send)."""
+    return KINDS.get(order.exectype if order.exectype is not None else bt.Order.Market)
+
+
 class IbkrBroker(VenueBroker):
     """See the module docstring. ``IbkrBroker(venue=...)``: the venue knows the contract."""
 
@@ -40,14 +45,16 @@ class IbkrBroker(VenueBroker):
         return OrderGateway(self.venue)
 
     # -- orders from the strategy --------------------------------------------------------------
-    def _submit_to_venue(self, order: bt.Order) -> None:
-        kind = KINDS.get(order.exectype if order.exectype is not None else bt.Order.Market)
-        if kind is None:
-            self._reject(order, "this broker sends market, limit and stop orders; a trailing "
-                                "stop or a stop-limit order is not supported on Interactive "
-                                "Brokers by this version (use the TrailingStopExitMixin exit)")
-            return
-        self._send(order, kind)
+    def _refusal(self, order: bt.Order) -> str | None:
+        if _kind(order) is not None:
+            return None
+        return ("this broker sends market, limit and stop orders; a trailing stop or a "
+                "stop-limit order is not supported on Interactive Brokers by this version (use "
+                "the TrailingStopExitMixin exit)")
+
+    def _send_held(self, orders: list[bt.Order]) -> None:
+        for order in orders:
+            self._send(order, _kind(order))
 
     def _send(self, order: bt.Order, kind: str) -> None:
         data = order.data
@@ -85,7 +92,7 @@ class IbkrBroker(VenueBroker):
         root = getattr(order, "oco", None) or order
         return f"{root.info.get('client_order_id') or root.ref}-oca"
 
-    def cancel(self, order: bt.Order, bracket: bool = False) -> bool:
+    def _cancel_at_venue(self, order: bt.Order) -> bool:
         cid = order.info.client_order_id
         live = self._live.get(cid)
         if live is None or not order.alive():
