@@ -45,19 +45,24 @@ class Reconciliation:
     events: tuple[Event, ...]
     summary: str
     at_venue: tuple[str, ...] = ()
+    # the bot's whole holding to start from (the fills of its pending and protective orders
+    # made while it was away are booked on top, as its orders adopt them after warm-up)
+    holding: float = 0.0
 
 
 def reconcile_account(account: AccountReport, position: OpenTrade | None,
                       pending: tuple[PendingOrder, ...],
                       lookup: Callable[[str], OrderReport | None], order_prefix: str,
-                      venue: str) -> Reconciliation:
+                      venue: str, holding: float | None = None) -> Reconciliation:
     """Compare the saved ``position`` and ``pending`` orders with ``account`` (see the module
     docstring). ``lookup(client_id)`` is the order as the venue has it, None when it never got
-    it; ``venue`` names the venue in messages."""
+    it; ``venue`` names the venue in messages; ``holding`` the bot's whole holding as saved
+    (its trade and the dust its lots left; None: only the trade's size is known)."""
     symbol = account.symbol
     notes: list[str] = []
     differences: list[str] = []
-    expected = position.size if position is not None else 0.0
+    base = holding if holding is not None else (position.size if position is not None else 0.0)
+    expected = base
     for order in pending:
         found = lookup(order.client_order_id)
         if found is None:
@@ -78,6 +83,8 @@ def reconcile_account(account: AccountReport, position: OpenTrade | None,
                 expected -= found.filled
     actual = account.position
     new_position = position
+    start = base if agrees(account, actual, expected) or actual > expected \
+        else max(0.0, base - (expected - actual))
     if agrees(account, actual, expected):
         notes.append(f"position {actual:g} {symbol} agrees with the database")
     elif actual > expected:
@@ -93,7 +100,7 @@ def reconcile_account(account: AccountReport, position: OpenTrade | None,
                            "bot?) and dropped")
         new_position = None
     elif position is not None:
-        size = position.size - (expected - actual)
+        size = min(position.size, start)  # the trade cannot hold more than the bot does
         differences.append(f"the database's position is {position.size:g} {symbol} but {venue} "
                            f"holds {actual:g}: the position is now {size:g} (sold outside the "
                            "bot?)")
@@ -124,7 +131,8 @@ def reconcile_account(account: AccountReport, position: OpenTrade | None,
     summary = (f"{len(differences)} difference(s) resolved: " + "; ".join(differences)
                if differences else "the account agrees with the database")
     return Reconciliation(position=new_position, pending_orders=pending, events=events,
-                          summary=summary, at_venue=tuple(known))
+                          summary=summary, at_venue=tuple(known),
+                          holding=start if new_position is not None or start > 0 else 0.0)
 
 
 def agrees(account: AccountReport, actual: float, expected: float) -> bool:

@@ -130,21 +130,25 @@ class VenueBroker(bt.BrokerBase):
         position is the one the start-up reconciliation finds (``reconcile``)."""
 
     def reconcile(self, *, position: OpenTrade | None, pending: tuple[PendingOrder, ...],
-                  order_prefix: str) -> Reconciliation:
+                  order_prefix: str,
+                  holding: tuple[float, float] | None = None) -> Reconciliation:
         """Compare the saved position and pending orders with the account; the venue wins.
 
-        Keeps what it found: the summary for the status, the restored position's entry price for
-        ``start()``; the orders that may be at the venue already are looked up before any
+        ``holding`` is the broker's whole position as saved (size, price; a venue's dust
+        included). Keeps what it found: the summary for the status, the holding ``start()``
+        restores; the orders that may be at the venue already are looked up before any
         re-send."""
         def lookup(client_id: str) -> OrderReport | None:
             return self._wait(self.gateway.report(client_id), f"lookup {client_id}")
 
         result = reconcile_account(self._account(), position, pending, lookup, order_prefix,
-                                   self.VENUE)
+                                   self.VENUE, holding=holding[0] if holding else None)
         self.gateway.may_exist(result.at_venue)
         self.venue.reconcile_result = result.summary
-        if result.position is not None:
-            self._restored = Position(result.position.size, result.position.entry_price)
+        if result.holding:
+            price = holding[1] if holding and holding[1] else \
+                (result.position.entry_price if result.position is not None else 0.0)
+            self._restored = Position(result.holding, price)
         return result
 
     def start(self) -> None:

@@ -82,9 +82,10 @@ def booked(ws: BinanceWorkspace, client_ids: list[str]) -> bool:
 
 def lockstep(ws: BinanceWorkspace, fake: FakeBinance):
     """A ``play`` gate for a bot trading on the fake: the next bar closes only once the bot has
-    checkpointed the last one and every order it decided was answered, and a bar that fills
-    orders closes only once the bot has booked those fills, as on a market that moves slower
-    than the bot. Makes runs repeatable bar for bar."""
+    checkpointed the last one, booked every fill the fake made (and so placed what it places on
+    a fill: a filled entry's stop-loss and take-profit), and every order it decided was
+    answered; a bar that fills orders closes only once the bot has booked those fills. As on a
+    market that moves slower than the bot. Makes runs repeatable bar for bar."""
     warm_up = len(fake.closed_bars)  # history is not checkpointed: the first bar may close
     noticed: dict[str, float] = {}
     fake.booked = lambda client_ids: booked(ws, client_ids)
@@ -92,6 +93,10 @@ def lockstep(ws: BinanceWorkspace, fake: FakeBinance):
     def gate() -> bool:
         closed = fake.closed_bars
         if len(closed) > warm_up and not ws.checkpointed(closed[-1].ts):
+            return False
+        with fake.lock:
+            final = [o.client_id for o in fake.account.orders.values() if not o.open]
+        if final and not booked(ws, final[-4:]):  # the latest: a fill not booked yet
             return False
         now = time.monotonic()
         waiting = []

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 
+from binance_workspace import booked
 from bot_workspace import SAMPLE, BotWorkspace, epoch_of
 from fakes.tws import FakeTWS
 from feeds.csv_bars import load_bars
@@ -132,7 +133,8 @@ LOCAL_REFUSAL_GRACE = 2.0
 
 
 def lockstep(ws: IbkrWorkspace, market: Market) -> Callable[[], bool]:
-    """A ``play`` gate: the next bar closes only once the bot has checkpointed the last one and
+    """A ``play`` gate: the next bar closes only once the bot has checkpointed the last one,
+    booked what TWS did with its latest orders (and so placed what it places on a fill), and
     every order it decided has reached TWS, as on a market slower than the bot. Makes runs
     repeatable bar for bar."""
     first = market.closed  # history is not checkpointed: the first bar may close
@@ -141,7 +143,11 @@ def lockstep(ws: IbkrWorkspace, market: Market) -> Callable[[], bool]:
     def gate() -> bool:
         if market.closed > first and not ws.checkpointed(market.last_closed.ts):
             return False
-        at_tws = {o.order_ref for o in ws.tws.orders()}
+        orders = ws.tws.orders()
+        done = [o.order_ref for o in orders if o.done and o.order_ref]
+        if done and not booked(ws, done[-4:]):  # a fill not booked yet (nor what it placed)
+            return False
+        at_tws = {o.order_ref for o in orders}
         now = time.monotonic()
         for (cid,) in ws.query("SELECT client_order_id FROM orders WHERE status = 'submitted'"):
             noticed.setdefault(cid, now)

@@ -31,7 +31,7 @@ from trading.persistence.repository import BotSnapshot, Store
 BOT = "0001"
 T0 = 1_704_067_200.0  # 2024-01-01 00:00 UTC
 TABLES = {"bots", "orders", "trades", "positions", "equity", "risk_state", "events", "leases"}
-HEAD = "0003"  # the newest schema revision
+HEAD = "0004"  # the newest schema revision
 
 
 def at(ts: float) -> datetime:

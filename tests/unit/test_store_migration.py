@@ -101,10 +101,17 @@ def time_columns(table: str) -> set[str]:
             if isinstance(c.type, tables.UTCDateTime)}
 
 
+# columns later revisions add, as an upgraded row holds them (0004: what a bot holds, unknown
+# for a database written before it was kept)
+ADDED = {"bots": {"holding": None, "holding_price": None}}
+
+
 def expected_after_upgrade(rows: dict[str, list[dict]]) -> dict[str, list[dict]]:
-    """The same rows with each epoch time as the aware UTC datetime the store reads back."""
-    return {table: [{name: utc_datetime(v) if name in time_columns(table) and v is not None
-                     else v for name, v in row.items()} for row in table_rows]
+    """The same rows with each epoch time as the aware UTC datetime the store reads back, and
+    the columns later revisions added."""
+    return {table: [{**{name: utc_datetime(v) if name in time_columns(table) and v is not None
+                        else v for name, v in row.items()}, **ADDED.get(table, {})}
+                    for row in table_rows]
             for table, table_rows in rows.items()}
 
 

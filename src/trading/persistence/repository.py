@@ -99,8 +99,10 @@ class Store:
                                     ("config_path", "description", "started_at", "updated_at"))
         self._ensure_bot = Upsert(dialect, m.bots, ("bot_id",))
         self._bar_done = Upsert(dialect, m.bots, ("bot_id",),
-                                ("last_bar_ts", "cash", "value", "updated_at"))
-        self._books_changed = Upsert(dialect, m.bots, ("bot_id",), ("cash", "value", "updated_at"))
+                                ("last_bar_ts", "cash", "value", "holding", "holding_price",
+                                 "updated_at"))
+        self._books_changed = Upsert(dialect, m.bots, ("bot_id",),
+                                     ("cash", "value", "holding", "holding_price", "updated_at"))
         self._save_orders = Upsert(dialect, m.orders, ("bot_id", "client_order_id"),
                                    _ORDER_UPDATES, keep=("venue_order_id", "fill_price"))
         self._save_trades = Upsert(dialect, m.trades,
@@ -212,16 +214,18 @@ class Store:
     def checkpoint(self, bot_id: str, *, bar_ts: float, cash: float, value: float,
                    orders: Sequence[OrderEvent], trades: Sequence[TradeClosed],
                    position: OpenTrade | None, risk_state: dict, save_equity: bool,
-                   exit_mixins: str = "") -> None:
+                   exit_mixins: str = "", holding: tuple[float, float] | None = None) -> None:
         """Save, in one transaction, everything bar ``bar_ts`` changed: all of it or none of it.
 
         ``orders`` are the order events since the last checkpoint (one row per client order id
         keeps the latest status and fill); ``trades`` the trades closed since then (a trade saved
-        twice is stored once); ``position`` the open trade or None.
+        twice is stored once); ``position`` the open trade or None; ``holding`` the broker's whole
+        position in the asset and its price (a venue's dust included; None: not kept).
         """
         now, bar_time = utcnow(), utc_datetime(bar_ts)
         bot_row = {"bot_id": bot_id, "description": "", "created_at": now, "updated_at": now,
-                   "last_bar_ts": bar_time, "cash": cash, "value": value}
+                   "last_bar_ts": bar_time, "cash": cash, "value": value,
+                   **_holding_columns(holding)}
         with self._failing_as(f"checkpoint of bot {bot_id} at bar {bar_ts}"), \
                 self._bar_transaction() as conn:
             self._bar_done(conn, [bot_row])  # first: the bots row the others refer to
@@ -233,12 +237,13 @@ class Store:
     def save_between_bars(self, bot_id: str, *, cash: float, value: float,
                           orders: Sequence[OrderEvent], trades: Sequence[TradeClosed],
                           position: OpenTrade | None, risk_state: dict,
-                          exit_mixins: str = "") -> None:
+                          exit_mixins: str = "", holding: tuple[float, float] | None = None
+                          ) -> None:
         """Save, in one transaction, what a venue report between two bars changed (a fill, the
         orders it caused, a closed trade); the last checkpointed bar stays what it was."""
         now = utcnow()
         bot_row = {"bot_id": bot_id, "description": "", "created_at": now, "updated_at": now,
-                   "cash": cash, "value": value}
+                   "cash": cash, "value": value, **_holding_columns(holding)}
         with self._failing_as(f"saving the fills of bot {bot_id} between bars"), \
                 self._bar_transaction() as conn:
             self._books_changed(conn, [bot_row])
@@ -292,7 +297,8 @@ class Store:
         """The state saved by the bot's last checkpoint, read in one transaction and checked:
         ``DamagedDatabase`` when it does not add up (see ``trading.persistence.snapshot``)."""
         with self._failing_as(f"loading the state of bot {bot_id}"), self._read() as conn:
-            bot = conn.execute(select(m.bots.c.last_bar_ts, m.bots.c.cash)
+            bot = conn.execute(select(m.bots.c.last_bar_ts, m.bots.c.cash, m.bots.c.holding,
+                                      m.bots.c.holding_price)
                                .where(m.bots.c.bot_id == bot_id)).first()
             trade = conn.scalar(select(m.positions.c.trade).where(m.positions.c.bot_id == bot_id))
             risk = conn.scalar(select(m.risk_state.c.state).where(m.risk_state.c.bot_id == bot_id))
@@ -359,6 +365,11 @@ class Store:
 
 
 # -- rows --------------------------------------------------------------------------------------------
+def _holding_columns(holding: tuple[float, float] | None) -> dict[str, float | None]:
+    size, price = holding if holding is not None else (None, None)
+    return {"holding": size, "holding_price": price}
+
+
 def _order_rows(bot_id: str, orders: Sequence[OrderEvent]) -> list[dict[str, Any]]:
     """One row per client order id: the latest event, keeping earlier venue id and fill price."""
     rows: dict[str, dict[str, Any]] = {}

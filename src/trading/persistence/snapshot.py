@@ -28,6 +28,9 @@ class BotSnapshot:
     position: OpenTrade | None
     pending_orders: tuple[PendingOrder, ...]
     risk_state: dict | None
+    # the broker's whole position in the asset and its price as last saved (a venue's dust
+    # included), None when not kept (an older database, or nothing saved yet)
+    holding: tuple[float, float] | None = None
 
 
 def _finite(value: Any) -> bool:
@@ -90,7 +93,16 @@ def restored_snapshot(url: str, bot_id: str, bot: Any, position_text: str | None
                                           client_order_id=p.client_order_id, reason=p.reason)
                              for p in pending),
         risk_state=risk,
+        holding=_holding(bot),
     )
+
+
+def _holding(bot: Any) -> tuple[float, float] | None:
+    size = getattr(bot, "holding", None) if bot is not None else None
+    if not _finite(size) or size < 0:
+        return None
+    price = getattr(bot, "holding_price", None)
+    return float(size), float(price) if _finite(price) else 0.0
 
 
 def _refusal(url: str, bot_id: str, problems: list[str]) -> DamagedDatabase:

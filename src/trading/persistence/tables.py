@@ -101,6 +101,10 @@ bots = Table(
     Column("last_bar_ts", UTCDateTime()),  # the last bar whose processing was checkpointed
     Column("cash", Double),
     Column("value", Double),
+    # the broker's whole position in the traded asset and its average price (a venue's dust
+    # included); NULL in a database written before it was kept
+    Column("holding", Double),
+    Column("holding_price", Double),
 )
 
 orders = Table(

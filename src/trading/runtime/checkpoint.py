@@ -143,19 +143,28 @@ class BotListener(NullListener):
         self._orders, self._trades, self._events = [], [], []
         value, cash = self.broker.getvalue(), self.broker.getcash()
         risk_state = self.risk.state.to_dict()
+        holding = self._holding()
         if bar_ts is None:
             self.store.save_between_bars(self.bot_id, cash=cash, value=value, orders=orders,
                                          trades=trades, position=trade, risk_state=risk_state,
-                                         exit_mixins=self.exit_mixins)
+                                         exit_mixins=self.exit_mixins, holding=holding)
         else:
             self.store.checkpoint(self.bot_id, bar_ts=bar_ts, cash=cash, value=value,
                                   orders=orders, trades=trades, position=trade,
                                   risk_state=risk_state, save_equity=self.save_equity,
-                                  exit_mixins=self.exit_mixins)
+                                  exit_mixins=self.exit_mixins, holding=holding)
         if self.journal is not None:
             self.journal.write(orders, trades)
         return [replace(e, equity=value) if isinstance(e, (TradeOpened, TradeClosed)) else e
                 for e in events]
+
+    def _holding(self) -> tuple[float, float]:
+        """The broker's whole position in the traded asset (size, price): the trade's, plus
+        the dust a venue's lot rounding leaves, which a restart must know to be the bot's."""
+        for position in getattr(self.broker, "positions", {}).values():
+            if position.size:
+                return float(position.size), float(position.price)
+        return 0.0, 0.0
 
     def add_event(self, event: Event) -> None:
         """Publish ``event`` once the current bar is committed (e.g. the kill switch tripping)."""

@@ -137,7 +137,8 @@ class VenueLink:
         if reconcile is None:
             return snapshot
         result = reconcile(position=snapshot.position, pending=snapshot.pending_orders,
-                           order_prefix=order_prefix(self.config.bot_id))
+                           order_prefix=order_prefix(self.config.bot_id),
+                           holding=snapshot.holding)
         for event in result.events:
             self.publish(event)
         return dataclasses.replace(snapshot, position=result.position,

@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, urlencode
 from aiohttp import WSMsgType, web
 
 from fakes.binance.account import ApiError, FakeAccount, Filters
-from fakes.binance.market import FakeMarket
+from fakes.binance.market import FREEZE_BEFORE_CLOSE_MS, FakeMarket
 from trading.core.types import Bar
 
 PARAMS = web.RequestKey("params", dict)
@@ -104,6 +104,10 @@ class FakeBinance:
         # booked(client ids) -> whether the bot has saved those orders' final states: a bar that
         # filled orders closes only then (set by a test's lockstep; None: heard of is enough)
         self.booked: Callable[[list[str]], bool] | None = None
+        # on_order(phase, params): a test's hook on every order placement (an OCO too), called
+        # on the fake's loop when the request arrives ("received") and once it is done, just
+        # before the answer goes out ("answered"), e.g. to kill the bot right there
+        self.on_order: Callable[[str, dict[str, str]], None] | None = None
         self.delivered: set[str] = set()  # client ids whose final state reached the bot
         self.acknowledged: set[str] = set()  # client ids whose placement the fake answered
         self.seen_ids: set[str] = set()  # client ids of every placement request, answered or not
@@ -221,8 +225,10 @@ class FakeBinance:
                     break
                 index = self.market.cursor
                 closed = self.market.advance()
-                now = self.market.now_ms()
-                reports = self.account.on_bar(closed, now)
+                # what the bar's range filled traded inside that bar: stamped at its last
+                # second, as Binance stamps a trade when it happens
+                during = self.market.open_ms(index) + self.market.step - FREEZE_BEFORE_CLOSE_MS
+                reports = self.account.on_bar(closed, during)
                 closed_event = self.market.event(index)
                 forming_event = self.market.event(self.market.cursor)
             await self._push_reports(reports)
@@ -362,6 +368,10 @@ class FakeBinance:
             self.seen_ids.update(params[k] for k in ("newClientOrderId", "aboveClientOrderId",
                                                      "belowClientOrderId") if k in params)
         request[PARAMS], request[RAW] = params, (request.query_string, body)
+        placing = request.method == "POST" and request.path in ("/api/v3/order",
+                                                                "/api/v3/orderList/oco")
+        if placing and self.on_order is not None:
+            self.on_order("received", params)
         fault = self._take_fault(request.method, request.path)
         if fault is not None and fault.kind == "status":
             headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
@@ -384,10 +394,12 @@ class FakeBinance:
         except ApiError as exc:
             response = self._error(exc)
         record.answered = response.status
-        if request.method == "POST" and request.path in ("/api/v3/order", "/api/v3/orderList/oco"):
+        if placing:
             with self.lock:
                 self.acknowledged.update(params[k] for k in ("newClientOrderId", "aboveClientOrderId",
                                                              "belowClientOrderId") if k in params)
+            if self.on_order is not None:
+                self.on_order("answered", params)
         if fault is not None and fault.kind == "lose_response":
             assert request.transport is not None
             request.transport.close()  # the work is done; the answer never arrives

@@ -62,6 +62,16 @@ class OrderDesk:
     def place(self, session: "Session", fields: list[str]) -> None:
         assert session.client_id is not None
         sent = parse_place_order(fields, session.version)
+        hook = self.server.on_order
+        if hook is not None:
+            hook("received", sent)
+        try:
+            self._place(session, fields, sent)
+        finally:
+            if hook is not None:
+                hook("answered", sent)
+
+    def _place(self, session: "Session", fields: list[str], sent: dict[str, object]) -> None:
         req = ContractRequest.parse(fields, 2)
         found = self.server.lookup(req)
         if len(found) != 1:

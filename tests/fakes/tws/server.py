@@ -48,6 +48,9 @@ class FakeTWS(FaultControls):
         self.refused_client_ids: list[int] = []
         self.fill_delay = 0.0
         self.hold_handshakes = False  # True: accept connections but never answer the greeting
+        # on_order(phase, sent): a test's hook on every placeOrder, on the fake's loop when it
+        # arrives ("received") and once TWS has answered it ("answered"), e.g. to kill the bot
+        self.on_order: Callable[[str, dict[str, object]], None] | None = None
         self.changed = threading.Condition()
         self._faults: dict[str, list[tuple[int, str]]] = {}
         self._sessions: list[Session] = []
