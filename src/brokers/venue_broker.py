@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import collections
 import logging
+import queue
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Protocol
 
@@ -37,6 +39,7 @@ from trading.core.types import OpenTrade, PendingOrder
 log = logging.getLogger(__name__)
 
 START_TIMEOUT = 120.0  # seconds to reach the account at start-up (the venue retries inside)
+ANSWER_TIMEOUT = 10.0  # seconds a restart waits for the answers to what it re-placed
 
 
 class OrderGateway(Protocol):
@@ -96,6 +99,8 @@ class VenueBroker(bt.BrokerBase):
         self._publish: Callable[[Event], None] | None = None
         self._recheck_due = False  # a reconnect's comparison waits for a market order in flight
         self._held: list[bt.Order] = []  # placed, not sent yet (transmit_held)
+        self._answers_first = False  # the next transmit waits for the venue's answers
+        self._early: collections.deque[Any] = collections.deque()  # updates read while waiting
 
     def _gateway(self) -> OrderGateway:
         raise NotImplementedError
@@ -252,9 +257,35 @@ class VenueBroker(bt.BrokerBase):
         restart finds each at the venue by its client id instead of meeting an order, or a
         position, it never heard of. An order canceled meanwhile never leaves."""
         held, self._held = self._held, []
+        answers_first, self._answers_first = self._answers_first, False
         waiting = [order for order in held if order.alive()]
         if waiting:
             self._send_held(waiting)
+            if answers_first:
+                self._await_answers({order.info.client_order_id for order in waiting})
+
+    def answer_before_next_bar(self) -> None:
+        """The orders placed now (what a restart re-places: a position's stop-loss and
+        take-profit, a decided market order) are answered before the next bar is traded: one
+        that filled while the bot was away is booked first, and the bar sees the position as
+        the venue has it (the strategy calls this as it resumes)."""
+        self._answers_first = True
+
+    def _await_answers(self, client_ids: set[str]) -> None:
+        """Wait (bounded) until the venue has said something of each of ``client_ids``; what
+        it said is applied by the next ``next()``, in the order it came."""
+        deadline = time.monotonic() + ANSWER_TIMEOUT
+        while client_ids:
+            left = deadline - time.monotonic()
+            try:
+                update = self.gateway.updates.get(timeout=max(0.0, left))
+            except queue.Empty:
+                log.warning("%s has not answered %s within %.0f s of the restart; the bot trades "
+                            "on and applies the answers when they come", self.VENUE,
+                            ", ".join(sorted(client_ids)), ANSWER_TIMEOUT)
+                return
+            self._early.append(update)
+            client_ids.discard(getattr(update, "client_id", None))
 
     def _send_held(self, orders: list[bt.Order]) -> None:
         """Send ``orders`` the venue's way (in the order they were placed)."""
@@ -290,7 +321,8 @@ class VenueBroker(bt.BrokerBase):
     # -- what the venue answered (Cerebro thread) ----------------------------------------------
     def next(self) -> None:
         self.transmit_held()  # a loop that does not call it (a plain Cerebro) sends them here
-        for update in self.gateway.updates.drain():
+        early, self._early = list(self._early), collections.deque()
+        for update in early + self.gateway.updates.drain():
             if isinstance(update, AccountReport):
                 self._recheck(update)
             else:

@@ -275,6 +275,9 @@ class CustomStrategy(bt.Strategy):
     def _resume(self, bar: Bar) -> None:
         """Re-place what was live when the bot stopped, so the next bar sees it as before."""
         self._restore_pending = False
+        answer_first = getattr(self.broker, "answer_before_next_bar", None)
+        if answer_first is not None:  # a venue: what it did meanwhile counts from the next bar
+            answer_first()
         if self.trade is not None:
             log.info("resuming open position: %.8g %s @ %.8g, %d bars held",
                      self.trade.size, self.setup.symbol, self.trade.entry_price, self.trade.bars_held)

@@ -80,13 +80,17 @@ def booked(ws: BinanceWorkspace, client_ids: list[str]) -> bool:
     return {cid for (cid,) in rows} >= wanted
 
 
-def lockstep(ws: BinanceWorkspace, fake: FakeBinance):
+def lockstep(ws: BinanceWorkspace, fake: FakeBinance, catch_up: bool = False):
     """A ``play`` gate for a bot trading on the fake: the next bar closes only once the bot has
     checkpointed the last one, booked every fill the fake made (and so placed what it places on
     a fill: a filled entry's stop-loss and take-profit), and every order it decided was
     answered; a bar that fills orders closes only once the bot has booked those fills. As on a
-    market that moves slower than the bot. Makes runs repeatable bar for bar."""
+    market that moves slower than the bot. Makes runs repeatable bar for bar. ``catch_up``: a
+    restarted bot that checkpointed before trades the bars it missed before the next closes (a
+    market that stands still while the bot is down)."""
     warm_up = len(fake.closed_bars)  # history is not checkpointed: the first bar may close
+    if catch_up and ws.last_bar_ts() is not None:
+        warm_up = 0
     noticed: dict[str, float] = {}
     fake.booked = lambda client_ids: booked(ws, client_ids)
 
@@ -106,5 +110,8 @@ def lockstep(ws: BinanceWorkspace, fake: FakeBinance):
             # comes; one the fake has seen, even unanswered, is on its way
             if cid in fake.seen_ids or now - noticed[cid] < LOCAL_REFUSAL_GRACE:
                 waiting.append(cid)
-        return fake.settled(waiting)
+        if not fake.settled(waiting):
+            return False
+        with fake.lock:  # an order that arrived and filled meanwhile is not booked yet
+            return sum(1 for o in fake.account.orders.values() if not o.open) == len(final)
     return gate

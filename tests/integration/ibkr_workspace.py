@@ -132,12 +132,15 @@ class IbkrWorkspace(BotWorkspace):
 LOCAL_REFUSAL_GRACE = 2.0
 
 
-def lockstep(ws: IbkrWorkspace, market: Market) -> Callable[[], bool]:
+def lockstep(ws: IbkrWorkspace, market: Market, catch_up: bool = False) -> Callable[[], bool]:
     """A ``play`` gate: the next bar closes only once the bot has checkpointed the last one,
     booked what TWS did with its latest orders (and so placed what it places on a fill), and
     every order it decided has reached TWS, as on a market slower than the bot. Makes runs
-    repeatable bar for bar."""
+    repeatable bar for bar. ``catch_up``: a restarted bot that checkpointed before trades the
+    bars it missed before the next closes (a market that stands still while the bot is down)."""
     first = market.closed  # history is not checkpointed: the first bar may close
+    if catch_up and ws.last_bar_ts() is not None:
+        first = 0
     noticed: dict[str, float] = {}
 
     def gate() -> bool:

@@ -42,6 +42,10 @@ class UpdateQueue(Generic[T]):
     def get_nowait(self) -> T:
         return self._items.get_nowait()
 
+    def get(self, timeout: float) -> T:
+        """The oldest update, waiting up to ``timeout`` s for one (raises ``queue.Empty``)."""
+        return self._items.get(timeout=timeout)
+
     def drain(self) -> list[T]:
         """Every update queued so far, oldest first (never waits)."""
         items: list[T] = []
