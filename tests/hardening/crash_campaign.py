@@ -45,7 +45,7 @@ for path in (REPO / "src", REPO / "tests", REPO / "tests" / "integration"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from bot_workspace import epoch_of, kill_hard, wait_until  # noqa: E402
+from bot_workspace import epoch_of, wait_until  # noqa: E402
 
 HISTORY = 100
 LOOKBACK = 60
@@ -158,9 +158,6 @@ def hold_checkpoint(db: Path, seconds: float) -> threading.Thread:
 
 # -- Binance -------------------------------------------------------------------------------------
 def binance_campaign(root: Path, kills: int, seed: int) -> Figures:
-    from binance_workspace import BinanceWorkspace, klines_answered, lockstep, sample_bars
-    from fakes.binance import FakeBinance
-
     figures = Figures("binance")
     clean = _binance_run(root / "clean", None)[0]
     rng = random.Random(seed)
