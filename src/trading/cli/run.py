@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from trading.cli.common import (
@@ -19,7 +20,8 @@ from trading.cli.common import (
 )
 from trading.cli.stop_signals import StopSignals, install_stop_signals
 from trading.config.env_file import load_env_file
-from trading.config.loading import load_config
+from trading.config.loading import check_config
+from trading.config.secrets import register_config_secrets
 from trading.core.errors import ConfigError, DataError, LeaseHeld, TradingBotError
 from trading.runtime.bot import LiveTradingBot
 from trading.runtime.logging_setup import FILE_ONLY, add_log_file, setup_logging
@@ -53,9 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     loaded = load_env_file()
     try:
-        config = load_config(args.config)
+        checked = check_config(args.config)
     except ConfigError as exc:
         return report_config_error(exc)
+    config = checked.config
+    # before the first log line: no log, report or status file shows a secret's value
+    register_config_secrets(checked.document, os.environ, urls=[args.db])
     if _stopped_before_start(signals):
         return EXIT_OK
     setup_logging(args.log_level or config.logging.level)  # the log file once the bot can start
