@@ -75,7 +75,8 @@ def test_no_secret_reaches_a_log_report_status_file_or_the_terminal(
     names = {p.name for p in written}
     assert {"metrics.json", "sweep.json", "report.html", f"{ws.bot_id}.json"} <= names
 
-    secrets = {"telegram token": TELEGRAM_TOKEN, "telegram token's secret": TELEGRAM_TOKEN.split(":")[1],
+    secrets = {"telegram token": TELEGRAM_TOKEN,
+               "telegram token's secret": TELEGRAM_TOKEN.split(":")[1],
                "smtp password": SMTP_PASSWORD, "webhook url": webhook_fake.hook_url,
                "webhook url's token": WEBHOOK_TOKEN, "database password": DB_PASSWORD,
                "binance key": BINANCE_KEY, "binance secret": BINANCE_SECRET,

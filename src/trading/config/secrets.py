@@ -16,6 +16,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from notify.settings import channel_secrets
 from trading.core.redaction import (
     REDACTED,
+    SecretValues,
     known_secrets,
     mask_url,
     register_secrets,
@@ -82,8 +83,9 @@ def _scrub(value: Any, path: tuple[str, ...]) -> Any:
     return copy.deepcopy(value)
 
 
-def scrub_config(document: Mapping[str, Any]) -> dict[str, Any]:
+def scrub_config(document: Mapping[str, Any],
+                 secrets: SecretValues | None = None) -> dict[str, Any]:
     """A copy of a config document that is safe to write where people share it: the webhook URL
-    cut to its host, the password in any URL masked, and every registered secret replaced by
-    ``***`` wherever it appears."""
-    return known_secrets().scrub(_scrub(document, ()))
+    cut to its host, the password in any URL masked, and every registered secret (``secrets``:
+    another set than the process's) replaced by ``***`` wherever it appears."""
+    return (known_secrets() if secrets is None else secrets).scrub(_scrub(document, ()))

@@ -8,6 +8,7 @@ writers ask ``known_secrets()`` to replace each of them with ``***``. Values sho
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from typing import Any, Iterable, Mapping
@@ -125,9 +126,22 @@ class SecretValues:
             return self.redact(value)
         if isinstance(value, Mapping):
             return {self.scrub(k): self.scrub(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
+        if isinstance(value, tuple):
+            return tuple(self.scrub(v) for v in value)
+        if isinstance(value, list):
             return [self.scrub(v) for v in value]
         return value
+
+    def redact_fields(self, obj: Any) -> Any:
+        """A frozen dataclass (an event) with every secret in its text fields replaced by
+        ``***``; the object itself when none holds one."""
+        pattern = self._pattern
+        if pattern is None or not dataclasses.is_dataclass(obj):
+            return obj
+        changes = {f.name: self.scrub(value) for f in dataclasses.fields(obj)
+                   if isinstance(value := getattr(obj, f.name), (str, dict, list, tuple))
+                   and pattern.search(repr(value))}
+        return dataclasses.replace(obj, **changes) if changes else obj
 
 
 _KNOWN = SecretValues()

@@ -9,7 +9,7 @@ from pathlib import Path
 from trading.config.names import log_file_problem
 from trading.config.secrets import env_secrets
 from trading.core.errors import ConfigError
-from trading.core.redaction import known_secrets, register_secrets
+from trading.core.redaction import SecretValues, known_secrets, register_secrets
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 # their INFO lines only at DEBUG: migration steps; every HTTP request (with the Telegram URL)
@@ -24,11 +24,15 @@ class SecretFilter(logging.Filter):
     webhook's URL, python-telegram-bot a ``/bot<token>/`` path).
 
     On the handlers, so every record that reaches a log is filtered. Secrets registered after the
-    handler was made count as well.
+    handler was made count as well. ``secrets``: another set than the process's (tests).
     """
 
+    def __init__(self, secrets: SecretValues | None = None) -> None:
+        super().__init__()
+        self._secrets = secrets
+
     def filter(self, record: logging.LogRecord) -> bool:
-        secrets = known_secrets()
+        secrets = self._secrets if self._secrets is not None else known_secrets()
         if not secrets:
             return True
         message = record.getMessage()
