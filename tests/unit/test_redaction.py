@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 
 from trading.config.secrets import scrub_config, secret_values
-from trading.core.redaction import SecretValues, mask_url, url_secrets, whole_url_secrets
+from trading.core.redaction import SecretValues, hide_url_secrets, url_secrets, whole_url_secrets
 from trading.runtime.logging_setup import FORMAT, SecretFilter
 
 TOKEN = "987654321:AAE-unit-test-token-q7"
@@ -75,11 +75,11 @@ def test_url_credentials_are_found_and_masked():
     assert url_secrets(DB_URL) == ["p%40ss-unit-Zz9", "p@ss-unit-Zz9"]
     assert url_secrets("https://h.example/x?token=tok-123456&page=2") == ["tok-123456"]
     assert url_secrets("sqlite:///data/0001.sqlite") == [] and url_secrets("not a url") == []
-    assert mask_url(DB_URL) == "postgresql+psycopg://trader:***@db.example.com:5432/bots"
-    assert mask_url("https://h.example/x?token=tok-123456&page=2") == \
+    assert hide_url_secrets(DB_URL) == "postgresql+psycopg://trader:***@db.example.com:5432/bots"
+    assert hide_url_secrets("https://h.example/x?token=tok-123456&page=2") == \
         "https://h.example/x?token=***&page=2"
-    assert mask_url(HOOK, whole=True) == "https://hooks.example.com/***"
-    assert mask_url("sqlite:///data/0001.sqlite") == "sqlite:///data/0001.sqlite"
+    assert hide_url_secrets(HOOK, whole=True) == "https://hooks.example.com/***"
+    assert hide_url_secrets("sqlite:///data/0001.sqlite") == "sqlite:///data/0001.sqlite"
 
 
 def test_a_config_copy_keeps_no_secret_and_everything_else():

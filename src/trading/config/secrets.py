@@ -18,7 +18,7 @@ from trading.core.redaction import (
     REDACTED,
     SecretValues,
     known_secrets,
-    mask_url,
+    hide_url_secrets,
     register_secrets,
     url_secrets,
 )
@@ -78,8 +78,8 @@ def _scrub(value: Any, path: tuple[str, ...]) -> Any:
         return [_scrub(v, path) for v in value]
     if isinstance(value, str):
         if path in WHOLE_SECRETS:
-            return mask_url(value, whole=True) if "://" in value else REDACTED
-        return mask_url(value)
+            return hide_url_secrets(value, whole=True) if "://" in value else REDACTED
+        return hide_url_secrets(value)
     return copy.deepcopy(value)
 
 

@@ -67,7 +67,7 @@ def whole_url_secrets(url: str | None) -> list[str]:
     return [v for v in (url, url.strip(), tail) if v and v.strip("/")] + url_secrets(url)
 
 
-def mask_url(url: str, whole: bool = False) -> str:
+def hide_url_secrets(url: str, whole: bool = False) -> str:
     """``url`` with its credentials replaced by ``***`` (``whole``: everything after the host),
     safe to show. A text that is no URL comes back as it was."""
     parts = _split(url)
