@@ -91,13 +91,14 @@ def test_a_config_copy_keeps_no_secret_and_everything_else():
     secrets = SecretValues(secret_values(document, env))
     copy = scrub_config(document, secrets)
     assert copy["database"]["url"] == "postgresql+psycopg://trader:***@db.example.com:5432/bots"
-    assert copy["notifications"]["webhook"] == {"enabled": True, "url": "https://hooks.example.com/***",
-                                                "format": "json"}
+    assert copy["notifications"]["webhook"] == {
+        "enabled": True, "url": "https://hooks.example.com/***", "format": "json"}
     assert copy["broker"]["endpoints"]["rest"] == "https://user:***@proxy.example/api"
     assert copy["description"] == "pasted by mistake: ***"
     assert copy["bot_id"] == "0001" and document["database"]["url"] == DB_URL  # a copy
     text = repr(copy)
-    for value in ("p%40ss-unit-Zz9", "unit-hook-token", "rest-pw-12345", TOKEN, TOKEN.split(":")[1]):
+    for value in ("p%40ss-unit-Zz9", "unit-hook-token", "rest-pw-12345", TOKEN,
+                  TOKEN.split(":")[1]):
         assert value not in text
 
 
