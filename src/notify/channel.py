@@ -9,27 +9,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable, Protocol
+from typing import Callable, Protocol
 
 from notify.messages import Message
 
-REDACTED = "***"
-
 
 class ChannelError(Exception):
-    """A message did not get through; the text is safe to log (secrets redacted)."""
+    """A message did not get through; the text is safe to log (secrets redacted with
+    ``trading.core.redaction.redact``)."""
 
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every non-empty secret replaced by ``***``."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, REDACTED)
-    return text
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,10 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from notify.channel import ChannelError, ChannelLimits, redact
+from notify.channel import ChannelError, ChannelLimits
 from notify.messages import Message
 from notify.settings import EmailSettings
+from trading.core.redaction import redact
 
 
 class EmailChannel:

@@ -7,7 +7,9 @@ token, the SMTP password) come from the environment only and are never part of a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
+
+from trading.core.redaction import whole_url_secrets
 
 DEFAULT_TELEGRAM_API = "https://api.telegram.org"
 EMAIL_SECURITY = ("starttls", "ssl", "none")
@@ -117,6 +119,17 @@ def webhook_settings(options: Mapping[str, Any], env: Mapping[str, str]) -> Reso
     if not url.startswith(("http://", "https://")):
         return Resolved(None, (f"an http:// or https:// url (got '{url.split(':')[0]}:...')",))
     return Resolved(WebhookSettings(url=url, format=str(options.get("format") or "text")))
+
+
+def channel_secrets(options: Mapping[str, Mapping[str, Any]], env: Mapping[str, str]
+                    ) -> Iterable[str]:
+    """Every secret the channels would use, enabled or not: the bot token (and its part after the
+    bot id, which is the secret), the SMTP password, the webhook URL (whoever has it can post).
+    ``options``: each channel's config section by name."""
+    token = _env(env, "TELEGRAM_BOT_TOKEN")
+    yield from (token, token.partition(":")[2], env.get("SMTP_PASSWORD") or "")
+    for url in (_env(env, "WEBHOOK_URL"), str((options.get("webhook") or {}).get("url") or "")):
+        yield from whole_url_secrets(url.strip())
 
 
 RESOLVERS = {"telegram": telegram_settings, "email": email_settings, "webhook": webhook_settings}

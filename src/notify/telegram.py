@@ -16,9 +16,10 @@ from telegram.error import RetryAfter, TelegramError, TimedOut
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from notify.channel import ChannelError, ChannelLimits, redact
+from notify.channel import ChannelError, ChannelLimits
 from notify.messages import Message
 from notify.settings import TelegramSettings
+from trading.core.redaction import redact
 
 MAX_TEXT = 4096  # Telegram's limit for one message
 POLL_SECONDS = 20  # long polling: how long one getUpdates may wait for a command

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from notify.channel import TokenBucket, redact
+from notify.channel import TokenBucket
+from trading.core.redaction import redact
 from notify.commands import CommandRouter
 from notify.messages import PRIORITY_NORMAL, PRIORITY_STATUS, PRIORITY_TRADE, format_event
 from notify.outbox import Outbox

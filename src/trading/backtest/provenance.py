@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from feeds.csv_bars import BarArrays
+from trading.config.secrets import scrub_config
 from trading.core.settings import interval_label
 from trading.core.timeutil import iso_z, utcnow
 from trading.core.version import version
@@ -64,7 +65,7 @@ def describe_data(path: Path, bars: BarArrays, start: datetime | None = None,
 
 def run_provenance(config_document: Mapping[str, Any], config_file: Path | None,
                    overrides: list[str], data: DataProvenance, warmup_bars: int) -> dict[str, Any]:
-    """The ``provenance`` section of metrics.json."""
+    """The ``provenance`` section of metrics.json (the config with its secrets scrubbed)."""
     return {
         "created": iso_z(utcnow().replace(microsecond=0)),
         "version": version(),
@@ -72,5 +73,5 @@ def run_provenance(config_document: Mapping[str, Any], config_file: Path | None,
         "overrides": list(overrides),
         "data": data.as_dict(),
         "warmup_bars": warmup_bars,
-        "config": dict(config_document),
+        "config": scrub_config(config_document),
     }

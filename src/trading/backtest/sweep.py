@@ -22,6 +22,7 @@ from trading.backtest.bars import ReplayData
 from trading.backtest.grid import GridAxis, GridPoint, grid_points, parse_grid
 from trading.backtest.sweep_worker import PointTask, SweepBars
 from trading.config.loading import CheckedConfig, check_document
+from trading.config.secrets import scrub_config
 from trading.core.errors import ConfigError, DataError
 from trading.core.timeutil import epoch_seconds, iso_z, utcnow
 from trading.core.version import version
@@ -66,7 +67,8 @@ class SweepPlan:
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
     def definition(self) -> dict[str, Any]:
-        """sweep.json: the experiment, written when a sweep folder is created."""
+        """sweep.json: the experiment, written when a sweep folder is created (the config with its
+        secrets scrubbed: the key does not change with a password or a webhook URL)."""
         data = self.data.provenance.as_dict()
         return {
             "created": iso_z(utcnow().replace(microsecond=0)),
@@ -80,7 +82,7 @@ class SweepPlan:
             "warmup": self.bars.warmup,
             "train_end": iso_z(self.train_end) if self.train_end else None,
             "split_bar": self.bars.split,
-            "config": dict(self.base.document),
+            "config": scrub_config(self.base.document),
         }
 
     def tasks(self, skip: set[str] | frozenset[str] = frozenset(), keep_results: bool = False) -> list[PointTask]:

@@ -12,7 +12,7 @@ equity.csv, metrics.json, equity.png, trades.png, report.html) goes to a fresh
 from __future__ import annotations
 
 import argparse
-import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -34,12 +34,14 @@ from trading.cli.common import (
 from trading.cli.progress import ProgressBar
 from trading.cli.research_args import add_research_arguments, fail
 from trading.config.loading import CheckedConfig, check_config
+from trading.config.secrets import register_config_secrets
 from trading.core.errors import (
     ConfigError,
     MixinError,
     TradingBotError,
     UnreadableConfig,
 )
+from trading.runtime.logging_setup import setup_warnings_logging
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,6 +72,7 @@ def _check_all(names: list[str], overrides: list) -> list[CheckedConfig] | int:
     for name in names:
         try:
             checked.append(check_config(name, overrides))
+            register_config_secrets(checked[-1].document, os.environ)
         except ConfigError as exc:
             problems += exc.problems
             code = max(code, EXIT_UNREADABLE if isinstance(exc, UnreadableConfig) else EXIT_INVALID)
@@ -100,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error argparse already printed
         return int(exc.code or 0) and EXIT_USAGE
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    setup_warnings_logging()
     checked = _check_all(args.configs, args.overrides)
     if isinstance(checked, int):
         return checked

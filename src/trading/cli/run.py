@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from trading.cli.common import (
@@ -19,8 +20,10 @@ from trading.cli.common import (
 )
 from trading.cli.stop_signals import StopSignals, install_stop_signals
 from trading.config.env_file import load_env_file
-from trading.config.loading import load_config
+from trading.config.loading import check_config
+from trading.config.secrets import register_config_secrets
 from trading.core.errors import ConfigError, DataError, LeaseHeld, TradingBotError
+from trading.core.redaction import known_secrets
 from trading.runtime.bot import LiveTradingBot
 from trading.runtime.logging_setup import FILE_ONLY, add_log_file, setup_logging
 
@@ -53,9 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     loaded = load_env_file()
     try:
-        config = load_config(args.config)
+        checked = check_config(args.config)
     except ConfigError as exc:
         return report_config_error(exc)
+    config = checked.config
+    # before the first log line: no log, report or status file shows a secret's value
+    register_config_secrets(checked.document, os.environ, urls=[args.db])
     if _stopped_before_start(signals):
         return EXIT_OK
     setup_logging(args.log_level or config.logging.level)  # the log file once the bot can start
@@ -64,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         bot.prepare()
         add_log_file(config.logging.log_file)
     except TradingBotError as exc:
-        print(f"{config.source}: {exc}", file=sys.stderr)
+        print(known_secrets().redact(f"{config.source}: {exc}"), file=sys.stderr)
         return EXIT_INVALID if isinstance(exc, (ConfigError, DataError)) else EXIT_RUNTIME
     if _stopped_before_start(signals):
         return EXIT_OK
@@ -77,9 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         summary = bot.run()
     except TradingBotError as exc:
         if isinstance(exc, LeaseHeld):
-            print(f"bot {config.bot_id} not started: {exc}", file=sys.stderr)
+            print(known_secrets().redact(f"bot {config.bot_id} not started: {exc}"),
+                  file=sys.stderr)
             return EXIT_INVALID
-        print(f"bot {config.bot_id} stopped: {exc}", file=sys.stderr)
+        print(known_secrets().redact(f"bot {config.bot_id} stopped: {exc}"), file=sys.stderr)
         # a source, broker or data file this config cannot use is the config's problem
         return EXIT_INVALID if isinstance(exc, (ConfigError, DataError)) else EXIT_RUNTIME
     text = summary.format()

@@ -32,8 +32,10 @@ from trading.cli.common import (EXIT_FORCED, EXIT_INVALID, EXIT_OK, EXIT_RUNTIME
 from trading.cli.progress import SweepProgress
 from trading.cli.research_args import add_research_arguments, bar_count, fail, moment
 from trading.config.loading import check_config
+from trading.config.secrets import register_config_secrets
 from trading.core.errors import ConfigError, MixinError, TradingBotError
 from trading.core.timeutil import iso_z
+from trading.runtime.logging_setup import setup_warnings_logging
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +101,7 @@ def _plan(args: argparse.Namespace) -> SweepPlan | int:
         base = check_config(args.config, args.overrides)
     except ConfigError as exc:
         return report_config_error(exc)
+    register_config_secrets(base.document, os.environ)
     try:
         data = BarLoader(args.data, args.start, args.end).load(base.config)
         return plan_sweep(base, args.grid, data, args.warmup, args.train_end)
@@ -116,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0) and EXIT_USAGE
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    setup_warnings_logging()
     plan = _plan(args)
     if isinstance(plan, int):
         return plan

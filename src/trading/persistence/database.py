@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from trading.core.errors import DamagedDatabase, NoDatabase, StoreError
+from trading.core.redaction import SECRET_QUERY_KEYS
 
 POSTGRES_DRIVER = "psycopg"  # psycopg 3, installed by the ``postgres`` extra
 SQLITE_BEGIN = "tradingbot_sqlite_begin"  # execution option: the BEGIN statement to use
@@ -71,9 +72,6 @@ def normalise_url(url: URL) -> URL:
                              and importlib.util.find_spec("psycopg2") is not None)
         driver = "psycopg2" if has_psycopg2_only else POSTGRES_DRIVER
     return url.set(drivername=f"postgresql+{driver}")
-
-
-SECRET_QUERY_KEYS = ("password", "passwd", "pwd", "secret", "token", "key", "sslpassword")
 
 
 def mask_url(url: URL | str) -> str:

@@ -24,6 +24,7 @@ from trading.config.models import BotConfig
 from trading.core.errors import (ConfigError, DamagedDatabase, LeaseHeld, LeaseLost, StoreError,
                                  TradingBotError)
 from trading.core.events import ErrorEvent, Event, KillSwitchEvent
+from trading.core.redaction import known_secrets
 from trading.core.timeutil import iso_z, utcnow
 from trading.core.types import Bar
 from trading.persistence.journal import Journal, journal_folder
@@ -345,6 +346,7 @@ class LiveTradingBot:
             self.listener.add_event(event)
 
     def _publish(self, event: Event) -> None:
+        event = known_secrets().redact_fields(event)  # an error's text may quote a secret
         self.notifications.publish(event)  # first: an error of the store itself still goes out
         if event.kind in PUBLISHED_EVENTS and self.owns_bot:
             if self.store is not None:

@@ -3,38 +3,56 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 from trading.config.names import log_file_problem
+from trading.config.secrets import env_secrets
 from trading.core.errors import ConfigError
+from trading.core.redaction import SecretValues, known_secrets, register_secrets
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
-SECRET_NAME = re.compile(r"(API_KEY|SECRET|TOKEN|PASSWORD)$")
 # their INFO lines only at DEBUG: migration steps; every HTTP request (with the Telegram URL)
 CHATTY_LIBRARIES = ("alembic", "httpx", "httpcore", "telegram")
 FILE_ONLY = {"file_only": True}  # ``extra=`` for a record the terminal already shows otherwise
+_EXCEPTIONS = logging.Formatter()
 
 
 class SecretFilter(logging.Filter):
-    """Replaces the value of any secret found in the environment with ``***`` in log records.
+    """Replaces every registered secret (``trading.core.redaction.known_secrets``) with ``***`` in
+    a record's message, exception text and stack, whichever logger made it (httpx logging a
+    webhook's URL, python-telegram-bot a ``/bot<token>/`` path).
 
-    A secret is any variable whose name ends in API_KEY, SECRET, TOKEN or PASSWORD.
+    On the handlers, so every record that reaches a log is filtered. Secrets registered after the
+    handler was made count as well. ``secrets``: another set than the process's (tests).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, secrets: SecretValues | None = None) -> None:
         super().__init__()
-        self.secrets = [v for k, v in os.environ.items() if SECRET_NAME.search(k) and len(v) >= 6]
+        self._secrets = secrets
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            if any(s in message for s in self.secrets):
-                for secret in self.secrets:
-                    message = message.replace(secret, "***")
-                record.msg, record.args = message, None
+        secrets = self._secrets if self._secrets is not None else known_secrets()
+        if not secrets:
+            return True
+        message = record.getMessage()
+        redacted = secrets.redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:  # formatted once, here, then redacted
+            record.exc_text = _EXCEPTIONS.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = secrets.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = secrets.redact(record.stack_info)
         return True
+
+
+def redact_log_handlers() -> None:
+    """Filter secrets out of every handler the root logger has (after ``logging.basicConfig``)."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, SecretFilter) for f in handler.filters):
+            handler.addFilter(SecretFilter())
 
 
 class RotatingLogFile(RotatingFileHandler):
@@ -73,7 +91,9 @@ class RotatingLogFile(RotatingFileHandler):
 
 
 def setup_logging(level: str, log_file: Path | None = None) -> None:
-    """Log to stderr and, when given, to a rotating file (10 MB x 5)."""
+    """Log to stderr and, when given, to a rotating file (10 MB x 5), without secrets: the
+    environment's are registered here, the config's by the command (``register_config_secrets``)."""
+    register_secrets(env_secrets(os.environ))
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
@@ -88,6 +108,14 @@ def setup_logging(level: str, log_file: Path | None = None) -> None:
     root.addHandler(console)
     if log_file is not None:
         add_log_file(log_file)
+
+
+def setup_warnings_logging() -> None:
+    """Warnings and errors to stderr, secrets filtered: the logging of replay and sweep (their
+    config's secrets are registered once it is read: ``register_config_secrets``)."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    register_secrets(env_secrets(os.environ))
+    redact_log_handlers()
 
 
 def add_log_file(log_file: Path) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from trading.core.equity import drawdown_pct
+from trading.core.redaction import known_secrets
 from trading.core.timeutil import iso_z, utcnow
 from trading.core.types import Bar, OpenTrade
 from trading.core.version import version
@@ -75,12 +76,13 @@ def status_document(*, bot_id: str, symbol: str, state: str, data_status: str | 
 
 
 def write_status_file(status: dict[str, Any], folder: Path = STATUS_DIR) -> Path | None:
-    """Replace ``folder/<bot_id>.json`` atomically; a failure is logged, never raised."""
+    """Replace ``folder/<bot_id>.json`` atomically, without any registered secret (an error
+    text may hold one); a failure is logged, never raised."""
     path = folder / f"{status['bot_id']}.json"
     try:
         folder.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(status, indent=2), encoding="utf-8")
+        tmp.write_text(json.dumps(known_secrets().scrub(status), indent=2), encoding="utf-8")
         tmp.replace(path)
     except OSError as exc:
         log.warning("could not write the status file %s: %s", path, exc)
