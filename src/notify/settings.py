@@ -97,7 +97,7 @@ def email_settings(options: Mapping[str, Any], env: Mapping[str, str]) -> Resolv
     port_text = _env(env, "SMTP_PORT")
     port = options.get("smtp_port") or DEFAULT_SMTP_PORTS.get(security, 587)
     if port_text:
-        if port_text.isdigit() and 0 < int(port_text) < 65536:
+        if re.fullmatch(r"[0-9]{1,5}", port_text) and 0 < int(port_text) < 65536:
             port = int(port_text)
         else:
             missing.append(f"SMTP_PORT to be a port number (it is '{port_text}')")

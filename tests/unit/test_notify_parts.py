@@ -164,3 +164,10 @@ def test_a_flood_of_replies_keeps_the_newest_and_says_the_oldest_were_dropped(ca
     assert not any(f.done() for f in futures[5:])
     (line,) = [r.getMessage() for r in caplog.records]
     assert "more replies than the rate limit lets out (20 a minute)" in line
+
+
+def test_a_smtp_port_in_superscript_digits_is_refused_with_a_reason_not_a_crash():
+    env = {"SMTP_PORT": "²", "SMTP_SECURITY": "none", "EMAIL_TO": "a@b.c", "SMTP_FROM": "x@y.z"}
+    resolved = resolve("email", {}, env)
+    assert resolved.settings is None and "SMTP_PORT to be a port number (it is '²')" in \
+        resolved.explain("email")
