@@ -6,6 +6,7 @@ Telegram, so another chat interface can reuse it.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Protocol
@@ -15,12 +16,25 @@ from notify.messages import num, signed, when
 HELP = """Commands:
 /status - state, data, last bar, value, position, today
 /positions - the open position
-/trades [n] - the last n closed trades (default 5)
+/trades [n] - the last n closed trades (1-50, default 5)
 /pnl [day|week|all] - realised pnl, win rate, fees
 /pause - no new entries (exits and stops go on), also after a restart
 /resume - allow entries again
 /stop - stop the bot gracefully (as SIGTERM)
 /help - this list"""
+
+
+DEFAULT_TRADES = 5
+MAX_TRADES = 50  # the control facade's own cap; said here so a reply can name it
+_COUNT = re.compile(r"[0-9]{1,3}")  # ASCII digits only: "²" and "٣" pass isdigit() but not int()
+
+
+def parse_count(word: str) -> int | None:
+    """``word`` as a count of 1..MAX_TRADES written in ASCII digits, else None."""
+    if not _COUNT.fullmatch(word):
+        return None
+    count = int(word)
+    return count if 1 <= count <= MAX_TRADES else None
 
 
 class ControlPort(Protocol):
@@ -118,7 +132,12 @@ class CommandRouter:
         return Reply(format_positions(self.control.positions()))
 
     def _trades(self, args: list[str]) -> Reply:
-        count = int(args[0]) if args and args[0].isdigit() else 5
+        if len(args) > 1:
+            return Reply(f"/trades takes one number, not {len(args)} words: /trades 5.")
+        count = parse_count(args[0]) if args else DEFAULT_TRADES
+        if count is None:
+            return Reply(f"/trades {args[0][:20]}: give a whole number from 1 to {MAX_TRADES}, "
+                         f"written with the digits 0-9 (e.g. /trades 5).")
         return Reply(format_trades(self.control.trades(count)))
 
     def _pnl(self, args: list[str]) -> Reply:

@@ -45,6 +45,10 @@ class Notifier:
     def channel_names(self) -> list[str]:
         return [w.name for w in self.workers]
 
+    def worker(self, name: str) -> ChannelWorker | None:
+        """The worker of channel ``name`` (replies to commands go through its rate limit)."""
+        return next((w for w in self.workers if w.name == name), None)
+
     # -- any thread ------------------------------------------------------------------------------
     def publish(self, event: Event) -> None:
         """Queue ``event`` for the log and every channel that wants it; never blocks."""

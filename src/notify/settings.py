@@ -6,6 +6,7 @@ token, the SMTP password) come from the environment only and are never part of a
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
@@ -21,9 +22,12 @@ class TelegramSettings:
     token: str
     chat_id: str
     api_url: str  # the Bot API server's root; requests go to <api_url>/bot<token>/<method>
+    # who may send commands; empty: the owner of a private chat only (nobody in a group chat)
+    allowed_user_ids: tuple[int, ...] = ()
 
     def __repr__(self) -> str:  # never print the token
-        return f"TelegramSettings(chat_id={self.chat_id!r}, api_url={self.api_url!r})"
+        return (f"TelegramSettings(chat_id={self.chat_id!r}, api_url={self.api_url!r}, "
+                f"allowed_user_ids={self.allowed_user_ids!r})")
 
 
 @dataclass(frozen=True)
@@ -72,10 +76,18 @@ def telegram_settings(options: Mapping[str, Any], env: Mapping[str, str]) -> Res
         missing.append("environment variable TELEGRAM_BOT_TOKEN")
     if not chat_id:
         missing.append("a chat id in TELEGRAM_CHAT_ID or chat_id")
+    allowed_text = _env(env, "TELEGRAM_ALLOWED_USER_IDS")
+    words = ([w.strip() for w in allowed_text.split(",") if w.strip()] if allowed_text
+             else [str(v) for v in options.get("allowed_user_ids") or ()])
+    bad = [w for w in words if not re.fullmatch(r"-?[0-9]{1,20}", w)]
+    if bad:
+        missing.append(f"user ids written as whole numbers in TELEGRAM_ALLOWED_USER_IDS or "
+                       f"allowed_user_ids (not {', '.join(repr(w[:20]) for w in bad[:3])})")
     if missing:
         return Resolved(None, tuple(missing))
     api_url = (_env(env, "TELEGRAM_API_URL") or DEFAULT_TELEGRAM_API).rstrip("/")
-    return Resolved(TelegramSettings(token=token, chat_id=chat_id, api_url=api_url))
+    return Resolved(TelegramSettings(token=token, chat_id=chat_id, api_url=api_url,
+                                     allowed_user_ids=tuple(int(w) for w in words)))
 
 
 def email_settings(options: Mapping[str, Any], env: Mapping[str, str]) -> Resolved:
@@ -87,7 +99,7 @@ def email_settings(options: Mapping[str, Any], env: Mapping[str, str]) -> Resolv
     port_text = _env(env, "SMTP_PORT")
     port = options.get("smtp_port") or DEFAULT_SMTP_PORTS.get(security, 587)
     if port_text:
-        if port_text.isdigit() and 0 < int(port_text) < 65536:
+        if re.fullmatch(r"[0-9]{1,5}", port_text) and 0 < int(port_text) < 65536:
             port = int(port_text)
         else:
             missing.append(f"SMTP_PORT to be a port number (it is '{port_text}')")

@@ -226,10 +226,14 @@ def test_telegram_commands_answer_the_owner_only_and_pause_holds_across_a_restar
                            env=ws.env(), text=True, capture_output=True, timeout=60)
     assert "stopped, entries PAUSED" in shown.stdout, shown.stdout + shown.stderr
 
+    # sent while the bot is down, dated 2 h ahead (the host's clock slow): the next run skips it
+    telegram_fake.push_command(OWNER_CHAT, "/stop", date=time.time() + 7200)
     # restarted: still paused until /resume
     proc = start(ws, env)
     try:
         assert telegram_fake.wait_for(lambda: len(replies(telegram_fake, "entries PAUSED")) == 1)
+        assert telegram_fake.wait_for(lambda: replies(telegram_fake, "Skipped 1 command sent "
+                                                                     "before this run"))
         def refused_while_paused() -> bool:  # by this run (the file's pid), not the first one
             status = status_file(ws)
             return status.get("pid") == proc.pid and status["entries_refused"].get("paused", 0) >= 1
@@ -248,6 +252,11 @@ def test_telegram_commands_answer_the_owner_only_and_pause_holds_across_a_restar
             proc.communicate()
     assert proc.returncode == 0, err
     assert "entry refused by paused" in err, err
+    commands = [(e["text"], e["outcome"]) for e in map(json.loads, (row[0] for row in ws.query(
+        "SELECT payload FROM events WHERE kind = 'command' ORDER BY id")))]
+    assert commands == [("/status", "obeyed"), ("/pause", "obeyed"), ("/trades 2", "obeyed"),
+                        ("/stop", "obeyed"), ("/stop", "skipped"), ("/resume", "obeyed"),
+                        ("/stop", "obeyed")]
     (state,) = ws.query("SELECT state FROM risk_state")[0]
     assert json.loads(state)["paused"] is False
 

@@ -131,3 +131,44 @@ def test_commands_answer_from_the_control_facade_and_stop_only_after_the_reply()
     assert control.stopped_by == "telegram /stop"
     assert router.handle("/frobnicate").text.startswith("Unknown command /frobnicate.")
     assert "/pnl [day|week|all]" in router.handle("/help").text
+
+
+def test_allowed_telegram_user_ids_come_from_the_environment_or_the_config():
+    env = {"TELEGRAM_BOT_TOKEN": "t0k3n:abc", "TELEGRAM_CHAT_ID": "-100"}
+    assert resolve("telegram", {"allowed_user_ids": [5, 6]}, env).settings.allowed_user_ids == (5, 6)
+    both = resolve("telegram", {"allowed_user_ids": [5]}, {**env, "TELEGRAM_ALLOWED_USER_IDS": " 7, 8"})
+    assert both.settings.allowed_user_ids == (7, 8)
+    assert resolve("telegram", {}, env).settings.allowed_user_ids == ()
+    bad = resolve("telegram", {}, {**env, "TELEGRAM_ALLOWED_USER_IDS": "7,@owner"})
+    assert bad.settings is None and "whole numbers in TELEGRAM_ALLOWED_USER_IDS" in bad.explain(
+        "telegram") and "'@owner'" in bad.explain("telegram")
+
+
+def test_a_flood_of_replies_keeps_the_newest_and_says_the_oldest_were_dropped(caplog):
+    import asyncio
+    import logging
+
+    from notify.channel import ChannelLimits
+    from notify.worker import REPLY_QUEUE, ChannelWorker
+
+    class Silent:
+        name = "telegram"
+        limits = ChannelLimits(notify_on=(), rate_limit_per_minute=20)
+
+    async def flood() -> list:
+        worker = ChannelWorker(Silent())  # not running: nothing is sent, replies pile up
+        return [worker.reply(f"answer {i}") for i in range(REPLY_QUEUE + 5)]
+
+    with caplog.at_level(logging.WARNING, logger="notify"):
+        futures = asyncio.run(flood())
+    assert [f.done() and f.result() for f in futures[:5]] == [False] * 5  # dropped, never sent
+    assert not any(f.done() for f in futures[5:])
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert "more replies than the rate limit lets out (20 a minute)" in line
+
+
+def test_a_smtp_port_in_superscript_digits_is_refused_with_a_reason_not_a_crash():
+    env = {"SMTP_PORT": "²", "SMTP_SECURITY": "none", "EMAIL_TO": "a@b.c", "SMTP_FROM": "x@y.z"}
+    resolved = resolve("email", {}, env)
+    assert resolved.settings is None and "SMTP_PORT to be a port number (it is '²')" in \
+        resolved.explain("email")

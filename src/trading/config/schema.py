@@ -221,7 +221,15 @@ def config_schema() -> dict[str, Any]:
                                      "TELEGRAM_API_URL.", 20,
                                      chat_id=_scalar("string", "Chat to message and to take "
                                                      "commands from; TELEGRAM_CHAT_ID wins.",
-                                                     max_length=MAX_NAME)),
+                                                     max_length=MAX_NAME),
+                                     allowed_user_ids={
+                                         "type": "array", "maxItems": 100,
+                                         "description": "Telegram user ids whose commands are "
+                                         "obeyed (in a group chat nobody's are without it; in a "
+                                         "private chat its owner's); TELEGRAM_ALLOWED_USER_IDS "
+                                         "(comma separated) wins.",
+                                         "items": {"type": "integer", "description": "One user "
+                                                   "id, as @userinfobot shows it."}}),
                 "email": _channel(
                     "E-mail through SMTP; credentials come from SMTP_USERNAME and SMTP_PASSWORD.", 10,
                     smtp_host=_scalar("string", "SMTP server host; SMTP_HOST wins.", "localhost",

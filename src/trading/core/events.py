@@ -143,6 +143,19 @@ class StatusEvent(Event):
 
 
 @dataclass(frozen=True)
+class RemoteCommandEvent(Event):
+    """A command from a remote interface (``by``: telegram) that the bot obeyed or skipped (sent
+    before the run could take it); ``update_id`` is the interface's own order of messages."""
+
+    kind = "command"
+    time: datetime
+    by: str
+    text: str
+    outcome: str  # obeyed | skipped
+    update_id: int
+
+
+@dataclass(frozen=True)
 class DailySummaryEvent(Event):
     """One day of trading: the trades closed from ``period_start`` to ``period_end`` (UTC)."""
 

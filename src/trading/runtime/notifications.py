@@ -20,12 +20,14 @@ from notify.notifier import DRAIN_SECONDS, Notifier
 from trading.core.errors import StoreError
 from trading.core.events import Event, StatusEvent
 from trading.core.timeutil import utcnow
+from trading.runtime.command_memory import StoredCommands
 from trading.runtime.control import BotControl
 from trading.runtime.daily_summary import DailySummary
 
 log = logging.getLogger(__name__)
 
 QUIET_STATES = ("stopping", "stopped", "error")  # the stop message says it all then
+SYNC_WAIT = 10.0  # at most this long, the start waits for Telegram to say what is pending
 
 
 class BotNotifications:
@@ -59,11 +61,12 @@ class BotNotifications:
                              seconds_of_day=self.config.daily_summary_seconds,
                              get_status=bot.get_status, publish=self.record)
         daily.prime()  # before this run's start is recorded
+        # commands sent from here on are obeyed: the "started" message must not come before that
+        self._start_commands()
         self.record(StatusEvent(time=utcnow(), change="started", message=self._start_message(),
                                 status={"state": "started", "paused": bot.pause.paused}))
         daily.send_if_due()  # one missed while the bot was down goes out now, before any bar
         bot.io.submit(daily.run(), name="daily summary")
-        self._start_commands()
 
     def publish(self, event: Event) -> None:
         self.notifier.publish(event)
@@ -98,14 +101,23 @@ class BotNotifications:
             log.warning("%s did not finish: %s", name, exc or type(exc).__name__)
 
     def _start_commands(self) -> None:
+        """Start the Telegram commands and wait (bounded) until they know what was sent before."""
         telegram = self.built.get("telegram")
-        if telegram is None:
+        worker = self.notifier.worker("telegram")
+        if telegram is None or worker is None:
             return
         from notify.commands import CommandRouter
         from notify.telegram_commands import TelegramCommands
         assert self.control is not None
-        self.commands = TelegramCommands(telegram, CommandRouter(self.control))  # type: ignore[arg-type]
+        memory = StoredCommands(self.bot.store, self.bot.config.bot_id)
+        self.commands = TelegramCommands(telegram, CommandRouter(self.control),  # type: ignore[arg-type]
+                                         worker, memory)
         self.bot.io.submit(self.commands.run(), name="telegram commands")
+        wait = min(telegram.limits.timeout_seconds + 1.0, SYNC_WAIT)
+        if not self.commands.synced.wait(wait):
+            log.warning("telegram commands: Telegram did not answer within %gs at start; the "
+                        "bot trades meanwhile, and commands sent until Telegram answers are "
+                        "skipped (and listed in the chat) then", wait)
 
     def data_state_changed(self, state: str) -> None:
         """The feed's data state changed (called on the Cerebro thread by ``LiveFeed``): log it
