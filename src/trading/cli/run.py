@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+from typing import Callable
 
 from trading.cli.common import (
     EXIT_INVALID,
@@ -46,6 +48,17 @@ def _stopped_before_start(signals: StopSignals) -> bool:
     return True
 
 
+def _exit_before_the_lease_expires(bot_id: str) -> Callable[[str], None]:
+    """What ends the process of a bot that gave up a lease it cannot renew and is not out in
+    time (a shutdown stuck on the database): exit 3 now, before another instance may take over."""
+    def exit_now(why: str) -> None:
+        log.critical("bot %s did not stop in time after giving up its lease; exiting now", bot_id)
+        logging.shutdown()  # flush the log file first: os._exit skips every clean-up
+        print(f"bot {bot_id} stopped: {why}", file=sys.stderr, flush=True)
+        os._exit(EXIT_RUNTIME)
+    return exit_now
+
+
 def main(argv: list[str] | None = None) -> int:
     """0 stopped normally (end of data or a signal), 1 the config or a file it names is unusable,
     2 unreadable config, 3 stopped by an error at run time, 130 forced."""
@@ -60,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     setup_logging(args.log_level or config.logging.level)  # the log file once the bot can start
     try:
-        bot = LiveTradingBot(config, db_url=args.db, live=args.live)
+        bot = LiveTradingBot(config, db_url=args.db, live=args.live,
+                             lease_overdue=_exit_before_the_lease_expires(config.bot_id))
         bot.prepare()
         add_log_file(config.logging.log_file)
     except TradingBotError as exc:

@@ -7,8 +7,9 @@ and costs no fsync.
 
 Every wait on the database is bounded, so a row someone else holds locked (or a server that does
 not answer) fails a write with an error instead of freezing the bot: PostgreSQL connections give
-up connecting after ``PG_CONNECT_TIMEOUT`` seconds and run with ``lock_timeout`` and
-``statement_timeout`` set (a URL's own ``options=-c ...`` wins over these); SQLite waits at most
+up connecting after ``PG_CONNECT_TIMEOUT`` seconds, notice a server gone from the network within
+seconds (``PG_TCP_BOUNDS``) and run with ``lock_timeout`` and ``statement_timeout`` set (a URL's
+own ``options=-c ...`` and libpq parameters win over these); SQLite waits at most
 ``SQLITE_BUSY_SECONDS`` for another connection's write lock.
 """
 from __future__ import annotations
@@ -33,6 +34,8 @@ SQLITE_BUSY_SECONDS = 5.0  # how long a statement waits for another connection's
 PG_CONNECT_TIMEOUT = 10  # seconds (libpq's connect_timeout)
 PG_LOCK_TIMEOUT_MS = 5_000  # a statement waiting this long for a row or table lock fails
 PG_STATEMENT_TIMEOUT_MS = 30_000  # a statement running this long is cancelled by the server
+PG_TCP_BOUNDS = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
+                 "keepalives_count": 3, "tcp_user_timeout": 20_000}  # libpq's names; seconds, ms
 
 
 def open_engine(url: str, *, background_wal: bool = False,
@@ -164,6 +167,11 @@ def _bounded_waits(url: URL) -> dict[str, Any]:
     args: dict[str, Any] = {"options": f"{ours} {theirs}" if isinstance(theirs, str) else ours}
     if "connect_timeout" not in url.query:
         args["connect_timeout"] = PG_CONNECT_TIMEOUT
+    # a server that vanished from the network (no reset, no answer) is noticed in seconds, not
+    # after the system's TCP retransmissions (~15 minutes)
+    for name, value in PG_TCP_BOUNDS.items():
+        if name not in url.query:
+            args[name] = value
     return args
 
 
