@@ -16,6 +16,7 @@ from trading.cli.common import (
     EXIT_INVALID,
     EXIT_OK,
     EXIT_RUNTIME,
+    DB_HELP,
     command_parser,
     report_config_error,
 )
@@ -34,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="0001, 0001.json or a path to a config file")
     p.add_argument("--live", action="store_true",
                    help="allow a live-money broker (also needs live_trading_confirmed in the config)")
-    p.add_argument("--db", metavar="URL", help="SQLAlchemy database URL (default from the config)")
+    p.add_argument("--db", metavar="URL", help=DB_HELP)
     p.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
                    help="override logging.level")
     return p
@@ -87,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         log.info("read %s from .env", ", ".join(loaded))
     log.info("starting bot %s: %s, %s %s via %s, broker %s", config.bot_id, config.description,
              config.data.symbol, config.data.interval, config.data.data_source, config.broker.type)
+    log.info("database URL from %s", "--db" if args.db else config.database_url_from)
     try:
         summary = bot.run()
     except TradingBotError as exc:
