@@ -77,6 +77,14 @@ def _require_pg() -> None:
     pytest.skip(f"PostgreSQL tests skipped: {reason}")
 
 
+@pytest.fixture(autouse=True)
+def no_database_url_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's DATABASE_URL (or TRADINGBOT_DATABASE_URL) must not redirect the tests' bots,
+    nor the bots they start as subprocesses: a test that wants one sets it."""
+    for name in ("TRADINGBOT_DATABASE_URL", "DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A URL of a new, empty PostgreSQL database, dropped when the test ends."""

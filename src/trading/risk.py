@@ -112,6 +112,16 @@ class RiskManager:
         if self.state.paused:  # restored: still paused after a restart
             self.pause.set(True, self.state.paused_by)
         self._pause_version = self.pause.version
+        self._held = ""  # why entries are held by the runtime now (not persisted); "" when not
+
+    def hold_entries(self, reason: str) -> None:
+        """Refuse every entry, saying ``reason``, until ``release_entries``: the runtime's own
+        hold (the bot cannot prove it holds its lease), never persisted. Any thread."""
+        self._held = reason  # one reference assignment: safe across threads
+
+    def release_entries(self) -> None:
+        """End the hold of ``hold_entries`` (any thread)."""
+        self._held = ""
 
     def apply_pause(self) -> bool:
         """Take a pause or resume asked since the last bar (Cerebro thread); True if one was."""
@@ -171,6 +181,9 @@ class RiskManager:
                     open_positions: int) -> Refusal | None:
         """None when an entry may go ahead; otherwise the first rule that refuses it."""
         s, r, t = self.state, self.risk, self.trading
+        held = self._held
+        if held:
+            return Refusal("lease", held)
         if s.kill_switch:
             return Refusal("max_drawdown_pct", f"kill switch is on ({s.kill_reason}); "
                            "reset it with 'tradingbot reset-kill-switch CONFIG'")

@@ -10,13 +10,15 @@ import subprocess
 import sys
 import logging
 import textwrap
+import threading
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import create_engine
 
-from trading.core.errors import LeaseHeld, LeaseLost
+from trading.core.errors import LeaseHeld, LeaseLost, StoreError
 from trading.core.timeutil import iso_z, utcnow
-from trading.persistence import tables
+from trading.persistence import database, tables
 from trading.persistence.lease import BotLease, database_now
 from trading.persistence.repository import Store
 
@@ -244,3 +246,73 @@ def test_processes_racing_for_a_lease_never_both_win(db_url):
                 racer.stdout.close()
         setup.close()
     assert len(winners) == 16
+
+
+def _renew_in_thread(lease: BotLease) -> tuple[threading.Thread, list[BaseException]]:
+    """Start ``lease.renew()`` in a thread; the list gets what it raised."""
+    raised: list[BaseException] = []
+
+    def renew() -> None:
+        try:
+            lease.renew()
+        except BaseException as exc:  # handed to the test
+            raised.append(exc)
+
+    thread = threading.Thread(target=renew, daemon=True)
+    thread.start()
+    return thread, raised
+
+
+def test_a_renewal_waiting_for_a_locked_lease_row_fails_instead_of_waiting_for_ever(db_url,
+                                                                                  monkeypatch):
+    """Another connection holds the lease row (PostgreSQL: SELECT ... FOR UPDATE) or the whole
+    database (SQLite: its write lock) in an open transaction: the renewal gives up with a
+    StoreError the bot can act on, while the lock is still held."""
+    monkeypatch.setattr(database, "PG_LOCK_TIMEOUT_MS", 300)
+    monkeypatch.setattr(database, "SQLITE_BUSY_SECONDS", 0.3)
+    store = Store(db_url)
+    lease = BotLease(store, BOT, 600, host="alpha", pid=1)
+    lease.acquire()
+    locker = create_engine(db_url, connect_args={"timeout": 5} if db_url.startswith("sqlite")
+                           else {})
+    conn = locker.connect()
+    try:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("SELECT * FROM leases WHERE bot_id = %s FOR UPDATE", (BOT,))
+        thread, raised = _renew_in_thread(lease)
+        thread.join(60)  # bounded: without a lock timeout the renewal waits for the lock's end
+        still_waiting = thread.is_alive()
+    finally:
+        conn.rollback()
+        conn.close()
+        locker.dispose()
+    thread.join(60)
+    store.close()
+    assert not still_waiting, "the renewal waited for the lock until it was released"
+    assert len(raised) == 1 and isinstance(raised[0], StoreError), raised
+    assert "renewing the lease of bot 0001" in str(raised[0])
+    assert "lock" in str(raised[0]).lower()
+
+
+def test_postgresql_sessions_run_with_a_lock_and_statement_timeout(pg_url):
+    store = Store(pg_url)
+    try:
+        with store._transaction("test") as conn:
+            lock = conn.exec_driver_sql("SHOW lock_timeout").scalar()
+            statement = conn.exec_driver_sql("SHOW statement_timeout").scalar()
+    finally:
+        store.close()
+    assert (lock, statement) == ("5s", "30s")
+
+
+def test_a_urls_own_postgresql_options_win_over_the_default_timeouts(pg_url):
+    store = Store(pg_url + "?options=-c%20statement_timeout%3D0")
+    try:
+        with store._transaction("test") as conn:
+            statement = conn.exec_driver_sql("SHOW statement_timeout").scalar()
+            lock = conn.exec_driver_sql("SHOW lock_timeout").scalar()
+    finally:
+        store.close()
+    assert (statement, lock) == ("0", "5s")

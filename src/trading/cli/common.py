@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from trading.persistence.repository import Store
 
 COMMAND_LEASE_SECONDS = 60.0  # how long a maintenance command may hold a bot's lease
+DB_HELP = ("SQLAlchemy database URL (default: TRADINGBOT_DATABASE_URL, DATABASE_URL, then the "
+           "config's database.url); a password here is visible to every user in the process "
+           "list: set it in the environment or .env, or use PGPASSWORD / ~/.pgpass")
 
 
 def report_config_error(exc: ConfigError) -> int:
@@ -52,7 +55,7 @@ def maintenance_parser(**kwargs: Any) -> argparse.ArgumentParser:
     """The parser of a command that works on a stopped bot's database: CONFIG and --db."""
     parser = command_parser(**kwargs)
     parser.add_argument("config", help="0001, 1, 0001.json or a path to a config file")
-    parser.add_argument("--db", metavar="URL", help="database URL (default from the config)")
+    parser.add_argument("--db", metavar="URL", help=DB_HELP)
     return parser
 
 

@@ -17,6 +17,7 @@ from trading.cli.common import (
     report_store_error,
     stopped_bot,
 )
+from trading.config.env_file import load_env_file
 from trading.config.loading import load_config
 from trading.core.errors import ConfigError, LeaseHeld, NoDatabase, StoreError
 from trading.persistence.archive import archived_id
@@ -49,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
                                    "starts over.")
     args = p.parse_args(argv)
     try:
+        load_env_file()  # TRADINGBOT_DATABASE_URL may be there, as for run
         config = load_config(args.config)
     except ConfigError as exc:
         return report_config_error(exc)

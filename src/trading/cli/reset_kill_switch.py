@@ -13,6 +13,7 @@ from trading.cli.common import (
     report_store_error,
     stopped_bot,
 )
+from trading.config.env_file import load_env_file
 from trading.config.loading import load_config
 from trading.core.errors import ConfigError, LeaseHeld, StoreError
 from trading.risk import RiskState
@@ -24,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
                        description="Clear the max-drawdown kill switch of a stopped bot.")
     args = p.parse_args(argv)
     try:
+        load_env_file()  # TRADINGBOT_DATABASE_URL may be there, as for run
         config = load_config(args.config)
     except ConfigError as exc:
         return report_config_error(exc)

@@ -10,11 +10,13 @@ import argparse
 import logging
 import os
 import sys
+from typing import Callable
 
 from trading.cli.common import (
     EXIT_INVALID,
     EXIT_OK,
     EXIT_RUNTIME,
+    DB_HELP,
     command_parser,
     report_config_error,
 )
@@ -35,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="0001, 0001.json or a path to a config file")
     p.add_argument("--live", action="store_true",
                    help="allow a live-money broker (also needs live_trading_confirmed in the config)")
-    p.add_argument("--db", metavar="URL", help="SQLAlchemy database URL (default from the config)")
+    p.add_argument("--db", metavar="URL", help=DB_HELP)
     p.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
                    help="override logging.level")
     return p
@@ -47,6 +49,17 @@ def _stopped_before_start(signals: StopSignals) -> bool:
     print(f"stopped by {signals.received} before the bot started; nothing was traded",
           file=sys.stderr)
     return True
+
+
+def _exit_before_the_lease_expires(bot_id: str) -> Callable[[str], None]:
+    """What ends the process of a bot that gave up a lease it cannot renew and is not out in
+    time (a shutdown stuck on the database): exit 3 now, before another instance may take over."""
+    def exit_now(why: str) -> None:
+        log.critical("bot %s did not stop in time after giving up its lease; exiting now", bot_id)
+        logging.shutdown()  # flush the log file first: os._exit skips every clean-up
+        print(f"bot {bot_id} stopped: {why}", file=sys.stderr, flush=True)
+        os._exit(EXIT_RUNTIME)
+    return exit_now
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     setup_logging(args.log_level or config.logging.level)  # the log file once the bot can start
     try:
-        bot = LiveTradingBot(config, db_url=args.db, live=args.live)
+        bot = LiveTradingBot(config, db_url=args.db, live=args.live,
+                             lease_overdue=_exit_before_the_lease_expires(config.bot_id))
         bot.prepare()
         add_log_file(config.logging.log_file)
     except TradingBotError as exc:
@@ -79,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         log.info("read %s from .env", ", ".join(loaded))
     log.info("starting bot %s: %s, %s %s via %s, broker %s", config.bot_id, config.description,
              config.data.symbol, config.data.interval, config.data.data_source, config.broker.type)
+    log.info("database URL from %s", "--db" if args.db else config.database_url_from)
     try:
         summary = bot.run()
     except TradingBotError as exc:

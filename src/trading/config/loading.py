@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any, Mapping, Sequence
 
 from strategies.mixins.registry import default_registry
+from trading.config.database_url import database_url_from_environment
 from trading.config.files import read_config_file, resolve_config_path
 from trading.config.models import (BotConfig, BrokerConfig, ChannelConfig, DataConfig,
                                    LoggingConfig, MixinSpec, NotificationsConfig, RiskConfig,
@@ -79,6 +80,19 @@ def bot_id_from_path(path: Path) -> str:
     return path.stem
 
 
+def _database_url(doc: Mapping[str, Any], base: Path, bot_id: str) -> tuple[str, str]:
+    """The bot's database URL and where it comes from (``trading.config.database_url``; --db is
+    applied by the commands that take it)."""
+    from_env = database_url_from_environment()
+    if from_env is not None:
+        name, url = from_env
+        return url, name
+    url = doc.get("database", {}).get("url")
+    if url:
+        return url, "database.url"
+    return f"sqlite:///{(base / 'data' / f'{bot_id}.sqlite')}", "the default"
+
+
 def build_config(doc: Mapping[str, Any], source: Path | None = None,
                  base_dir: Path | None = None) -> BotConfig:
     """Build the typed config from a validated document whose defaults are filled."""
@@ -89,7 +103,7 @@ def build_config(doc: Mapping[str, Any], source: Path | None = None,
     exits = s["exit_logic"] if isinstance(s["exit_logic"], list) else [s["exit_logic"]]
     ts = r["trailing_stop"]
     log_file = lg.get("log_file") or f"logs/live/trading_bot_{bot_id}.log"
-    db_url = doc.get("database", {}).get("url") or f"sqlite:///{(base / 'data' / f'{bot_id}.sqlite')}"
+    db_url, db_url_from = _database_url(doc, base, bot_id)
     return BotConfig(
         bot_id=bot_id,
         description=doc["description"],
@@ -127,6 +141,7 @@ def build_config(doc: Mapping[str, Any], source: Path | None = None,
                               log_file=_path(log_file, base),  # type: ignore[arg-type]
                               heartbeat_seconds=float(lg["heartbeat_seconds"])),
         database_url=db_url,
+        database_url_from=db_url_from,
         close_positions_on_shutdown=doc["shutdown"]["close_positions"],
         source=source,
         venue_settings=_venue_settings(doc),

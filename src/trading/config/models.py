@@ -53,5 +53,7 @@ class BotConfig:
     database_url: str
     close_positions_on_shutdown: bool
     source: Path | None = None
+    # where database_url comes from: an environment variable's name, "database.url" or "the default"
+    database_url_from: str = "database.url"
     # each venue's own section (``ibkr`` ...), typed by the venue (trading.venues.registry)
     venue_settings: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))

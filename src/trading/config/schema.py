@@ -294,7 +294,10 @@ def config_schema() -> dict[str, Any]:
             }),
             "database": _obj("Where orders, trades and positions are stored.", {
                 "url": _scalar("string", "SQLAlchemy URL; defaults to SQLite at "
-                               "data/<bot_id>.sqlite.", min_length=1, max_length=MAX_PATH),
+                               "data/<bot_id>.sqlite. TRADINGBOT_DATABASE_URL or DATABASE_URL in "
+                               "the environment wins over it, --db over both. Keep passwords "
+                               "out of it: PGPASSWORD or ~/.pgpass.",
+                               min_length=1, max_length=MAX_PATH),
             }),
             "shutdown": _obj("What happens when the bot stops.", {
                 "close_positions": _scalar("boolean", "Close open positions on shutdown.", False),

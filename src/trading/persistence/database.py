@@ -4,6 +4,13 @@
 PostgreSQL URL without a driver uses psycopg 3 (the ``postgres`` extra) unless only psycopg2 is
 installed. SQLite runs in WAL mode with ``synchronous=NORMAL``: a commit survives a killed process
 and costs no fsync.
+
+Every wait on the database is bounded, so a row someone else holds locked (or a server that does
+not answer) fails a write with an error instead of freezing the bot: PostgreSQL connections give
+up connecting after ``PG_CONNECT_TIMEOUT`` seconds, notice a server gone from the network within
+seconds (``PG_TCP_BOUNDS``) and run with ``lock_timeout`` and ``statement_timeout`` set (a URL's
+own ``options=-c ...`` and libpq parameters win over these); SQLite waits at most
+``SQLITE_BUSY_SECONDS`` for another connection's write lock.
 """
 from __future__ import annotations
 
@@ -24,6 +31,12 @@ POSTGRES_DRIVER = "psycopg"  # psycopg 3, installed by the ``postgres`` extra
 SQLITE_BEGIN = "tradingbot_sqlite_begin"  # execution option: the BEGIN statement to use
 WAL_SWITCH_SECONDS = 30.0  # how long a new connection waits for another to finish creating the file
 WAL_SWITCH_PAUSE = 0.05
+SQLITE_BUSY_SECONDS = 5.0  # how long a statement waits for another connection's write lock
+PG_CONNECT_TIMEOUT = 10  # seconds (libpq's connect_timeout)
+PG_LOCK_TIMEOUT_MS = 5_000  # a statement waiting this long for a row or table lock fails
+PG_STATEMENT_TIMEOUT_MS = 30_000  # a statement running this long is cancelled by the server
+PG_TCP_BOUNDS = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
+                 "keepalives_count": 3, "tcp_user_timeout": 20_000}  # libpq's names; seconds, ms
 
 
 def open_engine(url: str, *, background_wal: bool = False,
@@ -48,7 +61,7 @@ def open_engine(url: str, *, background_wal: bool = False,
     try:
         if parsed.get_backend_name() == "sqlite":
             _create_sqlite_folder(parsed)
-        engine = create_engine(parsed)
+        engine = create_engine(parsed, connect_args=_bounded_waits(parsed))
     except ImportError as exc:
         hint = (" (for PostgreSQL: pip install 'tradingbot[postgres]')"
                 if parsed.get_backend_name() == "postgresql" else "")
@@ -138,6 +151,26 @@ def check_integrity(engine: Engine, url: str) -> None:
         raise cannot_open(url, exc) from exc
     if found != ["ok"]:
         raise damaged(url, "SQLite's integrity check fails: " + "; ".join(found))
+
+
+def _bounded_waits(url: URL) -> dict[str, Any]:
+    """Driver arguments that bound every wait: see the module's docstring."""
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return {"timeout": SQLITE_BUSY_SECONDS}
+    if backend != "postgresql":
+        return {}
+    ours = f"-c lock_timeout={PG_LOCK_TIMEOUT_MS} -c statement_timeout={PG_STATEMENT_TIMEOUT_MS}"
+    theirs = url.query.get("options")  # later -c settings win: the URL's own come last
+    args: dict[str, Any] = {"options": f"{ours} {theirs}" if isinstance(theirs, str) else ours}
+    if "connect_timeout" not in url.query:
+        args["connect_timeout"] = PG_CONNECT_TIMEOUT
+    # a server that vanished from the network (no reset, no answer) is noticed in seconds, not
+    # after the system's TCP retransmissions (~15 minutes)
+    for name, value in PG_TCP_BOUNDS.items():
+        if name not in url.query:
+            args[name] = value
+    return args
 
 
 def _missing_sqlite_file(url: URL) -> bool:

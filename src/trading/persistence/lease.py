@@ -139,12 +139,17 @@ class BotLease:
         self._info = replace(self._info, renewed_at=now, expires_at=now + self.ttl)
         return self._info
 
-    def release(self) -> None:
+    def release(self, wait_seconds: float | None = None) -> None:
         """Give the lease up (only our own: a lease another process took over stays theirs).
-        Does nothing when this process holds none."""
+        Does nothing when this process holds none. ``wait_seconds``: on PostgreSQL, wait at most
+        this long for a lock on the row (default: the connection's lock timeout)."""
         if self._info is None:
             return
         with self.store._transaction(f"releasing the lease of bot {self.bot_id}") as conn:
+            if wait_seconds is not None and conn.dialect.name == "postgresql":
+                wait_ms = max(1, int(wait_seconds * 1000))  # 0 would mean no bound at all
+                conn.exec_driver_sql(f"SET LOCAL lock_timeout = {wait_ms}")
+                conn.exec_driver_sql(f"SET LOCAL statement_timeout = {wait_ms}")
             conn.execute(delete(m.leases).where(m.leases.c.bot_id == self.bot_id,
                                                 m.leases.c.token == self._token))
         self._token = self._info = None

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 PG_MIGRATION_LOCK = 7_364_421_001  # pg_advisory_xact_lock key of schema upgrades (any constant)
+MIGRATION_LOCK_TIMEOUT_MS = 300_000  # how long an upgrade waits for another one (or a lock)
 
 
 def migrate(engine: Engine, url: str) -> None:
@@ -71,6 +72,10 @@ def _upgrade(conn: Connection, config: Config, script: ScriptDirectory, url: str
     try:
         with conn.begin():
             if conn.dialect.name == "postgresql":
+                # a schema upgrade may rewrite big tables and wait for another bot's upgrade:
+                # longer bounds than a running bot's statements get (trading.persistence.database)
+                conn.execute(text(f"SET LOCAL lock_timeout = {MIGRATION_LOCK_TIMEOUT_MS}"))
+                conn.execute(text("SET LOCAL statement_timeout = 0"))
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_MIGRATION_LOCK})
             # under the lock: another process may have upgraded it while this one waited
             if _current_revisions(conn, script, url) == set(script.get_heads()):

@@ -3,9 +3,10 @@
 Backtrader runs in the calling (main) thread and is the only thread that touches the strategy,
 broker and risk objects. One background I/O thread owns the data source (and every network
 client); the two meet only at the feed's queue, a stop flag on it, and the status snapshot the
-Cerebro thread takes at the end of each bar. What blocks on the disk between bars (renewing the
-lease, folding SQLite's log, writing the status file) runs in the I/O thread's worker thread, so
-the event loop never waits on it.
+Cerebro thread takes at the end of each bar. What blocks on the disk between bars (folding SQLite's
+log, writing the status file) runs in the I/O thread's worker thread, so the event loop never
+waits on it; the lease is renewed in a thread of its own (``trading.runtime.lease_keeper``), and a
+bot that cannot renew it holds its entries and stops before the lease can expire.
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ from trading.runtime.assembly import strategy_setup
 from trading.runtime.cerebro import build_cerebro
 from trading.runtime.checkpoint import BotListener
 from trading.runtime.io_thread import IOThread
+from trading.runtime.lease_keeper import LeaseCallbacks, LeaseKeeper
 from trading.runtime.notifications import BotNotifications
 from trading.runtime.status import BarStatus, bar_status, status_document, write_status_file
 from trading.runtime.summary import RunSummary
@@ -54,16 +56,20 @@ class LiveTradingBot:
     """One bot: ``prepare()`` checks what the config names, ``run()`` blocks until the feed ends
     or ``stop()`` is called.
 
-    ``source`` is the bar source; by default the one ``config.data`` names.
+    ``source`` is the bar source; by default the one ``config.data`` names. ``lease_overdue``
+    ends the process when the bot gave up a lease it cannot renew and is not out in time
+    (``trading.runtime.lease_keeper``).
     """
 
     def __init__(self, config: BotConfig, *, db_url: str | None = None, live: bool = False,
                  publish: Callable[[Event], None] | None = None,
-                 source: BarSource | None = None) -> None:
+                 source: BarSource | None = None,
+                 lease_overdue: Callable[[str], None] | None = None) -> None:
         check_live_money(config, live)
         self.config = config
         self.db_url = db_url or config.database_url
         self._external_publish = publish
+        self._lease_overdue = lease_overdue
         self._state = "created"
         self._started = time.monotonic()
         self._last_error = ""
@@ -84,7 +90,9 @@ class LiveTradingBot:
         self.listener: BotListener | None = None
         self.journal: Journal | None = None
         self.lease: BotLease | None = None
-        self._lease_lost = ""
+        self.lease_keeper: LeaseKeeper | None = None
+        self._lease_lost = ""  # another process took the lease over: write nothing more
+        self._lease_unproven = ""  # renewals failed until the keeper gave up: stop, exit 3
         self._write_failed = ""
         self.io = IOThread(name=f"bot-{config.bot_id}-io")
         # remote control and notifications (trading.runtime.notifications): pause crosses threads
@@ -120,18 +128,16 @@ class LiveTradingBot:
         self._state = "starting"
         try:
             self.prepare()
+            if not self.io.running:  # the venue link may have started it already
+                self.io.start()
             self._build()
             assert self.cerebro is not None and self.store is not None
-            if not self.io.running:  # the venue link may have started it to reconcile
-                self.io.start()
             self.io.submit(self._bars_from_source(), name="bar source")
             # database and file housekeeping blocks (a WAL fold's fsync can take ~100 ms): it
             # runs in the I/O thread's worker, never on the loop that serves the sockets
             self.io.every(cfg.logging.heartbeat_seconds, self._heartbeat, name="heartbeat",
                           blocking=True)
             self.io.every(WAL_FLUSH_SECONDS, self._flush_wal, name="wal flush", blocking=True)
-            self.io.every(cfg.logging.heartbeat_seconds, self._renew_lease, name="lease",
-                          blocking=True)
             self.notifications.start()
             self._state = "warming_up"
             # everything built so far lives as long as the bot: keep it out of the cyclic
@@ -141,6 +147,8 @@ class LiveTradingBot:
             strategies = self.cerebro.run()
             if strategies:
                 self.strategy = strategies[0]
+            if self._lease_unproven:
+                raise StoreError(f"bot {cfg.bot_id} stopped: {self._lease_unproven}")
             if self._write_failed:
                 raise StoreError(f"bot {cfg.bot_id} stopped: writing its database failed: "
                                  f"{self._write_failed}")
@@ -172,6 +180,8 @@ class LiveTradingBot:
                 self.journal.close()
             if self.store is not None:
                 self.store.close()
+            if self.lease_keeper is not None:
+                self.lease_keeper.finish()
         return self._summary()
 
     def _build(self) -> None:
@@ -179,12 +189,18 @@ class LiveTradingBot:
         self.store = Store(self.db_url, background_wal=True)
         ttl = max(LEASE_MIN_TTL, LEASE_HEARTBEATS * cfg.logging.heartbeat_seconds)
         self.lease = BotLease(self.store, cfg.bot_id, ttl_seconds=ttl)
-        self.lease.acquire()  # LeaseHeld when another process runs this bot
+        self.lease_keeper = LeaseKeeper(self.lease, cfg.logging.heartbeat_seconds, LeaseCallbacks(
+            hold=self._hold_entries, release=self._release_entries, give_up=self._lease_gone,
+            lost=self._lease_taken, overdue=self._lease_overdue))
+        self.lease_keeper.acquire()  # LeaseHeld when another process runs this bot
+        self.io.submit(self.lease_keeper.run(), name="lease")  # kept from here on
         self.store.register_bot(cfg.bot_id, str(cfg.source) if cfg.source else None, cfg.description)
         snap = self.venue_link.reconcile(self.store.load_snapshot(cfg.bot_id))  # venue wins
         risk_state = RiskState.from_dict(snap.risk_state) if snap.risk_state else None
         self.risk = RiskManager(cfg.risk, cfg.trading, state=risk_state,
                                 on_kill_switch=self._on_kill_switch, pause=self.pause)
+        if self._lease_unproven or self.lease_keeper.held:  # a renewal failed meanwhile
+            self.risk.hold_entries(self._last_error)
         if snap.last_bar_ts is not None:
             pos = snap.position
             log.info("restoring bot %s: last bar %s, cash %.4f, position %s, %d pending order(s), "
@@ -298,15 +314,25 @@ class LiveTradingBot:
         """Whether this process holds the bot's lease (and so may write its state)."""
         return self.lease is not None and self.lease.held and not self._lease_lost
 
-    def _renew_lease(self) -> None:
-        if self.lease is None or self._lease_lost:
-            return
-        try:
-            self.lease.renew()
-        except LeaseLost as exc:
-            self._lease_lost = str(exc)
-            log.error("%s; stopping at once without writing anything more", exc)
-            self._sink.request_stop()
+    # the lease keeper's callbacks (I/O thread): entries wait while the lease is not proven
+    def _hold_entries(self, reason: str) -> None:
+        self._last_error = reason
+        if self.risk is not None:
+            self.risk.hold_entries(reason)
+
+    def _release_entries(self) -> None:
+        if self.risk is not None:
+            self.risk.release_entries()
+
+    def _lease_gone(self, message: str) -> None:
+        self._hold_entries(message)
+        self._lease_unproven = message
+        self._sink.request_stop()
+
+    def _lease_taken(self, message: str) -> None:
+        self._lease_lost = message
+        log.error("%s; stopping at once without writing anything more", message)
+        self._sink.request_stop()
 
     def _flush_wal(self) -> None:
         if self._write_failed:
@@ -320,7 +346,7 @@ class LiveTradingBot:
 
     def _release_lease(self) -> None:
         try:
-            self.lease.release()  # type: ignore[union-attr]
+            self.lease_keeper.release()  # type: ignore[union-attr]
         except TradingBotError as exc:  # it expires on its own
             log.warning("could not release the lease of bot %s: %s", self.config.bot_id, exc)
 
