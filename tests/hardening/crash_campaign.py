@@ -50,9 +50,9 @@ for path in (REPO / "src", REPO / "tests", REPO / "tests" / "integration"):
 
 from bot_workspace import epoch_of, wait_until  # noqa: E402
 
-HISTORY = 100
-LOOKBACK = 60
-BARS = 400
+HISTORY = 260
+LOOKBACK = 250  # Wilder's RSI forgets its start slowly: a restart's warm-up gives the same values
+BARS = 700
 INTERVAL = 300
 ACTIVE = {"entry_logic": {"name": "RSIOrBBEntryMixin", "params": {"e_rsi_oversold": 40}},
           "exit_logic": {"name": "RSIOrBBExitMixin", "params": {"x_rsi_overbought": 60}}}
