@@ -3,7 +3,8 @@
 ``postgres://`` (as Heroku and many hosting panels write it) is taken as ``postgresql://``; a
 PostgreSQL URL without a driver uses psycopg 3 (the ``postgres`` extra) unless only psycopg2 is
 installed. SQLite runs in WAL mode with ``synchronous=NORMAL``: a commit survives a killed process
-and costs no fsync.
+and costs no fsync; ``journal_size_limit`` cuts its write-ahead log back to ``WAL_SIZE_LIMIT``
+when it restarts (``trading.persistence.wal`` keeps it from growing while the bot writes).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ POSTGRES_DRIVER = "psycopg"  # psycopg 3, installed by the ``postgres`` extra
 SQLITE_BEGIN = "tradingbot_sqlite_begin"  # execution option: the BEGIN statement to use
 WAL_SWITCH_SECONDS = 30.0  # how long a new connection waits for another to finish creating the file
 WAL_SWITCH_PAUSE = 0.05
+WAL_SIZE_LIMIT = 1024 * 1024  # bytes the log file keeps once a fold has restarted it
 
 
 def open_engine(url: str, *, background_wal: bool = False,
@@ -176,7 +178,9 @@ def _switch_to_wal(cursor: sqlite3.Cursor) -> None:
 
 def _tune_sqlite(engine: Engine, background_wal: bool) -> None:
     """WAL + synchronous=NORMAL on every connection, and real transactions for reads too."""
-    pragmas = ["synchronous=NORMAL", "foreign_keys=ON"]
+    # journal_size_limit: a log restarted after a complete fold is cut back to this size (without
+    # it the file keeps the largest size it ever reached)
+    pragmas = ["synchronous=NORMAL", "foreign_keys=ON", f"journal_size_limit={WAL_SIZE_LIMIT}"]
     if background_wal:
         pragmas.append("wal_autocheckpoint=0")
 
@@ -202,4 +206,3 @@ def _tune_sqlite(engine: Engine, background_wal: bool) -> None:
             conn.connection.driver_connection.execute(begin)
         except sqlite3.Error as exc:  # as SQLAlchemy would raise it
             raise DBAPIError.instance(begin, (), exc, sqlite3.Error) from exc
-

@@ -85,6 +85,7 @@ class LiveTradingBot:
         self.lease: BotLease | None = None
         self._lease_lost = ""
         self._write_failed = ""
+        self._fold_queued = False  # a fold of SQLite's log waits in the I/O thread's worker
         self.io = IOThread(name=f"bot-{config.bot_id}-io")
         # remote control and notifications (trading.runtime.notifications): pause crosses threads
         # through the switch; events go out on the I/O thread
@@ -176,6 +177,7 @@ class LiveTradingBot:
     def _build(self) -> None:
         cfg = self.config
         self.store = Store(self.db_url, background_wal=True)
+        self.store.on_commits = self._fold_soon  # a fast run commits faster than the timer folds
         ttl = max(LEASE_MIN_TTL, LEASE_HEARTBEATS * cfg.logging.heartbeat_seconds)
         self.lease = BotLease(self.store, cfg.bot_id, ttl_seconds=ttl)
         self.lease.acquire()  # LeaseHeld when another process runs this bot
@@ -316,6 +318,21 @@ class LiveTradingBot:
             self._write_failed = str(exc)
             log.error("%s; stopping after the bar in hand", exc)
             self._sink.request_stop()
+
+    def _fold_soon(self) -> None:
+        """Many bars were committed since the last fold (Cerebro thread): fold now, in the
+        I/O thread's worker, unless a fold already waits there."""
+        if self._fold_queued or not self.io.running:
+            return
+        self._fold_queued = True
+        try:
+            self.io.run_blocking(self._queued_fold, name="wal fold")
+        except RuntimeError:  # the I/O thread is stopping: closing the store folds the log
+            self._fold_queued = False
+
+    def _queued_fold(self) -> None:
+        self._fold_queued = False
+        self._flush_wal()
 
     def _release_lease(self) -> None:
         try:
