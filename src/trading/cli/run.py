@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         bot = LiveTradingBot(config, db_url=args.db, live=args.live)
         bot.prepare()
-        add_log_file(config.logging.log_file)
+        add_log_file(config.logging.log_file, on_disk_full=bot.disk_full)  # stops it: exit 3
     except TradingBotError as exc:
         print(f"{config.source}: {exc}", file=sys.stderr)
         return EXIT_INVALID if isinstance(exc, (ConfigError, DataError)) else EXIT_RUNTIME

@@ -56,6 +56,12 @@ class DamagedDatabase(StoreError):
     it. The message says what is wrong and how to recover (a backup, or ``tradingbot reset``)."""
 
 
+class DiskFull(StoreError):
+    """A file the bot keeps (its database, journal, log or status file) could not be written for
+    want of space. The bot stops (exit 3, so a service manager restarts it); the message names
+    the file and says to free space and restart."""
+
+
 class NoDatabase(StoreError):
     """A command that only reads or fixes a bot's database found none (it never creates one)."""
 

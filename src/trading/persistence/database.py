@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
-from trading.core.errors import DamagedDatabase, NoDatabase, StoreError
+from trading.core.errors import DamagedDatabase, DiskFull, NoDatabase, StoreError
 
 POSTGRES_DRIVER = "psycopg"  # psycopg 3, installed by the ``postgres`` extra
 SQLITE_BEGIN = "tradingbot_sqlite_begin"  # execution option: the BEGIN statement to use
@@ -100,6 +100,7 @@ def is_in_memory(url: str) -> bool:
 
 
 # "could not decode": a text cell whose bytes are no longer UTF-8 (sqlite3 says so when reading)
+FULL_WORDS = ("database or disk is full", "no space left on device", "disk quota exceeded")
 DAMAGED_WORDS = ("file is not a database", "malformed", "corrupt", "disk image", "could not decode")
 
 
@@ -113,9 +114,22 @@ def looks_damaged(exc: BaseException) -> bool:
     return isinstance(exc, UnicodeDecodeError) or any(w in reason(exc).lower() for w in DAMAGED_WORDS)
 
 
+def is_full(exc: BaseException) -> bool:
+    """Whether a driver error says the disk (or the database's size limit) is full."""
+    return any(w in reason(exc).lower() for w in FULL_WORDS)
+
+
+def database_full(url: str, what: str, exc: BaseException) -> DiskFull:
+    """The error for a database write refused for want of space."""
+    return DiskFull(f"the disk is full: {what} in {url} failed ({reason(exc)}); free space on "
+                    "the disk that holds the database and restart the bot")
+
+
 def cannot_open(url: str, exc: BaseException) -> StoreError:
     """The error for a database that cannot be opened or migrated, naming it and what to check."""
     why = reason(exc)
+    if is_full(exc):
+        return database_full(url, "opening the database", exc)
     if looks_damaged(exc):
         return damaged(url, f"it cannot be read ({why})")
     return StoreError(f"cannot open or migrate the database {url}: {reason(exc)}; check that "

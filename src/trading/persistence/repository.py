@@ -30,8 +30,8 @@ from trading.core.timeutil import epoch_seconds, utc_datetime, utcnow
 from trading.core.types import OpenTrade
 from trading.persistence import tables as m
 from trading.persistence.archive import archive_rows, archived_id
-from trading.persistence.database import (check_integrity, damaged, looks_damaged, open_engine,
-                                          reason)
+from trading.persistence.database import (check_integrity, damaged, database_full, is_full,
+                                          looks_damaged, open_engine, reason)
 from trading.persistence.migrate import migrate
 from trading.persistence.prepared import PreparedWrite
 from trading.persistence.snapshot import BotSnapshot, restored_snapshot
@@ -151,6 +151,8 @@ class Store:
         try:
             yield
         except (SQLAlchemyError, UnicodeDecodeError) as exc:
+            if is_full(exc):
+                raise database_full(self._url, what, exc) from exc
             if looks_damaged(exc):  # bytes on disk that are no longer what was written
                 raise damaged(self._url, f"{what} failed: {reason(exc)[:200]}") from exc
             raise StoreError(f"{what} in {self._url} failed: {reason(exc)}") from exc

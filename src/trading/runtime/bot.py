@@ -21,8 +21,8 @@ from brokers.paper import BrokerSnapshot
 from feeds.live import BarSink, BarSource, LiveFeed, SinkClosed
 from strategies.custom_strategy import CustomStrategy
 from trading.config.models import BotConfig
-from trading.core.errors import (ConfigError, DamagedDatabase, LeaseHeld, LeaseLost, StoreError,
-                                 TradingBotError)
+from trading.core.errors import (ConfigError, DamagedDatabase, DiskFull, LeaseHeld, LeaseLost,
+                                 StoreError, TradingBotError)
 from trading.core.events import ErrorEvent, Event, KillSwitchEvent
 from trading.core.timeutil import iso_z, utcnow
 from trading.core.types import Bar
@@ -36,6 +36,7 @@ from trading.runtime.cerebro import build_cerebro
 from trading.runtime.checkpoint import BotListener
 from trading.runtime.io_thread import IOThread
 from trading.runtime.notifications import BotNotifications
+from trading.runtime.shutdown import ShutdownSteps, disk_full
 from trading.runtime.status import BarStatus, bar_status, status_document, write_status_file
 from trading.runtime.summary import RunSummary
 from trading.runtime.venue_link import VenueLink, check_live_money
@@ -85,6 +86,7 @@ class LiveTradingBot:
         self.lease: BotLease | None = None
         self._lease_lost = ""
         self._write_failed = ""
+        self._disk_full = ""  # why: no space for a file the bot keeps (set from any thread)
         self._fold_queued = False  # a fold of SQLite's log waits in the I/O thread's worker
         self.io = IOThread(name=f"bot-{config.bot_id}-io")
         # remote control and notifications (trading.runtime.notifications): pause crosses threads
@@ -141,6 +143,8 @@ class LiveTradingBot:
             strategies = self.cerebro.run()
             if strategies:
                 self.strategy = strategies[0]
+            if self._disk_full:
+                raise DiskFull(self._disk_full)
             if self._write_failed:
                 raise StoreError(f"bot {cfg.bot_id} stopped: writing its database failed: "
                                  f"{self._write_failed}")
@@ -154,25 +158,49 @@ class LiveTradingBot:
             self._fail(str(exc))
             raise
         except Exception as exc:  # a bug or an unexpected library error: logged in full, told briefly
+            full = disk_full(exc, "writing a file of the bot")
+            if full is not None:
+                self._fail(str(full))
+                raise full from exc
             log.exception("bot %s stopped by an unexpected error", cfg.bot_id)
             self._fail(f"{type(exc).__name__}: {exc}")
             raise TradingBotError(f"bot {cfg.bot_id} stopped by an unexpected error: {exc} "
                                   f"(details in {cfg.logging.log_file})") from exc
         finally:
-            self.notifications.finish()
-            self.notifications.stop()
-            self.venue_link.close()
-            self.io.stop(timeout=5.0)
-            if self.listener is not None:
-                self.listener.refusals.ended()
-            if self.owns_bot:  # say how it ended, then let another process have the bot
-                write_status_file(self.get_status())
-                self._release_lease()
-            if self.journal is not None:
-                self.journal.close()
-            if self.store is not None:
-                self.store.close()
+            failure = self._shut_down()  # never raises: an error of the run stays the one told
+        if failure is not None:
+            raise failure
         return self._summary()
+
+    def _shut_down(self) -> TradingBotError | None:
+        """Every step of the stop, each one whatever the others met; the first failure."""
+        steps = ShutdownSteps(on_disk_full=self.disk_full)
+        steps.run("keeping a pause asked last", self.notifications.finish)
+        steps.run("announcing the stop", self.notifications.stop)
+        steps.run("closing the venue", self.venue_link.close)
+        steps.run("stopping the I/O thread", self.io.stop, 5.0)
+        if self.listener is not None:
+            steps.run("reporting refused entries", self.listener.refusals.ended)
+        if self.owns_bot:  # say how it ended, then let another process have the bot
+            steps.run("writing the status file", lambda: write_status_file(self.get_status()))
+            steps.run("releasing the lease", self._release_lease)
+        if self.journal is not None:
+            steps.run("closing the journal", self.journal.close)
+        if self.store is not None:
+            steps.run("closing the database", self.store.close)
+        if self._disk_full and not isinstance(steps.failure, DiskFull):
+            return DiskFull(self._disk_full)  # met by a step that does not raise (a publish)
+        return steps.failure
+
+    def disk_full(self, message: str) -> None:
+        """No space for a file the bot keeps (any thread): stop after the bar in hand; ``run``
+        then raises ``DiskFull`` (exit 3). Only the first message is kept."""
+        if self._disk_full:
+            return
+        self._disk_full = message
+        self._state, self._last_error = "error", message
+        log.error("%s", message)
+        self._sink.request_stop()
 
     def _build(self) -> None:
         cfg = self.config
@@ -310,10 +338,12 @@ class LiveTradingBot:
             self._sink.request_stop()
 
     def _flush_wal(self) -> None:
-        if self._write_failed:
+        if self._write_failed or self._disk_full:
             return
         try:
             self.store.flush_wal()  # type: ignore[union-attr]
+        except DiskFull as exc:
+            self.disk_full(str(exc))
         except StoreError as exc:  # the database can no longer be written: stop, do not trade on
             self._write_failed = str(exc)
             log.error("%s; stopping after the bar in hand", exc)
@@ -364,17 +394,25 @@ class LiveTradingBot:
     def _publish(self, event: Event) -> None:
         self.notifications.publish(event)  # first: an error of the store itself still goes out
         if event.kind in PUBLISHED_EVENTS and self.owns_bot:
-            if self.store is not None:
-                self.store.record_event(self.config.bot_id, event)
-            if self.journal is not None:
-                self.journal.record_event(event)
+            try:
+                if self.store is not None:
+                    self.store.record_event(self.config.bot_id, event)
+                if self.journal is not None:
+                    self.journal.record_event(event)
+            except (DiskFull, OSError) as exc:  # no space: stop, whichever thread this is
+                where = self.journal.folder if self.journal is not None else "the database"
+                full = disk_full(exc, f"recording a {event.kind} event in {where}")
+                if full is None:
+                    raise
+                self.disk_full(str(full))
         if self._external_publish is not None:
             self._external_publish(event)
 
     def _fail(self, message: str) -> None:
         self._state = "error"
         self._last_error = message
-        log.error("%s", message)
+        if message != self._disk_full:  # that one was logged when it was met
+            log.error("%s", message)
         try:
             self._publish(ErrorEvent(time=utcnow(), message=message, source="bot"))
         except Exception:  # the store itself may be what failed
@@ -403,7 +441,10 @@ class LiveTradingBot:
                  f"{pos['size']:.8g}@{pos['entry_price']:.8g}" if pos else "none",
                  status["entries_today"], status["drawdown_pct"], status["kill_switch"],
                  status["paused"])
-        write_status_file(status)
+        try:
+            write_status_file(status)
+        except DiskFull as exc:
+            self.disk_full(str(exc))
 
     def _summary(self) -> RunSummary:
         assert self.store is not None
