@@ -36,7 +36,7 @@ from trading.runtime.cerebro import build_cerebro
 from trading.runtime.checkpoint import BotListener
 from trading.runtime.io_thread import IOThread
 from trading.runtime.notifications import BotNotifications
-from trading.runtime.shutdown import ShutdownSteps, disk_full
+from trading.runtime.shutdown import disk_full, shut_down
 from trading.runtime.status import BarStatus, bar_status, status_document, write_status_file
 from trading.runtime.summary import RunSummary
 from trading.runtime.venue_link import VenueLink, check_live_money
@@ -86,7 +86,7 @@ class LiveTradingBot:
         self.lease: BotLease | None = None
         self._lease_lost = ""
         self._write_failed = ""
-        self._disk_full = ""  # why: no space for a file the bot keeps (set from any thread)
+        self.disk_full_reason = ""  # why: no space for a file the bot keeps (set from any thread)
         self._fold_queued = False  # a fold of SQLite's log waits in the I/O thread's worker
         self.io = IOThread(name=f"bot-{config.bot_id}-io")
         # remote control and notifications (trading.runtime.notifications): pause crosses threads
@@ -143,8 +143,8 @@ class LiveTradingBot:
             strategies = self.cerebro.run()
             if strategies:
                 self.strategy = strategies[0]
-            if self._disk_full:
-                raise DiskFull(self._disk_full)
+            if self.disk_full_reason:
+                raise DiskFull(self.disk_full_reason)
             if self._write_failed:
                 raise StoreError(f"bot {cfg.bot_id} stopped: writing its database failed: "
                                  f"{self._write_failed}")
@@ -167,37 +167,17 @@ class LiveTradingBot:
             raise TradingBotError(f"bot {cfg.bot_id} stopped by an unexpected error: {exc} "
                                   f"(details in {cfg.logging.log_file})") from exc
         finally:
-            failure = self._shut_down()  # never raises: an error of the run stays the one told
+            failure = shut_down(self)  # never raises: an error of the run stays the one told
         if failure is not None:
             raise failure
         return self._summary()
 
-    def _shut_down(self) -> TradingBotError | None:
-        """Every step of the stop, each one whatever the others met; the first failure."""
-        steps = ShutdownSteps(on_disk_full=self.disk_full)
-        steps.run("keeping a pause asked last", self.notifications.finish)
-        steps.run("announcing the stop", self.notifications.stop)
-        steps.run("closing the venue", self.venue_link.close)
-        steps.run("stopping the I/O thread", self.io.stop, 5.0)
-        if self.listener is not None:
-            steps.run("reporting refused entries", self.listener.refusals.ended)
-        if self.owns_bot:  # say how it ended, then let another process have the bot
-            steps.run("writing the status file", lambda: write_status_file(self.get_status()))
-            steps.run("releasing the lease", self._release_lease)
-        if self.journal is not None:
-            steps.run("closing the journal", self.journal.close)
-        if self.store is not None:
-            steps.run("closing the database", self.store.close)
-        if self._disk_full and not isinstance(steps.failure, DiskFull):
-            return DiskFull(self._disk_full)  # met by a step that does not raise (a publish)
-        return steps.failure
-
     def disk_full(self, message: str) -> None:
         """No space for a file the bot keeps (any thread): stop after the bar in hand; ``run``
         then raises ``DiskFull`` (exit 3). Only the first message is kept."""
-        if self._disk_full:
+        if self.disk_full_reason:
             return
-        self._disk_full = message
+        self.disk_full_reason = message
         self._state, self._last_error = "error", message
         log.error("%s", message)
         self._sink.request_stop()
@@ -338,7 +318,7 @@ class LiveTradingBot:
             self._sink.request_stop()
 
     def _flush_wal(self) -> None:
-        if self._write_failed or self._disk_full:
+        if self._write_failed or self.disk_full_reason:
             return
         try:
             self.store.flush_wal()  # type: ignore[union-attr]
@@ -364,7 +344,7 @@ class LiveTradingBot:
         self._fold_queued = False
         self._flush_wal()
 
-    def _release_lease(self) -> None:
+    def release_lease(self) -> None:
         try:
             self.lease.release()  # type: ignore[union-attr]
         except TradingBotError as exc:  # it expires on its own
@@ -411,7 +391,7 @@ class LiveTradingBot:
     def _fail(self, message: str) -> None:
         self._state = "error"
         self._last_error = message
-        if message != self._disk_full:  # that one was logged when it was met
+        if message != self.disk_full_reason:  # that one was logged when it was met
             log.error("%s", message)
         try:
             self._publish(ErrorEvent(time=utcnow(), message=message, source="bot"))

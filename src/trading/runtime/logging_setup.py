@@ -1,7 +1,6 @@
 """Console and rotating-file logging for a bot run, and a filter that keeps secrets out of logs."""
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import re
@@ -11,7 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from trading.config.names import log_file_problem
-from trading.core.errors import ConfigError
+from trading.core.errors import NO_SPACE, ConfigError
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 SECRET_NAME = re.compile(r"(API_KEY|SECRET|TOKEN|PASSWORD)$")
@@ -80,7 +79,7 @@ class RotatingLogFile(RotatingFileHandler):
         """A full disk is told once to ``on_disk_full`` (the bot stops), and the lines that
         follow are dropped quietly (the terminal still shows them); other errors as usual."""
         exc = sys.exc_info()[1]
-        if not (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)):
+        if not (isinstance(exc, OSError) and exc.errno in NO_SPACE):
             super().handleError(record)
             return
         if self._full:

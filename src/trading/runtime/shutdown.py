@@ -8,15 +8,13 @@ failure is logged and kept, and the caller raises the first one once all have ru
 """
 from __future__ import annotations
 
-import errno
 import logging
 from typing import Any, Callable
 
-from trading.core.errors import DiskFull, TradingBotError
+from trading.core.errors import NO_SPACE, DiskFull, TradingBotError, no_space
+from trading.runtime.status import write_status_file
 
 log = logging.getLogger(__name__)
-
-NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
 def disk_full(exc: BaseException, what: str) -> DiskFull | None:
@@ -32,13 +30,6 @@ def disk_full(exc: BaseException, what: str) -> DiskFull | None:
             return no_space(cause, what)
         cause = cause.__cause__ or cause.__context__
     return None
-
-
-def no_space(exc: OSError, what: str) -> DiskFull:
-    """The ``DiskFull`` for an ``OSError`` ENOSPC (or EDQUOT) met while doing ``what``."""
-    where = f" {exc.filename}" if exc.filename else ""
-    return DiskFull(f"the disk is full: {what}{where} failed ({exc.strerror or exc}); free space "
-                    "on that disk and restart the bot")
 
 
 class ShutdownSteps:
@@ -68,3 +59,25 @@ class ShutdownSteps:
                     f"stopping the bot: {name} failed: {type(exc).__name__}: {exc}")
             if self.failure is None:
                 self.failure = failure
+
+
+def shut_down(bot: Any) -> TradingBotError | None:
+    """Every step of a ``LiveTradingBot``'s stop, each one whatever the others met; returns the
+    first failure (a full disk met by a step that does not raise, such as a publish, too)."""
+    steps = ShutdownSteps(on_disk_full=bot.disk_full)
+    steps.run("keeping a pause asked last", bot.notifications.finish)
+    steps.run("announcing the stop", bot.notifications.stop)
+    steps.run("closing the venue", bot.venue_link.close)
+    steps.run("stopping the I/O thread", bot.io.stop, 5.0)
+    if bot.listener is not None:
+        steps.run("reporting refused entries", bot.listener.refusals.ended)
+    if bot.owns_bot:  # say how it ended, then let another process have the bot
+        steps.run("writing the status file", lambda: write_status_file(bot.get_status()))
+        steps.run("releasing the lease", bot.release_lease)
+    if bot.journal is not None:
+        steps.run("closing the journal", bot.journal.close)
+    if bot.store is not None:
+        steps.run("closing the database", bot.store.close)
+    if bot.disk_full_reason and not isinstance(steps.failure, DiskFull):
+        return DiskFull(bot.disk_full_reason)
+    return steps.failure

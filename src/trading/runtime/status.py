@@ -18,8 +18,8 @@ from typing import Any
 from trading.core.equity import drawdown_pct
 from trading.core.timeutil import iso_z, utcnow
 from trading.core.types import Bar, OpenTrade
+from trading.core.errors import NO_SPACE, no_space
 from trading.core.version import version
-from trading.runtime.shutdown import NO_SPACE, no_space
 
 log = logging.getLogger(__name__)
 
