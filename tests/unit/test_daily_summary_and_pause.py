@@ -2,6 +2,8 @@
 switch from another thread, applied by the risk manager and kept in its persisted state."""
 from __future__ import annotations
 
+import asyncio
+import logging
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -84,14 +86,74 @@ def test_one_summary_per_day_with_the_day_s_trades_also_across_a_restart(tmp_pat
 
 
 def test_a_bot_down_at_the_time_sends_the_missed_summary_late_but_not_for_before_it_existed(
-        tmp_path):
+        tmp_path, caplog):
     store = make_store(tmp_path, [closed(at(6, 9), 3.0)])
     store.record_event(BOT, StatusEvent(time=at(5, 10), change="started"))
     sent: list = []
     assert summary_for(store, Clock(at(5, 17)), sent).send_if_due() is False  # born after the 4th
-    assert summary_for(store, Clock(at(7, 9)), sent).send_if_due() is True  # down at the 6th 18:00
+    with caplog.at_level(logging.INFO, logger="trading.runtime.daily_summary"):
+        assert summary_for(store, Clock(at(7, 9)), sent).send_if_due() is True  # down on the 6th
     (late,) = sent
     assert (late.day, late.trades, late.pnl) == ("2024-03-05", 1, 3.0)
+    assert "the bot was not running then" in caplog.text
+
+
+class SteppedClock:
+    """The times a clock reads, one per call; the last one stays (a clock set forward once)."""
+
+    def __init__(self, *times: datetime) -> None:
+        self.times = list(times)
+
+    def __call__(self) -> datetime:
+        return self.times.pop(0) if len(self.times) > 1 else self.times[0]
+
+
+def run_until_sent(daily: DailySummary, sent: list) -> None:
+    """Run the summary's schedule until it has published once (at most 10 s)."""
+    async def scenario() -> None:
+        loop, published = asyncio.get_running_loop(), asyncio.Event()
+        publish = daily.publish
+
+        def publish_and_tell(event):  # called in a worker thread (asyncio.to_thread)
+            publish(event)
+            loop.call_soon_threadsafe(published.set)
+
+        daily.publish = publish_and_tell
+        task = asyncio.create_task(daily.run())
+        try:
+            await asyncio.wait_for(published.wait(), timeout=10)
+        finally:
+            task.cancel()
+
+    asyncio.run(scenario())
+
+
+def test_a_clock_set_forward_past_the_time_while_running_sends_one_summary_and_says_so(
+        tmp_path, caplog):
+    store, sent = make_store(tmp_path, [closed(at(4, 9), 2.0)]), []
+    # started at 17:00 (prime); the schedule waits from 0.05 s before 18:00; during that wait
+    # the clock is set to 18:30
+    clock = SteppedClock(at(4, 17), at(4, 18) - timedelta(milliseconds=50), at(4, 18, 30))
+    daily = summary_for(store, clock, sent)
+    with caplog.at_level(logging.INFO, logger="trading.runtime.daily_summary"):
+        run_until_sent(daily, sent)
+    (event,) = sent
+    assert event.day == "2024-03-03" and event.trades == 1
+    assert "not running" not in caplog.text
+    assert "the system clock was set 1800 s forward past that time" in caplog.text
+    assert daily.send_if_due() is False  # and only one
+
+
+def test_a_summary_sent_late_by_a_running_bot_without_a_clock_step_blames_the_timer(
+        tmp_path, caplog):
+    store, sent = make_store(tmp_path, []), []
+    clock = Clock(at(4, 17))
+    daily = summary_for(store, clock, sent)  # running since 17:00
+    clock.now = at(4, 19)  # the timer woke an hour late (a suspended machine)
+    with caplog.at_level(logging.INFO, logger="trading.runtime.daily_summary"):
+        assert daily.send_if_due() is True
+    assert "not running" not in caplog.text
+    assert "the bot was running, but its timer woke late" in caplog.text
 
 
 def risk_manager(state: RiskState | None = None, pause: PauseSwitch | None = None) -> RiskManager:

@@ -508,9 +508,9 @@ def test_flush_wal_keeps_the_log_bounded_while_bars_are_committed_back_to_back(s
                                                                                 monkeypatch):
     import threading
 
-    from trading.persistence import repository as store_module
+    from trading.persistence import wal as wal_module
 
-    monkeypatch.setattr(store_module, "WAL_MAX_FRAMES", 50)
+    monkeypatch.setattr(wal_module, "WAL_MAX_FRAMES", 50)
     wal = Path(make_url(sqlite_url).database + "-wal")
     store = Store(sqlite_url, background_wal=True)
     done = threading.Event()

@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         bot = LiveTradingBot(config, db_url=args.db, live=args.live,
                              lease_overdue=_exit_before_the_lease_expires(config.bot_id))
         bot.prepare()
-        add_log_file(config.logging.log_file)
+        add_log_file(config.logging.log_file, on_disk_full=bot.disk_full)  # stops it: exit 3
     except TradingBotError as exc:
         print(known_secrets().redact(f"{config.source}: {exc}"), file=sys.stderr)
         return EXIT_INVALID if isinstance(exc, (ConfigError, DataError)) else EXIT_RUNTIME

@@ -6,7 +6,11 @@ traceback.
 """
 from __future__ import annotations
 
+import errno
+
 from trading.core.text import printable
+
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)  # the OSError numbers of a full disk (or quota)
 
 
 class TradingBotError(Exception):
@@ -54,6 +58,19 @@ class StoreError(TradingBotError):
 class DamagedDatabase(StoreError):
     """The database is corrupt or holds a state that does not add up; the bot will not trade on
     it. The message says what is wrong and how to recover (a backup, or ``tradingbot reset``)."""
+
+
+class DiskFull(StoreError):
+    """A file the bot keeps (its database, journal, log or status file) could not be written for
+    want of space. The bot stops (exit 3, so a service manager restarts it); the message names
+    the file and says to free space and restart."""
+
+
+def no_space(exc: OSError, what: str) -> DiskFull:
+    """The ``DiskFull`` for an ``OSError`` ENOSPC (or EDQUOT) met while doing ``what``."""
+    where = f" {exc.filename}" if exc.filename else ""
+    return DiskFull(f"the disk is full: {what}{where} failed ({exc.strerror or exc}); free space "
+                    "on that disk and restart the bot")
 
 
 class NoDatabase(StoreError):

@@ -3,7 +3,8 @@
 ``postgres://`` (as Heroku and many hosting panels write it) is taken as ``postgresql://``; a
 PostgreSQL URL without a driver uses psycopg 3 (the ``postgres`` extra) unless only psycopg2 is
 installed. SQLite runs in WAL mode with ``synchronous=NORMAL``: a commit survives a killed process
-and costs no fsync.
+and costs no fsync; ``journal_size_limit`` cuts its write-ahead log back to ``WAL_SIZE_LIMIT``
+when it restarts (``trading.persistence.wal`` keeps it from growing while the bot writes).
 
 Every wait on the database is bounded, so a row someone else holds locked (or a server that does
 not answer) fails a write with an error instead of freezing the bot: PostgreSQL connections give
@@ -24,7 +25,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
-from trading.core.errors import DamagedDatabase, NoDatabase, StoreError
+from trading.core.errors import DamagedDatabase, DiskFull, NoDatabase, StoreError
 from trading.core.redaction import SECRET_QUERY_KEYS
 
 POSTGRES_DRIVER = "psycopg"  # psycopg 3, installed by the ``postgres`` extra
@@ -37,6 +38,7 @@ PG_LOCK_TIMEOUT_MS = 5_000  # a statement waiting this long for a row or table l
 PG_STATEMENT_TIMEOUT_MS = 30_000  # a statement running this long is cancelled by the server
 PG_TCP_BOUNDS = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
                  "keepalives_count": 3, "tcp_user_timeout": 20_000}  # libpq's names; seconds, ms
+WAL_SIZE_LIMIT = 1024 * 1024  # bytes the log file keeps once a fold has restarted it
 
 
 def open_engine(url: str, *, background_wal: bool = False,
@@ -109,6 +111,7 @@ def is_in_memory(url: str) -> bool:
 
 
 # "could not decode": a text cell whose bytes are no longer UTF-8 (sqlite3 says so when reading)
+FULL_WORDS = ("database or disk is full", "no space left on device", "disk quota exceeded")
 DAMAGED_WORDS = ("file is not a database", "malformed", "corrupt", "disk image", "could not decode")
 
 
@@ -122,9 +125,22 @@ def looks_damaged(exc: BaseException) -> bool:
     return isinstance(exc, UnicodeDecodeError) or any(w in reason(exc).lower() for w in DAMAGED_WORDS)
 
 
+def is_full(exc: BaseException) -> bool:
+    """Whether a driver error says the disk (or the database's size limit) is full."""
+    return any(w in reason(exc).lower() for w in FULL_WORDS)
+
+
+def database_full(url: str, what: str, exc: BaseException) -> DiskFull:
+    """The error for a database write refused for want of space."""
+    return DiskFull(f"the disk is full: {what} in {url} failed ({reason(exc)}); free space on "
+                    "the disk that holds the database and restart the bot")
+
+
 def cannot_open(url: str, exc: BaseException) -> StoreError:
     """The error for a database that cannot be opened or migrated, naming it and what to check."""
     why = reason(exc)
+    if is_full(exc):
+        return database_full(url, "opening the database", exc)
     if looks_damaged(exc):
         return damaged(url, f"it cannot be read ({why})")
     return StoreError(f"cannot open or migrate the database {url}: {reason(exc)}; check that "
@@ -207,7 +223,9 @@ def _switch_to_wal(cursor: sqlite3.Cursor) -> None:
 
 def _tune_sqlite(engine: Engine, background_wal: bool) -> None:
     """WAL + synchronous=NORMAL on every connection, and real transactions for reads too."""
-    pragmas = ["synchronous=NORMAL", "foreign_keys=ON"]
+    # journal_size_limit: a log restarted after a complete fold is cut back to this size (without
+    # it the file keeps the largest size it ever reached)
+    pragmas = ["synchronous=NORMAL", "foreign_keys=ON", f"journal_size_limit={WAL_SIZE_LIMIT}"]
     if background_wal:
         pragmas.append("wal_autocheckpoint=0")
 
@@ -233,4 +251,3 @@ def _tune_sqlite(engine: Engine, background_wal: bool) -> None:
             conn.connection.driver_connection.execute(begin)
         except sqlite3.Error as exc:  # as SQLAlchemy would raise it
             raise DBAPIError.instance(begin, (), exc, sqlite3.Error) from exc
-

@@ -94,8 +94,14 @@ class Journal:
     def close(self) -> None:
         """Close the files ``write`` keeps open (a later ``write`` opens them again)."""
         files, self._open = self._open, {}
+        failed: OSError | None = None
         for fh in files.values():
-            fh.close()
+            try:
+                fh.close()  # flushes: a full disk can refuse it, the others are closed still
+            except OSError as exc:
+                failed = failed or exc
+        if failed is not None:
+            raise failed
 
     def _new(self, rows: Iterable[dict[str, Any]], seen: set[tuple], key: Any) -> list[dict]:
         fresh = []

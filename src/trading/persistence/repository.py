@@ -19,7 +19,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from sqlalchemy import Connection, bindparam, delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -30,12 +30,13 @@ from trading.core.timeutil import epoch_seconds, utc_datetime, utcnow
 from trading.core.types import OpenTrade
 from trading.persistence import tables as m
 from trading.persistence.archive import archive_rows, archived_id
-from trading.persistence.database import (check_integrity, damaged, looks_damaged, open_engine,
-                                          reason)
+from trading.persistence.database import (check_integrity, damaged, database_full, is_full,
+                                          looks_damaged, open_engine, reason)
 from trading.persistence.migrate import migrate
 from trading.persistence.prepared import PreparedWrite
 from trading.persistence.snapshot import BotSnapshot, restored_snapshot
 from trading.persistence.tables import Upsert
+from trading.persistence.wal import FoldPacer, fold_wal
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,6 @@ class LeaseInfo:
 
 
 LEASE_FIELDS = tuple(f.name for f in fields(LeaseInfo))  # the leases columns people may see
-WAL_MAX_FRAMES = 16000  # ~64 MB of write-ahead log (4 KiB pages) before a blocking fold
 
 
 class Store:
@@ -79,8 +79,10 @@ class Store:
 
         ``background_wal``: SQLite only. The writing connection never folds its write-ahead log
         into the database itself (that fsync can take ~100 ms, stalling a live bar); the owner
-        calls ``flush_wal()`` from a background thread instead. ``create=False``: a missing
-        SQLite file raises ``NoDatabase`` rather than becoming a new empty database.
+        calls ``flush_wal()`` from a background thread instead, on a timer and whenever
+        ``on_commits`` asks (``trading.persistence.wal``: a fast run cannot outgrow the timer).
+        ``create=False``: a missing SQLite file raises ``NoDatabase`` rather than becoming a new
+        empty database.
         """
         self._engine, self._url = open_engine(url, background_wal=background_wal, create=create)
         try:
@@ -92,6 +94,7 @@ class Store:
         self._prepare(self._engine.dialect.name)
         self._kept: tuple[int, Connection] | None = None  # (thread id, its per-bar connection)
         self._kept_lock = threading.Lock()
+        self._folds = FoldPacer(active=background_wal and self._engine.dialect.name == "sqlite")
 
     def _prepare(self, dialect: str) -> None:
         """Build every write statement once; the checkpoint then only binds values."""
@@ -126,35 +129,30 @@ class Store:
         self._engine.dispose()
 
     def flush_wal(self) -> None:
-        """Fold SQLite's write-ahead log into the database, normally without blocking the writer.
-
-        A passive fold never waits, but while bars are committed back to back it never reaches
-        the end of the log either, and SQLite only restarts a log that was folded completely. A
-        second pass right away only has the few frames committed meanwhile and usually finishes;
-        past ``WAL_MAX_FRAMES`` the fold truncates the log, holding the writer for that moment.
-        """
+        """Fold SQLite's write-ahead log into the database (``database.fold_wal``); nothing to
+        do on a server."""
         if self._engine.dialect.name != "sqlite":
             return
         with self._failing_as("folding the write-ahead log"):
-            conn = self._engine.raw_connection()  # outside any transaction: a fold needs that
-            try:
-                cursor = conn.cursor()
-                for _ in range(3):  # a second pass only has the frames committed meanwhile
-                    _busy, log_frames, folded = cursor.execute(
-                        "PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                    if folded >= log_frames:
-                        break
-                if log_frames > WAL_MAX_FRAMES:
-                    cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                cursor.close()
-            finally:
-                conn.close()
+            fold_wal(self._engine, self._folds.writing)
+        self._folds.folded()
+
+    @property
+    def on_commits(self) -> Callable[[], None] | None:
+        """Called (on the committing thread) when the write-ahead log wants folding soon."""
+        return self._folds.on_commits
+
+    @on_commits.setter
+    def on_commits(self, ask: Callable[[], None] | None) -> None:
+        self._folds.on_commits = ask
 
     @contextmanager
     def _failing_as(self, what: str) -> Iterator[None]:
         try:
             yield
         except (SQLAlchemyError, UnicodeDecodeError) as exc:
+            if is_full(exc):
+                raise database_full(self._url, what, exc) from exc
             if looks_damaged(exc):  # bytes on disk that are no longer what was written
                 raise damaged(self._url, f"{what} failed: {reason(exc)[:200]}") from exc
             raise StoreError(f"{what} in {self._url} failed: {reason(exc)}") from exc
@@ -176,16 +174,18 @@ class Store:
                     self._kept = (me, self._engine.connect())
                 kept = self._kept
         owner, conn = kept
-        if owner != me:
-            with self._engine.begin() as pooled:
-                yield pooled
-            return
-        try:
-            with conn.begin():
-                yield conn
-        except BaseException:
-            self._drop_kept()
-            raise
+        with self._folds.writing:
+            if owner != me:
+                with self._engine.begin() as pooled:
+                    yield pooled
+            else:
+                try:
+                    with conn.begin():
+                        yield conn
+                except BaseException:
+                    self._drop_kept()
+                    raise
+        self._folds.committed()
 
     def _drop_kept(self) -> None:
         with self._kept_lock:

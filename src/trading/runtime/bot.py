@@ -22,8 +22,8 @@ from brokers.paper import BrokerSnapshot
 from feeds.live import BarSink, BarSource, LiveFeed, SinkClosed
 from strategies.custom_strategy import CustomStrategy
 from trading.config.models import BotConfig
-from trading.core.errors import (ConfigError, DamagedDatabase, LeaseHeld, LeaseLost, StoreError,
-                                 TradingBotError)
+from trading.core.errors import (ConfigError, DamagedDatabase, DiskFull, LeaseHeld, LeaseLost,
+                                 StoreError, TradingBotError)
 from trading.core.events import ErrorEvent, Event, KillSwitchEvent
 from trading.core.redaction import known_secrets
 from trading.core.timeutil import iso_z, utcnow
@@ -39,6 +39,7 @@ from trading.runtime.checkpoint import BotListener
 from trading.runtime.io_thread import IOThread
 from trading.runtime.lease_keeper import LeaseCallbacks, LeaseKeeper
 from trading.runtime.notifications import BotNotifications
+from trading.runtime.shutdown import disk_full, shut_down
 from trading.runtime.status import BarStatus, bar_status, status_document, write_status_file
 from trading.runtime.summary import RunSummary
 from trading.runtime.venue_link import VenueLink, check_live_money
@@ -94,6 +95,8 @@ class LiveTradingBot:
         self._lease_lost = ""  # another process took the lease over: write nothing more
         self._lease_unproven = ""  # renewals failed until the keeper gave up: stop, exit 3
         self._write_failed = ""
+        self.disk_full_reason = ""  # why: no space for a file the bot keeps (set from any thread)
+        self._fold_queued = False  # a fold of SQLite's log waits in the I/O thread's worker
         self.io = IOThread(name=f"bot-{config.bot_id}-io")
         # remote control and notifications (trading.runtime.notifications): pause crosses threads
         # through the switch; events go out on the I/O thread
@@ -149,6 +152,8 @@ class LiveTradingBot:
                 self.strategy = strategies[0]
             if self._lease_unproven:
                 raise StoreError(f"bot {cfg.bot_id} stopped: {self._lease_unproven}")
+            if self.disk_full_reason:
+                raise DiskFull(self.disk_full_reason)
             if self._write_failed:
                 raise StoreError(f"bot {cfg.bot_id} stopped: writing its database failed: "
                                  f"{self._write_failed}")
@@ -162,31 +167,34 @@ class LiveTradingBot:
             self._fail(str(exc))
             raise
         except Exception as exc:  # a bug or an unexpected library error: logged in full, told briefly
+            full = disk_full(exc, "writing a file of the bot")
+            if full is not None:
+                self._fail(str(full))
+                raise full from exc
             log.exception("bot %s stopped by an unexpected error", cfg.bot_id)
             self._fail(f"{type(exc).__name__}: {exc}")
             raise TradingBotError(f"bot {cfg.bot_id} stopped by an unexpected error: {exc} "
                                   f"(details in {cfg.logging.log_file})") from exc
         finally:
-            self.notifications.finish()
-            self.notifications.stop()
-            self.venue_link.close()
-            self.io.stop(timeout=5.0)
-            if self.listener is not None:
-                self.listener.refusals.ended()
-            if self.owns_bot:  # say how it ended, then let another process have the bot
-                write_status_file(self.get_status())
-                self._release_lease()
-            if self.journal is not None:
-                self.journal.close()
-            if self.store is not None:
-                self.store.close()
-            if self.lease_keeper is not None:
-                self.lease_keeper.finish()
+            failure = shut_down(self)  # never raises: an error of the run stays the one told
+        if failure is not None:
+            raise failure
         return self._summary()
+
+    def disk_full(self, message: str) -> None:
+        """No space for a file the bot keeps (any thread): stop after the bar in hand; ``run``
+        then raises ``DiskFull`` (exit 3). Only the first message is kept."""
+        if self.disk_full_reason:
+            return
+        self.disk_full_reason = message
+        self._state, self._last_error = "error", message
+        log.error("%s", message)
+        self._sink.request_stop()
 
     def _build(self) -> None:
         cfg = self.config
         self.store = Store(self.db_url, background_wal=True)
+        self.store.on_commits = self._fold_soon  # a fast run commits faster than the timer folds
         ttl = max(LEASE_MIN_TTL, LEASE_HEARTBEATS * cfg.logging.heartbeat_seconds)
         self.lease = BotLease(self.store, cfg.bot_id, ttl_seconds=ttl)
         self.lease_keeper = LeaseKeeper(self.lease, cfg.logging.heartbeat_seconds, LeaseCallbacks(
@@ -335,16 +343,33 @@ class LiveTradingBot:
         self._sink.request_stop()
 
     def _flush_wal(self) -> None:
-        if self._write_failed:
+        if self._write_failed or self.disk_full_reason:
             return
         try:
             self.store.flush_wal()  # type: ignore[union-attr]
+        except DiskFull as exc:
+            self.disk_full(str(exc))
         except StoreError as exc:  # the database can no longer be written: stop, do not trade on
             self._write_failed = str(exc)
             log.error("%s; stopping after the bar in hand", exc)
             self._sink.request_stop()
 
-    def _release_lease(self) -> None:
+    def _fold_soon(self) -> None:
+        """Many bars were committed since the last fold (Cerebro thread): fold now, in the
+        I/O thread's worker, unless a fold already waits there."""
+        if self._fold_queued or not self.io.running:
+            return
+        self._fold_queued = True
+        try:
+            self.io.run_blocking(self._queued_fold, name="wal fold")
+        except RuntimeError:  # the I/O thread is stopping: closing the store folds the log
+            self._fold_queued = False
+
+    def _queued_fold(self) -> None:
+        self._fold_queued = False
+        self._flush_wal()
+
+    def release_lease(self) -> None:
         try:
             self.lease_keeper.release()  # type: ignore[union-attr]
         except TradingBotError as exc:  # it expires on its own
@@ -375,17 +400,25 @@ class LiveTradingBot:
         event = known_secrets().redact_fields(event)  # an error's text may quote a secret
         self.notifications.publish(event)  # first: an error of the store itself still goes out
         if event.kind in PUBLISHED_EVENTS and self.owns_bot:
-            if self.store is not None:
-                self.store.record_event(self.config.bot_id, event)
-            if self.journal is not None:
-                self.journal.record_event(event)
+            try:
+                if self.store is not None:
+                    self.store.record_event(self.config.bot_id, event)
+                if self.journal is not None:
+                    self.journal.record_event(event)
+            except (DiskFull, OSError) as exc:  # no space: stop, whichever thread this is
+                where = self.journal.folder if self.journal is not None else "the database"
+                full = disk_full(exc, f"recording a {event.kind} event in {where}")
+                if full is None:
+                    raise
+                self.disk_full(str(full))
         if self._external_publish is not None:
             self._external_publish(event)
 
     def _fail(self, message: str) -> None:
         self._state = "error"
         self._last_error = message
-        log.error("%s", message)
+        if message != self.disk_full_reason:  # that one was logged when it was met
+            log.error("%s", message)
         try:
             self._publish(ErrorEvent(time=utcnow(), message=message, source="bot"))
         except Exception:  # the store itself may be what failed
@@ -414,7 +447,10 @@ class LiveTradingBot:
                  f"{pos['size']:.8g}@{pos['entry_price']:.8g}" if pos else "none",
                  status["entries_today"], status["drawdown_pct"], status["kill_switch"],
                  status["paused"])
-        write_status_file(status)
+        try:
+            write_status_file(status)
+        except DiskFull as exc:
+            self.disk_full(str(exc))
 
     def _summary(self) -> RunSummary:
         assert self.store is not None

@@ -4,12 +4,15 @@ The summary sent at a slot (that time of day) covers the 24 hours before it: the
 then (count, win rate, pnl, fees), with the equity and drawdown now. The store remembers what was
 sent (the ``daily_summary`` events it records), so a restart never sends a day twice; a bot that
 was down at the slot sends the missed (latest) summary when it comes back, if it had already run
-before that slot (its first recorded start).
+before that slot (its first recorded start). A summary sent well after its slot says why in the
+log: the bot was down then, the system clock was stepped past the slot while the bot waited, or
+the bot's timer woke late (a suspended machine, a stalled process).
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
@@ -21,6 +24,8 @@ log = logging.getLogger(__name__)
 
 DAY = timedelta(days=1)
 RECHECK_SECONDS = 60.0  # sleep at most this long, so a clock change is noticed
+LATE_AFTER = timedelta(minutes=5)  # a summary sent this long after its slot says why
+CLOCK_STEP_SECONDS = 2.0  # a wait whose wall time and real time differ by more: the clock was set
 
 
 def last_slot(now: datetime, seconds_of_day: int) -> datetime:
@@ -50,6 +55,8 @@ class DailySummary:
         self.clock = clock
         self.last_sent: datetime | None = None  # the slot of the last summary sent
         self.first_start: datetime | None = None
+        self.running_since: datetime | None = None  # this run's start (``prime``)
+        self._clock_step = 0.0  # seconds the clock moved beyond real time in ``run``'s last wait
 
     def prime(self) -> None:
         """Read what earlier runs left: the last summary sent and the bot's first start.
@@ -59,7 +66,8 @@ class DailySummary:
         if sent:
             self.last_sent = _time_of(sent[-1], "period_end")
         started = [e for e in self.store.events(self.bot_id, "status") if e.get("change") == "started"]
-        self.first_start = _time_of(started[0], "time") if started else self.clock()
+        self.running_since = self.clock()
+        self.first_start = _time_of(started[0], "time") if started else self.running_since
 
     def due(self) -> datetime | None:
         """The slot whose summary should go out now, or None."""
@@ -85,20 +93,32 @@ class DailySummary:
         slot = self.due()
         if slot is None:
             return False
-        late = self.clock() - slot > timedelta(minutes=5)
-        if late:
-            log.info("sending the daily summary of %s late (the bot was not running at %s)",
-                     (slot - DAY).date(), slot.isoformat())
+        if self.clock() - slot > LATE_AFTER:
+            log.info("sending the daily summary of %s now, after its time %s: %s",
+                     (slot - DAY).date(), slot.isoformat(), self._why_late(slot))
         self.publish(self.summary(slot))
         self.last_sent = slot
         return True
 
+    def _why_late(self, slot: datetime) -> str:
+        """Why the summary of ``slot`` goes out only now, as far as this process can tell."""
+        if self.running_since is None or slot < self.running_since:
+            return "the bot was not running then"
+        if self._clock_step > CLOCK_STEP_SECONDS:
+            return (f"the bot was running, and the system clock was set {self._clock_step:.0f} s "
+                    "forward past that time while the bot waited for it")
+        return ("the bot was running, but its timer woke late (the machine was suspended or the "
+                "process stalled)")
+
     async def run(self) -> None:
         """Send each summary when due, until cancelled (``send_if_due`` once first, at start)."""
         while True:
-            now = self.clock()
+            now, real = self.clock(), time.monotonic()
             wait = (last_slot(now, self.seconds_of_day) + DAY - now).total_seconds()
             await asyncio.sleep(min(max(wait, 0.05), RECHECK_SECONDS))
+            # the wall clock's move beyond the real time slept: a step set by NTP or by hand
+            self._clock_step = ((self.clock() - now).total_seconds()
+                                - (time.monotonic() - real))
             try:
                 await asyncio.to_thread(self.send_if_due)
             except Exception:  # a store hiccup must not end the schedule

@@ -278,6 +278,15 @@ class IOThread:
 
         return self.submit(periodic(), name=label)
 
+    def run_blocking(self, fn: Callable[[], T], name: str | None = None
+                     ) -> concurrent.futures.Future[T]:
+        """Run the plain function ``fn`` once, soon, in the worker thread that ``every(...,
+        blocking=True)`` uses (after the call in hand); thread-safe. A failure is logged."""
+        label = name or getattr(fn, "__qualname__", repr(fn))
+        future = self._blocking_worker().submit(fn)
+        future.add_done_callback(lambda f: self._log_failure(f, label))
+        return future
+
     def _blocking_worker(self) -> BlockingWorker:
         """The worker thread for blocking calls, started on first use."""
         if not self.running:

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
+from typing import Callable
 
 from trading.config.names import log_file_problem
 from trading.config.secrets import env_secrets
-from trading.core.errors import ConfigError
+from trading.core.errors import NO_SPACE, ConfigError
 from trading.core.redaction import SecretValues, known_secrets, register_secrets
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
@@ -67,6 +69,8 @@ class RotatingLogFile(RotatingFileHandler):
 
     _size = 0
     _regular = True
+    on_disk_full: Callable[[str], None] | None = None  # told once when the disk is full
+    _full = False
 
     def _open(self):  # type: ignore[no-untyped-def]
         stream = super()._open()
@@ -88,6 +92,20 @@ class RotatingLogFile(RotatingFileHandler):
             raise
         except Exception:
             self.handleError(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        """A full disk is told once to ``on_disk_full`` (the bot stops), and the lines that
+        follow are dropped quietly (the terminal still shows them); other errors as usual."""
+        exc = sys.exc_info()[1]
+        if not (isinstance(exc, OSError) and exc.errno in NO_SPACE):
+            super().handleError(record)
+            return
+        if self._full:
+            return
+        self._full = True
+        if self.on_disk_full is not None:
+            self.on_disk_full(f"the disk is full: writing the log file {self.baseFilename} failed "
+                              f"({exc.strerror}); free space on that disk and restart the bot")
 
 
 def setup_logging(level: str, log_file: Path | None = None) -> None:
@@ -118,8 +136,9 @@ def setup_warnings_logging() -> None:
     redact_log_handlers()
 
 
-def add_log_file(log_file: Path) -> None:
-    """Also log to ``log_file`` (rotating, 10 MB x 5), creating its folder.
+def add_log_file(log_file: Path, on_disk_full: Callable[[str], None] | None = None) -> None:
+    """Also log to ``log_file`` (rotating, 10 MB x 5), creating its folder; ``on_disk_full``
+    is called once, with a message for people, when the disk under it is full.
 
     Raises ConfigError naming ``logging.log_file`` when it cannot be a log file: under /proc,
     /sys or /dev, a folder, or not writable.
@@ -137,6 +156,7 @@ def add_log_file(log_file: Path) -> None:
             reason = f"{next(p for p in log_file.parents if p.exists())} is a file, not a folder"
         raise ConfigError(f"logging.log_file: cannot write the log file {log_file}: {reason}; "
                           "set logging.log_file to a file in a folder you can write") from None
+    file_handler.on_disk_full = on_disk_full
     file_handler.setFormatter(logging.Formatter(FORMAT))
     file_handler.addFilter(SecretFilter())
     logging.getLogger().addHandler(file_handler)

@@ -19,6 +19,7 @@ from trading.core.equity import drawdown_pct
 from trading.core.redaction import known_secrets
 from trading.core.timeutil import iso_z, utcnow
 from trading.core.types import Bar, OpenTrade
+from trading.core.errors import NO_SPACE, no_space
 from trading.core.version import version
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,8 @@ def status_document(*, bot_id: str, symbol: str, state: str, data_status: str | 
 
 def write_status_file(status: dict[str, Any], folder: Path = STATUS_DIR) -> Path | None:
     """Replace ``folder/<bot_id>.json`` atomically, without any registered secret (an error
-    text may hold one); a failure is logged, never raised."""
+    text may hold one); a failure is logged, and raised only when the disk is full
+    (``DiskFull``: the bot stops then)."""
     path = folder / f"{status['bot_id']}.json"
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -85,6 +87,8 @@ def write_status_file(status: dict[str, Any], folder: Path = STATUS_DIR) -> Path
         tmp.write_text(json.dumps(known_secrets().scrub(status), indent=2), encoding="utf-8")
         tmp.replace(path)
     except OSError as exc:
+        if exc.errno in NO_SPACE:
+            raise no_space(exc, "writing the status file") from exc
         log.warning("could not write the status file %s: %s", path, exc)
         return None
     return path
