@@ -48,6 +48,10 @@ def test_demo_runs_end_to_end_and_leaves_trades_in_the_database_and_journal(tmp_
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert "trades (all runs):" in result.stdout
+    # where it wrote everything, as the README's quick start says it prints
+    for written in ("data/0001.sqlite", "logs/live/trading_bot_0001.log", "logs/json/0001",
+                    "logs/status/0001.json", "status file:"):
+        assert written in result.stdout, written
     trades = ws.trades()
     assert len(trades) >= 5
     journal_dir = tmp_path / "logs" / "json" / "0001"

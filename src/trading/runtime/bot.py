@@ -86,6 +86,7 @@ class LiveTradingBot:
         self.lease: BotLease | None = None
         self._lease_lost = ""
         self._write_failed = ""
+        self._status_file: str | None = None  # where the last status file went
         self.io = IOThread(name=f"bot-{config.bot_id}-io")
         # remote control and notifications (trading.runtime.notifications): pause crosses threads
         # through the switch; events go out on the I/O thread
@@ -166,7 +167,8 @@ class LiveTradingBot:
             if self.listener is not None:
                 self.listener.refusals.ended()
             if self.owns_bot:  # say how it ended, then let another process have the bot
-                write_status_file(self.get_status())
+                written = write_status_file(self.get_status())
+                self._status_file = str(written.resolve()) if written is not None else None
                 self._release_lease()
             if self.journal is not None:
                 self.journal.close()
@@ -402,5 +404,6 @@ class LiveTradingBot:
             open_position=bool(strategy is not None and strategy.trade is not None),
             database=self.store.url, log_file=str(self.config.logging.log_file),
             journal=str(self.journal.folder.resolve()) if self.journal else None,
+            status_file=self._status_file,
             entries_refused=self.listener.refusals.describe() if self.listener else "",
             kill_switch=risk.kill_reason if risk is not None and risk.kill_switch else "")
