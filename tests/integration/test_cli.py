@@ -95,3 +95,16 @@ def test_every_subcommand_answers_help_and_version_with_clean_text(command):
     versioned = tradingbot(command, "--version")
     assert versioned.returncode == 0, versioned.stderr
     assert versioned.stdout.strip().startswith("tradingbot ")
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_a_script_run_outside_the_virtualenv_says_how_to_install(script, tmp_path):
+    # -S: no site-packages, as a system Python without the project's dependencies
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    done = subprocess.run([sys.executable, "-S", str(REPO / "src" / "trading" / script),
+                           "0001.json"], cwd=REPO, env=env, text=True, capture_output=True,
+                          timeout=60)
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr, done.stderr
+    assert "is not installed" in done.stderr
+    assert "python3 -m venv .venv && . .venv/bin/activate && pip install -e ." in done.stderr
