@@ -132,3 +132,26 @@ def test_download_rides_out_transient_server_errors(fake, tmp_path):
                iso_z(fake.market.bars[-10].ts))
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("retrying") == 2 and "kline(s) written" in done.stdout
+
+
+@pytest.mark.parametrize("source, env, symbol", [
+    ("binance", {"BINANCE_REST_URL": "http://127.0.0.1:{port}/api",
+                 "BINANCE_STREAM_URL": "ws://127.0.0.1:{port}/"}, "ETHBTC"),
+    ("yahoo", {"YAHOO_BASE_URL": "http://127.0.0.1:{port}"}, "AAPL"),
+])
+def test_feed_test_gives_up_after_its_timeout_when_nothing_answers(tmp_path, source, env, symbol):
+    port = closed_port()
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("BINANCE_", "YAHOO_"))}
+    clean.update({name: value.format(port=port) for name, value in env.items()})
+    clean.update({"PYTHONPATH": str(REPO / "src"), "NO_PROXY": "127.0.0.1,localhost"})
+    done = subprocess.run([sys.executable, "-m", "trading.cli", "feed-test", source, symbol,
+                           "1m", "--timeout", "1"], cwd=tmp_path, env=clean, text=True,
+                          capture_output=True, timeout=120)
+    assert done.returncode == 3, done.stderr
+    message = done.stderr.strip().splitlines()[-1]
+    assert message.startswith("feed-test: ")
+    assert "no bar and no live connection in the 1s since the start (--timeout); the last " \
+           "problem: " in message
+    assert f"127.0.0.1:{port}" in message
+    assert "Traceback" not in done.stderr

@@ -265,6 +265,30 @@ def test_an_unreachable_tws_stops_the_start_with_a_message_not_a_crash(ws, monke
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("source, env, symbol", [
+    ("binance", {"BINANCE_REST_URL": "http://127.0.0.1:{port}/api",
+                 "BINANCE_STREAM_URL": "ws://127.0.0.1:{port}/"}, "ETHBTC"),
+    ("yahoo", {"YAHOO_BASE_URL": "http://127.0.0.1:{port}"}, "AAPL"),
+])
+def test_a_data_source_never_reached_since_the_start_stops_the_bot_with_the_reason(
+        ws, monkeypatch, source, env, symbol):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    for name, value in env.items():
+        monkeypatch.setenv(name, value.format(port=port))
+    ws.write_config(trading={"symbol": symbol},
+                    data={"data_source": source, "symbol": symbol, "interval": "1h",
+                          "lookback_bars": 5, "connect_timeout_seconds": 2})
+    result = ws.run(timeout=120)
+    assert result.returncode == 3, result.stderr
+    message = result.stderr.strip().splitlines()[-1]  # the last line, what the user reads
+    assert ": no bar and no live connection in the 2s since the start " \
+           "(data.connect_timeout_seconds); the last problem: " in message
+    assert f"127.0.0.1:{port}" in message  # the address that could not be reached
+    assert "Traceback" not in result.stderr
+
+
 def test_a_start_that_fails_leaves_no_database_log_or_status_file(ws):
     ws.write_config(data={"file_path": "missing.csv"})
     result = ws.run()

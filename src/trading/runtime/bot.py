@@ -18,6 +18,7 @@ from typing import Any, Callable
 import backtrader as bt
 
 from brokers.paper import BrokerSnapshot
+from feeds.first_contact import run_source
 from feeds.live import BarSink, BarSource, LiveFeed, SinkClosed
 from strategies.custom_strategy import CustomStrategy
 from trading.config.models import BotConfig
@@ -333,11 +334,14 @@ class LiveTradingBot:
 
     async def _bars_from_source(self) -> None:
         """Run the bar source (I/O thread). If it fails, the feed ends after the bars it sent
-        and the bot stops with an error: a feed that only waits would hang the bot."""
+        and the bot stops with an error: a feed that only waits would hang the bot, as would a
+        venue never reached since the start (``data.connect_timeout_seconds``)."""
         try:
-            await self._source.run(self._sink)
+            await run_source(self._source, self._sink, self.config.data.connect_timeout_seconds)
         except Exception as exc:  # any failure of a source, a venue client's included
-            log.error("the bar source failed", exc_info=exc)
+            # one of ours says what is wrong in its message; anything else gets its traceback
+            log.error("the bar source failed: %s", exc,
+                      exc_info=None if isinstance(exc, TradingBotError) else exc)
             self._source_failure = f"the bar source failed: {exc}"
             with contextlib.suppress(SinkClosed):  # the feed stopped first: nothing to end
                 await self._sink.end()
