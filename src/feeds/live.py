@@ -58,6 +58,7 @@ class BarSink:
         self.poll_seconds = poll_seconds
         self._closed = False
         self._stop = threading.Event()
+        self._contact = asyncio.Event()  # set on the I/O thread when the source first gets through
 
     async def put_bar(self, bar: Bar, history: bool = False, last_history: bool = False) -> None:
         """Queue one closed bar; ``history`` for warm-up bars, ``last_history`` on the last one."""
@@ -93,15 +94,26 @@ class BarSink:
     def stop_requested(self) -> bool:
         return self._stop.is_set()
 
+    @property
+    def connected(self) -> bool:
+        """True once the source got through: a bar (history or live) or the LIVE state came."""
+        return self._contact.is_set()
+
+    async def wait_connected(self) -> None:
+        """Return once ``connected`` (on the I/O thread's loop)."""
+        await self._contact.wait()
+
     async def _put(self, item: tuple) -> None:
         while True:
             if self._closed:
                 raise SinkClosed("the live feed has stopped taking bars")
             try:
                 self.queue.put_nowait(item)
-                return
+                break
             except queue.Full:
                 await asyncio.sleep(self.poll_seconds)
+        if item[0] == _BAR or item == (_STATUS, LIVE):
+            self._contact.set()
 
 
 class BarSource(Protocol):

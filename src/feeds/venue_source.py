@@ -63,6 +63,7 @@ class VenueBarSource:
     """
 
     market_closes = False
+    reaches_network = True  # feeds.first_contact bounds the wait for its first bar
 
     def __init__(self, venue: Any, *, key: str, label: str, lookback_bars: int,
                  retry_interval: float, resume_after_ts: float | None = None) -> None:
@@ -74,6 +75,7 @@ class VenueBarSource:
         self.last_ts: float | None = None  # open time of the last bar delivered (or skipped)
         self._resume_ts: float | None = None
         self._state: int | None = None
+        self._problem = ""
         self.resume_after(resume_after_ts)
 
     # -- what the bot calls --------------------------------------------------------------------
@@ -135,6 +137,11 @@ class VenueBarSource:
     def state(self) -> int | None:
         return self._state
 
+    @property
+    def last_problem(self) -> str:
+        """The last failure the source (or its venue, retrying on its own) met; "" if none."""
+        return self._problem or str(getattr(self.venue, "last_error", "") or "")
+
     def retry_wait(self, attempt: int) -> float:
         """Seconds before attempt ``attempt + 1``: doubling from a quarter second, capped at
         ``data.retry_interval``."""
@@ -143,6 +150,7 @@ class VenueBarSource:
     async def backing_off(self, sink: BarSink, attempt: int, problem: object) -> None:
         """Attempt ``attempt`` failed with ``problem``: say so, show CONNBROKEN, wait."""
         wait = self.retry_wait(attempt)
+        self._problem = str(problem)
         log.warning("%s: %s; trying again in %.1fs", self.label, problem, wait)
         await self.set_state(sink, CONNBROKEN)
         await asyncio.sleep(wait)

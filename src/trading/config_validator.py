@@ -10,7 +10,14 @@ from pathlib import Path
 if __name__ == "__main__" and not __package__:  # run as a script: import the package from src/,
     sys.path[0] = str(Path(__file__).resolve().parents[1])  # not from src/trading
 
-from trading.cli.validate import main  # noqa: E402  (after the path fix above)
+from trading.cli.install_hint import is_missing_dependency, report_missing_dependency  # noqa: E402
+
+try:
+    from trading.cli.validate import main  # noqa: E402  (after the path fix above)
+except ModuleNotFoundError as exc:  # not installed (outside the virtualenv): say how to install
+    if __name__ != "__main__" or not is_missing_dependency(exc):
+        raise
+    sys.exit(report_missing_dependency(exc, __file__))
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -3,6 +3,7 @@ user runs them."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from binance_workspace import sample_bars
 from bot_workspace import REPO
 from fakes.binance import FakeBinance
+from fakes.binance.server import Fault
 from feeds.csv_bars import load_bars
 from trading.core.timeutil import iso_z
 
@@ -102,3 +104,54 @@ def test_feed_test_prints_each_closed_bar_as_it_arrives(tmp_path):
         ["history"] * 3 + ["live"] * 4
     assert "state DELAYED" in lines and "state LIVE" in lines
     assert f"live    {iso_z(sample_bars(101)[100].ts)}" in out
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_download_fails_at_once_when_binance_refuses_the_connection(tmp_path):
+    port = closed_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BINANCE_")}
+    env.update({"BINANCE_REST_URL": f"http://127.0.0.1:{port}/api",
+                "PYTHONPATH": str(REPO / "src"), "NO_PROXY": "127.0.0.1,localhost"})
+    done = subprocess.run([sys.executable, "-m", "trading.cli", "download", "binance", "ETHBTC",
+                           "5m", "--start", "2018-01-10"], cwd=tmp_path, env=env, text=True,
+                          capture_output=True, timeout=120)
+    assert done.returncode == 3
+    assert f"download: cannot reach Binance at http://127.0.0.1:{port}/api" in done.stderr
+    assert "retrying" not in done.stderr, "a refused connection does not heal: no retries"
+    assert "Traceback" not in done.stderr
+
+
+def test_download_rides_out_transient_server_errors(fake, tmp_path):
+    fake.inject(Fault("status", path="/api/v3/klines", status=503, count=2))
+    done = cli(fake, tmp_path, "download", "binance", "ETHBTC", "5m", "--start",
+               iso_z(fake.market.bars[-10].ts))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("retrying") == 2 and "kline(s) written" in done.stdout
+
+
+@pytest.mark.parametrize("source, env, symbol", [
+    ("binance", {"BINANCE_REST_URL": "http://127.0.0.1:{port}/api",
+                 "BINANCE_STREAM_URL": "ws://127.0.0.1:{port}/"}, "ETHBTC"),
+    ("yahoo", {"YAHOO_BASE_URL": "http://127.0.0.1:{port}"}, "AAPL"),
+])
+def test_feed_test_gives_up_after_its_timeout_when_nothing_answers(tmp_path, source, env, symbol):
+    port = closed_port()
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("BINANCE_", "YAHOO_"))}
+    clean.update({name: value.format(port=port) for name, value in env.items()})
+    clean.update({"PYTHONPATH": str(REPO / "src"), "NO_PROXY": "127.0.0.1,localhost"})
+    done = subprocess.run([sys.executable, "-m", "trading.cli", "feed-test", source, symbol,
+                           "1m", "--timeout", "1"], cwd=tmp_path, env=clean, text=True,
+                          capture_output=True, timeout=120)
+    assert done.returncode == 3, done.stderr
+    message = done.stderr.strip().splitlines()[-1]
+    assert message.startswith("feed-test: ")
+    assert "no bar and no live connection in the 1s since the start (--timeout); the last " \
+           "problem: " in message
+    assert f"127.0.0.1:{port}" in message
+    assert "Traceback" not in done.stderr

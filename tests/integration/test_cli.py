@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -11,6 +12,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+
+from trading.cli.main import COMMANDS
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = ("trading_bot.py", "config_validator.py", "replay.py")
@@ -78,3 +81,30 @@ def test_status_shows_every_bot_and_marks_the_stale_one(tmp_path):
 
     missing = tradingbot("status", "0009", cwd=tmp_path)
     assert missing.returncode == 1 and "no status for bot 0009" in missing.stderr
+
+
+REST_MARKUP = re.compile(r"``|:[a-z]+:`")  # docstring markup (``code``, :class:`X`) is not help
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_subcommand_answers_help_and_version_with_clean_text(command):
+    helped = tradingbot(command, "--help")
+    assert helped.returncode == 0, helped.stderr
+    assert f"usage: tradingbot {command}" in helped.stdout
+    assert not REST_MARKUP.search(helped.stdout), helped.stdout
+    versioned = tradingbot(command, "--version")
+    assert versioned.returncode == 0, versioned.stderr
+    assert versioned.stdout.strip().startswith("tradingbot ")
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_a_script_run_outside_the_virtualenv_says_how_to_install(script, tmp_path):
+    # -S: no site-packages, as a system Python without the project's dependencies
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    done = subprocess.run([sys.executable, "-S", str(REPO / "src" / "trading" / script),
+                           "0001.json"], cwd=REPO, env=env, text=True, capture_output=True,
+                          timeout=60)
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr, done.stderr
+    assert "is not installed" in done.stderr
+    assert "python3 -m venv .venv && . .venv/bin/activate && pip install -e ." in done.stderr

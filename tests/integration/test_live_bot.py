@@ -48,6 +48,10 @@ def test_demo_runs_end_to_end_and_leaves_trades_in_the_database_and_journal(tmp_
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert "trades (all runs):" in result.stdout
+    # where it wrote everything, as the README's quick start says it prints
+    for written in ("data/0001.sqlite", "logs/live/trading_bot_0001.log", "logs/json/0001",
+                    "logs/status/0001.json", "status file:"):
+        assert written in result.stdout, written
     trades = ws.trades()
     assert len(trades) >= 5
     journal_dir = tmp_path / "logs" / "json" / "0001"
@@ -258,6 +262,30 @@ def test_an_unreachable_tws_stops_the_start_with_a_message_not_a_crash(ws, monke
     assert result.returncode == 3, result.stderr
     assert f"cannot reach TWS / IB Gateway at 127.0.0.1:{port}" in result.stderr
     assert "is it running, with the API socket enabled on that port?" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("source, env, symbol", [
+    ("binance", {"BINANCE_REST_URL": "http://127.0.0.1:{port}/api",
+                 "BINANCE_STREAM_URL": "ws://127.0.0.1:{port}/"}, "ETHBTC"),
+    ("yahoo", {"YAHOO_BASE_URL": "http://127.0.0.1:{port}"}, "AAPL"),
+])
+def test_a_data_source_never_reached_since_the_start_stops_the_bot_with_the_reason(
+        ws, monkeypatch, source, env, symbol):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    for name, value in env.items():
+        monkeypatch.setenv(name, value.format(port=port))
+    ws.write_config(trading={"symbol": symbol},
+                    data={"data_source": source, "symbol": symbol, "interval": "1h",
+                          "lookback_bars": 5, "connect_timeout_seconds": 2})
+    result = ws.run(timeout=120)
+    assert result.returncode == 3, result.stderr
+    message = result.stderr.strip().splitlines()[-1]  # the last line, what the user reads
+    assert ": no bar and no live connection in the 2s since the start " \
+           "(data.connect_timeout_seconds); the last problem: " in message
+    assert f"127.0.0.1:{port}" in message  # the address that could not be reached
     assert "Traceback" not in result.stderr
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -124,3 +126,16 @@ def test_missing_data_and_config_are_explained(tmp_path):
     done = _run(_script(str(tmp_path / "9999.json"), "--data", str(SAMPLE)))
     assert done.returncode == 2 and "no such config file" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_readme_set_example_runs_as_written(tmp_path):
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```bash\n(tradingbot replay 0001 --set .*?)```", readme, re.S)
+    assert block is not None, "the README's --set example is gone"
+    words = shlex.split(block.group(1).replace("\\\n", " "))
+    assert words[:2] == ["tradingbot", "replay"]
+    done = _run(_console(*words[2:], "--no-pictures", "--out", str(tmp_path / "out")))
+    assert done.returncode == 0, done.stderr
+    provenance = json.loads((tmp_path / "out" / "metrics.json").read_text())["provenance"]
+    exits = provenance["config"]["strategy"]["exit_logic"]
+    assert [x["name"] for x in exits] == ["RSIBBExitMixin", "TimeBasedExitMixin"]

@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
+from pathlib import Path
 
 import pytest
 
 from trading.config.loading import check_config
 from trading.config.overrides import apply_overrides, parse_override
 from trading.core.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
 
 DOC = {"risk_management": {"stop_loss_pct": 5.0},
        "strategy": {"entry_logic": {"name": "RSIBBEntryMixin"},
@@ -71,3 +76,36 @@ def test_overridden_config_is_validated_like_the_file_and_names_the_set(tmp_path
     good = check_config(config, [parse_override("risk_management.stop_loss_pct=2.5")])
     assert good.config.risk.stop_loss_pct == 2.5
     assert json.loads(config.read_text())["risk_management"]["stop_loss_pct"] == 5.0  # file untouched
+
+
+def _readme_set_example() -> list[str]:
+    """The ``--set`` arguments of the README's replay example, as a shell would pass them."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```bash\n(tradingbot replay 0001 --set .*?)```", readme, re.S)
+    assert block is not None, "the README's --set example is gone"
+    words = shlex.split(block.group(1).replace("\\\n", " "))
+    return [words[i + 1] for i, word in enumerate(words) if word == "--set"]
+
+
+def test_the_readme_set_example_works_as_written_on_the_demo_config():
+    texts = _readme_set_example()
+    assert len(texts) >= 3
+    checked = check_config(REPO / "config" / "trading" / "0001.json",
+                           [parse_override(t) for t in texts])
+    config = checked.config
+    assert [x.name for x in config.strategy.exits] == ["RSIBBExitMixin", "TimeBasedExitMixin"]
+    assert config.strategy.exits[1].params["x_max_bars"] == 30
+    assert config.strategy.exits[0].params["x_rsi_overbought"] == 75
+    assert config.risk.stop_loss_pct == 3
+
+
+def test_one_exit_object_is_a_list_of_one_and_a_partial_new_item_is_refused_with_the_fix():
+    one = {"strategy": {"exit_logic": {"name": "RSIBBExitMixin"}}}
+    added = apply_overrides(one, [parse_override('strategy.exit_logic[1]={"name": "ATRExitMixin"}')])
+    assert added["strategy"]["exit_logic"] == [{"name": "RSIBBExitMixin"}, {"name": "ATRExitMixin"}]
+    with pytest.raises(ConfigError) as caught:
+        apply_overrides(one, [parse_override("strategy.exit_logic[1].params.x_max_bars=30")])
+    assert "strategy.exit_logic has 1 item(s), so strategy.exit_logic[1] does not exist yet: add " \
+           "the whole item in one --set, e.g. --set 'strategy.exit_logic[1]={\"name\": " in str(caught.value)
+    with pytest.raises(ConfigError, match="index 3 would leave a hole"):
+        apply_overrides(one, [parse_override("strategy.exit_logic[3]={}")])

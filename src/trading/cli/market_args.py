@@ -6,7 +6,7 @@ import argparse
 import os
 from typing import Any
 
-from trading.cli.common import EXIT_USAGE
+from trading.cli.common import EXIT_USAGE, command_parser
 from trading.config.env_file import load_env_file
 from trading.core.settings import INTERVALS, DataConfig
 from trading.venues.registry import Venue, VenueRequest, venues
@@ -15,7 +15,7 @@ SOURCES = ("binance", "yahoo")  # the venues whose market data these commands kn
 
 
 def market_parser(prog: str, description: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser = command_parser(prog=prog, description=description)
     parser.add_argument("source", choices=SOURCES, help="where the data comes from")
     parser.add_argument("symbol", help="the symbol as the venue spells it (BTCUSDT, AAPL, BTC-USD)")
     parser.add_argument("interval", choices=INTERVALS, metavar="INTERVAL",

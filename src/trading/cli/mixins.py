@@ -68,7 +68,9 @@ def render_text(registry: MixinRegistry) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """``tradingbot mixins [--json]``: list every mixin with its params, defaults and ranges."""
-    parser = command_parser(prog="tradingbot mixins", description=main.__doc__)
+    parser = command_parser(prog="tradingbot mixins",
+                            description="List every entry and exit mixin with its params, "
+                                        "defaults and ranges.")
     parser.add_argument("--json", action="store_true", help="print a machine-readable JSON list")
     args = parser.parse_args(argv)
     registry = default_registry()

@@ -101,7 +101,10 @@ def main(argv: list[str] | None = None) -> int:
             print(known_secrets().redact(f"bot {config.bot_id} not started: {exc}"),
                   file=sys.stderr)
             return EXIT_INVALID
-        print(known_secrets().redact(f"bot {config.bot_id} stopped: {exc}"), file=sys.stderr)
+        said = str(exc)  # the bot's own errors already say "bot 0001 stopped: ..."
+        head = f"bot {config.bot_id} stopped"
+        print(known_secrets().redact(said if said.startswith(head) else f"{head}: {said}"),
+              file=sys.stderr)
         # a source, broker or data file this config cannot use is the config's problem
         return EXIT_INVALID if isinstance(exc, (ConfigError, DataError)) else EXIT_RUNTIME
     text = summary.format()

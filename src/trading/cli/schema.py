@@ -10,7 +10,8 @@ from trading.config.schema import SCHEMA_FILE, schema_text
 
 def main(argv: list[str] | None = None) -> int:
     """``tradingbot schema [--out FILE]``: print (or write) the config JSON Schema."""
-    parser = command_parser(prog="tradingbot schema", description=main.__doc__)
+    parser = command_parser(prog="tradingbot schema",
+                            description="Print (or write) the config JSON Schema.")
     parser.add_argument("--out", type=Path, metavar="FILE",
                         help=f"write the schema to FILE (the repository keeps it in {SCHEMA_FILE})")
     args = parser.parse_args(argv)

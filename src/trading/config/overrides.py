@@ -7,6 +7,12 @@ An override edits the raw document the file holds, so the result is checked exac
 JSON when it is JSON (``25``, ``2.5``, ``true``, ``"1h"``, ``[...]``) and as text otherwise
 (``1h``); ``null`` removes the key, so its default applies. Missing objects on the way are
 created.
+
+Index ``len`` adds an item at the end of a list, given whole
+(``strategy.exit_logic[1]={"name": "TimeBasedExitMixin", "params": {"x_max_bars": 30}}``); a
+path below an item that does not exist yet is refused, saying so. One object where a list may
+stand (``exit_logic``: one exit or a list) is a list of one: ``[0]`` is that object, and ``[1]``
+adds a second item, turning it into a list.
 """
 from __future__ import annotations
 
@@ -90,8 +96,12 @@ def _apply(doc: Any, override: Override) -> None:
     walked: list[PathPart] = []
     for part, following in zip(route, override.path[1:]):
         walked.append(part)
+        if isinstance(following, int) and isinstance(_child(node, part, override, walked), dict):
+            _as_list(node, part, following, override, walked)  # one object: a list of one
         child = _child(node, part, override, walked)
         if child is None:
+            if isinstance(node, list) and part == len(node):  # a new item needs all of it
+                raise _partial_item(node, part, override, walked)
             child = [] if isinstance(following, int) else {}
             _put(node, part, child, override, walked)
         node = child
@@ -102,6 +112,26 @@ def _apply(doc: Any, override: Override) -> None:
             del node[last]
         return
     _put(node, last, copy.deepcopy(override.value), override, walked + [last])
+
+
+def _as_list(parent: Any, key: PathPart, index: int, override: Override,
+             walked: list[PathPart]) -> None:
+    """``parent[key]`` is one object and an index follows: [0] is the object itself, [1] adds a
+    second item; the object becomes a list of one either way (``exit_logic`` may be either)."""
+    if index > 1:
+        raise ConfigError(f"--set {override.text}: {_show_path(walked)} is one object, a list of "
+                          f"one item; index {index} would leave a hole (use 1 to add one)")
+    _put(parent, key, [_child(parent, key, override, walked)], override, walked)
+
+
+def _partial_item(node: list, index: int, override: Override,
+                  walked: list[PathPart]) -> ConfigError:
+    where = _show_path(walked[:-1])
+    item = ('{"name": "TimeBasedExitMixin", "params": {"x_max_bars": 30}}'
+            if where.endswith("exit_logic") else "VALUE")
+    return ConfigError(f"--set {override.text}: {where} has {len(node)} item(s), so {where}"
+                       f"[{index}] does not exist yet: add the whole item in one --set, e.g. "
+                       f"--set '{where}[{index}]={item}'")
 
 
 def _child(node: Any, part: PathPart, override: Override, walked: list[PathPart]) -> Any:

@@ -182,6 +182,11 @@ def config_schema() -> dict[str, Any]:
                                          "warm-up).", 500, minimum=0, maximum=1_000_000),
                 "retry_interval": _scalar("number", "Seconds between reconnection attempts.", 60,
                                           minimum=MIN_SECONDS, maximum=MAX_SECONDS),
+                "connect_timeout_seconds": _scalar(
+                    "number", "Seconds a bot whose venue data source has delivered nothing since "
+                    "it started (no bar, never live) waits before it stops with an error (exit "
+                    "3) naming the problem; once a source has connected it reconnects for ever. "
+                    "0 = wait for ever.", 60, minimum=0, maximum=MAX_SECONDS),
                 "file_path": _scalar("string", "CSV file of bars (required when data_source is "
                                      "file); relative to the directory the bot starts in.",
                                      min_length=1, max_length=MAX_PATH),

@@ -65,6 +65,7 @@ class DataConfig:
     speed: float
     endpoints: VenueEndpoints = VenueEndpoints()
     poll_delay_seconds: float = 5.0  # a polled source asks this long after a bar's close
+    connect_timeout_seconds: float = 60.0  # no first bar by then: the bot stops (0: never)
 
     @property
     def interval_seconds(self) -> int:

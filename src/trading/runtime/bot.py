@@ -19,6 +19,7 @@ from typing import Any, Callable
 import backtrader as bt
 
 from brokers.paper import BrokerSnapshot
+from feeds.first_contact import run_source
 from feeds.live import BarSink, BarSource, LiveFeed, SinkClosed
 from strategies.custom_strategy import CustomStrategy
 from trading.config.models import BotConfig
@@ -97,6 +98,7 @@ class LiveTradingBot:
         self._write_failed = ""
         self.disk_full_reason = ""  # why: no space for a file the bot keeps (set from any thread)
         self._fold_queued = False  # a fold of SQLite's log waits in the I/O thread's worker
+        self._status_file: str | None = None  # where the last status file went
         self.io = IOThread(name=f"bot-{config.bot_id}-io")
         # remote control and notifications (trading.runtime.notifications): pause crosses threads
         # through the switch; events go out on the I/O thread
@@ -180,6 +182,11 @@ class LiveTradingBot:
         if failure is not None:
             raise failure
         return self._summary()
+
+    def write_final_status(self) -> None:
+        """The status file as the bot stops; remembered for the run's summary."""
+        written = write_status_file(self.get_status())
+        self._status_file = str(written.resolve()) if written is not None else None
 
     def disk_full(self, message: str) -> None:
         """No space for a file the bot keeps (any thread): stop after the bar in hand; ``run``
@@ -382,11 +389,14 @@ class LiveTradingBot:
 
     async def _bars_from_source(self) -> None:
         """Run the bar source (I/O thread). If it fails, the feed ends after the bars it sent
-        and the bot stops with an error: a feed that only waits would hang the bot."""
+        and the bot stops with an error: a feed that only waits would hang the bot, as would a
+        venue never reached since the start (``data.connect_timeout_seconds``)."""
         try:
-            await self._source.run(self._sink)
+            await run_source(self._source, self._sink, self.config.data.connect_timeout_seconds)
         except Exception as exc:  # any failure of a source, a venue client's included
-            log.error("the bar source failed", exc_info=exc)
+            # one of ours says what is wrong in its message; anything else gets its traceback
+            log.error("the bar source failed: %s", exc,
+                      exc_info=None if isinstance(exc, TradingBotError) else exc)
             self._source_failure = f"the bar source failed: {exc}"
             with contextlib.suppress(SinkClosed):  # the feed stopped first: nothing to end
                 await self._sink.end()
@@ -464,5 +474,6 @@ class LiveTradingBot:
             open_position=bool(strategy is not None and strategy.trade is not None),
             database=self.store.url, log_file=str(self.config.logging.log_file),
             journal=str(self.journal.folder.resolve()) if self.journal else None,
+            status_file=self._status_file,
             entries_refused=self.listener.refusals.describe() if self.listener else "",
             kill_switch=risk.kill_reason if risk is not None and risk.kill_switch else "")

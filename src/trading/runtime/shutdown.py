@@ -12,7 +12,6 @@ import logging
 from typing import Any, Callable
 
 from trading.core.errors import NO_SPACE, DiskFull, TradingBotError, no_space
-from trading.runtime.status import write_status_file
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +71,7 @@ def shut_down(bot: Any) -> TradingBotError | None:
     if bot.listener is not None:
         steps.run("reporting refused entries", bot.listener.refusals.ended)
     if bot.owns_bot:  # say how it ended, then let another process have the bot
-        steps.run("writing the status file", lambda: write_status_file(bot.get_status()))
+        steps.run("writing the status file", bot.write_final_status)
         steps.run("releasing the lease", bot.release_lease)
     if bot.journal is not None:
         steps.run("closing the journal", bot.journal.close)

@@ -21,6 +21,7 @@ class RunSummary:
     journal: str | None
     entries_refused: str = ""  # "max_drawdown_pct 31, ..." (empty when none)
     kill_switch: str = ""  # why the kill switch is on (empty when off)
+    status_file: str | None = None  # the status file written at the end (None: not written)
 
     def format(self) -> str:
         lines = [
@@ -37,4 +38,6 @@ class RunSummary:
         lines += [f"  database: {self.database}", f"  log file: {self.log_file}"]
         if self.journal:
             lines.append(f"  journal:  {self.journal}")
+        if self.status_file:
+            lines.append(f"  status file: {self.status_file}")
         return "\n".join(lines)

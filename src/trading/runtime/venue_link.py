@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from brokers.factory import build_broker
 from feeds.factory import build_source
+from feeds.first_contact import never_connected
 from trading.config.models import BotConfig
 from trading.core.client_ids import order_prefix
 from trading.core.errors import ConfigError, VenueError
@@ -73,6 +74,7 @@ class VenueLink:
         self.venue: Venue | None = None
         self.connection: Any = None
         self.broker: Any = None
+        self._serves_data = False  # the venue is the data source's too
 
     def build(self) -> tuple[Any, Any]:
         """The data source and the broker the config names, sharing one venue connection,
@@ -89,6 +91,7 @@ class VenueLink:
                 broker=cfg.broker if broker_venue is not None else None, data=cfg.data,
                 settings=settings, symbol=cfg.trading.symbol, env=os.environ))
             self.connection.bind(self.io.submit)
+        self._serves_data = data_venue is not None
         if data_venue is not None:
             source = data_venue.bar_source(self.connection, cfg.data, settings)
         else:
@@ -119,9 +122,14 @@ class VenueLink:
             return None
 
         assert self.venue is not None
+        bound = self.config.data.connect_timeout_seconds if self._serves_data else 0.0
+        limit = min(CONNECT_TIMEOUT, bound) if bound > 0 else CONNECT_TIMEOUT
         try:
-            problem = self.io.submit(connect(), name="connect venue").result(CONNECT_TIMEOUT)
+            problem = self.io.submit(connect(), name="connect venue").result(limit)
         except TimeoutError as exc:
+            if limit < CONNECT_TIMEOUT:  # the config's bound: say which, and what went wrong
+                raise never_connected(self.venue.title, limit,
+                                      str(getattr(connection, "last_error", "") or "")) from exc
             raise VenueError(f"{self.venue.title} did not answer within "
                              f"{CONNECT_TIMEOUT:g}s") from exc
         if problem is not None:

@@ -11,6 +11,9 @@ Every REST call goes through ``request``, which applies Binance's rules for erro
 - HTTP 5xx, timeouts, dropped connections: retry with capped backoff (order placement asks the
   caller instead: see ``orders.place_order``, which looks the order up before re-sending);
 - code -1021 (timestamp outside recvWindow): re-sync the clock and retry;
+- Binance unreachable (connection refused, a name that does not resolve, a TLS failure): retried
+  like a 5xx by a bot, which waits for the network to come back; a one-shot command
+  (``retry_unreachable=False``: ``tradingbot download``) fails at once, as retrying will not help;
 - anything else (-2010 insufficient balance, -1013 filter failure, -1121 bad symbol ...) is a
   ``VenueError`` (``OrderRejected`` for orders) with Binance's own message.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from typing import Any, Awaitable, Callable
 
@@ -48,6 +52,12 @@ class TransientVenueError(VenueError):
     """The request may or may not have reached Binance (5xx, timeout, dropped connection)."""
 
 
+def is_unreachable(exc: BaseException) -> bool:
+    """True for a connection that cannot be made at all (refused, DNS, TLS): not a slow or busy
+    Binance, which a retry may get through to."""
+    return isinstance(exc, (aiohttp.ClientConnectorError, ConnectionRefusedError, socket.gaierror))
+
+
 def _retry_after(exc: BinanceAPIException, default: float) -> float:
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None) or {}
@@ -63,15 +73,18 @@ class BinanceVenue(IOBound):
     ``start()`` connects (pings, reads the server time) with retries; ``close()`` releases the
     HTTP session and sockets. ``credentials`` are needed only for account endpoints: market data
     is public. ``submit`` hands a coroutine to the I/O thread from any thread (set by the runtime
-    with ``bind``).
+    with ``bind``). ``retry_unreachable`` False: a refused connection or an unknown host fails at
+    once instead of being retried (module docstring).
     """
 
     NAME = "the Binance connection"
 
     def __init__(self, endpoints: ResolvedEndpoints, credentials: Credentials | None = None, *,
                  testnet: bool = False, request_timeout: float = 10.0, recv_window_ms: int = 5000,
-                 max_attempts: int = 8, backoff_cap: float = 10.0) -> None:
+                 max_attempts: int = 8, backoff_cap: float = 10.0,
+                 retry_unreachable: bool = True) -> None:
         self.endpoints = endpoints
+        self.retry_unreachable = retry_unreachable
         self.credentials = credentials
         self.testnet = testnet
         self.request_timeout = request_timeout
@@ -116,6 +129,9 @@ class BinanceVenue(IOBound):
                         asyncio.TimeoutError, OSError) as exc:
                     attempt += 1
                     self.last_error = f"connect: {exc}"
+                    if not self.retry_unreachable and is_unreachable(exc):
+                        raise VenueError(f"cannot reach Binance at {self.endpoints.rest}: "
+                                         f"{exc}") from exc
                     if attempt >= self.max_attempts:
                         raise VenueError(f"cannot reach Binance at {self.endpoints.rest} after "
                                          f"{attempt} attempts: {exc}") from exc
@@ -249,6 +265,10 @@ class BinanceVenue(IOBound):
                     OSError) as exc:
                 problem = exc
             reason = f"{type(problem).__name__}: {problem}".rstrip(": ")
+            if not self.retry_unreachable and is_unreachable(problem):
+                self.last_error = f"{what}: {reason}"
+                raise VenueError(f"cannot reach Binance at {self.endpoints.rest} ({what}): "
+                                 f"{problem}") from problem
             if not retry_transient:
                 self.last_error = f"{what}: {reason}"
                 raise TransientVenueError(f"{what}: {reason}") from problem

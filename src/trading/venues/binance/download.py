@@ -52,8 +52,11 @@ async def download_klines(venue: BinanceVenue, symbol: str, interval: str, start
     """Append every closed kline from ``start_ms`` (or after the file's last row) to ``end_ms``
     (or now) to ``path``; ``on_progress(rows_written, open_ms_reached)`` after each page.
 
-    Raises VenueError for an unknown symbol (checked first), DataError for an unusable file.
+    Raises VenueError for an unknown symbol (checked first) or an unreachable Binance (at once: a
+    refused connection or an unknown host does not heal while the user waits), DataError for an
+    unusable file. Busy or failing servers (5xx, timeouts) are retried a few times.
     """
+    venue.retry_unreachable = False
     await venue.start()
     client = venue.client
     assert client is not None

@@ -55,7 +55,8 @@ class BinanceKlineSource(VenueBarSource):
         """History, then live closed klines until cancelled or the feed stops taking bars.
 
         Binance unreachable (at start, or its REST API failing a backfill after the venue's own
-        retries) is waited out: the source retries, capped at ``retry_interval``, forever."""
+        retries) is waited out: the source retries, capped at ``retry_interval``, forever; the
+        bot bounds only the wait for the first bar (``feeds.first_contact``)."""
         attempt = 0
         while True:
             try:
