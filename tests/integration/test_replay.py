@@ -20,7 +20,7 @@ TRADES_HEADER = ["entry_time", "exit_time", "symbol", "side", "size", "entry_pri
 SUMMARY_KEYS = ["trades", "win_rate_pct", "total_return_pct", "market_change_pct", "max_drawdown_pct",
                 "sharpe", "sortino", "profit_factor", "exposure_pct", "avg_trade_hours",
                 "median_trade_hours", "best_trade_pct", "worst_trade_pct", "fees", "final_equity",
-                "start", "end"]
+                "open_trades", "open_pnl", "start", "end"]
 
 
 def _script(*args: str) -> list[str]:

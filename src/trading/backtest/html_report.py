@@ -49,16 +49,17 @@ def page_data(report: ReplayReport, document: Mapping[str, Any]) -> dict[str, An
     trades = [{
         "n": i + 1, "entry_t": epoch_seconds(t.entry_time), "exit_t": epoch_seconds(t.exit_time),
         "entry_p": t.entry_price, "exit_p": t.exit_price, "pnl": t.pnl, "pnl_pct": t.pnl_pct,
-        "fees": t.fees, "reason": t.exit_reason, "bars": t.bars_held,
+        "fees": t.fees, "reason": t.exit_reason, "bars": t.bars_held, "open": t is result.open_trade,
         "sl": t.entry_price * (1 - sl / 100.0) if sl > 0 else None,
         "tp": t.entry_price * (1 + tp / 100.0) if tp > 0 else None,
-    } for i, t in enumerate(result.trades)]
+    } for i, t in enumerate(result.trade_rows)]
     bucket = f"{step_bars} bars of {interval_label(spacing)}" if step_bars > 1 else interval_label(spacing)
     summary = document["summary"]
     return {
         "title": report.title,
         "subtitle": f"{summary['start']} .. {summary['end']}, {n:,} bars; one candle = {bucket}; "
-                    f"{len(trades)} trades",
+                    f"{len(result.trades)} trades"
+                    + (", 1 position still open (marked to market)" if result.open_trade else ""),
         "candles": {
             "step": spacing * step_bars,
             "t": np.asarray(bars.ts)[starts].tolist(),

@@ -17,6 +17,9 @@ Definitions (``summary``):
   bars from its entry bar up to, not including, its exit bar (fills happen at a bar's open);
 * ``avg_trade_hours`` / ``median_trade_hours``: entry fill to exit fill; ``best_trade_pct`` /
   ``worst_trade_pct``: the trades' ``pnl_pct`` (None without trades);
+* ``trades`` and the figures of trades are closed round trips; a position still open when the bars
+  end is ``open_trades`` (0 or 1) with ``open_pnl``, its pnl marked to market at the last close
+  (the entry fee paid, no exit fee): the total return and the final equity include it;
 * ``start``/``end`` are the open times of the first and last traded bar, ISO 8601 UTC.
 
 Months are UTC calendar months; a trade belongs to the month it was closed in.
@@ -36,7 +39,7 @@ from trading.core.timeutil import epoch_seconds, iso_z
 SUMMARY_KEYS = ("trades", "win_rate_pct", "total_return_pct", "market_change_pct", "max_drawdown_pct",
                 "sharpe", "sortino", "profit_factor", "exposure_pct", "avg_trade_hours",
                 "median_trade_hours", "best_trade_pct", "worst_trade_pct", "fees", "final_equity",
-                "start", "end")
+                "open_trades", "open_pnl", "start", "end")
 YEAR_SECONDS = 365 * 86400
 _ROUNDED = ("win_rate_pct", "total_return_pct", "market_change_pct", "max_drawdown_pct", "sharpe",
             "sortino", "profit_factor", "exposure_pct", "avg_trade_hours", "median_trade_hours",
@@ -86,10 +89,14 @@ def _held(trades: Sequence[TradeClosed]) -> tuple[np.ndarray, np.ndarray]:
     return entries, exits
 
 
-def _exposure_pct(trades: Sequence[TradeClosed], ts: np.ndarray) -> float:
-    if not len(ts) or not trades:
+def _exposure_pct(trades: Sequence[TradeClosed], ts: np.ndarray,
+                  open_trade: TradeClosed | None = None) -> float:
+    if not len(ts) or not (trades or open_trade):
         return 0.0
     entries, exits = _held(trades)
+    if open_trade is not None:  # held through the last bar
+        entries = np.append(entries, epoch_seconds(open_trade.entry_time))
+        exits = np.append(exits, np.inf)
     held = np.zeros(len(ts) + 1, dtype=np.int64)
     np.add.at(held, np.searchsorted(ts, entries, side="left"), 1)
     np.add.at(held, np.searchsorted(ts, exits, side="left"), -1)
@@ -103,11 +110,14 @@ def _win_rate(pnls: np.ndarray) -> float:
 
 def compute_metrics(trades: Sequence[TradeClosed], equity: EquitySeries, initial_balance: float,
                     interval_seconds: float | None = None,
-                    prices: PriceSpan | None = None) -> dict[str, Any]:
+                    prices: PriceSpan | None = None,
+                    open_trade: TradeClosed | None = None) -> dict[str, Any]:
     """The replay's summary figures, keyed by SUMMARY_KEYS (definitions in the module docstring).
 
     ``interval_seconds`` (the bar spacing, for annualising) defaults to the median spacing;
-    ``market_change_pct`` is None when ``prices`` is not given.
+    ``market_change_pct`` is None when ``prices`` is not given. ``open_trade`` is the position
+    still open at the end, marked to market: counted in ``open_trades``/``open_pnl`` and the
+    exposure, not in the closed trades' figures.
     """
     values = np.asarray(equity.values, dtype=np.float64)
     ts = np.asarray(equity.ts, dtype=np.float64)
@@ -139,13 +149,15 @@ def compute_metrics(trades: Sequence[TradeClosed], equity: EquitySeries, initial
         "sharpe": sharpe,
         "sortino": sortino,
         "profit_factor": gross_profit / gross_loss if gross_loss > 0 else None,
-        "exposure_pct": _exposure_pct(trades, ts),
+        "exposure_pct": _exposure_pct(trades, ts, open_trade),
         "avg_trade_hours": float(hours.mean()) if len(hours) else None,
         "median_trade_hours": float(np.median(hours)) if len(hours) else None,
         "best_trade_pct": float(pnl_pcts.max()) if len(pnl_pcts) else None,
         "worst_trade_pct": float(pnl_pcts.min()) if len(pnl_pcts) else None,
         "fees": float(sum(t.fees for t in trades)),
         "final_equity": final,
+        "open_trades": 1 if open_trade is not None else 0,
+        "open_pnl": float(open_trade.pnl) if open_trade is not None else 0.0,
         "start": iso_z(float(ts[0])) if len(ts) else None,
         "end": iso_z(float(ts[-1])) if len(ts) else None,
     }
@@ -153,7 +165,7 @@ def compute_metrics(trades: Sequence[TradeClosed], equity: EquitySeries, initial
     for key in _ROUNDED:
         if metrics[key] is not None:
             metrics[key] = round(metrics[key], 4)
-    for key in ("fees", "final_equity"):
+    for key in ("fees", "final_equity", "open_pnl"):
         metrics[key] = round(metrics[key], 8)
     return metrics
 

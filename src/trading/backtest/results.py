@@ -1,7 +1,7 @@
 """A sweep's results.csv: one row per point, appended as points finish, ranked at the end.
 
 Columns: ``rank``, ``point`` (the point's key), one column per grid axis, the in-sample figures
-(``trading.backtest.metrics.SUMMARY_KEYS`` without the period), with ``--train-end`` the same
+(``METRIC_COLUMNS``: the main ones of ``trading.backtest.metrics.SUMMARY_KEYS``), with ``--train-end`` the same
 figures out of sample prefixed ``oos_``, and ``seconds`` (the point's wall time). Appending row by
 row means a stopped sweep keeps every finished point; re-running reads them back and skips them.
 """
@@ -16,7 +16,13 @@ from trading.backtest.metrics import SUMMARY_KEYS
 from trading.backtest.sweep_worker import PointOutcome
 from trading.config.overrides import parse_value
 
-METRIC_COLUMNS = tuple(k for k in SUMMARY_KEYS if k not in ("start", "end"))
+# fixed, not every summary key: a sweep folder written by an earlier version keeps its columns,
+# so re-running its command still resumes it
+METRIC_COLUMNS = ("trades", "win_rate_pct", "total_return_pct", "market_change_pct",
+                  "max_drawdown_pct", "sharpe", "sortino", "profit_factor", "exposure_pct",
+                  "avg_trade_hours", "median_trade_hours", "best_trade_pct", "worst_trade_pct",
+                  "fees", "final_equity")
+assert set(METRIC_COLUMNS) <= set(SUMMARY_KEYS)
 OOS_PREFIX = "oos_"
 # --rank NAME: (column, higher is better)
 RANKS = {"sharpe": ("sharpe", True), "sortino": ("sortino", True),

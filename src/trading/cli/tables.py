@@ -117,11 +117,15 @@ def risk_table(risk: Mapping[str, Any]) -> Table:
     return table
 
 
-def comparison_table(columns: Sequence[tuple[str, Mapping[str, Any]]], title: str) -> Table:
-    """Several replays side by side: one row per figure, one column per config."""
+def comparison_table(columns: Sequence[tuple[str, Mapping[str, Any]]], title: str,
+                     extra: Sequence[tuple[str, Sequence[str]]] = ()) -> Table:
+    """Several replays side by side: one row per figure, one column per config; ``extra`` rows
+    (label, one cell per config) follow the period."""
     table = _table(title, "", *(label for label, _ in columns))
-    table.add_row("Period", *(f"{m.get('start', '')[:10]} .. {m.get('end', '')[:10]}"
+    table.add_row("Period", *(f"{m.get('start', '')[:16]} .. {m.get('end', '')[:16]}"
                               for _, m in columns))
+    for label, cells in extra:
+        table.add_row(label, *cells)
     for label, key, kind in SUMMARY_ROWS:
         table.add_row(label, *(fmt(m.get(key), kind, m.get("trades", 0)) for _, m in columns))
     return table

@@ -288,7 +288,8 @@
         [["kill switch", risk.kill_switch ? "tripped " + risk.kill_switch.time.replace("T", " ") : "not tripped"]]));
     const el = table("trades-table", ["#", "entry", "exit", "entry price", "exit price", "pnl", "pnl %", "exit reason", "bars"],
       T.map((tr) => [String(tr.n), iso(tr.entry_t), iso(tr.exit_t), num(tr.entry_p), num(tr.exit_p),
-        [num(tr.pnl), signClass(tr.pnl)], [pct(tr.pnl_pct), signClass(tr.pnl_pct)], tr.reason, String(tr.bars)]));
+        [num(tr.pnl), signClass(tr.pnl)], [pct(tr.pnl_pct), signClass(tr.pnl_pct)],
+        tr.open ? "open (marked to market at the last close)" : tr.reason, String(tr.bars)]));
     el.querySelectorAll("tbody tr").forEach((row, i) => row.addEventListener("click", () => {
       const tr = T[i], pad = Math.max((tr.exit_t - tr.entry_t) * 2, C.step * 30);
       setView(tr.entry_t - pad, tr.exit_t + pad);
