@@ -49,12 +49,20 @@ def _sort_value(row: Mapping[str, Any], column: str, higher: bool) -> float:
     return -float(value) if higher else float(value)
 
 
-def rank_rows(rows: Iterable[Mapping[str, Any]], by: str) -> list[dict[str, Any]]:
-    """Rows best first by ``by`` (ties: higher total return, then the point key), numbered 1..n."""
+def rank_rows(rows: Iterable[Mapping[str, Any]], by: str,
+              min_trades: int = 0) -> list[dict[str, Any]]:
+    """Rows best first by ``by`` (ties: higher total return, then the point key), numbered 1..n.
+
+    A point with fewer than ``min_trades`` (in-sample) trades is listed after the ranked ones, in
+    the same order, with no rank (None): a Sharpe ratio of two trades says nothing.
+    """
     column, higher = rank_column(by)
     ordered = sorted(rows, key=lambda r: (_sort_value(r, column, higher),
                                           -(r.get("total_return_pct") or 0.0), r["point"]))
-    return [{**row, "rank": i} for i, row in enumerate(ordered, start=1)]
+    ranked = [row for row in ordered if (row.get("trades") or 0) >= min_trades]
+    unranked = [row for row in ordered if (row.get("trades") or 0) < min_trades]
+    return ([{**row, "rank": i} for i, row in enumerate(ranked, start=1)]
+            + [{**row, "rank": None} for row in unranked])
 
 
 def _cell(value: Any) -> str:

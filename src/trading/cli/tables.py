@@ -156,7 +156,7 @@ def ranking_table(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], rank: 
     headers = [axis.rpartition(".")[2] for axis in axes]  # stop_loss_pct for risk_management.stop_loss_pct
     table = _table(title, "#", *headers, *(header for header, _, _ in columns), first_left=False)
     for row in rows:
-        cells = [str(row["rank"]), *(str(row.get(a)) for a in axes)]
+        cells = ["-" if row["rank"] is None else str(row["rank"]), *(str(row.get(a)) for a in axes)]
         for _, key, kind in columns:
             trades = row.get("oos_trades" if key.startswith("oos_") else "trades") or 0
             cells.append(_compact(row.get(key), kind, trades))
