@@ -20,7 +20,12 @@ TRADES_HEADER = ["entry_time", "exit_time", "symbol", "side", "size", "entry_pri
 SUMMARY_KEYS = ["trades", "win_rate_pct", "total_return_pct", "market_change_pct", "max_drawdown_pct",
                 "sharpe", "sortino", "profit_factor", "exposure_pct", "avg_trade_hours",
                 "median_trade_hours", "best_trade_pct", "worst_trade_pct", "fees", "final_equity",
-                "open_trades", "open_pnl", "start", "end"]
+                "open_trades", "open_pnl", "quote_currency", "starting_balance", "absolute_profit",
+                "cagr_pct", "calmar", "wins", "draws", "losses", "expectancy", "expectancy_ratio",
+                "max_consecutive_wins", "max_consecutive_losses", "avg_winner_hours",
+                "avg_loser_hours", "max_drawdown_start", "max_drawdown_end", "max_drawdown_hours",
+                "max_drawdown_recovered", "best_day", "best_day_pnl", "worst_day", "worst_day_pnl",
+                "start", "end"]
 
 
 def _script(*args: str) -> list[str]:

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from replay_helpers import demo_report
-from trading.backtest.html_report import MAX_CANDLES, page_data, render_html
+from trading.backtest.html_report import page_data, render_html
+from trading.backtest.report_inputs import MAX_CANDLES
 from trading.backtest.report import write_report
 
 CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "",

@@ -7,27 +7,18 @@ candles, each covering the same number of bars; trades keep their exact times an
 from __future__ import annotations
 
 import json
-import math
 import re
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
-from trading.backtest.report_inputs import ReplayReport
+from trading.backtest.report_inputs import ReplayReport, candle_buckets
 from trading.core.timeutil import epoch_seconds
 from trading.core.settings import interval_label
 
 PAGE_DIR = Path(__file__).resolve().parent / "page"
-MAX_CANDLES = 4000
 PROVENANCE_KEYS = ("created", "version", "config_file", "overrides", "data", "warmup_bars")
-
-
-def _buckets(n: int, limit: int) -> tuple[np.ndarray, np.ndarray]:
-    step = max(1, math.ceil(n / limit))
-    starts = np.arange(0, n, step)
-    ends = np.minimum(starts + step, n) - 1
-    return starts, ends
 
 
 def _round(values: np.ndarray) -> list[float]:
@@ -40,7 +31,7 @@ def page_data(report: ReplayReport, document: Mapping[str, Any]) -> dict[str, An
     result = report.result
     bars = result.traded
     n = len(bars)
-    starts, ends = _buckets(n, MAX_CANDLES)
+    starts, ends = candle_buckets(n)
     step_bars = int(starts[1] - starts[0]) if len(starts) > 1 else 1
     spacing = result.data.interval_seconds or 60.0
     values = np.asarray(result.equity.values, dtype=np.float64)

@@ -22,6 +22,7 @@ from brokers.paper import PaperBroker
 from feeds.array_feed import ArrayFeed
 from feeds.csv_bars import BarArrays, load_bars
 from feeds.resample import resample_bars
+from trading.backtest.currency import quote_currency
 from trading.backtest.metrics import EquitySeries, PriceSpan, compute_metrics
 from trading.config.models import BotConfig
 from trading.core.errors import ConfigError, DataError
@@ -214,6 +215,6 @@ def run_replay(config: BotConfig, bars: BarArrays, warmup_bars: int | None = Non
     still_open = mark_to_market(recorder.open_trade, bars) if recorder.open_trade else None
     metrics = compute_metrics(recorder.trades, equity, config.broker.initial_balance,
                               interval_seconds=bars.interval_seconds, prices=prices,
-                              open_trade=still_open)
+                              open_trade=still_open, quote_currency=quote_currency(config))
     return ReplayResult(recorder.trades, equity, metrics, len(bars), warmup, seconds, bars,
                         dict(recorder.refusals), recorder.kill_switch, still_open)

@@ -20,6 +20,7 @@ from typing import Any
 from trading.backtest.bars import BarLoader, ReplayData
 from trading.backtest.chart_worker import ChartWorker
 from trading.backtest.outdirs import REPLAY_ROOT, OutputExists, claim_dir, fresh_dir
+from trading.backtest.periods import UNITS
 from trading.backtest.comparison import Span, common_spans, warn_symbol_mismatch
 from trading.backtest.replay import check_warmup, run_replay
 from trading.backtest.report import write_report
@@ -59,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path,
                         help="output folder (default: a fresh replays/<bot_id>/<UTC time>/); with "
                              "several configs each gets OUT/<bot_id>/")
+    parser.add_argument("--breakdown", action="append", choices=UNITS, default=[],
+                        help="print (and add to metrics.json) a table of pnl and trades per day, "
+                             "week or month (repeatable; default: month)")
     parser.add_argument("--no-pictures", action="store_true",
                         help="skip equity.png and trades.png (report.html is always written)")
     return parser
@@ -138,7 +142,7 @@ def _replay_all(args: argparse.Namespace, checked: list[CheckedConfig], loader: 
             if progress is not None:
                 progress.finish()
             provenance = data.provenance if span.bars is data.bars else data.provenance.part(span.bars)
-            report = ReplayReport.of(c, result, provenance)
+            report = ReplayReport.of(c, result, provenance, args.breakdown)
             if pictures is not None:  # first, so they are drawn while the rest is written
                 pictures.draw(out, report)
             write_report(out, report, pictures=False)
@@ -152,7 +156,7 @@ def _replay_all(args: argparse.Namespace, checked: list[CheckedConfig], loader: 
     except OSError as exc:
         return _fail(f"cannot write the report: {exc}", EXIT_INVALID)
     if len(done) == 1:
-        _print_one(console, done[0][1])
+        _print_one(console, done[0][1], args.breakdown or ["month"])
     try:
         if pictures is not None:
             pictures.finish()
@@ -185,7 +189,7 @@ def _label(bot_id: str, index: int, done: list) -> str:
     return bot_id if len(same) == 1 else f"{bot_id} #{same.index(index) + 1}"
 
 
-def _print_one(console, report: ReplayReport) -> None:
+def _print_one(console, report: ReplayReport, breakdown: list[str]) -> None:
     result = report.result
     document = report.document
     rate = result.bars / result.seconds if result.seconds else 0.0
@@ -193,9 +197,11 @@ def _print_one(console, report: ReplayReport) -> None:
              f"{rate:,.0f} bars/s)")
     console.print(title)
     console.print(tables.summary_table(document["summary"]))
+    currency = document["summary"].get("quote_currency") or ""
     if document["by_exit_reason"]:
-        console.print(tables.exit_reason_table(document["by_exit_reason"]))
-    console.print(tables.month_table(document["by_month"]))
+        console.print(tables.exit_reason_table(document["by_exit_reason"], currency))
+    for unit in dict.fromkeys(breakdown):
+        console.print(tables.period_table(document[f"by_{unit}"], unit, currency))
     console.print(tables.risk_table(document["risk"]))
 
 
