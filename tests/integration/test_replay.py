@@ -62,7 +62,9 @@ def test_replay_writes_the_report_and_repeats_exactly(tmp_path, config):
         assert {row[-1] for row in rows[1:]} == {entry_mixin}
         metrics = json.loads((out / "metrics.json").read_text())
         assert list(metrics["summary"]) == SUMMARY_KEYS
-        assert metrics["summary"]["trades"] == len(rows) - 1
+        summary = metrics["summary"]
+        assert summary["trades"] + summary["open_trades"] == len(rows) - 1  # an open one comes last
+        assert [row[10] == "open" for row in rows[1:]] == [False] * summary["trades"] + [True] * summary["open_trades"]
         for picture in ("equity.png", "trades.png"):
             if pictures:
                 assert not (out / picture).exists()
