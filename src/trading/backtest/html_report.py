@@ -1,6 +1,7 @@
 """report.html: one self-contained interactive page (candles, trades, equity, drawdown, tables).
 
-The page's script and style (``page/report.js``, ``page/report.css``) are inlined with the data,
+The page's scripts and style (``page/format.js``, ``tables.js``, ``report.js``, ``report.css``)
+are inlined with the data,
 so the file opens from disk with no network. Long replays are shown as at most ``MAX_CANDLES``
 candles, each covering the same number of bars; trades keep their exact times and prices.
 """
@@ -18,6 +19,8 @@ from trading.core.timeutil import epoch_seconds
 from trading.core.settings import interval_label
 
 PAGE_DIR = Path(__file__).resolve().parent / "page"
+SCRIPTS = ("format.js", "tables.js", "report.js")  # inlined in this order
+WIN, LOSS = "#1a9850", "#d73027"
 PROVENANCE_KEYS = ("created", "version", "config_file", "overrides", "data", "warmup_bars")
 
 
@@ -69,10 +72,37 @@ def page_data(report: ReplayReport, document: Mapping[str, Any]) -> dict[str, An
             "v": _round(np.maximum.reduceat(drawdown, starts)) if n else [],
         },
         "trades": trades,
-        "tables": {key: document[key] for key in ("summary", "by_exit_reason", "by_month", "risk")},
+        "indicators": [dict(pane) for pane in report.indicators],
+        "legend": legend(report),
+        "tables": {key: document[key] for key in ("summary", "by_exit_reason", "by_day", "by_week",
+                                                  "by_month", "risk") if key in document},
         "provenance": {key: document["provenance"].get(key) for key in PROVENANCE_KEYS
                        if key in document.get("provenance", {})},
     }
+
+
+def legend(report: ReplayReport) -> list[dict[str, str]]:
+    """What each colour and mark of the charts is, in the order they are drawn: ``kind`` is the
+    swatch (candle, line, dash, up, down, area)."""
+    entries = [{"label": "price (candle up / down)", "kind": "candle", "color": ""}]
+    panes = list(report.indicators)
+    for line in panes[0]["lines"] if panes else []:
+        entries.append({"label": line["label"], "kind": "dash" if line.get("dash") else "line",
+                        "color": line["color"]})
+    entries += [{"label": "entry", "kind": "up", "color": WIN},
+                {"label": "exit, won", "kind": "down", "color": WIN},
+                {"label": "exit, lost", "kind": "down", "color": LOSS}]
+    if report.stop_loss_pct > 0:
+        entries.append({"label": f"stop loss ({report.stop_loss_pct:g} %)", "kind": "dash", "color": LOSS})
+    if report.take_profit_pct > 0:
+        entries.append({"label": f"take profit ({report.take_profit_pct:g} %)", "kind": "dash",
+                        "color": WIN})
+    for pane in panes[1:]:
+        for line in pane["lines"]:
+            entries.append({"label": line["label"], "kind": "line", "color": line["color"]})
+    entries += [{"label": "equity", "kind": "area", "color": "#2166ac"},
+                {"label": "drawdown", "kind": "area", "color": LOSS}]
+    return entries
 
 
 def _script_json(data: Mapping[str, Any]) -> str:
@@ -91,7 +121,7 @@ def render_html(report: ReplayReport, document: Mapping[str, Any]) -> str:
         "__TITLE__": _html_text(report.title),
         "__CSS__": (PAGE_DIR / "report.css").read_text(encoding="utf-8"),
         "__DATA__": _script_json(page_data(report, document)),
-        "__JS__": (PAGE_DIR / "report.js").read_text(encoding="utf-8"),
+        "__JS__": "\n".join((PAGE_DIR / name).read_text(encoding="utf-8") for name in SCRIPTS),
     }
     # one pass, so a placeholder's name inside the data is left alone
     return re.sub("|".join(parts), lambda m: parts[m.group(0)], template)
