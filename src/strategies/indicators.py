@@ -344,6 +344,10 @@ class IndicatorSet:
         """How many distinct indicators are maintained."""
         return len(self._updates)
 
+    def requested(self) -> list[tuple[tuple[Any, ...], Indicator]]:
+        """Every indicator with its key (its class, then its parameters), in creation order."""
+        return list(self._by_key.items())
+
     def update(self, bar: Bar) -> None:
         """Advance every indicator by one closed bar."""
         previous = self.bar

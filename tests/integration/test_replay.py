@@ -20,6 +20,11 @@ TRADES_HEADER = ["entry_time", "exit_time", "symbol", "side", "size", "entry_pri
 SUMMARY_KEYS = ["trades", "win_rate_pct", "total_return_pct", "market_change_pct", "max_drawdown_pct",
                 "sharpe", "sortino", "profit_factor", "exposure_pct", "avg_trade_hours",
                 "median_trade_hours", "best_trade_pct", "worst_trade_pct", "fees", "final_equity",
+                "open_trades", "open_pnl", "quote_currency", "starting_balance", "absolute_profit",
+                "cagr_pct", "calmar", "wins", "draws", "losses", "expectancy", "expectancy_ratio",
+                "max_consecutive_wins", "max_consecutive_losses", "avg_winner_hours",
+                "avg_loser_hours", "max_drawdown_start", "max_drawdown_end", "max_drawdown_hours",
+                "max_drawdown_recovered", "best_day", "best_day_pnl", "worst_day", "worst_day_pnl",
                 "start", "end"]
 
 
@@ -57,7 +62,9 @@ def test_replay_writes_the_report_and_repeats_exactly(tmp_path, config):
         assert {row[-1] for row in rows[1:]} == {entry_mixin}
         metrics = json.loads((out / "metrics.json").read_text())
         assert list(metrics["summary"]) == SUMMARY_KEYS
-        assert metrics["summary"]["trades"] == len(rows) - 1
+        summary = metrics["summary"]
+        assert summary["trades"] + summary["open_trades"] == len(rows) - 1  # an open one comes last
+        assert [row[10] == "open" for row in rows[1:]] == [False] * summary["trades"] + [True] * summary["open_trades"]
         for picture in ("equity.png", "trades.png"):
             if pictures:
                 assert not (out / picture).exists()

@@ -88,3 +88,30 @@ def test_a_config_with_a_problem_stops_every_replay_before_it_starts(tmp_path):
     assert done.returncode == 1
     assert f"{broken}: trading.position_size: must be <= 1" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_the_issue_comparison_names_the_config_whose_warm_up_does_not_fit_and_writes_nothing(tmp_path):
+    done = _replay("0001", "0004", "0006", "--data", str(SAMPLE), "--out", str(tmp_path / "out"),
+                   "--no-pictures")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert ("replay: 0004 (config/trading/0004.json): data.lookback_bars 500 leaves none of the "
+            "479 bars at 1h to trade on; use fewer warm-up bars (--warmup N, at most 478 here)") in done.stderr
+    assert not (tmp_path / "out").exists()  # no half-written comparison
+
+
+def test_a_comparison_trades_every_config_over_one_span_with_one_market_figure(tmp_path):
+    done = _replay("0001", "0004", "0006", "--data", str(SAMPLE), "--out", str(tmp_path),
+                   "--warmup", "50", "--no-pictures")
+    assert done.returncode == 0, done.stderr
+    summaries = [json.loads((tmp_path / name / "metrics.json").read_text())["summary"]
+                 for name in ("0001", "0004", "0006")]
+    assert len({s["market_change_pct"] for s in summaries}) == 1
+    assert len({s["start"] for s in summaries}) == 1
+    market_row = next(line for line in done.stdout.splitlines() if "Market (buy & hold)" in line)
+    assert market_row.split()[4:] == ["17.00", "%"] * 3  # one figure, three times
+    assert "Warm-up bars" in done.stdout and "50 x 1h" in done.stdout
+    # 0004 and 0006 trade BTCUSDT and AAPL: the ETH/BTC file is not theirs
+    assert "0004 (config/trading/0004.json) trades BTCUSDT, but the data file ETHBTC-5m.csv " \
+           "holds ETHBTC by its name" in done.stderr
+    assert "0006 (config/trading/0006.json) trades AAPL" in done.stderr
+    assert "0001 (config/trading/0001.json) trades" not in done.stderr

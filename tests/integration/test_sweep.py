@@ -47,7 +47,7 @@ def _summary_as_csv(summary: dict) -> dict[str, str]:
 def test_sweep_ranks_every_point_with_the_figures_replay_gives(tmp_path):
     out = tmp_path / "sweep"
     done = _run("sweep", "0001", "--data", str(SAMPLE), *GRID, "--out", str(out), "--workers", "2",
-                "--keep", "2", "--no-progress")
+                "--keep", "2", "--no-progress", "--min-trades", "0")
     assert done.returncode == 0, done.stderr
     rows = _rows(out / "results.csv")
     assert len(rows) == 6
@@ -77,6 +77,29 @@ def test_sweep_ranks_every_point_with_the_figures_replay_gives(tmp_path):
         f"strategy.exit_logic.params.x_rsi_overbought={best['x_rsi_overbought']}"]
     definition = json.loads((out / "sweep.json").read_text())
     assert definition["points"] == 6 and definition["grid"][0]["values"] == [20, 30, 40]
+
+
+def test_points_with_too_few_trades_are_listed_but_not_ranked(tmp_path):
+    out = tmp_path / "sweep"
+    done = _run("sweep", "0001", "--data", str(SAMPLE), *GRID, "--out", str(out), "--workers", "1",
+                "--keep", "1", "--no-progress")  # --min-trades 10 by default
+    assert done.returncode == 0, done.stderr
+    rows = _rows(out / "results.csv")
+    few = [r for r in rows if int(r["trades"]) < 10]
+    assert few, "the grid's e_rsi_oversold=20 points trade twice on the sample"
+    # the 2-trade point has the highest Sharpe of all, and still is not first
+    assert max(float(r["sharpe"]) for r in few) > max(float(r["sharpe"]) for r in rows if r not in few)
+    assert [r["rank"] for r in rows] == [str(i) for i in range(1, len(rows) - len(few) + 1)] + [""] * len(few)
+    assert rows[-len(few):] == few
+    assert f"Sweep 0001: {len(rows) - len(few)} of 6 points ranked by sharpe" in done.stdout
+    assert f"Not ranked: {len(few)} point(s) with fewer than 10 trades" in done.stdout
+    assert [p.name for p in (out / "best").iterdir()] == [f"01-{rows[0]['point']}"]
+
+    again = _run("sweep", "0001", "--data", str(SAMPLE), *GRID, "--out", str(out), "--no-progress",
+                 "--min-trades", "0", "--keep", "0")  # re-ranked without re-running
+    assert again.returncode == 0, again.stderr
+    assert "6 done before, 0 to run" in again.stdout
+    assert all(r["rank"] for r in _rows(out / "results.csv"))
 
 
 class LineReader:
@@ -157,7 +180,7 @@ def test_out_of_sample_figures_stand_beside_the_in_sample_ones(tmp_path):
     out = tmp_path / "sweep"
     done = _run("sweep", "0001", "--data", str(SAMPLE), "--grid", "e_rsi_oversold=25,35",
                 "--train-end", "2018-01-20", "--rank", "total_return", "--out", str(out),
-                "--workers", "1", "--keep", "1", "--no-progress")
+                "--workers", "1", "--keep", "1", "--no-progress", "--min-trades", "0")
     assert done.returncode == 0, done.stderr
     rows = _rows(out / "results.csv")
     returns = [float(r["total_return_pct"]) for r in rows]

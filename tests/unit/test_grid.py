@@ -114,3 +114,15 @@ def test_ranking_follows_the_metric_direction_and_no_loss_profit_factor_ranks_fi
     assert [r["point"] for r in rank_rows(rows, "max_drawdown")] == ["c", "a", "b"]
     assert [r["point"] for r in rank_rows(rows, "profit_factor")] == ["b", "a", "c"]
     assert [r["rank"] for r in rank_rows(rows, "sharpe")] == [1, 2, 3]
+
+
+def test_points_below_the_least_trades_are_listed_after_the_ranked_ones_without_a_rank():
+    from trading.backtest.results import rank_rows
+
+    rows = [{"point": "a", "trades": 2, "sharpe": 5.14, "total_return_pct": 0.9},
+            {"point": "b", "trades": 16, "sharpe": -0.38, "total_return_pct": -0.2},
+            {"point": "c", "trades": 31, "sharpe": -3.2, "total_return_pct": -1.4},
+            {"point": "d", "trades": 9, "sharpe": 1.0, "total_return_pct": 0.1}]
+    ranked = rank_rows(rows, "sharpe", min_trades=10)
+    assert [(r["point"], r["rank"]) for r in ranked] == [("b", 1), ("c", 2), ("a", None), ("d", None)]
+    assert [r["rank"] for r in rank_rows(rows, "sharpe")] == [1, 2, 3, 4]  # 0: every point ranked

@@ -1,33 +1,27 @@
 """report.html: one self-contained interactive page (candles, trades, equity, drawdown, tables).
 
-The page's script and style (``page/report.js``, ``page/report.css``) are inlined with the data,
+The page's scripts and style (``page/format.js``, ``tables.js``, ``report.js``, ``report.css``)
+are inlined with the data,
 so the file opens from disk with no network. Long replays are shown as at most ``MAX_CANDLES``
 candles, each covering the same number of bars; trades keep their exact times and prices.
 """
 from __future__ import annotations
 
 import json
-import math
 import re
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
-from trading.backtest.report_inputs import ReplayReport
+from trading.backtest.report_inputs import ReplayReport, candle_buckets
 from trading.core.timeutil import epoch_seconds
 from trading.core.settings import interval_label
 
 PAGE_DIR = Path(__file__).resolve().parent / "page"
-MAX_CANDLES = 4000
+SCRIPTS = ("format.js", "tables.js", "report.js")  # inlined in this order
+WIN, LOSS = "#1a9850", "#d73027"
 PROVENANCE_KEYS = ("created", "version", "config_file", "overrides", "data", "warmup_bars")
-
-
-def _buckets(n: int, limit: int) -> tuple[np.ndarray, np.ndarray]:
-    step = max(1, math.ceil(n / limit))
-    starts = np.arange(0, n, step)
-    ends = np.minimum(starts + step, n) - 1
-    return starts, ends
 
 
 def _round(values: np.ndarray) -> list[float]:
@@ -40,7 +34,7 @@ def page_data(report: ReplayReport, document: Mapping[str, Any]) -> dict[str, An
     result = report.result
     bars = result.traded
     n = len(bars)
-    starts, ends = _buckets(n, MAX_CANDLES)
+    starts, ends = candle_buckets(n)
     step_bars = int(starts[1] - starts[0]) if len(starts) > 1 else 1
     spacing = result.data.interval_seconds or 60.0
     values = np.asarray(result.equity.values, dtype=np.float64)
@@ -49,16 +43,17 @@ def page_data(report: ReplayReport, document: Mapping[str, Any]) -> dict[str, An
     trades = [{
         "n": i + 1, "entry_t": epoch_seconds(t.entry_time), "exit_t": epoch_seconds(t.exit_time),
         "entry_p": t.entry_price, "exit_p": t.exit_price, "pnl": t.pnl, "pnl_pct": t.pnl_pct,
-        "fees": t.fees, "reason": t.exit_reason, "bars": t.bars_held,
+        "fees": t.fees, "reason": t.exit_reason, "bars": t.bars_held, "open": t is result.open_trade,
         "sl": t.entry_price * (1 - sl / 100.0) if sl > 0 else None,
         "tp": t.entry_price * (1 + tp / 100.0) if tp > 0 else None,
-    } for i, t in enumerate(result.trades)]
+    } for i, t in enumerate(result.trade_rows)]
     bucket = f"{step_bars} bars of {interval_label(spacing)}" if step_bars > 1 else interval_label(spacing)
     summary = document["summary"]
     return {
         "title": report.title,
         "subtitle": f"{summary['start']} .. {summary['end']}, {n:,} bars; one candle = {bucket}; "
-                    f"{len(trades)} trades",
+                    f"{len(result.trades)} trades"
+                    + (", 1 position still open (marked to market)" if result.open_trade else ""),
         "candles": {
             "step": spacing * step_bars,
             "t": np.asarray(bars.ts)[starts].tolist(),
@@ -77,10 +72,37 @@ def page_data(report: ReplayReport, document: Mapping[str, Any]) -> dict[str, An
             "v": _round(np.maximum.reduceat(drawdown, starts)) if n else [],
         },
         "trades": trades,
-        "tables": {key: document[key] for key in ("summary", "by_exit_reason", "by_month", "risk")},
+        "indicators": [dict(pane) for pane in report.indicators],
+        "legend": legend(report),
+        "tables": {key: document[key] for key in ("summary", "by_exit_reason", "by_day", "by_week",
+                                                  "by_month", "risk") if key in document},
         "provenance": {key: document["provenance"].get(key) for key in PROVENANCE_KEYS
                        if key in document.get("provenance", {})},
     }
+
+
+def legend(report: ReplayReport) -> list[dict[str, str]]:
+    """What each colour and mark of the charts is, in the order they are drawn: ``kind`` is the
+    swatch (candle, line, dash, up, down, area)."""
+    entries = [{"label": "price (candle up / down)", "kind": "candle", "color": ""}]
+    panes = list(report.indicators)
+    for line in panes[0]["lines"] if panes else []:
+        entries.append({"label": line["label"], "kind": "dash" if line.get("dash") else "line",
+                        "color": line["color"]})
+    entries += [{"label": "entry", "kind": "up", "color": WIN},
+                {"label": "exit, won", "kind": "down", "color": WIN},
+                {"label": "exit, lost", "kind": "down", "color": LOSS}]
+    if report.stop_loss_pct > 0:
+        entries.append({"label": f"stop loss ({report.stop_loss_pct:g} %)", "kind": "dash", "color": LOSS})
+    if report.take_profit_pct > 0:
+        entries.append({"label": f"take profit ({report.take_profit_pct:g} %)", "kind": "dash",
+                        "color": WIN})
+    for pane in panes[1:]:
+        for line in pane["lines"]:
+            entries.append({"label": line["label"], "kind": "line", "color": line["color"]})
+    entries += [{"label": "equity", "kind": "area", "color": "#2166ac"},
+                {"label": "drawdown", "kind": "area", "color": LOSS}]
+    return entries
 
 
 def _script_json(data: Mapping[str, Any]) -> str:
@@ -99,7 +121,7 @@ def render_html(report: ReplayReport, document: Mapping[str, Any]) -> str:
         "__TITLE__": _html_text(report.title),
         "__CSS__": (PAGE_DIR / "report.css").read_text(encoding="utf-8"),
         "__DATA__": _script_json(page_data(report, document)),
-        "__JS__": (PAGE_DIR / "report.js").read_text(encoding="utf-8"),
+        "__JS__": "\n".join((PAGE_DIR / name).read_text(encoding="utf-8") for name in SCRIPTS),
     }
     # one pass, so a placeholder's name inside the data is left alone
     return re.sub("|".join(parts), lambda m: parts[m.group(0)], template)

@@ -17,9 +17,19 @@ Definitions (``summary``):
   bars from its entry bar up to, not including, its exit bar (fills happen at a bar's open);
 * ``avg_trade_hours`` / ``median_trade_hours``: entry fill to exit fill; ``best_trade_pct`` /
   ``worst_trade_pct``: the trades' ``pnl_pct`` (None without trades);
-* ``start``/``end`` are the open times of the first and last traded bar, ISO 8601 UTC.
-
-Months are UTC calendar months; a trade belongs to the month it was closed in.
+* ``trades`` and the figures of trades are closed round trips; a position still open when the bars
+  end is ``open_trades`` (0 or 1) with ``open_pnl``, its pnl marked to market at the last close
+  (the entry fee paid, no exit fee): the total return and the final equity include it;
+* ``start``/``end`` are the open times of the first and last traded bar, ISO 8601 UTC;
+* money (MONEY_KEYS) is in ``quote_currency`` ("" when the symbol does not say it);
+  ``absolute_profit`` = final equity - ``starting_balance`` (the initial balance);
+* ``cagr_pct`` compounds the total return over a 365-day year: (final / start) ^ (year / span) - 1,
+  the span running from the first traded bar's open to the last one's close (None when it would
+  not fit in a float: a short replay extrapolates wildly); ``calmar`` = ``cagr_pct`` /
+  ``max_drawdown_pct`` (None without a drawdown);
+* the trades' own figures (wins/draws/losses, expectancy, streaks, how long winners and losers
+  are held) are defined in ``trading.backtest.trade_stats``; the worst drawdown's start, end and
+  length and the best and worst day in ``trading.backtest.periods``.
 """
 from __future__ import annotations
 
@@ -29,6 +39,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from trading.backtest.periods import (YEAR_SECONDS, best_and_worst_day, by_period, cagr_pct,
+                                      drawdown_span)
+from trading.backtest.trade_stats import TRADE_KEYS, trade_stats, win_rate_pct
 from trading.core.equity import drawdown_pct
 from trading.core.events import TradeClosed
 from trading.core.timeutil import epoch_seconds, iso_z
@@ -36,11 +49,19 @@ from trading.core.timeutil import epoch_seconds, iso_z
 SUMMARY_KEYS = ("trades", "win_rate_pct", "total_return_pct", "market_change_pct", "max_drawdown_pct",
                 "sharpe", "sortino", "profit_factor", "exposure_pct", "avg_trade_hours",
                 "median_trade_hours", "best_trade_pct", "worst_trade_pct", "fees", "final_equity",
+                "open_trades", "open_pnl",
+                # what freqtrade's backtest report has beside these
+                "quote_currency", "starting_balance", "absolute_profit", "cagr_pct", "calmar",
+                *TRADE_KEYS, "max_drawdown_start", "max_drawdown_end", "max_drawdown_hours",
+                "max_drawdown_recovered", "best_day", "best_day_pnl", "worst_day", "worst_day_pnl",
                 "start", "end")
-YEAR_SECONDS = 365 * 86400
+# the summary's amounts of money, in its quote_currency
+MONEY_KEYS = ("fees", "final_equity", "open_pnl", "starting_balance", "absolute_profit",
+              "expectancy", "best_day_pnl", "worst_day_pnl")
 _ROUNDED = ("win_rate_pct", "total_return_pct", "market_change_pct", "max_drawdown_pct", "sharpe",
             "sortino", "profit_factor", "exposure_pct", "avg_trade_hours", "median_trade_hours",
-            "best_trade_pct", "worst_trade_pct")
+            "best_trade_pct", "worst_trade_pct", "cagr_pct", "calmar", "expectancy_ratio",
+            "avg_winner_hours", "avg_loser_hours")
 
 
 @dataclass(frozen=True)
@@ -86,10 +107,14 @@ def _held(trades: Sequence[TradeClosed]) -> tuple[np.ndarray, np.ndarray]:
     return entries, exits
 
 
-def _exposure_pct(trades: Sequence[TradeClosed], ts: np.ndarray) -> float:
-    if not len(ts) or not trades:
+def _exposure_pct(trades: Sequence[TradeClosed], ts: np.ndarray,
+                  open_trade: TradeClosed | None = None) -> float:
+    if not len(ts) or not (trades or open_trade):
         return 0.0
     entries, exits = _held(trades)
+    if open_trade is not None:  # held through the last bar
+        entries = np.append(entries, epoch_seconds(open_trade.entry_time))
+        exits = np.append(exits, np.inf)
     held = np.zeros(len(ts) + 1, dtype=np.int64)
     np.add.at(held, np.searchsorted(ts, entries, side="left"), 1)
     np.add.at(held, np.searchsorted(ts, exits, side="left"), -1)
@@ -97,17 +122,16 @@ def _exposure_pct(trades: Sequence[TradeClosed], ts: np.ndarray) -> float:
     return open_bars / len(ts) * 100.0
 
 
-def _win_rate(pnls: np.ndarray) -> float:
-    return float((pnls > 0).mean() * 100.0) if len(pnls) else 0.0
-
-
 def compute_metrics(trades: Sequence[TradeClosed], equity: EquitySeries, initial_balance: float,
                     interval_seconds: float | None = None,
-                    prices: PriceSpan | None = None) -> dict[str, Any]:
+                    prices: PriceSpan | None = None, open_trade: TradeClosed | None = None,
+                    quote_currency: str = "") -> dict[str, Any]:
     """The replay's summary figures, keyed by SUMMARY_KEYS (definitions in the module docstring).
 
     ``interval_seconds`` (the bar spacing, for annualising) defaults to the median spacing;
-    ``market_change_pct`` is None when ``prices`` is not given.
+    ``market_change_pct`` is None when ``prices`` is not given. ``open_trade`` is the position
+    still open at the end, marked to market: counted in ``open_trades``/``open_pnl`` and the
+    exposure, not in the closed trades' figures.
     """
     values = np.asarray(equity.values, dtype=np.float64)
     ts = np.asarray(equity.ts, dtype=np.float64)
@@ -132,29 +156,43 @@ def compute_metrics(trades: Sequence[TradeClosed], equity: EquitySeries, initial
     gross_loss = float(-pnls[pnls < 0].sum())
     metrics: dict[str, Any] = {
         "trades": len(trades),
-        "win_rate_pct": _win_rate(pnls),
+        "win_rate_pct": win_rate_pct(pnls),
         "total_return_pct": (final / initial_balance - 1.0) * 100.0 if initial_balance else 0.0,
         "market_change_pct": prices.change_pct if prices is not None else None,
         "max_drawdown_pct": float(drawdown_series(values, initial_balance).max()) if len(values) else 0.0,
         "sharpe": sharpe,
         "sortino": sortino,
         "profit_factor": gross_profit / gross_loss if gross_loss > 0 else None,
-        "exposure_pct": _exposure_pct(trades, ts),
+        "exposure_pct": _exposure_pct(trades, ts, open_trade),
         "avg_trade_hours": float(hours.mean()) if len(hours) else None,
         "median_trade_hours": float(np.median(hours)) if len(hours) else None,
         "best_trade_pct": float(pnl_pcts.max()) if len(pnl_pcts) else None,
         "worst_trade_pct": float(pnl_pcts.min()) if len(pnl_pcts) else None,
         "fees": float(sum(t.fees for t in trades)),
         "final_equity": final,
-        "start": iso_z(float(ts[0])) if len(ts) else None,
-        "end": iso_z(float(ts[-1])) if len(ts) else None,
+        "open_trades": 1 if open_trade is not None else 0,
+        "open_pnl": float(open_trade.pnl) if open_trade is not None else 0.0,
+        "quote_currency": quote_currency,
+        "starting_balance": float(initial_balance),
+        "absolute_profit": final - initial_balance,
     }
+    span_seconds = float(ts[-1] - ts[0]) + interval_seconds if len(ts) else 0.0
+    metrics["cagr_pct"] = cagr_pct(initial_balance, final, span_seconds)
+    drawdown = metrics["max_drawdown_pct"]
+    metrics["calmar"] = (metrics["cagr_pct"] / drawdown
+                         if metrics["cagr_pct"] is not None and drawdown > 0 else None)
+    metrics.update(trade_stats(trades))
+    metrics.update(drawdown_span(ts, values, initial_balance))
+    metrics.update(best_and_worst_day(ts, values, initial_balance))
+    metrics["start"] = iso_z(float(ts[0])) if len(ts) else None
+    metrics["end"] = iso_z(float(ts[-1])) if len(ts) else None
     # round for people reading metrics.json; money keeps 8 decimals (crypto quote currencies)
     for key in _ROUNDED:
         if metrics[key] is not None:
             metrics[key] = round(metrics[key], 4)
-    for key in ("fees", "final_equity"):
-        metrics[key] = round(metrics[key], 8)
+    for key in MONEY_KEYS:
+        if metrics[key] is not None:
+            metrics[key] = round(metrics[key], 8)
     return metrics
 
 
@@ -167,46 +205,14 @@ def by_exit_reason(trades: Sequence[TradeClosed]) -> list[dict[str, Any]]:
     for reason, group in groups.items():
         pnls = np.array([t.pnl for t in group])
         rows.append({"exit_reason": reason, "trades": len(group),
-                     "win_rate_pct": round(_win_rate(pnls), 4),
+                     "win_rate_pct": round(win_rate_pct(pnls), 4),
                      "avg_pnl_pct": round(float(np.mean([t.pnl_pct for t in group])), 4),
                      "total_pnl": round(float(pnls.sum()), 8)})
     rows.sort(key=lambda r: (-r["trades"], r["exit_reason"]))
     return rows
 
 
-def _month(ts: np.ndarray) -> np.ndarray:
-    return np.asarray(ts, dtype=np.int64).astype("datetime64[s]").astype("datetime64[M]")
-
-
 def by_month(trades: Sequence[TradeClosed], equity: EquitySeries, initial_balance: float,
              closes: np.ndarray, first_open: float) -> list[dict[str, Any]]:
-    """One row per UTC month of the replay: trades closed, win rate, pnl, the account's return
-    over the month (month-end equity over the previous month-end's, the initial balance first)
-    and the market's change over it (month-end close over the previous one's, the first bar's
-    open first: so the months compound to ``market_change_pct``).
-
-    ``closes`` are the traded bars' closes, aligned with ``equity``.
-    """
-    if not len(equity):
-        return []
-    months = _month(equity.ts)
-    starts = np.flatnonzero(np.concatenate(([True], months[1:] != months[:-1])))
-    ends = np.concatenate((starts[1:], [len(months)])) - 1
-    exit_months = _month(np.array([epoch_seconds(t.exit_time) for t in trades], dtype=np.float64))
-    values = np.asarray(equity.values, dtype=np.float64)
-    rows = []
-    previous_equity = initial_balance
-    previous_close = float(first_open)
-    for start, end in zip(starts, ends):
-        month = months[start]
-        pnls = np.array([t.pnl for t, m in zip(trades, exit_months) if m == month])
-        month_end, close = float(values[end]), float(closes[end])
-        rows.append({"month": str(month), "trades": len(pnls),
-                     "win_rate_pct": round(_win_rate(pnls), 4),
-                     "pnl": round(float(pnls.sum()) if len(pnls) else 0.0, 8),
-                     "return_pct": round((month_end / previous_equity - 1.0) * 100.0, 4)
-                     if previous_equity else 0.0,
-                     "market_change_pct": round((close / previous_close - 1.0) * 100.0, 4)
-                     if previous_close else 0.0})
-        previous_equity, previous_close = month_end, close
-    return rows
+    """One row per UTC month of the replay (``trading.backtest.periods.by_period``)."""
+    return by_period(trades, equity.ts, equity.values, initial_balance, closes, first_open, "month")

@@ -22,16 +22,20 @@ from brokers.paper import PaperBroker
 from feeds.array_feed import ArrayFeed
 from feeds.csv_bars import BarArrays, load_bars
 from feeds.resample import resample_bars
+from trading.backtest.currency import quote_currency
 from trading.backtest.metrics import EquitySeries, PriceSpan, compute_metrics
 from trading.config.models import BotConfig
 from trading.core.errors import ConfigError, DataError
-from trading.core.events import TradeClosed
+from trading.core.events import TradeClosed, TradeOpened
 from trading.core.protocols import NullListener
-from trading.core.timeutil import iso_z
-from trading.core.types import Bar
+from trading.core.timeutil import iso_z, utc_datetime
+from trading.core.types import Bar, OpenTrade
 from trading.risk import RiskManager
 from trading.runtime.assembly import strategy_setup
 from trading.runtime.cerebro import build_cerebro
+
+
+OPEN = "open"  # the exit reason of a position still open when the bars end
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ class ReplayRecorder(NullListener):
         self.trades: list[TradeClosed] = []
         self.refusals: dict[str, int] = {}
         self.kill_switch: KillSwitchTrip | None = None
+        self.open_trade: OpenTrade | None = None  # the position held now, if any
 
     def on_bar(self, bar: Bar, value: float, cash: float, warmup: bool) -> None:
         self._seen += 1
@@ -77,8 +82,12 @@ class ReplayRecorder(NullListener):
         self._values[n] = value
         self._n = n + 1
 
+    def on_trade_opened(self, event: TradeOpened, trade: OpenTrade) -> None:
+        self.open_trade = trade
+
     def on_trade_closed(self, event: TradeClosed) -> None:
         self.trades.append(event)
+        self.open_trade = None
 
     def on_entry_refused(self, bar: Bar, rule: str, message: str) -> None:
         self.refusals[rule] = self.refusals.get(rule, 0) + 1
@@ -106,6 +115,12 @@ class ReplayResult:
     data: BarArrays
     refusals: dict[str, int]
     kill_switch: KillSwitchTrip | None
+    open_trade: TradeClosed | None = None  # still open at the end, marked to market (exit_reason "open")
+
+    @property
+    def trade_rows(self) -> list[TradeClosed]:
+        """The trade table: every closed trade, then the position still open (marked to market)."""
+        return self.trades + ([self.open_trade] if self.open_trade else [])
 
     @property
     def traded(self) -> BarArrays:
@@ -136,6 +151,37 @@ def load_replay_bars(config: BotConfig, data: Path | None = None, start: datetim
     return resample_bars(load_bars(path, start, end), config.data.interval_seconds, source=str(path))
 
 
+def config_label(config: BotConfig) -> str:
+    """How messages name a config: its bot id, and its file when it has one."""
+    return f"{config.bot_id} ({config.source})" if config.source else config.bot_id
+
+
+def check_warmup(config: BotConfig, bars: BarArrays, warmup_bars: int | None = None) -> int:
+    """The warm-up bars a replay of ``config`` on ``bars`` uses (``warmup_bars``, else
+    ``data.lookback_bars``); raises DataError naming the config when it leaves no bar to trade."""
+    warmup = config.data.lookback_bars if warmup_bars is None else warmup_bars
+    if warmup >= len(bars):
+        origin = "data.lookback_bars" if warmup_bars is None else "--warmup"
+        most = f", at most {len(bars) - 1} here" if len(bars) > 1 else ""
+        raise DataError(f"{config_label(config)}: {origin} {warmup} leaves none of the {len(bars)} "
+                        f"bars at {config.data.interval} to trade on; use fewer warm-up bars "
+                        f"(--warmup N{most}) or more data")
+    return warmup
+
+
+def mark_to_market(trade: OpenTrade, bars: BarArrays) -> TradeClosed:
+    """The position still open after the last bar, valued at that bar's close as if sold there
+    without fees: its pnl is what the final equity counts for it. ``exit_reason`` is "open"."""
+    close = float(bars.close[-1])
+    pnl = (close - trade.entry_price) * trade.size - trade.entry_fee
+    cost = trade.entry_price * trade.size
+    return TradeClosed(entry_time=trade.entry_time, exit_time=utc_datetime(float(bars.ts[-1])),
+                       symbol=trade.symbol, side="long", size=trade.size,
+                       entry_price=trade.entry_price, exit_price=close, pnl=pnl,
+                       pnl_pct=pnl / cost * 100 if cost else 0.0, fees=trade.entry_fee,
+                       exit_reason=OPEN, bars_held=trade.bars_held, entry_mixin=trade.entry_reason)
+
+
 def paper_fills(config: BotConfig) -> PaperBroker:
     """A fresh broker with the paper broker's fill model and the config's balance and costs."""
     return PaperBroker(cash=config.broker.initial_balance, commission=config.broker.commission,
@@ -149,11 +195,7 @@ def run_replay(config: BotConfig, bars: BarArrays, warmup_bars: int | None = Non
     ``warmup_bars`` (default ``data.lookback_bars``, as the live bot warms up) feed only the
     indicators. ``on_progress(bars_seen)`` is called about a hundred times during the run.
     """
-    warmup = config.data.lookback_bars if warmup_bars is None else warmup_bars
-    if warmup >= len(bars):
-        origin = "data.lookback_bars" if warmup_bars is None else "--warmup"
-        raise DataError(f"{origin} {warmup} leaves none of the {len(bars)} bars to trade on; "
-                        f"use fewer warm-up bars (--warmup N) or more data")
+    warmup = check_warmup(config, bars, warmup_bars)
     recorder = ReplayRecorder(len(bars), on_progress, progress_every=max(1, len(bars) // 100))
     risk = RiskManager(config.risk, config.trading, on_kill_switch=recorder.on_kill_switch)
     cerebro = build_cerebro(feed=ArrayFeed(bars=bars, warmup_bars=warmup),
@@ -170,7 +212,9 @@ def run_replay(config: BotConfig, bars: BarArrays, warmup_bars: int | None = Non
     seconds = time.perf_counter() - started
     equity = recorder.equity
     prices = PriceSpan(float(bars.open[warmup]), float(bars.close[-1]))
+    still_open = mark_to_market(recorder.open_trade, bars) if recorder.open_trade else None
     metrics = compute_metrics(recorder.trades, equity, config.broker.initial_balance,
-                              interval_seconds=bars.interval_seconds, prices=prices)
+                              interval_seconds=bars.interval_seconds, prices=prices,
+                              open_trade=still_open, quote_currency=quote_currency(config))
     return ReplayResult(recorder.trades, equity, metrics, len(bars), warmup, seconds, bars,
-                        dict(recorder.refusals), recorder.kill_switch)
+                        dict(recorder.refusals), recorder.kill_switch, still_open)

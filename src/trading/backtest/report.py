@@ -37,7 +37,8 @@ def _trade_row(trade: TradeClosed) -> list[Any]:
 
 
 def write_trades_csv(path: Path, trades: Sequence[TradeClosed]) -> None:
-    """One row per round trip, the columns of TRADE_FIELDS, times ISO 8601 UTC."""
+    """One row per round trip, the columns of TRADE_FIELDS, times ISO 8601 UTC (a position still
+    open at the end is the last row, exit_reason "open", marked to market at the last close)."""
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(TRADE_FIELDS)
@@ -85,7 +86,7 @@ def write_report(out_dir: str | Path, report: ReplayReport, pictures: bool = Tru
     names = TEXT_FILES + (PICTURES if pictures else ()) + (PAGE,)
     paths = {name: out / name for name in names}
     document = report.document
-    write_trades_csv(paths["trades.csv"], report.result.trades)
+    write_trades_csv(paths["trades.csv"], report.result.trade_rows)
     write_equity_csv(paths["equity.csv"], report.result.equity, report.drawdown)
     write_json(paths["metrics.json"], document)
     write_html(paths[PAGE], report, document)

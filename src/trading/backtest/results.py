@@ -1,7 +1,7 @@
 """A sweep's results.csv: one row per point, appended as points finish, ranked at the end.
 
 Columns: ``rank``, ``point`` (the point's key), one column per grid axis, the in-sample figures
-(``trading.backtest.metrics.SUMMARY_KEYS`` without the period), with ``--train-end`` the same
+(``METRIC_COLUMNS``: the main ones of ``trading.backtest.metrics.SUMMARY_KEYS``), with ``--train-end`` the same
 figures out of sample prefixed ``oos_``, and ``seconds`` (the point's wall time). Appending row by
 row means a stopped sweep keeps every finished point; re-running reads them back and skips them.
 """
@@ -16,7 +16,13 @@ from trading.backtest.metrics import SUMMARY_KEYS
 from trading.backtest.sweep_worker import PointOutcome
 from trading.config.overrides import parse_value
 
-METRIC_COLUMNS = tuple(k for k in SUMMARY_KEYS if k not in ("start", "end"))
+# fixed, not every summary key: a sweep folder written by an earlier version keeps its columns,
+# so re-running its command still resumes it
+METRIC_COLUMNS = ("trades", "win_rate_pct", "total_return_pct", "market_change_pct",
+                  "max_drawdown_pct", "sharpe", "sortino", "profit_factor", "exposure_pct",
+                  "avg_trade_hours", "median_trade_hours", "best_trade_pct", "worst_trade_pct",
+                  "fees", "final_equity")
+assert set(METRIC_COLUMNS) <= set(SUMMARY_KEYS)
 OOS_PREFIX = "oos_"
 # --rank NAME: (column, higher is better)
 RANKS = {"sharpe": ("sharpe", True), "sortino": ("sortino", True),
@@ -43,12 +49,20 @@ def _sort_value(row: Mapping[str, Any], column: str, higher: bool) -> float:
     return -float(value) if higher else float(value)
 
 
-def rank_rows(rows: Iterable[Mapping[str, Any]], by: str) -> list[dict[str, Any]]:
-    """Rows best first by ``by`` (ties: higher total return, then the point key), numbered 1..n."""
+def rank_rows(rows: Iterable[Mapping[str, Any]], by: str,
+              min_trades: int = 0) -> list[dict[str, Any]]:
+    """Rows best first by ``by`` (ties: higher total return, then the point key), numbered 1..n.
+
+    A point with fewer than ``min_trades`` (in-sample) trades is listed after the ranked ones, in
+    the same order, with no rank (None): a Sharpe ratio of two trades says nothing.
+    """
     column, higher = rank_column(by)
     ordered = sorted(rows, key=lambda r: (_sort_value(r, column, higher),
                                           -(r.get("total_return_pct") or 0.0), r["point"]))
-    return [{**row, "rank": i} for i, row in enumerate(ordered, start=1)]
+    ranked = [row for row in ordered if (row.get("trades") or 0) >= min_trades]
+    unranked = [row for row in ordered if (row.get("trades") or 0) < min_trades]
+    return ([{**row, "rank": i} for i, row in enumerate(ranked, start=1)]
+            + [{**row, "rank": None} for row in unranked])
 
 
 def _cell(value: Any) -> str:

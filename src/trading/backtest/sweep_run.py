@@ -76,14 +76,15 @@ class SweepRun:
         return rows
 
     def finish(self, rows: dict[str, dict[str, Any]], rank: str, runner: PointRunner,
-               keep: int) -> list[dict[str, Any]]:
-        """Rank every point, rewrite results.csv in that order, write the ``keep`` best reports."""
-        ranked = rank_rows(rows.values(), rank)
+               keep: int, min_trades: int = 0) -> list[dict[str, Any]]:
+        """Rank every point with at least ``min_trades`` trades (the others follow, unranked),
+        rewrite results.csv in that order, write the ``keep`` best ranked points' reports."""
+        ranked = rank_rows(rows.values(), rank, min_trades)
         self.results.write(ranked)
         best_dir = self.folder / BEST
         if best_dir.exists():
             shutil.rmtree(best_dir)  # the best points of this ranking replace the last ranking's
-        best = ranked[:keep]
+        best = [row for row in ranked if row["rank"] is not None][:keep]
         tasks = self.plan.tasks(skip={p.key for p in self.plan.points} - {r["point"] for r in best},
                                 keep_results=True)
         for outcome in runner.run(tasks):

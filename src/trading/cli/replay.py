@@ -17,10 +17,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from trading.backtest.bars import BarLoader
+from trading.backtest.bars import BarLoader, ReplayData
 from trading.backtest.chart_worker import ChartWorker
 from trading.backtest.outdirs import REPLAY_ROOT, OutputExists, claim_dir, fresh_dir
-from trading.backtest.replay import run_replay
+from trading.backtest.periods import UNITS
+from trading.backtest.comparison import Span, common_spans, warn_symbol_mismatch
+from trading.backtest.replay import check_warmup, run_replay
 from trading.backtest.report import write_report
 from trading.backtest.report_inputs import ReplayReport
 from trading.cli import tables
@@ -35,6 +37,7 @@ from trading.cli.progress import ProgressBar
 from trading.cli.research_args import add_research_arguments, fail
 from trading.config.loading import CheckedConfig, check_config
 from trading.config.secrets import register_config_secrets
+from trading.core.settings import interval_label
 from trading.core.errors import (
     ConfigError,
     MixinError,
@@ -57,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path,
                         help="output folder (default: a fresh replays/<bot_id>/<UTC time>/); with "
                              "several configs each gets OUT/<bot_id>/")
+    parser.add_argument("--breakdown", action="append", choices=UNITS, default=[],
+                        help="print (and add to metrics.json) a table of pnl and trades per day, "
+                             "week or month (repeatable; default: month)")
     parser.add_argument("--no-pictures", action="store_true",
                         help="skip equity.png and trades.png (report.html is always written)")
     return parser
@@ -122,17 +128,21 @@ def _replay_all(args: argparse.Namespace, checked: list[CheckedConfig], loader: 
                 console: Any, pictures: ChartWorker | None) -> int:
     done: list[tuple[str, ReplayReport, Path]] = []
     try:
-        for c in checked:  # unusable data is reported before any folder is made
-            loader.load(c.config)
+        # unusable data, or a warm-up that leaves nothing to trade, is reported before any
+        # folder is made
+        datas = [loader.load(c.config) for c in checked]
+        for c, data in zip(checked, datas):
+            warn_symbol_mismatch(c.config, data.provenance.path)
+        spans = _spans(checked, datas, args.warmup)
         outs = _out_dirs(checked, args.out)
-        for c, out in zip(checked, outs):
-            data = loader.load(c.config)
-            progress = (ProgressBar(len(data.bars), f"replay {c.config.bot_id}")
+        for c, data, span, out in zip(checked, datas, spans, outs):
+            progress = (ProgressBar(len(span.bars), f"replay {c.config.bot_id}")
                         if not args.no_progress and sys.stderr.isatty() else None)
-            result = run_replay(c.config, data.bars, args.warmup, on_progress=progress)
+            result = run_replay(c.config, span.bars, span.warmup, on_progress=progress)
             if progress is not None:
                 progress.finish()
-            report = ReplayReport.of(c, result, data.provenance)
+            provenance = data.provenance if span.bars is data.bars else data.provenance.part(span.bars)
+            report = ReplayReport.of(c, result, provenance, args.breakdown)
             if pictures is not None:  # first, so they are drawn while the rest is written
                 pictures.draw(out, report)
             write_report(out, report, pictures=False)
@@ -146,7 +156,7 @@ def _replay_all(args: argparse.Namespace, checked: list[CheckedConfig], loader: 
     except OSError as exc:
         return _fail(f"cannot write the report: {exc}", EXIT_INVALID)
     if len(done) == 1:
-        _print_one(console, done[0][1])
+        _print_one(console, done[0][1], args.breakdown or ["month"])
     try:
         if pictures is not None:
             pictures.finish()
@@ -157,10 +167,21 @@ def _replay_all(args: argparse.Namespace, checked: list[CheckedConfig], loader: 
         console.print(f"files in {out}/: " + ", ".join(sorted(p.name for p in out.iterdir())))
     else:
         columns = [(_label(bot_id, i, done), r.document["summary"]) for i, (bot_id, r, _) in enumerate(done)]
-        console.print(tables.comparison_table(columns, f"Replay of {len(done)} configs"))
+        warmups = [f"{r.result.warmup_bars:,} x {interval_label(r.result.data.interval_seconds)}"
+                   for _, r, _ in done]
+        console.print(tables.comparison_table(columns, f"Replay of {len(done)} configs on the same "
+                                              f"traded bars", extra=[("Warm-up bars", warmups)]))
         for label, (_, _, out) in zip((c for c, _ in columns), done):
             console.print(f"  {label}: {out}/")
     return EXIT_OK
+
+
+def _spans(checked: list[CheckedConfig], datas: list[ReplayData], warmup: int | None) -> list[Span]:
+    """What each config replays: alone, its bars after its warm-up; side by side, the span every
+    config can trade (one market figure for one file)."""
+    if len(checked) == 1:
+        return [Span(datas[0].bars, check_warmup(checked[0].config, datas[0].bars, warmup))]
+    return common_spans([c.config for c in checked], [d.bars for d in datas], warmup)
 
 
 def _label(bot_id: str, index: int, done: list) -> str:
@@ -168,7 +189,7 @@ def _label(bot_id: str, index: int, done: list) -> str:
     return bot_id if len(same) == 1 else f"{bot_id} #{same.index(index) + 1}"
 
 
-def _print_one(console, report: ReplayReport) -> None:
+def _print_one(console, report: ReplayReport, breakdown: list[str]) -> None:
     result = report.result
     document = report.document
     rate = result.bars / result.seconds if result.seconds else 0.0
@@ -176,9 +197,11 @@ def _print_one(console, report: ReplayReport) -> None:
              f"{rate:,.0f} bars/s)")
     console.print(title)
     console.print(tables.summary_table(document["summary"]))
+    currency = document["summary"].get("quote_currency") or ""
     if document["by_exit_reason"]:
-        console.print(tables.exit_reason_table(document["by_exit_reason"]))
-    console.print(tables.month_table(document["by_month"]))
+        console.print(tables.exit_reason_table(document["by_exit_reason"], currency))
+    for unit in dict.fromkeys(breakdown):
+        console.print(tables.period_table(document[f"by_{unit}"], unit, currency))
     console.print(tables.risk_table(document["risk"]))
 
 

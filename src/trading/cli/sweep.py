@@ -87,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, help="sweep folder (default: sweeps/<bot_id>/<sweep key>/)")
     parser.add_argument("--keep", type=bar_count, default=3, metavar="K",
                         help="write full reports for the K best points (default 3)")
+    parser.add_argument("--min-trades", type=bar_count, default=10, metavar="N",
+                        help="rank only points with at least N trades (in sample); the others are "
+                             "listed after them, unranked (default 10; 0 ranks every point)")
     parser.add_argument("--top", type=_positive, default=10, metavar="N",
                         help="rows of the ranking printed (default 10; results.csv has all)")
     return parser
@@ -142,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = sweep.run(runner, state, on_point=_on_point(progress))
         if progress:
             progress.close()
-        ranked = sweep.finish(rows, args.rank, runner, args.keep)
+        ranked = sweep.finish(rows, args.rank, runner, args.keep, args.min_trades)
     except KeyboardInterrupt:
         if progress:
             progress.close()
@@ -155,14 +158,29 @@ def main(argv: list[str] | None = None) -> int:
         runner.close(cancel=True)
         return _fail(f"a point failed: {exc}", EXIT_RUNTIME)
     runner.close()
-    console = tables.console()
-    console.print(tables.ranking_table(ranked[:args.top], [a.name for a in plan.axes], args.rank,
-                                       out_of_sample=plan.train_end is not None,
-                                       title=_title(plan, args.rank, len(ranked))))
-    console.print(f"all {len(ranked)} points: {sweep.results.path}")
-    if args.keep:
-        console.print(f"reports of the best {min(args.keep, len(ranked))}: {folder / 'best'}/")
+    _print_ranking(plan, args, ranked, sweep.results.path, folder)
     return EXIT_OK
+
+
+def _print_ranking(plan: SweepPlan, args: argparse.Namespace, rows: list[dict], path: Path,
+                   folder: Path) -> None:
+    console = tables.console()
+    axes = [a.name for a in plan.axes]
+    ranked = [r for r in rows if r["rank"] is not None]
+    unranked = [r for r in rows if r["rank"] is None]
+    oos = plan.train_end is not None
+    console.print(tables.ranking_table(ranked[:args.top], axes, args.rank, out_of_sample=oos,
+                                       title=_title(plan, args.rank, len(ranked), len(unranked),
+                                                    args.min_trades)))
+    if unranked:
+        where = " in sample" if oos else ""
+        console.print(tables.ranking_table(
+            unranked[:args.top], axes, args.rank, out_of_sample=oos,
+            title=f"Not ranked: {len(unranked)} point(s) with fewer than {args.min_trades} "
+                  f"trades{where}\n(--min-trades N sets the least)"))
+    console.print(f"all {len(rows)} points: {path}")
+    if args.keep and ranked:
+        console.print(f"reports of the best {min(args.keep, len(ranked))}: {folder / 'best'}/")
 
 
 def _on_point(progress: SweepProgress | None) -> Callable[[PointOutcome], None] | None:
@@ -185,7 +203,7 @@ def _on_point(progress: SweepProgress | None) -> Callable[[PointOutcome], None] 
     return on_point
 
 
-def _title(plan: SweepPlan, rank: str, total: int) -> str:
+def _title(plan: SweepPlan, rank: str, ranked: int, unranked: int, min_trades: int) -> str:
     ts = plan.data.bars.ts
     split = plan.bars.split
     if split is None:
@@ -193,7 +211,8 @@ def _title(plan: SweepPlan, rank: str, total: int) -> str:
     else:
         period = (f"in sample {iso_z(float(ts[0]))} .. {iso_z(float(ts[split - 1]))}, "
                   f"out of sample {iso_z(float(ts[split]))} .. {iso_z(float(ts[-1]))}")
-    return f"Sweep {plan.base.config.bot_id}: {total} points ranked by {rank}\n{period}"
+    counted = f"{ranked} of {ranked + unranked}" if unranked else f"{ranked}"
+    return f"Sweep {plan.base.config.bot_id}: {counted} points ranked by {rank}\n{period}"
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
-// report.html's charts and tables, drawn on <canvas> from the REPORT object above (no library,
-// no network). Three charts share one time window: price (candles, trades, protective levels),
-// equity and drawdown. After the first draw the page records what it drew in
+// report.html's charts, drawn on <canvas> from the REPORT object above (no library, no network;
+// format.js before it formats and picks round ticks, tables.js after it fills the tables). The
+// charts share one time window: price (candles, the mixins' overlays, trades, protective levels),
+// a pane per other indicator (RSI, ATR, volume), equity and drawdown. After the first draw the page records what it drew in
 // <html data-rendered="...">, which the tests read through headless Chromium.
 "use strict";
 (function () {
@@ -15,25 +16,20 @@
   let markers = [];      // drawn trade markers, for hit tests: {x, y, trade, kind}
   const PAD = { l: 8, r: 78, t: 10, b: 6 };
   const AXIS = 22;       // room for time labels under the last chart
-  const charts = ["price", "equity", "drawdown"].map((id) => {
+  const P = R.indicators || [];  // P[0]: the price overlays; then one pane each
+  for (let k = 1; k < P.length; k++) {
+    const canvas = document.createElement("canvas");
+    canvas.id = "pane-" + k; canvas.dataset.height = "0.16"; canvas.dataset.pane = String(k);
+    $("equity").before(canvas);
+  }
+  const charts = ["price", ...P.slice(1).map((_, k) => "pane-" + (k + 1)), "equity", "drawdown"].map((id) => {
     const canvas = $(id);
     return { id, canvas, ctx: canvas.getContext("2d"), share: parseFloat(canvas.dataset.height),
              w: 0, h: 0, bottom: 0 };
   });
   const last = charts[charts.length - 1];
 
-  // ---- formatting ----------------------------------------------------------------------------
-  const iso = (t) => new Date(t * 1000).toISOString().slice(0, 16).replace("T", " ");
-  const num = (v, digits) => (v === null || v === undefined || !isFinite(v)) ? "n/a"
-    : Math.abs(v) >= 1e5 || Math.abs(v) < 1e-3 && v !== 0 ? v.toPrecision(digits || 6)
-    : (+v.toPrecision(digits || 6)).toString();
-  const pct = (v) => (v === null || v === undefined) ? "n/a" : v.toFixed(2) + " %";
-  const hours = (h) => {
-    if (h === null || h === undefined) return "n/a";
-    const m = Math.round(h * 60), d = Math.floor(m / 1440), hh = Math.floor(m % 1440 / 60);
-    return (d ? d + "d " : "") + (d || hh ? hh + "h " : "") + (m % 60) + "m";
-  };
-  const signClass = (v) => v > 0 ? "pos" : v < 0 ? "neg" : "";
+  const { iso, num, pct, escapeHtml } = RF;
 
   // ---- geometry --------------------------------------------------------------------------------
   function plotWidth(c) { return c.w - PAD.l - PAD.r; }
@@ -71,31 +67,29 @@
   }
 
   // ---- axes ------------------------------------------------------------------------------------
-  function yAxis(c, y, fmt) {
-    const ctx = c.ctx, ticks = 4;
+  function yAxis(c, y, unit) {
+    // round values (1, 2, 2.5 or 5 x a power of ten), as many as the chart's height holds
+    const ctx = c.ctx, { ticks, digits } = RF.niceTicks(y.lo, y.hi, Math.max(2, Math.floor((y.bottom - PAD.t) / 28)));
     ctx.fillStyle = "#666"; ctx.strokeStyle = "#eee"; ctx.lineWidth = 1;
     ctx.font = "11px system-ui, sans-serif"; ctx.textBaseline = "middle"; ctx.textAlign = "left";
-    for (let i = 0; i <= ticks; i++) {
-      const v = y.lo + (y.hi - y.lo) * (i + 0.5) / (ticks + 1), py = Math.round(y(v)) + 0.5;
+    for (const v of ticks) {
+      const py = Math.round(y(v)) + 0.5;
+      if (py < PAD.t || py > y.bottom) continue;
       ctx.beginPath(); ctx.moveTo(PAD.l, py); ctx.lineTo(c.w - PAD.r, py); ctx.stroke();
-      ctx.fillText(fmt(v), c.w - PAD.r + 6, py);
+      ctx.fillText(RF.tickLabel(v, digits) + (unit || ""), c.w - PAD.r + 6, py);
     }
   }
-  const STEPS = [60, 300, 900, 1800, 3600, 7200, 21600, 43200, 86400, 2 * 86400, 7 * 86400,
-                 14 * 86400, 30 * 86400, 91 * 86400, 182 * 86400, 365 * 86400];
   function timeAxis(c) {
-    const ctx = c.ctx, span = view[1] - view[0];
-    const step = STEPS.find((s) => span / s <= Math.max(2, plotWidth(c) / 110)) || STEPS[STEPS.length - 1];
+    const ctx = c.ctx, axis = RF.timeTicks(view[0], view[1], plotWidth(c) / 110);
     ctx.fillStyle = "#666"; ctx.strokeStyle = "#eee"; ctx.font = "11px system-ui, sans-serif";
     ctx.textAlign = "center"; ctx.textBaseline = "top";
-    for (let t = Math.ceil(view[0] / step) * step; t <= view[1]; t += step) {
+    for (const t of axis.ticks) {
       const x = Math.round(xOf(c, t)) + 0.5;
       for (const other of charts) {
         const o = other.ctx; o.strokeStyle = "#f0f0f0";
         o.beginPath(); o.moveTo(x, PAD.t); o.lineTo(x, other.h - PAD.b - (other === last ? AXIS : 0)); o.stroke();
       }
-      const label = step >= 86400 ? iso(t).slice(0, 10) : iso(t).slice(5);
-      ctx.fillText(label, x, c.h - AXIS + 4);
+      ctx.fillText(axis.label(t), x, c.h - AXIS + 4);
     }
   }
 
@@ -104,8 +98,12 @@
     const ctx = c.ctx, [i0, i1] = visible(C.t, C.step);
     let lo = Infinity, hi = -Infinity;
     for (let i = i0; i < i1; i++) { if (C.l[i] < lo) lo = C.l[i]; if (C.h[i] > hi) hi = C.h[i]; }
+    const overlays = P.length ? P[0].lines : [];
+    for (const line of overlays) {
+      for (let i = i0; i < i1; i++) { const v = line.v[i]; if (v !== null) { if (v < lo) lo = v; if (v > hi) hi = v; } }
+    }
     const y = yScale(c, lo, hi);
-    yAxis(c, y, (v) => num(v, 5));
+    yAxis(c, y);
     const bodyW = Math.max(1, (xOf(c, C.step) - xOf(c, 0)) * 0.7);
     for (let i = i0; i < i1; i++) {
       const x = xOf(c, C.t[i] + C.step / 2), up = C.c[i] >= C.o[i];
@@ -116,6 +114,7 @@
         ctx.fillRect(x - bodyW / 2, top, bodyW, Math.max(1, bot - top));
       }
     }
+    for (const line of overlays) polyline(c, y, line, i0, i1);
     markers = [];
     ctx.save();
     ctx.beginPath(); ctx.rect(PAD.l, 0, plotWidth(c), c.h); ctx.clip();
@@ -137,6 +136,44 @@
     c.y = y;
     return i1 - i0;
   }
+  function polyline(c, y, line, i0, i1) {
+    // an indicator's values at the candles' ends; a gap where it is not ready yet
+    const ctx = c.ctx;
+    ctx.save(); ctx.beginPath(); ctx.rect(PAD.l, 0, plotWidth(c), c.h); ctx.clip();
+    ctx.strokeStyle = line.color; ctx.lineWidth = 1.1; ctx.setLineDash(line.dash ? [5, 3] : []);
+    ctx.beginPath();
+    let pen = false;
+    for (let i = i0; i < i1; i++) {
+      const v = line.v[i];
+      if (v === null) { pen = false; continue; }
+      const x = xOf(c, C.t[i] + C.step / 2);
+      if (pen) ctx.lineTo(x, y(v)); else { ctx.moveTo(x, y(v)); pen = true; }
+    }
+    ctx.stroke(); ctx.restore();
+  }
+  function drawPane(c, pane) {
+    const [i0, i1] = visible(C.t, C.step);
+    let lo = Infinity, hi = -Infinity;
+    if (pane.fixed) { [lo, hi] = pane.fixed; } else {
+      for (const line of pane.lines) {
+        for (let i = i0; i < i1; i++) { const v = line.v[i]; if (v !== null) { if (v < lo) lo = v; if (v > hi) hi = v; } }
+      }
+      if (!isFinite(lo)) { lo = 0; hi = 1; }
+    }
+    const y = yScale(c, lo, hi), ctx = c.ctx;
+    yAxis(c, y);
+    ctx.save(); ctx.setLineDash([2, 3]); ctx.strokeStyle = "#999"; ctx.lineWidth = 1;
+    for (const level of pane.levels || []) {
+      const py = Math.round(y(level)) + 0.5;
+      ctx.beginPath(); ctx.moveTo(PAD.l, py); ctx.lineTo(c.w - PAD.r, py); ctx.stroke();
+    }
+    ctx.restore();
+    for (const line of pane.lines) polyline(c, y, line, i0, i1);
+    ctx.fillStyle = "#444"; ctx.font = "11px system-ui, sans-serif"; ctx.textAlign = "left"; ctx.textBaseline = "top";
+    ctx.fillText(pane.title + (pane.levels && pane.levels.length ? "  (levels " + pane.levels.join(", ") + ")" : ""), PAD.l + 4, PAD.t);
+    c.y = y;
+    return i1 - i0;
+  }
   function triangle(ctx, x, y, dir, color) {
     // entries point up from below the price, exits point down from above it
     const s = 6, tip = y + (dir > 0 ? 2 : -2), base = tip + dir * 10;
@@ -144,7 +181,7 @@
     ctx.beginPath(); ctx.moveTo(x, tip); ctx.lineTo(x - s, base); ctx.lineTo(x + s, base); ctx.closePath();
     ctx.fill(); ctx.stroke();
   }
-  function band(c, ts, step, lo, hi, color, fmt, fromZero) {
+  function band(c, ts, step, lo, hi, color, fmt, fromZero) {  // fmt: the ticks' unit
     const ctx = c.ctx, [i0, i1] = visible(ts, step);
     let min = fromZero ? 0 : Infinity, max = fromZero ? 0 : -Infinity;
     for (let i = i0; i < i1; i++) { if (lo[i] < min) min = lo[i]; if (hi[i] > max) max = hi[i]; }
@@ -168,10 +205,12 @@
     for (const c of charts) c.ctx.clearRect(0, 0, c.w, c.h);
     timeAxis(last);
     const candles = drawPrice(charts[0]);
-    const eq = band(charts[1], E.t, C.step, E.lo, E.hi, "#2166ac", (v) => num(v, 6), false);
-    const dd = band(charts[2], D.t, C.step, negDrawdown, zeros, "#d73027", (v) => v.toFixed(1) + "%", true);
+    const panes = P.slice(1).map((pane, k) => drawPane(charts[k + 1], pane));
+    const count = charts.length;
+    const eq = band(charts[count - 2], E.t, C.step, E.lo, E.hi, "#2166ac", "", false);
+    const dd = band(charts[count - 1], D.t, C.step, negDrawdown, zeros, "#d73027", "%", true);
     if (hover) crosshair(hover);
-    return { candles, equity: eq, drawdown: dd };
+    return { candles, panes, equity: eq, drawdown: dd };
   }
 
   // ---- hover: crosshair, readout and the trade tooltip -----------------------------------------
@@ -197,9 +236,9 @@
   }
   function showTooltip(m, px, py) {
     const tip = $("tooltip"), tr = m.trade, cls = tr.pnl > 0 ? "win" : "loss";
-    tip.innerHTML = "<b>Trade " + tr.n + " (" + m.kind + ")</b><br>" +
+    tip.innerHTML = "<b>Trade " + tr.n + " (" + (tr.open ? "open at the end" : m.kind) + ")</b><br>" +
       "entry " + iso(tr.entry_t) + " @ " + num(tr.entry_p) + "<br>" +
-      "exit&nbsp;&nbsp;" + iso(tr.exit_t) + " @ " + num(tr.exit_p) + "<br>" +
+      (tr.open ? "marked to market at the last close, " : "exit&nbsp;&nbsp;") + iso(tr.exit_t) + " @ " + num(tr.exit_p) + "<br>" +
       "pnl <b class='" + cls + "'>" + num(tr.pnl) + " (" + pct(tr.pnl_pct) + ")</b>, fees " + num(tr.fees) + "<br>" +
       "exit reason " + escapeHtml(tr.reason) + "<br>" + "held " + tr.bars + " bars" +
       (tr.sl ? "<br>stop loss " + num(tr.sl) : "") + (tr.tp ? "<br>take profit " + num(tr.tp) : "");
@@ -207,9 +246,6 @@
     const box = $("charts").getBoundingClientRect();
     tip.style.left = Math.min(px + 14, box.width - tip.offsetWidth - 4) + "px";
     tip.style.top = Math.max(0, py - tip.offsetHeight - 8) + "px";
-  }
-  function escapeHtml(s) {
-    return String(s).replace(/[&<>"']/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[ch]);
   }
   function onMove(ev, c) {
     const rect = c.canvas.getBoundingClientRect(), x = ev.clientX - rect.left, y = ev.clientY - rect.top;
@@ -251,58 +287,24 @@
   window.addEventListener("mouseup", () => { drag = null; });
   window.addEventListener("resize", () => { resize(); draw(); });
 
-  // ---- tables ----------------------------------------------------------------------------------
-  function table(id, head, rows) {
-    const el = $(id);
-    el.innerHTML = (head ? "<thead><tr>" + head.map((h) => "<th>" + escapeHtml(h) + "</th>").join("") + "</tr></thead>" : "") +
-      "<tbody>" + rows.map((r) => "<tr>" + r.map((cell) => {
-        const [text, cls] = Array.isArray(cell) ? cell : [cell, ""];
-        return "<td" + (cls ? " class='" + cls + "'" : "") + ">" + escapeHtml(text) + "</td>";
-      }).join("") + "</tr>").join("") + "</tbody>";
-    return el;
-  }
-  function tables() {
-    const s = R.tables.summary;
-    table("summary-table", null, [
-      ["Period", (s.start || "").slice(0, 16).replace("T", " ") + " .. " + (s.end || "").slice(0, 16).replace("T", " ")],
-      ["Trades", String(s.trades)], ["Win rate", pct(s.win_rate_pct)],
-      ["Total return", [pct(s.total_return_pct), signClass(s.total_return_pct)]],
-      ["Market (buy and hold)", [pct(s.market_change_pct), signClass(s.market_change_pct)]],
-      ["Max drawdown", pct(s.max_drawdown_pct)], ["Sharpe", num(s.sharpe, 3)], ["Sortino", num(s.sortino, 3)],
-      ["Profit factor", s.profit_factor === null ? (s.trades ? "n/a (no losing trade)" : "n/a") : num(s.profit_factor, 3)],
-      ["Exposure", pct(s.exposure_pct)], ["Avg trade", hours(s.avg_trade_hours)],
-      ["Median trade", hours(s.median_trade_hours)],
-      ["Best trade", [pct(s.best_trade_pct), signClass(s.best_trade_pct)]],
-      ["Worst trade", [pct(s.worst_trade_pct), signClass(s.worst_trade_pct)]],
-      ["Fees", num(s.fees)], ["Final equity", num(s.final_equity, 10)]]);
-    table("reason-table", ["exit reason", "trades", "win rate", "avg pnl", "total pnl"],
-      R.tables.by_exit_reason.map((r) => [r.exit_reason, String(r.trades), pct(r.win_rate_pct),
-        [pct(r.avg_pnl_pct), signClass(r.avg_pnl_pct)], [num(r.total_pnl), signClass(r.total_pnl)]]));
-    table("month-table", ["month", "trades", "win rate", "pnl", "return", "market"],
-      R.tables.by_month.map((r) => [r.month, String(r.trades), pct(r.win_rate_pct),
-        [num(r.pnl), signClass(r.pnl)], [pct(r.return_pct), signClass(r.return_pct)],
-        [pct(r.market_change_pct), signClass(r.market_change_pct)]]));
-    const risk = R.tables.risk, refused = Object.entries(risk.entries_refused);
-    table("risk-table", ["rule", "entries refused"],
-      (refused.length ? refused.map(([k, v]) => [k, String(v)]) : [["(none)", "0"]]).concat(
-        [["kill switch", risk.kill_switch ? "tripped " + risk.kill_switch.time.replace("T", " ") : "not tripped"]]));
-    const el = table("trades-table", ["#", "entry", "exit", "entry price", "exit price", "pnl", "pnl %", "exit reason", "bars"],
-      T.map((tr) => [String(tr.n), iso(tr.entry_t), iso(tr.exit_t), num(tr.entry_p), num(tr.exit_p),
-        [num(tr.pnl), signClass(tr.pnl)], [pct(tr.pnl_pct), signClass(tr.pnl_pct)], tr.reason, String(tr.bars)]));
-    el.querySelectorAll("tbody tr").forEach((row, i) => row.addEventListener("click", () => {
-      const tr = T[i], pad = Math.max((tr.exit_t - tr.entry_t) * 2, C.step * 30);
-      setView(tr.entry_t - pad, tr.exit_t + pad);
-      $("charts").scrollIntoView({ behavior: "smooth" });
-    }));
-    $("provenance").textContent = JSON.stringify(R.provenance, null, 2);
+  function legend() {
+    // what each colour and mark is: from R.legend, built with the page's data
+    $("legend").innerHTML = (R.legend || []).map((e) =>
+      "<span class='item'><span class='swatch " + e.kind + "' style='--c:" + e.color + "'></span>" +
+      escapeHtml(e.label) + "</span>").join("");
   }
 
   // ---- start -----------------------------------------------------------------------------------
   $("title").textContent = R.title;
   $("subtitle").textContent = R.subtitle;
+  legend();
   resize();
   const drawn = draw();
-  tables();
+  RT.fill(R, (tr) => {
+    const pad = Math.max((tr.exit_t - tr.entry_t) * 2, C.step * 30);
+    setView(tr.entry_t - pad, tr.exit_t + pad);
+    $("charts").scrollIntoView({ behavior: "smooth" });
+  });
   const painted = charts.map((c) => {
     const px = c.ctx.getImageData(0, 0, c.canvas.width, c.canvas.height).data;
     let count = 0;
@@ -310,8 +312,9 @@
     return count;
   });
   document.documentElement.dataset.rendered = JSON.stringify({
-    charts: charts.length, candles: drawn.candles, equity: drawn.equity, drawdown: drawn.drawdown,
-    markers: markers.length, painted, trade_rows: T.length,
+    charts: charts.length, candles: drawn.candles, panes: drawn.panes, equity: drawn.equity,
+    drawdown: drawn.drawdown, markers: markers.length, painted, trade_rows: T.length,
+    legend: document.querySelectorAll("#legend .item").length,
   });
   if (location.hash === "#selftest" && markers.length) {
     // hover the first trade's entry marker as a person would, and record what the tooltip says
