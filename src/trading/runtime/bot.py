@@ -21,13 +21,14 @@ from brokers.paper import BrokerSnapshot
 from feeds.live import BarSink, BarSource, LiveFeed, SinkClosed
 from strategies.custom_strategy import CustomStrategy
 from trading.config.models import BotConfig
-from trading.core.errors import (ConfigError, DamagedDatabase, LeaseHeld, LeaseLost, StoreError,
+from trading.core.errors import (ConfigError, LeaseHeld, LeaseLost, StoreError,
                                  TradingBotError)
 from trading.core.events import ErrorEvent, Event, KillSwitchEvent
 from trading.core.redaction import known_secrets
 from trading.core.timeutil import iso_z, utcnow
 from trading.core.types import Bar
-from trading.persistence.journal import Journal, journal_folder
+from trading.persistence.journal import Journal
+from trading.persistence.journal_owner import open_journal
 from trading.persistence.database import is_in_memory
 from trading.persistence.lease import BotLease
 from trading.persistence.repository import Store
@@ -206,15 +207,9 @@ class LiveTradingBot:
             wake_with(self._sink.wake)
         setup = strategy_setup(cfg, risk=self.risk, restored_trade=snap.position,
                                restored_orders=snap.pending_orders)
-        if cfg.logging.save_trades:
-            self.journal = Journal(journal_folder(cfg.bot_id), cfg.bot_id)
-            if snap.last_bar_ts is None and self.journal.has_history:
-                raise DamagedDatabase(
-                    f"the database {self.store.url} has no state for bot {cfg.bot_id}, but its "
-                    f"journal {self.journal.folder}/ records its orders and trades: the database "
-                    "was replaced, emptied or lost. The bot will not trade again what it already "
-                    "traded. Restore the database from a backup, or archive the journal with "
-                    f"'tradingbot reset {cfg.bot_id}' to start over")
+        if cfg.logging.save_trades:  # DamagedDatabase when this database lost what it knew
+            self.journal = open_journal(cfg.bot_id, shown_url=self.store.url,
+                                        has_state=snap.last_bar_ts is not None)
             self.journal.catch_up(self.store.orders(cfg.bot_id), self.store.trades(cfg.bot_id))
         self.listener = BotListener(
             bot_id=cfg.bot_id, store=self.store, broker=self.broker, risk=self.risk,
