@@ -78,3 +78,18 @@ def test_status_shows_every_bot_and_marks_the_stale_one(tmp_path):
 
     missing = tradingbot("status", "0009", cwd=tmp_path)
     assert missing.returncode == 1 and "no status for bot 0009" in missing.stderr
+
+
+def test_status_shows_trades_realised_pnl_and_why_a_bot_stopped_on_an_error(tmp_path):
+    _status(tmp_path, "0001", "stopped", timedelta(minutes=1), os.getpid(), trades=11,
+            realised_pnl=-7.1999)
+    _status(tmp_path, "0002", "error", timedelta(minutes=1), os.getpid(), trades=0,
+            realised_pnl=0.0, last_error="the bar source failed: HTTP 451 from the exchange")
+    done = tradingbot("status", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    header, *rows = done.stdout.splitlines()
+    assert "trades" in header and "realised pnl" in header
+    first = rows[0].split()
+    assert "11" in first and "-7.1999" in first
+    assert ("bot 0002 stopped on an error: the bar source failed: HTTP 451 from the exchange"
+            in done.stdout)

@@ -178,6 +178,12 @@ def test_kill_switch_stays_on_across_a_restart_until_reset(ws, tmp_path: Path):
     assert "kill switch cleared" in reset.stdout
     (state,) = ws.query("SELECT state FROM risk_state")[0]
     assert json.loads(state)["kill_switch"] is False
+    # `status` shows what is true now, not what the last run left
+    status = json.loads((ws.root / "logs" / "status" / f"{ws.bot_id}.json").read_text())
+    assert status["kill_switch"] is False
+    shown = subprocess.run([sys.executable, "-m", "trading.cli", "status"], cwd=ws.root,
+                           env=ws.env(), text=True, capture_output=True, timeout=60)
+    assert " ON " not in shown.stdout and " off " in shown.stdout, shown.stdout
 
 
 def test_a_broken_config_is_reported_without_a_traceback(ws):
@@ -303,6 +309,8 @@ def test_reset_archives_a_stopped_bot_and_is_refused_while_it_runs(ws, uninterru
         refused = subprocess.run([sys.executable, "-m", "trading.cli", "reset", str(ws.config_path)],
                                  cwd=ws.root, env=ws.env(), text=True, capture_output=True, timeout=60)
         assert refused.returncode == 1 and "is running, so this command changes nothing" in refused.stderr
+        assert f"then run 'tradingbot reset {ws.bot_id}' again" in refused.stderr
+        assert "start this one again" not in refused.stderr  # that is run's advice
         assert proc.poll() is None  # running before and after: the refusal came while it ran
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -322,13 +330,31 @@ def test_reset_archives_a_stopped_bot_and_is_refused_while_it_runs(ws, uninterru
     assert ws.query("SELECT count(*) FROM trades WHERE bot_id = ?", archived[0]) == [(len(before),)]
     journals = sorted(p.name for p in (ws.root / "logs" / "json").iterdir())
     assert journals == [archived[0]]
-    assert not (ws.root / "logs" / "status" / f"{ws.bot_id}.json").exists()
+    assert (ws.root / "logs" / "status" / "archive" / f"{archived[0]}.json").exists()
+    # `status` says the bot was reset (not that no bot ever ran here)
+    status = _cli(ws, "status")
+    assert status.returncode == 0 and "reset" in status.stdout.splitlines()[1]
+    assert f"archived as {archived[0]}; its next run starts over" in status.stdout
+    # a second reset has nothing left to do: done (0), and it says so
+    again = _cli(ws, "reset", str(ws.config_path))
+    assert again.returncode == 0, again.stderr
+    assert "nothing to reset" in again.stdout
+    assert len(list((ws.root / "logs" / "status" / "archive").iterdir())) == 1
     # the next run starts over, with nothing restored (at full speed: it runs the whole sample)
     ws.write_config(data={"speed": 0})
     finish = ws.run()
     assert finish.returncode == 0, finish.stderr
     assert "restoring bot" not in finish.stderr
-    assert ws.query("SELECT count(*) FROM trades WHERE bot_id = ?", ws.bot_id)[0][0] >= 5
+    ((count, total),) = ws.query("SELECT count(*), sum(pnl) FROM trades WHERE bot_id = ?", ws.bot_id)
+    assert count >= 5
+    status = json.loads((ws.root / "logs" / "status" / f"{ws.bot_id}.json").read_text())
+    assert status["state"] == "stopped" and status["trades"] == count
+    assert status["realised_pnl"] == pytest.approx(total, abs=1e-6)
+
+
+def _cli(ws: BotWorkspace, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "trading.cli", *args], cwd=ws.root, env=ws.env(),
+                          text=True, capture_output=True, timeout=60)
 
 
 def test_maintenance_commands_from_the_wrong_folder_never_create_a_database(ws, tmp_path: Path):

@@ -281,7 +281,9 @@ class LiveTradingBot:
         self._bar_status = bar_status(bar=bar, bars=self._bars, cash=self.broker.getcash(),
                                       value=self.broker.getvalue(), trade=trade,
                                       risk_state=self.risk.state,
-                                      refusals=self.listener.refusals.totals)
+                                      refusals=self.listener.refusals.totals,
+                                      closed=(self.listener.trades_total,
+                                              self.listener.realised_pnl))
         return strategy
 
     def _on_bar_processed(self, bar: Bar, warmup: bool) -> None:

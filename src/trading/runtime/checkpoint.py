@@ -77,7 +77,9 @@ class BotListener(NullListener):
         self._orders: list[OrderEvent] = []
         self._trades: list[TradeClosed] = []
         self._events: list[Event] = []
-        self.trades_closed = 0
+        self.trades_closed = 0  # this run's
+        rows = store.trades(bot_id)  # every run's, for the status: trades and realised pnl
+        self.trades_total, self.realised_pnl = len(rows), sum(r["pnl"] for r in rows)
         self.refusals = RefusalLog()
         self._bar: Bar | None = None
 
@@ -107,6 +109,8 @@ class BotListener(NullListener):
         self._trades.append(event)
         self._events.append(event)
         self.trades_closed += 1
+        self.trades_total += 1
+        self.realised_pnl += event.pnl
 
     def on_entry_refused(self, bar: Bar, rule: str, message: str) -> None:
         self.refusals.refused(bar, rule, message)
