@@ -30,10 +30,11 @@ from typing import Protocol
 from telegram import Update
 from telegram.error import TelegramError
 
-from notify.channel import ChannelError, redact
+from notify.channel import ChannelError
 from notify.commands import CommandRouter, Reply
 from notify.telegram import POLL_SECONDS, TelegramChannel
 from notify.telegram_access import Access, first_word
+from trading.core.redaction import redact
 
 log = logging.getLogger(__name__)
 
