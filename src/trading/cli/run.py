@@ -83,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         summary = bot.run()
     except TradingBotError as exc:
         if isinstance(exc, LeaseHeld):
+            # the shared log has this instance's "starting bot" line: say there why it did not
+            log.error("bot %s not started: %s", config.bot_id, exc, extra=FILE_ONLY)
             print(known_secrets().redact(f"bot {config.bot_id} not started: {exc}"),
                   file=sys.stderr)
             return EXIT_INVALID

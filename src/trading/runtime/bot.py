@@ -201,7 +201,8 @@ class LiveTradingBot:
         self.feed = LiveFeed(sink=self._sink, interval_seconds=cfg.data.interval_seconds,
                              on_invalid=self._on_invalid_bar,
                              on_status=self.notifications.data_state_changed,
-                             market_closes=bool(getattr(self._source, "market_closes", False)))
+                             market_closes=bool(getattr(self._source, "market_closes", False)),
+                             live_name=getattr(self._source, "live_state_name", "LIVE"))
         wake_with = getattr(self.broker, "wake_with", None)  # a venue broker reports between bars
         if wake_with is not None:
             wake_with(self._sink.wake)

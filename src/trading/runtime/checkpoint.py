@@ -146,6 +146,7 @@ class BotListener(NullListener):
         orders, trades, events = self._orders, self._trades, self._events
         self._orders, self._trades, self._events = [], [], []
         value, cash = self.broker.getvalue(), self.broker.getcash()
+        trades = [replace(t, equity=value) for t in trades]  # the journal's lines carry it too
         risk_state = self.risk.state.to_dict()
         holding = self._holding()
         if bar_ts is None:
