@@ -431,3 +431,13 @@ def test_every_trade_in_the_journal_carries_the_equity_after_it(ws):
     # the last trade's equity is the account's value at the end of the run (flat by then)
     assert lines[-1]["equity"] == pytest.approx(json.loads(
         (ws.root / "logs" / "status" / f"{ws.bot_id}.json").read_text())["value"])
+
+
+def test_run_warns_about_a_percent_written_as_a_fraction(ws):
+    ws.write_config(risk_management={"stop_loss_pct": 0.03})
+    done = ws.run()
+    assert done.returncode == 0, done.stderr
+    said = ("risk_management.stop_loss_pct: this key is in percent: 0.03 means 0.03%; "
+            "did you mean 3?")
+    assert said in done.stderr
+    assert said in (ws.root / "logs" / "live" / f"trading_bot_{ws.bot_id}.log").read_text()
