@@ -85,9 +85,9 @@ def open_journal(bot_id: str, *, shown_url: str, has_state: bool,
     if owner is not None and owner != database:
         moved = _set_aside(folder, bot_id)
         log.info("bot %s now runs on the database %s; its journal %s/ belonged to the database "
-                 "%s and was moved to %s/. This database is a new one for the bot: it starts "
-                 "with a new journal (and, if the database holds nothing of the bot yet, with "
-                 "no trades)", bot_id, database, folder, owner, moved)
+                 "%s and was moved to %s/. This database is a new one for the bot: the bot "
+                 "goes on from what this database holds of it, with a new journal", bot_id,
+                 database, folder, owner, moved)
     journal = Journal(folder, bot_id)
     if not has_state and journal.has_history:
         journal.close()
