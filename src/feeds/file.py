@@ -27,8 +27,11 @@ class FileBarSource:
     The file is read, checked and resampled to the config's interval here, at construction, so a
     bad file is a ``DataError`` for the user before anything starts. After ``resume_after(ts)``
     (a restart), every bar up to that time was already traded and is history too, when that is
-    more than ``lookback_bars``. ``speed`` 0 delivers as fast as the feed takes them.
+    more than ``lookback_bars``. ``speed`` 0 delivers as fast as the feed takes them. Its live
+    bars are a replay, and the bot's status says so (``live_state_name``).
     """
+
+    live_state_name = "REPLAY"
 
     def __init__(self, path: str | Path, interval_seconds: float, lookback_bars: int,
                  speed: float = 0.0, resume_after_ts: float | None = None) -> None:

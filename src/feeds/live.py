@@ -146,10 +146,12 @@ class LiveFeed(bt.feed.DataBase):
     strategy reads the bar through ``current_bar()`` and asks ``is_warmup()`` /
     ``is_last_warmup()``; the bot's status report reads ``last_bar_ts`` and ``status``.
     ``on_status(name)``, when given, hears each data state change on Backtrader's thread.
+    ``live_name`` is what ``status`` and ``on_status`` call the live state: a file replayed as a
+    live feed says ``REPLAY``, as no market data arrives now.
     """
 
     params = (("sink", None), ("interval_seconds", 0), ("on_invalid", None), ("on_status", None),
-              ("market_closes", False))
+              ("market_closes", False), ("live_name", "LIVE"))
 
     IDLE_WAIT = 0.05  # seconds a _load waits for a bar when Cerebro gives no qcheck
 
@@ -189,7 +191,10 @@ class LiveFeed(bt.feed.DataBase):
     @property
     def status(self) -> str:
         """The name of the last data state (``CONNECTED`` before the source said anything)."""
-        return self._getstatusname(getattr(self, "_laststatus", CONNECTED))
+        return self._state_name(getattr(self, "_laststatus", CONNECTED))
+
+    def _state_name(self, state: int) -> str:
+        return self.p.live_name if state == LIVE else self._getstatusname(state)
 
     # -- Backtrader pulls here -------------------------------------------------------------------
     def load(self) -> bool | None:
@@ -224,7 +229,7 @@ class LiveFeed(bt.feed.DataBase):
             elif kind == _STATUS:
                 self.put_notification(item[1])
                 if self.p.on_status is not None:  # e.g. the bot raising a status event
-                    self.p.on_status(self._getstatusname(item[1]))
+                    self.p.on_status(self._state_name(item[1]))
             else:
                 self._ended = True
                 self.put_notification(DISCONNECTED)

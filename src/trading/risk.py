@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from trading.core.equity import drawdown_pct
 from trading.core.settings import RiskConfig, TradingConfig
+from trading.core.timeutil import iso_z
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,8 @@ class RiskManager:
                 s.kill_switch = True
                 s.kill_reason = (f"drawdown {drawdown:.2f}% from peak {s.peak_equity:.2f} reached "
                                  f"trading.max_drawdown_pct {limit:g}%")
-                log.error("kill switch ON: %s; no new entries until reset", s.kill_reason)
+                log.error("%s kill switch ON: %s; no new entries until reset (tradingbot "
+                          "reset-kill-switch)", iso_z(ts), s.kill_reason)
                 if self._on_kill_switch:
                     self._on_kill_switch(s.kill_reason, drawdown)
 

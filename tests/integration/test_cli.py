@@ -108,3 +108,18 @@ def test_a_script_run_outside_the_virtualenv_says_how_to_install(script, tmp_pat
     assert "Traceback" not in done.stderr, done.stderr
     assert "is not installed" in done.stderr
     assert "python3 -m venv .venv && . .venv/bin/activate && pip install -e ." in done.stderr
+
+
+def test_status_shows_trades_realised_pnl_and_why_a_bot_stopped_on_an_error(tmp_path):
+    _status(tmp_path, "0001", "stopped", timedelta(minutes=1), os.getpid(), trades=11,
+            realised_pnl=-7.1999)
+    _status(tmp_path, "0002", "error", timedelta(minutes=1), os.getpid(), trades=0,
+            realised_pnl=0.0, last_error="the bar source failed: HTTP 451 from the exchange")
+    done = tradingbot("status", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    header, *rows = done.stdout.splitlines()
+    assert "trades" in header and "realised pnl" in header
+    first = rows[0].split()
+    assert "11" in first and "-7.1999" in first
+    assert ("bot 0002 stopped on an error: the bar source failed: HTTP 451 from the exchange"
+            in done.stdout)

@@ -205,3 +205,36 @@ def test_a_log_that_cannot_be_folded_stops_the_bot_with_a_failure(tmp_path, monk
     with pytest.raises(TradingBotError, match="writing its database failed: .*disk I/O error"):
         bot.run()
     assert bot.get_status()["state"] == "error"
+
+
+@pytest.mark.postgres
+def test_the_readme_example_moves_the_demo_bot_from_sqlite_to_postgresql(tmp_path, pg_url):
+    """The README's demo, then its PostgreSQL example in the same folder: a deliberate move to
+    another database starts there, with a journal of its own; the SQLite journal is set aside."""
+    ws = BotWorkspace(tmp_path)
+    ws.write_config()
+    first = ws.run()
+    assert first.returncode == 0, first.stderr
+    sqlite_trades = len(ws.trades())
+    assert sqlite_trades > 0
+    journals = tmp_path / "logs" / "json"
+    url = pg_url.replace("postgresql+psycopg://", "postgresql://")  # as the README writes it
+    second = ws.run("--db", url)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "replaced, emptied or lost" not in second.stderr
+    assert "This database is a new one for the bot" in second.stderr
+    assert "restoring bot" not in second.stderr  # nothing of the SQLite run is taken over
+    set_aside = [p for p in journals.iterdir() if p.name.startswith(f"{ws.bot_id}@")]
+    assert len(set_aside) == 1
+    assert len((set_aside[0] / "trades.jsonl").read_text().splitlines()) == sqlite_trades
+    on_server = BotWorkspace(tmp_path, db_url=pg_url)
+    try:
+        assert len(on_server.trades()) == sqlite_trades  # the same demo, traded afresh there
+    finally:
+        on_server.close()
+    assert len((journals / ws.bot_id / "trades.jsonl").read_text().splitlines()) == sqlite_trades
+    # run again on the server: the same database, restored, nothing set aside
+    third = ws.run("--db", url)
+    assert third.returncode == 0, third.stderr
+    assert "restoring bot" in third.stderr and "new one for the bot" not in third.stderr
+    assert len([p for p in journals.iterdir() if p.name.startswith(f"{ws.bot_id}@")]) == 1

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import signal
 import socket
@@ -157,6 +158,9 @@ def test_kill_switch_stays_on_across_a_restart_until_reset(ws, tmp_path: Path):
     first = ws.run()
     assert first.returncode == 0, first.stderr
     assert "kill switch ON" in first.stderr
+    # the ERROR line says at which bar, as the ENTRY and EXIT lines do
+    assert re.search(r"ERROR +trading\.risk: 2018-01-\d\dT\d\d:\d\d:00Z kill switch ON: "
+                     r"drawdown", first.stderr), first.stderr
     assert ws.query("SELECT kind FROM events WHERE kind = 'kill_switch'")
     trades_before = ws.trades()
     (first_last_bar,) = ws.query("SELECT last_bar_ts FROM bots")[0]
@@ -182,6 +186,12 @@ def test_kill_switch_stays_on_across_a_restart_until_reset(ws, tmp_path: Path):
     assert "kill switch cleared" in reset.stdout
     (state,) = ws.query("SELECT state FROM risk_state")[0]
     assert json.loads(state)["kill_switch"] is False
+    # `status` shows what is true now, not what the last run left
+    status = json.loads((ws.root / "logs" / "status" / f"{ws.bot_id}.json").read_text())
+    assert status["kill_switch"] is False
+    shown = subprocess.run([sys.executable, "-m", "trading.cli", "status"], cwd=ws.root,
+                           env=ws.env(), text=True, capture_output=True, timeout=60)
+    assert " ON " not in shown.stdout and " off " in shown.stdout, shown.stdout
 
 
 def test_a_broken_config_is_reported_without_a_traceback(ws):
@@ -225,7 +235,7 @@ def test_heartbeat_writes_the_status_while_running_and_equity_is_recorded_per_ba
                            "position", "entries_today", "pnl_today", "drawdown_pct", "kill_switch",
                            "uptime_seconds", "last_error", "updated_at", "pid", "host", "version"}
     assert status["symbol"] == "ETHBTC" and status["state"] == "stopped"
-    assert status["data_status"] == "DISCONNECTED" and seen[-1]["data_status"] == "LIVE"
+    assert status["data_status"] == "DISCONNECTED" and seen[-1]["data_status"] == "REPLAY"
     assert "heartbeat 7001: running" in err
     (live_bars,) = ws.query("SELECT count(*) FROM equity")[0]
     (last_bar,) = ws.query("SELECT max(ts) FROM equity")[0]
@@ -309,7 +319,12 @@ def test_a_second_instance_of_a_running_bot_is_refused_and_changes_nothing(ws_an
         assert "Traceback" not in second.stderr
         assert f"bot {ws.bot_id} is already running" in second.stderr
         assert f"pid {first.pid}" in second.stderr and "until" in second.stderr
+        assert second.stderr.count("is already running") == 1  # the terminal gets it once
         assert first.poll() is None  # the running bot goes on
+        # the shared log has the refused instance's start: it says why it stopped there too
+        log = (ws.root / "logs" / "live" / f"trading_bot_{ws.bot_id}.log").read_text()
+        assert f"ERROR   trading.cli.run: bot {ws.bot_id} not started: bot {ws.bot_id} is " \
+               f"already running: host {socket.gethostname()}, pid {first.pid}" in log
     finally:
         first.send_signal(signal.SIGTERM)
         _, err = first.communicate(timeout=60)
@@ -331,6 +346,8 @@ def test_reset_archives_a_stopped_bot_and_is_refused_while_it_runs(ws, uninterru
         refused = subprocess.run([sys.executable, "-m", "trading.cli", "reset", str(ws.config_path)],
                                  cwd=ws.root, env=ws.env(), text=True, capture_output=True, timeout=60)
         assert refused.returncode == 1 and "is running, so this command changes nothing" in refused.stderr
+        assert f"then run 'tradingbot reset {ws.bot_id}' again" in refused.stderr
+        assert "start this one again" not in refused.stderr  # that is run's advice
         assert proc.poll() is None  # running before and after: the refusal came while it ran
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -350,13 +367,31 @@ def test_reset_archives_a_stopped_bot_and_is_refused_while_it_runs(ws, uninterru
     assert ws.query("SELECT count(*) FROM trades WHERE bot_id = ?", archived[0]) == [(len(before),)]
     journals = sorted(p.name for p in (ws.root / "logs" / "json").iterdir())
     assert journals == [archived[0]]
-    assert not (ws.root / "logs" / "status" / f"{ws.bot_id}.json").exists()
+    assert (ws.root / "logs" / "status" / "archive" / f"{archived[0]}.json").exists()
+    # `status` says the bot was reset (not that no bot ever ran here)
+    status = _cli(ws, "status")
+    assert status.returncode == 0 and "reset" in status.stdout.splitlines()[1]
+    assert f"archived as {archived[0]}; its next run starts over" in status.stdout
+    # a second reset has nothing left to do: done (0), and it says so
+    again = _cli(ws, "reset", str(ws.config_path))
+    assert again.returncode == 0, again.stderr
+    assert "nothing to reset" in again.stdout
+    assert len(list((ws.root / "logs" / "status" / "archive").iterdir())) == 1
     # the next run starts over, with nothing restored (at full speed: it runs the whole sample)
     ws.write_config(data={"speed": 0})
     finish = ws.run()
     assert finish.returncode == 0, finish.stderr
     assert "restoring bot" not in finish.stderr
-    assert ws.query("SELECT count(*) FROM trades WHERE bot_id = ?", ws.bot_id)[0][0] >= 5
+    ((count, total),) = ws.query("SELECT count(*), sum(pnl) FROM trades WHERE bot_id = ?", ws.bot_id)
+    assert count >= 5
+    status = json.loads((ws.root / "logs" / "status" / f"{ws.bot_id}.json").read_text())
+    assert status["state"] == "stopped" and status["trades"] == count
+    assert status["realised_pnl"] == pytest.approx(total, abs=1e-6)
+
+
+def _cli(ws: BotWorkspace, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "trading.cli", *args], cwd=ws.root, env=ws.env(),
+                          text=True, capture_output=True, timeout=60)
 
 
 def test_maintenance_commands_from_the_wrong_folder_never_create_a_database(ws, tmp_path: Path):
@@ -395,3 +430,42 @@ def test_the_journal_holds_every_committed_trade_and_order_state_exactly_once(ws
     assert len(order_keys) == len(set(order_keys)), "an order state was journalled twice"
     committed = ws.query("SELECT client_order_id, status FROM orders")
     assert set(committed) <= {(cid, status) for cid, status, _ in order_keys}
+
+
+def test_each_data_state_is_logged_once_and_a_file_replay_says_replay(ws):
+    ws.write_config()
+    done = ws.run()
+    assert done.returncode == 0, done.stderr
+    log = (ws.root / "logs" / "live" / f"trading_bot_{ws.bot_id}.log").read_text()
+    states = [line.split("] data | ", 1)[1] for line in log.splitlines() if "] data | " in line]
+    assert [s.split(" | at ")[0] for s in states] == [
+        "data 5m from file: DELAYED", "data 5m from file: REPLAY (was DELAYED)"]
+    assert "(was None)" not in log and "LIVE" not in log
+    assert log.count("DELAYED") == 2  # once as a state, once as what REPLAY followed
+    events = [json.loads(line) for line in
+              (ws.root / "logs" / "json" / ws.bot_id / "events.jsonl").read_text().splitlines()]
+    assert [e["status"]["data_status"] for e in events if e.get("change") == "data"] == [
+        "DELAYED", "REPLAY"]
+
+
+def test_every_trade_in_the_journal_carries_the_equity_after_it(ws):
+    ws.write_config()
+    done = ws.run()
+    assert done.returncode == 0, done.stderr
+    lines = _journal(ws, "trades.jsonl")
+    assert len(lines) >= 5
+    for line in lines:
+        assert isinstance(line["equity"], float), line
+    # the last trade's equity is the account's value at the end of the run (flat by then)
+    assert lines[-1]["equity"] == pytest.approx(json.loads(
+        (ws.root / "logs" / "status" / f"{ws.bot_id}.json").read_text())["value"])
+
+
+def test_run_warns_about_a_percent_written_as_a_fraction(ws):
+    ws.write_config(risk_management={"stop_loss_pct": 0.03})
+    done = ws.run()
+    assert done.returncode == 0, done.stderr
+    said = ("risk_management.stop_loss_pct: this key is in percent: 0.03 means 0.03%; "
+            "did you mean 3?")
+    assert said in done.stderr
+    assert said in (ws.root / "logs" / "live" / f"trading_bot_{ws.bot_id}.log").read_text()

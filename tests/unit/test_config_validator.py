@@ -568,3 +568,29 @@ def test_poll_delay_defaults_to_five_seconds_and_is_bounded(doc):
     for bad in (-1, 601, "soon"):
         doc["data"]["poll_delay_seconds"] = bad
         assert [e for e in errors(doc) if e.startswith("0001.json: data.poll_delay_seconds: ")]
+
+
+def test_a_percent_key_written_as_a_fraction_is_a_warning_that_names_the_unit(doc):
+    doc["risk_management"]["stop_loss_pct"] = 0.03
+    doc["trading"]["max_drawdown_pct"] = 0.05
+    doc["strategy"]["exit_logic"] = [{"name": "FixedRatioExitMixin",
+                                      "params": {"x_take_profit_pct": 0.08, "x_stop_loss_pct": 2}}]
+    report = validate_document(doc, SOURCE, env=SECRETS)
+    assert report.errors == []
+    assert report.warnings == [
+        "0001.json: trading.max_drawdown_pct: this key is in percent: 0.05 means 0.05%; did you "
+        "mean 5? (fractions are only position_size, max_exposure and commission)",
+        "0001.json: strategy.exit_logic[0].params.x_take_profit_pct: this key is in percent: "
+        "0.08 means 0.08%; did you mean 8? (fractions are only position_size, max_exposure and "
+        "commission)",
+        "0001.json: risk_management.stop_loss_pct: this key is in percent: 0.03 means 0.03%; did "
+        "you mean 3? (fractions are only position_size, max_exposure and commission)"]
+
+
+def test_percents_of_0_1_and_more_zero_and_a_small_slippage_are_not_warned(doc):
+    doc["risk_management"]["stop_loss_pct"] = 0.1
+    doc["risk_management"]["take_profit_pct"] = 0
+    doc["broker"]["slippage_pct"] = 0.02  # a liquid market's slippage, in percent
+    doc["broker"]["commission"] = 0.0005  # a fraction: 0.05%
+    report = validate_document(doc, SOURCE, env=SECRETS)
+    assert report.errors == [] and report.warnings == []

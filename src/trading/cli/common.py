@@ -76,10 +76,12 @@ def stopped_bot(config: BotConfig, db_url: str | None) -> Iterator[Store]:
         store.close()
 
 
-def report_store_error(bot_id: str, exc: StoreError | LeaseHeld) -> int:
-    """Print why a command could not work on a bot's database; return its exit code."""
+def report_store_error(bot_id: str, exc: StoreError | LeaseHeld, *, command: str) -> int:
+    """Print why ``command`` could not work on a bot's database; return its exit code."""
     if isinstance(exc, LeaseHeld):
-        print(f"bot {bot_id} is running, so this command changes nothing: {exc}", file=sys.stderr)
+        print(f"bot {bot_id} is running, so this command changes nothing ({exc.holder}). Stop "
+              "the bot first (Ctrl+C or SIGTERM, /stop in Telegram, or systemctl stop "
+              f"tradingbot@{bot_id}), then run '{command} {bot_id}' again", file=sys.stderr)
         return EXIT_INVALID
     print(f"bot {bot_id}: {exc}", file=sys.stderr)
     return EXIT_INVALID if isinstance(exc, NoDatabase) else EXIT_RUNTIME

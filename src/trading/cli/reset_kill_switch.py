@@ -17,6 +17,7 @@ from trading.config.env_file import load_env_file
 from trading.config.loading import load_config
 from trading.core.errors import ConfigError, LeaseHeld, StoreError
 from trading.risk import RiskState
+from trading.runtime.status import amend_status_file
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
             state.reset_kill_switch()
             store.save_risk_state(config.bot_id, state.to_dict())
     except (StoreError, LeaseHeld) as exc:
-        return report_store_error(config.bot_id, exc)
+        return report_store_error(config.bot_id, exc, command="tradingbot reset-kill-switch")
+    amend_status_file(config.bot_id, {"kill_switch": False})  # what `tradingbot status` shows
     print(f"bot {config.bot_id}: kill switch cleared (it was on: {reason}). "
           "Entries resume at the next start; the drawdown peak restarts from the current equity.")
     return EXIT_OK

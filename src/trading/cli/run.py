@@ -24,6 +24,8 @@ from trading.cli.stop_signals import StopSignals, install_stop_signals
 from trading.config.env_file import load_env_file
 from trading.config.loading import check_config
 from trading.config.secrets import register_config_secrets
+from trading.config.units import percent_warnings
+from trading.config.validator import json_path
 from trading.core.errors import ConfigError, DataError, LeaseHeld, TradingBotError
 from trading.core.redaction import known_secrets
 from trading.runtime.bot import LiveTradingBot
@@ -91,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     signals.attach(bot.stop)
     if loaded:
         log.info("read %s from .env", ", ".join(loaded))
+    for where, message in percent_warnings(checked.document):  # `validate` says it too
+        log.warning("%s: %s: %s", config.source, json_path(where), message)
     log.info("starting bot %s: %s, %s %s via %s, broker %s", config.bot_id, config.description,
              config.data.symbol, config.data.interval, config.data.data_source, config.broker.type)
     log.info("database URL from %s", "--db" if args.db else config.database_url_from)
@@ -98,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         summary = bot.run()
     except TradingBotError as exc:
         if isinstance(exc, LeaseHeld):
+            # the shared log has this instance's "starting bot" line: say there why it did not
+            log.error("bot %s not started: %s", config.bot_id, exc, extra=FILE_ONLY)
             print(known_secrets().redact(f"bot {config.bot_id} not started: {exc}"),
                   file=sys.stderr)
             return EXIT_INVALID

@@ -1,8 +1,10 @@
 """``tradingbot status [BOT...] [--json]``: every bot's status file as one table.
 
-Reads ``logs/status/<bot_id>.json`` (written by each bot's heartbeat and when it stops). A bot
-that says it is running but whose file is older than three heartbeats is marked stale: its
-process is hung or died without a word (``process gone`` when its pid no longer exists here).
+Reads ``logs/status/<bot_id>.json`` (written by each bot's heartbeat and when it stops, changed
+by ``reset-kill-switch``, replaced by ``reset``). Below the table: why each bot in ``error``
+stopped, and where a reset bot's history went. A bot that says it is running but whose file is
+older than three heartbeats is marked stale: its process is hung or died without a word
+(``process gone`` when its pid no longer exists here).
 """
 from __future__ import annotations
 
@@ -18,8 +20,8 @@ from trading.cli.common import EXIT_INVALID, EXIT_OK, command_parser
 from trading.core.timeutil import utcnow
 from trading.runtime.status import STALE_AFTER_HEARTBEATS, STATUS_DIR, STOPPED_STATES
 
-COLUMNS = ("bot", "state", "symbol", "data", "last bar", "value", "position", "entries today",
-           "pnl today", "drawdown", "kill switch", "updated")
+COLUMNS = ("bot", "state", "symbol", "data", "last bar", "value", "position", "trades",
+           "realised pnl", "entries today", "pnl today", "drawdown", "kill switch", "updated")
 
 
 def _age_seconds(status: dict[str, Any]) -> float | None:
@@ -75,10 +77,22 @@ def row(status: dict[str, Any]) -> tuple[str, ...]:
             str(status.get("data_status") or "-"), str(status.get("last_bar_time") or "-"),
             _number(status.get("value")),
             f"{pos['size']:.8g} @ {pos['entry_price']:.8g}" if pos else "flat",
+            str(status.get("trades", "-")), _number(status.get("realised_pnl")),
             str(status.get("entries_today", 0)), _number(status.get("pnl_today")),
             f"{status.get('drawdown_pct', 0.0):.2f}%",
             "ON" if status.get("kill_switch") else "off",
             f"{_duration(age)} ago" if age is not None else "?")
+
+
+def note(status: dict[str, Any]) -> str | None:
+    """What the table has no room for: why a bot stopped on an error, where a reset put it."""
+    bot = status.get("bot_id", "?")
+    if status.get("state") == "error":
+        return f"bot {bot} stopped on an error: {status.get('last_error') or 'no reason recorded'}"
+    if status.get("state") == "reset":
+        return (f"bot {bot} was reset: its rows, journal and last status were archived as "
+                f"{status.get('archived_as', '?')}; its next run starts over")
+    return None
 
 
 def table(rows: list[tuple[str, ...]]) -> str:
@@ -131,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
                          indent=2))
     elif statuses:
         print(table([row(s) for s in statuses]))
+        for line in filter(None, (note(s) for s in statuses)):
+            print(line)
     elif not missing:
         print(f"no bot has run from this folder yet (no status files in {args.dir}/)")
     return EXIT_INVALID if missing else EXIT_OK

@@ -28,6 +28,7 @@ from trading.config.names import file_bot_id_problem, log_file_problem
 from trading.config.schema import (BOT_ID_PATTERN, BOT_ID_WORDS, DAILY_SUMMARY_PATTERN, MAX_NAME,
                                    MIN_SPEED, URL_PATTERN, apply_defaults,
                                    config_schema)
+from trading.config.units import percent_warnings
 from trading.core.settings import CHANNELS, FILE_SOURCE, INTERVALS
 from trading.core.text import printable, shortened
 from trading.venues.registry import Venue, venues
@@ -344,6 +345,7 @@ def _warnings(doc: Mapping[str, Any], env: Mapping[str, str],
               errors: set[JsonPath]) -> Iterator[Problem]:
     """What the environment lacks; a channel whose settings have errors is not resolved."""
     yield from _position_warnings(doc)
+    yield from (p for p in percent_warnings(doc) if p[0] not in errors)  # 0.03 meant as 3%
     yield from _venue_warnings(doc, env, errors)
     for channel in CHANNELS:
         settings = _channel_on(doc, channel)

@@ -88,8 +88,13 @@ class RiskLimitReached(TradingBotError):
 class LeaseHeld(TradingBotError):
     """Another process runs this bot: it holds the bot's lease and it has not expired.
 
-    The message names the holder (host, pid) and when its lease expires, and what to do.
+    The message names the holder (host, pid) and when its lease expires, and what to do;
+    ``holder`` is the first part alone, for a command that gives its own advice.
     """
+
+    def __init__(self, message: str, holder: str = "") -> None:
+        super().__init__(message)
+        self.holder = holder or message
 
 
 class LeaseLost(TradingBotError):

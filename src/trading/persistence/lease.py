@@ -99,7 +99,7 @@ class BotLease:
             their_token, holder = found.token, _lease_info(found)
             why = self._takeover_reason(holder, now)
             if why is None:
-                raise LeaseHeld(self._held_message(holder))
+                raise LeaseHeld(self._held_message(holder), self._holder(holder))
             with self.store._transaction(f"taking over the lease of bot {self.bot_id}") as conn:
                 mine = self._row(token, self.clock(conn))
                 taken = conn.execute(
@@ -110,10 +110,11 @@ class BotLease:
             if taken:
                 return self._took(token, mine, (holder, why))
             # someone renewed or took it in between: look again
-        raise LeaseHeld(self._held_message(holder) if holder else
-                        f"the lease of bot {self.bot_id} in {self.store.url} kept changing hands "
-                        f"over {ATTEMPTS} attempts: another instance is starting too; stop it "
-                        "and start this one again")
+        if holder is not None:
+            raise LeaseHeld(self._held_message(holder), self._holder(holder))
+        changing = (f"the lease of bot {self.bot_id} in {self.store.url} kept changing hands "
+                    f"over {ATTEMPTS} attempts: another instance is starting")
+        raise LeaseHeld(f"{changing} too; stop it and start this one again", changing)
 
     def renew(self) -> LeaseInfo:
         """Push the expiry ``ttl_seconds`` past now. Raises ``LeaseLost`` when this process no
@@ -180,10 +181,13 @@ class BotLease:
             return f"process {holder.pid} no longer exists on this host"
         return None
 
+    def _holder(self, holder: LeaseInfo) -> str:
+        return (f"host {holder.host}, pid {holder.pid} holds its lease in {self.store.url} "
+                f"(taken {iso_z(holder.taken_at)}, renewed {iso_z(holder.renewed_at)}) until "
+                f"{iso_z(holder.expires_at)}")
+
     def _held_message(self, holder: LeaseInfo) -> str:
-        return (f"bot {self.bot_id} is already running: host {holder.host}, pid {holder.pid} "
-                f"holds its lease in {self.store.url} (taken {iso_z(holder.taken_at)}, renewed "
-                f"{iso_z(holder.renewed_at)}) until {iso_z(holder.expires_at)}. Stop that "
+        return (f"bot {self.bot_id} is already running: {self._holder(holder)}. Stop that "
                 f"instance (process {holder.pid} on {holder.host}), or, if it is gone, wait "
                 f"until its lease expires at {iso_z(holder.expires_at)} and start this one again")
 

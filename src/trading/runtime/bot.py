@@ -23,13 +23,14 @@ from feeds.first_contact import run_source
 from feeds.live import BarSink, BarSource, LiveFeed, SinkClosed
 from strategies.custom_strategy import CustomStrategy
 from trading.config.models import BotConfig
-from trading.core.errors import (ConfigError, DamagedDatabase, DiskFull, LeaseHeld, LeaseLost,
+from trading.core.errors import (ConfigError, DiskFull, LeaseHeld, LeaseLost,
                                  StoreError, TradingBotError)
 from trading.core.events import ErrorEvent, Event, KillSwitchEvent
 from trading.core.redaction import known_secrets
 from trading.core.timeutil import iso_z, utcnow
 from trading.core.types import Bar
-from trading.persistence.journal import Journal, journal_folder
+from trading.persistence.journal import Journal
+from trading.persistence.journal_owner import open_journal
 from trading.persistence.database import is_in_memory
 from trading.persistence.lease import BotLease
 from trading.persistence.repository import Store
@@ -231,21 +232,16 @@ class LiveTradingBot:
         self.feed = LiveFeed(sink=self._sink, interval_seconds=cfg.data.interval_seconds,
                              on_invalid=self._on_invalid_bar,
                              on_status=self.notifications.data_state_changed,
-                             market_closes=bool(getattr(self._source, "market_closes", False)))
+                             market_closes=bool(getattr(self._source, "market_closes", False)),
+                             live_name=getattr(self._source, "live_state_name", "LIVE"))
         wake_with = getattr(self.broker, "wake_with", None)  # a venue broker reports between bars
         if wake_with is not None:
             wake_with(self._sink.wake)
         setup = strategy_setup(cfg, risk=self.risk, restored_trade=snap.position,
                                restored_orders=snap.pending_orders)
-        if cfg.logging.save_trades:
-            self.journal = Journal(journal_folder(cfg.bot_id), cfg.bot_id)
-            if snap.last_bar_ts is None and self.journal.has_history:
-                raise DamagedDatabase(
-                    f"the database {self.store.url} has no state for bot {cfg.bot_id}, but its "
-                    f"journal {self.journal.folder}/ records its orders and trades: the database "
-                    "was replaced, emptied or lost. The bot will not trade again what it already "
-                    "traded. Restore the database from a backup, or archive the journal with "
-                    f"'tradingbot reset {cfg.bot_id}' to start over")
+        if cfg.logging.save_trades:  # DamagedDatabase when this database lost what it knew
+            self.journal = open_journal(cfg.bot_id, shown_url=self.store.url,
+                                        has_state=snap.last_bar_ts is not None)
             self.journal.catch_up(self.store.orders(cfg.bot_id), self.store.trades(cfg.bot_id))
         self.listener = BotListener(
             bot_id=cfg.bot_id, store=self.store, broker=self.broker, risk=self.risk,
@@ -317,7 +313,9 @@ class LiveTradingBot:
         self._bar_status = bar_status(bar=bar, bars=self._bars, cash=self.broker.getcash(),
                                       value=self.broker.getvalue(), trade=trade,
                                       risk_state=self.risk.state,
-                                      refusals=self.listener.refusals.totals)
+                                      refusals=self.listener.refusals.totals,
+                                      closed=(self.listener.trades_total,
+                                              self.listener.realised_pnl))
         return strategy
 
     def _on_bar_processed(self, bar: Bar, warmup: bool) -> None:

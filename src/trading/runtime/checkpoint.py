@@ -77,7 +77,9 @@ class BotListener(NullListener):
         self._orders: list[OrderEvent] = []
         self._trades: list[TradeClosed] = []
         self._events: list[Event] = []
-        self.trades_closed = 0
+        self.trades_closed = 0  # this run's
+        rows = store.trades(bot_id)  # every run's, for the status: trades and realised pnl
+        self.trades_total, self.realised_pnl = len(rows), sum(r["pnl"] for r in rows)
         self.refusals = RefusalLog()
         self._bar: Bar | None = None
 
@@ -107,6 +109,8 @@ class BotListener(NullListener):
         self._trades.append(event)
         self._events.append(event)
         self.trades_closed += 1
+        self.trades_total += 1
+        self.realised_pnl += event.pnl
 
     def on_entry_refused(self, bar: Bar, rule: str, message: str) -> None:
         self.refusals.refused(bar, rule, message)
@@ -142,6 +146,7 @@ class BotListener(NullListener):
         orders, trades, events = self._orders, self._trades, self._events
         self._orders, self._trades, self._events = [], [], []
         value, cash = self.broker.getvalue(), self.broker.getcash()
+        trades = [replace(t, equity=value) for t in trades]  # the journal's lines carry it too
         risk_state = self.risk.state.to_dict()
         holding = self._holding()
         if bar_ts is None:

@@ -120,8 +120,9 @@ class BotNotifications:
                         "skipped (and listed in the chat) then", wait)
 
     def data_state_changed(self, state: str) -> None:
-        """The feed's data state changed (called on the Cerebro thread by ``LiveFeed``): log it
-        and raise a ``status`` event; a stopping bot's last states are left to its stop message."""
+        """The feed's data state changed (called on the Cerebro thread by ``LiveFeed``): raise a
+        ``status`` event (the notifier logs it, once); a stopping bot's last states are left to
+        its stop message."""
         old, self._data_status = self._data_status, state
         if state == old:
             return
@@ -129,8 +130,9 @@ class BotNotifications:
         if status.get("state") in QUIET_STATES:
             return
         cfg = self.bot.config
-        log.info("data %s %s: %s -> %s", cfg.data.symbol, cfg.data.interval, old or "start", state)
-        self.record(StatusEvent(time=utcnow(), change="data", message=f"data {state} (was {old})",
+        message = f"data {cfg.data.interval} from {cfg.data.data_source}: {state}" + (
+            f" (was {old})" if old else "")
+        self.record(StatusEvent(time=utcnow(), change="data", message=message,
                                 status={"data_status": state, "previous": old,
                                         "symbol": cfg.data.symbol, "source": cfg.data.data_source,
                                         "last_bar_time": status.get("last_bar_time")}))

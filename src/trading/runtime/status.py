@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 STATUS_DIR = Path("logs") / "status"
 STALE_AFTER_HEARTBEATS = 3
-STOPPED_STATES = ("stopped", "error")
+STOPPED_STATES = ("stopped", "error", "reset")  # "reset": archived by ``tradingbot reset``
 
 
 @dataclass(frozen=True)
@@ -43,11 +43,15 @@ class BarStatus:
     drawdown_pct: float = 0.0
     kill_switch: bool = False
     entries_refused: dict[str, int] = field(default_factory=dict)
+    trades: int = 0  # closed trades, every run's
+    realised_pnl: float = 0.0  # their pnl
 
 
 def bar_status(*, bar: Bar, bars: int, cash: float, value: float, trade: OpenTrade | None,
-               risk_state: Any, refusals: dict[str, int]) -> BarStatus:
-    """A ``BarStatus`` from the values the Cerebro thread holds at the end of ``bar``."""
+               risk_state: Any, refusals: dict[str, int],
+               closed: tuple[int, float] = (0, 0.0)) -> BarStatus:
+    """A ``BarStatus`` from the values the Cerebro thread holds at the end of ``bar``
+    (``closed``: how many trades were closed, every run's, and their realised pnl)."""
     position = None
     if trade is not None:
         position = {"size": trade.size, "entry_price": trade.entry_price,
@@ -59,7 +63,8 @@ def bar_status(*, bar: Bar, bars: int, cash: float, value: float, trade: OpenTra
         value=round(value, 8), position=position, entries_today=s.trades_today,
         pnl_today=round(value - s.day_start_equity, 8) if s.day >= 0 else 0.0,
         drawdown_pct=round(drawdown_pct(s.peak_equity, value), 4) if s.peak_equity > 0 else 0.0,
-        kill_switch=s.kill_switch, entries_refused=dict(refusals))
+        kill_switch=s.kill_switch, entries_refused=dict(refusals), trades=closed[0],
+        realised_pnl=round(closed[1], 8))
 
 
 def status_document(*, bot_id: str, symbol: str, state: str, data_status: str | None,
@@ -92,3 +97,23 @@ def write_status_file(status: dict[str, Any], folder: Path = STATUS_DIR) -> Path
         log.warning("could not write the status file %s: %s", path, exc)
         return None
     return path
+
+
+def amend_status_file(bot_id: str, changes: dict[str, Any], folder: Path = STATUS_DIR) -> bool:
+    """Change fields of a stopped bot's status file, so that ``tradingbot status`` shows what a
+    maintenance command just did (the kill switch cleared); False when there is no such file."""
+    path = folder / f"{bot_id}.json"
+    try:
+        status = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(status, dict):
+        return False
+    return write_status_file({**status, **changes, "bot_id": bot_id}, folder) is not None
+
+
+def reset_status(bot_id: str, symbol: str, archived_as: str) -> dict[str, Any]:
+    """The status file of a bot ``tradingbot reset`` archived: nothing of it is left to run on."""
+    return {"bot_id": bot_id, "state": "reset", "symbol": symbol, "data_status": None,
+            **asdict(BarStatus()), "archived_as": archived_as, "last_error": None,
+            "updated_at": iso_z(utcnow())}
