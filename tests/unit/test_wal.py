@@ -34,7 +34,7 @@ def test_folds_asked_for_by_the_commits_keep_the_log_under_its_limit_in_a_fast_r
     sizes: list[int] = []
     folds: list = []
 
-    def fold_soon() -> None:  # on the committing thread, as LiveTradingBot._fold_soon
+    def fold_soon() -> None:  # on the committing thread, as WalUpkeep.fold_soon
         sizes.append(wal.stat().st_size if wal.exists() else 0)
         if not folds or folds[-1].done():
             folds.append(worker.submit(store.flush_wal))

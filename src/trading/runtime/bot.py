@@ -45,6 +45,7 @@ from trading.runtime.shutdown import disk_full, shut_down
 from trading.runtime.status import BarStatus, bar_status, status_document, write_status_file
 from trading.runtime.summary import RunSummary
 from trading.runtime.venue_link import VenueLink, check_live_money
+from trading.runtime.wal_upkeep import WalUpkeep
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ class LiveTradingBot:
         self._lease_unproven = ""  # renewals failed until the keeper gave up: stop, exit 3
         self._write_failed = ""
         self.disk_full_reason = ""  # why: no space for a file the bot keeps (set from any thread)
-        self._fold_queued = False  # a fold of SQLite's log waits in the I/O thread's worker
+        self.wal: WalUpkeep | None = None  # SQLite's log kept small (set when built)
         self._status_file: str | None = None  # where the last status file went
         self.io = IOThread(name=f"bot-{config.bot_id}-io")
         # remote control and notifications (trading.runtime.notifications): pause crosses threads
@@ -143,7 +144,7 @@ class LiveTradingBot:
             # runs in the I/O thread's worker, never on the loop that serves the sockets
             self.io.every(cfg.logging.heartbeat_seconds, self._heartbeat, name="heartbeat",
                           blocking=True)
-            self.io.every(WAL_FLUSH_SECONDS, self._flush_wal, name="wal flush", blocking=True)
+            self.io.every(WAL_FLUSH_SECONDS, self.wal.fold, name="wal flush", blocking=True)
             self.notifications.start()
             self._state = "warming_up"
             # everything built so far lives as long as the bot: keep it out of the cyclic
@@ -202,7 +203,10 @@ class LiveTradingBot:
     def _build(self) -> None:
         cfg = self.config
         self.store = Store(self.db_url, background_wal=True)
-        self.store.on_commits = self._fold_soon  # a fast run commits faster than the timer folds
+        self.wal = WalUpkeep(self.store, self.io, on_disk_full=self.disk_full,
+                             on_write_failed=self._write_stopped,
+                             stopped=lambda: bool(self._write_failed or self.disk_full_reason))
+        self.store.on_commits = self.wal.fold_soon  # a fast run commits faster than the timer
         ttl = max(LEASE_MIN_TTL, LEASE_HEARTBEATS * cfg.logging.heartbeat_seconds)
         self.lease = BotLease(self.store, cfg.bot_id, ttl_seconds=ttl)
         self.lease_keeper = LeaseKeeper(self.lease, cfg.logging.heartbeat_seconds, LeaseCallbacks(
@@ -347,32 +351,11 @@ class LiveTradingBot:
         log.error("%s; stopping at once without writing anything more", message)
         self._sink.request_stop()
 
-    def _flush_wal(self) -> None:
-        if self._write_failed or self.disk_full_reason:
-            return
-        try:
-            self.store.flush_wal()  # type: ignore[union-attr]
-        except DiskFull as exc:
-            self.disk_full(str(exc))
-        except StoreError as exc:  # the database can no longer be written: stop, do not trade on
-            self._write_failed = str(exc)
-            log.error("%s; stopping after the bar in hand", exc)
-            self._sink.request_stop()
-
-    def _fold_soon(self) -> None:
-        """Many bars were committed since the last fold (Cerebro thread): fold now, in the
-        I/O thread's worker, unless a fold already waits there."""
-        if self._fold_queued or not self.io.running:
-            return
-        self._fold_queued = True
-        try:
-            self.io.run_blocking(self._queued_fold, name="wal fold")
-        except RuntimeError:  # the I/O thread is stopping: closing the store folds the log
-            self._fold_queued = False
-
-    def _queued_fold(self) -> None:
-        self._fold_queued = False
-        self._flush_wal()
+    def _write_stopped(self, message: str) -> None:
+        """The database can no longer be written (a fold found it): stop after the bar."""
+        self._write_failed = message
+        log.error("%s; stopping after the bar in hand", message)
+        self._sink.request_stop()
 
     def release_lease(self) -> None:
         try:
