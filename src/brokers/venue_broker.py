@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 START_TIMEOUT = 120.0  # seconds to reach the account at start-up (the venue retries inside)
 ANSWER_TIMEOUT = 10.0  # seconds a restart waits for the answers to what it re-placed
+FINAL_STATUSES = frozenset({"filled", "canceled", "expired", "rejected"})
 
 
 class OrderGateway(Protocol):
@@ -98,6 +99,8 @@ class VenueBroker(bt.BrokerBase):
         self._handed_over: set[Any] = set()  # futures of intents on the I/O thread
         self._publish: Callable[[Event], None] | None = None
         self._recheck_due = False  # a reconnect's comparison waits for a market order in flight
+        self._rechecked = False  # the comparison was put off once for an order's report
+        self._awaited: set[str] = set()  # the reports it waits for
         self._held: list[bt.Order] = []  # placed, not sent yet (transmit_held)
         self._answers_first = False  # the next transmit waits for the venue's answers
         self._early: collections.deque[Any] = collections.deque()  # updates read while waiting
@@ -264,6 +267,27 @@ class VenueBroker(bt.BrokerBase):
             if answers_first:
                 self._await_answers({order.info.client_order_id for order in waiting})
 
+    def settle(self, timeout: float) -> bool:
+        """The run ends: wait (bounded) for the answers to the market orders on their way;
+        the next ``next()`` applies them. True when there was something to wait for."""
+        waiting = {cid for cid, live in self._live.items()
+                   if live.order.exectype in (None, bt.Order.Market)}
+        if not waiting:
+            return False
+        deadline = time.monotonic() + timeout
+        while waiting:
+            try:
+                update = self.gateway.updates.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                log.warning("%s has not answered %s within %.0f s of the end of the run; the "
+                            "next start looks them up", self.VENUE, ", ".join(sorted(waiting)),
+                            timeout)
+                break
+            self._early.append(update)
+            if getattr(update, "status", "") in FINAL_STATUSES:
+                waiting.discard(update.client_id)
+        return True
+
     def answer_before_next_bar(self) -> None:
         """The orders placed now (what a restart re-places: a position's stop-loss and
         take-profit, a decided market order) are answered before the next bar is traded: one
@@ -340,6 +364,16 @@ class VenueBroker(bt.BrokerBase):
                      "compared once it is done", self.VENUE)
             self._recheck_due = True
             return
+        unreported = self._finished_unreported(account)
+        if unreported and not self._rechecked:
+            # the account was read after the venue filled one of the bot's orders and before
+            # its report came: compare once that report is in, not now (a false alarm)
+            log.info("after reconnecting to %s: %s finished there and its report is on its way; "
+                     "the position is compared once it is in", self.VENUE, ", ".join(unreported))
+            self._recheck_due = self._rechecked = True
+            self._awaited = set(unreported)
+            return
+        self._rechecked = False
         difference = after_reconnect(account, self.positions[self._data()].size, self.VENUE)
         if difference is None:
             log.info("after reconnecting to %s: the account agrees with the bot", self.VENUE)
@@ -350,6 +384,13 @@ class VenueBroker(bt.BrokerBase):
             self._publish(StatusEvent(time=utcnow(), status={"reconcile": difference,
                                                               "symbol": account.symbol},
                                       change="reconcile", message=difference))
+
+    def _finished_unreported(self, account: AccountReport) -> list[str]:
+        """The bot's orders the venue has taken that are no longer open there, though the bot
+        has not heard how they ended."""
+        still_open = {o.client_id for o in account.open_orders}
+        return sorted(cid for cid, live in self._live.items()
+                      if live.venue_id and cid not in still_open and not live.canceling)
 
     def _apply(self, update: Any) -> None:
         live = self._live.get(update.client_id)
@@ -384,7 +425,8 @@ class VenueBroker(bt.BrokerBase):
             self.notify(order)
         if not order.alive():
             self._live.pop(update.client_id, None)
-            if self._recheck_due and not self._market_in_flight():
+            self._awaited.discard(update.client_id)
+            if self._recheck_due and not self._market_in_flight() and not self._awaited:
                 self._recheck_due = False
                 self._hand_over(self.gateway.refresh_account(), "account after a reconnect")
 

@@ -12,6 +12,8 @@ import backtrader as bt
 from strategies.custom_strategy import CustomStrategy, StrategySetup
 from trading.core.protocols import StrategyListener
 
+SETTLE_SECONDS = 10.0  # a run's end waits this long for the answers to its last market orders
+
 
 class BotCerebro(bt.Cerebro):
     """Cerebro with leaner loops for the bot's shape: one data feed, one strategy.
@@ -65,6 +67,15 @@ class BotCerebro(bt.Cerebro):
                 transmit()  # only now do the orders it placed leave: the database has them
             if self._event_stop:
                 return None
+        # the feed ended (its data, or a stop asked for): a market order sent on the last bar
+        # is answered and saved before the run ends, not left 'submitted' for the restart
+        settle = getattr(self._broker, "settle", None)
+        if settle is not None and settle(SETTLE_SECONDS):
+            self._brokernotify()
+            if between_bars is not None:
+                between_bars()
+            if transmit is not None:
+                transmit()  # a stop-loss for an entry that filled just now
         self._datanotify()
         return None
 
