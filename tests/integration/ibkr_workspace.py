@@ -150,6 +150,10 @@ def lockstep(ws: IbkrWorkspace, market: Market, catch_up: bool = False) -> Calla
         done = [o.order_ref for o in orders if o.done and o.order_ref]
         if done and not booked(ws, done[-4:]):  # a fill not booked yet (nor what it placed)
             return False
+        tws = ws.tws
+        if tws.book.policy.auto and not tws.fill_delay and any(
+                not o.done and o.order_type.upper() == "MKT" for o in orders):
+            return False  # a market order caught between its arrival and its fill
         at_tws = {o.order_ref for o in orders}
         now = time.monotonic()
         for (cid,) in ws.query("SELECT client_order_id FROM orders WHERE status = 'submitted'"):
