@@ -7,12 +7,14 @@ once attached it asks the bot to stop after the bar in hand (exit 0 as well). A 
 forces the exit at once (130).
 
 The handler writes with ``os.write``: a ``print`` could land inside another write to stderr
-and fail as a reentrant call.
+and fail as a reentrant call; and it asks the bot to stop from another thread, never taking a
+lock the interrupted main thread may hold.
 """
 from __future__ import annotations
 
 import os
 import signal
+import threading
 from typing import Any, Callable
 
 from trading.cli.exit_codes import EXIT_FORCED  # imports nothing: this module comes first
@@ -50,7 +52,11 @@ class StopSignals:
             _say(f"\n{name}: stopping before the bot starts (press Ctrl+C again to force)\n")
             return
         _say(f"\n{name}: stopping after the bar in hand (press Ctrl+C again to force)\n")
-        self._stop()
+        # not here: the handler runs on the main thread between two of its steps, maybe while
+        # that thread holds the lock of the feed's queue (inside its get()), which the stop
+        # request takes too; a lock that is not reentrant then waits for ever (a run that never
+        # stopped on SIGTERM). Another thread waits for it to be let go instead.
+        threading.Thread(target=self._stop, name="stop request", daemon=True).start()
 
 
 def _say(text: str) -> None:
