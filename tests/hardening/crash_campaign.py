@@ -199,12 +199,10 @@ def _binance_run(root: Path, killer: Killer | None, figures: Figures | None = No
         fake.on_order = killer.on_order
 
     def protected() -> bool:
-        rows = ws.query("SELECT entry_ts FROM positions")
-        if not rows:
-            return True
-        stop = f"{ws.bot_id}-{int(epoch_of(rows[0][0]))}-sl"
+        stop = _stop_loss_id(ws)
         with fake.lock:
-            return any(o.client_id == stop and o.open for o in fake.account.orders.values())
+            return stop is None or any(o.client_id == stop and o.open
+                                       for o in fake.account.orders.values())
 
     _campaign(ws, fake, killer, figures, last, protected,
               play=lambda gate: fake.play(gate=gate, timeout=600),
@@ -244,11 +242,8 @@ def _ibkr_run(root: Path, killer: Killer | None, figures: Figures | None = None)
         tws.on_order = killer.on_order
 
     def protected() -> bool:
-        rows = ws.query("SELECT entry_ts FROM positions")
-        if not rows:
-            return True
-        stop = f"{ws.bot_id}-{int(epoch_of(rows[0][0]))}-sl"
-        return any(o.order_ref == stop and not o.done for o in tws.orders())
+        stop = _stop_loss_id(ws)
+        return stop is None or any(o.order_ref == stop and not o.done for o in tws.orders())
 
     _campaign(ws, tws, killer, figures, last, protected, play=lambda gate: market.play(gate=gate),
               stop_playing=market.stop_playing, ready=lambda since: len(tws.historical) > since,
@@ -257,6 +252,12 @@ def _ibkr_run(root: Path, killer: Killer | None, figures: Figures | None = None)
     if killer is None:
         tws.stop()
     return ws.trades(), ws, tws
+
+
+def _stop_loss_id(ws: Any) -> str | None:
+    """The client order id the open position's stop-loss has at the venue; None without one."""
+    rows = ws.query("SELECT entry_ts FROM positions")
+    return f"{ws.bot_id}-{int(epoch_of(rows[0][0]))}-sl" if rows else None
 
 
 # -- the campaign --------------------------------------------------------------------------------
