@@ -3,7 +3,9 @@
 Every order the bot sends carries ``<prefix>-<time>-<purpose>``: the bot's prefix (its id, or
 for a long one its first 8 characters and a hash of the whole), the epoch second of the bar
 that decided it (an entry or exit) or of the position's entry (its protective orders), and what
-it is for. The same decision on the same bar makes the same id after a restart, so a venue
+it is for. In a basket (a bot trading several symbols) the purpose carries a 3-character tag
+of the symbol (``entry`` + ``k3x``), the same whatever the basket's order, so each symbol's orders
+have ids of their own; a one-symbol bot's ids have no tag. The same decision on the same bar makes the same id after a restart, so a venue
 finds an order it already has instead of taking it twice, and reconciliation tells the bot's
 orders from anyone else's in the same account.
 """
@@ -27,15 +29,30 @@ def order_prefix(bot_id: str) -> str:
     return f"{bot_id[:8]}-{hashlib.sha1(bot_id.encode()).hexdigest()[:7]}"
 
 
-def client_id(prefix: str, ts: float, purpose: str) -> str:
-    """``<prefix>-<ts>-<purpose>``: the id of the order for ``purpose`` decided at ``ts``."""
-    return f"{prefix}-{int(ts)}-{purpose}"
+TAG_LENGTH = 3
+_TAG_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
-def protective_ids(prefix: str, entry_ts: float) -> tuple[str, ...]:
+def symbol_tag(symbol: str) -> str:
+    """The 3-character tag of ``symbol`` in a basket's order ids (base 36 of a hash: stable)."""
+    number = int.from_bytes(hashlib.sha1(symbol.encode()).digest()[:4], "big")
+    tag = ""
+    for _ in range(TAG_LENGTH):
+        number, digit = divmod(number, 36)
+        tag += _TAG_DIGITS[digit]
+    return tag
+
+
+def client_id(prefix: str, ts: float, purpose: str, tag: str = "") -> str:
+    """``<prefix>-<ts>-<purpose><tag>``: the id of the order for ``purpose`` decided at ``ts``
+    (``tag``: the symbol's in a basket, see ``symbol_tag``)."""
+    return f"{prefix}-{int(ts)}-{purpose}{tag}"
+
+
+def protective_ids(prefix: str, entry_ts: float, tag: str = "") -> tuple[str, ...]:
     """The ids of the stop-loss, take-profit and trailing stop of the position entered at
     ``entry_ts`` (each exists only when its rule is on)."""
-    return tuple(client_id(prefix, entry_ts, p) for p in PROTECTIVE)
+    return tuple(client_id(prefix, entry_ts, p, tag) for p in PROTECTIVE)
 
 
 @dataclass(frozen=True)
@@ -45,6 +62,7 @@ class ClientId:
     prefix: str
     ts: int
     purpose: str
+    tag: str = ""  # the symbol's in a basket
 
     @property
     def protective(self) -> bool:
@@ -57,9 +75,16 @@ def parse(text: str) -> ClientId | None:
     if not sep:
         return None
     prefix, sep, ts = prefix.rpartition("-")
-    if not sep or not prefix or not ts.isascii() or not ts.isdigit() or rest not in PURPOSES:
+    if not sep or not prefix or not ts.isascii() or not ts.isdigit():
         return None
-    return ClientId(prefix, int(ts), rest)
+    purpose, tag = rest, ""
+    if purpose not in PURPOSES and len(rest) > TAG_LENGTH:
+        purpose, tag = rest[:-TAG_LENGTH], rest[-TAG_LENGTH:]
+        if not all(c in _TAG_DIGITS for c in tag):
+            return None
+    if purpose not in PURPOSES:
+        return None
+    return ClientId(prefix, int(ts), purpose, tag)
 
 
 def is_ours(text: str, prefix: str) -> bool:

@@ -95,3 +95,4 @@ class PendingOrder:
     size: float
     client_order_id: str
     reason: str = ""
+    symbol: str = ""  # the order's symbol ("" in a one-symbol bot's older records: that symbol)
