@@ -27,6 +27,8 @@ class MockBroker(bt.brokers.BackBroker):
         self.setcommission(commission=float(self.p.commission))
         self._bars_since_sweep = 0
         self._simulated_at: tuple[float, ...] | None = None  # the bar(s) last filled against
+        self._moved: set[int] | None = None  # the datas a basket's step moved (None: all)
+        self._index_of: dict[int, int] | None = None  # id(data) -> its place in cerebro.datas
 
     def restore(self, snapshot: object | None) -> None:
         """The mock broker keeps nothing: a saved state is ignored, with a warning."""
@@ -40,9 +42,13 @@ class MockBroker(bt.brokers.BackBroker):
         # stop-loss) must wait for the next, as in a replay, not fill against the bar they
         # were placed on.
         clock = self._clock()
-        if clock == self._simulated_at:
+        before = self._simulated_at
+        if clock == before:
             return
         self._simulated_at = clock
+        # a basket's step moves only the symbols whose bar came: orders on the others wait
+        self._moved = None if before is None or len(clock) < 2 else {
+            i for i, (now, then) in enumerate(zip(clock, before)) if now != then}
         if not self._quiet():
             super().next()
         elif self._holding():
@@ -52,6 +58,18 @@ class MockBroker(bt.brokers.BackBroker):
         self._bars_since_sweep += 1
         if self._bars_since_sweep >= self.FORGET_EVERY:
             self._forget_finished_orders()
+
+    def _try_exec(self, order: bt.Order) -> None:
+        moved = self._moved
+        if moved is not None and self._data_index(order.data) not in moved:
+            return  # its symbol has no new bar in this step: nothing to fill against yet
+        super()._try_exec(order)
+
+    def _data_index(self, data: bt.AbstractDataBase) -> int:
+        index = self._index_of
+        if index is None:
+            index = self._index_of = {id(d): i for i, d in enumerate(self.cerebro.datas)}
+        return index.get(id(data), -1)
 
     def _clock(self) -> tuple[float, ...]:
         """The time of every data's current bar (what a new bar changes)."""

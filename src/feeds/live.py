@@ -36,8 +36,9 @@ CONNBROKEN = bt.feed.DataBase.CONNBROKEN
 DELAYED = bt.feed.DataBase.DELAYED
 LIVE = bt.feed.DataBase.LIVE
 
-# queue item kinds: (_BAR, bar, history, last), (_STATUS, s), (_END,), (_WAKE,)
-_BAR, _STATUS, _END, _WAKE = 0, 1, 2, 3
+# queue item kinds: (_BAR, bar, history, last, symbol), (_STATUS, s), (_END,), (_WAKE,),
+# (_STEP, ts): a basket's source says every symbol's bar for time ts is in
+_BAR, _STATUS, _END, _WAKE, _STEP = 0, 1, 2, 3, 4
 
 
 class SinkClosed(Exception):
@@ -60,9 +61,16 @@ class BarSink:
         self._stop = threading.Event()
         self._contact = asyncio.Event()  # set on the I/O thread when the source first gets through
 
-    async def put_bar(self, bar: Bar, history: bool = False, last_history: bool = False) -> None:
-        """Queue one closed bar; ``history`` for warm-up bars, ``last_history`` on the last one."""
-        await self._put((_BAR, bar, history, last_history))
+    async def put_bar(self, bar: Bar, history: bool = False, last_history: bool = False,
+                      symbol: int = 0) -> None:
+        """Queue one closed bar; ``history`` for warm-up bars, ``last_history`` on the last one;
+        ``symbol``: the bar's place in a basket's symbols (0 in a one-symbol bot)."""
+        await self._put((_BAR, bar, history, last_history, symbol))
+
+    async def step_done(self, ts: float) -> None:
+        """A basket's source that knows it: every symbol's bar for time ``ts`` is queued (or
+        has none), so the step may run without waiting (``feeds.basket_clock``)."""
+        await self._put((_STEP, ts))
 
     async def put_status(self, state: int) -> None:
         """Queue a data state change (``DELAYED``, ``LIVE``, ``CONNBROKEN``, ``DISCONNECTED``)."""
@@ -151,7 +159,7 @@ class LiveFeed(bt.feed.DataBase):
     """
 
     params = (("sink", None), ("interval_seconds", 0), ("on_invalid", None), ("on_status", None),
-              ("market_closes", False), ("live_name", "LIVE"))
+              ("market_closes", False), ("live_name", "LIVE"), ("clock", None))
 
     IDLE_WAIT = 0.05  # seconds a _load waits for a bar when Cerebro gives no qcheck
 
@@ -172,6 +180,7 @@ class LiveFeed(bt.feed.DataBase):
         self._last_history = False
         self._ended = False
         self._in_bar = False
+        self._staged: tuple | None = None  # a basket clock's bar for this feed's next step
         self.last_bar_ts: float | None = None
 
     def islive(self) -> bool:
@@ -206,6 +215,8 @@ class LiveFeed(bt.feed.DataBase):
         Here the buffers move only once a bar is in hand.
         """
         self._in_bar = False  # the bar delivered last is done: what happens now is between bars
+        if self.p.clock is not None:  # a basket: the clock hands each step's bars out
+            return self._load_staged()
         if self._ended:
             return False
         if self.p.sink.stop_requested:
@@ -221,19 +232,41 @@ class LiveFeed(bt.feed.DataBase):
             kind = item[0]
             if kind == _BAR:
                 if self._accept(item[1], item[2]):
-                    _, self._bar, self._history, self._last_history = item
+                    self._bar, self._history, self._last_history = item[1], item[2], item[3]
                     self._in_bar = True
                     return True
             elif kind == _WAKE:
                 return None  # between bars: Cerebro's loop runs (fills, stop requests) now
             elif kind == _STATUS:
-                self.put_notification(item[1])
-                if self.p.on_status is not None:  # e.g. the bot raising a status event
-                    self.p.on_status(self._state_name(item[1]))
-            else:
+                self.take_status(item[1])
+            elif kind == _END:
                 self._ended = True
                 self.put_notification(DISCONNECTED)
                 return False
+
+    # -- a basket's feeds: the clock (feeds.basket_clock) reads the queue and stages each step ---
+    def stage(self, bar: Bar, history: bool, last_history: bool) -> None:
+        """The clock's bar for this feed in the step about to run (``next()`` delivers it)."""
+        self._staged = (bar, history, last_history)
+
+    def _load_staged(self) -> bool | None:
+        staged, self._staged = self._staged, None
+        if staged is None or not self._accept(staged[0], staged[1]):
+            return None
+        self._bar, self._history, self._last_history = staged
+        self._in_bar = True
+        return True
+
+    def take_status(self, state: int) -> None:
+        """A data state change from the source: kept, and told to ``on_status``."""
+        self.put_notification(state)
+        if self.p.on_status is not None:  # e.g. the bot raising a status event
+            self.p.on_status(self._state_name(state))
+
+    def end(self) -> None:
+        """The source ended (a basket's clock says so for every feed)."""
+        self._ended = True
+        self.put_notification(DISCONNECTED)
 
     def _accept(self, bar: Bar, history: bool) -> bool:
         problem = bar_problem(bar)
@@ -289,6 +322,8 @@ class LiveFeed(bt.feed.DataBase):
     def bar_at(self, moment: float) -> float:
         """The open time of the bar (on this feed's grid) that ``moment`` (epoch seconds) falls
         in: where a fill made while the bot was away belongs."""
+        if self.p.clock is not None:
+            return self.p.clock.bar_at(moment)
         bar = self._bar
         if bar is None or not self._interval:
             return moment
@@ -297,7 +332,9 @@ class LiveFeed(bt.feed.DataBase):
     def event_ts(self) -> float:
         """The bar an order update belongs to now: the bar in hand while Cerebro handles it;
         between bars, the one forming after it (a fill reported after bar N closed happened
-        in bar N+1, as a replay's fill at N+1's open does)."""
+        in bar N+1, as a replay's fill at N+1's open does). In a basket: the step's."""
+        if self.p.clock is not None:
+            return self.p.clock.event_ts()
         bar = self._bar
         if self._in_bar or bar is None:
             return bar.ts if bar is not None else 0.0

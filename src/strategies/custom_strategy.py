@@ -5,6 +5,11 @@ warm-up) exits are checked while in a position, or the entry rule and the risk g
 Protective rules (stop loss, take profit, trailing stop) are real orders on the broker so they
 trigger inside a bar. Everything that happens is reported to a listener; the strategy never
 touches the store, the network or a notifier.
+
+A bot trading a basket has one data feed per symbol and one ``Lane`` per symbol (its mixins,
+indicators and position). A time step decides, in ``trading.symbols`` order, for the symbols
+whose bar came: first every exit, then the entries while ``max_positions`` leaves slots, so when
+several symbols signal on one bar and fewer slots are free, the earlier symbols win.
 """
 from __future__ import annotations
 
@@ -15,11 +20,13 @@ from dataclasses import dataclass, field
 import backtrader as bt
 
 from strategies.indicators import IndicatorSet
+from strategies.lane import Lane, SymbolSetup
 from strategies.mixins.base import EntryMixin, ExitMixin
-from trading.core.client_ids import ENTRY, EXIT, STOP_LOSS, TAKE_PROFIT, TRAILING_STOP, client_id
+from trading.core.client_ids import (ENTRY, EXIT, STOP_LOSS, TAKE_PROFIT, TRAILING_STOP, client_id,
+                                     symbol_tag)
 from trading.core.events import OrderEvent, TradeClosed, TradeOpened
 from trading.core.protocols import NullListener, RiskGate, StrategyListener
-from trading.core.timeutil import bt_number_to_epoch, iso_z, utc_datetime
+from trading.core.timeutil import iso_z, utc_datetime
 from trading.core.types import Bar, OpenTrade, PendingOrder
 
 log = logging.getLogger(__name__)
@@ -51,6 +58,15 @@ class StrategySetup:
     restored_trade: OpenTrade | None = None
     restored_orders: tuple[PendingOrder, ...] = ()
     indicators: IndicatorSet = field(default_factory=IndicatorSet)
+    # a basket's further symbols, in trading.symbols order (the first is the fields above); the
+    # strategy then has one data feed per symbol, in the same order
+    further_symbols: tuple[SymbolSetup, ...] = ()
+
+    def symbol_setups(self) -> tuple[SymbolSetup, ...]:
+        """Every symbol's setup, the first one first."""
+        first = SymbolSetup(self.symbol, self.entry, self.exits, self.restored_trade,
+                            self.restored_orders, self.indicators)
+        return (first, *self.further_symbols)
 
 
 class CustomStrategy(bt.Strategy):
@@ -64,54 +80,68 @@ class CustomStrategy(bt.Strategy):
             raise ValueError("CustomStrategy needs setup=StrategySetup(...)")
         self.setup = setup
         self.listener: StrategyListener = self.p.listener or NullListener()
-        self.ind = setup.indicators
-        self.entry = setup.entry
-        self.exits = setup.exits
-        self.entry.init(self.ind)
-        for x in self.exits:
-            x.init(self.ind)
-        self.trade: OpenTrade | None = setup.restored_trade
-        self._restore_pending = bool(setup.restored_trade or setup.restored_orders)
-        self._purpose: dict[int, str] = {}  # order ref -> entry | exit reason | stop_loss | ...
+        symbols = setup.symbol_setups()
+        if len(symbols) != len(self.datas):
+            raise ValueError(f"CustomStrategy has {len(symbols)} symbol(s) and {len(self.datas)} "
+                             "data feed(s): one feed per symbol, in the same order")
+        basket = len(symbols) > 1
+        self.lanes = tuple(Lane(one, data, symbol_tag(one.symbol) if basket else "")
+                           for one, data in zip(symbols, self.datas))
+        self.basket = basket
+        self._orders_of: dict[int, tuple[Lane, str]] = {}  # order ref -> (lane, purpose)
         self._client_ids: dict[int, str] = {}
-        self._protective: list[bt.Order] = []
-        self._in_flight: bt.Order | None = None  # the one market order (entry or exit) pending
-        self._exit_reason = ""
-        self._fast_bar = hasattr(self.data, "current_bar")
-        self._event_ts = getattr(self.data, "event_ts", None)  # a live feed: fills between bars
-        self._bar_at = getattr(self.data, "bar_at", None)  # ... and fills made while it was away
+        first = self.lanes[0].data
+        self._event_ts = getattr(first, "event_ts", None)  # a live feed: fills between bars
+        self._bar_at = getattr(first, "bar_at", None)  # ... and fills made while it was away
         self._bars_since_trim = 0
         self._lean: bool | None = None  # may _oncepost skip Backtrader's unused loops (decided once)
 
-    # -- bar access ------------------------------------------------------------------------------
-    def _bar(self) -> Bar:
-        if self._fast_bar:
-            return self.data.current_bar()
-        d = self.data
-        return Bar(bt_number_to_epoch(d.datetime[0]), d.open[0], d.high[0], d.low[0], d.close[0], d.volume[0])
+    # -- one-symbol views (the first symbol's lane) ------------------------------------------------
+    @property
+    def trade(self) -> OpenTrade | None:
+        """The open position of a one-symbol bot (the first symbol's in a basket)."""
+        return self.lanes[0].trade
 
-    def _warmup(self) -> bool:
-        check = getattr(self.data, "is_warmup", None)
-        return bool(check()) if check else False
+    @property
+    def positions(self) -> dict[str, OpenTrade]:
+        """Every open position, by symbol, in the basket's order."""
+        return {lane.symbol: lane.trade for lane in self.lanes if lane.trade is not None}
 
-    # -- the per-bar decision --------------------------------------------------------------------
+    # -- the per-step decision ---------------------------------------------------------------------
     def next(self) -> None:
-        bar = self._bar()
-        self.ind.update(bar)
+        lanes = self.lanes
+        if self.basket:
+            fresh = [lane for lane in lanes if lane.fresh()]
+            if not fresh:
+                return
+        else:
+            fresh = lanes
+            lanes[0].seen = len(lanes[0].data)
         broker = self.broker
         value = broker.getvalue()
-        warm = self._warmup()
-        self.listener.on_bar(bar, value, broker.getcash(), warm)
+        bars = [lane.bar() for lane in fresh]
+        warm_flags = [lane.warmup() for lane in fresh]
+        for lane, bar in zip(fresh, bars):
+            lane.ind.update(bar)
+        step_bar = bars[0]
+        warm = all(warm_flags)
+        self.listener.on_bar(step_bar, value, broker.getcash(), warm)
         if warm:
             # history only feeds the indicators; risk state was restored, not rebuilt from it
-            if self._restore_pending and self._last_warmup():
-                self._resume(bar)
+            for lane in fresh:
+                if lane.restore_pending and lane.last_warmup():
+                    self._resume(lane, step_bar)
         else:
-            self._decide(bar, value)
-        self.listener.on_bar_done(bar, self.trade, warm)
+            self._decide(fresh, bars, warm_flags, step_bar, value)
+        self.listener.on_bar_done(step_bar, self.positions, warm)
         self._bars_since_trim += 1
         if self._bars_since_trim >= TRIM_EVERY_BARS:
             self._trim_history()
+
+    def prenext(self) -> None:
+        # Backtrader calls prenext while one of several feeds has no bar yet (a basket's symbol
+        # whose data starts later); the lanes tell which symbols have a bar
+        self.next()
 
     # -- Backtrader's per-bar plumbing, trimmed to what this strategy uses ----------------------
     def _oncepost(self, dt: float) -> None:
@@ -155,157 +185,170 @@ class CustomStrategy(bt.Strategy):
             for trades in by_tradeid.values():
                 del trades[:-1]  # the last Trade may still be open
 
-    def _decide(self, bar: Bar, value: float) -> None:
+    def _decide(self, fresh: list[Lane], bars: list[Bar], warm_flags: list[bool], step_bar: Bar,
+                value: float) -> None:
         risk = self.setup.risk
         if risk is not None:
-            risk.on_bar(bar.ts, value)
-        if self._restore_pending:
-            self._resume(bar)
-        if self._in_flight is not None:
-            return
-        trade = self.trade
-        if trade is not None:
-            trade.observe(bar)
-            self._maybe_arm_trailing(trade, bar)
-            for x in self.exits:
-                tag = x.should_exit(trade, bar)
-                if tag:
-                    self._exit(bar, f"{x.name}:{tag}")
-                    break
-        elif self.entry.should_enter(bar):
-            self._enter(bar, value)
-
-    def _last_warmup(self) -> bool:
-        check = getattr(self.data, "is_last_warmup", None)
-        return bool(check()) if check else False
+            risk.on_bar(step_bar.ts, value)
+        deciding = []
+        for lane, bar, warm in zip(fresh, bars, warm_flags):
+            if warm:  # this symbol's data is still in its warm-up (a later-starting file)
+                if lane.restore_pending and lane.last_warmup():
+                    self._resume(lane, bar)
+                continue
+            if lane.restore_pending:
+                self._resume(lane, bar)
+            if lane.in_flight is not None:
+                continue
+            trade = lane.trade
+            if trade is not None:
+                trade.observe(bar)
+                self._maybe_arm_trailing(lane, trade, bar)
+                for x in lane.exits:
+                    tag = x.should_exit(trade, bar)
+                    if tag:
+                        self._exit(lane, bar, f"{x.name}:{tag}")
+                        break
+            else:
+                deciding.append((lane, bar))
+        for lane, bar in deciding:  # entries after every exit, in the basket's order
+            if lane.entry.should_enter(bar):
+                self._enter(lane, bar, value)
 
     # -- entries and exits -----------------------------------------------------------------------
-    def _client_id(self, bar: Bar, purpose: str) -> str:
+    def _client_id(self, lane: Lane, bar: Bar, purpose: str) -> str:
         # deterministic: the same decision on the same bar gets the same id after a restart
-        return client_id(self.setup.order_prefix, bar.ts, purpose)
+        return client_id(self.setup.order_prefix, bar.ts, purpose, lane.tag)
 
-    def _enter(self, bar: Bar, equity: float) -> None:
+    def _enter(self, lane: Lane, bar: Bar, equity: float) -> None:
         risk = self.setup.risk
         if risk is not None:
-            refusal = risk.allow_entry(bar.ts, equity, 0.0, 0)
+            held = [other for other in self.lanes if other.holds_slot]
+            exposure = sum(other.exposure() for other in held)
+            refusal = risk.allow_entry(bar.ts, equity, exposure, len(held))
             if refusal is not None:
                 self.listener.on_entry_refused(bar, refusal.rule, refusal.message)
                 return
         size = self.setup.position_size * equity / bar.close
         if not (size > 0 and math.isfinite(size)):
             return
-        self._submit_market("buy", size, "entry", self._client_id(bar, ENTRY), bar)
+        self._submit_market(lane, "buy", size, "entry", self._client_id(lane, bar, ENTRY), bar)
 
-    def _exit(self, bar: Bar, reason: str) -> None:
-        self._cancel_protective()
-        position = self.getposition(self.data).size
+    def _exit(self, lane: Lane, bar: Bar, reason: str) -> None:
+        self._cancel_protective(lane)
+        position = self.getposition(lane.data).size
         if position <= 0:
             return
-        self._exit_reason = reason
-        self._submit_market("sell", position, "exit", self._client_id(bar, EXIT), bar)
+        lane.exit_reason = reason
+        self._submit_market(lane, "sell", position, "exit", self._client_id(lane, bar, EXIT), bar)
 
     def close_position(self, reason: str = "shutdown") -> None:
-        """Close the open position at market now (used on shutdown with close_positions)."""
-        if self.trade is not None and self._in_flight is None:
-            self._exit(self._bar(), reason)
+        """Close every open position at market now (used on shutdown with close_positions)."""
+        for lane in self.lanes:
+            if lane.trade is not None and lane.in_flight is None:
+                self._exit(lane, lane.bar(), reason)
 
-    def _submit_market(self, side: str, size: float, purpose: str, client_id: str, bar: Bar) -> None:
+    def _submit_market(self, lane: Lane, side: str, size: float, purpose: str, client_id: str,
+                       bar: Bar) -> None:
         place = self.buy if side == "buy" else self.sell
-        order = place(size=size, exectype=bt.Order.Market, client_order_id=client_id)
+        order = place(data=lane.data, size=size, exectype=bt.Order.Market,
+                      client_order_id=client_id)
         if order is None:
             return
-        self._in_flight = order
-        self._track(order, purpose, client_id, bar.ts)
+        lane.in_flight, lane.in_flight_purpose = order, purpose
+        self._track(lane, order, purpose, client_id, bar.ts)
 
-    def _track(self, order: bt.Order, purpose: str, client_id: str, ts: float) -> None:
-        self._purpose[order.ref] = purpose
+    def _track(self, lane: Lane, order: bt.Order, purpose: str, client_id: str, ts: float) -> None:
+        self._orders_of[order.ref] = (lane, purpose)
         self._client_ids[order.ref] = client_id
         if self.setup.risk is not None:
             self.setup.risk.on_order(ts)
         self._report(order, "submitted", ts)
 
     # -- protective orders -----------------------------------------------------------------------
-    def _place_protective(self, trade: OpenTrade, bar_ts: float) -> None:
+    def _place_protective(self, lane: Lane, trade: OpenTrade, bar_ts: float) -> None:
         rules = self.setup.protective
         size = trade.size
         group: bt.Order | None = None
         if rules.stop_loss_pct > 0:
             price = trade.entry_price * (1 - rules.stop_loss_pct / 100.0)
-            group = self.sell(size=size, exectype=bt.Order.Stop, price=price,
-                              client_order_id=self._client_id_for(trade, STOP_LOSS))
-            self._track(group, "stop_loss", group.info.client_order_id, bar_ts)
-            self._protective.append(group)
+            group = self.sell(data=lane.data, size=size, exectype=bt.Order.Stop, price=price,
+                              client_order_id=self._client_id_for(lane, trade, STOP_LOSS))
+            self._track(lane, group, "stop_loss", group.info.client_order_id, bar_ts)
+            lane.protective.append(group)
         if rules.take_profit_pct > 0:
             price = trade.entry_price * (1 + rules.take_profit_pct / 100.0)
-            order = self.sell(size=size, exectype=bt.Order.Limit, price=price, oco=group,
-                              client_order_id=self._client_id_for(trade, TAKE_PROFIT))
-            self._track(order, "take_profit", order.info.client_order_id, bar_ts)
-            self._protective.append(order)
+            order = self.sell(data=lane.data, size=size, exectype=bt.Order.Limit, price=price,
+                              oco=group, client_order_id=self._client_id_for(lane, trade, TAKE_PROFIT))
+            self._track(lane, order, "take_profit", order.info.client_order_id, bar_ts)
+            lane.protective.append(order)
             group = group or order
         if rules.trailing_enabled and trade.trailing_armed:
-            self._place_trailing(trade, bar_ts, group)
+            self._place_trailing(lane, trade, bar_ts, group)
 
-    def _place_trailing(self, trade: OpenTrade, bar_ts: float, group: bt.Order | None) -> None:
+    def _place_trailing(self, lane: Lane, trade: OpenTrade, bar_ts: float,
+                        group: bt.Order | None) -> None:
         rules = self.setup.protective
-        order = self.sell(size=trade.size, exectype=bt.Order.StopTrail,
+        order = self.sell(data=lane.data, size=trade.size, exectype=bt.Order.StopTrail,
                           trailpercent=rules.trailing_pct / 100.0, oco=group,
-                          client_order_id=self._client_id_for(trade, TRAILING_STOP))
-        self._track(order, "trailing_stop", order.info.client_order_id, bar_ts)
-        self._protective.append(order)
+                          client_order_id=self._client_id_for(lane, trade, TRAILING_STOP))
+        self._track(lane, order, "trailing_stop", order.info.client_order_id, bar_ts)
+        lane.protective.append(order)
 
-    def _client_id_for(self, trade: OpenTrade, tag: str) -> str:
-        return client_id(self.setup.order_prefix, trade.entry_ts, tag)
+    def _client_id_for(self, lane: Lane, trade: OpenTrade, tag: str) -> str:
+        return client_id(self.setup.order_prefix, trade.entry_ts, tag, lane.tag)
 
-    def _maybe_arm_trailing(self, trade: OpenTrade, bar: Bar) -> None:
+    def _maybe_arm_trailing(self, lane: Lane, trade: OpenTrade, bar: Bar) -> None:
         rules = self.setup.protective
         if not rules.trailing_enabled or trade.trailing_armed:
             return
         if bar.close >= trade.entry_price * (1 + rules.trailing_activation_pct / 100.0):
             trade.trailing_armed = True
-            group = next((o for o in self._protective if o.alive()), None)
-            self._place_trailing(trade, bar.ts, group)
+            group = next((o for o in lane.protective if o.alive()), None)
+            self._place_trailing(lane, trade, bar.ts, group)
 
-    def _cancel_protective(self) -> None:
-        for order in self._protective:
+    def _cancel_protective(self, lane: Lane) -> None:
+        for order in lane.protective:
             if order.alive():
                 self.cancel(order)
-        self._protective.clear()
+        lane.protective.clear()
 
     # -- restart ---------------------------------------------------------------------------------
-    def _resume(self, bar: Bar) -> None:
+    def _resume(self, lane: Lane, bar: Bar) -> None:
         """Re-place what was live when the bot stopped, so the next bar sees it as before."""
-        self._restore_pending = False
+        lane.restore_pending = False
         answer_first = getattr(self.broker, "answer_before_next_bar", None)
         if answer_first is not None:  # a venue: what it did meanwhile counts from the next bar
             answer_first()
-        if self.trade is not None:
+        if lane.trade is not None:
             log.info("resuming open position: %.8g %s @ %.8g, %d bars held",
-                     self.trade.size, self.setup.symbol, self.trade.entry_price, self.trade.bars_held)
-            self._restore_exit_state(self.trade)
-            self._place_protective(self.trade, bar.ts)
-        for pending in self.setup.restored_orders:
+                     lane.trade.size, lane.symbol, lane.trade.entry_price, lane.trade.bars_held)
+            self._restore_exit_state(lane, lane.trade)
+            self._place_protective(lane, lane.trade, bar.ts)
+        for pending in lane.restored_orders:
             log.info("re-sending %s order %s (%.8g) decided before the restart",
                      pending.purpose, pending.client_order_id, pending.size)
             if pending.purpose == "exit":
-                self._cancel_protective()
-                self._exit_reason = pending.reason
+                self._cancel_protective(lane)
+                lane.exit_reason = pending.reason
             side = "buy" if pending.purpose == "entry" else "sell"
-            self._submit_market(side, pending.size, pending.purpose, pending.client_order_id, bar)
+            self._submit_market(lane, side, pending.size, pending.purpose, pending.client_order_id,
+                                bar)
 
-    def _restore_exit_state(self, trade: OpenTrade) -> None:
+    def _restore_exit_state(self, lane: Lane, trade: OpenTrade) -> None:
         """Give the restored trade every current exit's per-trade state; log what changed.
 
         The config's exit_logic may have changed while the position was open: an exit added
         since gets its state from what the trade knows (``on_restore``), the state of one removed
         is dropped. A trade saved without ``exits`` is judged by the state it holds.
         """
-        current = [x.name for x in self.exits]
+        current = [x.name for x in lane.exits]
         before = trade.exits or list(trade.state)
-        added = [x for x in self.exits if x.name not in before]
+        added = [x for x in lane.exits if x.name not in before]
         removed = [name for name in before if name not in current]
         for name in removed:
             trade.state.pop(name, None)
-        for x in self.exits:  # added ones, and any whose state was lost
+        for x in lane.exits:  # added ones, and any whose state was lost
             if x.name not in trade.state:
                 x.on_restore(trade)
         trade.exits = current
@@ -325,14 +368,15 @@ class CustomStrategy(bt.Strategy):
                 self._report(order, "accepted", self._now_ts())
             return
         ts = self._fill_ts(order)
-        purpose = self._purpose.get(order.ref, "")
+        lane, purpose = self._orders_of.get(order.ref, (None, ""))
         if order.status == order.Completed:
             self._report(order, "filled", ts)
-            if purpose == "entry":
-                self._on_entry_filled(order, ts)
-            elif self.trade is not None:
-                reason = self._exit_reason if purpose == "exit" else purpose
-                self._on_exit_filled(order, ts, reason)
+            if lane is not None:
+                if purpose == "entry":
+                    self._on_entry_filled(lane, order, ts)
+                elif lane.trade is not None:
+                    reason = lane.exit_reason if purpose == "exit" else purpose
+                    self._on_exit_filled(lane, order, ts, reason)
         elif order.status == order.Partial:
             self._report(order, "partial", ts)
             return
@@ -340,31 +384,31 @@ class CustomStrategy(bt.Strategy):
             self._report(order, {"margin": "rejected"}.get(status, status), ts)
             if order.status in (order.Margin, order.Rejected) and self.setup.risk is not None:
                 self.setup.risk.on_error(ts)
-        if self._in_flight is not None and order.ref == self._in_flight.ref:
-            self._in_flight = None  # brokers notify with clones: compare refs
-        self._purpose.pop(order.ref, None)
+        if lane is not None and lane.in_flight is not None and order.ref == lane.in_flight.ref:
+            lane.in_flight, lane.in_flight_purpose = None, ""  # brokers notify with clones
+        self._orders_of.pop(order.ref, None)
         self._client_ids.pop(order.ref, None)
 
-    def _on_entry_filled(self, order: bt.Order, ts: float) -> None:
-        trade = OpenTrade(symbol=self.setup.symbol, size=order.executed.size,
+    def _on_entry_filled(self, lane: Lane, order: bt.Order, ts: float) -> None:
+        trade = OpenTrade(symbol=lane.symbol, size=order.executed.size,
                           entry_price=order.executed.price, entry_ts=ts,
-                          entry_fee=order.executed.comm, entry_reason=self.entry.name)
-        for x in self.exits:
+                          entry_fee=order.executed.comm, entry_reason=lane.entry.name)
+        for x in lane.exits:
             x.on_entry(trade)
-        trade.exits = [x.name for x in self.exits]
-        self.trade = trade
+        trade.exits = [x.name for x in lane.exits]
+        lane.trade = trade
         if self.setup.risk is not None:
             self.setup.risk.on_entry_filled()
-        self._place_protective(trade, ts)
+        self._place_protective(lane, trade, ts)
         event = TradeOpened(time=utc_datetime(ts), symbol=trade.symbol, size=trade.size,
                             entry_price=trade.entry_price, fee=trade.entry_fee,
-                            entry_mixin=self.entry.name)
+                            entry_mixin=lane.entry.name)
         self.listener.on_trade_opened(event, trade)
 
-    def _on_exit_filled(self, order: bt.Order, ts: float, reason: str) -> None:
-        trade = self.trade
+    def _on_exit_filled(self, lane: Lane, order: bt.Order, ts: float, reason: str) -> None:
+        trade = lane.trade
         assert trade is not None
-        self._cancel_protective()
+        self._cancel_protective(lane)
         exit_price = order.executed.price
         size = abs(order.executed.size)
         fees = trade.entry_fee + order.executed.comm
@@ -375,8 +419,8 @@ class CustomStrategy(bt.Strategy):
                             exit_price=exit_price, pnl=pnl, pnl_pct=pnl / cost * 100 if cost else 0.0,
                             fees=fees, exit_reason=reason or "exit", bars_held=trade.bars_held,
                             entry_mixin=trade.entry_reason)
-        self.trade = None
-        self._exit_reason = ""
+        lane.trade = None
+        lane.exit_reason = ""
         if self.setup.risk is not None:
             self.setup.risk.on_trade_closed(pnl)
         self.listener.on_trade_closed(event)
@@ -393,28 +437,36 @@ class CustomStrategy(bt.Strategy):
     def between_bars(self) -> None:
         """Cerebro's live loop calls this when the broker reported between two bars (a venue
         fill, a cancel): the listener saves and announces what that changed, now."""
-        self.listener.on_between_bars(self.trade)
+        self.listener.on_between_bars(self.positions)
 
     def _now_ts(self) -> float:
         """The bar time an order update belongs to (see ``LiveFeed.event_ts``)."""
         if self._event_ts is not None:
             return self._event_ts()
-        if self._fast_bar:
-            return self.data.current_bar().ts
-        return bt_number_to_epoch(self.data.datetime[0])
+        if not self.basket:
+            return self.lanes[0].bar().ts
+        return max(lane.bar().ts for lane in self.lanes if len(lane.data))  # the step's time
 
     def _report(self, order: bt.Order, status: str, ts: float) -> None:
         executed = order.executed
         kind = {bt.Order.Market: "market", bt.Order.Stop: "stop", bt.Order.Limit: "limit",
                 bt.Order.StopTrail: "stop_trail"}.get(order.exectype, "other")
         price = order.created.price if order.exectype != bt.Order.Market else None
-        purpose = self._purpose.get(order.ref, "")
+        lane, purpose = self._orders_of.get(order.ref, (None, ""))
+        symbol = lane.symbol if lane is not None else self._symbol_of(order)
         self.listener.on_order(OrderEvent(
-            time=utc_datetime(ts), symbol=self.setup.symbol,
+            time=utc_datetime(ts), symbol=symbol,
             client_order_id=self._client_ids.get(order.ref, str(order.ref)),
             side="buy" if order.isbuy() else "sell", order_type=kind,
             size=abs(order.created.size), status=status,
             purpose=purpose, price=price,
             filled_size=abs(executed.size), fill_price=executed.price if executed.size else None,
-            fee=executed.comm, reason=self._exit_reason if purpose == "exit" else "",
+            fee=executed.comm,
+            reason=lane.exit_reason if lane is not None and purpose == "exit" else "",
             venue_order_id=order.info.get("venue_order_id"), message=order.info.get("message", "")))
+
+    def _symbol_of(self, order: bt.Order) -> str:
+        for lane in self.lanes:
+            if lane.data is order.data:
+                return lane.symbol
+        return self.setup.symbol

@@ -65,8 +65,8 @@ class Recorder(NullListener):
     def on_entry_refused(self, bar, rule, message):
         self.refused.append((bar.close, rule, message))
 
-    def on_bar_done(self, bar, trade, warmup):
-        if trade is not None:
+    def on_bar_done(self, bar, positions, warmup):
+        for trade in positions.values():
             self.states.append(copy.deepcopy(trade.to_dict()))
 
 

@@ -25,10 +25,11 @@ class StrategyListener(Protocol):
 
     def on_entry_refused(self, bar: Bar, rule: str, message: str) -> None: ...
 
-    def on_bar_done(self, bar: Bar, trade: OpenTrade | None, warmup: bool) -> None:
-        """The bar is fully processed (fills, decisions, per-trade state): checkpoint here."""
+    def on_bar_done(self, bar: Bar, positions: dict[str, OpenTrade], warmup: bool) -> None:
+        """The bar (a basket's time step) is fully processed (fills, decisions, per-trade
+        state): checkpoint here. ``positions``: every open position, by symbol."""
 
-    def on_between_bars(self, trade: OpenTrade | None) -> None:
+    def on_between_bars(self, positions: dict[str, OpenTrade]) -> None:
         """The broker reported between two bars (a live venue's fill): save what it changed."""
 
 
@@ -50,10 +51,10 @@ class NullListener:
     def on_entry_refused(self, bar: Bar, rule: str, message: str) -> None:
         pass
 
-    def on_bar_done(self, bar: Bar, trade: OpenTrade | None, warmup: bool) -> None:
+    def on_bar_done(self, bar: Bar, positions: dict[str, OpenTrade], warmup: bool) -> None:
         pass
 
-    def on_between_bars(self, trade: OpenTrade | None) -> None:
+    def on_between_bars(self, positions: dict[str, OpenTrade]) -> None:
         pass
 
 

@@ -295,7 +295,7 @@ class LiveTradingBot:
                 self._state = "running"
         strategy = self._take_status(bar)
         if self._close_requested and strategy is not None:
-            if strategy.trade is None:
+            if not strategy.positions:
                 self._sink.request_stop()
             else:
                 strategy.close_position("shutdown")
@@ -304,7 +304,7 @@ class LiveTradingBot:
         """A fill (or another order update) between bars is about to be committed: the status
         snapshot shows it first; a shutdown that waited for its closing fill stops now."""
         strategy = self._take_status(bar)
-        if self._close_requested and strategy is not None and strategy.trade is None:
+        if self._close_requested and strategy is not None and not strategy.positions:
             self._sink.request_stop()
 
     def _take_status(self, bar: Bar) -> CustomStrategy | None:
@@ -312,10 +312,11 @@ class LiveTradingBot:
         if self._lease_lost:  # another process runs this bot now: write nothing more
             raise LeaseLost(self._lease_lost)
         strategy = self._running_strategy()
-        trade = strategy.trade if strategy is not None else None
+        positions = [(lane.trade, float(lane.data.close[0])) for lane in strategy.lanes
+                     if lane.trade is not None] if strategy is not None else []
         assert self.risk is not None and self.listener is not None
         self._bar_status = bar_status(bar=bar, bars=self._bars, cash=self.broker.getcash(),
-                                      value=self.broker.getvalue(), trade=trade,
+                                      value=self.broker.getvalue(), positions=positions,
                                       risk_state=self.risk.state,
                                       refusals=self.listener.refusals.totals,
                                       closed=(self.listener.trades_total,
@@ -431,11 +432,11 @@ class LiveTradingBot:
         if not self.owns_bot:
             return
         status = self.get_status()
-        pos = status["position"]
+        held = ", ".join(f"{p['symbol']} {p['size']:.8g}@{p['entry_price']:.8g}"
+                         for p in status["positions"])
         log.info("heartbeat %s: %s data=%s last_bar=%s value=%s position=%s entries_today=%d "
                  "dd=%.2f%% kill_switch=%s paused=%s", status["bot_id"], status["state"],
-                 status["data_status"], status["last_bar_time"], status["value"],
-                 f"{pos['size']:.8g}@{pos['entry_price']:.8g}" if pos else "none",
+                 status["data_status"], status["last_bar_time"], status["value"], held or "none",
                  status["entries_today"], status["drawdown_pct"], status["kill_switch"],
                  status["paused"])
         try:
@@ -452,7 +453,7 @@ class LiveTradingBot:
             bot_id=self.config.bot_id, bars=self._bars, live_bars=self._live_bars, trades=len(trades),
             pnl=sum(t["pnl"] for t in trades), cash=self.broker.getcash(),
             value=self.broker.getvalue(),
-            open_position=bool(strategy is not None and strategy.trade is not None),
+            open_position=bool(strategy is not None and strategy.positions),
             database=self.store.url, log_file=str(self.config.logging.log_file),
             journal=str(self.journal.folder.resolve()) if self.journal else None,
             status_file=self._status_file,

@@ -115,15 +115,15 @@ class BotListener(NullListener):
     def on_entry_refused(self, bar: Bar, rule: str, message: str) -> None:
         self.refusals.refused(bar, rule, message)
 
-    def on_bar_done(self, bar: Bar, trade: OpenTrade | None, warmup: bool) -> None:
+    def on_bar_done(self, bar: Bar, positions: dict[str, OpenTrade], warmup: bool) -> None:
         self.on_bar_end(bar, warmup)
-        events = self._checkpoint(bar, trade) if not warmup else []
+        events = self._checkpoint(bar, positions) if not warmup else []
         self.on_bar_processed(bar, warmup)
         # announced last, when the status snapshot (what /status answers) is this bar's
         for event in events:
             self.publish(event)
 
-    def on_between_bars(self, trade: OpenTrade | None) -> None:
+    def on_between_bars(self, positions: dict[str, OpenTrade]) -> None:
         """The broker reported between bars (a venue's fill, cancel or rejection): commit what
         it changed now, without waiting for the next bar, then journal and announce it. The
         last checkpointed bar stays as it was (also during a restart's warm-up, when a restored
@@ -133,14 +133,14 @@ class BotListener(NullListener):
             return
         if self.on_books_changed is not None:
             self.on_books_changed(bar)
-        for event in self._commit(trade, bar_ts=None):
+        for event in self._commit(positions, bar_ts=None):
             self.publish(event)
 
-    def _checkpoint(self, bar: Bar, trade: OpenTrade | None) -> list[Event]:
+    def _checkpoint(self, bar: Bar, positions: dict[str, OpenTrade]) -> list[Event]:
         """Commit the bar; return its events (trades with the equity they left) to publish."""
-        return self._commit(trade, bar_ts=bar.ts)
+        return self._commit(positions, bar_ts=bar.ts)
 
-    def _commit(self, trade: OpenTrade | None, bar_ts: float | None) -> list[Event]:
+    def _commit(self, positions: dict[str, OpenTrade], bar_ts: float | None) -> list[Event]:
         """One transaction with what was buffered: a bar's checkpoint (``bar_ts``), or what
         happened between bars (None). Returns the events to publish after it."""
         orders, trades, events = self._orders, self._trades, self._events
@@ -149,6 +149,7 @@ class BotListener(NullListener):
         trades = [replace(t, equity=value) for t in trades]  # the journal's lines carry it too
         risk_state = self.risk.state.to_dict()
         holding = self._holding()
+        trade = next(iter(positions.values()), None)
         if bar_ts is None:
             self.store.save_between_bars(self.bot_id, cash=cash, value=value, orders=orders,
                                          trades=trades, position=trade, risk_state=risk_state,

@@ -13,7 +13,7 @@ import os
 import socket
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from trading.core.equity import drawdown_pct
 from trading.core.redaction import known_secrets
@@ -37,7 +37,8 @@ class BarStatus:
     bars_processed: int = 0
     cash: float | None = None
     value: float | None = None
-    position: dict[str, Any] | None = None
+    position: dict[str, Any] | None = None  # the first open position (a one-symbol bot's only)
+    positions: list[dict[str, Any]] = field(default_factory=list)  # every open one, by symbol
     entries_today: int = 0
     pnl_today: float = 0.0
     drawdown_pct: float = 0.0
@@ -47,20 +48,26 @@ class BarStatus:
     realised_pnl: float = 0.0  # their pnl
 
 
-def bar_status(*, bar: Bar, bars: int, cash: float, value: float, trade: OpenTrade | None,
-               risk_state: Any, refusals: dict[str, int],
-               closed: tuple[int, float] = (0, 0.0)) -> BarStatus:
+def position_status(trade: OpenTrade, last_close: float) -> dict[str, Any]:
+    """One open position as the status file shows it, marked to ``last_close``."""
+    return {"symbol": trade.symbol, "size": trade.size, "entry_price": trade.entry_price,
+            "entry_time": iso_z(trade.entry_ts), "bars_held": trade.bars_held,
+            "last_price": last_close,
+            "unrealized_pnl": round((last_close - trade.entry_price) * trade.size, 8)}
+
+
+def bar_status(*, bar: Bar, bars: int, cash: float, value: float,
+               positions: Sequence[tuple[OpenTrade, float]], risk_state: Any,
+               refusals: dict[str, int], closed: tuple[int, float] = (0, 0.0)) -> BarStatus:
     """A ``BarStatus`` from the values the Cerebro thread holds at the end of ``bar``
-    (``closed``: how many trades were closed, every run's, and their realised pnl)."""
-    position = None
-    if trade is not None:
-        position = {"size": trade.size, "entry_price": trade.entry_price,
-                    "entry_time": iso_z(trade.entry_ts), "bars_held": trade.bars_held,
-                    "unrealized_pnl": round((bar.close - trade.entry_price) * trade.size, 8)}
+    (``positions``: each open trade with its symbol's last close, in the basket's order;
+    ``closed``: how many trades were closed, every run's, and their realised pnl)."""
+    shown = [position_status(trade, close) for trade, close in positions]
     s = risk_state
     return BarStatus(
         last_bar_time=iso_z(bar.ts), bars_processed=bars, cash=round(cash, 8),
-        value=round(value, 8), position=position, entries_today=s.trades_today,
+        value=round(value, 8), position=shown[0] if shown else None, positions=shown,
+        entries_today=s.trades_today,
         pnl_today=round(value - s.day_start_equity, 8) if s.day >= 0 else 0.0,
         drawdown_pct=round(drawdown_pct(s.peak_equity, value), 4) if s.peak_equity > 0 else 0.0,
         kill_switch=s.kill_switch, entries_refused=dict(refusals), trades=closed[0],
