@@ -16,7 +16,8 @@ REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "data" / "sample" / "ETHBTC-5m.csv"
 CONFIGS = sorted((REPO / "config" / "trading").glob("*.json"))
 # a basket config (trading.symbols) waits for the engine that replays baskets (issue 17)
-BASKET_PENDING = pytest.mark.skip(reason="a basket: replayed once the basket engine lands (issue 17)")
+BASKET_PENDING = pytest.mark.skip(
+    reason="a basket: replayed once the basket engine lands (issue 17)")
 
 
 def _shipped(config: Path):

@@ -131,12 +131,13 @@ def test_one_symbol_in_a_list_is_the_one_symbol_bot_it_always_was():
     assert not config.trading.is_basket and config.data.symbols == ("BTCUSDT",)
 
 
-# --- the data keys agree ----------------------------------------------------------------------------
+# --- the data keys agree --------------------------------------------------------------------------
 
 def test_data_symbol_is_refused_with_a_basket(doc):
     doc["data"]["symbol"] = "ETCBTC"
     assert errors(doc) == ["0007.json: data.symbol: must not be given with a basket: the bot "
-                           "watches every symbol of trading.symbols (5 symbols); remove data.symbol"]
+                           "watches every symbol of trading.symbols (5 symbols); remove "
+                           "data.symbol"]
 
 
 def test_data_symbol_of_one_symbol_written_as_a_list_must_equal_it(one):
@@ -158,7 +159,7 @@ def test_data_symbols_may_repeat_trading_symbols_in_the_same_order(doc):
         "'DASHBTC']; remove data.symbols to use trading.symbols"]
 
 
-# --- one data file per symbol -----------------------------------------------------------------------
+# --- one data file per symbol ---------------------------------------------------------------------
 
 def test_a_basket_on_the_file_source_needs_symbol_in_the_file_path(doc):
     doc["data"]["file_path"] = "data/sample/ETHBTC-5m.csv"
@@ -203,7 +204,7 @@ def test_file_for_replaces_symbol_and_keeps_a_plain_path():
         data(None).file_for("XLMBTC")
 
 
-# --- what a basket runs on, in this version ----------------------------------------------------------
+# --- what a basket runs on, in this version -------------------------------------------------------
 
 BASKET_VENUES = ("a basket (5 symbols) runs on data_source 'file' with broker 'mock' or 'paper' "
                  "in this version, got {got}; baskets on a venue's data or orders come next "
@@ -234,7 +235,7 @@ def test_one_symbol_keeps_every_venue(one):
     assert errors(one) == []
 
 
-# --- max_positions, align_seconds ---------------------------------------------------------------------
+# --- max_positions, align_seconds -----------------------------------------------------------------
 
 def test_max_positions_above_the_number_of_symbols_warns(doc, one):
     assert warnings(doc) == []  # 3 of 5
@@ -274,7 +275,8 @@ def test_the_schema_says_what_the_basket_keys_mean():
     trading, data = props["trading"]["properties"], props["data"]["properties"]
     tie = ("When several symbols signal an entry on the same bar and fewer position slots are "
            "free, the symbols earlier in trading.symbols win.")
-    assert tie in trading["symbols"]["description"] and tie in trading["max_positions"]["description"]
+    assert tie in trading["symbols"]["description"]
+    assert tie in trading["max_positions"]["description"]
     assert "one position per symbol" in trading["max_positions"]["description"]
     assert "each new position" in trading["position_size"]["description"]
     assert "sum of the open positions' value over equity" in trading["max_exposure"]["description"]

@@ -111,7 +111,7 @@ def test_one_exit_object_is_a_list_of_one_and_a_partial_new_item_is_refused_with
         apply_overrides(one, [parse_override("strategy.exit_logic[3]={}")])
 
 
-# --- issue 17: a basket for one run ----------------------------------------------------------------
+# --- issue 17: a basket for one run ---------------------------------------------------------------
 
 BASKET_SET = ['trading.symbol=null', 'trading.symbols=["ETCBTC", "XLMBTC"]', 'data.symbol=null',
               'data.file_path=data/sample/{symbol}-5m.csv', 'trading.max_positions=2']
@@ -149,19 +149,13 @@ def test_a_basket_set_over_a_kept_symbol_names_the_set_that_caused_it():
         "(from --set trading.symbols=[\"ETCBTC\", \"XLMBTC\"])"]
 
 
-def test_a_symbol_set_twice_in_the_basket_is_named_with_its_set():
+@pytest.mark.parametrize("text, line", [
+    ('trading.symbols=["ETCBTC","XLMBTC","ETCBTC"]',
+     "trading.symbols[2]: 'ETCBTC' is listed twice (also at [0]); list each once"),
+    ("trading.symbols=ETCBTC,XLMBTC", "trading.symbols: must be an array, got 'ETCBTC,XLMBTC'"),
+], ids=["a symbol twice", "no JSON list"])
+def test_a_wrong_basket_set_is_named_with_its_set(text, line):
     config = REPO / "config" / "trading" / "0007.json"
     with pytest.raises(ConfigError) as caught:
-        check_config(config, [parse_override('trading.symbols=["ETCBTC","XLMBTC","ETCBTC"]')])
-    assert caught.value.problems == [
-        f"{config}: trading.symbols[2]: 'ETCBTC' is listed twice (also at [0]); list each once "
-        "(from --set trading.symbols=[\"ETCBTC\",\"XLMBTC\",\"ETCBTC\"])"]
-
-
-def test_a_symbols_value_that_is_not_a_json_list_says_what_it_got():
-    config = REPO / "config" / "trading" / "0007.json"
-    with pytest.raises(ConfigError) as caught:
-        check_config(config, [parse_override("trading.symbols=ETCBTC,XLMBTC")])
-    assert caught.value.problems == [
-        f"{config}: trading.symbols: must be an array, got 'ETCBTC,XLMBTC' "
-        "(from --set trading.symbols=ETCBTC,XLMBTC)"]
+        check_config(config, [parse_override(text)])
+    assert caught.value.problems == [f"{config}: {line} (from --set {text})"]
