@@ -76,7 +76,8 @@ def test_invalid_config_lists_every_problem_with_its_path_and_exits_1(validate, 
     assert errors == [
         "config/trading/0002.json: broker.type: must be one of mock, paper, binance_paper, binance, "
         "ibkr, got 'binanse'; did you mean 'binance'?",
-        "config/trading/0002.json: trading: missing required key 'symbol'",
+        "config/trading/0002.json: trading: missing required key 'symbol' (one symbol) or "
+        "'symbols' (a basket)",
         "config/trading/0002.json: trading.symbl: unknown key 'symbl'; did you mean 'symbol'?",
         "config/trading/0002.json: strategy.entry_logic.params.e_rsi_perod: unknown parameter for "
         "RSIBBVolumeEntryMixin; did you mean 'e_rsi_period'?",

@@ -65,7 +65,8 @@ def test_misspelt_key_names_the_key_and_suggests_the_right_one(doc):
     doc["trading"]["symbl"] = doc["trading"].pop("symbol")
     found = errors(doc)
     assert "0001.json: trading.symbl: unknown key 'symbl'; did you mean 'symbol'?" in found
-    assert "0001.json: trading: missing required key 'symbol'" in found
+    assert ("0001.json: trading: missing required key 'symbol' (one symbol) or 'symbols' "
+            "(a basket)") in found
 
 
 def test_unknown_top_level_section_suggests_the_section(doc):
@@ -303,6 +304,12 @@ BROKEN = {
 }
 
 
+def test_an_item_listed_twice_is_named_at_its_index(doc):
+    doc["notifications"]["telegram"]["notify_on"] = ["error", "status", "error"]
+    assert errors(doc) == ["0001.json: notifications.telegram.notify_on[2]: 'error' is listed "
+                           "twice (also at [0]); list each once"]
+
+
 @pytest.mark.parametrize("break_it", BROKEN.values(), ids=BROKEN.keys())
 def test_schema_errors_are_rewritten_for_people(doc, break_it):
     break_it(doc)
@@ -421,12 +428,13 @@ def test_the_ibkr_broker_refuses_futures_until_they_are_booked_as_futures(doc):
     assert errors(doc) == []
 
 
-def test_max_positions_above_one_warns_that_it_has_no_effect(doc):
+def test_max_positions_above_one_with_one_symbol_warns_one_position_per_symbol(doc):
     doc["trading"]["max_positions"] = 3
     report = validate_document(doc, SOURCE, env=SECRETS)
     assert report.errors == []
-    assert ("0001.json: trading.max_positions: the bot holds one position at a time; "
-            "max_positions 3 has no effect") in report.warnings
+    assert report.warnings == ["0001.json: trading.max_positions: a bot holds at most one "
+                               "position per symbol: with 1 symbol, max_positions 3 allows no more "
+                               "than 1 open at once"]
 
 
 def test_a_disabled_trailing_stop_accepts_zeros(doc):

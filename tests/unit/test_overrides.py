@@ -109,3 +109,53 @@ def test_one_exit_object_is_a_list_of_one_and_a_partial_new_item_is_refused_with
            "the whole item in one --set, e.g. --set 'strategy.exit_logic[1]={\"name\": " in str(caught.value)
     with pytest.raises(ConfigError, match="index 3 would leave a hole"):
         apply_overrides(one, [parse_override("strategy.exit_logic[3]={}")])
+
+
+# --- issue 17: a basket for one run ---------------------------------------------------------------
+
+BASKET_SET = ['trading.symbol=null', 'trading.symbols=["ETCBTC", "XLMBTC"]', 'data.symbol=null',
+              'data.file_path=data/sample/{symbol}-5m.csv', 'trading.max_positions=2']
+
+
+def test_set_takes_a_json_list_for_trading_symbols():
+    (override,) = [parse_override(t) for t in shlex.split(
+        """'trading.symbols=["ETCBTC", "XLMBTC"]'""")]
+    assert override.path == ("trading", "symbols") and override.value == ["ETCBTC", "XLMBTC"]
+    doc = apply_overrides({"trading": {"symbols": ["ETHBTC"]}},
+                          [override, parse_override("trading.symbols[2]=TRXBTC"),
+                           parse_override("trading.symbols.0=DASHBTC")])
+    assert doc["trading"]["symbols"] == ["DASHBTC", "XLMBTC", "TRXBTC"]
+
+
+def test_set_turns_the_one_symbol_demo_into_a_basket_for_one_run():
+    checked = check_config(REPO / "config" / "trading" / "0001.json",
+                           [parse_override(t) for t in BASKET_SET], base_dir=REPO)
+    trading, data = checked.config.trading, checked.config.data
+    assert trading.symbols == ("ETCBTC", "XLMBTC") and trading.is_basket
+    assert trading.max_positions == 2
+    assert data.file_for("XLMBTC") == REPO / "data" / "sample" / "XLMBTC-5m.csv"
+    assert checked.document["trading"]["symbols"] == ["ETCBTC", "XLMBTC"]
+    assert "symbol" not in checked.document["trading"]
+
+
+def test_a_basket_set_over_a_kept_symbol_names_the_set_that_caused_it():
+    config = REPO / "config" / "trading" / "0001.json"
+    texts = [t for t in BASKET_SET if t != "trading.symbol=null"]
+    with pytest.raises(ConfigError) as caught:
+        check_config(config, [parse_override(t) for t in texts])
+    assert caught.value.problems == [
+        f"{config}: trading.symbols: give trading.symbol (one symbol) or trading.symbols (a "
+        "basket), not both: symbol 'ETHBTC' and symbols ['ETCBTC', 'XLMBTC'] differ; remove one "
+        "(from --set trading.symbols=[\"ETCBTC\", \"XLMBTC\"])"]
+
+
+@pytest.mark.parametrize("text, line", [
+    ('trading.symbols=["ETCBTC","XLMBTC","ETCBTC"]',
+     "trading.symbols[2]: 'ETCBTC' is listed twice (also at [0]); list each once"),
+    ("trading.symbols=ETCBTC,XLMBTC", "trading.symbols: must be an array, got 'ETCBTC,XLMBTC'"),
+], ids=["a symbol twice", "no JSON list"])
+def test_a_wrong_basket_set_is_named_with_its_set(text, line):
+    config = REPO / "config" / "trading" / "0007.json"
+    with pytest.raises(ConfigError) as caught:
+        check_config(config, [parse_override(text)])
+    assert caught.value.problems == [f"{config}: {line} (from --set {text})"]

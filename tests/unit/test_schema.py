@@ -125,3 +125,18 @@ def test_filled_defaults_are_not_shared_between_documents():
     first["notifications"]["email"]["notify_on"].append("status")
     assert apply_defaults({}, config_schema())["notifications"]["email"]["notify_on"] == [
         "trade_entry", "trade_exit", "error"]
+
+
+def test_an_editor_flags_a_trading_section_without_symbol_or_symbols():
+    doc = documented()
+    del doc["trading"]["symbol"]
+    validator = Draft202012Validator(export_schema())
+    assert [e.json_path for e in validator.iter_errors(doc)] == ["$.trading"]
+    doc["trading"]["symbols"] = ["BTCUSDT", "ETHUSDT"]
+    assert list(validator.iter_errors(doc)) == []
+
+
+def test_the_basket_demo_validates_against_the_published_schema():
+    published = json.loads(PUBLISHED.read_text(encoding="utf-8"))
+    demo = json.loads((ROOT / "config" / "trading" / "0007.json").read_text(encoding="utf-8"))
+    assert list(Draft202012Validator(published).iter_errors(demo)) == []

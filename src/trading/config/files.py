@@ -203,6 +203,15 @@ def _number_problem(value: float) -> str | None:
     return f"must be a finite number, got {text[:40]}{'...' if len(text) > 40 else ''} (too large)"
 
 
+def section(doc: Any, *keys: str) -> dict[str, Any]:
+    """A nested object of a parsed config, or {} when it is absent or not an object (the
+    schema's pass reports that): what the validator's checks read a document through."""
+    node: Any = doc
+    for key in keys:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else {}
+
+
 def document_problems(doc: Any) -> Iterator[Problem]:
     """What JSON let through that no config may hold, each with its JSON path.
 

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any, Mapping, Sequence
 
 from strategies.mixins.registry import default_registry
+from trading.config.basket import traded_symbols
 from trading.config.database_url import database_url_from_environment
 from trading.config.files import read_config_file, resolve_config_path
 from trading.config.models import (BotConfig, BrokerConfig, ChannelConfig, DataConfig,
@@ -104,6 +105,8 @@ def build_config(doc: Mapping[str, Any], source: Path | None = None,
     ts = r["trailing_stop"]
     log_file = lg.get("log_file") or f"logs/live/trading_bot_{bot_id}.log"
     db_url, db_url_from = _database_url(doc, base, bot_id)
+    symbols = traded_symbols(t)
+    align = d.get("align_seconds")
     return BotConfig(
         bot_id=bot_id,
         description=doc["description"],
@@ -112,17 +115,19 @@ def build_config(doc: Mapping[str, Any], source: Path | None = None,
         broker=BrokerConfig(type=b["type"], initial_balance=float(b["initial_balance"]),
                             commission=float(b["commission"]), slippage_pct=float(b["slippage_pct"]),
                             endpoints=_endpoints(b.get("endpoints"))),
-        trading=TradingConfig(symbol=t["symbol"], position_size=float(t["position_size"]),
+        trading=TradingConfig(symbol=symbols[0], symbols=symbols,
+                              position_size=float(t["position_size"]),
                               max_positions=int(t["max_positions"]),
                               max_drawdown_pct=float(t["max_drawdown_pct"]),
                               max_exposure=float(t["max_exposure"])),
-        data=DataConfig(data_source=d["data_source"], symbol=d.get("symbol") or t["symbol"],
+        data=DataConfig(data_source=d["data_source"], symbol=symbols[0], symbols=symbols,
                         interval=d["interval"], lookback_bars=int(d["lookback_bars"]),
                         retry_interval=float(d["retry_interval"]),
                         file_path=_path(d.get("file_path"), base), speed=float(d["speed"]),
                         endpoints=_endpoints(d.get("endpoints")),
                         poll_delay_seconds=float(d["poll_delay_seconds"]),
-                        connect_timeout_seconds=float(d["connect_timeout_seconds"])),
+                        connect_timeout_seconds=float(d["connect_timeout_seconds"]),
+                        align_seconds=None if align is None else float(align)),
         strategy=StrategyConfig(type=s["type"], entry=_mixin(s["entry_logic"]),
                                 exits=tuple(_mixin(e) for e in exits)),
         notifications=NotificationsConfig(enabled=n["enabled"], telegram=_channel(n["telegram"]),

@@ -4,9 +4,10 @@ An override edits the raw document the file holds, so the result is checked exac
 (every problem with its JSON path). ``PATH`` is the key's JSON path as the validator prints it:
 ``risk_management.stop_loss_pct``, ``strategy.entry_logic.params.e_rsi_oversold``,
 ``strategy.exit_logic[1].params.x_max_bars`` (``exit_logic.1`` works too). ``VALUE`` is read as
-JSON when it is JSON (``25``, ``2.5``, ``true``, ``"1h"``, ``[...]``) and as text otherwise
-(``1h``); ``null`` removes the key, so its default applies. Missing objects on the way are
-created.
+JSON when it is JSON (``25``, ``2.5``, ``true``, ``"1h"``, a list such as
+``trading.symbols=["ETCBTC", "XLMBTC"]``) and as text otherwise (``1h``); ``null`` removes the
+key, so its default applies (``trading.symbol=null`` before a basket). Missing objects on the
+way are created.
 
 Index ``len`` adds an item at the end of a list, given whole
 (``strategy.exit_logic[1]={"name": "TimeBasedExitMixin", "params": {"x_max_bars": 30}}``); a

@@ -21,8 +21,9 @@ from trading.core.schema_parts import MAX_NAME, MAX_PATH, MAX_SYMBOL  # noqa: F4
 from trading.core.schema_parts import enum as _enum
 from trading.core.schema_parts import obj as _obj
 from trading.core.schema_parts import scalar as _scalar
-from trading.core.settings import (FILE_SOURCE, FILE_SOURCE_TEXT, INTERVALS, NOTIFY_EVENTS,
-                                   SIMULATED_BROKERS)
+from trading.config.basket import BASKET_BROKERS, BASKET_SOURCES, EXAMPLE_PATH
+from trading.core.settings import (FILE_ALIGN_SECONDS, FILE_SOURCE, FILE_SOURCE_TEXT, INTERVALS,
+                                   NOTIFY_EVENTS, SIMULATED_BROKERS, SYMBOL_PLACEHOLDER)
 from trading.venues.registry import venues
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -35,6 +36,7 @@ MAX_TEXT = 1000  # description
 # what the database columns hold (persistence.tables): bot_id String(64), and client order ids
 # String(64) made of the bot id and 17 characters more (-<10-digit time>-entry); symbol String(32)
 MAX_BOT_ID = 40
+MAX_SYMBOLS = 100  # a basket; max_positions has the same bound
 MAX_MONEY = 1e15  # in the quote currency
 MAX_PERCENT_GAIN = 10000  # take profit, trailing activation: 100x the entry
 MAX_SECONDS = 86400  # periods: retries, heartbeats, timeouts
@@ -106,6 +108,35 @@ def _venue_sections() -> dict[str, Any]:
             if venue.section_schema is not None}
 
 
+def _symbols(description: str) -> dict[str, Any]:
+    """A list of symbols, each as the venue spells it, each once."""
+    return {"type": "array", "description": description, "minItems": 1,
+            "maxItems": MAX_SYMBOLS, "uniqueItems": True,
+            "items": _scalar("string", "One symbol, as the venue spells it.", min_length=1,
+                             max_length=MAX_SYMBOL)}
+
+
+TIE_BREAK = ("When several symbols signal an entry on the same bar and fewer position slots are "
+             "free, the symbols earlier in trading.symbols win.")
+
+
+def _basket_runs_on() -> str:
+    return (f"In this version a basket runs on data_source "
+            f"{' or '.join(repr(s) for s in BASKET_SOURCES)} with broker "
+            f"{' or '.join(repr(b) for b in BASKET_BROKERS)}.")
+
+
+def _align_seconds() -> dict[str, Any]:
+    defaults = [f"the {FILE_SOURCE} source {FILE_ALIGN_SECONDS:g} s"] + [
+        f"{name} {venue.align_seconds:g} s" for venue in venues() for name in venue.data_sources]
+    return _scalar(
+        "number", "A basket only: a time step runs once every symbol's bar for that time is in, "
+        "or this many seconds after the first of them arrived, whichever comes first; a bar "
+        "that comes later is logged and dropped, never delivered twice or out of order. "
+        f"Absent: the data source's own ({', '.join(defaults)}).", minimum=0,
+        maximum=MAX_SECONDS)
+
+
 def _mixin_spec(kind: str) -> dict[str, Any]:
     prefix = "e_" if kind == "entry" else "x_"
     return _obj(f"One {kind} mixin: its registered name and its parameters.", {
@@ -158,25 +189,38 @@ def config_schema() -> dict[str, Any]:
                                         "network's for a paper account); the venue's "
                                         "environment variables win (see the README)."),
             }, required=("type",)),
-            "trading": _obj("What the bot trades and how much.", {
-                "symbol": _scalar("string", "The symbol traded, as the venue spells it (BTCUSDT).",
+            "trading": _obj("What the bot trades and how much: one symbol (symbol) or a basket "
+                            "(symbols); one of the two is required.", {
+                "symbol": _scalar("string", "The one symbol traded, as the venue spells it "
+                                  "(BTCUSDT); for a basket use symbols instead.",
                                   min_length=1, max_length=MAX_SYMBOL),
-                "position_size": _scalar("number", "Fraction of the account's value put into one "
-                                         "position.", 0.1, exclusive_minimum=0, maximum=1),
-                "max_positions": _scalar("integer", "Most positions open at once. The bot holds one "
-                                         "position at a time, so values above 1 have no effect.",
-                                         1, minimum=1, maximum=100),
+                "symbols": _symbols("The basket: every symbol traded, as the venue spells it, "
+                                    "each once ([\"ETCBTC\", \"XLMBTC\"]); instead of symbol (both "
+                                    "may be given only when they name the same one symbol). "
+                                    f"{TIE_BREAK} {_basket_runs_on()}"),
+                "position_size": _scalar("number", "Fraction of the account's value (equity) put "
+                                         "into each new position (0.1 = 10%).", 0.1,
+                                         exclusive_minimum=0, maximum=1),
+                "max_positions": _scalar("integer", "Most positions open at once across the "
+                                         "basket; a bot holds at most one position per symbol "
+                                         f"(a value above the number of symbols warns). "
+                                         f"{TIE_BREAK}", 1, minimum=1, maximum=MAX_SYMBOLS),
                 "max_drawdown_pct": _scalar("number", "Drawdown from the equity peak, in percent, "
                                             "that trips the kill switch (0 = off; below 100: "
                                             "a long position cannot lose more).", 0,
                                             minimum=0, exclusive_maximum=100),
-                "max_exposure": _scalar("number", "Most of the account's value held in positions, "
-                                        "as a fraction.", 1.0, exclusive_minimum=0, maximum=1),
-            }, required=("symbol",)),
+                "max_exposure": _scalar("number", "Most of the account's value held in positions: "
+                                        "the sum of the open positions' value over equity, as a "
+                                        "fraction (1.0 = 100%); an entry that would go beyond it "
+                                        "is refused.", 1.0, exclusive_minimum=0, maximum=1),
+            }),
             "data": _obj("Where bars come from.", {
                 "data_source": _data_source(),
                 "symbol": _scalar("string", "Symbol of the feed; defaults to trading.symbol and "
-                                  "must equal it when given.", min_length=1, max_length=MAX_SYMBOL),
+                                  "must equal it when given (not with a basket).", min_length=1,
+                                  max_length=MAX_SYMBOL),
+                "symbols": _symbols("Symbols of the feed; default trading.symbols and must equal "
+                                    "them, in the same order, when given."),
                 "interval": _enum("Bar size.", INTERVALS, "1h"),
                 "lookback_bars": _scalar("integer", "Bars of history loaded before going live (indicator "
                                          "warm-up).", 500, minimum=0, maximum=1_000_000),
@@ -188,8 +232,12 @@ def config_schema() -> dict[str, Any]:
                     "3) naming the problem; once a source has connected it reconnects for ever. "
                     "0 = wait for ever.", 60, minimum=0, maximum=MAX_SECONDS),
                 "file_path": _scalar("string", "CSV file of bars (required when data_source is "
-                                     "file); relative to the directory the bot starts in.",
-                                     min_length=1, max_length=MAX_PATH),
+                                     "file); relative to the directory the bot starts in. "
+                                     f"{SYMBOL_PLACEHOLDER} stands for each symbol's name, one "
+                                     f"file per symbol ({EXAMPLE_PATH}); a basket needs it, and it "
+                                     "is the only placeholder.", min_length=1,
+                                     max_length=MAX_PATH),
+                "align_seconds": _align_seconds(),
                 "speed": _scalar("number", "Bars per second delivered by the file source: 0 = as "
                                  f"fast as possible, else at least {MIN_SPEED:g} (about one bar "
                                  "a day).", 0, minimum=0, maximum=MAX_SPEED),
@@ -329,7 +377,9 @@ def _add_mixins(spec: dict[str, Any], classes: list[type[Mixin]]) -> None:
 
 
 def export_schema(registry: MixinRegistry | None = None) -> dict[str, Any]:
-    """The published schema: ``config_schema()`` plus per-mixin params and the file_path rule."""
+    """The published schema: ``config_schema()`` plus per-mixin params, the file_path rule and
+    the trading section's rule that symbol or symbols is given (the validator checks those two
+    in its second pass, with clearer messages)."""
     registry = default_registry() if registry is None else registry
     schema = config_schema()
     props = schema["properties"]
@@ -339,6 +389,7 @@ def export_schema(registry: MixinRegistry | None = None) -> dict[str, Any]:
     props["data"]["if"] = {"properties": {"data_source": {"const": "file"}},
                            "required": ["data_source"]}
     props["data"]["then"] = {"required": ["file_path"]}
+    props["trading"]["anyOf"] = [{"required": ["symbol"]}, {"required": ["symbols"]}]
     return schema
 
 

@@ -23,7 +23,10 @@ from jsonschema import Draft202012Validator, ValidationError
 
 from strategies.mixins.registry import Kind, MixinRegistry, default_registry
 from notify.settings import resolve as resolve_channel
+from trading.config.basket import (basket_venue_problems, basket_warnings, file_path_problems,
+                                   symbol_problems)
 from trading.config.files import MAX_DEPTH, JsonPath, Problem, document_problems
+from trading.config.files import section as _section
 from trading.config.names import file_bot_id_problem, log_file_problem
 from trading.config.schema import (BOT_ID_PATTERN, BOT_ID_WORDS, DAILY_SUMMARY_PATTERN, MAX_NAME,
                                    MIN_SPEED, URL_PATTERN, apply_defaults,
@@ -160,7 +163,12 @@ def _explain(error: ValidationError) -> Iterator[Problem]:
         words = f" ({_PATTERN_WORDS[rule]})" if rule in _PATTERN_WORDS else ""
         yield path, f"must match {rule}{words}, got {_show(value)}"
     elif kind == "uniqueItems":
-        yield path, "must not list the same item twice"
+        repeated = [i for i, item in enumerate(value) if item in value[:i]]
+        for index in repeated:
+            yield path + (index,), (f"{_show(value[index])} is listed twice (also at "
+                                    f"[{value.index(value[index])}]); list each once")
+        if not repeated:  # should jsonschema and Python disagree on what is equal
+            yield path, "must not list the same item twice"
     else:  # a keyword this project's schema does not use yet
         yield path, error.message
 
@@ -170,14 +178,6 @@ def _schema_problems(doc: Any) -> list[Problem]:
 
 
 # --- pass 2: what the schema cannot say -------------------------------------------------------
-
-def _section(doc: Mapping[str, Any], *keys: str) -> dict[str, Any]:
-    """A nested object, or {} when it is absent or not an object (pass 1 reports that)."""
-    node: Any = doc
-    for key in keys:
-        node = node.get(key) if isinstance(node, dict) else None
-    return node if isinstance(node, dict) else {}
-
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -222,11 +222,6 @@ def _consistency_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
         yield ("strategy", "position_size"), (
             f"must equal trading.position_size ({_show(size)}), got {_show(legacy)}; "
             "remove it or make the two equal")
-    symbol, feed_symbol = trading.get("symbol"), data.get("symbol")
-    if isinstance(symbol, str) and isinstance(feed_symbol, str) and symbol != feed_symbol:
-        yield ("data", "symbol"), (
-            f"must equal trading.symbol ({_show(symbol)}), got {_show(feed_symbol)}; the bot trades "
-            "the symbol it watches (remove data.symbol to use trading.symbol)")
     source, interval = _text(data.get("data_source")), _text(data.get("interval"))
     if source == FILE_SOURCE and "file_path" not in data:
         yield ("data",), "missing required key 'file_path' (data_source 'file' reads bars from a CSV file)"
@@ -300,13 +295,6 @@ def _missing_env(names: list[str], env: Mapping[str, str], purpose: str) -> str 
     return f"environment variables {', '.join(missing)} are not set; {purpose} needs them"
 
 
-def _position_warnings(doc: Mapping[str, Any]) -> Iterator[Problem]:
-    positions = _section(doc, "trading").get("max_positions")
-    if _is_number(positions) and positions > 1:
-        yield ("trading", "max_positions"), (f"the bot holds one position at a time; "
-                                             f"max_positions {positions} has no effect")
-
-
 def _used_venues(doc: Mapping[str, Any]) -> list[Venue]:
     """The venues this config uses (its broker's, its data source's), each once."""
     registry = venues()
@@ -344,7 +332,7 @@ def _venue_warnings(doc: Mapping[str, Any], env: Mapping[str, str],
 def _warnings(doc: Mapping[str, Any], env: Mapping[str, str],
               errors: set[JsonPath]) -> Iterator[Problem]:
     """What the environment lacks; a channel whose settings have errors is not resolved."""
-    yield from _position_warnings(doc)
+    yield from basket_warnings(doc)  # settings the number of symbols leaves idle
     yield from (p for p in percent_warnings(doc) if p[0] not in errors)  # 0.03 meant as 3%
     yield from _venue_warnings(doc, env, errors)
     for channel in CHANNELS:
@@ -413,7 +401,8 @@ def validate_document(raw: Any, source: str, *, path: Path | None = None,
     registry = default_registry() if registry is None else registry
     reported = {p for p, _ in found}
     problems = _schema_problems(raw)
-    problems += [*_mixin_problems(raw, registry), *_consistency_problems(raw), *_data_problems(raw),
+    problems += [*_mixin_problems(raw, registry), *symbol_problems(raw), *file_path_problems(raw),
+                 *basket_venue_problems(raw), *_consistency_problems(raw), *_data_problems(raw),
                  *_risk_problems(raw), *_log_file_problems(raw), *_bot_id_problems(raw, path),
                  *(p for venue in _used_venues(raw) for p in venue.problems(raw))]
     problems = found + [p for p in problems if not _beneath(p[0], reported)]

@@ -10,6 +10,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from trading.core.errors import ConfigError
+
 # the brokers and the data source the bot has without a venue; every other broker.type and
 # data.data_source is a venue's (trading.venues.registry), with the sentence the schema shows
 SIMULATED_BROKERS = {
@@ -18,6 +20,11 @@ SIMULATED_BROKERS = {
 }
 FILE_SOURCE = "file"
 FILE_SOURCE_TEXT = "a CSV of bars replayed as a live feed"
+# a basket's time step waits this long for the file source's other bars of that time (a venue
+# declares its own wait: Venue.align_seconds); data.align_seconds wins over both
+FILE_ALIGN_SECONDS = 1.0
+# in data.file_path, where each symbol's name goes: one file per symbol (data/{symbol}-5m.csv)
+SYMBOL_PLACEHOLDER = "{symbol}"
 INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "12h", "1d", "1w")
 INTERVAL_SECONDS = {"1m": 60, "3m": 180, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600,
                     "2h": 7200, "4h": 14400, "6h": 21600, "12h": 43200, "1d": 86400, "1w": 604800}
@@ -45,17 +52,52 @@ class BrokerConfig:
     endpoints: VenueEndpoints = VenueEndpoints()
 
 
+def _basket(config: Any) -> None:
+    """Fill ``config.symbols`` from ``config.symbol`` when it is empty (one-symbol code builds
+    these settings with ``symbol`` only); refuse a ``symbol`` that is not the basket's first."""
+    symbols = tuple(config.symbols) or (config.symbol,)
+    if symbols[0] != config.symbol:
+        raise ValueError(f"symbol {config.symbol!r} must be the first of symbols {symbols}")
+    object.__setattr__(config, "symbols", symbols)
+
+
+def symbol_file(template: str | Path, symbol: str) -> Path:
+    """``template`` with ``{symbol}`` replaced by ``symbol`` (``data/{symbol}-5m.csv`` ->
+    ``data/ETCBTC-5m.csv``); the path itself when it holds no placeholder."""
+    return Path(str(template).replace(SYMBOL_PLACEHOLDER, symbol))
+
+
 @dataclass(frozen=True)
 class TradingConfig:
+    """What the bot trades and how much.
+
+    ``symbols`` is the basket in the config's order: when several symbols signal an entry on the
+    same bar and fewer than that many of the ``max_positions`` slots are free, the earlier ones
+    win. ``symbol`` is its first, what one-symbol code reads; built with ``symbol`` alone,
+    ``symbols`` is ``(symbol,)``.
+    """
+
     symbol: str
-    position_size: float
-    max_positions: int
+    position_size: float  # fraction of equity put into each new position
+    max_positions: int  # positions open at once across the basket, one per symbol at most
     max_drawdown_pct: float
-    max_exposure: float
+    max_exposure: float  # most of the equity in open positions (their value over equity)
+    symbols: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _basket(self)
+
+    @property
+    def is_basket(self) -> bool:
+        """More than one symbol."""
+        return len(self.symbols) > 1
 
 
 @dataclass(frozen=True)
 class DataConfig:
+    """Where bars come from. ``symbols`` are the trading symbols (``symbol`` the first);
+    ``file_path`` may hold ``{symbol}``: one file per symbol, see ``file_for``."""
+
     data_source: str
     symbol: str
     interval: str
@@ -66,10 +108,25 @@ class DataConfig:
     endpoints: VenueEndpoints = VenueEndpoints()
     poll_delay_seconds: float = 5.0  # a polled source asks this long after a bar's close
     connect_timeout_seconds: float = 60.0  # no first bar by then: the bot stops (0: never)
+    symbols: tuple[str, ...] = ()
+    # a basket's step waits this long after the first of its bars for that time (None: the
+    # source's own wait, FILE_ALIGN_SECONDS or the venue's)
+    align_seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        _basket(self)
 
     @property
     def interval_seconds(self) -> int:
         return INTERVAL_SECONDS[self.interval]
+
+    def file_for(self, symbol: str) -> Path:
+        """The CSV of ``symbol``: ``file_path`` with ``{symbol}`` replaced (the plain path when
+        it has no placeholder). Raises ConfigError when the config names no file."""
+        if self.file_path is None:
+            raise ConfigError(f"data.file_path: not set, so there is no data file for {symbol}; "
+                              f"set it (data/{SYMBOL_PLACEHOLDER}-5m.csv for one file per symbol)")
+        return symbol_file(self.file_path, symbol)
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,8 @@ class Venue:
     - ``intervals``: the bar intervals its data source serves (None: every interval).
     - ``trailing_stop_order``: its broker places the risk rules' trailing stop as an order
       (without it, a config with ``risk_management.trailing_stop`` on is refused).
+    - ``align_seconds``: how long a basket's time step waits, after the first of its bars for
+      that time arrived from this venue, for the other symbols' (``data.align_seconds`` wins).
     - ``secrets(broker_type)``: environment variables that broker type needs.
     - ``problems(doc)`` / ``warnings(doc, env)``: its own checks of a whole config, as
       (JSON path, message) pairs, run only when the config uses the venue.
@@ -86,6 +88,7 @@ class Venue:
     settings: Callable[[Mapping[str, Any]], Any] | None = None
     intervals: tuple[str, ...] | None = None
     trailing_stop_order: bool = False
+    align_seconds: float = 5.0
     secrets: Callable[[str], tuple[str, ...]] = lambda broker_type: ()
     problems: Callable[[Mapping[str, Any]], Iterable[Problem]] = lambda doc: ()
     warnings: Callable[[Mapping[str, Any], Mapping[str, str]], Iterable[Problem]] = \

@@ -61,6 +61,7 @@ VENUE = Venue(
                   LIVE_BROKER: "orders on Binance Spot (real money)"},
     real_money=lambda broker_type, connection: broker_type == LIVE_BROKER,
     secrets=secrets,
+    align_seconds=2.0,
     connect=connect,
     bar_source=bar_source,
     broker=broker,

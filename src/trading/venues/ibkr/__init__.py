@@ -75,6 +75,7 @@ VENUE = Venue(
     settings=IbkrConfig.from_section,
     intervals=tuple(i for i in INTERVALS if i not in UNSERVED_INTERVALS),
     problems=problems,
+    align_seconds=5.0,
     connect=connect,
     bar_source=bar_source,
     broker=broker,

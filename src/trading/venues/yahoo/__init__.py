@@ -52,6 +52,7 @@ VENUE = Venue(
     data_sources={SOURCE: "bars from Yahoo Finance's chart API, polled after each close (no "
                           "keys); trade them with the paper or mock broker"},
     warnings=warnings,
+    align_seconds=30.0,
     connect=connect,
     bar_source=bar_source,
 )

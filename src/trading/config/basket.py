@@ -1,0 +1,140 @@
+"""The symbols a config trades, and the rules a basket (more than one symbol) adds.
+
+A config names one symbol (``trading.symbol``) or a basket (``trading.symbols``, in the order
+that breaks ties between entries on one bar). The data keys must agree with it, a basket reads
+one data file per symbol (``{symbol}`` in ``data.file_path``) and, in this version, runs only on
+the file source with a simulated broker. Each check yields (JSON path, message) pairs for the
+validator; each reads the raw document and skips what pass 1 (the schema) reports.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator, Mapping
+
+from trading.config.files import Problem
+from trading.config.files import section as _section
+from trading.core.settings import FILE_SOURCE, SIMULATED_BROKERS, SYMBOL_PLACEHOLDER
+from trading.core.text import excerpt
+
+EXAMPLE_PATH = f"data/{SYMBOL_PLACEHOLDER}-5m.csv"
+_BRACED = re.compile(r"\{[^{}]*\}")
+# a basket's data and orders, in this version (see basket_venue_problems)
+BASKET_SOURCES = (FILE_SOURCE,)
+BASKET_BROKERS = tuple(SIMULATED_BROKERS)
+
+
+def _names(value: Any) -> list[str] | None:
+    """``value`` when it is a non-empty list of strings, else None (pass 1 reports the rest)."""
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return value
+    return None
+
+
+def traded_symbols(trading: Mapping[str, Any]) -> tuple[str, ...]:
+    """The symbols of a valid ``trading`` section: ``symbols``, else ``(symbol,)``."""
+    return tuple(trading.get("symbols") or (trading["symbol"],))
+
+
+def _given(trading: Mapping[str, Any]) -> tuple[list[str] | None, str]:
+    """The symbols as written, and the key that names them in messages (None: not usable)."""
+    if "symbols" in trading:
+        return _names(trading["symbols"]), "trading.symbols"
+    symbol = trading.get("symbol")
+    return ([symbol] if isinstance(symbol, str) else None), "trading.symbol"
+
+
+def _shown(symbols: list[str]) -> str:
+    return "[" + ", ".join(excerpt(s) for s in symbols) + "]"
+
+
+def symbol_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
+    """``trading.symbol`` or ``trading.symbols``, and ``data.symbol``/``data.symbols`` agreeing."""
+    if not isinstance(doc.get("trading"), dict):  # pass 1 says what it is
+        return
+    trading, data = _section(doc, "trading"), _section(doc, "data")
+    if "symbol" not in trading and "symbols" not in trading:
+        yield ("trading",), "missing required key 'symbol' (one symbol) or 'symbols' (a basket)"
+        return
+    symbol, listed = trading.get("symbol"), _names(trading.get("symbols"))
+    if isinstance(symbol, str) and listed is not None and listed != [symbol]:
+        yield ("trading", "symbols"), (
+            f"give trading.symbol (one symbol) or trading.symbols (a basket), not both: symbol "
+            f"{excerpt(symbol)} and symbols {_shown(listed)} differ; remove one")
+        return
+    symbols, key = _given(trading)
+    if symbols is None:
+        return
+    if "symbol" in data and isinstance(data["symbol"], str):
+        if len(symbols) > 1:
+            yield ("data", "symbol"), (
+                f"must not be given with a basket: the bot watches every symbol of "
+                f"trading.symbols ({len(symbols)} symbols); remove data.symbol")
+        elif data["symbol"] != symbols[0]:
+            yield ("data", "symbol"), (
+                f"must equal {key} ({excerpt(symbols[0])}), got {excerpt(data['symbol'])}; the bot "
+                f"trades the symbol it watches (remove data.symbol to use {key})")
+    feed = _names(data.get("symbols"))
+    if feed is not None and feed != symbols:
+        yield ("data", "symbols"), (
+            f"must equal {key} ({_shown(symbols)}), in the same order, got {_shown(feed)}; remove "
+            f"data.symbols to use {key}")
+
+
+def file_path_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
+    """``{symbol}`` is the one placeholder of ``data.file_path``, and a basket needs it."""
+    path = _section(doc, "data").get("file_path")
+    if not isinstance(path, str) or not path:
+        return
+    others = [token for token in _BRACED.findall(path) if token != SYMBOL_PLACEHOLDER]
+    if others or "{" in _BRACED.sub("", path) or "}" in _BRACED.sub("", path):
+        unknown = list(dict.fromkeys(others))
+        what = (f"{', '.join(map(excerpt, unknown))} "
+                f"{'is not a placeholder' if len(unknown) == 1 else 'are not placeholders'}"
+                if unknown else "has a '{' or '}' that opens or closes no placeholder")
+        yield ("data", "file_path"), (
+            f"{what}: the only one is {SYMBOL_PLACEHOLDER}, where each symbol's name goes (one "
+            f"file per symbol: {EXAMPLE_PATH}); got {excerpt(path)}")
+        return
+    symbols, _ = _given(_section(doc, "trading"))
+    if symbols is not None and len(symbols) > 1 and SYMBOL_PLACEHOLDER not in path:
+        yield ("data", "file_path"), (
+            f"a basket reads one file per symbol: put {SYMBOL_PLACEHOLDER} in the path where the "
+            f"symbol's name goes (e.g. {EXAMPLE_PATH}); got {excerpt(path)}")
+
+
+def basket_venue_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
+    """A basket on anything but the file source and a simulated broker, refused for now.
+
+    One check, to remove when the venue layers take baskets (issue 17)."""
+    symbols, _ = _given(_section(doc, "trading"))
+    if symbols is None or len(symbols) < 2:
+        return
+    source = _section(doc, "data").get("data_source")
+    broker = _section(doc, "broker").get("type")
+    for path, value, allowed in ((("data", "data_source"), source, BASKET_SOURCES),
+                                 (("broker", "type"), broker, BASKET_BROKERS)):
+        if isinstance(value, str) and value not in allowed:
+            yield path, (
+                f"a basket ({len(symbols)} symbols) runs on data_source "
+                f"{' or '.join(map(repr, BASKET_SOURCES))} with broker "
+                f"{' or '.join(map(repr, BASKET_BROKERS))} in this version, got {excerpt(value)}; "
+                "baskets on a venue's data or orders come next (until then, one bot per symbol)")
+
+
+def basket_warnings(doc: Mapping[str, Any]) -> Iterator[Problem]:
+    """Settings that cannot take effect with this many symbols."""
+    symbols, _ = _given(_section(doc, "trading"))
+    if symbols is None:
+        return
+    count = len(set(symbols))
+    positions = _section(doc, "trading").get("max_positions")
+    if isinstance(positions, int) and not isinstance(positions, bool) and positions > count:
+        traded = "1 symbol" if count == 1 else f"{count} symbols"
+        yield ("trading", "max_positions"), (
+            f"a bot holds at most one position per symbol: with {traded}, max_positions "
+            f"{positions} allows no more than {count} open at once")
+    align = _section(doc, "data").get("align_seconds")
+    if count == 1 and align is not None:
+        yield ("data", "align_seconds"), (
+            "has no effect with one symbol (it is how long a basket's time step waits for its "
+            "symbols' bars); each bar is traded as it arrives")
