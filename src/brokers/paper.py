@@ -15,20 +15,28 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class BrokerSnapshot:
-    """Cash and the one open position (size 0 when flat) of a single-symbol bot.
+    """Cash and the open position (size 0 when flat) of a one-symbol bot, or a basket's
+    positions by symbol (``by_symbol``: (symbol, size, average price) of each one held; the
+    one-symbol fields are then 0).
 
-    The orchestrator checkpoints one each bar and hands the last one back through
-    ``build_broker(config, restore=...)`` on restart.
+    The orchestrator hands the last checkpoint's back through ``restore`` on restart.
     """
 
     cash: float
     position_size: float = 0.0
     position_price: float = 0.0
+    by_symbol: tuple[tuple[str, float, float], ...] = ()
+
+    @property
+    def market_value(self) -> float:
+        """The positions valued at their average prices."""
+        return (self.position_size * self.position_price
+                + sum(size * price for _, size, price in self.by_symbol))
 
     @property
     def equity_at_cost(self) -> float:
-        """Cash plus the position valued at its average price."""
-        return self.cash + self.position_size * self.position_price
+        """Cash plus the positions valued at their average prices."""
+        return self.cash + self.market_value
 
 
 class PaperBroker(MockBroker):
@@ -73,24 +81,36 @@ class PaperBroker(MockBroker):
         self.cash = snap.cash
         if snap.position_size:
             self.positions[self._bot_data()] = Position(snap.position_size, snap.position_price)
+        for symbol, size, price in snap.by_symbol:
+            if size:
+                self.positions[self._bot_data(symbol)] = Position(size, price)
         # This run begins at the restored equity, as a live broker's begins at the account's
         # balance: value, starting cash and the fund value (at its start value) all agree.
         equity = snap.equity_at_cost
         self.startingcash = self._value = self._valuelever = equity
-        self._valuemkt = self._valuemktlever = snap.position_size * snap.position_price
+        self._valuemkt = self._valuemktlever = snap.market_value
         if equity > 0:  # an emptied account keeps the initial shares (backtrader divides by them)
             self._fundshares = equity / self._fundval
-        log.info("paper broker restored: cash %.8g, position %.8g @ %.8g",
-                 snap.cash, snap.position_size, snap.position_price)
+        held = ", ".join(f"{symbol} {size:.8g} @ {price:.8g}" for symbol, size, price in snap.by_symbol)
+        log.info("paper broker restored: cash %.8g, position %s", snap.cash,
+                 held or f"{snap.position_size:.8g} @ {snap.position_price:.8g}")
 
-    def _bot_data(self) -> bt.AbstractDataBase:
+    def _bot_data(self, symbol: str | None = None) -> bt.AbstractDataBase:
         # Cerebro sets ``broker.cerebro`` when the broker is installed and has every data
-        # before it starts the broker; the bot trades one symbol, its data is the first one.
+        # before it starts the broker; a one-symbol bot's data is the first one, a basket's
+        # are named by their symbols.
         datas = getattr(getattr(self, "cerebro", None), "datas", None)
         if not datas:
             raise TradingBotError("PaperBroker cannot restore a position: install it with "
                                   "cerebro.broker = ... and add the bot's data before run()")
-        return datas[0]
+        if symbol is None:
+            return datas[0]
+        for data in datas:
+            if data._name == symbol:
+                return data
+        raise TradingBotError(f"PaperBroker cannot restore the {symbol} position: the bot has "
+                              f"no data for {symbol} (its symbols: "
+                              f"{', '.join(d._name for d in datas)})")
 
     def _try_exec_limit(self, order: bt.Order, popen: float, phigh: float, plow: float,
                         plimit: float) -> None:

@@ -1,6 +1,7 @@
 """Build the ``file`` bar source (a venue's source comes from its declaration in the registry)."""
 from __future__ import annotations
 
+from feeds.basket_file import BasketFileSource
 from feeds.file import FileBarSource
 from feeds.live import BarSource
 from trading.core.errors import ConfigError
@@ -16,5 +17,9 @@ def build_source(data: DataConfig, *, resume_after_ts: float | None) -> BarSourc
     if data.file_path is None:
         raise ConfigError("data.file_path: missing; data_source 'file' reads bars from a CSV "
                           "file: set data.file_path to its path")
+    if len(data.symbols) > 1:  # a basket: one file per symbol
+        return BasketFileSource([(symbol, data.file_for(symbol)) for symbol in data.symbols],
+                                data.interval_seconds, data.lookback_bars, speed=data.speed,
+                                resume_after_ts=resume_after_ts)
     return FileBarSource(data.file_path, data.interval_seconds, data.lookback_bars,
                          speed=data.speed, resume_after_ts=resume_after_ts)

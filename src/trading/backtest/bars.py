@@ -7,16 +7,18 @@ from pathlib import Path
 
 from feeds.csv_bars import BarArrays
 from trading.backtest.provenance import DataProvenance, describe_data, file_sha256
-from trading.backtest.replay import load_replay_bars, replay_data_path
+from trading.backtest.replay import basket_paths, load_replay_bars, replay_data_path
 from trading.config.models import BotConfig
 
 
 @dataclass(frozen=True)
 class ReplayData:
-    """Bars at a config's interval, and where they came from."""
+    """Bars at a config's interval, and where they came from (a basket's: its first symbol's,
+    and every symbol's bars in ``basket``)."""
 
     bars: BarArrays
     provenance: DataProvenance
+    basket: dict[str, BarArrays] | None = None
 
 
 class BarLoader:
@@ -31,7 +33,15 @@ class BarLoader:
 
     def load(self, config: BotConfig) -> ReplayData:
         """The bars ``config`` replays. Raises ConfigError (no file) or DataError (bad file)."""
-        path = replay_data_path(config, self.data)
+        if config.trading.is_basket:
+            basket = {symbol: self._load_file(config, path)
+                      for symbol, path in basket_paths(config, self.data).items()}
+            first = basket[config.trading.symbols[0]]
+            return ReplayData(first.bars, first.provenance,
+                              {symbol: data.bars for symbol, data in basket.items()})
+        return self._load_file(config, replay_data_path(config, self.data))
+
+    def _load_file(self, config: BotConfig, path: Path) -> ReplayData:
         key = (path.resolve(), config.data.interval_seconds)
         if key not in self._loaded:
             bars = load_replay_bars(config, path, self.start, self.end)

@@ -108,12 +108,12 @@ def _held(trades: Sequence[TradeClosed]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _exposure_pct(trades: Sequence[TradeClosed], ts: np.ndarray,
-                  open_trade: TradeClosed | None = None) -> float:
-    if not len(ts) or not (trades or open_trade):
+                  still_open: Sequence[TradeClosed] = ()) -> float:
+    if not len(ts) or not (trades or still_open):
         return 0.0
     entries, exits = _held(trades)
-    if open_trade is not None:  # held through the last bar
-        entries = np.append(entries, epoch_seconds(open_trade.entry_time))
+    for trade in still_open:  # held through the last bar
+        entries = np.append(entries, epoch_seconds(trade.entry_time))
         exits = np.append(exits, np.inf)
     held = np.zeros(len(ts) + 1, dtype=np.int64)
     np.add.at(held, np.searchsorted(ts, entries, side="left"), 1)
@@ -125,14 +125,16 @@ def _exposure_pct(trades: Sequence[TradeClosed], ts: np.ndarray,
 def compute_metrics(trades: Sequence[TradeClosed], equity: EquitySeries, initial_balance: float,
                     interval_seconds: float | None = None,
                     prices: PriceSpan | None = None, open_trade: TradeClosed | None = None,
-                    quote_currency: str = "") -> dict[str, Any]:
+                    quote_currency: str = "",
+                    open_trades: Sequence[TradeClosed] = ()) -> dict[str, Any]:
     """The replay's summary figures, keyed by SUMMARY_KEYS (definitions in the module docstring).
 
     ``interval_seconds`` (the bar spacing, for annualising) defaults to the median spacing;
     ``market_change_pct`` is None when ``prices`` is not given. ``open_trade`` is the position
-    still open at the end, marked to market: counted in ``open_trades``/``open_pnl`` and the
-    exposure, not in the closed trades' figures.
+    still open at the end (``open_trades``: a basket's, one per symbol), marked to market:
+    counted in ``open_trades``/``open_pnl`` and the exposure, not in the closed trades' figures.
     """
+    still_open = [*([open_trade] if open_trade is not None else []), *open_trades]
     values = np.asarray(equity.values, dtype=np.float64)
     ts = np.asarray(equity.ts, dtype=np.float64)
     final = float(values[-1]) if len(values) else float(initial_balance)
@@ -163,15 +165,15 @@ def compute_metrics(trades: Sequence[TradeClosed], equity: EquitySeries, initial
         "sharpe": sharpe,
         "sortino": sortino,
         "profit_factor": gross_profit / gross_loss if gross_loss > 0 else None,
-        "exposure_pct": _exposure_pct(trades, ts, open_trade),
+        "exposure_pct": _exposure_pct(trades, ts, still_open),
         "avg_trade_hours": float(hours.mean()) if len(hours) else None,
         "median_trade_hours": float(np.median(hours)) if len(hours) else None,
         "best_trade_pct": float(pnl_pcts.max()) if len(pnl_pcts) else None,
         "worst_trade_pct": float(pnl_pcts.min()) if len(pnl_pcts) else None,
         "fees": float(sum(t.fees for t in trades)),
         "final_equity": final,
-        "open_trades": 1 if open_trade is not None else 0,
-        "open_pnl": float(open_trade.pnl) if open_trade is not None else 0.0,
+        "open_trades": len(still_open),
+        "open_pnl": float(sum(t.pnl for t in still_open)),
         "quote_currency": quote_currency,
         "starting_balance": float(initial_balance),
         "absolute_profit": final - initial_balance,

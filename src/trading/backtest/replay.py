@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -25,6 +25,7 @@ from feeds.resample import resample_bars
 from trading.backtest.currency import quote_currency
 from trading.backtest.metrics import EquitySeries, PriceSpan, compute_metrics
 from trading.config.models import BotConfig
+from trading.core.settings import SYMBOL_PLACEHOLDER, symbol_file
 from trading.core.errors import ConfigError, DataError
 from trading.core.events import TradeClosed, TradeOpened
 from trading.core.protocols import NullListener
@@ -68,7 +69,7 @@ class ReplayRecorder(NullListener):
         self.trades: list[TradeClosed] = []
         self.refusals: dict[str, int] = {}
         self.kill_switch: KillSwitchTrip | None = None
-        self.open_trade: OpenTrade | None = None  # the position held now, if any
+        self.open_trades: dict[str, OpenTrade] = {}  # the positions held now, by symbol
 
     def on_bar(self, bar: Bar, value: float, cash: float, warmup: bool) -> None:
         self._seen += 1
@@ -83,11 +84,16 @@ class ReplayRecorder(NullListener):
         self._n = n + 1
 
     def on_trade_opened(self, event: TradeOpened, trade: OpenTrade) -> None:
-        self.open_trade = trade
+        self.open_trades[trade.symbol] = trade
 
     def on_trade_closed(self, event: TradeClosed) -> None:
         self.trades.append(event)
-        self.open_trade = None
+        self.open_trades.pop(event.symbol, None)
+
+    @property
+    def open_trade(self) -> OpenTrade | None:
+        """The position held now (a basket's first)."""
+        return next(iter(self.open_trades.values()), None)
 
     def on_entry_refused(self, bar: Bar, rule: str, message: str) -> None:
         self.refusals[rule] = self.refusals.get(rule, 0) + 1
@@ -116,10 +122,17 @@ class ReplayResult:
     refusals: dict[str, int]
     kill_switch: KillSwitchTrip | None
     open_trade: TradeClosed | None = None  # still open at the end, marked to market (exit_reason "open")
+    # a basket's: every symbol's bars (the first symbol's are ``data``) and every position
+    # still open at the end (``open_trade`` is the first of them)
+    basket: Mapping[str, BarArrays] | None = None
+    open_trades: tuple[TradeClosed, ...] = ()
 
     @property
     def trade_rows(self) -> list[TradeClosed]:
-        """The trade table: every closed trade, then the position still open (marked to market)."""
+        """The trade table: every closed trade, then the positions still open (marked to
+        market)."""
+        if self.open_trades:
+            return self.trades + list(self.open_trades)
         return self.trades + ([self.open_trade] if self.open_trade else [])
 
     @property
@@ -151,20 +164,49 @@ def load_replay_bars(config: BotConfig, data: Path | None = None, start: datetim
     return resample_bars(load_bars(path, start, end), config.data.interval_seconds, source=str(path))
 
 
+def basket_paths(config: BotConfig, data: Path | None = None) -> dict[str, Path]:
+    """Each symbol's CSV for a basket's replay: ``data`` (default ``data.file_path``) with
+    ``{symbol}`` filled in. Raises ConfigError when ``data`` has no ``{symbol}``."""
+    template = replay_data_path(config, data)
+    if SYMBOL_PLACEHOLDER not in str(template):
+        raise ConfigError(f"{config_label(config)} trades a basket of "
+                          f"{len(config.trading.symbols)} symbols: --data needs {SYMBOL_PLACEHOLDER} "
+                          f"where each symbol's name goes (e.g. data/{SYMBOL_PLACEHOLDER}-5m.csv), "
+                          f"got {template}")
+    return {symbol: symbol_file(template, symbol) for symbol in config.trading.symbols}
+
+
+def load_basket_bars(config: BotConfig, data: Path | None = None, start: datetime | None = None,
+                     end: datetime | None = None) -> dict[str, BarArrays]:
+    """Every symbol's bars for a basket's replay, at the config's interval (see ``basket_paths``);
+    a missing or unusable file is a DataError that names the symbol."""
+    bars = {}
+    for symbol, path in basket_paths(config, data).items():
+        try:
+            bars[symbol] = resample_bars(load_bars(path, start, end),
+                                         config.data.interval_seconds, source=str(path))
+        except DataError as exc:
+            raise DataError(f"{symbol}: {exc}") from exc
+    return bars
+
+
 def config_label(config: BotConfig) -> str:
     """How messages name a config: its bot id, and its file when it has one."""
     return f"{config.bot_id} ({config.source})" if config.source else config.bot_id
 
 
-def check_warmup(config: BotConfig, bars: BarArrays, warmup_bars: int | None = None) -> int:
+def check_warmup(config: BotConfig, bars: BarArrays, warmup_bars: int | None = None,
+                 symbol: str | None = None) -> int:
     """The warm-up bars a replay of ``config`` on ``bars`` uses (``warmup_bars``, else
-    ``data.lookback_bars``); raises DataError naming the config when it leaves no bar to trade."""
+    ``data.lookback_bars``); raises DataError naming the config (and a basket's ``symbol``)
+    when it leaves no bar to trade."""
     warmup = config.data.lookback_bars if warmup_bars is None else warmup_bars
     if warmup >= len(bars):
         origin = "data.lookback_bars" if warmup_bars is None else "--warmup"
         most = f", at most {len(bars) - 1} here" if len(bars) > 1 else ""
+        whose = f" of {symbol}" if symbol else ""
         raise DataError(f"{config_label(config)}: {origin} {warmup} leaves none of the {len(bars)} "
-                        f"bars at {config.data.interval} to trade on; use fewer warm-up bars "
+                        f"bars{whose} at {config.data.interval} to trade on; use fewer warm-up bars "
                         f"(--warmup N{most}) or more data")
     return warmup
 
@@ -189,12 +231,20 @@ def paper_fills(config: BotConfig) -> PaperBroker:
 
 
 def run_replay(config: BotConfig, bars: BarArrays, warmup_bars: int | None = None,
-               on_progress: Callable[[int], None] | None = None) -> ReplayResult:
+               on_progress: Callable[[int], None] | None = None,
+               basket: Mapping[str, BarArrays] | None = None) -> ReplayResult:
     """Run the config's strategy over ``bars`` and compute the metrics (no files written).
 
     ``warmup_bars`` (default ``data.lookback_bars``, as the live bot warms up) feed only the
-    indicators. ``on_progress(bars_seen)`` is called about a hundred times during the run.
+    indicators. ``on_progress(bars_seen)`` is called about a hundred times during the run. A
+    basket's replay takes every symbol's bars in ``basket`` (``bars``: its first symbol's); each
+    symbol warms up on its own first bars, and the steps are the times any symbol has a bar.
     """
+    if config.trading.is_basket:
+        if basket is None:
+            raise ConfigError(f"{config_label(config)} trades a basket: its replay needs the bars "
+                              "of every symbol")
+        return _run_basket(config, basket, warmup_bars, on_progress)
     warmup = check_warmup(config, bars, warmup_bars)
     recorder = ReplayRecorder(len(bars), on_progress, progress_every=max(1, len(bars) // 100))
     risk = RiskManager(config.risk, config.trading, on_kill_switch=recorder.on_kill_switch)
@@ -218,3 +268,51 @@ def run_replay(config: BotConfig, bars: BarArrays, warmup_bars: int | None = Non
                               open_trade=still_open, quote_currency=quote_currency(config))
     return ReplayResult(recorder.trades, equity, metrics, len(bars), warmup, seconds, bars,
                         dict(recorder.refusals), recorder.kill_switch, still_open)
+
+
+def _run_basket(config: BotConfig, basket: Mapping[str, BarArrays], warmup_bars: int | None,
+                on_progress: Callable[[int], None] | None) -> ReplayResult:
+    symbols = config.trading.symbols
+    missing = [s for s in symbols if s not in basket]
+    if missing:
+        raise ConfigError(f"{config_label(config)}: no bars for {', '.join(missing)}")
+    warmups = {s: check_warmup(config, basket[s], warmup_bars, symbol=s) for s in symbols}
+    steps = np.unique(np.concatenate([basket[s].ts for s in symbols]))
+    recorder = ReplayRecorder(len(steps), on_progress, progress_every=max(1, len(steps) // 100))
+    risk = RiskManager(config.risk, config.trading, on_kill_switch=recorder.on_kill_switch)
+    feeds = [ArrayFeed(bars=basket[s], warmup_bars=warmups[s]) for s in symbols]
+    cerebro = build_cerebro(feed=feeds[0], broker=paper_fills(config),
+                            setup=strategy_setup(config, risk=risk), listener=recorder,
+                            symbol=symbols[0], further_feeds=list(zip(symbols[1:], feeds[1:])))
+    started = time.perf_counter()
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        cerebro.run()
+    finally:
+        if collecting:
+            gc.enable()
+    seconds = time.perf_counter() - started
+    equity = recorder.equity
+    still_open = tuple(mark_to_market(trade, basket[symbol])
+                       for symbol, trade in recorder.open_trades.items())
+    first = basket[symbols[0]]
+    metrics = compute_metrics(recorder.trades, equity, config.broker.initial_balance,
+                              interval_seconds=first.interval_seconds or None,
+                              prices=basket_prices(basket, warmups), open_trades=still_open,
+                              quote_currency=quote_currency(config))
+    warm_steps = int(np.searchsorted(steps, max(float(basket[s].ts[warmups[s] - 1])
+                                                for s in symbols if warmups[s]), side="right")
+                     ) if any(warmups.values()) else 0
+    return ReplayResult(recorder.trades, equity, metrics, len(steps), warm_steps, seconds, first,
+                        dict(recorder.refusals), recorder.kill_switch,
+                        still_open[0] if still_open else None, basket=dict(basket),
+                        open_trades=still_open)
+
+
+def basket_prices(basket: Mapping[str, BarArrays], warmups: Mapping[str, int]) -> PriceSpan:
+    """The market's change for a basket: holding every symbol in equal parts from its first
+    traded bar to its last close (as a PriceSpan from 1 to the mean of their ratios)."""
+    ratios = [float(b.close[-1]) / float(b.open[warmups[s]]) for s, b in basket.items()
+              if warmups[s] < len(b) and float(b.open[warmups[s]])]
+    return PriceSpan(1.0, sum(ratios) / len(ratios) if ratios else 1.0)

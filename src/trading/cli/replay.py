@@ -138,7 +138,8 @@ def _replay_all(args: argparse.Namespace, checked: list[CheckedConfig], loader: 
         for c, data, span, out in zip(checked, datas, spans, outs):
             progress = (ProgressBar(len(span.bars), f"replay {c.config.bot_id}")
                         if not args.no_progress and sys.stderr.isatty() else None)
-            result = run_replay(c.config, span.bars, span.warmup, on_progress=progress)
+            result = run_replay(c.config, span.bars, span.warmup, on_progress=progress,
+                                basket=data.basket)
             if progress is not None:
                 progress.finish()
             provenance = data.provenance if span.bars is data.bars else data.provenance.part(span.bars)

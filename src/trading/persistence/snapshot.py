@@ -32,6 +32,11 @@ class BotSnapshot:
     # included), None when not kept (an older database, or nothing saved yet)
     holding: tuple[float, float] | None = None
 
+    @property
+    def positions(self) -> dict[str, OpenTrade]:
+        """Every open position by symbol."""
+        return {self.position.symbol: self.position} if self.position is not None else {}
+
 
 def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

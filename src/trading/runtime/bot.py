@@ -18,7 +18,6 @@ from typing import Any, Callable
 
 import backtrader as bt
 
-from brokers.paper import BrokerSnapshot
 from feeds.first_contact import run_source
 from feeds.live import BarSink, BarSource, LiveFeed, SinkClosed
 from strategies.custom_strategy import CustomStrategy
@@ -35,10 +34,11 @@ from trading.persistence.database import is_in_memory
 from trading.persistence.lease import BotLease
 from trading.persistence.repository import Store
 from trading.risk import PauseSwitch, RiskManager, RiskState
-from trading.runtime.assembly import strategy_setup
+from trading.runtime.assembly import broker_snapshot, check_symbols, strategy_setup
 from trading.runtime.cerebro import build_cerebro
 from trading.runtime.checkpoint import BotListener
 from trading.runtime.io_thread import IOThread
+from trading.runtime.live_feeds import align_seconds, live_feeds
 from trading.runtime.lease_keeper import LeaseCallbacks, LeaseKeeper
 from trading.runtime.notifications import BotNotifications
 from trading.runtime.shutdown import disk_full, shut_down
@@ -221,27 +221,27 @@ class LiveTradingBot:
                                 on_kill_switch=self._on_kill_switch, pause=self.pause)
         if self._lease_unproven or self.lease_keeper.held:  # a renewal failed meanwhile
             self.risk.hold_entries(self._last_error)
+        check_symbols(cfg, snap)
         if snap.last_bar_ts is not None:
-            pos = snap.position
+            held = "; ".join(f"{p.symbol} {p.size:.8g} @ {p.entry_price:.8g} ({p.bars_held} bars)"
+                             for p in snap.positions.values())
             log.info("restoring bot %s: last bar %s, cash %.4f, position %s, %d pending order(s), "
                      "kill switch %s", cfg.bot_id, iso_z(snap.last_bar_ts), snap.cash or 0.0,
-                     f"{pos.size:.8g} @ {pos.entry_price:.8g} ({pos.bars_held} bars)" if pos else "none",
-                     len(snap.pending_orders), "ON" if self.risk.state.kill_switch else "off")
+                     held or "none", len(snap.pending_orders),
+                     "ON" if self.risk.state.kill_switch else "off")
         if snap.cash is not None:
-            pos = snap.position
-            self.broker.restore(BrokerSnapshot(cash=snap.cash,
-                                               position_size=pos.size if pos else 0.0,
-                                               position_price=pos.entry_price if pos else 0.0))
+            self.broker.restore(broker_snapshot(cfg, snap))
         self._source.resume_after(snap.last_bar_ts)
-        self.feed = LiveFeed(sink=self._sink, interval_seconds=cfg.data.interval_seconds,
-                             on_invalid=self._on_invalid_bar,
-                             on_status=self.notifications.data_state_changed,
-                             market_closes=bool(getattr(self._source, "market_closes", False)),
-                             live_name=getattr(self._source, "live_state_name", "LIVE"))
+        feeds, clock = live_feeds(self._sink, cfg.data, self._source,
+                                  align=align_seconds(cfg.data, self._source,
+                                                      self.venue_link.align_seconds()),
+                                  on_invalid=self._on_invalid_bar,
+                                  on_status=self.notifications.data_state_changed)
+        self.feed = feeds[0]
         wake_with = getattr(self.broker, "wake_with", None)  # a venue broker reports between bars
         if wake_with is not None:
             wake_with(self._sink.wake)
-        setup = strategy_setup(cfg, risk=self.risk, restored_trade=snap.position,
+        setup = strategy_setup(cfg, risk=self.risk, restored_positions=snap.positions,
                                restored_orders=snap.pending_orders)
         if cfg.logging.save_trades:  # DamagedDatabase when this database lost what it knew
             self.journal = open_journal(cfg.bot_id, shown_url=self.store.url,
@@ -254,7 +254,9 @@ class LiveTradingBot:
             on_bar_end=self._on_bar_end, on_bar_processed=self._on_bar_processed,
             on_books_changed=self._on_books_changed)
         self.cerebro = build_cerebro(feed=self.feed, broker=self.broker, setup=setup,
-                                     listener=self.listener, symbol=cfg.data.symbol)
+                                     listener=self.listener, symbol=cfg.data.symbol,
+                                     further_feeds=list(zip(cfg.data.symbols[1:], feeds[1:])),
+                                     basket_clock=clock)
 
     def stop(self) -> None:
         """Ask the bot to stop after the bar in hand; safe from a signal handler or any thread.

@@ -107,6 +107,12 @@ class VenueLink:
             self._connect()
         return source, self.broker
 
+    def align_seconds(self) -> float | None:
+        """How long a basket's step waits for late bars from the data's venue (its own
+        declaration); None for the file source."""
+        _, data_venue = venue_of(self.config)
+        return data_venue.align_seconds if data_venue is not None else None
+
     def _connect(self) -> None:
         """Connect on the I/O thread (started here); then the connected account may decide
         whether the broker trades real money."""
