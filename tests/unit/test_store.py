@@ -11,102 +11,24 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
+from store_helpers import BOT, T0, at, bar, closed_trade, open_trade, order
 from trading.core.types import PendingOrder
-from strategies.mixins.base import OpenTrade
 from trading.persistence import tables as store_models
 from trading.core.errors import StoreError
-from trading.core.events import TRADE_FIELDS, ErrorEvent, KillSwitchEvent, OrderEvent, TradeClosed
+from trading.core.events import TRADE_FIELDS, ErrorEvent, KillSwitchEvent
 from trading.risk import RiskState
 from trading.persistence.repository import BotSnapshot, Store
 
-BOT = "0001"
-T0 = 1_704_067_200.0  # 2024-01-01 00:00 UTC
 TABLES = {"bots", "orders", "trades", "positions", "equity", "risk_state", "events", "leases"}
 HEAD = "0004"  # the newest schema revision
-
-
-def at(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, tz=timezone.utc)
-
-
-def order(ts: float, cid: str, status: str, *, purpose: str = "entry", side: str = "buy",
-          order_type: str = "market", filled: float = 0.0, fill_price: float | None = None,
-          venue_id: str | None = None, reason: str = "") -> OrderEvent:
-    return OrderEvent(time=at(ts), symbol="BTCUSDT", client_order_id=cid, side=side,
-                      order_type=order_type, size=0.5, status=status, purpose=purpose,
-                      price=40_000.0 if order_type == "stop" else None, filled_size=filled,
-                      fill_price=fill_price, fee=0.02 if filled else 0.0, venue_order_id=venue_id,
-                      reason=reason)
-
-
-def closed_trade(entry_ts: float, exit_ts: float, reason: str = "atr_stop") -> TradeClosed:
-    return TradeClosed(entry_time=at(entry_ts), exit_time=at(exit_ts), symbol="BTCUSDT", side="long",
-                       size=0.5, entry_price=42_000.5, exit_price=42_500.25, pnl=249.835,
-                       pnl_pct=1.19, fees=0.04, exit_reason=reason, bars_held=3,
-                       entry_mixin="RSIBBEntryMixin")
-
-
-def open_trade(entry_ts: float, bars_held: int = 3) -> OpenTrade:
-    return OpenTrade(symbol="BTCUSDT", size=0.5, entry_price=42_000.5, entry_ts=entry_ts,
-                     entry_fee=0.02, entry_reason="RSIBBEntryMixin", bars_held=bars_held,
-                     highest_high=42_800.0, highest_close=42_650.0, lowest_low=41_900.0,
-                     trailing_armed=True,
-                     state={"ATRExitMixin": {"stop": 41_200.75, "atr": 400.0},
-                            "TimeBasedExitMixin": {"bars": bars_held}})
-
-
-def bar(ts: float, **changes) -> dict:
-    """checkpoint() arguments for a quiet bar; ``changes`` override them."""
-    kwargs = dict(bar_ts=ts, cash=10_000.0, value=10_000.0, orders=(), trades=(), position=None,
-                  risk_state=RiskState(day=int(ts // 86400), peak_equity=10_000.0).to_dict(),
-                  save_equity=True, exit_mixins="ATRExitMixin,TimeBasedExitMixin")
-    kwargs.update(changes)
-    return kwargs
-
-
-@pytest.fixture
-def raw_engine():
-    """A plain SQLAlchemy engine on a URL, to look at the database as another tool would."""
-    engines = []
-
-    def _engine(url: str):
-        engines.append(create_engine(url))
-        return engines[-1]
-
-    yield _engine
-    for engine in engines:
-        engine.dispose()
-
-
-@pytest.fixture(params=["on_conflict", "update_then_insert"])
-def upsert_path(request, monkeypatch) -> str:
-    """Run a test with SQLite's INSERT ... ON CONFLICT and with the portable fallback other
-    databases get, so both write paths are proven on the same rows."""
-    if request.param == "update_then_insert":
-        monkeypatch.setattr(store_models, "NATIVE_UPSERT", {})
-    return request.param
-
-
-@pytest.fixture
-def open_store(db_url):
-    stores: list[Store] = []
-
-    def _open() -> Store:
-        stores.append(Store(db_url))
-        return stores[-1]
-
-    yield _open
-    for store in stores:
-        store.close()
 
 
 # -- migrations --------------------------------------------------------------------------------------
