@@ -49,7 +49,7 @@ def open_trade(entry_ts: float, bars_held: int = 3, symbol: str = "BTCUSDT") -> 
 
 def bar(ts: float, **changes) -> dict:
     """checkpoint() arguments for a quiet bar of a flat bot; ``changes`` override them."""
-    kwargs = dict(bar_ts=ts, cash=10_000.0, value=10_000.0, orders=(), trades=(), position=None,
+    kwargs = dict(bar_ts=ts, cash=10_000.0, value=10_000.0, orders=(), trades=(), positions={},
                   risk_state=RiskState(day=int(ts // 86400), peak_equity=10_000.0).to_dict(),
                   save_equity=True, exit_mixins="ATRExitMixin,TimeBasedExitMixin")
     kwargs.update(changes)

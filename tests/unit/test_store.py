@@ -27,8 +27,9 @@ from trading.core.events import TRADE_FIELDS, ErrorEvent, KillSwitchEvent
 from trading.risk import RiskState
 from trading.persistence.repository import BotSnapshot, Store
 
-TABLES = {"bots", "orders", "trades", "positions", "equity", "risk_state", "events", "leases"}
-HEAD = "0004"  # the newest schema revision
+TABLES = {"bots", "orders", "trades", "positions", "holdings", "equity", "risk_state", "events",
+          "leases"}
+HEAD = "0005"  # the newest schema revision
 
 
 # -- migrations --------------------------------------------------------------------------------------
@@ -208,12 +209,13 @@ def test_a_restart_gets_back_orders_position_risk_and_cash_of_the_last_checkpoin
                                 orders=[order(T0, entry, "submitted"), order(T0, entry, "accepted")]))
     restart = open_store().load_snapshot(BOT)
     assert restart.last_bar_ts == T0 and restart.cash == 10_000.0 and restart.position is None
-    assert restart.pending_orders == (PendingOrder("entry", 0.5, entry, ""),)
+    assert restart.pending_orders == (PendingOrder("entry", 0.5, entry, "", "BTCUSDT"),)
     assert restart.risk_state == risk
 
     # bar 2: filled, a stop placed, the position carries the exit mixins' state
     position = open_trade(T0 + 60)
-    store.checkpoint(BOT, **bar(T0 + 60, cash=2_999.73, value=10_000.1, position=position,
+    store.checkpoint(BOT, **bar(T0 + 60, cash=2_999.73, value=10_000.1,
+                                positions={"BTCUSDT": position},
                                 orders=[order(T0 + 60, entry, "filled", filled=0.5,
                                               fill_price=42_000.5, venue_id="V1"),
                                         order(T0 + 60, "tb-1704067260-sl", "submitted",
@@ -226,11 +228,11 @@ def test_a_restart_gets_back_orders_position_risk_and_cash_of_the_last_checkpoin
     # bar 3: an exit decided; bar 4: it filled and the trade closed
     exit_id = "tb-1704067380-exit"
     position.bars_held = 4
-    store.checkpoint(BOT, **bar(T0 + 120, position=position, orders=[
+    store.checkpoint(BOT, **bar(T0 + 120, positions={"BTCUSDT": position}, orders=[
         order(T0 + 120, exit_id, "submitted", purpose="exit", side="sell", reason="atr_stop")]))
     restart = open_store().load_snapshot(BOT)
     assert restart.position.bars_held == 4
-    assert restart.pending_orders == (PendingOrder("exit", 0.5, exit_id, "atr_stop"),)
+    assert restart.pending_orders == (PendingOrder("exit", 0.5, exit_id, "atr_stop", "BTCUSDT"),)
 
     trade = closed_trade(T0 + 60, T0 + 180)
     store.checkpoint(BOT, **bar(T0 + 180, cash=10_249.9, value=10_249.9, trades=[trade], orders=[
@@ -262,11 +264,12 @@ def test_a_partly_filled_order_is_restored_for_what_is_still_missing(open_store)
     store = open_store()
     store.checkpoint(BOT, **bar(T0, orders=[order(T0, "e1", "partial", filled=0.2,
                                                   fill_price=42_000.0)]))
-    assert store.load_snapshot(BOT).pending_orders == (PendingOrder("entry", 0.3, "e1", ""),)
+    assert store.load_snapshot(BOT).pending_orders == (PendingOrder("entry", 0.3, "e1", "",
+                                                                     "BTCUSDT"),)
 
 
 def test_a_bot_that_never_ran_has_an_empty_snapshot(open_store):
-    assert open_store().load_snapshot("9999") == BotSnapshot("9999", None, None, None, (), None)
+    assert open_store().load_snapshot("9999") == BotSnapshot("9999", None, None, {}, (), None)
 
 
 def test_the_same_trade_checkpointed_twice_is_stored_once(open_store, upsert_path):
@@ -283,8 +286,8 @@ def test_the_same_trade_checkpointed_twice_is_stored_once(open_store, upsert_pat
 def test_a_checkpoint_that_fails_half_way_leaves_the_previous_one_intact(open_store):
     store = open_store()
     position = open_trade(T0)
-    store.checkpoint(BOT, **bar(T0, cash=3_000.0, position=position,
-                                orders=[order(T0, "e1", "filled", filled=0.5, fill_price=42_000.5)]))
+    store.checkpoint(BOT, **bar(T0, cash=3_000.0, positions={"BTCUSDT": position}, orders=[
+        order(T0, "e1", "filled", filled=0.5, fill_price=42_000.5)]))
     before = store.load_snapshot(BOT)
     broken = closed_trade(T0, T0 + 60, reason=None)  # NOT NULL: fails after the bots and orders rows
     with pytest.raises(StoreError, match=f"checkpoint of bot {BOT} at bar {T0 + 60}"):
@@ -319,7 +322,8 @@ CRASHING_WRITER = textwrap.dedent("""
         orders = [OrderEvent(time=at(ts), symbol="X", client_order_id=f"o{i}", side="buy",
                              order_type="market", size=1.0, status="submitted", purpose="entry")]
         store.checkpoint("crash", bar_ts=ts, cash=float(i), value=float(i), orders=orders,
-                         trades=trades, position=position, risk_state={"i": i}, save_equity=True)
+                         trades=trades, positions={"X": position} if held else {},
+                         risk_state={"i": i}, save_equity=True)
         if i == first:
             print("committed", flush=True)
         i += 1
@@ -402,7 +406,7 @@ def test_background_wal_leaves_folding_the_log_to_flush_wal(sqlite_url):
     try:
         store.register_bot(BOT, None, "wal")
         for i in range(300):
-            store.checkpoint(BOT, **bar(T0 + 60 * i, position=open_trade(T0)))
+            store.checkpoint(BOT, **bar(T0 + 60 * i, positions={"BTCUSDT": open_trade(T0)}))
         main_file = Path(make_url(db_url).database)
 
         def bars_in_main_file() -> int:  # the database file alone, ignoring the write-ahead log
@@ -449,7 +453,7 @@ def test_flush_wal_keeps_the_log_bounded_while_bars_are_committed_back_to_back(s
     try:
         store.register_bot(BOT, None, "wal")
         for i in range(2000):
-            store.checkpoint(BOT, **bar(T0 + 60 * i, position=open_trade(T0)))
+            store.checkpoint(BOT, **bar(T0 + 60 * i, positions={"BTCUSDT": open_trade(T0)}))
     finally:
         done.set()
         folder.join(timeout=10)
