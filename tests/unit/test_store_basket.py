@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from store_helpers import BOT, T0, bar, closed_trade, open_trade, order
-from trading.core.errors import DamagedDatabase
+from trading.core.errors import DamagedDatabase, StoreError
 from trading.core.types import PendingOrder
 
 ETC, XLM, TRX = "ETCBTC", "XLMBTC", "TRXBTC"
@@ -91,6 +91,29 @@ def test_trades_of_two_symbols_on_one_bar_are_both_kept_and_a_replayed_one_once(
     store.checkpoint(BOT, **bar(T0 + 300, trades=[xlm, etc, xlm]))  # the same bar, replayed
     assert sorted((t["symbol"], t["exit_reason"]) for t in store.trades(BOT)) == [
         (ETC, "atr_stop"), (XLM, "atr_stop")]
+
+
+def test_what_a_failed_checkpoint_wrote_is_not_taken_as_stored(open_store):
+    # a failed transaction leaves the previous rows, which the next checkpoint must replace
+    store = open_store()
+    store.checkpoint(BOT, **bar(T0, positions={ETC: open_trade(T0, symbol=ETC),
+                                               XLM: open_trade(T0, symbol=XLM)},
+                                holdings={ETC: (1.0, 2.0), XLM: (3.0, 4.0)}))
+    after_sale = dict(positions={ETC: open_trade(T0, symbol=ETC)}, holdings={ETC: (1.0, 2.5)})
+    with pytest.raises(StoreError):  # the equity row, written last, is refused (NOT NULL)
+        store.checkpoint(BOT, **bar(T0 + 60, **after_sale, value=None))
+    store.checkpoint(BOT, **bar(T0 + 120, **after_sale))
+    restart = open_store().load_snapshot(BOT)
+    assert list(restart.positions) == [ETC] and restart.holdings == {ETC: (1.0, 2.5)}
+
+
+def test_a_bot_archived_and_run_again_on_the_same_store_saves_its_holdings_anew(open_store):
+    store = open_store()
+    store.checkpoint(BOT, **bar(T0, holdings={ETC: (1.0, 2.0)}))
+    archived, _ = store.archive_bot(BOT)
+    store.checkpoint(BOT, **bar(T0 + 60, holdings={ETC: (1.0, 2.0)}))
+    assert store.load_snapshot(BOT).holdings == {ETC: (1.0, 2.0)}
+    assert store.load_snapshot(archived).holdings == {ETC: (1.0, 2.0)}
 
 
 def test_a_position_given_under_another_symbol_is_refused(open_store):

@@ -4,6 +4,12 @@ holdings and risk state (``Store.checkpoint`` and ``Store.save_between_bars``).
 Every statement is built once (``Upsert``, ``PreparedWrite``); a bar only binds values. Open
 positions and holdings are given whole, per symbol: the rows of the symbols given are written and
 the bot's rows of any other symbol are deleted (a position closed, a holding sold).
+
+A checkpoint runs on every bar, so statements that would change nothing are left out: the store
+remembers what its last committed writes left in ``positions`` and ``holdings`` for a bot, which
+is what those tables hold, as a running bot is its rows' only writer (its lease; a reset is
+refused while it runs). A holding is written when it changes; the delete runs when a symbol may
+have gone. A new store, or one whose transaction failed, knows nothing yet and writes it all.
 """
 from __future__ import annotations
 
@@ -51,7 +57,7 @@ class RowsBySymbol:
 
 class BooksWriter:
     """Writes a bot's orders, trades, open positions, holdings and risk state into the caller's
-    transaction; built once per store."""
+    transaction; built once per store, told by it when that transaction ends."""
 
     def __init__(self, dialect: str) -> None:
         self._orders = Upsert(dialect, m.orders, ("bot_id", "client_order_id"), _ORDER_UPDATES,
@@ -61,6 +67,30 @@ class BooksWriter:
                                                               "trade", "updated_at"))
         self._holdings = RowsBySymbol(dialect, m.holdings, ("size", "price", "updated_at"))
         self._risk = Upsert(dialect, m.risk_state, ("bot_id",), ("state", "updated_at"))
+        # by bot id, what the last committed writes left: the symbols of the open positions,
+        # the holdings; absent: not known
+        self._position_symbols: dict[str, frozenset[str]] = {}
+        self._held: dict[str, dict[str, tuple[float, float]]] = {}
+        # what the transaction in progress changes in them: (which, bot id, new value)
+        self._changing: list[tuple[dict[str, Any], str, Any]] = []
+
+    def committed(self) -> None:
+        """The store's per-bar transaction committed: the tables hold what it wrote."""
+        for known, bot_id, value in self._changing:
+            known[bot_id] = value
+        self._changing.clear()
+
+    def rolled_back(self) -> None:
+        """The store's per-bar transaction failed: what it changed is not known for sure (a
+        commit can fail after the server kept it)."""
+        for known, bot_id, _ in self._changing:
+            known.pop(bot_id, None)
+        self._changing.clear()
+
+    def forget(self, bot_id: str) -> None:
+        """The bot's rows moved or went outside the per-bar writes (``Store.archive_bot``)."""
+        self._position_symbols.pop(bot_id, None)
+        self._held.pop(bot_id, None)
 
     def save_risk_state(self, conn: Connection, bot_id: str, state: dict, now: datetime) -> None:
         self._risk(conn, [{"bot_id": bot_id, "state": json.dumps(state), "updated_at": now}])
@@ -79,16 +109,29 @@ class BooksWriter:
 
     def _save_positions(self, conn: Connection, bot_id: str, positions: Mapping[str, OpenTrade],
                         now: datetime) -> None:
+        # every open trade changes on every bar (bars held, the exits' state): all are written
         self._positions.upsert(conn, [_position_row(bot_id, symbol, trade, now)
                                       for symbol, trade in positions.items()])
-        self._positions.delete_others(conn, bot_id, positions.keys())
+        known = self._position_symbols.get(bot_id)
+        if known is None or not known <= positions.keys():
+            self._positions.delete_others(conn, bot_id, positions.keys())
+        if known is None or known != positions.keys():
+            self._changing.append((self._position_symbols, bot_id, frozenset(positions)))
 
     def _save_holdings(self, conn: Connection, bot_id: str,
                        holdings: Mapping[str, tuple[float, float]], now: datetime) -> None:
+        # a holding changes on a fill, not every bar: written when it changed
+        known = self._held.get(bot_id)
+        if known == holdings:
+            return
+        changed = [(symbol, held) for symbol, held in holdings.items()
+                   if known is None or known.get(symbol) != held]
         self._holdings.upsert(conn, [{"bot_id": bot_id, "symbol": symbol, "size": size,
                                       "price": price, "updated_at": now}
-                                     for symbol, (size, price) in holdings.items()])
-        self._holdings.delete_others(conn, bot_id, holdings.keys())
+                                     for symbol, (size, price) in changed])
+        if known is None or not known.keys() <= holdings.keys():
+            self._holdings.delete_others(conn, bot_id, holdings.keys())
+        self._changing.append((self._held, bot_id, dict(holdings)))
 
 
 def _order_rows(bot_id: str, orders: Sequence[OrderEvent]) -> list[dict[str, Any]]:

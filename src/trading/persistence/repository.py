@@ -160,17 +160,22 @@ class Store:
                     self._kept = (me, self._engine.connect())
                 kept = self._kept
         owner, conn = kept
-        with self._folds.writing:
-            if owner != me:
-                with self._engine.begin() as pooled:
-                    yield pooled
-            else:
-                try:
-                    with conn.begin():
-                        yield conn
-                except BaseException:
-                    self._drop_kept()
-                    raise
+        with self._folds.writing:  # one per-bar transaction at a time, so _books knows its own
+            try:
+                if owner != me:
+                    with self._engine.begin() as pooled:
+                        yield pooled
+                else:
+                    try:
+                        with conn.begin():
+                            yield conn
+                    except BaseException:
+                        self._drop_kept()
+                        raise
+            except BaseException:
+                self._books.rolled_back()
+                raise
+            self._books.committed()
         self._folds.committed()
 
     def _drop_kept(self) -> None:
@@ -262,6 +267,8 @@ class Store:
         new_id = archived_id(bot_id)
         with self._failing_as(f"archiving bot {bot_id}"), self._engine.begin() as conn:
             moved = archive_rows(conn, bot_id, new_id)
+        with self._folds.writing:
+            self._books.forget(bot_id)
         return new_id, moved
 
     def _ensure(self, conn: Connection, bot_id: str) -> None:
