@@ -2,9 +2,10 @@
 
 The live bot calls ``Store.checkpoint`` once per closed bar, after the strategy has processed it:
 one transaction holds everything that bar changed (orders, closed trades, the open positions, one
-per symbol, with their exit mixins' state, the broker's holdings, risk state, cash and equity). A process killed mid-bar therefore leaves
-the state as of the previous bar's end; ``load_snapshot`` returns it, and the bot warms up on
-history up to ``last_bar_ts`` and continues with the next bar as if it had never stopped.
+per symbol, with their exit mixins' state, the broker's holdings, risk state, cash and equity).
+A process killed mid-bar therefore leaves the state as of the previous bar's end;
+``load_snapshot`` returns it, and the bot warms up on history up to ``last_bar_ts`` and continues
+with the next bar as if it had never stopped.
 
 SQLite (the default) and PostgreSQL are tested. The checkpoint uses prepared Core statements, no
 ORM unit of work; on SQLite they run straight on the driver's cursor (``prepared``). Opening a store migrates the database to the newest schema (``migrate``).

@@ -168,6 +168,8 @@ holdings = Table(
     Column("symbol", String(32), primary_key=True),
     Column("size", Double, nullable=False),
     Column("price", Double),
+    # when last written: when it changed, or when the store could not know (a run's first
+    # checkpoint, one after a failed one; books.BooksWriter)
     Column("updated_at", UTCDateTime(), nullable=False),
 )
 
