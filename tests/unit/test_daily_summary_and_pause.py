@@ -42,7 +42,7 @@ def make_store(tmp_path: Path, trades: list[TradeClosed]) -> Store:
     store = Store(f"sqlite:///{tmp_path / 'bot.sqlite'}")
     store.register_bot(BOT, None, "")
     store.checkpoint(BOT, bar_ts=at(3).timestamp(), cash=1000.0, value=1000.0, orders=[],
-                     trades=trades, position=None, risk_state={}, save_equity=False)
+                     trades=trades, positions={}, risk_state={}, save_equity=False)
     return store
 
 

@@ -11,102 +11,25 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
+from store_helpers import BOT, T0, at, bar, closed_trade, open_trade, order
 from trading.core.types import PendingOrder
-from strategies.mixins.base import OpenTrade
 from trading.persistence import tables as store_models
 from trading.core.errors import StoreError
-from trading.core.events import TRADE_FIELDS, ErrorEvent, KillSwitchEvent, OrderEvent, TradeClosed
+from trading.core.events import TRADE_FIELDS, ErrorEvent, KillSwitchEvent
 from trading.risk import RiskState
 from trading.persistence.repository import BotSnapshot, Store
 
-BOT = "0001"
-T0 = 1_704_067_200.0  # 2024-01-01 00:00 UTC
-TABLES = {"bots", "orders", "trades", "positions", "equity", "risk_state", "events", "leases"}
-HEAD = "0004"  # the newest schema revision
-
-
-def at(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, tz=timezone.utc)
-
-
-def order(ts: float, cid: str, status: str, *, purpose: str = "entry", side: str = "buy",
-          order_type: str = "market", filled: float = 0.0, fill_price: float | None = None,
-          venue_id: str | None = None, reason: str = "") -> OrderEvent:
-    return OrderEvent(time=at(ts), symbol="BTCUSDT", client_order_id=cid, side=side,
-                      order_type=order_type, size=0.5, status=status, purpose=purpose,
-                      price=40_000.0 if order_type == "stop" else None, filled_size=filled,
-                      fill_price=fill_price, fee=0.02 if filled else 0.0, venue_order_id=venue_id,
-                      reason=reason)
-
-
-def closed_trade(entry_ts: float, exit_ts: float, reason: str = "atr_stop") -> TradeClosed:
-    return TradeClosed(entry_time=at(entry_ts), exit_time=at(exit_ts), symbol="BTCUSDT", side="long",
-                       size=0.5, entry_price=42_000.5, exit_price=42_500.25, pnl=249.835,
-                       pnl_pct=1.19, fees=0.04, exit_reason=reason, bars_held=3,
-                       entry_mixin="RSIBBEntryMixin")
-
-
-def open_trade(entry_ts: float, bars_held: int = 3) -> OpenTrade:
-    return OpenTrade(symbol="BTCUSDT", size=0.5, entry_price=42_000.5, entry_ts=entry_ts,
-                     entry_fee=0.02, entry_reason="RSIBBEntryMixin", bars_held=bars_held,
-                     highest_high=42_800.0, highest_close=42_650.0, lowest_low=41_900.0,
-                     trailing_armed=True,
-                     state={"ATRExitMixin": {"stop": 41_200.75, "atr": 400.0},
-                            "TimeBasedExitMixin": {"bars": bars_held}})
-
-
-def bar(ts: float, **changes) -> dict:
-    """checkpoint() arguments for a quiet bar; ``changes`` override them."""
-    kwargs = dict(bar_ts=ts, cash=10_000.0, value=10_000.0, orders=(), trades=(), position=None,
-                  risk_state=RiskState(day=int(ts // 86400), peak_equity=10_000.0).to_dict(),
-                  save_equity=True, exit_mixins="ATRExitMixin,TimeBasedExitMixin")
-    kwargs.update(changes)
-    return kwargs
-
-
-@pytest.fixture
-def raw_engine():
-    """A plain SQLAlchemy engine on a URL, to look at the database as another tool would."""
-    engines = []
-
-    def _engine(url: str):
-        engines.append(create_engine(url))
-        return engines[-1]
-
-    yield _engine
-    for engine in engines:
-        engine.dispose()
-
-
-@pytest.fixture(params=["on_conflict", "update_then_insert"])
-def upsert_path(request, monkeypatch) -> str:
-    """Run a test with SQLite's INSERT ... ON CONFLICT and with the portable fallback other
-    databases get, so both write paths are proven on the same rows."""
-    if request.param == "update_then_insert":
-        monkeypatch.setattr(store_models, "NATIVE_UPSERT", {})
-    return request.param
-
-
-@pytest.fixture
-def open_store(db_url):
-    stores: list[Store] = []
-
-    def _open() -> Store:
-        stores.append(Store(db_url))
-        return stores[-1]
-
-    yield _open
-    for store in stores:
-        store.close()
+TABLES = {"bots", "orders", "trades", "positions", "holdings", "equity", "risk_state", "events",
+          "leases"}
+HEAD = "0005"  # the newest schema revision
 
 
 # -- migrations --------------------------------------------------------------------------------------
@@ -286,12 +209,13 @@ def test_a_restart_gets_back_orders_position_risk_and_cash_of_the_last_checkpoin
                                 orders=[order(T0, entry, "submitted"), order(T0, entry, "accepted")]))
     restart = open_store().load_snapshot(BOT)
     assert restart.last_bar_ts == T0 and restart.cash == 10_000.0 and restart.position is None
-    assert restart.pending_orders == (PendingOrder("entry", 0.5, entry, ""),)
+    assert restart.pending_orders == (PendingOrder("entry", 0.5, entry, "", "BTCUSDT"),)
     assert restart.risk_state == risk
 
     # bar 2: filled, a stop placed, the position carries the exit mixins' state
     position = open_trade(T0 + 60)
-    store.checkpoint(BOT, **bar(T0 + 60, cash=2_999.73, value=10_000.1, position=position,
+    store.checkpoint(BOT, **bar(T0 + 60, cash=2_999.73, value=10_000.1,
+                                positions={"BTCUSDT": position},
                                 orders=[order(T0 + 60, entry, "filled", filled=0.5,
                                               fill_price=42_000.5, venue_id="V1"),
                                         order(T0 + 60, "tb-1704067260-sl", "submitted",
@@ -304,11 +228,11 @@ def test_a_restart_gets_back_orders_position_risk_and_cash_of_the_last_checkpoin
     # bar 3: an exit decided; bar 4: it filled and the trade closed
     exit_id = "tb-1704067380-exit"
     position.bars_held = 4
-    store.checkpoint(BOT, **bar(T0 + 120, position=position, orders=[
+    store.checkpoint(BOT, **bar(T0 + 120, positions={"BTCUSDT": position}, orders=[
         order(T0 + 120, exit_id, "submitted", purpose="exit", side="sell", reason="atr_stop")]))
     restart = open_store().load_snapshot(BOT)
     assert restart.position.bars_held == 4
-    assert restart.pending_orders == (PendingOrder("exit", 0.5, exit_id, "atr_stop"),)
+    assert restart.pending_orders == (PendingOrder("exit", 0.5, exit_id, "atr_stop", "BTCUSDT"),)
 
     trade = closed_trade(T0 + 60, T0 + 180)
     store.checkpoint(BOT, **bar(T0 + 180, cash=10_249.9, value=10_249.9, trades=[trade], orders=[
@@ -340,11 +264,12 @@ def test_a_partly_filled_order_is_restored_for_what_is_still_missing(open_store)
     store = open_store()
     store.checkpoint(BOT, **bar(T0, orders=[order(T0, "e1", "partial", filled=0.2,
                                                   fill_price=42_000.0)]))
-    assert store.load_snapshot(BOT).pending_orders == (PendingOrder("entry", 0.3, "e1", ""),)
+    assert store.load_snapshot(BOT).pending_orders == (PendingOrder("entry", 0.3, "e1", "",
+                                                                     "BTCUSDT"),)
 
 
 def test_a_bot_that_never_ran_has_an_empty_snapshot(open_store):
-    assert open_store().load_snapshot("9999") == BotSnapshot("9999", None, None, None, (), None)
+    assert open_store().load_snapshot("9999") == BotSnapshot("9999", None, None, {}, (), None)
 
 
 def test_the_same_trade_checkpointed_twice_is_stored_once(open_store, upsert_path):
@@ -361,8 +286,8 @@ def test_the_same_trade_checkpointed_twice_is_stored_once(open_store, upsert_pat
 def test_a_checkpoint_that_fails_half_way_leaves_the_previous_one_intact(open_store):
     store = open_store()
     position = open_trade(T0)
-    store.checkpoint(BOT, **bar(T0, cash=3_000.0, position=position,
-                                orders=[order(T0, "e1", "filled", filled=0.5, fill_price=42_000.5)]))
+    store.checkpoint(BOT, **bar(T0, cash=3_000.0, positions={"BTCUSDT": position}, orders=[
+        order(T0, "e1", "filled", filled=0.5, fill_price=42_000.5)]))
     before = store.load_snapshot(BOT)
     broken = closed_trade(T0, T0 + 60, reason=None)  # NOT NULL: fails after the bots and orders rows
     with pytest.raises(StoreError, match=f"checkpoint of bot {BOT} at bar {T0 + 60}"):
@@ -397,7 +322,8 @@ CRASHING_WRITER = textwrap.dedent("""
         orders = [OrderEvent(time=at(ts), symbol="X", client_order_id=f"o{i}", side="buy",
                              order_type="market", size=1.0, status="submitted", purpose="entry")]
         store.checkpoint("crash", bar_ts=ts, cash=float(i), value=float(i), orders=orders,
-                         trades=trades, position=position, risk_state={"i": i}, save_equity=True)
+                         trades=trades, positions={"X": position} if held else {},
+                         risk_state={"i": i}, save_equity=True)
         if i == first:
             print("committed", flush=True)
         i += 1
@@ -480,7 +406,7 @@ def test_background_wal_leaves_folding_the_log_to_flush_wal(sqlite_url):
     try:
         store.register_bot(BOT, None, "wal")
         for i in range(300):
-            store.checkpoint(BOT, **bar(T0 + 60 * i, position=open_trade(T0)))
+            store.checkpoint(BOT, **bar(T0 + 60 * i, positions={"BTCUSDT": open_trade(T0)}))
         main_file = Path(make_url(db_url).database)
 
         def bars_in_main_file() -> int:  # the database file alone, ignoring the write-ahead log
@@ -527,7 +453,7 @@ def test_flush_wal_keeps_the_log_bounded_while_bars_are_committed_back_to_back(s
     try:
         store.register_bot(BOT, None, "wal")
         for i in range(2000):
-            store.checkpoint(BOT, **bar(T0 + 60 * i, position=open_trade(T0)))
+            store.checkpoint(BOT, **bar(T0 + 60 * i, positions={"BTCUSDT": open_trade(T0)}))
     finally:
         done.set()
         folder.join(timeout=10)

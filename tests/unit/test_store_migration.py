@@ -9,15 +9,14 @@ from pathlib import Path
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
+from store_helpers import alembic_config
 from trading.core.types import OpenTrade
 from trading.core.timeutil import epoch_seconds, utc_datetime
 from trading.persistence import tables
-from trading.persistence.migrate import MIGRATIONS_DIR
 from trading.persistence.repository import Store
 
 T0 = 1_704_067_200.0  # 2024-01-01 00:00 UTC
@@ -74,13 +73,6 @@ def rows_at_revision_0001() -> dict[str, list[dict]]:
     }
 
 
-def alembic_config(conn) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.attributes["connection"] = conn
-    return config
-
-
 def write_revision_0001(url: str) -> dict[str, list[dict]]:
     rows = rows_at_revision_0001()
     if url.startswith("sqlite"):
@@ -101,9 +93,9 @@ def time_columns(table: str) -> set[str]:
             if isinstance(c.type, tables.UTCDateTime)}
 
 
-# columns later revisions add, as an upgraded row holds them (0004: what a bot holds, unknown
-# for a database written before it was kept)
-ADDED = {"bots": {"holding": None, "holding_price": None}}
+# columns later revisions add, as an upgraded row holds them (0004 added the bots' holding,
+# which 0005 moved to a table of its own: a database written before it was kept has no rows)
+ADDED: dict[str, dict] = {}
 
 
 def expected_after_upgrade(rows: dict[str, list[dict]]) -> dict[str, list[dict]]:

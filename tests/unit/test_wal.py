@@ -22,7 +22,7 @@ def commit_bars(store: Store, count: int) -> None:
     for i in range(count):
         ts = T0 + 60 * i
         store.checkpoint(BOT, bar_ts=ts, cash=10_000.0 - i, value=10_000.0 + i, orders=(),
-                         trades=(), position=None,
+                         trades=(), positions={},
                          risk_state=RiskState(day=int(ts // 86400), peak_equity=10_000.0).to_dict(),
                          save_equity=True)
 

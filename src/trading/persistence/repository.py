@@ -1,10 +1,11 @@
 """The store: what a live bot must find again after a restart, in any SQLAlchemy database.
 
 The live bot calls ``Store.checkpoint`` once per closed bar, after the strategy has processed it:
-one transaction holds everything that bar changed (orders, closed trades, the open position with
-its exit mixins' state, risk state, cash and equity). A process killed mid-bar therefore leaves
-the state as of the previous bar's end; ``load_snapshot`` returns it, and the bot warms up on
-history up to ``last_bar_ts`` and continues with the next bar as if it had never stopped.
+one transaction holds everything that bar changed (orders, closed trades, the open positions, one
+per symbol, with their exit mixins' state, the broker's holdings, risk state, cash and equity).
+A process killed mid-bar therefore leaves the state as of the previous bar's end;
+``load_snapshot`` returns it, and the bot warms up on history up to ``last_bar_ts`` and continues
+with the next bar as if it had never stopped.
 
 SQLite (the default) and PostgreSQL are tested. The checkpoint uses prepared Core statements, no
 ORM unit of work; on SQLite they run straight on the driver's cursor (``prepared``). Opening a store migrates the database to the newest schema (``migrate``).
@@ -19,9 +20,9 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from sqlalchemy import Connection, bindparam, delete, insert, select
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from trading.core.errors import StoreError
@@ -30,10 +31,10 @@ from trading.core.timeutil import epoch_seconds, utc_datetime, utcnow
 from trading.core.types import OpenTrade
 from trading.persistence import tables as m
 from trading.persistence.archive import archive_rows, archived_id
+from trading.persistence.books import ORDER_FIELDS, BooksWriter
 from trading.persistence.database import (check_integrity, damaged, database_full, is_full,
                                           looks_damaged, open_engine, reason)
 from trading.persistence.migrate import migrate
-from trading.persistence.prepared import PreparedWrite
 from trading.persistence.snapshot import BotSnapshot, restored_snapshot
 from trading.persistence.tables import Upsert
 from trading.persistence.wal import FoldPacer, fold_wal
@@ -41,10 +42,6 @@ from trading.persistence.wal import FoldPacer, fold_wal
 log = logging.getLogger(__name__)
 
 PENDING_STATUSES = ("submitted", "accepted", "partial")  # an order the venue may still fill
-ORDER_FIELDS = ("client_order_id", "venue_order_id", "symbol", "side", "order_type", "purpose",
-                "reason", "size", "price", "status", "filled_size", "fill_price", "fee", "message",
-                "created_at", "updated_at")
-_ORDER_UPDATES = tuple(f for f in ORDER_FIELDS if f not in ("client_order_id", "created_at"))
 
 
 @dataclass(frozen=True)
@@ -70,8 +67,8 @@ LEASE_FIELDS = tuple(f.name for f in fields(LeaseInfo))  # the leases columns pe
 
 
 class Store:
-    """Repository of bots, orders, trades, positions, equity, risk state and events; the bot
-    leases are taken with ``trading.persistence.lease.BotLease`` and read here."""
+    """Repository of bots, orders, trades, positions, holdings, equity, risk state and events;
+    the bot leases are taken with ``trading.persistence.lease.BotLease`` and read here."""
 
     def __init__(self, url: str, *, background_wal: bool = False, create: bool = True) -> None:
         """Open (and migrate) the database at ``url``: any SQLAlchemy URL; ``postgres://`` and a
@@ -102,20 +99,10 @@ class Store:
                                     ("config_path", "description", "started_at", "updated_at"))
         self._ensure_bot = Upsert(dialect, m.bots, ("bot_id",))
         self._bar_done = Upsert(dialect, m.bots, ("bot_id",),
-                                ("last_bar_ts", "cash", "value", "holding", "holding_price",
-                                 "updated_at"))
-        self._books_changed = Upsert(dialect, m.bots, ("bot_id",),
-                                     ("cash", "value", "holding", "holding_price", "updated_at"))
-        self._save_orders = Upsert(dialect, m.orders, ("bot_id", "client_order_id"),
-                                   _ORDER_UPDATES, keep=("venue_order_id", "fill_price"))
-        self._save_trades = Upsert(dialect, m.trades,
-                                   ("bot_id", "entry_time", "exit_time", "exit_reason"))
-        self._save_position = Upsert(dialect, m.positions, ("bot_id",), ("symbol", "size",
-                                     "entry_price", "entry_ts", "trade", "updated_at"))
-        self._save_risk = Upsert(dialect, m.risk_state, ("bot_id",), ("state", "updated_at"))
+                                ("last_bar_ts", "cash", "value", "updated_at"))
+        self._books_changed = Upsert(dialect, m.bots, ("bot_id",), ("cash", "value", "updated_at"))
+        self._books = BooksWriter(dialect)
         self._save_equity = Upsert(dialect, m.equity, ("bot_id", "ts"), ("equity", "cash"))
-        self._drop_position = PreparedWrite(
-            delete(m.positions).where(m.positions.c.bot_id == bindparam("bot_id")), dialect)
         self._add_event = insert(m.events)
 
     @property
@@ -174,17 +161,22 @@ class Store:
                     self._kept = (me, self._engine.connect())
                 kept = self._kept
         owner, conn = kept
-        with self._folds.writing:
-            if owner != me:
-                with self._engine.begin() as pooled:
-                    yield pooled
-            else:
-                try:
-                    with conn.begin():
-                        yield conn
-                except BaseException:
-                    self._drop_kept()
-                    raise
+        with self._folds.writing:  # one per-bar transaction at a time, so _books knows its own
+            try:
+                if owner != me:
+                    with self._engine.begin() as pooled:
+                        yield pooled
+                else:
+                    try:
+                        with conn.begin():
+                            yield conn
+                    except BaseException:
+                        self._drop_kept()
+                        raise
+            except BaseException:
+                self._books.rolled_back()
+                raise
+            self._books.committed()
         self._folds.committed()
 
     def _drop_kept(self) -> None:
@@ -213,54 +205,46 @@ class Store:
 
     def checkpoint(self, bot_id: str, *, bar_ts: float, cash: float, value: float,
                    orders: Sequence[OrderEvent], trades: Sequence[TradeClosed],
-                   position: OpenTrade | None, risk_state: dict, save_equity: bool,
-                   exit_mixins: str = "", holding: tuple[float, float] | None = None) -> None:
+                   positions: Mapping[str, OpenTrade], risk_state: dict, save_equity: bool,
+                   exit_mixins: str = "",
+                   holdings: Mapping[str, tuple[float, float]] | None = None) -> None:
         """Save, in one transaction, everything bar ``bar_ts`` changed: all of it or none of it.
 
         ``orders`` are the order events since the last checkpoint (one row per client order id
         keeps the latest status and fill); ``trades`` the trades closed since then (a trade saved
-        twice is stored once); ``position`` the open trade or None; ``holding`` the broker's whole
-        position in the asset and its price (a venue's dust included; None: not kept).
+        twice is stored once); ``positions`` every open trade of the bot by symbol (a stored
+        position of any other symbol is closed: its row goes); ``holdings`` the broker's whole
+        position per symbol, (size, average price), a venue's dust included: a symbol not in it
+        holds nothing; None when not kept, which leaves the stored holdings as they are.
         """
         now, bar_time = utcnow(), utc_datetime(bar_ts)
         bot_row = {"bot_id": bot_id, "description": "", "created_at": now, "updated_at": now,
-                   "last_bar_ts": bar_time, "cash": cash, "value": value,
-                   **_holding_columns(holding)}
+                   "last_bar_ts": bar_time, "cash": cash, "value": value}
         with self._failing_as(f"checkpoint of bot {bot_id} at bar {bar_ts}"), \
                 self._bar_transaction() as conn:
             self._bar_done(conn, [bot_row])  # first: the bots row the others refer to
-            self._save_books(conn, bot_id, now, orders, trades, position, risk_state, exit_mixins)
+            self._books.save(conn, bot_id, now, orders=orders, trades=trades, positions=positions,
+                             risk_state=risk_state, exit_mixins=exit_mixins, holdings=holdings)
             if save_equity:
                 self._save_equity(conn, [{"bot_id": bot_id, "ts": bar_time, "equity": value,
                                           "cash": cash}])
 
     def save_between_bars(self, bot_id: str, *, cash: float, value: float,
                           orders: Sequence[OrderEvent], trades: Sequence[TradeClosed],
-                          position: OpenTrade | None, risk_state: dict,
-                          exit_mixins: str = "", holding: tuple[float, float] | None = None
-                          ) -> None:
+                          positions: Mapping[str, OpenTrade], risk_state: dict,
+                          exit_mixins: str = "",
+                          holdings: Mapping[str, tuple[float, float]] | None = None) -> None:
         """Save, in one transaction, what a venue report between two bars changed (a fill, the
-        orders it caused, a closed trade); the last checkpointed bar stays what it was."""
+        orders it caused, a closed trade); the last checkpointed bar stays what it was.
+        ``positions`` and ``holdings`` as for ``checkpoint``."""
         now = utcnow()
         bot_row = {"bot_id": bot_id, "description": "", "created_at": now, "updated_at": now,
-                   "cash": cash, "value": value, **_holding_columns(holding)}
+                   "cash": cash, "value": value}
         with self._failing_as(f"saving the fills of bot {bot_id} between bars"), \
                 self._bar_transaction() as conn:
             self._books_changed(conn, [bot_row])
-            self._save_books(conn, bot_id, now, orders, trades, position, risk_state, exit_mixins)
-
-    def _save_books(self, conn: Connection, bot_id: str, now: datetime,
-                    orders: Sequence[OrderEvent], trades: Sequence[TradeClosed],
-                    position: OpenTrade | None, risk_state: dict, exit_mixins: str) -> None:
-        """Orders, closed trades, the open position and the risk state, in ``conn``'s transaction."""
-        self._save_orders(conn, _order_rows(bot_id, orders))
-        self._save_trades(conn, [_trade_row(bot_id, t, exit_mixins) for t in trades])
-        if position is None:
-            self._drop_position(conn, [{"bot_id": bot_id}])
-        else:
-            self._save_position(conn, [_position_row(bot_id, position, now)])
-        self._save_risk(conn, [{"bot_id": bot_id, "state": json.dumps(risk_state),
-                                "updated_at": now}])
+            self._books.save(conn, bot_id, now, orders=orders, trades=trades, positions=positions,
+                             risk_state=risk_state, exit_mixins=exit_mixins, holdings=holdings)
 
     def record_event(self, bot_id: str, event: Event) -> None:
         """Append an event (at its own time, or now when it has none) with its full payload."""
@@ -274,10 +258,9 @@ class Store:
 
     def save_risk_state(self, bot_id: str, state: dict) -> None:
         """Replace the bot's risk state (e.g. a kill switch reset from the CLI)."""
-        row = {"bot_id": bot_id, "state": json.dumps(state), "updated_at": utcnow()}
         with self._failing_as(f"saving the risk state of bot {bot_id}"), self._engine.begin() as conn:
             self._ensure(conn, bot_id)
-            self._save_risk(conn, [row])
+            self._books.save_risk_state(conn, bot_id, state, utcnow())
 
     def archive_bot(self, bot_id: str) -> tuple[str, int]:
         """Move every row of ``bot_id`` to an archived id (``0001@20261126T141900Z``) so the bot
@@ -285,6 +268,8 @@ class Store:
         new_id = archived_id(bot_id)
         with self._failing_as(f"archiving bot {bot_id}"), self._engine.begin() as conn:
             moved = archive_rows(conn, bot_id, new_id)
+        with self._folds.writing:
+            self._books.forget(bot_id)
         return new_id, moved
 
     def _ensure(self, conn: Connection, bot_id: str) -> None:
@@ -296,19 +281,20 @@ class Store:
     def load_snapshot(self, bot_id: str) -> BotSnapshot:
         """The state saved by the bot's last checkpoint, read in one transaction and checked:
         ``DamagedDatabase`` when it does not add up (see ``trading.persistence.snapshot``)."""
+        p, h, o = m.positions.c, m.holdings.c, m.orders.c
         with self._failing_as(f"loading the state of bot {bot_id}"), self._read() as conn:
-            bot = conn.execute(select(m.bots.c.last_bar_ts, m.bots.c.cash, m.bots.c.holding,
-                                      m.bots.c.holding_price)
+            bot = conn.execute(select(m.bots.c.last_bar_ts, m.bots.c.cash)
                                .where(m.bots.c.bot_id == bot_id)).first()
-            trade = conn.scalar(select(m.positions.c.trade).where(m.positions.c.bot_id == bot_id))
+            positions = conn.execute(select(p.symbol, p.trade).where(p.bot_id == bot_id)).all()
+            holdings = conn.execute(select(h.symbol, h.size, h.price)
+                                    .where(h.bot_id == bot_id)).all()
             risk = conn.scalar(select(m.risk_state.c.state).where(m.risk_state.c.bot_id == bot_id))
-            o = m.orders.c
             pending = conn.execute(
-                select(o.purpose, o.size, o.filled_size, o.client_order_id, o.reason)
+                select(o.purpose, o.size, o.filled_size, o.client_order_id, o.reason, o.symbol)
                 .where(o.bot_id == bot_id, o.order_type == "market",
                        o.purpose.in_(("entry", "exit")), o.status.in_(PENDING_STATUSES))
                 .order_by(o.id)).all()
-        return restored_snapshot(self._url, bot_id, bot, trade, risk, pending)
+        return restored_snapshot(self._url, bot_id, bot, positions, holdings, risk, pending)
 
     def lease_holder(self, bot_id: str) -> LeaseInfo | None:
         """The process holding the bot's lease, or None; an expired lease (its process stopped
@@ -362,42 +348,3 @@ class Store:
             if self._engine.dialect.name == "postgresql":  # one snapshot for every statement
                 conn.execution_options(isolation_level="REPEATABLE READ")
             yield conn
-
-
-# -- rows --------------------------------------------------------------------------------------------
-def _holding_columns(holding: tuple[float, float] | None) -> dict[str, float | None]:
-    size, price = holding if holding is not None else (None, None)
-    return {"holding": size, "holding_price": price}
-
-
-def _order_rows(bot_id: str, orders: Sequence[OrderEvent]) -> list[dict[str, Any]]:
-    """One row per client order id: the latest event, keeping earlier venue id and fill price."""
-    rows: dict[str, dict[str, Any]] = {}
-    for o in orders:
-        at = o.time
-        row = {"bot_id": bot_id, "client_order_id": o.client_order_id,
-               "venue_order_id": o.venue_order_id, "symbol": o.symbol, "side": o.side,
-               "order_type": o.order_type, "purpose": o.purpose, "reason": o.reason,
-               "size": o.size, "price": o.price, "status": o.status, "filled_size": o.filled_size,
-               "fill_price": o.fill_price, "fee": o.fee, "message": o.message,
-               "created_at": at, "updated_at": at}
-        earlier = rows.get(o.client_order_id)
-        if earlier is not None:
-            row["created_at"] = earlier["created_at"]
-            for name in ("venue_order_id", "fill_price"):
-                if row[name] is None:
-                    row[name] = earlier[name]
-        rows[o.client_order_id] = row
-    return list(rows.values())
-
-
-def _trade_row(bot_id: str, trade: TradeClosed, exit_mixins: str) -> dict[str, Any]:
-    row = {name: getattr(trade, name) for name in TRADE_FIELDS}
-    row.update(bot_id=bot_id, exit_mixins=exit_mixins)
-    return row
-
-
-def _position_row(bot_id: str, trade: OpenTrade, now: datetime) -> dict[str, Any]:
-    return {"bot_id": bot_id, "symbol": trade.symbol, "size": trade.size,
-            "entry_price": trade.entry_price, "entry_ts": utc_datetime(trade.entry_ts),
-            "trade": json.dumps(trade.to_dict()), "updated_at": now}

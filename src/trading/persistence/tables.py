@@ -101,10 +101,6 @@ bots = Table(
     Column("last_bar_ts", UTCDateTime()),  # the last bar whose processing was checkpointed
     Column("cash", Double),
     Column("value", Double),
-    # the broker's whole position in the traded asset and its average price (a venue's dust
-    # included); NULL in a database written before it was kept
-    Column("holding", Double),
-    Column("holding_price", Double),
 )
 
 orders = Table(
@@ -148,18 +144,32 @@ trades = Table(
     Column("bars_held", Integer, nullable=False),
     Column("entry_mixin", String(128), nullable=False, default=""),
     Column("exit_mixins", Text, nullable=False, default=""),
-    # a trade written again after a crash and replay of the same bar is the same trade
-    UniqueConstraint("bot_id", "entry_time", "exit_time", "exit_reason"),
+    # a trade written again after a crash and replay of the same bar is the same trade; two
+    # symbols of a basket may close on the same bar for the same reason
+    UniqueConstraint("bot_id", "symbol", "entry_time", "exit_time", "exit_reason"),
 )
 
 positions = Table(
     "positions", metadata,
-    _bot_id(primary_key=True),  # one open (long) position per bot
-    Column("symbol", String(32), nullable=False),
+    _bot_id(primary_key=True),
+    Column("symbol", String(32), primary_key=True),  # one open (long) position per symbol
     Column("size", Double, nullable=False),
     Column("entry_price", Double, nullable=False),
     Column("entry_ts", UTCDateTime(), nullable=False),
     Column("trade", Text, nullable=False),  # OpenTrade.to_dict(), incl. per-exit-mixin state
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+holdings = Table(
+    "holdings", metadata,
+    # the broker's whole position in a symbol and its average price, a venue's dust included:
+    # beside the open trade, a restart must know what of the account's holding is the bot's
+    _bot_id(primary_key=True),
+    Column("symbol", String(32), primary_key=True),
+    Column("size", Double, nullable=False),
+    Column("price", Double),
+    # when last written: when it changed, or when the store could not know (a run's first
+    # checkpoint, one after a failed one; books.BooksWriter)
     Column("updated_at", UTCDateTime(), nullable=False),
 )
 
