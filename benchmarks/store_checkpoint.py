@@ -47,7 +47,8 @@ def _bar_kwargs(i: int, shape: str) -> dict:
                               entry_mixin="RSIBBEntryMixin")]
         position = None
     return dict(bar_ts=ts, cash=5_000.0 + i, value=10_000.0 + i, orders=orders or (),
-                trades=trades or (), position=position, risk_state=risk, save_equity=True,
+                trades=trades or (), positions={position.symbol: position} if position else {},
+                risk_state=risk, save_equity=True,
                 exit_mixins="ATRExitMixin,TimeBasedExitMixin")
 
 

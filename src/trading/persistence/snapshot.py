@@ -45,11 +45,6 @@ class BotSnapshot:
         """The holding of a one-symbol bot, or None; with several, the first by symbol."""
         return self.holdings[min(self.holdings)] if self.holdings else None
 
-    @property
-    def positions(self) -> dict[str, OpenTrade]:
-        """Every open position by symbol."""
-        return {self.position.symbol: self.position} if self.position is not None else {}
-
 
 def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

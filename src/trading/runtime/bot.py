@@ -252,7 +252,7 @@ class LiveTradingBot:
             journal=self.journal, save_equity=cfg.logging.save_equity_curve,
             exit_mixins=",".join(x.name for x in cfg.strategy.exits), publish=self._publish,
             on_bar_end=self._on_bar_end, on_bar_processed=self._on_bar_processed,
-            on_books_changed=self._on_books_changed)
+            on_books_changed=self._on_books_changed, symbol=cfg.trading.symbol)
         self.cerebro = build_cerebro(feed=self.feed, broker=self.broker, setup=setup,
                                      listener=self.listener, symbol=cfg.data.symbol,
                                      further_feeds=list(zip(cfg.data.symbols[1:], feeds[1:])),

@@ -62,8 +62,10 @@ class BotListener(NullListener):
                  journal: Journal | None, save_equity: bool, exit_mixins: str,
                  publish: Callable[[Event], None], on_bar_end: Callable[[Bar, bool], None],
                  on_bar_processed: Callable[[Bar, bool], None],
-                 on_books_changed: Callable[[Bar], None] | None = None) -> None:
+                 on_books_changed: Callable[[Bar], None] | None = None,
+                 symbol: str = "") -> None:
         self.bot_id = bot_id
+        self.symbol = symbol  # the first symbol: a broker's unnamed data is its
         self.store = store
         self.broker = broker
         self.risk = risk
@@ -148,29 +150,34 @@ class BotListener(NullListener):
         value, cash = self.broker.getvalue(), self.broker.getcash()
         trades = [replace(t, equity=value) for t in trades]  # the journal's lines carry it too
         risk_state = self.risk.state.to_dict()
-        holding = self._holding()
-        trade = next(iter(positions.values()), None)
+        holdings = self._holdings()
         if bar_ts is None:
             self.store.save_between_bars(self.bot_id, cash=cash, value=value, orders=orders,
-                                         trades=trades, position=trade, risk_state=risk_state,
-                                         exit_mixins=self.exit_mixins, holding=holding)
+                                         trades=trades, positions=positions,
+                                         risk_state=risk_state, exit_mixins=self.exit_mixins,
+                                         holdings=holdings)
         else:
             self.store.checkpoint(self.bot_id, bar_ts=bar_ts, cash=cash, value=value,
-                                  orders=orders, trades=trades, position=trade,
+                                  orders=orders, trades=trades, positions=positions,
                                   risk_state=risk_state, save_equity=self.save_equity,
-                                  exit_mixins=self.exit_mixins, holding=holding)
+                                  exit_mixins=self.exit_mixins, holdings=holdings)
         if self.journal is not None:
             self.journal.write(orders, trades)
         return [replace(e, equity=value) if isinstance(e, (TradeOpened, TradeClosed)) else e
                 for e in events]
 
-    def _holding(self) -> tuple[float, float]:
-        """The broker's whole position in the traded asset (size, price): the trade's, plus
-        the dust a venue's lot rounding leaves, which a restart must know to be the bot's."""
-        for position in getattr(self.broker, "positions", {}).values():
+    def _holdings(self) -> dict[str, tuple[float, float]]:
+        """The broker's whole position in each symbol it holds (size, price): the trade's,
+        plus the dust a venue's lot rounding leaves, which a restart must know to be the
+        bot's. A broker's positions are keyed by the symbol's data feed (named by its symbol)."""
+        held = {}
+        for data, position in getattr(self.broker, "positions", {}).items():
             if position.size:
-                return float(position.size), float(position.price)
-        return 0.0, 0.0
+                held[self._symbol_of(data)] = (float(position.size), float(position.price))
+        return held
+
+    def _symbol_of(self, data: Any) -> str:
+        return getattr(data, "_name", "") or self.symbol
 
     def add_event(self, event: Event) -> None:
         """Publish ``event`` once the current bar is committed (e.g. the kill switch tripping)."""

@@ -155,7 +155,8 @@ class VenueLink:
                            holding=snapshot.holding)
         for event in result.events:
             self.publish(event)
-        return dataclasses.replace(snapshot, position=result.position,
+        positions = {result.position.symbol: result.position} if result.position else {}
+        return dataclasses.replace(snapshot, positions=positions,
                                    pending_orders=result.pending_orders)
 
     def close(self) -> None:
