@@ -282,7 +282,7 @@ def test_the_schema_says_what_the_basket_keys_mean():
     assert "sum of the open positions' value over equity" in trading["max_exposure"]["description"]
     assert "data_source 'file' with broker 'mock' or 'paper'" in trading["symbols"]["description"]
     align = data["align_seconds"]["description"]
-    assert "the file source 1 s" in align and "logged and dropped" in align
+    assert "the file source marks each step complete" in align and "logged and dropped" in align
     for venue in venues():  # each venue's own wait, from its declaration
         for name in venue.data_sources:
             assert f"{name} {venue.align_seconds:g} s" in align

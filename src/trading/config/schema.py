@@ -22,7 +22,7 @@ from trading.core.schema_parts import enum as _enum
 from trading.core.schema_parts import obj as _obj
 from trading.core.schema_parts import scalar as _scalar
 from trading.config.basket import BASKET_BROKERS, BASKET_SOURCES, EXAMPLE_PATH
-from trading.core.settings import (FILE_ALIGN_SECONDS, FILE_SOURCE, FILE_SOURCE_TEXT, INTERVALS,
+from trading.core.settings import (FILE_SOURCE, FILE_SOURCE_TEXT, INTERVALS,
                                    NOTIFY_EVENTS, SIMULATED_BROKERS, SYMBOL_PLACEHOLDER)
 from trading.venues.registry import venues
 
@@ -127,13 +127,14 @@ def _basket_runs_on() -> str:
 
 
 def _align_seconds() -> dict[str, Any]:
-    defaults = [f"the {FILE_SOURCE} source {FILE_ALIGN_SECONDS:g} s"] + [
-        f"{name} {venue.align_seconds:g} s" for venue in venues() for name in venue.data_sources]
+    defaults = [f"{name} {venue.align_seconds:g} s" for venue in venues()
+                for name in venue.data_sources]
     return _scalar(
         "number", "A basket only: a time step runs once every symbol's bar for that time is in, "
         "or this many seconds after the first of them arrived, whichever comes first; a bar "
         "that comes later is logged and dropped, never delivered twice or out of order. "
-        f"Absent: the data source's own ({', '.join(defaults)}).", minimum=0,
+        f"Absent: the data source's own ({', '.join(defaults)}); the {FILE_SOURCE} source "
+        "marks each step complete as it sends it and never waits.", minimum=0,
         maximum=MAX_SECONDS)
 
 

@@ -20,9 +20,6 @@ SIMULATED_BROKERS = {
 }
 FILE_SOURCE = "file"
 FILE_SOURCE_TEXT = "a CSV of bars replayed as a live feed"
-# a basket's time step waits this long for the file source's other bars of that time (a venue
-# declares its own wait: Venue.align_seconds); data.align_seconds wins over both
-FILE_ALIGN_SECONDS = 1.0
 # in data.file_path, where each symbol's name goes: one file per symbol (data/{symbol}-5m.csv)
 SYMBOL_PLACEHOLDER = "{symbol}"
 INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "12h", "1d", "1w")
@@ -110,7 +107,7 @@ class DataConfig:
     connect_timeout_seconds: float = 60.0  # no first bar by then: the bot stops (0: never)
     symbols: tuple[str, ...] = ()
     # a basket's step waits this long after the first of its bars for that time (None: the
-    # source's own wait, FILE_ALIGN_SECONDS or the venue's)
+    # venue's own wait; the file source marks its steps complete and never waits)
     align_seconds: float | None = None
 
     def __post_init__(self) -> None:

@@ -11,17 +11,17 @@ from typing import Any, Callable
 
 from feeds.basket_clock import BasketClock
 from feeds.live import BarSink, LiveFeed
-from trading.core.settings import FILE_ALIGN_SECONDS, DataConfig
+from trading.core.settings import DataConfig
 
 
 def align_seconds(data: DataConfig, source: Any, default: float | None) -> float:
     """How long a basket's step waits for its other bars: the config's, else the venue's
-    (``default``), else the file source's; 0 for a source that marks its steps complete."""
+    (``default``); 0 (no timer) for a source that marks its steps complete (the file source)."""
     if getattr(source, "in_time_order", False):
         return 0.0
     if data.align_seconds is not None:
         return data.align_seconds
-    return FILE_ALIGN_SECONDS if default is None else default
+    return default or 0.0
 
 
 def live_feeds(sink: BarSink, data: DataConfig, source: Any, *, align: float,
