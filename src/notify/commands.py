@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Protocol
 
-from notify.messages import num, signed, when
+from notify.messages import num, position_line, signed, when
+from trading.core.basket_text import basket_label, is_basket, status_positions, status_symbols
 
 HELP = """Commands:
-/status - state, data, last bar, value, position, today
-/positions - the open position
+/status - state, data, last bar, value, positions, today
+/positions - every open position
 /trades [n] - the last n closed trades (1-50, default 5)
 /pnl [day|week|all] - realised pnl, win rate, fees
 /pause - no new entries (exits and stops go on), also after a restart
@@ -67,16 +68,28 @@ def _iso(value: Any) -> str:
     return when(value) if isinstance(value, datetime) else str(value or "-")
 
 
+def _held(s: dict[str, Any]) -> list[str]:
+    """The status's position lines: a one-symbol bot's one line, a basket's count and then
+    every open position with its symbol."""
+    positions = status_positions(s)
+    if is_basket(status_symbols(s)):
+        return [f"positions: {len(positions)} open" if positions else "positions: flat"] + [
+            position_line(p) for p in positions]
+    if not positions:
+        return ["position flat"]
+    p = positions[0]
+    return [f"position {num(p['size'])} @ {num(p['entry_price'])}, unrealized "
+            f"{signed(p['unrealized_pnl'])}"]
+
+
 def format_status(s: dict[str, Any]) -> str:
-    position = s.get("position")
-    held = (f"{num(position['size'])} @ {num(position['entry_price'])}, unrealized "
-            f"{signed(position['unrealized_pnl'])}" if position else "flat")
     entries = "PAUSED (/resume)" if s.get("paused") else "active"
     return "\n".join([
-        f"[{s['bot_id']} {s['symbol']}] {s['state']}, data {s.get('data_status') or '-'}",
+        f"[{s['bot_id']} {basket_label(status_symbols(s))}] {s['state']}, "
+        f"data {s.get('data_status') or '-'}",
         f"last bar {s.get('last_bar_time') or '-'}",
         f"value {num(s.get('value'))} | cash {num(s.get('cash'))}",
-        f"position {held}",
+        *_held(s),
         f"today: {s.get('entries_today', 0)} entries, pnl {signed(s.get('pnl_today') or 0.0)}",
         f"drawdown {s.get('drawdown_pct', 0.0):.2f}% | kill switch "
         f"{'ON' if s.get('kill_switch') else 'off'} | entries {entries}"])
@@ -101,11 +114,14 @@ def format_trades(trades: list[dict[str, Any]]) -> str:
 
 
 def format_pnl(p: dict[str, Any]) -> str:
+    """Realised figures, then the unrealised pnl: a basket's total, then each open position's."""
     since = f"since {_iso(p['since'])}" if p.get("since") else "all time"
+    basket = is_basket(p.get("symbols") or ())
     return "\n".join([
         f"pnl {p['period']} ({since}): {signed(p['pnl'])}",
         f"{p['trades']} trades, win rate {p['win_rate_pct']:.0f}%, fees {num(p['fees'])}",
-        f"unrealized {signed(p['unrealized_pnl'])} | value {num(p.get('value'))}"])
+        f"unrealized {signed(p['unrealized_pnl'])} | value {num(p.get('value'))}",
+        *(f"open {position_line(q)}" for q in (p.get("positions") or []) if basket)])
 
 
 class CommandRouter:
@@ -158,8 +174,8 @@ class CommandRouter:
         return Reply("Resumed: entries allowed from the next bar on.")
 
     def _stop(self, args: list[str]) -> Reply:
-        return Reply("Stopping after the bar in hand (as SIGTERM); the open position, if any, "
-                     "is kept unless shutdown.close_positions is set.",
+        return Reply("Stopping after the bar in hand (as SIGTERM); open positions, if any, "
+                     "are kept unless shutdown.close_positions is set.",
                      then=lambda: self.control.stop(f"{self.by} /stop"))
 
     def _help(self, args: list[str]) -> Reply:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, Mapping, Sequence
 
+from trading.core.basket_text import basket_label, is_basket
 from trading.core.events import (DailySummaryEvent, ErrorEvent, Event, KillSwitchEvent,
                                  OrderRejectedEvent, StatusEvent, TradeClosed, TradeOpened)
 
@@ -55,6 +56,12 @@ def when(moment: datetime | None) -> str:
     return f"{text} UTC"
 
 
+def position_line(position: Mapping[str, Any]) -> str:
+    """One open position on one line: ``XLMBTC 5147175.5 @ 5.563e-05, unrealized -3.24``."""
+    return (f"{position.get('symbol', '?')} {num(position['size'])} @ "
+            f"{num(position['entry_price'])}, unrealized {signed(position['unrealized_pnl'])}")
+
+
 def _equity(value: float | None) -> str:
     return f" | equity {num(value)}" if value is not None else ""
 
@@ -96,7 +103,8 @@ def _daily(e: DailySummaryEvent, label: str) -> tuple[str, list[str]]:
             [f"trades {e.trades} | win rate {e.win_rate_pct:.0f}%",
              f"pnl {signed(e.pnl)} | fees {num(e.fees)}",
              f"equity {num(e.equity)} | drawdown {e.drawdown_pct:.2f}%",
-             f"{when(e.period_start)} to {when(e.period_end)}"])
+             f"{when(e.period_start)} to {when(e.period_end)}"]
+            + [f"open {position_line(p)}" for p in e.positions])
 
 
 FORMATTERS: dict[type, Callable[[Any, str], tuple[str, list[str]]]] = {
@@ -104,13 +112,19 @@ FORMATTERS: dict[type, Callable[[Any, str], tuple[str, list[str]]]] = {
     KillSwitchEvent: _kill_switch, StatusEvent: _status, DailySummaryEvent: _daily}
 
 
-def format_event(event: Event, bot_id: str, symbol: str) -> Message:
-    """``event`` as a message of bot ``bot_id`` trading ``symbol``."""
-    label = f"[{bot_id} {getattr(event, 'symbol', symbol)}]"
+def format_event(event: Event, bot_id: str, symbol: str, symbols: Sequence[str] = ()) -> Message:
+    """``event`` as a message of bot ``bot_id`` trading ``symbol`` (``symbols``: the whole
+    basket, when it is one). The title names the event's own symbol (a trade's), else the bot's
+    symbol or basket (``[0007 ETCBTC +4] started``); the payload's ``symbol`` is the event's,
+    else the bot's one symbol, and a basket's payload lists its ``symbols``."""
+    basket = tuple(symbols) if is_basket(symbols) else ()
+    own = getattr(event, "symbol", None)
+    label = f"[{bot_id} {own or (basket_label(basket) if basket else symbol)}]"
     formatter = FORMATTERS.get(type(event))
     if formatter is None:
         title, lines = f"{label} {event.kind}", []
     else:
         title, lines = formatter(event, label)
-    payload = {"bot_id": bot_id, "symbol": getattr(event, "symbol", symbol), **event.to_dict()}
+    payload = {"bot_id": bot_id, "symbol": own or (None if basket else symbol),
+               **({"symbols": list(basket)} if basket else {}), **event.to_dict()}
     return Message(kind=event.kind, title=title, body="\n".join(lines), payload=payload)

@@ -31,9 +31,11 @@ class Notifier:
     """Channels fed from one inbox; ``start`` on the I/O loop, ``publish`` from anywhere."""
 
     def __init__(self, channels: Sequence[Channel], *, bot_id: str, symbol: str,
-                 inbox_size: int = INBOX_SIZE, base_backoff: float = BASE_BACKOFF) -> None:
+                 symbols: Sequence[str] = (), inbox_size: int = INBOX_SIZE,
+                 base_backoff: float = BASE_BACKOFF) -> None:
         self.bot_id = bot_id
         self.symbol = symbol
+        self.symbols = tuple(symbols) or (symbol,)  # a basket's titles name it, not its first
         self.workers = [ChannelWorker(channel, base_backoff=base_backoff) for channel in channels]
         self.inbox: Outbox[Event] = Outbox(inbox_size)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -88,7 +90,7 @@ class Notifier:
     def _dispatch(self) -> None:
         while (event := self.inbox.get()) is not None:
             wanted = [w for w in self.workers if w.wants(event.kind)]
-            message = format_event(event, self.bot_id, self.symbol)
+            message = format_event(event, self.bot_id, self.symbol, self.symbols)
             if event.kind not in LOGGED_AT_SOURCE:
                 log.info("%s", message.text.replace("\n", " | "))
             for worker in wanted:
@@ -96,7 +98,8 @@ class Notifier:
 
     def _log(self, event: Event) -> None:
         if event.kind not in LOGGED_AT_SOURCE:
-            log.info("%s", format_event(event, self.bot_id, self.symbol).text.replace("\n", " | "))
+            message = format_event(event, self.bot_id, self.symbol, self.symbols)
+            log.info("%s", message.text.replace("\n", " | "))
 
     async def drain(self, seconds: float = DRAIN_SECONDS) -> bool:
         """Send what is queued for at most ``seconds``, then stop every worker and close the

@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bot {bot_id}: nothing to reset: its database holds no rows of it and no journal "
               "or status of a run is left; its next run starts over anyway")
         return EXIT_OK
-    write_status_file(reset_status(bot_id, config.trading.symbol, archived))
+    write_status_file(reset_status(bot_id, config.trading.symbol, archived,
+                                   symbols=config.trading.symbols))
     print(f"bot {bot_id} archived as {archived}; its next run starts over:")
     if rows:
         print(f"  database: {rows} row(s) moved to bot id {archived}")

@@ -169,6 +169,8 @@ class DailySummaryEvent(Event):
     drawdown_pct: float = 0.0
     period_start: datetime | None = None
     period_end: datetime | None = None
+    # the positions open when it was sent, each with its symbol (as the status file lists them)
+    positions: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def win_rate_pct(self) -> float:

@@ -13,6 +13,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
+from trading.core.basket_text import status_positions, status_symbols
 from trading.core.events import Event, StatusEvent
 from trading.core.timeutil import utcnow
 from trading.risk import PauseSwitch
@@ -63,10 +64,8 @@ class BotControl:
         return self._get_status()
 
     def positions(self) -> list[dict[str, Any]]:
-        """Open positions as of the last bar (the bot holds at most one)."""
-        status = self._get_status()
-        position = status.get("position")
-        return [{"symbol": status["symbol"], **position}] if position else []
+        """Every open position as of the last bar, each with its symbol, in the basket's order."""
+        return status_positions(self._get_status())
 
     def trades(self, count: int = 5) -> list[dict[str, Any]]:
         """The last ``count`` closed trades (1..50), oldest first."""
@@ -75,16 +74,18 @@ class BotControl:
 
     def pnl(self, period: str = "day") -> dict[str, Any]:
         """Realised figures of the trades closed in ``period`` (day, week, all), plus the open
-        position's unrealised pnl and the account's value now."""
+        positions (``positions``, of the bot's ``symbols``), their unrealised pnl together and
+        the account's value now."""
         now = self._clock()
         since = period_start(period, now)
         trades = [t for t in self._store.trades(self.bot_id)
                   if since is None or t["exit_time"] >= since]
         status = self._get_status()
-        position = status.get("position")
+        positions = status_positions(status)
         return {"period": period, "since": since, **trade_figures(trades),
-                "unrealized_pnl": position["unrealized_pnl"] if position else 0.0,
-                "value": status.get("value")}
+                "unrealized_pnl": sum(p["unrealized_pnl"] for p in positions),
+                "value": status.get("value"), "symbols": list(status_symbols(status)),
+                "positions": positions}
 
     # -- actions -----------------------------------------------------------------------------------
     def pause(self, by: str) -> bool:

@@ -1,12 +1,12 @@
 """The daily summary: once per day at ``notifications.daily_summary_time`` (UTC), across restarts.
 
 The summary sent at a slot (that time of day) covers the 24 hours before it: the trades closed
-then (count, win rate, pnl, fees), with the equity and drawdown now. The store remembers what was
-sent (the ``daily_summary`` events it records), so a restart never sends a day twice; a bot that
-was down at the slot sends the missed (latest) summary when it comes back, if it had already run
-before that slot (its first recorded start). A summary sent well after its slot says why in the
-log: the bot was down then, the system clock was stepped past the slot while the bot waited, or
-the bot's timer woke late (a suspended machine, a stalled process).
+then (count, win rate, pnl, fees), with the equity, drawdown and every open position now. The
+store remembers what was sent (the ``daily_summary`` events it records), so a restart never sends
+a day twice; a bot that was down at the slot sends the missed (latest) summary when it comes
+back, if it had already run before that slot (its first recorded start). A summary sent well
+after its slot says why in the log: the bot was down then, the system clock was stepped past the
+slot while the bot waited, or the bot's timer woke late (a suspended machine, a stalled process).
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
+from trading.core.basket_text import status_positions
 from trading.core.events import DailySummaryEvent, Event
 from trading.core.timeutil import utcnow
 from trading.runtime.control import trade_figures
@@ -87,7 +88,8 @@ class DailySummary:
                                  pnl=figures["pnl"], equity=status.get("value") or 0.0,
                                  wins=figures["wins"], fees=figures["fees"],
                                  drawdown_pct=status.get("drawdown_pct") or 0.0,
-                                 period_start=start, period_end=slot)
+                                 period_start=start, period_end=slot,
+                                 positions=status_positions(status))
 
     def send_if_due(self) -> bool:
         slot = self.due()

@@ -12,13 +12,15 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from notify.factory import build_channels
-from notify.messages import num
+from notify.messages import num, position_line
 from notify.notifier import DRAIN_SECONDS, Notifier
+from trading.core.basket_text import basket_listing, is_basket, status_positions
 from trading.core.errors import StoreError
 from trading.core.events import Event, StatusEvent
+from trading.core.settings import DataConfig
 from trading.core.timeutil import utcnow
 from trading.runtime.command_memory import StoredCommands
 from trading.runtime.control import BotControl
@@ -39,7 +41,8 @@ class BotNotifications:
         cfg = bot.config
         self.config = cfg.notifications
         self.built = build_channels(self.config)
-        self.notifier = Notifier(self.built.channels, bot_id=cfg.bot_id, symbol=cfg.trading.symbol)
+        self.notifier = Notifier(self.built.channels, bot_id=cfg.bot_id, symbol=cfg.trading.symbol,
+                                 symbols=cfg.trading.symbols)
         self.control: BotControl | None = None
         self.commands: Any = None
         self._data_status: str | None = None
@@ -63,7 +66,8 @@ class BotNotifications:
         daily.prime()  # before this run's start is recorded
         # commands sent from here on are obeyed: the "started" message must not come before that
         self._start_commands()
-        self.record(StatusEvent(time=utcnow(), change="started", message=self._start_message(),
+        self.record(StatusEvent(time=utcnow(), change="started",
+                                message=start_message(cfg.data, cfg.broker.type, bot.pause.paused),
                                 status={"state": "started", "paused": bot.pause.paused}))
         daily.send_if_due()  # one missed while the bot was down goes out now, before any bar
         bot.io.submit(daily.run(), name="daily summary")
@@ -88,9 +92,11 @@ class BotNotifications:
         if self.commands is not None:
             self._wait(self.commands.stop(), "telegram commands stop", 3.0)
         status = self.bot.get_status()
-        self.record(StatusEvent(time=utcnow(), change="stopped", message=self._stop_message(status),
+        message = stop_message(status, self.bot.config.trading.symbols)
+        self.record(StatusEvent(time=utcnow(), change="stopped", message=message,
                                 status={k: status.get(k) for k in ("state", "value", "position",
-                                                                   "last_bar_time", "paused")}))
+                                                                   "positions", "last_bar_time",
+                                                                   "paused")}))
         self._wait(self.notifier.drain(DRAIN_SECONDS), "notifier drain", DRAIN_SECONDS + 5.0)
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -130,24 +136,43 @@ class BotNotifications:
         if status.get("state") in QUIET_STATES:
             return
         cfg = self.bot.config
-        message = f"data {cfg.data.interval} from {cfg.data.data_source}: {state}" + (
-            f" (was {old})" if old else "")
-        self.record(StatusEvent(time=utcnow(), change="data", message=message,
-                                status={"data_status": state, "previous": old,
-                                        "symbol": cfg.data.symbol, "source": cfg.data.data_source,
+        basket = is_basket(cfg.data.symbols)
+        named = {"symbols": list(cfg.data.symbols)} if basket else {"symbol": cfg.data.symbol}
+        self.record(StatusEvent(time=utcnow(), change="data", message=data_message(cfg.data,
+                                                                                  state, old),
+                                status={"data_status": state, "previous": old, **named,
+                                        "source": cfg.data.data_source,
                                         "last_bar_time": status.get("last_bar_time")}))
 
-    def _start_message(self) -> str:
-        cfg = self.bot.config
-        paused = " (entries PAUSED: /resume to trade)" if self.bot.pause.paused else ""
-        return (f"started: {cfg.data.symbol} {cfg.data.interval} from {cfg.data.data_source}, "
-                f"broker {cfg.broker.type}{paused}")
 
-    @staticmethod
-    def _stop_message(status: dict[str, Any]) -> str:
-        position = status.get("position")
-        held = (f"position {num(position['size'])} @ {num(position['entry_price'])} still open"
-                if position else "flat")
-        how = "stopped" if status.get("state") == "stopped" else "stopped by an error"
-        return (f"{how}: value {num(status.get('value'))}, {held}, last bar "
-                f"{status.get('last_bar_time') or '-'}")
+def start_message(data: DataConfig, broker: str, paused: bool) -> str:
+    """``started: ETHBTC 5m from file, broker paper``; a basket lists its symbols (``5 symbols
+    (ETCBTC, XLMBTC, ...)``, a long one cut)."""
+    held = " (entries PAUSED: /resume to trade)" if paused else ""
+    return (f"started: {basket_listing(data.symbols)} {data.interval} from {data.data_source}, "
+            f"broker {broker}{held}")
+
+
+def stop_message(status: dict[str, Any], symbols: Sequence[str]) -> str:
+    """What a bot trading ``symbols`` left: its value and open positions (a basket's each on
+    its own line, with its symbol)."""
+    positions = status_positions(status)
+    how = "stopped" if status.get("state") == "stopped" else "stopped by an error"
+    basket = is_basket(symbols)
+    if basket:
+        count = len(positions)
+        held = f"{count} position{'s' if count != 1 else ''} still open" if positions else "flat"
+    else:
+        held = (f"position {num(positions[0]['size'])} @ {num(positions[0]['entry_price'])} "
+                "still open" if positions else "flat")
+    return "\n".join([f"{how}: value {num(status.get('value'))}, {held}, last bar "
+                      f"{status.get('last_bar_time') or '-'}",
+                      *(position_line(p) for p in positions if basket)])
+
+
+def data_message(data: DataConfig, state: str, old: str | None) -> str:
+    """``data 5m from file: LIVE (was DELAYED)``; a basket's names its symbols (one source feeds
+    them all: the state is theirs together)."""
+    watched = f"{basket_listing(data.symbols)} " if is_basket(data.symbols) else ""
+    return (f"data {watched}{data.interval} from {data.data_source}: {state}"
+            + (f" (was {old})" if old else ""))

@@ -76,12 +76,15 @@ def bar_status(*, bar: Bar, bars: int, cash: float, value: float,
 
 def status_document(*, bot_id: str, symbol: str, state: str, data_status: str | None,
                     bar: BarStatus, uptime_seconds: float, last_error: str,
-                    heartbeat_seconds: float, paused: bool = False) -> dict[str, Any]:
+                    heartbeat_seconds: float, paused: bool = False,
+                    symbols: Sequence[str] = ()) -> dict[str, Any]:
     """The status file's content: the last bar's figures plus what is true right now
-    (``paused``: new entries are paused by the owner, as the next bar will trade)."""
+    (``paused``: new entries are paused by the owner, as the next bar will trade; ``symbols``:
+    every symbol the bot trades, in the basket's order, ``symbol`` alone when not given)."""
     if state in STOPPED_STATES:
         data_status = "DISCONNECTED"  # a stopped bot receives nothing, whatever the feed said last
-    return {"bot_id": bot_id, "state": state, "symbol": symbol, "data_status": data_status,
+    return {"bot_id": bot_id, "state": state, "symbol": symbol,
+            "symbols": list(symbols) or [symbol], "data_status": data_status,
             **asdict(bar), "paused": paused, "uptime_seconds": round(uptime_seconds, 1),
             "last_error": last_error or None, "updated_at": iso_z(utcnow()), "pid": os.getpid(),
             "host": socket.gethostname(), "version": version(),
@@ -119,8 +122,11 @@ def amend_status_file(bot_id: str, changes: dict[str, Any], folder: Path = STATU
     return write_status_file({**status, **changes, "bot_id": bot_id}, folder) is not None
 
 
-def reset_status(bot_id: str, symbol: str, archived_as: str) -> dict[str, Any]:
-    """The status file of a bot ``tradingbot reset`` archived: nothing of it is left to run on."""
-    return {"bot_id": bot_id, "state": "reset", "symbol": symbol, "data_status": None,
+def reset_status(bot_id: str, symbol: str, archived_as: str,
+                 symbols: Sequence[str] = ()) -> dict[str, Any]:
+    """The status file of a bot ``tradingbot reset`` archived: nothing of it is left to run on
+    (``symbols``: every symbol the bot trades, ``symbol`` alone when not given)."""
+    return {"bot_id": bot_id, "state": "reset", "symbol": symbol,
+            "symbols": list(symbols) or [symbol], "data_status": None,
             **asdict(BarStatus()), "archived_as": archived_as, "last_error": None,
             "updated_at": iso_z(utcnow())}
