@@ -26,15 +26,12 @@ from fakes.smtp_server import FakeSMTP
 from fakes.telegram_api import FakeTelegram
 from fakes.tws import FakeTWS
 from fakes.webhook_server import FakeWebhook
+from fake_secrets import SMTP_PASSWORD, SMTP_USER, TELEGRAM_TOKEN
 
 PG_URL_ENV = "TRADINGBOT_TEST_PG_URL"
 REQUIRE_PG_ENV = "TRADINGBOT_REQUIRE_PG"
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TEST_DB_PREFIX = "tradingbot_test_"
-TELEGRAM_TOKEN = "123456789:AAF-fake-token-NOT-A-REAL-ONE-x9z"
-OWNER_CHAT = 4242
-SMTP_USER = "bot@example.com"
-SMTP_PASSWORD = "smtp-pw-Zq81-never-logged"
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from bot_workspace import BotWorkspace
-from conftest import OWNER_CHAT, SMTP_PASSWORD, SMTP_USER, TELEGRAM_TOKEN
+from fake_secrets import OWNER_CHAT, SMTP_PASSWORD, SMTP_USER, TELEGRAM_TOKEN
 
 DB_PASSWORD = "db-pw-Kx72-never-written"
 BINANCE_KEY = "binance-key-Mm31-never-written"

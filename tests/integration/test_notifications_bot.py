@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bot_workspace import SAMPLE, BotWorkspace, clean_run_trades, epoch_of, stored_time, wait_until
-from conftest import OWNER_CHAT, SMTP_PASSWORD, SMTP_USER, TELEGRAM_TOKEN
+from fake_secrets import OWNER_CHAT, SMTP_PASSWORD, SMTP_USER, TELEGRAM_TOKEN
 from fakes.smtp_server import free_port
 
 EVERYTHING = ["trade_entry", "trade_exit", "error", "status", "daily_summary", "order_rejected",

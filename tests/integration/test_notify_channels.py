@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from conftest import OWNER_CHAT, SMTP_PASSWORD, SMTP_USER, TELEGRAM_TOKEN
+from fake_secrets import OWNER_CHAT, SMTP_PASSWORD, SMTP_USER, TELEGRAM_TOKEN
 from notify.channel import ChannelLimits
 from notify.email import EmailChannel
 from notify.notifier import Notifier

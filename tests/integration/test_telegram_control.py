@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from conftest import OWNER_CHAT, TELEGRAM_TOKEN
+from fake_secrets import OWNER_CHAT, TELEGRAM_TOKEN
 from notify.channel import ChannelLimits
 from notify.commands import CommandRouter
 from notify.notifier import Notifier

@@ -423,7 +423,8 @@ class LiveTradingBot:
         """The latest bar's snapshot plus the bot's state now; safe from any thread."""
         cfg = self.config
         return {**status_document(
-            bot_id=cfg.bot_id, symbol=cfg.trading.symbol, state=self._state,
+            bot_id=cfg.bot_id, symbol=cfg.trading.symbol, symbols=cfg.trading.symbols,
+            state=self._state,
             data_status=self.feed.status if self.feed is not None else None,
             bar=self._bar_status, uptime_seconds=time.monotonic() - self._started,
             last_error=self._last_error, heartbeat_seconds=cfg.logging.heartbeat_seconds,
