@@ -87,6 +87,13 @@ class BasketProvenance:
 Provenance = Union[DataProvenance, BasketProvenance]
 
 
+def data_paths(data: Provenance) -> list[tuple[str | None, str]]:
+    """(symbol, file) of every data file: a basket's by symbol, one file's with None."""
+    if isinstance(data, BasketProvenance):
+        return [(symbol, p.path) for symbol, p in data.files.items()]
+    return [(None, data.path)]
+
+
 def run_data(data: Provenance, bars: BarArrays, basket: Mapping[str, BarArrays] | None) -> Provenance:
     """The provenance of a run on ``bars`` (a basket's: on ``basket``), a part of ``data``'s."""
     if isinstance(data, BasketProvenance):
