@@ -15,9 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from replay_helpers import REPO, basket_report
+from replay_helpers import BASKET, REPO, basket_report
+from trading.backtest.bars import BarLoader
 from trading.backtest.html_report import page_data
+from trading.backtest.replay import run_replay
 from trading.backtest.report import write_report
+from trading.backtest.report_inputs import ReplayReport
+from trading.config.loading import check_config
+from trading.config.overrides import parse_override
 from trading.core.timeutil import epoch_seconds
 
 SYMBOLS = ["ETCBTC", "XLMBTC", "TRXBTC", "ZECBTC", "DASHBTC"]
@@ -224,3 +229,26 @@ def test_the_basket_pages_scripts_fill_the_symbol_table_and_name_each_trades_sym
     assert "symbol-table" in tables["periods"]
     assert "<th>symbol</th>" in tables["trades"] and "<td>ZECBTC</td>" in tables["trades"]
     assert "1 position, pnl" in tables["summary"]
+
+
+def test_symbols_whose_files_start_late_or_end_early_are_reported_over_the_account_steps(tmp_path):
+    for symbol, keep in (("ETCBTC", slice(None)), ("XLMBTC", slice(999, None)), ("ZECBTC", slice(0, 399))):
+        lines = (SAMPLES / f"{symbol}-5m.csv").read_text().splitlines()
+        (tmp_path / f"{symbol}-5m.csv").write_text("\n".join([lines[0], *lines[1:][keep]]) + "\n")
+    checked = check_config(BASKET, [parse_override('trading.symbols=["ETCBTC", "XLMBTC", "ZECBTC"]')])
+    data = BarLoader(tmp_path / "{symbol}-5m.csv").load(checked.config)
+    result = run_replay(checked.config, data.bars, basket=data.basket)
+    late = ReplayReport.of(checked, result, data.provenance, ("day",))
+    document = late.document
+    assert len(result.equity) > max(len(b) for b in data.basket.values()) - WARMUP
+    rows = {r["symbol"]: r for r in document["by_symbol"]}
+    first_xlm = data.basket["XLMBTC"].ts[WARMUP]
+    xlm = [t for t in result.trades if t.symbol == "XLMBTC"]
+    assert xlm and all(epoch_seconds(t.entry_time) >= first_xlm for t in xlm)
+    assert rows["XLMBTC"]["exposure_pct"] < 100 * np.mean(np.asarray(result.equity.ts) >= first_xlm)
+    # the market of a symbol not yet traded stays flat: the month's market is the summary's
+    month = document["by_month"][0]
+    assert month["market_change_pct"] == pytest.approx(document["summary"]["market_change_pct"], abs=1e-3)
+    assert sum(d["trades"] for d in document["by_day"]) == len(result.trades)
+    paths = write_report(tmp_path / "out", late)
+    assert _png_size(paths["trades.png"]) == (1300, round(100 * (2.3 * 2 + 3.6)))  # 2 rows of 2
