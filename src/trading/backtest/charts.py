@@ -130,8 +130,8 @@ def _price_panel(price, view: SymbolView, report: ReplayReport, full: bool) -> N
         pnl = sum(t.pnl for t in view.trade_rows)
         currency = report.result.metrics.get("quote_currency") or ""
         held = ", 1 open" if view.still_open else ""
-        price.set_title(f"{view.symbol}: {len(trades)} trades{held}, pnl {pnl:+.6g} {currency}".rstrip(),
-                        fontsize=9, loc="left")
+        title = f"{view.symbol}: {len(trades)} trades{held}, pnl {pnl:+.6g} {currency}"
+        price.set_title(title.rstrip(), fontsize=9, loc="left")
         price.tick_params(labelsize=7)
         # prices of a few satoshis: 4.5e-05 on the axis, not an offset over the panel's title
         price.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.4g}"))

@@ -81,7 +81,8 @@ def page_data(report: ReplayReport, document: Mapping[str, Any]) -> dict[str, An
     if report.is_basket:
         span = f"{len(values):,} time steps of {len(views)} symbols"
         held = len(still_open)
-        still = f", {held} position{'s' if held > 1 else ''} still open (marked to market)" if held else ""
+        positions = "1 position" if held == 1 else f"{held} positions"
+        still = f", {positions} still open (marked to market)" if held else ""
     else:
         span = f"{len(shown.traded):,} bars"
         still = ", 1 position still open (marked to market)" if result.open_trade else ""
@@ -107,10 +108,11 @@ def page_data(report: ReplayReport, document: Mapping[str, Any]) -> dict[str, An
                        if key in document.get("provenance", {})},
     }
     if report.is_basket:
-        data["symbols"] = [{"symbol": view.symbol,
-                            "candles": shown_candles if view is shown else candles(view.traded, spacing),
-                            "indicators": [dict(p) for p in report.indicators.get(view.symbol, ())]}
-                           for view in views]
+        data["symbols"] = [
+            {"symbol": view.symbol,
+             "candles": shown_candles if view is shown else candles(view.traded, spacing),
+             "indicators": [dict(p) for p in report.indicators.get(view.symbol, ())]}
+            for view in views]
         data["selected"] = views.index(shown)
     else:
         data["candles"] = shown_candles

@@ -2,9 +2,10 @@
 
 ``plan_sweep`` turns a base config (with its ``--set`` overrides), the ``--grid`` axes and the
 bars into one validated config per point; a point the validator refuses stops the whole sweep
-with the validator's messages. A basket's sweep splits at ``--train-end`` in every symbol. The plan's ``key`` hashes what decides the figures (the effective
+with the validator's messages. The plan's ``key`` hashes what decides the figures (the effective
 config, the grid, the data's content, the period, the warm-up, ``--train-end``), so re-running the
-same command finds the same folder and resumes it.
+same command finds the same folder and resumes it. A basket's sweep splits at ``--train-end`` in
+every symbol.
 """
 from __future__ import annotations
 
@@ -74,8 +75,8 @@ class SweepPlan:
         provenance = self.data.provenance.as_dict()
         if isinstance(self.data.provenance, BasketProvenance):  # every file, and where it is
             files = provenance["symbols"]
-            data = {**provenance, "symbols": {s: {k: f[k] for k in ("sha256", "bars", "first", "last")}
-                                              for s, f in files.items()},
+            kept = ("sha256", "bars", "first", "last")
+            data = {**provenance, "symbols": {s: {k: f[k] for k in kept} for s, f in files.items()},
                     "path": {s: f["path"] for s, f in files.items()}}
         else:
             data = {k: provenance[k] for k in ("sha256", "bars", "interval", "first", "last", "start",

@@ -63,7 +63,8 @@ def view_of(views: Sequence[SymbolView], symbol: str) -> SymbolView:
     for view in views:
         if view.symbol == symbol:
             return view
-    raise ValueError(f"{symbol} is not one of this replay's symbols ({', '.join(v.symbol for v in views)})")
+    names = ", ".join(v.symbol for v in views)
+    raise ValueError(f"{symbol} is not one of this replay's symbols ({names})")
 
 
 def _closes_at(bars: BarArrays, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

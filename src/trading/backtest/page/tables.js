@@ -70,11 +70,13 @@ var RT = (function () {
     const box = document.createElement("div"); box.append(h, el);
     $("period-tables").before(box);
     const c = cur ? " (" + cur + ")" : "";
-    table(el, ["symbol", "trades", "win rate", "pnl" + c, "best trade", "worst trade", "exposure", "open at the end" + c, "market"],
-      rows.map((r) => [r.symbol, String(r.trades), pct(r.win_rate_pct), [num(r.pnl), signClass(r.pnl)],
-        [pct(r.best_trade_pct), signClass(r.best_trade_pct)], [pct(r.worst_trade_pct), signClass(r.worst_trade_pct)],
-        pct(r.exposure_pct), r.open_trades ? [num(r.open_pnl), signClass(r.open_pnl)] : "-",
-        [pct(r.market_change_pct), signClass(r.market_change_pct)]]));
+    const signed = (v, text) => [text, signClass(v)];
+    table(el, ["symbol", "trades", "win rate", "pnl" + c, "best trade", "worst trade", "exposure",
+      "open at the end" + c, "market"],
+      rows.map((r) => [r.symbol, String(r.trades), pct(r.win_rate_pct), signed(r.pnl, num(r.pnl)),
+        signed(r.best_trade_pct, pct(r.best_trade_pct)), signed(r.worst_trade_pct, pct(r.worst_trade_pct)),
+        pct(r.exposure_pct), r.open_trades ? signed(r.open_pnl, num(r.open_pnl)) : "-",
+        signed(r.market_change_pct, pct(r.market_change_pct))]));
   }
 
   function fill(R, onTradeClick) {
