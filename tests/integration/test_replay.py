@@ -14,15 +14,13 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "data" / "sample" / "ETHBTC-5m.csv"
+BASKET_DATA = REPO / "data" / "sample" / "{symbol}-5m.csv"  # a basket reads a file per symbol
 CONFIGS = sorted((REPO / "config" / "trading").glob("*.json"))
-# a basket config (trading.symbols) waits for the engine that replays baskets (issue 17)
-BASKET_PENDING = pytest.mark.skip(
-    reason="a basket: replayed once the basket engine lands (issue 17)")
 
 
-def _shipped(config: Path):
+def _data_for(config: Path) -> Path:
     basket = len(json.loads(config.read_text()).get("trading", {}).get("symbols", ())) > 1
-    return pytest.param(config, id=config.stem, marks=[BASKET_PENDING] if basket else [])
+    return BASKET_DATA if basket else SAMPLE
 TRADES_HEADER = ["entry_time", "exit_time", "symbol", "side", "size", "entry_price", "exit_price",
                  "pnl", "pnl_pct", "fees", "exit_reason", "bars_held", "entry_mixin"]
 SUMMARY_KEYS = ["trades", "win_rate_pct", "total_return_pct", "market_change_pct", "max_drawdown_pct",
@@ -49,13 +47,13 @@ def _run(command: list[str]) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.parametrize("config", [_shipped(c) for c in CONFIGS])
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.stem)
 def test_replay_writes_the_report_and_repeats_exactly(tmp_path, config):
     outputs = []
     for name, command, pictures in (("script", _script, []), ("console", _console, ["--no-pictures"])):
         out = tmp_path / name
         # the 1h configs warm up on up to 1,000 bars: more than the sample holds at 1h
-        done = _run(command(config.name, "--data", str(SAMPLE), "--out", str(out), "--no-progress",
+        done = _run(command(config.name, "--data", str(_data_for(config)), "--out", str(out), "--no-progress",
                             "--warmup", "50", *pictures))
         assert done.returncode == 0, done.stderr
         assert "Traceback" not in done.stderr

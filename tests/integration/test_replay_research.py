@@ -115,3 +115,71 @@ def test_a_comparison_trades_every_config_over_one_span_with_one_market_figure(t
            "holds ETHBTC by its name" in done.stderr
     assert "0006 (config/trading/0006.json) trades AAPL" in done.stderr
     assert "0001 (config/trading/0001.json) trades" not in done.stderr
+
+
+BASKET_DATA = REPO / "data" / "sample" / "{symbol}-5m.csv"
+BASKET_SYMBOLS = ["ETCBTC", "XLMBTC", "TRXBTC", "ZECBTC", "DASHBTC"]
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_the_shipped_basket_replays_end_to_end_with_a_table_per_symbol(tmp_path):
+    # its own data.file_path (data/sample/{symbol}-5m.csv), pictures on, every period table
+    done = _replay(str(CONFIGS / "0007.json"), "--out", str(tmp_path / "own"), "--breakdown", "day",
+                   "--breakdown", "week", "--breakdown", "month")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    out = done.stdout
+    assert "Replay 0007 basket of 5: ETCBTC, XLMBTC, TRXBTC, ZECBTC, DASHBTC (5,760 time steps" in out
+    table = out[out.index("By symbol"):out.index("By exit reason")]
+    firsts = [line.split()[0] for line in table.splitlines() if line.split()]
+    assert firsts[firsts.index("symbol") + 2:] == BASKET_SYMBOLS  # after the header and its rule
+    assert "By day" in out and "By week" in out and "By month" in out
+    saved = json.loads((tmp_path / "own" / "metrics.json").read_text())
+    assert [r["symbol"] for r in saved["by_symbol"]] == BASKET_SYMBOLS
+    assert sum(r["trades"] for r in saved["by_symbol"]) == saved["summary"]["trades"]
+    assert sorted(p.name for p in (tmp_path / "own").iterdir()) == [
+        "equity.csv", "equity.png", "metrics.json", "report.html", "trades.csv", "trades.png"]
+    assert _png_size(tmp_path / "own" / "trades.png")[1] > 1000  # a panel per symbol
+
+    # the same files named on the command line, no pictures: the same figures
+    again = _replay("0007", "--data", str(BASKET_DATA), "--out", str(tmp_path / "given"),
+                    "--no-pictures", "--symbol", "XLMBTC")
+    assert again.returncode == 0, again.stderr
+    given = json.loads((tmp_path / "given" / "metrics.json").read_text())
+    assert given["summary"] == saved["summary"] and given["by_symbol"] == saved["by_symbol"]
+    assert not (tmp_path / "given" / "trades.png").exists()
+    assert '"selected":1' in (tmp_path / "given" / "report.html").read_text()  # opens on XLMBTC
+
+
+def test_a_symbol_the_config_does_not_trade_is_refused_before_anything_runs(tmp_path):
+    done = _replay("0007", "--symbol", "ETHBTC", "--out", str(tmp_path / "out"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert ("replay: --symbol ETHBTC: 0007 (config/trading/0007.json) trades ETCBTC, XLMBTC, "
+            "TRXBTC, ZECBTC, DASHBTC, not ETHBTC; pick one of its symbols") in done.stderr
+    assert not (tmp_path / "out").exists()
+
+    one = _replay("0001", "--data", str(SAMPLE), "--symbol", "ETHBTC", "--out", str(tmp_path / "one"))
+    assert one.returncode == 0, one.stderr
+    assert _png_size(tmp_path / "one" / "trades.png") == (1300, 800)  # as without it
+
+
+def test_a_basket_and_a_one_symbol_config_are_compared_over_the_same_time_span(tmp_path):
+    # one --data for both: {symbol} is ETHBTC for 0001 and each of 0007's symbols for it
+    done = _replay("0001", "0007", "--data", str(BASKET_DATA), "--out", str(tmp_path), "--no-pictures")
+    assert done.returncode == 0, done.stderr
+    summaries = {name: json.loads((tmp_path / name / "metrics.json").read_text())["summary"]
+                 for name in ("0001", "0007")}
+    assert summaries["0001"]["start"] == summaries["0007"]["start"]
+    assert summaries["0001"]["end"] == summaries["0007"]["end"]
+    # each its own market: ETHBTC's, and equal parts of the basket's five symbols
+    assert summaries["0001"]["market_change_pct"] != summaries["0007"]["market_change_pct"]
+    assert "Replay of 2 configs on the same traded span" in done.stdout
+    symbols_row = next(line for line in done.stdout.splitlines() if line.strip().startswith("Symbols"))
+    assert symbols_row.split()[1:] == ["ETHBTC", "basket", "of", "5"]
+    provenance = json.loads((tmp_path / "0001" / "metrics.json").read_text())["provenance"]["data"]
+    assert provenance["path"].endswith("ETHBTC-5m.csv")

@@ -265,3 +265,26 @@ def test_the_same_config_and_bytes_of_data_find_the_same_sweep_folder(tmp_path):
     other = _run("sweep", config, "--data", str(SAMPLE), *args, "--set", "trading.position_size=0.2",
                  cwd=tmp_path)
     assert other.returncode == 0 and len(list((tmp_path / "sweeps" / "0001").iterdir())) == 2
+
+
+def test_a_basket_sweep_ranks_in_sample_and_replays_every_symbol_from_the_train_end_on(tmp_path):
+    out = tmp_path / "sweep"
+    done = _run("sweep", "0007", "--grid", "e_rsi_oversold=25,35", "--train-end", "2018-01-22",
+                "--out", str(out), "--workers", "2", "--keep", "1", "--min-trades", "0", "--no-progress")
+    assert done.returncode == 0, done.stderr
+    rows = _rows(out / "results.csv")
+    assert len(rows) == 2 and all(r["oos_trades"] for r in rows)
+    assert ("in sample 2018-01-10T04:55:00Z .. 2018-01-21T23:55:00Z, out of sample "
+            "2018-01-22T00:00:00Z .. 2018-01-30T04:50:00Z") in done.stdout
+    definition = json.loads((out / "sweep.json").read_text())
+    assert list(definition["data"]["symbols"]) == ["ETCBTC", "XLMBTC", "TRXBTC", "ZECBTC", "DASHBTC"]
+    assert set(definition["split_bar"]) == set(definition["data"]["symbols"])
+    [best] = (out / "best").iterdir()
+    inside = json.loads((best / "in-sample" / "metrics.json").read_text())
+    outside = json.loads((best / "out-of-sample" / "metrics.json").read_text())
+    assert inside["summary"]["end"] < "2018-01-22" <= outside["summary"]["start"] == "2018-01-22T00:00:00Z"
+    for files, cut in ((inside, "last"), (outside, "first")):  # every symbol cut at that time
+        times = {f[cut] for f in files["provenance"]["data"]["symbols"].values()}
+        assert times == ({"2018-01-21T23:55:00Z"} if cut == "last" else {"2018-01-21T15:40:00Z"})
+    assert [r["symbol"] for r in outside["by_symbol"]] == list(definition["data"]["symbols"])
+    assert _figures(rows[0], "oos_") == _summary_as_csv(outside["summary"])

@@ -24,3 +24,19 @@ def demo_replay(*overrides: str, warmup: int | None = None) -> tuple[CheckedConf
 def demo_report(*overrides: str) -> ReplayReport:
     checked, data, result = demo_replay(*overrides)
     return ReplayReport.of(checked, result, data.provenance)
+
+
+BASKET = REPO / "config" / "trading" / "0007.json"
+BASKET_DATA = REPO / "data" / "sample" / "{symbol}-5m.csv"
+
+
+def basket_replay(*overrides: str, data=BASKET_DATA) -> tuple[CheckedConfig, ReplayData, ReplayResult]:
+    """Config 0007 (a basket of five) with ``--set`` overrides, replayed on the bundled samples."""
+    checked = check_config(BASKET, [parse_override(o) for o in overrides])
+    loaded = BarLoader(data).load(checked.config)
+    return checked, loaded, run_replay(checked.config, loaded.bars, basket=loaded.basket)
+
+
+def basket_report(*overrides: str, focus: str = "", breakdown=()) -> ReplayReport:
+    checked, data, result = basket_replay(*overrides)
+    return ReplayReport.of(checked, result, data.provenance, breakdown, focus=focus)

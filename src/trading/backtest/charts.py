@@ -2,7 +2,8 @@
 
 ``equity.png``: the equity curve and the drawdown below it. ``trades.png``: the price with every
 entry and exit, the stop-loss and take-profit levels while a trade is open, and the equity and
-drawdown below, all on one time axis. Long series are drawn as a min/max envelope of a few
+drawdown below, all on one time axis; a basket's has a small panel per symbol (or, with
+``--symbol``, that symbol alone). Long series are drawn as a min/max envelope of a few
 thousand buckets, so a million bars plot in about the time a thousand do, and keep their extremes.
 """
 from __future__ import annotations
@@ -16,11 +17,13 @@ matplotlib.use("Agg", force=True)  # backtrader.plot forces TkAgg; a report must
 
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 from trading.backtest.metrics import EquitySeries  # noqa: E402
 from trading.backtest.report_inputs import ReplayReport  # noqa: E402
+from trading.backtest.symbol_views import SymbolView, view_of  # noqa: E402
 from trading.core.timeutil import epoch_seconds  # noqa: E402
 
 PLOT_POINTS = 4000
@@ -86,18 +89,17 @@ def _segments(x0: np.ndarray, x1: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.stack([np.column_stack([x0, y]), np.column_stack([x1, y])], axis=1)
 
 
-def draw_trades(path: Path, report: ReplayReport) -> None:
-    """trades.png: price with entries, exits and protective levels; equity and drawdown below."""
-    result = report.result
-    bars = result.traded
-    fig = Figure(figsize=(13, 8))
-    price, eq, dd = fig.subplots(3, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.3, 0.8]})
+def _price_panel(price, view: SymbolView, report: ReplayReport, full: bool) -> None:
+    """One symbol's price band and close, its trades (entry to exit, green won, red lost) and
+    their protective levels; ``full`` adds the legend (the small panels of a basket have none)."""
+    bars = view.traded
     x = _days(bars.ts)
     bx, lo, hi = envelope(x, np.asarray(bars.high), lows=np.asarray(bars.low))
     price.fill_between(bx, lo, hi, color=PRICE, alpha=0.25, linewidth=0, label="high-low")
     ends = np.minimum(np.append(bucket_starts(len(x))[1:], len(x)) - 1, len(x) - 1)
     price.plot(bx, np.asarray(bars.close)[ends], color=PRICE, linewidth=0.7, label="close")
-    trades = result.trades
+    trades = view.trades
+    size = 36 if full else 16
     if trades:
         entry_x = np.array([epoch_seconds(t.entry_time) for t in trades]) / DAY
         exit_x = np.array([epoch_seconds(t.exit_time) for t in trades]) / DAY
@@ -116,13 +118,70 @@ def draw_trades(path: Path, report: ReplayReport) -> None:
             price.add_collection(LineCollection(
                 _segments(entry_x, exit_x, entry_p * (1 + report.take_profit_pct / 100.0)),
                 colors=WIN, linewidths=0.8, linestyles="dashed", label="take profit"))
-        price.scatter(entry_x, entry_p, marker="^", s=36, color=WIN, edgecolors="black",
+        price.scatter(entry_x, entry_p, marker="^", s=size, color=WIN, edgecolors="black",
                       linewidths=0.4, zorder=3, label=f"entry ({len(trades)})")
-        price.scatter(exit_x, exit_p, marker="v", s=36, c=colors, edgecolors="black",
+        price.scatter(exit_x, exit_p, marker="v", s=size, c=colors, edgecolors="black",
                       linewidths=0.4, zorder=3, label="exit (green: won, red: lost)")
-    price.set_ylabel(report.symbol or "price")
-    price.set_title(report.title)
     price.grid(alpha=0.3)
-    price.legend(loc="upper left", fontsize=8, ncols=3)
-    _equity_panels(eq, dd, result.equity, report.drawdown)
+    if full:
+        price.set_ylabel(view.symbol or "price")
+        price.legend(loc="upper left", fontsize=8, ncols=3)
+    else:
+        pnl = sum(t.pnl for t in view.trade_rows)
+        currency = report.result.metrics.get("quote_currency") or ""
+        held = ", 1 open" if view.still_open else ""
+        title = f"{view.symbol}: {len(trades)} trades{held}, pnl {pnl:+.6g} {currency}"
+        price.set_title(title.rstrip(), fontsize=9, loc="left")
+        price.tick_params(labelsize=7)
+        # prices of a few satoshis: 4.5e-05 on the axis, not an offset over the panel's title
+        price.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.4g}"))
+
+
+def draw_trades(path: Path, report: ReplayReport) -> None:
+    """trades.png: price with entries, exits and protective levels; equity and drawdown below.
+    A basket draws a small panel per symbol above the account's equity, or with ``--symbol``
+    (``report.focus``) that one symbol alone as a one-symbol replay is drawn."""
+    views = report.views
+    if len(views) > 1 and not report.focus:
+        _draw_basket_trades(path, report)
+        return
+    view = view_of(views, report.focus) if report.focus else views[0]
+    fig = Figure(figsize=(13, 8))
+    price, eq, dd = fig.subplots(3, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.3, 0.8]})
+    _price_panel(price, view, report, full=True)
+    price.set_title(report.title if len(views) == 1 else f"{view.symbol} in {report.title}")
+    _equity_panels(eq, dd, report.result.equity, report.drawdown)
     _save(fig, path)
+
+
+def basket_columns(symbols: int) -> int:
+    """How many columns of small panels a basket's trades.png has."""
+    return 1 if symbols <= 2 else 2 if symbols <= 6 else 3 if symbols <= 15 else 4
+
+
+def _draw_basket_trades(path: Path, report: ReplayReport) -> None:
+    views = report.views
+    cols = basket_columns(len(views))
+    rows = math.ceil(len(views) / cols)
+    fig = Figure(figsize=(13, 2.3 * rows + 3.6))
+    grid = fig.add_gridspec(rows + 2, cols, height_ratios=[2.3] * rows + [1.5, 0.9])
+    first = None
+    for k, view in enumerate(views):
+        panel = fig.add_subplot(grid[k // cols, k % cols], sharex=first)
+        first = first or panel
+        _price_panel(panel, view, report, full=False)
+        panel.tick_params(axis="x", labelbottom=False)  # the time axis is under the drawdown
+    eq = fig.add_subplot(grid[rows, :], sharex=first)
+    dd = fig.add_subplot(grid[rows + 1, :], sharex=first)
+    _equity_panels(eq, dd, report.result.equity, report.drawdown)
+    eq.tick_params(labelbottom=False)
+    fig.suptitle(report.title, fontsize=11)
+    for ax in fig.axes:
+        ax.xaxis_date()
+    for label in dd.get_xticklabels():
+        label.set_rotation(30)
+        label.set_horizontalalignment("right")
+    top = 1.0 - 0.75 / fig.get_figheight()  # the title's room, the same in inches at any height
+    fig.subplots_adjust(left=0.075, right=0.985, top=top, bottom=0.7 / fig.get_figheight(),
+                        hspace=0.45, wspace=0.18)
+    fig.savefig(path, dpi=100)

@@ -107,8 +107,10 @@ def _held(trades: Sequence[TradeClosed]) -> tuple[np.ndarray, np.ndarray]:
     return entries, exits
 
 
-def _exposure_pct(trades: Sequence[TradeClosed], ts: np.ndarray,
-                  still_open: Sequence[TradeClosed] = ()) -> float:
+def exposure_pct(trades: Sequence[TradeClosed], ts: np.ndarray,
+                 still_open: Sequence[TradeClosed] = ()) -> float:
+    """The share of the bars (steps) ``ts`` that end with a position of ``trades`` open, in
+    percent (see ``exposure_pct`` in the module docstring); ``still_open`` are held to the end."""
     if not len(ts) or not (trades or still_open):
         return 0.0
     entries, exits = _held(trades)
@@ -165,7 +167,7 @@ def compute_metrics(trades: Sequence[TradeClosed], equity: EquitySeries, initial
         "sharpe": sharpe,
         "sortino": sortino,
         "profit_factor": gross_profit / gross_loss if gross_loss > 0 else None,
-        "exposure_pct": _exposure_pct(trades, ts, still_open),
+        "exposure_pct": exposure_pct(trades, ts, still_open),
         "avg_trade_hours": float(hours.mean()) if len(hours) else None,
         "median_trade_hours": float(np.median(hours)) if len(hours) else None,
         "best_trade_pct": float(pnl_pcts.max()) if len(pnl_pcts) else None,

@@ -46,8 +46,13 @@ def by_period(trades: Sequence[TradeClosed], ts: np.ndarray, values: np.ndarray,
     """One row per period of the replay: ``{unit}`` (its label), trades closed in it, their win
     rate and pnl, the account's change (quote currency) and return, and the market's change.
 
-    ``ts``/``values`` are the equity at each traded bar; ``closes`` the traded bars' closes.
+    ``ts``/``values`` are the equity at each traded bar (a basket's: each traded time step);
+    ``closes`` the market's price at those same times (``symbol_views.market_line``) and
+    ``first_open`` where it started.
     """
+    if len(closes) != len(ts):
+        raise ValueError(f"by_period: {len(closes)} market prices for {len(ts)} equity times; "
+                         "give the market's price at each equity time")
     if not len(ts):
         return []
     keys = period_keys(ts, unit)

@@ -1,7 +1,8 @@
 """What produced a report: the effective config, the data file (path, hash, bars) and the version.
 
 Recorded in every ``metrics.json`` (and a sweep's ``sweep.json``) so a figure can be traced back to
-the exact inputs, and a sweep can tell whether it is resuming the same experiment.
+the exact inputs, and a sweep can tell whether it is resuming the same experiment. A basket's
+run lists every symbol's file (``BasketProvenance``).
 """
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Union
 
 from feeds.csv_bars import BarArrays
 from trading.config.secrets import scrub_config
@@ -52,6 +53,56 @@ class DataProvenance:
                        last=iso_z(float(bars.ts[-1])))
 
 
+@dataclass(frozen=True)
+class BasketProvenance:
+    """A basket's bars: each symbol's file (a DataProvenance each), in the basket's order."""
+
+    files: Mapping[str, DataProvenance]
+
+    @property
+    def first(self) -> str:
+        """The earliest first bar of any symbol."""
+        return min(p.first for p in self.files.values())
+
+    @property
+    def last(self) -> str:
+        """The latest last bar of any symbol."""
+        return max(p.last for p in self.files.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        """``interval``, ``first``/``last`` over every symbol, the --start/--end filters, and
+        ``symbols``: each symbol's file (path, sha256, bytes, bars, first, last)."""
+        some = next(iter(self.files.values()))
+        per_file = ("path", "sha256", "file_bytes", "bars", "first", "last")
+        return {"interval": some.interval, "first": self.first, "last": self.last,
+                "start": some.start, "end": some.end,
+                "symbols": {symbol: {k: getattr(p, k) for k in per_file}
+                            for symbol, p in self.files.items()}}
+
+    def part(self, basket: Mapping[str, BarArrays]) -> "BasketProvenance":
+        """The same files, for a run on a part of each symbol's bars."""
+        return BasketProvenance({symbol: p.part(basket[symbol]) for symbol, p in self.files.items()})
+
+
+Provenance = Union[DataProvenance, BasketProvenance]
+
+
+def data_paths(data: Provenance) -> list[tuple[str | None, str]]:
+    """(symbol, file) of every data file: a basket's by symbol, one file's with None."""
+    if isinstance(data, BasketProvenance):
+        return [(symbol, p.path) for symbol, p in data.files.items()]
+    return [(None, data.path)]
+
+
+def run_data(data: Provenance, bars: BarArrays, basket: Mapping[str, BarArrays] | None) -> Provenance:
+    """The provenance of a run on ``bars`` (a basket's: on ``basket``), a part of ``data``'s."""
+    if isinstance(data, BasketProvenance):
+        if basket is None:
+            raise ValueError("a basket's provenance needs the bars of every symbol")
+        return data.part(basket)
+    return data.part(bars)
+
+
 def describe_data(path: Path, bars: BarArrays, start: datetime | None = None,
                   end: datetime | None = None, sha256: str | None = None) -> DataProvenance:
     """Provenance of ``bars`` read from ``path`` (pass ``sha256`` when it is already known)."""
@@ -64,7 +115,7 @@ def describe_data(path: Path, bars: BarArrays, start: datetime | None = None,
 
 
 def run_provenance(config_document: Mapping[str, Any], config_file: Path | None,
-                   overrides: list[str], data: DataProvenance, warmup_bars: int) -> dict[str, Any]:
+                   overrides: list[str], data: Provenance, warmup_bars: int) -> dict[str, Any]:
     """The ``provenance`` section of metrics.json (the config with its secrets scrubbed)."""
     return {
         "created": iso_z(utcnow().replace(microsecond=0)),

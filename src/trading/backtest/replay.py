@@ -126,6 +126,8 @@ class ReplayResult:
     # still open at the end (``open_trade`` is the first of them)
     basket: Mapping[str, BarArrays] | None = None
     open_trades: tuple[TradeClosed, ...] = ()
+    # a basket's warm-up bars of each symbol (``warmup_bars`` counts time steps there)
+    warmups: Mapping[str, int] | None = None
 
     @property
     def trade_rows(self) -> list[TradeClosed]:
@@ -137,8 +139,10 @@ class ReplayResult:
 
     @property
     def traded(self) -> BarArrays:
-        """The bars after the warm-up: the ones the strategy could trade on."""
-        return self.data.slice(self.warmup_bars, self.bars)
+        """The bars after the warm-up: the ones the strategy could trade on (a basket's first
+        symbol's)."""
+        warmup = next(iter(self.warmups.values())) if self.warmups else self.warmup_bars
+        return self.data.slice(warmup, len(self.data))
 
 
 def replay_data_path(config: BotConfig, data: Path | None = None) -> Path:
@@ -307,7 +311,7 @@ def _run_basket(config: BotConfig, basket: Mapping[str, BarArrays], warmup_bars:
     return ReplayResult(recorder.trades, equity, metrics, len(steps), warm_steps, seconds, first,
                         dict(recorder.refusals), recorder.kill_switch,
                         still_open[0] if still_open else None, basket=dict(basket),
-                        open_trades=still_open)
+                        open_trades=still_open, warmups=warmups)
 
 
 def basket_prices(basket: Mapping[str, BarArrays], warmups: Mapping[str, int]) -> PriceSpan:

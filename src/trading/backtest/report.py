@@ -1,9 +1,10 @@
 """A replay's report folder: trades.csv, equity.csv, metrics.json, the pictures and report.html.
 
-``metrics.json`` holds ``summary`` (the figures of ``trading.backtest.metrics``), the tables
-``by_exit_reason`` and ``by_month``, ``risk`` (entries refused per rule, when the kill switch
-tripped) and ``provenance`` (the effective config, the data file's path, hash and bars, the
-version). Pictures need matplotlib, imported only when one is drawn.
+``metrics.json`` holds ``summary`` (the figures of ``trading.backtest.metrics``), a basket's
+``by_symbol`` (``trading.backtest.symbol_views``), the tables ``by_exit_reason`` and ``by_month``,
+``risk`` (entries refused per rule, when the kill switch tripped) and ``provenance`` (the
+effective config, the data file's path, hash and bars, a basket's every file, the version).
+Pictures need matplotlib, imported only when one is drawn.
 """
 from __future__ import annotations
 
@@ -37,8 +38,9 @@ def _trade_row(trade: TradeClosed) -> list[Any]:
 
 
 def write_trades_csv(path: Path, trades: Sequence[TradeClosed]) -> None:
-    """One row per round trip, the columns of TRADE_FIELDS, times ISO 8601 UTC (a position still
-    open at the end is the last row, exit_reason "open", marked to market at the last close)."""
+    """One row per round trip, the columns of TRADE_FIELDS (``symbol`` on every row), times
+    ISO 8601 UTC (the positions still open at the end are the last rows, exit_reason "open",
+    marked to market at the last close)."""
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(TRADE_FIELDS)

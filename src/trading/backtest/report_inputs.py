@@ -1,4 +1,9 @@
-"""What a report is made from: one replay's result, the run's settings and its provenance."""
+"""What a report is made from: one replay's result, the run's settings and its provenance.
+
+A basket's report holds every symbol: its views (bars, trades), its indicators for report.html,
+the per-symbol table; ``focus`` is the one symbol ``--symbol`` picked for trades.png and for the
+page to open on.
+"""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -12,8 +17,9 @@ import numpy as np
 from trading.backtest.indicator_lines import indicator_panes
 from trading.backtest.metrics import by_exit_reason, drawdown_series
 from trading.backtest.periods import UNITS, by_period
-from trading.backtest.provenance import DataProvenance, run_provenance
+from trading.backtest.provenance import Provenance, run_provenance
 from trading.backtest.replay import ReplayResult
+from trading.backtest.symbol_views import SymbolView, by_symbol, market_line, symbol_views, view_of
 from trading.config.loading import CheckedConfig
 
 
@@ -34,30 +40,48 @@ class ReplayReport:
     result: ReplayResult
     initial_balance: float
     title: str
-    symbol: str = ""
+    symbol: str = ""  # a basket's first
     stop_loss_pct: float = 0.0  # protective levels drawn on the price (0 = off)
     take_profit_pct: float = 0.0
     provenance: Mapping[str, Any] = field(default_factory=dict)
     breakdown: tuple[str, ...] = ()  # more tables of pnl and trades: "day", "week" (months always)
-    indicators: tuple[Mapping[str, Any], ...] = ()  # the mixins' indicators, drawn in report.html
+    # the mixins' indicators drawn in report.html, by symbol
+    indicators: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
+    focus: str = ""  # the symbol --symbol picked (trades.png draws it alone); "" = every symbol
 
     @classmethod
-    def of(cls, checked: CheckedConfig, result: ReplayResult, data: DataProvenance,
-           breakdown: Sequence[str] = ()) -> "ReplayReport":
+    def of(cls, checked: CheckedConfig, result: ReplayResult, data: Provenance,
+           breakdown: Sequence[str] = (), focus: str = "") -> "ReplayReport":
         """The report of ``result``, a replay of ``checked`` on ``data``; ``breakdown`` asks for
-        the tables by day and/or by week beside the one by month."""
+        the tables by day and/or by week beside the one by month; ``focus`` picks one symbol
+        (ValueError when the replay has no such symbol)."""
         config = checked.config
+        views = symbol_views(result, config.trading.symbol)
+        if focus:
+            view_of(views, focus)
         overrides = [f"{o.path_text}={json.dumps(o.value)}" for o in checked.overrides]
+        # the warm-up each symbol had (a basket's result counts its warm-up in time steps)
         provenance = run_provenance(checked.document, checked.path, overrides, data,
-                                    result.warmup_bars)
+                                    views[0].warmup)
         return cls(result, config.broker.initial_balance,
-                   title=f"{config.bot_id} {config.trading.symbol}", symbol=config.trading.symbol,
+                   title=f"{config.bot_id} {basket_label(config.trading.symbols)}",
+                   symbol=config.trading.symbol,
                    stop_loss_pct=config.risk.stop_loss_pct,
                    take_profit_pct=config.risk.take_profit_pct, provenance=provenance,
                    breakdown=tuple(u for u in UNITS if u in breakdown and u != "month"),
-                   indicators=tuple(asdict(pane) for pane in indicator_panes(
-                       config, result.data, result.warmup_bars,
-                       candle_buckets(len(result.traded))[1])))
+                   indicators={view.symbol: tuple(asdict(pane) for pane in indicator_panes(
+                       config, view.bars, view.warmup, candle_buckets(len(view.traded))[1]))
+                       for view in views},
+                   focus=focus)
+
+    @property
+    def is_basket(self) -> bool:
+        return self.result.basket is not None
+
+    @cached_property
+    def views(self) -> list[SymbolView]:
+        """Each symbol's bars and trades (one view without a basket)."""
+        return symbol_views(self.result, self.symbol)
 
     @cached_property
     def drawdown(self) -> np.ndarray:
@@ -70,18 +94,31 @@ class ReplayReport:
         """The content of metrics.json."""
         result = self.result
         kill = result.kill_switch
-        closes, first_open = np.asarray(result.traded.close), float(result.traded.open[0])
-        tables = {f"by_{unit}": by_period(result.trades, result.equity.ts, result.equity.values,
+        steps = np.asarray(result.equity.ts, dtype=np.float64)  # the traded time steps
+        closes, first_open = market_line(self.views, steps)
+        tables = {f"by_{unit}": by_period(result.trades, steps, result.equity.values,
                                           self.initial_balance, closes, first_open, unit)
                   for unit in (*self.breakdown, "month")}
+        per_symbol = {"by_symbol": by_symbol(self.views, steps)} if self.is_basket else {}
         return json_safe({
             "summary": dict(result.metrics),
+            **per_symbol,
             "by_exit_reason": by_exit_reason(result.trades),
             **tables,
             "risk": {"entries_refused": dict(sorted(result.refusals.items())),
                      "kill_switch": dict(vars(kill)) if kill else None},
             "provenance": dict(self.provenance),
         })
+
+
+def basket_label(symbols: Sequence[str], shown: int = 5) -> str:
+    """How titles name what a replay trades: ``ETHBTC``, or ``basket of 3: AAA, BBB, CCC`` (the
+    first ``shown`` symbols of a longer basket, then how many more)."""
+    if len(symbols) == 1:
+        return symbols[0]
+    names = ", ".join(symbols[:shown]) + (f" and {len(symbols) - shown} more"
+                                          if len(symbols) > shown else "")
+    return f"basket of {len(symbols)}: {names}"
 
 
 def json_safe(value: Any) -> Any:

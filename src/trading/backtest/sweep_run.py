@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from trading.backtest.executors import PointRunner
 from trading.backtest.outdirs import OutputExists
+from trading.backtest.provenance import run_data
 from trading.backtest.report import write_json, write_report
 from trading.backtest.report_inputs import ReplayReport
 from trading.backtest.results import SweepResults, rank_rows
@@ -101,5 +102,5 @@ class SweepRun:
         for name, result in runs:
             if result is None:
                 continue
-            report = ReplayReport.of(checked, result, provenance.part(result.data))
+            report = ReplayReport.of(checked, result, run_data(provenance, result.data, result.basket))
             write_report(folder / name if name else folder, report)

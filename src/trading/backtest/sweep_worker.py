@@ -3,7 +3,8 @@
 A worker receives the bars once (``init_worker``, or Dask's scatter) and then only small
 ``PointTask`` values: a validated config document per point. With ``--train-end`` each point is
 replayed twice: on the bars before that time (in sample), and on the bars from it on (out of
-sample), warmed up on the bars just before it so it trades from its first bar.
+sample), warmed up on the bars just before it so it trades from its first bar. A basket is split
+at that time in every symbol (``trading.backtest.spans``), not at one symbol's bar index.
 """
 from __future__ import annotations
 
@@ -14,33 +15,47 @@ from typing import Any, Mapping
 
 from feeds.csv_bars import BarArrays
 from trading.backtest.replay import ReplayResult, run_replay
+from trading.backtest.spans import Span, cut_before, cut_from
 from trading.config.loading import build_config
 from trading.config.models import BotConfig
 
 
 @dataclass(frozen=True)
 class SweepBars:
-    """The bars every point runs on; ``split`` is the index of the first out-of-sample bar."""
+    """The bars every point runs on; ``split`` is the index of the first out-of-sample bar (a
+    basket's first symbol's). A basket's bars of every symbol are in ``basket`` and split at
+    ``split_time`` (--train-end, epoch seconds)."""
 
     bars: BarArrays
     split: int | None = None
     warmup: int | None = None  # --warmup, else each config's data.lookback_bars
+    basket: Mapping[str, BarArrays] | None = None
+    split_time: float | None = None
 
     def warmup_for(self, config: BotConfig) -> int:
         """The warm-up bars of ``config``'s runs: --warmup, else its data.lookback_bars."""
         return config.data.lookback_bars if self.warmup is None else self.warmup
 
-    def in_sample(self, config: BotConfig) -> tuple[BarArrays, int]:
+    def in_sample(self, config: BotConfig) -> Span:
         """The bars (all, or those before --train-end) and warm-up of the ranked run."""
+        warmup = self.warmup_for(config)
+        if self.basket is not None:
+            if self.split_time is None:
+                return Span(self.bars, warmup, self.basket)
+            return cut_before(self.basket, self.split_time, warmup)
         bars = self.bars if self.split is None else self.bars.slice(0, self.split)
-        return bars, self.warmup_for(config)
+        return Span(bars, warmup)
 
-    def out_of_sample(self, config: BotConfig) -> tuple[BarArrays, int] | None:
+    def out_of_sample(self, config: BotConfig) -> Span | None:
         """From --train-end on, led by the warm-up bars just before it; None without a split."""
+        if self.basket is not None:
+            if self.split_time is None:
+                return None
+            return cut_from(self.basket, self.split_time, self.warmup_for(config))
         if self.split is None:
             return None
         warmup = min(self.warmup_for(config), self.split)
-        return self.bars.slice(self.split - warmup, len(self.bars)), warmup
+        return Span(self.bars.slice(self.split - warmup, len(self.bars)), warmup)
 
 
 @dataclass(frozen=True)
@@ -81,12 +96,12 @@ def run_point(task: PointTask, bars: SweepBars | None = None) -> PointOutcome:
     if held is None:
         raise RuntimeError("run_point: this worker holds no bars (init_worker was not called)")
     config = build_config(dict(task.document), source=Path(task.source) if task.source else None)
-    train, warmup = held.in_sample(config)
-    inside = run_replay(config, train, warmup)
+    train = held.in_sample(config)
+    inside = run_replay(config, train.bars, train.warmup, basket=train.basket)
     outside = None
     later = held.out_of_sample(config)
     if later is not None:
-        outside = run_replay(config, later[0], later[1])
+        outside = run_replay(config, later.bars, later.warmup, basket=later.basket)
     replay_seconds = inside.seconds + (outside.seconds if outside else 0.0)
     return PointOutcome(task.key, inside.metrics, outside.metrics if outside else None,
                         replay_seconds, time.perf_counter() - started,

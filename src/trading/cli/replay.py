@@ -3,11 +3,13 @@
     python src/trading/replay.py 0001.json --data data/sample/ETHBTC-5m.csv
     tradingbot replay 0001 --start 2018-01-15 --end 2018-01-20T12:00Z --set risk_management.stop_loss_pct=3
     tradingbot replay 0001 0003 0004 --data data/sample/ETHBTC-5m.csv     # side by side
+    tradingbot replay 0007 --data 'data/sample/{symbol}-5m.csv' --symbol XLMBTC   # a basket
 
 By default it replays the config's own ``data.file_path`` with ``data.lookback_bars`` of warm-up,
 so it gives the trades ``tradingbot run`` gives on that file. Each config's report (trades.csv,
 equity.csv, metrics.json, equity.png, trades.png, report.html) goes to a fresh
 ``replays/<bot_id>/<UTC time>/`` folder, or ``--out`` (one config) / ``--out/<bot_id>`` (several).
+A basket (``trading.symbols``) replays every symbol's file and adds a table per symbol.
 """
 from __future__ import annotations
 
@@ -21,10 +23,12 @@ from trading.backtest.bars import BarLoader, ReplayData
 from trading.backtest.chart_worker import ChartWorker
 from trading.backtest.outdirs import REPLAY_ROOT, OutputExists, claim_dir, fresh_dir
 from trading.backtest.periods import UNITS
-from trading.backtest.comparison import Span, common_spans, warn_symbol_mismatch
-from trading.backtest.replay import check_warmup, run_replay
+from trading.backtest.comparison import common_spans, warn_symbol_mismatch
+from trading.backtest.provenance import data_paths, run_data
+from trading.backtest.replay import check_warmup, config_label, run_replay
 from trading.backtest.report import write_report
 from trading.backtest.report_inputs import ReplayReport
+from trading.backtest.spans import Span
 from trading.cli import tables
 from trading.cli.common import (
     EXIT_INVALID,
@@ -65,6 +69,9 @@ def _parser() -> argparse.ArgumentParser:
                              "week or month (repeatable; default: month)")
     parser.add_argument("--no-pictures", action="store_true",
                         help="skip equity.png and trades.png (report.html is always written)")
+    parser.add_argument("--symbol", metavar="SYMBOL",
+                        help="a basket's symbol to draw alone in trades.png and to open "
+                             "report.html on (default: a panel per symbol)")
     return parser
 
 
@@ -113,6 +120,12 @@ def main(argv: list[str] | None = None) -> int:
     checked = _check_all(args.configs, args.overrides)
     if isinstance(checked, int):
         return checked
+    if args.symbol:
+        strangers = [c.config for c in checked if args.symbol not in c.config.trading.symbols]
+        if strangers:
+            return _fail("; ".join(f"--symbol {args.symbol}: {config_label(c)} trades "
+                                   f"{', '.join(c.trading.symbols)}, not {args.symbol}"
+                                   for c in strangers) + "; pick one of its symbols", EXIT_USAGE)
     loader = BarLoader(args.data, args.start, args.end)
     console = tables.console()
     # pictures: a helper process imports matplotlib and draws while this one replays
@@ -132,18 +145,19 @@ def _replay_all(args: argparse.Namespace, checked: list[CheckedConfig], loader: 
         # folder is made
         datas = [loader.load(c.config) for c in checked]
         for c, data in zip(checked, datas):
-            warn_symbol_mismatch(c.config, data.provenance.path)
+            for symbol, path in data_paths(data.provenance):
+                warn_symbol_mismatch(c.config, path, symbol)
         spans = _spans(checked, datas, args.warmup)
         outs = _out_dirs(checked, args.out)
         for c, data, span, out in zip(checked, datas, spans, outs):
-            progress = (ProgressBar(len(span.bars), f"replay {c.config.bot_id}")
+            progress = (ProgressBar(span.steps, f"replay {c.config.bot_id}")
                         if not args.no_progress and sys.stderr.isatty() else None)
             result = run_replay(c.config, span.bars, span.warmup, on_progress=progress,
-                                basket=data.basket)
+                                basket=span.basket)
             if progress is not None:
                 progress.finish()
-            provenance = data.provenance if span.bars is data.bars else data.provenance.part(span.bars)
-            report = ReplayReport.of(c, result, provenance, args.breakdown)
+            provenance = run_data(data.provenance, span.bars, span.basket)
+            report = ReplayReport.of(c, result, provenance, args.breakdown, focus=args.symbol or "")
             if pictures is not None:  # first, so they are drawn while the rest is written
                 pictures.draw(out, report)
             write_report(out, report, pictures=False)
@@ -168,21 +182,34 @@ def _replay_all(args: argparse.Namespace, checked: list[CheckedConfig], loader: 
         console.print(f"files in {out}/: " + ", ".join(sorted(p.name for p in out.iterdir())))
     else:
         columns = [(_label(bot_id, i, done), r.document["summary"]) for i, (bot_id, r, _) in enumerate(done)]
-        warmups = [f"{r.result.warmup_bars:,} x {interval_label(r.result.data.interval_seconds)}"
+        # each symbol's own warm-up (a basket's result counts its warm-up in time steps)
+        warmups = [f"{r.views[0].warmup:,} x {interval_label(r.result.data.interval_seconds)}"
                    for _, r, _ in done]
+        extra = [("Warm-up bars", warmups)]
+        same = "traded bars"
+        if any(r.is_basket for _, r, _ in done):  # the same times, each config its own symbols
+            extra.insert(0, ("Symbols", [_symbols_cell(r) for _, r, _ in done]))
+            same = "traded span"
         console.print(tables.comparison_table(columns, f"Replay of {len(done)} configs on the same "
-                                              f"traded bars", extra=[("Warm-up bars", warmups)]))
+                                              f"{same}", extra=extra))
         for label, (_, _, out) in zip((c for c, _ in columns), done):
             console.print(f"  {label}: {out}/")
     return EXIT_OK
 
 
 def _spans(checked: list[CheckedConfig], datas: list[ReplayData], warmup: int | None) -> list[Span]:
-    """What each config replays: alone, its bars after its warm-up; side by side, the span every
-    config can trade (one market figure for one file)."""
+    """What each config replays: alone, its bars (a basket's: every symbol's) after its warm-up;
+    side by side, the span every config (and every symbol of a basket) can trade."""
     if len(checked) == 1:
-        return [Span(datas[0].bars, check_warmup(checked[0].config, datas[0].bars, warmup))]
-    return common_spans([c.config for c in checked], [d.bars for d in datas], warmup)
+        data = datas[0]
+        return [Span(data.bars, check_warmup(checked[0].config, data.bars, warmup), data.basket)]
+    return common_spans([c.config for c in checked], [d.bars for d in datas], warmup,
+                        [d.basket for d in datas])
+
+
+def _symbols_cell(report: ReplayReport) -> str:
+    symbols = [view.symbol for view in report.views]
+    return symbols[0] if len(symbols) == 1 else f"basket of {len(symbols)}"
 
 
 def _label(bot_id: str, index: int, done: list) -> str:
@@ -193,12 +220,21 @@ def _label(bot_id: str, index: int, done: list) -> str:
 def _print_one(console, report: ReplayReport, breakdown: list[str]) -> None:
     result = report.result
     document = report.document
-    rate = result.bars / result.seconds if result.seconds else 0.0
-    title = (f"Replay {report.title} ({result.bars:,} bars, {result.warmup_bars:,} warm-up, "
-             f"{rate:,.0f} bars/s)")
+    if report.is_basket:
+        symbol_bars = sum(len(view.bars) for view in report.views)
+        rate = symbol_bars / result.seconds if result.seconds else 0.0
+        title = (f"Replay {report.title} ({result.bars:,} time steps, {symbol_bars:,} bars of "
+                 f"{len(report.views)} symbols, {report.views[0].warmup:,} warm-up bars each, "
+                 f"{rate:,.0f} bars/s)")
+    else:
+        rate = result.bars / result.seconds if result.seconds else 0.0
+        title = (f"Replay {report.title} ({result.bars:,} bars, {result.warmup_bars:,} warm-up, "
+                 f"{rate:,.0f} bars/s)")
     console.print(title)
     console.print(tables.summary_table(document["summary"]))
     currency = document["summary"].get("quote_currency") or ""
+    if "by_symbol" in document:
+        console.print(tables.symbol_table(document["by_symbol"], currency))
     if document["by_exit_reason"]:
         console.print(tables.exit_reason_table(document["by_exit_reason"], currency))
     for unit in dict.fromkeys(breakdown):

@@ -19,10 +19,13 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from trading.backtest.bars import BarLoader
 from trading.backtest.executors import ClusterError, make_runner
 from trading.backtest.outdirs import OutputExists
 from trading.backtest.results import RANKS, rank_column
+from trading.backtest.spans import step_times
 from trading.backtest.sweep import SWEEP_ROOT, SweepPlan, plan_sweep
 from trading.backtest.sweep_run import SweepRun
 from trading.backtest.sweep_worker import PointOutcome
@@ -204,8 +207,10 @@ def _on_point(progress: SweepProgress | None) -> Callable[[PointOutcome], None] 
 
 
 def _title(plan: SweepPlan, rank: str, ranked: int, unranked: int, min_trades: int) -> str:
-    ts = plan.data.bars.ts
+    ts = step_times(plan.data.bars, plan.data.basket)  # a basket's: every symbol's times
     split = plan.bars.split
+    if split is not None and plan.bars.split_time is not None:
+        split = int(np.searchsorted(ts, plan.bars.split_time, side="left"))
     if split is None:
         period = f"{iso_z(float(ts[0]))} .. {iso_z(float(ts[-1]))}"
     else:

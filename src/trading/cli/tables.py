@@ -106,9 +106,11 @@ def summary_cell(summary: Mapping[str, Any], key: str, kind: str) -> str:
         day = summary.get(key)
         return f"{day} ({money(key + '_pnl')})" if day else "n/a"
     if kind == "open":
-        if not summary.get("open_trades"):
+        count = summary.get("open_trades") or 0
+        if not count:
             return "none"
-        return f"1 position, pnl {money('open_pnl')} at the last close (in the total return)"
+        positions = "1 position" if count == 1 else f"{count} positions"
+        return f"{positions}, pnl {money('open_pnl')} at the last close (in the total return)"
     return fmt(summary.get(key), kind, summary.get("trades", 0), currency)
 
 
@@ -136,6 +138,21 @@ def exit_reason_table(rows: Sequence[Mapping[str, Any]], currency: str = "") -> 
     for row in rows:
         table.add_row(row["exit_reason"], f"{row['trades']:,}", fmt(row["win_rate_pct"], "pct"),
                       fmt(row["avg_pnl_pct"], "pct"), fmt(row["total_pnl"], "money"))
+    return table
+
+
+def symbol_table(rows: Sequence[Mapping[str, Any]], currency: str = "") -> Table:
+    """metrics.json's by_symbol: a basket's trades, win rate, pnl, best and worst trade, exposure
+    and the position still open at the end, per symbol."""
+    table = _table("By symbol", "symbol", "trades", "win rate", _money_header("pnl", currency),
+                   "best trade", "worst trade", "exposure", _money_header("open at the end", currency),
+                   "market")
+    for row in rows:
+        still = fmt(row["open_pnl"], "money") if row["open_trades"] else "-"
+        table.add_row(row["symbol"], f"{row['trades']:,}", fmt(row["win_rate_pct"], "pct"),
+                      fmt(row["pnl"], "money"), fmt(row["best_trade_pct"], "pct"),
+                      fmt(row["worst_trade_pct"], "pct"), fmt(row["exposure_pct"], "pct"), still,
+                      fmt(row["market_change_pct"], "pct"))
     return table
 
 

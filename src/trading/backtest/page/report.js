@@ -1,22 +1,38 @@
 // report.html's charts, drawn on <canvas> from the REPORT object above (no library, no network;
 // format.js before it formats and picks round ticks, tables.js after it fills the tables). The
 // charts share one time window: price (candles, the mixins' overlays, trades, protective levels),
-// a pane per other indicator (RSI, ATR, volume), equity and drawdown. After the first draw the page records what it drew in
+// a pane per other indicator (RSI, ATR, volume), equity and drawdown. A basket's page has a symbol
+// selector: the price and indicator panes show one symbol with its trades, equity and drawdown are the
+// account's (per time step). After the first draw the page records what it drew in
 // <html data-rendered="...">, which the tests read through headless Chromium.
 "use strict";
 (function () {
   const R = REPORT;
   const $ = (id) => document.getElementById(id);
-  const C = R.candles, E = R.equity, D = R.drawdown, T = R.trades;
-  const n = C.t.length;
-  const full = n ? [C.t[0], C.t[n - 1] + C.step] : [0, 1];
+  // every symbol's candles and indicators (one symbol: the page's own)
+  const M = R.symbols || [{ symbol: "", candles: R.candles, indicators: R.indicators || [] }];
+  const E = R.equity, D = R.drawdown, ALL = R.trades;
+  const eStep = E.step || M[0].candles.step;
+  let sel = R.selected || 0;
+  let C, P, T, n;        // the shown symbol's candles, indicator panes, trades and candle count
+  function show(k) {
+    sel = k; C = M[k].candles; P = M[k].indicators || []; n = C.t.length;
+    T = R.symbols ? ALL.filter((tr) => tr.symbol === M[k].symbol) : ALL;
+  }
+  show(sel);
+  const full = (function () {
+    const ends = [];
+    if (n) ends.push([C.t[0], C.t[n - 1] + C.step]);
+    if (R.symbols && E.t.length) ends.push([E.t[0], E.t[E.t.length - 1] + eStep]);
+    return ends.length ? [Math.min(...ends.map((e) => e[0])), Math.max(...ends.map((e) => e[1]))] : [0, 1];
+  })();
   let view = full.slice();
   let hover = null;      // {x, chart} of the mouse
   let drag = null;       // {x, view} while panning
   let markers = [];      // drawn trade markers, for hit tests: {x, y, trade, kind}
   const PAD = { l: 8, r: 78, t: 10, b: 6 };
   const AXIS = 22;       // room for time labels under the last chart
-  const P = R.indicators || [];  // P[0]: the price overlays; then one pane each
+  // P[0]: the price overlays; then one pane each (every symbol of a basket has the same panes)
   for (let k = 1; k < P.length; k++) {
     const canvas = document.createElement("canvas");
     canvas.id = "pane-" + k; canvas.dataset.height = "0.16"; canvas.dataset.pane = String(k);
@@ -207,8 +223,8 @@
     const candles = drawPrice(charts[0]);
     const panes = P.slice(1).map((pane, k) => drawPane(charts[k + 1], pane));
     const count = charts.length;
-    const eq = band(charts[count - 2], E.t, C.step, E.lo, E.hi, "#2166ac", "", false);
-    const dd = band(charts[count - 1], D.t, C.step, negDrawdown, zeros, "#d73027", "%", true);
+    const eq = band(charts[count - 2], E.t, eStep, E.lo, E.hi, "#2166ac", "", false);
+    const dd = band(charts[count - 1], D.t, eStep, negDrawdown, zeros, "#d73027", "%", true);
     if (hover) crosshair(hover);
     return { candles, panes, equity: eq, drawdown: dd };
   }
@@ -221,10 +237,11 @@
       ctx.beginPath(); ctx.moveTo(Math.round(h.x) + 0.5, 0); ctx.lineTo(Math.round(h.x) + 0.5, c.h); ctx.stroke();
     }
     const i = Math.min(n - 1, Math.max(0, lowerBound(C.t, t + 1e-9) - 1));
-    if (!n) return;
-    $("readout").textContent = iso(C.t[i]) + "  O " + num(C.o[i]) + "  H " + num(C.h[i]) + "  L " +
-      num(C.l[i]) + "  C " + num(C.c[i]) + "   equity " + num(E.hi[i]) + "   drawdown " +
-      D.v[i].toFixed(2) + " %";
+    const j = Math.min(E.t.length - 1, Math.max(0, lowerBound(E.t, t + 1e-9) - 1));
+    if (!n || !E.t.length) return;
+    $("readout").textContent = (R.symbols ? M[sel].symbol + "  " : "") + iso(C.t[i]) + "  O " +
+      num(C.o[i]) + "  H " + num(C.h[i]) + "  L " + num(C.l[i]) + "  C " + num(C.c[i]) +
+      "   equity " + num(E.hi[j]) + "   drawdown " + D.v[j].toFixed(2) + " %";
   }
   function nearestMarker(x, y) {
     let best = null, bestD = 10;
@@ -236,7 +253,8 @@
   }
   function showTooltip(m, px, py) {
     const tip = $("tooltip"), tr = m.trade, cls = tr.pnl > 0 ? "win" : "loss";
-    tip.innerHTML = "<b>Trade " + tr.n + " (" + (tr.open ? "open at the end" : m.kind) + ")</b><br>" +
+    tip.innerHTML = "<b>Trade " + tr.n + (R.symbols ? " " + escapeHtml(tr.symbol) : "") + " (" +
+      (tr.open ? "open at the end" : m.kind) + ")</b><br>" +
       "entry " + iso(tr.entry_t) + " @ " + num(tr.entry_p) + "<br>" +
       (tr.open ? "marked to market at the last close, " : "exit&nbsp;&nbsp;") + iso(tr.exit_t) + " @ " + num(tr.exit_p) + "<br>" +
       "pnl <b class='" + cls + "'>" + num(tr.pnl) + " (" + pct(tr.pnl_pct) + ")</b>, fees " + num(tr.fees) + "<br>" +
@@ -294,6 +312,27 @@
       escapeHtml(e.label) + "</span>").join("");
   }
 
+  // ---- a basket: the symbol selector ----------------------------------------------------------
+  let picker = null;
+  function pick(k) {
+    show(k);
+    hover = null; $("tooltip").style.display = "none";
+    if (picker) picker.value = String(k);
+    return draw();
+  }
+  if (R.symbols) {
+    picker = document.createElement("select");
+    picker.id = "symbol";
+    picker.innerHTML = M.map((m, k) => "<option value='" + k + "'>" + escapeHtml(m.symbol) + " (" +
+      ALL.filter((tr) => tr.symbol === m.symbol).length + " trades)</option>").join("");
+    picker.value = String(sel);
+    picker.addEventListener("change", () => pick(Number(picker.value)));
+    const label = document.createElement("label");
+    label.className = "pick"; label.textContent = "Symbol ";
+    label.append(picker);
+    $("charts").before(label);
+  }
+
   // ---- start -----------------------------------------------------------------------------------
   $("title").textContent = R.title;
   $("subtitle").textContent = R.subtitle;
@@ -301,6 +340,8 @@
   resize();
   const drawn = draw();
   RT.fill(R, (tr) => {
+    const k = M.findIndex((m) => m.symbol === tr.symbol);
+    if (R.symbols && k >= 0 && k !== sel) pick(k);
     const pad = Math.max((tr.exit_t - tr.entry_t) * 2, C.step * 30);
     setView(tr.entry_t - pad, tr.exit_t + pad);
     $("charts").scrollIntoView({ behavior: "smooth" });
@@ -313,9 +354,19 @@
   });
   document.documentElement.dataset.rendered = JSON.stringify({
     charts: charts.length, candles: drawn.candles, panes: drawn.panes, equity: drawn.equity,
-    drawdown: drawn.drawdown, markers: markers.length, painted, trade_rows: T.length,
-    legend: document.querySelectorAll("#legend .item").length,
+    drawdown: drawn.drawdown, markers: markers.length, painted, trade_rows: ALL.length,
+    legend: document.querySelectorAll("#legend .item").length, symbols: M.length,
+    shown: M[sel].symbol,
   });
+  if (location.hash === "#selftest" && R.symbols) {
+    // pick every symbol as a person would, and record what each draws
+    const first = sel, picked = M.map((m, k) => {
+      const counts = pick(k);
+      return { symbol: m.symbol, candles: counts.candles, markers: markers.length };
+    });
+    pick(first);
+    document.documentElement.dataset.picked = JSON.stringify(picked);
+  }
   if (location.hash === "#selftest" && markers.length) {
     // hover the first trade's entry marker as a person would, and record what the tooltip says
     const m = markers[0], rect = charts[0].canvas.getBoundingClientRect();

@@ -1,5 +1,6 @@
-// report.html's tables, from the REPORT object: the summary (money in the quote currency), by exit
-// reason, the risk rules, by day/week/month and every trade (a position open at the end last).
+// report.html's tables, from the REPORT object: the summary (money in the quote currency), a basket's
+// table by symbol, by exit reason, the risk rules, by day/week/month and every trade (the positions
+// open at the end last; a basket's trades name their symbol).
 "use strict";
 var RT = (function () {
   const { iso, num, pct, money, hours, signClass, escapeHtml } = RF;
@@ -41,7 +42,8 @@ var RT = (function () {
       ["Best day", s.best_day ? s.best_day + " (" + money(s.best_day_pnl, cur) + ")" : "n/a"],
       ["Worst day", s.worst_day ? s.worst_day + " (" + money(s.worst_day_pnl, cur) + ")" : "n/a"],
       ["Fees", money(s.fees, cur)],
-      ["Open at the end", s.open_trades ? "1 position, pnl " + money(s.open_pnl, cur) + " at the last close" : "none"]];
+      ["Open at the end", s.open_trades ? (s.open_trades === 1 ? "1 position" : s.open_trades + " positions") +
+        ", pnl " + money(s.open_pnl, cur) + " at the last close" : "none"]];
   }
 
   function periods(tables, cur) {
@@ -61,9 +63,26 @@ var RT = (function () {
     }
   }
 
+  function symbols(rows, cur) {
+    // a basket's table per symbol, before the tables by period
+    const h = document.createElement("h2"); h.textContent = "By symbol";
+    const el = document.createElement("table"); el.id = "symbol-table";
+    const box = document.createElement("div"); box.append(h, el);
+    $("period-tables").before(box);
+    const c = cur ? " (" + cur + ")" : "";
+    const signed = (v, text) => [text, signClass(v)];
+    table(el, ["symbol", "trades", "win rate", "pnl" + c, "best trade", "worst trade", "exposure",
+      "open at the end" + c, "market"],
+      rows.map((r) => [r.symbol, String(r.trades), pct(r.win_rate_pct), signed(r.pnl, num(r.pnl)),
+        signed(r.best_trade_pct, pct(r.best_trade_pct)), signed(r.worst_trade_pct, pct(r.worst_trade_pct)),
+        pct(r.exposure_pct), r.open_trades ? signed(r.open_pnl, num(r.open_pnl)) : "-",
+        signed(r.market_change_pct, pct(r.market_change_pct))]));
+  }
+
   function fill(R, onTradeClick) {
-    const s = R.tables.summary, cur = s.quote_currency || "", T = R.trades;
+    const s = R.tables.summary, cur = s.quote_currency || "", T = R.trades, basket = !!R.symbols;
     table($("summary-table"), null, summaryRows(s));
+    if (R.tables.by_symbol) symbols(R.tables.by_symbol, cur);
     table($("reason-table"), ["exit reason", "trades", "win rate", "avg pnl", "total pnl" + (cur ? " (" + cur + ")" : "")],
       R.tables.by_exit_reason.map((r) => [r.exit_reason, String(r.trades), pct(r.win_rate_pct),
         [pct(r.avg_pnl_pct), signClass(r.avg_pnl_pct)], [num(r.total_pnl), signClass(r.total_pnl)]]));
@@ -72,8 +91,10 @@ var RT = (function () {
     table($("risk-table"), ["rule", "entries refused"],
       (refused.length ? refused.map(([k, v]) => [k, String(v)]) : [["(none)", "0"]]).concat(
         [["kill switch", risk.kill_switch ? "tripped " + risk.kill_switch.time.replace("T", " ") : "not tripped"]]));
-    const el = table($("trades-table"), ["#", "entry", "exit", "entry price", "exit price", "pnl" + (cur ? " (" + cur + ")" : ""), "pnl %", "exit reason", "bars"],
-      T.map((tr) => [String(tr.n), iso(tr.entry_t), iso(tr.exit_t), num(tr.entry_p), num(tr.exit_p),
+    // a basket's trades name their symbol
+    const el = table($("trades-table"), ["#", ...(basket ? ["symbol"] : []), "entry", "exit", "entry price", "exit price",
+      "pnl" + (cur ? " (" + cur + ")" : ""), "pnl %", "exit reason", "bars"],
+      T.map((tr) => [String(tr.n), ...(basket ? [tr.symbol] : []), iso(tr.entry_t), iso(tr.exit_t), num(tr.entry_p), num(tr.exit_p),
         [num(tr.pnl), signClass(tr.pnl)], [pct(tr.pnl_pct), signClass(tr.pnl_pct)],
         tr.open ? "open (marked to market at the last close)" : tr.reason, String(tr.bars)]));
     el.querySelectorAll("tbody tr").forEach((row, i) => {
