@@ -128,6 +128,6 @@ def build_ibkr(request: Any, *, cash: float, commission: float, restore: Any) ->
         finally:
             io.stop(timeout=5)
     request.addfinalizer(close)
-    plain = declared.broker(venue, config, "AAPL")
+    plain = declared.broker(venue, config, ("AAPL",))
     assert isinstance(plain, IbkrBroker)  # what the registry builds is what is tested here
     return LockstepIbkrBroker(venue=venue, tws=tws, fee_rate=commission)

@@ -38,10 +38,10 @@ def bar_source(connection: Any, data: DataConfig, settings: Any) -> Any:
     return TemplateBarSource(connection, data.lookback_bars, data.retry_interval)
 
 
-def broker(connection: Any, config: BrokerConfig, symbol: str) -> Any:
+def broker(connection: Any, config: BrokerConfig, symbols: tuple[str, ...]) -> Any:
     from .broker import TemplateBroker
 
-    return TemplateBroker(venue=connection)
+    return TemplateBroker(venue=connection, symbols=symbols)
 
 
 VENUE = Venue(

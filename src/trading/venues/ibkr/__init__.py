@@ -38,10 +38,10 @@ def bar_source(connection: Any, data: DataConfig, settings: Any) -> Any:
                          data.retry_interval)
 
 
-def broker(connection: Any, config: BrokerConfig, symbol: str) -> Any:
+def broker(connection: Any, config: BrokerConfig, symbols: tuple[str, ...]) -> Any:
     from trading.venues.ibkr.broker import IbkrBroker
 
-    return IbkrBroker(venue=connection)
+    return IbkrBroker(venue=connection, symbols=symbols)
 
 
 def real_money(broker_type: str, connection: Any) -> bool | None:
