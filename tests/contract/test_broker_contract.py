@@ -24,6 +24,7 @@ import pytest
 from brokers.factory import build_broker
 from contract.binance_lockstep import BASKET as BINANCE_BASKET
 from contract.binance_lockstep import build_binance
+from contract.ibkr_lockstep import BASKET as IBKR_BASKET
 from contract.ibkr_lockstep import build_ibkr
 from brokers.paper import BrokerSnapshot
 from trading.core.settings import BrokerConfig
@@ -76,7 +77,8 @@ def from_config(kind: str) -> Callable[..., bt.BrokerBase]:
 KINDS = (
     BrokerKind("mock", from_config("mock"), restorable=False),
     BrokerKind("paper", from_config("paper"), restorable=True),
-    BrokerKind("ibkr", build_ibkr, restorable=False, trailing_stop=False, basket=()),
+    BrokerKind("ibkr", build_ibkr, restorable=False, trailing_stop=False, basket=IBKR_BASKET,
+               reconciles=True),
     # Spot: limit and stop orders are the protective sells; Binance itself refuses a buy the
     # balance cannot pay (-2010 insufficient balance); fees paid in BNB (a buy's fee in the
     # base asset would shrink the position the contract counts)

@@ -218,19 +218,10 @@ def test_a_basket_on_a_venues_data_is_refused_for_now(doc, source):
     assert f"0007.json: data.data_source: {BASKET_DATA.format(got=repr(source))}" in errors(doc)
 
 
-BASKET_VENUE_BROKERS = ("binance_paper", "binance")  # the venue brokers that trade baskets
-ALLOWED = "'mock', 'paper', 'binance_paper' or 'binance'"
-
-
 @pytest.mark.parametrize("broker", sorted(venues().broker_types))
-def test_a_basket_takes_each_venue_broker_that_trades_baskets(doc, broker):
+def test_a_basket_takes_every_shipped_venues_broker(doc, broker):
     doc["broker"]["type"] = broker
-    refused = [e for e in errors(doc) if e.startswith("0007.json: broker.type:")]
-    if broker in BASKET_VENUE_BROKERS:
-        assert refused == []
-    else:
-        assert refused == [f"0007.json: broker.type: "
-                           f"{BASKET_BROKERS.format(brokers=ALLOWED, got=repr(broker))}"]
+    assert [e for e in errors(doc) if e.startswith("0007.json: broker.type:")] == []
 
 
 def test_a_venue_whose_broker_trades_one_symbol_is_refused_for_a_basket(doc, monkeypatch):
@@ -242,8 +233,8 @@ def test_a_venue_whose_broker_trades_one_symbol_is_refused_for_a_basket(doc, mon
     monkeypatch.setattr(basket, "venues", lambda: VenueRegistry([*venues(), single]))
     doc["broker"]["type"] = "single_paper"
     problems = dict(basket.basket_venue_problems(doc))
-    assert "got 'single_paper', whose venue trades one symbol per bot" in \
-        problems[("broker", "type")]
+    assert problems[("broker", "type")] == BASKET_BROKERS.format(
+        brokers="'mock', 'paper', 'binance_paper', 'binance' or 'ibkr'", got="'single_paper'")
 
 
 def test_a_basket_takes_either_simulated_broker(doc):
