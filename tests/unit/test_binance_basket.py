@@ -14,7 +14,7 @@ import pytest
 
 from contract.binance_lockstep import LockstepBinanceBroker
 from contract.test_broker_contract import flat, frame
-from fakes.binance import FakeBinance
+from fakes.binance import FakeBinance, Fault
 from fakes.binance.account import Filters, Listing
 from trading.core.client_ids import client_id, symbol_of, symbol_tag
 from trading.core.errors import ConfigError, VenueError
@@ -245,3 +245,52 @@ def test_the_broker_rounds_each_order_to_its_own_symbols_lot_and_refuses_it_unde
     assert sent == {"ETCBTC": "8", "XLMBTC": "1333"}
     positions = {d._name: broker.getposition(d).size for d in cerebro.datas}
     assert positions == {"ETCBTC": 8.0, "XLMBTC": 1333.0, "TRXBTC": 0.0}
+
+
+class BuyThenDrop(bt.Strategy):
+    """Buys 0.004 BTC of the first two symbols on the first bar; on the third, ``hook()``."""
+
+    params = (("hook", None),)
+
+    def next(self) -> None:
+        if len(self) == 1:
+            for data in self.datas[:2]:
+                self.buy(data=data, size=0.004 / data.close[0])
+        elif len(self) == 3:
+            self.p.hook()
+
+
+def test_after_a_reconnect_each_symbols_position_is_compared_on_its_own(fake, io):
+    """The user stream drops; once it is back and every order caught up, the account is read
+    again: a symbol sold outside the bot meanwhile is reported under its symbol, the others
+    agree."""
+    connection = connect(fake, io)
+    broker = LockstepBinanceBroker(venue=connection, symbols=BASKET, fake=fake)
+    told: list = []
+    broker.events_to(told.append)
+
+    def drop_and_sell_outside() -> None:
+        fake.place_order({"symbol": "XLMBTC", "side": "SELL", "type": "MARKET",
+                          "quantity": "1000"})  # someone sells XLM in the same account
+        fake.inject(Fault("drop_user_streams"))
+        deadline = time.monotonic() + 30
+        while broker.gateway.resubscribes < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert broker.gateway.resubscribes >= 1, "the user stream never came back"
+
+    cerebro = bt.Cerebro(stdstats=False)
+    for symbol in BASKET:
+        cerebro.adddata(bt.feeds.PandasData(dataname=frame([flat(PRICES[symbol])] * 8)),
+                        name=symbol)
+    cerebro.broker = broker
+    cerebro.addstrategy(BuyThenDrop, hook=drop_and_sell_outside)
+    try:
+        cerebro.run()
+    finally:
+        run(io, broker.gateway.stop(), timeout=30)
+        run(io, connection.close(), timeout=30)
+    # the account held 500 XLM before the bot bought 1333; 1000 sold outside leaves 833
+    assert [e.status["symbol"] for e in told] == ["XLMBTC"]
+    assert "holds 833 XLMBTC but the bot holds 1333" in told[0].message
+    assert {d._name: broker.getposition(d).size for d in cerebro.datas} == \
+        {"ETCBTC": 8.0, "XLMBTC": 1333.0, "TRXBTC": 0.0}
