@@ -15,11 +15,11 @@ import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from basket_venue_workspace import BASKET, CASH, BasketVenueWorkspace, cut_samples, same_trades
+from binance_workspace import BinanceWorkspace
 from bot_workspace import wait_until
 from fakes.binance import FakeBinance
 from fakes.binance.account import Filters, Listing
@@ -33,25 +33,15 @@ FINE = Filters(tick=Decimal("1E-12"), step=Decimal("1E-8"), min_qty=Decimal("1E-
 PLACING = ("/api/v3/order", "/api/v3/orderList/oco")
 
 
-class BinanceBasketWorkspace(BasketVenueWorkspace):
-    """The bot runs through ``venue_basket_bot.py``, its orders at ``fake``."""
+class BinanceBasketWorkspace(BasketVenueWorkspace, BinanceWorkspace):
+    """The basket bot, run through ``venue_basket_bot.py``, its orders at ``fake``."""
 
     def __init__(self, root: Path, fake: FakeBinance, bot_id: str = "7402") -> None:
-        super().__init__(root, bot_id)
-        self.fake = fake
+        super().__init__(root, fake, bot_id=bot_id,
+                         extra_env={"FAKE_BINANCE_URL": f"http://127.0.0.1:{fake.port}"})
 
     def command(self, *extra: str) -> list[str]:
         return [sys.executable, str(RUNNER), f"{self.bot_id}.json", *extra]
-
-    def env(self) -> dict[str, str]:
-        env = super().env()
-        for name in list(env):
-            if name.startswith("BINANCE_"):
-                del env[name]  # never a real key or URL from the developer's shell
-        env.update(self.fake.env())
-        env["FAKE_BINANCE_URL"] = f"http://127.0.0.1:{self.fake.port}"
-        env["BINANCE_REQUEST_TIMEOUT"] = "5"
-        return env
 
 
 def new_fake(rows: dict[str, list[list[str]]]) -> FakeBinance:
