@@ -163,10 +163,10 @@ def reconcile_symbols(accounts: Mapping[str, AccountReport], positions: Mapping[
     """``reconcile_account`` for each symbol of ``accounts`` (the venue's report of each, by the
     bot's symbol, in the basket's order; one cash): its saved position, its holding
     (``holdings``: (size, price) as saved, None when none was saved; a holding restored keeps
-    its saved price, else its trade's entry price) and its pending orders (a pending order without a
-    symbol is the first symbol's, as one-symbol bots saved them). Ids carry each symbol's tag
-    when there are several. A position of a symbol not among ``accounts`` is not looked at, and
-    its pending orders are kept as they are (the caller decides about a symbol the config
+    its saved price, else its trade's entry price) and its pending orders (one without a symbol
+    is the first symbol's, as one-symbol bots saved them). Ids carry each symbol's tag when
+    there are several. A position of a symbol not among ``accounts`` is not looked at, and its
+    pending orders are kept as they are (the caller decides about a symbol the config
     dropped)."""
     symbols = list(accounts)
     basket = len(symbols) > 1
