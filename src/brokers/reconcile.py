@@ -16,15 +16,19 @@ A position the venue no longer holds is dropped, one it holds less of is cut to 
 (it was sold outside the bot). Pending orders stay pending: after warm-up the strategy re-sends them with their client
 ids, and the gateway finds them at the venue and follows them (or adopts their fills) instead of
 placing them twice.
+
+A basket (a bot trading several symbols from one cash account) is reconciled symbol by symbol
+(``reconcile_symbols``): each symbol's saved position, holding and pending orders against the
+venue's report of that symbol, its protective orders found by the ids its tag makes.
 """
 from __future__ import annotations
 
 import dataclasses
 import logging
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping
 
-from trading.core.client_ids import is_ours, protective_ids
+from trading.core.client_ids import is_ours, protective_ids, symbol_tag
 from trading.core.events import Event, StatusEvent
 from trading.core.reports import AccountReport, OrderReport
 from trading.core.timeutil import utcnow
@@ -53,11 +57,12 @@ class Reconciliation:
 def reconcile_account(account: AccountReport, position: OpenTrade | None,
                       pending: tuple[PendingOrder, ...],
                       lookup: Callable[[str], OrderReport | None], order_prefix: str,
-                      venue: str, holding: float | None = None) -> Reconciliation:
+                      venue: str, holding: float | None = None, tag: str = "") -> Reconciliation:
     """Compare the saved ``position`` and ``pending`` orders with ``account`` (see the module
     docstring). ``lookup(client_id)`` is the order as the venue has it, None when it never got
     it; ``venue`` names the venue in messages; ``holding`` the bot's whole holding as saved
-    (its trade and the dust its lots left; None: only the trade's size is known)."""
+    (its trade and the dust its lots left; None: only the trade's size is known); ``tag`` the
+    symbol's part of its order ids in a basket (``trading.core.client_ids``)."""
     symbol = account.symbol
     notes: list[str] = []
     differences: list[str] = []
@@ -74,7 +79,7 @@ def reconcile_account(account: AccountReport, position: OpenTrade | None,
         expected += found.filled if order.purpose == "entry" else -found.filled
     protective: tuple[str, ...] = ()
     if position is not None:
-        protective = protective_ids(order_prefix, position.entry_ts)
+        protective = protective_ids(order_prefix, position.entry_ts, tag)
         for cid in protective:
             found = lookup(cid)
             if found is not None and found.filled:
@@ -133,6 +138,67 @@ def reconcile_account(account: AccountReport, position: OpenTrade | None,
     return Reconciliation(position=new_position, pending_orders=pending, events=events,
                           summary=summary, at_venue=tuple(known),
                           holding=start if new_position is not None or start > 0 else 0.0)
+
+
+@dataclass(frozen=True)
+class BasketReconciliation:
+    """What to restore for every symbol of a bot after comparing with the venue: the positions
+    and the whole holdings (size, average price) by symbol (only the symbols with one), the
+    pending orders (every symbol's), what was found (events, one summary), the client ids that
+    may be at the venue."""
+
+    positions: dict[str, OpenTrade]
+    holdings: dict[str, tuple[float, float]]
+    pending_orders: tuple[PendingOrder, ...]
+    events: tuple[Event, ...]
+    summary: str
+    at_venue: tuple[str, ...] = ()
+
+
+def reconcile_symbols(accounts: Mapping[str, AccountReport], positions: Mapping[str, OpenTrade],
+                      pending: tuple[PendingOrder, ...],
+                      lookup: Callable[[str], OrderReport | None], order_prefix: str,
+                      venue: str, holdings: Mapping[str, tuple[float, float]] | None = None
+                      ) -> BasketReconciliation:
+    """``reconcile_account`` for each symbol of ``accounts`` (the venue's report of each, by the
+    bot's symbol, in the basket's order; one cash): its saved position, its holding
+    (``holdings``: (size, price) as saved, None when none was saved; a holding restored keeps
+    its saved price, else its trade's entry price) and its pending orders (one without a symbol
+    is the first symbol's, as one-symbol bots saved them). Ids carry each symbol's tag when
+    there are several. A position of a symbol not among ``accounts`` is not looked at, and its
+    pending orders are kept as they are (the caller decides about a symbol the config
+    dropped)."""
+    symbols = list(accounts)
+    basket = len(symbols) > 1
+    found: dict[str, Reconciliation] = {}
+    for symbol in symbols:
+        mine = tuple(p for p in pending if (p.symbol or symbols[0]) == symbol)
+        saved = holdings.get(symbol) if holdings else None
+        found[symbol] = reconcile_account(accounts[symbol], positions.get(symbol), mine, lookup,
+                                          order_prefix, venue,
+                                          holding=saved[0] if saved else None,
+                                          tag=symbol_tag(symbol) if basket else "")
+    differing = [(s, r) for s, r in found.items() if r.events]
+    if not differing:
+        summary = "the account agrees with the database"
+    elif not basket:
+        summary = differing[0][1].summary
+    else:
+        summary = "; ".join(f"{s}: {r.summary}" for s, r in differing)
+    held = {}
+    for symbol, result in found.items():
+        if result.holding:
+            saved = holdings.get(symbol) if holdings else None
+            price = saved[1] if saved and saved[1] else \
+                (result.position.entry_price if result.position is not None else 0.0)
+            held[symbol] = (result.holding, price)
+    return BasketReconciliation(
+        positions={s: r.position for s, r in found.items() if r.position is not None},
+        holdings=held,
+        pending_orders=tuple(p for r in found.values() for p in r.pending_orders)
+        + tuple(p for p in pending if (p.symbol or symbols[0]) not in found),
+        events=tuple(e for r in found.values() for e in r.events), summary=summary,
+        at_venue=tuple(c for r in found.values() for c in r.at_venue))
 
 
 def agrees(account: AccountReport, actual: float, expected: float) -> bool:

@@ -4,9 +4,13 @@ Never waits on the network inside ``next()``: ``buy``/``sell``/``cancel`` hand a
 venue's order gateway on the I/O thread (``_hand_over``) and return; what the venue answers comes
 back as the kernel's ``OrderUpdate``s (``trading.core.reports``) through ``gateway.updates``,
 which ``next()`` drains into Backtrader order notifications, booking each ``Fill`` into cash and
-position the same way for every venue. Only start-up waits, through ``_wait``: the account
-(``AccountReport``) gives the cash and position, and the start-up reconciliation is the shared
-one (``brokers.reconcile``).
+the position of the order's symbol the same way for every venue. Only start-up waits, through
+``_wait``: the account (an ``AccountReport`` per symbol) gives the cash and the positions, and
+the start-up reconciliation is the shared one (``brokers.reconcile``).
+
+A broker trades one symbol or a basket (``symbols``) from one cash account: each symbol's data
+is the Cerebro data named by it (a one-symbol bot's may be unnamed: the first data), its
+position is kept on that data, and its orders are the ones placed on that data.
 
 Orders are written ahead: what the strategy places is held until ``transmit_held``, which the
 live loop calls once the bot has committed it, so the venue never has an order the database
@@ -24,12 +28,12 @@ import logging
 import queue
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Callable, Iterable, Mapping, Protocol
 
 import backtrader as bt
 from backtrader.position import Position
 
-from brokers.reconcile import Reconciliation, after_reconnect, reconcile_account
+from brokers.reconcile import BasketReconciliation, after_reconnect, reconcile_symbols
 from trading.core.errors import ConfigError, VenueError
 from trading.core.events import Event, StatusEvent
 from trading.core.reports import AccountReport, Fill, OrderReport, OrderUpdate, UpdateQueue
@@ -43,19 +47,26 @@ ANSWER_TIMEOUT = 10.0  # seconds a restart waits for the answers to what it re-p
 FINAL_STATUSES = frozenset({"filled", "canceled", "expired", "rejected"})
 
 
+Accounts = Mapping[str, AccountReport]  # the venue's report of each symbol, by the bot's symbol
+
+
 class OrderGateway(Protocol):
-    """What a venue's order gateway offers the broker; its coroutines run on the I/O thread."""
+    """What a venue's order gateway offers the broker; its coroutines run on the I/O thread.
+
+    The account is one ``AccountReport`` per symbol the bot trades, by its symbol, in the
+    basket's order (each with the one cash); a gateway of one symbol may give its one report."""
 
     # order updates, and after a reconnect the account again (once every order is caught up)
-    updates: UpdateQueue[OrderUpdate | AccountReport]
+    updates: UpdateQueue[OrderUpdate | Accounts | AccountReport]
 
-    async def start(self) -> AccountReport:
+    async def start(self) -> Accounts | AccountReport:
         """Connect, read the account (once), start following the bot's orders."""
 
     async def stop(self) -> None: ...
 
     async def report(self, client_id: str) -> OrderReport | None:
-        """The order with this client id as the venue has it, None when it never got it."""
+        """The order with this client id as the venue has it, None when it never got it (its
+        symbol: the one whose tag the id carries, see ``trading.core.client_ids.symbol_of``)."""
 
     def may_exist(self, client_ids: Iterable[str]) -> None:
         """These orders may be at the venue already: look each up before sending it."""
@@ -76,9 +87,10 @@ class LiveOrder:
 
 
 class VenueBroker(bt.BrokerBase):
-    """See the module docstring. ``params``: ``venue``, the bot's connection."""
+    """See the module docstring. ``params``: ``venue``, the bot's connection; ``symbols``, the
+    symbols it trades (empty: the ones the gateway reports)."""
 
-    params = (("venue", None),)
+    params = (("venue", None), ("symbols", ()))
     VENUE = "the venue"
 
     def __init__(self) -> None:
@@ -93,9 +105,9 @@ class VenueBroker(bt.BrokerBase):
         self.cash = 0.0
         self.locked_cash = 0.0  # held by the venue for open orders (counted in the value)
         self.startingcash = 0.0
-        self.account: AccountReport | None = None
+        self.accounts: dict[str, AccountReport] | None = None
         self._live: dict[str, LiveOrder] = {}
-        self._restored = Position()  # the bot's position as reconciled at start-up
+        self._restored: dict[str, Position] = {}  # the bot's positions as reconciled at start-up
         self._handed_over: set[Any] = set()  # futures of intents on the I/O thread
         self._publish: Callable[[Event], None] | None = None
         self._recheck_due = False  # a reconnect's comparison waits for a market order in flight
@@ -108,11 +120,35 @@ class VenueBroker(bt.BrokerBase):
     def _gateway(self) -> OrderGateway:
         raise NotImplementedError
 
-    def _account(self) -> AccountReport:
-        """The account as read at start-up (read once, on the I/O thread)."""
-        if self.account is None:
-            self.account = self._wait(self.gateway.start(), f"{self.VENUE} account")
-        return self.account
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        """The symbols this broker trades, in the basket's order (the first: a one-symbol bot's)."""
+        if self.p.symbols:
+            return tuple(self.p.symbols)
+        return tuple(self._accounts())
+
+    def _accounts(self) -> dict[str, AccountReport]:
+        """The account of each symbol as read at start-up (read once, on the I/O thread)."""
+        if self.accounts is None:
+            self.accounts = self._by_symbol(self._wait(self.gateway.start(),
+                                                       f"{self.VENUE} account"))
+        return self.accounts
+
+    def _account(self, symbol: str | None = None) -> AccountReport:
+        """One symbol's account report (the first symbol's by default)."""
+        accounts = self._accounts()
+        return accounts[symbol] if symbol is not None else next(iter(accounts.values()))
+
+    def _by_symbol(self, found: Accounts | AccountReport) -> dict[str, AccountReport]:
+        """A gateway's account by the bot's symbol (a one-symbol gateway's one report: the
+        first symbol's); a symbol it did not report is a VenueError."""
+        if isinstance(found, AccountReport):
+            return {self.p.symbols[0] if self.p.symbols else found.symbol: found}
+        reports = dict(found)
+        missing = [s for s in self.p.symbols if s not in reports]
+        if missing:
+            raise VenueError(f"{self.VENUE} reported no account for {', '.join(missing)}")
+        return reports
 
     # -- start-up and the I/O thread -----------------------------------------------------------
     def _wait(self, coro: Any, name: str) -> Any:
@@ -137,41 +173,43 @@ class VenueBroker(bt.BrokerBase):
         """A saved cash figure does not apply: the account's balances are the truth, and the
         position is the one the start-up reconciliation finds (``reconcile``)."""
 
-    def reconcile(self, *, position: OpenTrade | None, pending: tuple[PendingOrder, ...],
-                  order_prefix: str,
-                  holding: tuple[float, float] | None = None) -> Reconciliation:
-        """Compare the saved position and pending orders with the account; the venue wins.
+    def reconcile(self, *, positions: Mapping[str, OpenTrade],
+                  pending: tuple[PendingOrder, ...], order_prefix: str,
+                  holdings: Mapping[str, tuple[float, float]] | None = None
+                  ) -> BasketReconciliation:
+        """Compare the saved positions and pending orders with the account, symbol by symbol;
+        the venue wins.
 
-        ``holding`` is the broker's whole position as saved (size, price; a venue's dust
-        included). Keeps what it found: the summary for the status, the holding ``start()``
-        restores; the orders that may be at the venue already are looked up before any
-        re-send."""
+        ``holdings`` is the broker's whole position in each symbol as saved (size, price; a
+        venue's dust included). Keeps what it found: the summary for the status, the holdings
+        ``start()`` restores; the orders that may be at the venue already are looked up before
+        any re-send."""
         def lookup(client_id: str) -> OrderReport | None:
             return self._wait(self.gateway.report(client_id), f"lookup {client_id}")
 
-        result = reconcile_account(self._account(), position, pending, lookup, order_prefix,
-                                   self.VENUE, holding=holding[0] if holding else None)
+        result = reconcile_symbols(self._accounts(), positions, pending, lookup, order_prefix,
+                                   self.VENUE, holdings=holdings)
         self.gateway.may_exist(result.at_venue)
         self.venue.reconcile_result = result.summary
-        if result.holding:
-            price = holding[1] if holding and holding[1] else \
-                (result.position.entry_price if result.position is not None else 0.0)
-            self._restored = Position(result.holding, price)
+        self._restored = {s: Position(size, price) for s, (size, price) in result.holdings.items()}
         return result
 
     def start(self) -> None:
-        """The cash is the account's (``initial_balance`` does not apply); the position is the
+        """The cash is the account's (``initial_balance`` does not apply); the positions are the
         bot's own, as reconciled (what its orders made, never another holding in the account)."""
         super().start()
-        account = self._account()
-        self.cash, self.locked_cash = account.cash, account.cash_locked
-        if self._restored.size:
-            self.positions[self._data()] = self._restored
-        self.startingcash = self.cash + self.locked_cash + self._restored.size * account.price
-        where = f" {account.account}" if account.account else ""
-        log.info("%s account%s: %.8g %s free, %.8g %s held, %.8g of it this bot's", self.VENUE,
-                 where, self.cash, account.currency, account.position, account.symbol,
-                 self._restored.size)
+        accounts = self._accounts()
+        first = self._account()
+        self.cash, self.locked_cash = first.cash, first.cash_locked
+        self.startingcash = self.cash + self.locked_cash
+        for symbol, position in self._restored.items():
+            self.positions[self._data_for(symbol)] = position
+            self.startingcash += position.size * accounts[symbol].price
+        where = f" {first.account}" if first.account else ""
+        log.info("%s account%s: %.8g %s free", self.VENUE, where, self.cash, first.currency)
+        for symbol, account in accounts.items():
+            log.info("%s holds %.8g %s, %.8g of it this bot's", self.VENUE, account.position,
+                     symbol, self._restored.get(symbol, Position()).size)
 
     def _hand_over(self, coro: Any, name: str) -> None:
         """Give an intent to the I/O thread; never waits (next() and buy/sell call it)."""
@@ -188,22 +226,54 @@ class VenueBroker(bt.BrokerBase):
         except Exception as exc:
             log.debug("stopping the order gateway: %s", exc)
 
-    def _data(self) -> bt.AbstractDataBase:
+    def _datas(self) -> list[bt.AbstractDataBase]:
         datas = getattr(getattr(self, "cerebro", None), "datas", None)
         if not datas:
             raise VenueError(f"{type(self).__name__}: install it with cerebro.setbroker() and "
                              "add the data first")
-        return datas[0]
+        return datas
+
+    def _data(self) -> bt.AbstractDataBase:
+        """The first symbol's data."""
+        return self._datas()[0]
+
+    def _data_for(self, symbol: str) -> bt.AbstractDataBase:
+        """The data of ``symbol``: the one named by it (the first data for the first symbol)."""
+        datas = self._datas()
+        named = next((d for d in datas if getattr(d, "_name", "") == symbol), None)
+        if named is not None:
+            return named
+        if symbol == self.symbols[0]:
+            return datas[0]
+        raise VenueError(f"{type(self).__name__} trades {symbol} but the bot has no data "
+                         f"named {symbol} (its data: "
+                         f"{', '.join(str(getattr(d, '_name', '')) for d in datas)})")
+
+    def _symbol_of(self, data: bt.AbstractDataBase) -> str:
+        """The symbol an order on ``data`` trades: the data's name, or for an unnamed data the
+        first symbol (a one-symbol bot's)."""
+        name = getattr(data, "_name", "")
+        symbols = self.symbols
+        if name in symbols:
+            return name
+        if len(symbols) == 1 or data is self._data():
+            return symbols[0]
+        raise VenueError(f"{type(self).__name__} trades {', '.join(symbols)}: an order on a "
+                         f"data named {name!r} trades none of them")
 
     # -- what the strategy reads ---------------------------------------------------------------
     def getcash(self) -> float:
         return self.cash
 
     def getvalue(self, datas: Any = None) -> float:
-        data = self._data()
-        position = self.positions[data]
-        price = data.close[0] if len(data) else (position.price or 0.0)
-        return self.cash + self.locked_cash + position.size * price
+        """The cash, the cash the venue holds for open orders, and every position at its
+        symbol's last close."""
+        value = self.cash + self.locked_cash
+        for data, position in self.positions.items():
+            if position.size:
+                price = data.close[0] if len(data) else (position.price or 0.0)
+                value += position.size * price
+        return value
 
     def getposition(self, data: bt.AbstractDataBase) -> Position:
         return self.positions[data]
@@ -347,48 +417,53 @@ class VenueBroker(bt.BrokerBase):
         self.transmit_held()  # a loop that does not call it (a plain Cerebro) sends them here
         early, self._early = list(self._early), collections.deque()
         for update in early + self.gateway.updates.drain():
-            if isinstance(update, AccountReport):
-                self._recheck(update)
-            else:
+            if isinstance(update, OrderUpdate):
                 self._apply(update)
+            else:
+                self._recheck(self._by_symbol(update))
 
     def _market_in_flight(self) -> bool:
         return any(live.order.exectype in (None, bt.Order.Market) for live in self._live.values())
 
-    def _recheck(self, account: AccountReport) -> None:
-        """After a reconnect: the venue's position against the bot's (the shared comparison).
-        While a market order is on its way its fill may be in the account already: the account
-        is read again once that order is done."""
+    def _recheck(self, accounts: dict[str, AccountReport]) -> None:
+        """After a reconnect: the venue's position in each symbol against the bot's (the shared
+        comparison). While a market order is on its way its fill may be in the account already:
+        the account is read again once that order is done."""
         if self._market_in_flight():
-            log.info("after reconnecting to %s: a market order is on its way; the position is "
+            log.info("after reconnecting to %s: a market order is on its way; the positions are "
                      "compared once it is done", self.VENUE)
             self._recheck_due = True
             return
-        unreported = self._finished_unreported(account)
+        unreported = self._finished_unreported(accounts)
         if unreported and not self._rechecked:
             # the account was read after the venue filled one of the bot's orders and before
             # its report came: compare once that report is in, not now (a false alarm)
             log.info("after reconnecting to %s: %s finished there and its report is on its way; "
-                     "the position is compared once it is in", self.VENUE, ", ".join(unreported))
+                     "the positions are compared once it is in", self.VENUE,
+                     ", ".join(unreported))
             self._recheck_due = self._rechecked = True
             self._awaited = set(unreported)
             return
         self._rechecked = False
-        difference = after_reconnect(account, self.positions[self._data()].size, self.VENUE)
-        if difference is None:
+        differences = [(symbol, difference) for symbol, account in accounts.items()
+                       if (difference := after_reconnect(
+                           account, self.positions[self._data_for(symbol)].size,
+                           self.VENUE)) is not None]
+        if not differences:
             log.info("after reconnecting to %s: the account agrees with the bot", self.VENUE)
             return
-        log.warning("%s", difference)
-        self.venue.reconcile_result = difference
-        if self._publish is not None:
-            self._publish(StatusEvent(time=utcnow(), status={"reconcile": difference,
-                                                              "symbol": account.symbol},
-                                      change="reconcile", message=difference))
+        for symbol, difference in differences:
+            log.warning("%s", difference)
+            if self._publish is not None:
+                self._publish(StatusEvent(time=utcnow(), status={"reconcile": difference,
+                                                                  "symbol": symbol},
+                                          change="reconcile", message=difference))
+        self.venue.reconcile_result = "; ".join(d for _, d in differences)
 
-    def _finished_unreported(self, account: AccountReport) -> list[str]:
+    def _finished_unreported(self, accounts: dict[str, AccountReport]) -> list[str]:
         """The bot's orders the venue has taken that are no longer open there, though the bot
         has not heard how they ended."""
-        still_open = {o.client_id for o in account.open_orders}
+        still_open = {o.client_id for a in accounts.values() for o in a.open_orders}
         return sorted(cid for cid, live in self._live.items()
                       if live.venue_id and cid not in still_open and not live.canceling)
 

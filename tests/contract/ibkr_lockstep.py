@@ -7,6 +7,9 @@ that bar is played at TWS the way the contract's market works (a market order at
 limit or stop at its price, or at the open when the bar gaps through it), with IB's commission
 set to the contract's rate, and the broker waits (bounded) until TWS has told it everything,
 a cancel's answer included. What the broker does with TWS's messages is not touched.
+
+A basket trades ``BASKET``'s three stocks (one more added to the fake's contracts): each working
+order fills against the bar of its own contract's symbol, when that symbol has a new bar.
 """
 from __future__ import annotations
 
@@ -17,12 +20,15 @@ from typing import Any
 import backtrader as bt
 
 from trading.venues.ibkr.broker import IbkrBroker
-from fakes.tws import FakeTWS
+from fakes.tws import ContractSpec, FakeTWS
 from trading.core.settings import BrokerConfig, DataConfig
 from trading.runtime.io_thread import IOThread
 from trading.venues.registry import VenueRequest, venues
 
 SETTLE_SECONDS = 5.0
+BASKET = ("AAPL", "SPY", "MSFT")
+MSFT = ContractSpec(272093, "MSFT", primary_exchange="NASDAQ", trading_class="NMS",
+                    long_name="MICROSOFT CORP")
 ENDED = ("filled", "canceled", "rejected", "expired")
 IB_STATUS = {"Filled": ("filled",), "Cancelled": ("canceled", "rejected"),
              "ApiCancelled": ("canceled", "rejected"), "Inactive": ("rejected", "canceled")}
@@ -51,13 +57,21 @@ class LockstepIbkrBroker(IbkrBroker):
 
     params = (("tws", None), ("fee_rate", 0.0))
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._played: dict[int, int] = {}  # id(data) -> its bars played at TWS
+
     def next(self) -> None:
         tws: FakeTWS = self.p.tws
         self.transmit_held()  # the orders of the bar before reach TWS before this bar plays
         self._settle()
-        data = self._data()
-        if len(data):
-            bar = (data.open[0], data.high[0], data.low[0])
+        fresh = [d for d in self._datas() if len(d) and self._played.get(id(d)) != len(d)]
+        if fresh:
+            bars = {}  # conId -> the bar its symbol's data has just got
+            for data in fresh:
+                self._played[id(data)] = len(data)
+                contract = self.venue.contract_of(self._symbol_of(data))
+                bars[contract.conId] = (data.open[0], data.high[0], data.low[0])
             filled_groups: set[str] = set()
             for order in tws.orders():
                 if order.done or order.order_ref not in self._live:
@@ -66,6 +80,9 @@ class LockstepIbkrBroker(IbkrBroker):
                     continue
                 if order.oca_group and order.oca_group in filled_groups:
                     continue
+                bar = bars.get(order.spec.con_id)
+                if bar is None:
+                    continue  # its symbol has no new bar
                 price = fill_price(order, bar)
                 if price is None:
                     continue
@@ -107,27 +124,41 @@ class LockstepIbkrBroker(IbkrBroker):
                              f"{SETTLE_SECONDS:g}s")
 
 
-def build_ibkr(request: Any, *, cash: float, commission: float, restore: Any) -> bt.BrokerBase:
-    """A ``LockstepIbkrBroker`` on a fresh fake TWS holding ``cash``, on its own I/O thread."""
-    tws = FakeTWS(cash=cash).start()
-    request.addfinalizer(tws.stop)
+def build_ibkr(request: Any, *, cash: float, commission: float, restore: Any,
+               symbols: tuple[str, ...] = ("AAPL",), same_account: bool = False
+               ) -> bt.BrokerBase:
+    """A ``LockstepIbkrBroker`` trading ``symbols`` (``BASKET``'s) on a fresh fake TWS holding
+    ``cash`` (``same_account``: the TWS the test's broker before used, as it left it, once that
+    broker's connection is closed, as a restart finds it), on its own I/O thread."""
+    tws = getattr(request.node, "contract_tws", None) if same_account else None
+    if tws is not None:
+        request.node.contract_ibkr_close()  # the broker before is gone: its client id is free
+    else:
+        tws = FakeTWS(cash=cash).start()
+        tws.add_contract(MSFT)
+        request.addfinalizer(tws.stop)
+        request.node.contract_tws = tws
     tws.set_fill_policy(auto=False, per_share=0.0, minimum=0.0)
     io = IOThread(name="contract-ibkr-io")
     io.start()
-    data = DataConfig(data_source="ibkr", symbol="AAPL", interval="1h", lookback_bars=0,
-                      retry_interval=1, file_path=None, speed=0)
+    data = DataConfig(data_source="ibkr", symbol=symbols[0], interval="1h", lookback_bars=0,
+                      retry_interval=1, file_path=None, speed=0, symbols=symbols)
     config = BrokerConfig("ibkr", cash, commission, 0.0)
     declared = venues().for_broker("ibkr")
-    venue = declared.connect(VenueRequest(broker=config, data=data, settings=None, symbol="AAPL",
+    venue = declared.connect(VenueRequest(broker=config, data=data, settings=None,
+                                          symbol=symbols[0], symbols=symbols,
                                           env={"IBKR_PORT": str(tws.port)}))
     venue.bind(io.submit)
 
     def close() -> None:
+        if not io.running:
+            return
         try:
             io.submit(venue.close(), name="close venue").result(5)
         finally:
             io.stop(timeout=5)
     request.addfinalizer(close)
-    plain = declared.broker(venue, config, "AAPL")
+    request.node.contract_ibkr_close = close
+    plain = declared.broker(venue, config, symbols)
     assert isinstance(plain, IbkrBroker)  # what the registry builds is what is tested here
-    return LockstepIbkrBroker(venue=venue, tws=tws, fee_rate=commission)
+    return LockstepIbkrBroker(venue=venue, symbols=symbols, tws=tws, fee_rate=commission)

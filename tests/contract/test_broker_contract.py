@@ -4,6 +4,11 @@ Each broker kind is driven through a real Cerebro with a crafted bar feed and a 
 that places orders the way CustomStrategy does (market, stop, limit, stop-trail, OCO, cancel).
 A new broker joins with one line in ``KINDS``; a venue broker's ``build`` can ask the request for
 its loopback fake (``request.getfixturevalue(...)``).
+
+Every broker also trades a basket of three symbols from one cash (the second half): one data per
+symbol, named by it, with prices of their own; orders on each symbol fill on that symbol only,
+positions and protective orders are per symbol, and a broker that takes over (a restart) finds
+each symbol's position again.
 """
 from __future__ import annotations
 
@@ -17,11 +22,14 @@ import pandas as pd
 import pytest
 
 from brokers.factory import build_broker
+from contract.binance_lockstep import BASKET as BINANCE_BASKET
 from contract.binance_lockstep import build_binance
+from contract.ibkr_lockstep import BASKET as IBKR_BASKET
 from contract.ibkr_lockstep import build_ibkr
 from brokers.paper import BrokerSnapshot
 from trading.core.settings import BrokerConfig
 from trading.core.errors import ConfigError
+from trading.core.types import OpenTrade
 
 CASH = 10_000.0
 COMMISSION = 0.001
@@ -47,6 +55,10 @@ class BrokerKind:
     # the cash pays the commission (every simulated and venue broker here but a Binance account
     # that pays its fees in BNB: there the BNB balance pays them; the order's commission is the same)
     commission_from_cash: bool = True
+    # the symbols of its basket (as its venue spells them); empty: it trades one symbol only
+    basket: tuple[str, ...] = ("AAA", "BBB", "CCC")
+    # a venue broker takes over what a broker before it left by reconciling with the venue
+    reconciles: bool = False
 
     def cash_fees(self, commission: float) -> float:
         """What the cash pays of a ``commission``."""
@@ -55,7 +67,7 @@ class BrokerKind:
 
 def from_config(kind: str) -> Callable[..., bt.BrokerBase]:
     def build(request: pytest.FixtureRequest, *, cash: float, commission: float,
-              restore: BrokerSnapshot | None) -> bt.BrokerBase:
+              restore: BrokerSnapshot | None, **basket: object) -> bt.BrokerBase:
         config = BrokerConfig(type=kind, initial_balance=cash, commission=commission,
                               slippage_pct=0.0)
         return build_broker(config, restore=restore)
@@ -65,12 +77,14 @@ def from_config(kind: str) -> Callable[..., bt.BrokerBase]:
 KINDS = (
     BrokerKind("mock", from_config("mock"), restorable=False),
     BrokerKind("paper", from_config("paper"), restorable=True),
-    BrokerKind("ibkr", build_ibkr, restorable=False, trailing_stop=False),
+    BrokerKind("ibkr", build_ibkr, restorable=False, trailing_stop=False, basket=IBKR_BASKET,
+               reconciles=True),
     # Spot: limit and stop orders are the protective sells; Binance itself refuses a buy the
     # balance cannot pay (-2010 insufficient balance); fees paid in BNB (a buy's fee in the
     # base asset would shrink the position the contract counts)
     BrokerKind("binance", build_binance, restorable=False, trailing_stop=False,
-               pending_buys=False, over_cash_status="Rejected", commission_from_cash=False),
+               pending_buys=False, over_cash_status="Rejected", commission_from_cash=False,
+               basket=BINANCE_BASKET, reconciles=True),
 )
 RESTORABLE = tuple(k for k in KINDS if k.restorable)
 
@@ -408,3 +422,180 @@ def test_factory_warns_that_mock_ignores_a_saved_state(caplog):
     with caplog.at_level(logging.WARNING, logger="brokers.factory"):
         build_broker(BrokerConfig("mock", CASH, COMMISSION, 0.0), restore=BrokerSnapshot(5_000.0))
     assert "starting fresh" in caplog.text
+
+
+# -- a basket: three symbols, one cash ------------------------------------------------------------
+@dataclass(frozen=True)
+class BasketBook:
+    """The books after a step: the one cash and value, each symbol's position and close."""
+
+    cash: float
+    value: float
+    sizes: tuple[float, ...]
+    prices: tuple[float, ...]
+    closes: tuple[float, ...]
+
+
+@dataclass
+class BasketRun:
+    statuses: dict[str, list[str]] = field(default_factory=dict)
+    fills: dict[str, Fill] = field(default_factory=dict)
+    books: list[BasketBook] = field(default_factory=list)
+    broker: bt.BrokerBase | None = None
+
+    def last_status(self, label: str) -> str:
+        return self.statuses[label][-1]
+
+
+class BasketStrategy(ScriptedStrategy):
+    """``ScriptedStrategy`` over several datas: records every symbol's position each step."""
+
+    def next(self) -> None:
+        run: BasketRun = self.p.run
+        run.books.append(BasketBook(
+            cash=self.broker.getcash(), value=self.broker.getvalue(),
+            sizes=tuple(self.getposition(d).size for d in self.datas),
+            prices=tuple(self.getposition(d).price for d in self.datas),
+            closes=tuple(d.close[0] for d in self.datas)))
+        for action in self.p.script.get(len(self) - 1, ()):
+            action(self)
+
+
+def on(symbol: int, label: str, side: str, size: float, exectype: int | None = None,
+       price: float | None = None, oco: str | None = None) -> Action:
+    """An order on the basket's ``symbol``-th data (a market order without ``exectype``)."""
+    return lambda s: s.track(label, getattr(s, side)(
+        data=s.datas[symbol], size=size, exectype=exectype, price=price,
+        oco=s.orders.get(oco) if oco else None))
+
+
+def run_basket(broker: bt.BrokerBase, symbols: tuple[str, ...], rows: list[list[Row]],
+               script: dict[int, list[Action]]) -> BasketRun:
+    """``rows[i]``: the bars of ``symbols[i]``, every symbol a bar at each step."""
+    result = BasketRun(broker=broker)
+    cerebro = bt.Cerebro(stdstats=False)
+    for symbol, bars in zip(symbols, rows):
+        cerebro.adddata(bt.feeds.PandasData(dataname=frame(bars)), name=symbol)
+    cerebro.broker = broker
+    cerebro.addstrategy(BasketStrategy, script=script, run=result)
+    cerebro.run()
+    return result
+
+
+@pytest.fixture
+def basket_kind(kind: BrokerKind) -> BrokerKind:
+    if not kind.basket:
+        pytest.skip(f"broker '{kind.name}' trades one symbol per bot")
+    return kind
+
+
+@pytest.fixture
+def make_basket_broker(basket_kind: BrokerKind, request: pytest.FixtureRequest
+                       ) -> Callable[..., bt.BrokerBase]:
+    def make(cash: float = CASH, commission: float = COMMISSION,
+             restore: BrokerSnapshot | None = None, same_account: bool = False) -> bt.BrokerBase:
+        return basket_kind.build(request, cash=cash, commission=commission, restore=restore,
+                                 symbols=basket_kind.basket, same_account=same_account)
+    return make
+
+
+def test_basket_orders_fill_each_on_its_own_symbol_from_one_cash(make_basket_broker,
+                                                                basket_kind):
+    rows = [[flat(100), (101, 103, 100, 102), flat(102)],
+            [flat(50), (51, 52, 50, 51.5), flat(52)],
+            [flat(20), (21, 21, 20, 20.5), flat(21)]]
+    script = {0: [on(0, "a", "buy", 10), on(1, "b", "buy", 20), on(2, "c", "buy", 30)]}
+    result = run_basket(make_basket_broker(), basket_kind.basket, rows, script)
+    assert {label: (f.price, f.size) for label, f in result.fills.items()} == \
+        {"a": (101, 10), "b": (51, 20), "c": (21, 30)}
+    assert result.fills["c"].comm == pytest.approx(30 * 21 * COMMISSION)
+    after = result.books[1]
+    assert after.sizes == (10, 20, 30) and after.prices == (101, 51, 21)
+    spent = 1010 + 1020 + 630
+    assert after.cash == pytest.approx(CASH - spent - basket_kind.cash_fees(spent * COMMISSION))
+    assert after.value == pytest.approx(after.cash + 10 * 102 + 20 * 51.5 + 30 * 20.5)
+
+
+def test_basket_positions_move_only_with_their_own_symbols_orders(make_basket_broker,
+                                                                 basket_kind):
+    rows = [[flat(100), flat(100), flat(104), flat(106), flat(106)],
+            [flat(50), flat(50), flat(55), flat(45), flat(45)],
+            [flat(20), flat(20), flat(20), flat(20), flat(20)]]
+    script = {0: [on(0, "a", "buy", 10), on(1, "b", "buy", 20)],
+              1: [on(0, "a-part", "sell", 4)],
+              2: [on(1, "b-all", "sell", 20)]}
+    result = run_basket(make_basket_broker(), basket_kind.basket, rows, script)
+    assert [b.sizes for b in result.books] == [(0, 0, 0), (10, 20, 0), (6, 20, 0), (6, 0, 0),
+                                               (6, 0, 0)]
+    assert result.fills["a-part"].pnl == pytest.approx(4 * (104 - 100))
+    assert result.fills["b-all"].pnl == pytest.approx(20 * (45 - 50))
+    traded = 1000 + 1000 + 416 + 900
+    assert result.books[-1].cash == pytest.approx(CASH - 1000 - 1000 + 416 + 900
+                                                  - basket_kind.cash_fees(traded * COMMISSION))
+    for book in result.books:
+        assert book.value == pytest.approx(book.cash + sum(
+            size * close for size, close in zip(book.sizes, book.closes)))
+
+
+def test_basket_protective_orders_trade_on_their_own_symbols_bars(make_basket_broker,
+                                                                 basket_kind):
+    # the second symbol's bar reaches the first one's stop and take-profit levels: only each
+    # symbol's own bar may fill its protective orders
+    rows = [[flat(100), flat(100), (100, 101, 94, 95), flat(95)],
+            [flat(100), flat(100), (100, 111, 94, 108), flat(108)],
+            [flat(100), flat(100), (100, 101, 99, 100), flat(100)]]
+    script = {0: [on(0, "a", "buy", 10), on(1, "b", "buy", 10), on(2, "c", "buy", 10)],
+              1: [on(0, "a-sl", "sell", 10, bt.Order.Stop, 95.0),
+                  on(0, "a-tp", "sell", 10, bt.Order.Limit, 120.0, oco="a-sl"),
+                  on(1, "b-sl", "sell", 10, bt.Order.Stop, 90.0),
+                  on(1, "b-tp", "sell", 10, bt.Order.Limit, 110.0, oco="b-sl"),
+                  on(2, "c-sl", "sell", 10, bt.Order.Stop, 96.0),
+                  on(2, "c-tp", "sell", 10, bt.Order.Limit, 104.0, oco="c-sl")]}
+    result = run_basket(make_basket_broker(), basket_kind.basket, rows, script)
+    assert result.fills["a-sl"].price == pytest.approx(95.0)
+    assert result.fills["b-tp"].price == pytest.approx(110.0)
+    assert (result.last_status("a-tp"), result.last_status("b-sl")) == ("Canceled", "Canceled")
+    assert "c-sl" not in result.fills and "c-tp" not in result.fills
+    assert result.books[-1].sizes == (0, 0, 10)
+
+
+def test_a_basket_buy_the_cash_left_cannot_pay_is_refused(make_basket_broker, basket_kind):
+    rows = [[flat(100), flat(100), flat(100)], [flat(50), flat(50), flat(50)],
+            [flat(20), flat(20), flat(20)]]
+    # 8,000 of the 10,000 go to the first symbol; 3,000 of the second cannot be paid for
+    script = {0: [on(0, "a", "buy", 80)], 1: [on(1, "b", "buy", 60)]}
+    result = run_basket(make_basket_broker(), basket_kind.basket, rows, script)
+    assert result.fills["a"].size == 80
+    assert result.last_status("b") == basket_kind.over_cash_status
+    assert result.books[-1].sizes == (80, 0, 0)
+
+
+def test_a_broker_taking_over_finds_each_symbols_position(make_basket_broker, basket_kind):
+    if not (basket_kind.restorable or basket_kind.reconciles):
+        pytest.skip(f"broker '{basket_kind.name}' keeps nothing: a restart starts fresh")
+    symbols = basket_kind.basket
+    first = run_basket(make_basket_broker(), symbols,
+                       [[flat(100)] * 3, [flat(50)] * 3, [flat(20), flat(21), flat(21)]],
+                       {0: [on(0, "a", "buy", 10), on(2, "c", "buy", 30)]})
+    left = first.books[-1]
+    assert left.sizes == (10, 0, 30)
+    held = {symbols[0]: (10.0, 100.0), symbols[2]: (30.0, 21.0)}
+    if basket_kind.restorable:
+        second = make_basket_broker(restore=BrokerSnapshot(cash=left.cash, by_symbol=tuple(
+            (s, size, price) for s, (size, price) in held.items())))
+    else:  # a venue broker reconciles the saved positions with the account, symbol by symbol
+        second = make_basket_broker(same_account=True)
+        trades = {s: OpenTrade(symbol=s, size=size, entry_price=price, entry_ts=T0.timestamp())
+                  for s, (size, price) in held.items()}
+        found = second.reconcile(positions=trades, pending=(), order_prefix="contract",
+                                 holdings=held)
+        assert found.positions == trades and found.summary == \
+            "the account agrees with the database"
+    result = run_basket(second, symbols, [[flat(100)] * 2, [flat(50)] * 2,
+                                          [flat(21), (22, 22, 22, 22)]],
+                        {0: [on(2, "c-close", "sell", 30)]})
+    start = result.books[0]
+    assert start.sizes == (10, 0, 30) and start.prices == (100, 0, 21)
+    assert start.cash == pytest.approx(left.cash)
+    assert result.fills["c-close"].pnl == pytest.approx(30 * (22 - 21))
+    assert result.books[-1].sizes == (10, 0, 0)

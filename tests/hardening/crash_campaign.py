@@ -316,7 +316,7 @@ def _campaign(ws: Any, venue: Any, killer: Killer | None, figures: Figures | Non
 def _count_lost(figures: Figures, ws: Any, venue: str, held: float, step: float) -> None:
     """A position is lost when the venue holds more than the bot's database says it holds
     (its holding: the open position and any dust below a lot its exits could not sell)."""
-    holding = ws.query("SELECT COALESCE(SUM(size), 0) FROM holdings")[0][0] or 0.0
+    holding = sum(size for (size,) in ws.query("SELECT size FROM holdings"))
     if held - holding >= step * 0.999:
         figures.lost += 1
         figures.notes.append(f"{venue} holds {held:.8g}, the database {holding:.8g}")

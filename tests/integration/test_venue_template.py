@@ -8,9 +8,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import backtrader as bt
 import pytest
 
-from bot_workspace import BotWorkspace
+from bot_workspace import SAMPLE, BotWorkspace
+from contract.test_broker_contract import flat, frame
+from trading.core.settings import BrokerConfig, DataConfig
+from trading.runtime.io_thread import IOThread
+from trading.venues.registry import VenueRequest
 from trading.config.loading import load_config
 from trading.config.schema import export_schema
 from trading.config.validator import validate_document
@@ -77,3 +82,46 @@ def test_a_bot_trades_on_an_installed_venue_end_to_end(plugin, tmp_path, monkeyp
     assert [o for o in orders if not (o[1] == "filled" and o[2])] == []
     assert bot.get_status()["venue"]["venue"] == "template"
     assert bot.get_status()["venue"]["last_reconcile"] == "the account agrees with the database"
+
+
+class BuyEach(bt.Strategy):
+    """Buys ``sizes[i]`` of the i-th data on the first bar."""
+
+    params = (("sizes", ()),)
+
+    def next(self) -> None:
+        if len(self) == 1:
+            for data, size in zip(self.datas, self.p.sizes):
+                self.buy(data=data, size=size)
+
+
+def test_the_templates_broker_trades_a_basket_from_one_cash(plugin, tmp_path):
+    """A copied venue's broker gets the basket and trades each symbol at its own price; its
+    bars (one file, one symbol) are for its source to serve per symbol."""
+    from brokers.venue_broker import VenueBroker
+
+    symbols = ("AAA", "BBB")
+    data = DataConfig(data_source="template", symbol="AAA", interval="5m", lookback_bars=5,
+                      retry_interval=1, file_path=SAMPLE, speed=0, symbols=symbols)
+    connection = plugin.connect(VenueRequest(broker=None, data=data, settings=None,
+                                             symbol="AAA", symbols=symbols, env={}))
+    io = IOThread(name="template-basket-io")
+    io.start()
+    connection.bind(io.submit)
+    try:
+        io.submit(connection.start(), name="start").result(30)
+        connection.prices.update(AAA=100.0, BBB=50.0)
+        broker = plugin.broker(connection, BrokerConfig("template_paper", 0.0, 0.0, 0.0),
+                               symbols)
+        assert isinstance(broker, VenueBroker)
+        cerebro = bt.Cerebro(stdstats=False)
+        for symbol in symbols:
+            cerebro.adddata(bt.feeds.PandasData(dataname=frame([flat(1.0)] * 3)), name=symbol)
+        cerebro.broker = broker
+        cerebro.addstrategy(BuyEach, sizes=(2, 4))
+        cerebro.run()
+    finally:
+        io.stop(timeout=5)
+    assert {d._name: broker.getposition(d).size for d in cerebro.datas} == {"AAA": 2, "BBB": 4}
+    assert connection.positions == {"AAA": 2, "BBB": 4}
+    assert connection.cash == broker.getcash() == 10_000.0 - 2 * 100 - 4 * 50

@@ -206,21 +206,35 @@ def test_file_for_replaces_symbol_and_keeps_a_plain_path():
 
 # --- what a basket runs on, in this version -------------------------------------------------------
 
-BASKET_VENUES = ("a basket (5 symbols) runs on data_source 'file' with broker 'mock' or 'paper' "
-                 "in this version, got {got}; baskets on a venue's data or orders come next "
-                 "(until then, one bot per symbol)")
+BASKET_DATA = ("a basket (5 symbols) runs on data_source 'file' in this version, got {got}; "
+               "baskets on a venue's data come next (until then, one bot per symbol)")
+BASKET_BROKERS = ("a basket (5 symbols) trades with broker {brokers} in this version, got {got}, "
+                  "whose venue trades one symbol per bot (until then, one bot per symbol)")
 
 
 @pytest.mark.parametrize("source", sorted(venues().data_sources))
 def test_a_basket_on_a_venues_data_is_refused_for_now(doc, source):
     doc["data"]["data_source"] = source
-    assert f"0007.json: data.data_source: {BASKET_VENUES.format(got=repr(source))}" in errors(doc)
+    assert f"0007.json: data.data_source: {BASKET_DATA.format(got=repr(source))}" in errors(doc)
 
 
 @pytest.mark.parametrize("broker", sorted(venues().broker_types))
-def test_a_basket_with_a_venues_broker_is_refused_for_now(doc, broker):
+def test_a_basket_takes_every_shipped_venues_broker(doc, broker):
     doc["broker"]["type"] = broker
-    assert f"0007.json: broker.type: {BASKET_VENUES.format(got=repr(broker))}" in errors(doc)
+    assert [e for e in errors(doc) if e.startswith("0007.json: broker.type:")] == []
+
+
+def test_a_venue_whose_broker_trades_one_symbol_is_refused_for_a_basket(doc, monkeypatch):
+    from trading.config import basket
+    from trading.venues.registry import Venue, VenueRegistry
+
+    single = Venue(name="single", title="One-symbol venue", connect=lambda request: None,
+                   broker_types={"single_paper": "orders at a venue of one symbol per bot"})
+    monkeypatch.setattr(basket, "venues", lambda: VenueRegistry([*venues(), single]))
+    doc["broker"]["type"] = "single_paper"
+    problems = dict(basket.basket_venue_problems(doc))
+    assert problems[("broker", "type")] == BASKET_BROKERS.format(
+        brokers="'mock', 'paper', 'binance_paper', 'binance' or 'ibkr'", got="'single_paper'")
 
 
 def test_a_basket_takes_either_simulated_broker(doc):
@@ -280,7 +294,8 @@ def test_the_schema_says_what_the_basket_keys_mean():
     assert "one position per symbol" in trading["max_positions"]["description"]
     assert "each new position" in trading["position_size"]["description"]
     assert "sum of the open positions' value over equity" in trading["max_exposure"]["description"]
-    assert "data_source 'file' with broker 'mock' or 'paper'" in trading["symbols"]["description"]
+    assert "data_source 'file' with broker 'mock', 'paper', " in \
+        trading["symbols"]["description"]
     align = data["align_seconds"]["description"]
     assert "the file source marks each step complete" in align and "logged and dropped" in align
     for venue in venues():  # each venue's own wait, from its declaration

@@ -121,7 +121,7 @@ def test_fills_carry_ibs_fees_and_partial_fills_come_as_they_happen(io, tws):
     tws.set_fill_policy(parts=2, per_share=0.01, minimum=0.0)
     venue = venue_on(io, tws.port)
     gateway = OrderGateway(venue)
-    account = run(io, gateway.start())
+    account = run(io, gateway.start())["AAPL"]
     assert account.cash == pytest.approx(tws.cash())
     run(io, gateway.place(OrderIntent("t-buy", "BUY", "MKT", 10)))
     seen = updates_of(gateway, "t-buy", "filled")
@@ -153,7 +153,7 @@ def test_after_a_restart_an_order_is_found_by_its_order_ref_and_not_placed_again
     run(io, first.close())
     again = venue_on(io, tws.port)  # a new process: nothing remembered but what IB says
     gateway = OrderGateway(again)
-    account = run(io, gateway.start())
+    account = run(io, gateway.start())["AAPL"]
     assert [o.client_id for o in account.open_orders] == ["t-stop"]
     run(io, gateway.place(OrderIntent("t-stop", "SELL", "STP", 5, price=90.0)))
     assert updates_of(gateway, "t-stop", "accepted")

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from brokers.reconcile import after_reconnect, reconcile_account
-from trading.core.client_ids import (client_id, is_ours, order_prefix, parse, protective_ids)
+from brokers.reconcile import after_reconnect, reconcile_account, reconcile_symbols
+from trading.core.client_ids import (client_id, is_ours, order_prefix, parse, protective_ids,
+                                     symbol_tag)
 from trading.core.reports import AccountReport, OrderReport
 from trading.core.types import OpenTrade, PendingOrder
 from trading.venues.binance.orders import order_report
@@ -134,3 +135,72 @@ def test_after_a_reconnect_the_same_comparison_tells_a_difference_and_nothing_el
     assert after_reconnect(stock(12), 10.0, "TWS / IB Gateway") == (
         "after reconnecting, TWS / IB Gateway holds 12 AAPL but the bot holds 10: an order "
         "outside the bot, or a fill the venue never reported; check the account")
+
+
+# -- a basket: each symbol on its own, one cash ---------------------------------------------------
+def pair(symbol: str, held: float, price: float,
+         open_orders: tuple[OrderReport, ...] = ()) -> AccountReport:
+    """One symbol of a BTC-quoted basket as Binance's gateway reports it (one cash for all)."""
+    return AccountReport(symbol=symbol, position=held, price=price, cash=0.5, currency="BTC",
+                         open_orders=open_orders, step=0.01, relative_tolerance=0.002,
+                         dust=0.01)
+
+
+def trade_in(symbol: str, size: float, price: float) -> OpenTrade:
+    return OpenTrade(symbol=symbol, size=size, entry_price=price, entry_ts=1515595800.0)
+
+
+def test_a_basket_is_reconciled_symbol_by_symbol_with_each_symbols_order_ids():
+    tag = symbol_tag("XLMBTC")
+    stop = client_id("7", 1515595800.0, "sl", tag)  # XLM's stop-loss, filled while away
+    entry = client_id("7", 1515596100.0, "entry", symbol_tag("TRXBTC"))  # TRX's entry, filled
+    found = {stop: OrderReport(stop, "SELL", "STOP_LOSS_LIMIT", 100, 100, "filled"),
+             entry: OrderReport(entry, "BUY", "MARKET", 300, 300, "filled")}
+    accounts = {"ETCBTC": pair("ETCBTC", 2.0, 0.0025),
+                "XLMBTC": pair("XLMBTC", 0.0, 0.00004),
+                "TRXBTC": pair("TRXBTC", 300.0, 0.0001)}
+    positions = {"ETCBTC": trade_in("ETCBTC", 2.0, 0.0024),
+                 "XLMBTC": trade_in("XLMBTC", 100.0, 0.000041)}
+    pending = (PendingOrder("entry", 300, entry, symbol="TRXBTC"),)
+    holdings = {"ETCBTC": (2.0, 0.0024), "XLMBTC": (100.0, 0.000041)}
+    result = reconcile_symbols(accounts, positions, pending, found.get, "7", "Binance",
+                               holdings=holdings)
+    assert result.positions == {"ETCBTC": positions["ETCBTC"], "XLMBTC": positions["XLMBTC"]}
+    # XLM's stop filled while the bot was away: its fill is adopted after warm-up, from 100;
+    # TRX's entry filled: its position comes with its fill, from 0
+    assert result.holdings == {"ETCBTC": (2.0, 0.0024), "XLMBTC": (100.0, 0.000041)}
+    assert result.pending_orders == pending and not result.events
+    assert result.summary == "the account agrees with the database"
+    assert set(protective_ids("7", 1515595800.0, tag)) <= set(result.at_venue)
+    assert set(protective_ids("7", 1515595800.0, symbol_tag("ETCBTC"))) <= set(result.at_venue)
+    assert entry in result.at_venue
+
+
+def test_a_basket_reports_each_symbols_difference_under_its_symbol():
+    accounts = {"ETCBTC": pair("ETCBTC", 2.0, 0.0025), "XLMBTC": pair("XLMBTC", 250.0, 0.00004)}
+    result = reconcile_symbols(accounts, {"ETCBTC": trade_in("ETCBTC", 2.0, 0.0024)}, (),
+                               nothing, "7", "Binance", holdings={"ETCBTC": (2.0, 0.0024)})
+    assert result.positions == {"ETCBTC": trade_in("ETCBTC", 2.0, 0.0024)}
+    assert [e.status["symbol"] for e in result.events] == ["XLMBTC"]
+    assert reported(result) == ["Binance holds 250 XLMBTC, 250 more than this bot's orders "
+                                "explain: not the bot's, left alone (the bot's position stays "
+                                "none)"]
+    assert result.summary.startswith("XLMBTC: 1 difference(s) resolved: Binance holds 250")
+
+
+def test_a_pending_order_of_a_symbol_the_basket_dropped_is_kept_for_the_start_to_refuse():
+    dropped = PendingOrder("entry", 5, client_id("7", 1515595800.0, "entry",
+                                                 symbol_tag("ZECBTC")), symbol="ZECBTC")
+    result = reconcile_symbols({"ETCBTC": pair("ETCBTC", 0.0, 0.0025),
+                                "XLMBTC": pair("XLMBTC", 0.0, 0.00004)}, {}, (dropped,),
+                               nothing, "7", "Binance")
+    assert result.pending_orders == (dropped,) and dropped.client_order_id not in result.at_venue
+
+
+def test_one_symbols_pending_order_saved_without_a_symbol_is_its_first():
+    old = PendingOrder("entry", 1.05, client_id("7", 1515595800.0, "entry"))
+    filled = OrderReport(old.client_order_id, "BUY", "MARKET", 1.05, 1.05, "filled")
+    result = reconcile_symbols({"ETHBTC": spot(1.05)}, {}, (old,),
+                               {old.client_order_id: filled}.get, "7", "Binance")
+    assert result.pending_orders == (old,) and not result.events  # found, its fill explained
+    assert result.holdings == {}  # the position comes with the fill, adopted after warm-up

@@ -3,8 +3,9 @@
 A config names one symbol (``trading.symbol``) or a basket (``trading.symbols``, in the order
 that breaks ties between entries on one bar). The data keys must agree with it, a basket reads
 one data file per symbol (``{symbol}`` in ``data.file_path``) and, in this version, runs only on
-the file source with a simulated broker. Each check yields (JSON path, message) pairs for the
-validator; each reads the raw document and skips what pass 1 (the schema) reports.
+the file source, with a simulated broker or a venue's broker that trades baskets
+(``Venue.basket_orders``). Each check yields (JSON path, message) pairs for the validator; each
+reads the raw document and skips what pass 1 (the schema) reports.
 """
 from __future__ import annotations
 
@@ -15,12 +16,25 @@ from trading.config.files import Problem
 from trading.config.files import section as _section
 from trading.core.settings import FILE_SOURCE, SIMULATED_BROKERS, SYMBOL_PLACEHOLDER
 from trading.core.text import excerpt
+from trading.venues.registry import venues
 
 EXAMPLE_PATH = f"data/{SYMBOL_PLACEHOLDER}-5m.csv"
 _BRACED = re.compile(r"\{[^{}]*\}")
-# a basket's data and orders, in this version (see basket_venue_problems)
+# a basket's data, in this version (see basket_venue_problems)
 BASKET_SOURCES = (FILE_SOURCE,)
-BASKET_BROKERS = tuple(SIMULATED_BROKERS)
+
+
+def basket_brokers() -> tuple[str, ...]:
+    """The broker types that trade a basket: the simulated ones, and those of each venue whose
+    broker trades one (``Venue.basket_orders``)."""
+    return tuple(SIMULATED_BROKERS) + tuple(
+        name for venue in venues() if venue.basket_orders for name in venue.broker_types)
+
+
+def listed(names: tuple[str, ...]) -> str:
+    """``'a', 'b' or 'c'``."""
+    quoted = [repr(n) for n in names]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
 
 
 def _names(value: Any) -> list[str] | None:
@@ -103,22 +117,25 @@ def file_path_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
 
 
 def basket_venue_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
-    """A basket on anything but the file source and a simulated broker, refused for now.
+    """A basket on a venue's data, or with a broker that trades one symbol, refused for now.
 
-    One check, to remove when the venue layers take baskets (issue 17)."""
+    One check, to remove when every venue layer takes baskets (issue 17)."""
     symbols, _ = _given(_section(doc, "trading"))
     if symbols is None or len(symbols) < 2:
         return
     source = _section(doc, "data").get("data_source")
     broker = _section(doc, "broker").get("type")
-    for path, value, allowed in ((("data", "data_source"), source, BASKET_SOURCES),
-                                 (("broker", "type"), broker, BASKET_BROKERS)):
-        if isinstance(value, str) and value not in allowed:
-            yield path, (
-                f"a basket ({len(symbols)} symbols) runs on data_source "
-                f"{' or '.join(map(repr, BASKET_SOURCES))} with broker "
-                f"{' or '.join(map(repr, BASKET_BROKERS))} in this version, got {excerpt(value)}; "
-                "baskets on a venue's data or orders come next (until then, one bot per symbol)")
+    if isinstance(source, str) and source not in BASKET_SOURCES:
+        yield ("data", "data_source"), (
+            f"a basket ({len(symbols)} symbols) runs on data_source {listed(BASKET_SOURCES)} in "
+            f"this version, got {excerpt(source)}; baskets on a venue's data come next (until "
+            "then, one bot per symbol)")
+    brokers = basket_brokers()
+    if isinstance(broker, str) and broker not in brokers:
+        yield ("broker", "type"), (
+            f"a basket ({len(symbols)} symbols) trades with broker {listed(brokers)} in this "
+            f"version, got {excerpt(broker)}, whose venue trades one symbol per bot (until "
+            "then, one bot per symbol)")
 
 
 def basket_warnings(doc: Mapping[str, Any]) -> Iterator[Problem]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Sequence
 
 MAX_PREFIX = 16  # <prefix>-<10-digit time>-<purpose> then fits the venues' 36 characters
 ENTRY, EXIT = "entry", "exit"
@@ -91,3 +92,15 @@ def is_ours(text: str, prefix: str) -> bool:
     """Whether ``text`` is an order id this bot (``prefix``) made: one rule for every venue."""
     parsed = parse(text)
     return parsed is not None and parsed.prefix == prefix
+
+
+def symbol_of(text: str, symbols: Sequence[str]) -> str | None:
+    """Which of a bot's ``symbols`` the order id ``text`` belongs to: in a basket the symbol
+    whose tag it carries (an id without a tag, made before the bot traded a basket or not the
+    bot's: the first symbol), in a one-symbol bot its symbol; None for a tag of none of them."""
+    if len(symbols) < 2:
+        return symbols[0] if symbols else None
+    parsed = parse(text)
+    if parsed is None or not parsed.tag:
+        return symbols[0]
+    return next((s for s in symbols if symbol_tag(s) == parsed.tag), None)

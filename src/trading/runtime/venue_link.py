@@ -89,7 +89,8 @@ class VenueLink:
             settings = cfg.venue_settings.get(self.venue.section) if self.venue.section else None
             self.connection = self.venue.connect(VenueRequest(
                 broker=cfg.broker if broker_venue is not None else None, data=cfg.data,
-                settings=settings, symbol=cfg.trading.symbol, env=os.environ))
+                settings=settings, symbol=cfg.trading.symbol, symbols=cfg.trading.symbols,
+                env=os.environ))
             self.connection.bind(self.io.submit)
         self._serves_data = data_venue is not None
         if data_venue is not None:
@@ -97,7 +98,7 @@ class VenueLink:
         else:
             source = build_source(cfg.data, resume_after_ts=None)
         if broker_venue is not None:
-            self.broker = broker_venue.broker(self.connection, cfg.broker, cfg.trading.symbol)
+            self.broker = broker_venue.broker(self.connection, cfg.broker, cfg.trading.symbols)
             events_to = getattr(self.broker, "events_to", None)
             if events_to is not None:
                 events_to(self.publish)
@@ -143,21 +144,31 @@ class VenueLink:
         check_live_money(self.config, self.live, connection)
 
     def reconcile(self, snapshot: BotSnapshot) -> BotSnapshot:
-        """Compare the saved state with the venue's (the venue wins); returns what to restore.
+        """Compare the saved state of each symbol the bot trades with the venue's (the venue
+        wins); returns what to restore: the positions, holdings and pending orders as
+        reconciled. A saved position in a symbol the config no longer trades is left as it is
+        (the start refuses it: ``check_symbols``).
 
         Raises VenueError only when the venue cannot be reached after retries: then the bot
         cannot tell, and refuses to start."""
         reconcile = getattr(self.broker, "reconcile", None)
         if reconcile is None:
             return snapshot
-        result = reconcile(position=snapshot.position, pending=snapshot.pending_orders,
+        symbols = self.config.trading.symbols
+        traded = {s: p for s, p in snapshot.positions.items() if s in symbols}
+        result = reconcile(positions=traded, pending=snapshot.pending_orders,
                            order_prefix=order_prefix(self.config.bot_id),
-                           holding=snapshot.holding)
+                           holdings=snapshot.holdings)
         for event in result.events:
             self.publish(event)
-        positions = {result.position.symbol: result.position} if result.position else {}
-        return dataclasses.replace(snapshot, positions=positions,
-                                   pending_orders=result.pending_orders)
+        dropped = {s: p for s, p in snapshot.positions.items() if s not in symbols}
+        holdings = {s: h for s, h in (snapshot.holdings or {}).items() if s not in symbols}
+        holdings.update(result.holdings)
+        return dataclasses.replace(
+            snapshot, positions=dict(sorted({**result.positions, **dropped}.items())),
+            pending_orders=result.pending_orders,
+            holdings=dict(sorted(holdings.items())) if holdings or snapshot.holdings is not None
+            else None)
 
     def close(self) -> None:
         """Close the venue connection on the I/O thread (before the thread stops)."""

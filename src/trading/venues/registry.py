@@ -37,13 +37,23 @@ class VenueRequest:
 
     ``broker`` is the broker section when the bot trades at this venue, None when the venue
     only serves its data (a simulated broker); ``settings`` is the venue's own typed section
-    (None when it has none); ``env`` the environment (keys, URLs; environment wins)."""
+    (None when it has none); ``env`` the environment (keys, URLs; environment wins);
+    ``symbol`` the first symbol the bot trades, ``symbols`` all of them (a basket's, in its
+    order; a one-symbol bot's ``(symbol,)``, also when left out)."""
 
     broker: BrokerConfig | None
     data: DataConfig
     settings: Any
     symbol: str
     env: Mapping[str, str]
+    symbols: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.symbols:
+            object.__setattr__(self, "symbols", (self.symbol,))
+        elif self.symbols[0] != self.symbol:
+            raise ValueError(f"symbol {self.symbol!r} must be the first of symbols "
+                             f"{self.symbols}")
 
 
 def _never(broker_type: str, connection: Any) -> bool | None:
@@ -67,13 +77,17 @@ class Venue:
     - ``intervals``: the bar intervals its data source serves (None: every interval).
     - ``trailing_stop_order``: its broker places the risk rules' trailing stop as an order
       (without it, a config with ``risk_management.trailing_stop`` on is refused).
+    - ``basket_orders``: its broker trades a basket (several symbols from one account: a
+      position, protective orders and reconciliation per symbol); without it a basket config
+      with its broker is refused.
     - ``align_seconds``: how long a basket's time step waits, after the first of its bars for
       that time arrived from this venue, for the other symbols' (``data.align_seconds`` wins).
     - ``secrets(broker_type)``: environment variables that broker type needs.
     - ``problems(doc)`` / ``warnings(doc, env)``: its own checks of a whole config, as
       (JSON path, message) pairs, run only when the config uses the venue.
     - ``connect(request)``: the bot's one connection to it, shared by its source and broker;
-      ``bar_source(connection, data, settings)`` and ``broker(connection, broker, symbol)``.
+      ``bar_source(connection, data, settings)`` and ``broker(connection, broker, symbols)``
+      (``symbols``: every symbol the bot trades, a basket's in its order, from one cash).
     """
 
     name: str
@@ -88,13 +102,14 @@ class Venue:
     settings: Callable[[Mapping[str, Any]], Any] | None = None
     intervals: tuple[str, ...] | None = None
     trailing_stop_order: bool = False
+    basket_orders: bool = False
     align_seconds: float = 5.0
     secrets: Callable[[str], tuple[str, ...]] = lambda broker_type: ()
     problems: Callable[[Mapping[str, Any]], Iterable[Problem]] = lambda doc: ()
     warnings: Callable[[Mapping[str, Any], Mapping[str, str]], Iterable[Problem]] = \
         lambda doc, env: ()
     bar_source: Callable[[Any, DataConfig, Any], Any] | None = None
-    broker: Callable[[Any, BrokerConfig, str], Any] | None = None
+    broker: Callable[[Any, BrokerConfig, tuple[str, ...]], Any] | None = None
 
     def names(self) -> tuple[str, ...]:
         """Every name this venue answers to (its own, its data sources, its broker types)."""

@@ -16,6 +16,10 @@ a Binance account with "use BNB to pay for fees" on does: every fee, buy or sell
 the quote asset divided by ``bnb_price`` (BNB's price in the quote asset), to 8 decimals, taken from
 the BNB balance (without Binance's BNB discount: the rate is ``fee_rate`` either way); a trade the
 BNB balance cannot pay for is charged in the asset received, as on Binance.
+
+One account may trade several symbols (a basket, ``Listing``s beside the first symbol): one set
+of balances, each order on its symbol with that symbol's assets and filters, each bar matched
+against its own symbol's orders.
 """
 from __future__ import annotations
 
@@ -56,6 +60,16 @@ class Filters:
         ]
 
 
+@dataclass(frozen=True)
+class Listing:
+    """A symbol the account trades besides its first: its assets and its filters."""
+
+    symbol: str
+    base: str
+    quote: str
+    filters: Filters = Filters()
+
+
 def dec(value: Any, name: str) -> Decimal:
     try:
         return Decimal(str(value))
@@ -83,13 +97,15 @@ class FakeOrder:
     unit_cost: Decimal = D0  # quote locked per unit (buys)
     owed: list[tuple[Decimal, Decimal]] = field(default_factory=list)  # split fills to come
     partner: "FakeOrder | None" = None
+    symbol: str = ""
 
     @property
     def open(self) -> bool:
         return self.status in ("NEW", "PARTIALLY_FILLED")
 
-    def to_json(self, symbol: str) -> dict[str, Any]:
-        return {"symbol": symbol, "orderId": self.order_id, "orderListId": self.list_id,
+    def to_json(self, symbol: str | None = None) -> dict[str, Any]:
+        return {"symbol": symbol or self.symbol, "orderId": self.order_id,
+                "orderListId": self.list_id,
                 "clientOrderId": self.client_id, "price": str(self.price or "0.00000000"),
                 "origQty": str(self.qty), "executedQty": str(self.executed),
                 "cummulativeQuoteQty": str(self.quote), "status": self.status,
@@ -102,15 +118,18 @@ class FakeOrder:
 
 
 class FakeAccount:
-    """One account trading one symbol."""
+    """One account trading one symbol, or a basket (``more``: the other symbols' listings)."""
 
     def __init__(self, symbol: str, base: str, quote: str, balances: dict[str, float],
                  filters: Filters, fee_rate: float = 0.001, split_fills: int = 1,
-                 bnb_price: float | None = None) -> None:
+                 bnb_price: float | None = None, more: tuple[Listing, ...] = ()) -> None:
         self.symbol, self.base, self.quote = symbol, base, quote
         self.free = {a: Decimal(str(v)) for a, v in balances.items()}
         self.locked: dict[str, Decimal] = {}
         self.filters = filters
+        self.listings = {symbol: Listing(symbol, base, quote, filters),
+                         **{listing.symbol: listing for listing in more}}
+        self.more = tuple(more)
         self.fee_rate = Decimal(str(fee_rate))
         self.bnb_price = Decimal(str(bnb_price)) if bnb_price is not None else None
         self.split_fills = split_fills
@@ -131,20 +150,31 @@ class FakeAccount:
                 for a in assets]
 
     # -- lookups -----------------------------------------------------------------------------
-    def find(self, order_id: Any = None, client_id: str | None = None) -> FakeOrder:
+    def listing(self, symbol: str | None) -> Listing:
+        """The listing of ``symbol`` (ApiError -1121 for one the account does not trade)."""
+        found = self.listings.get(symbol or "")
+        if found is None:
+            raise ApiError(-1121, "Invalid symbol.")
+        return found
+
+    def find(self, order_id: Any = None, client_id: str | None = None,
+             symbol: str | None = None) -> FakeOrder:
+        """An order by id or client id (on ``symbol`` when given)."""
         for order in reversed(list(self.orders.values())):
+            if symbol is not None and order.symbol != symbol:
+                continue
             if (order_id is not None and order.order_id == int(order_id)) or \
                     (client_id is not None and order.client_id == client_id):
                 return order
         raise ApiError(-2013, "Order does not exist.")
 
-    def open_orders(self) -> list[FakeOrder]:
-        return [o for o in self.orders.values() if o.open]
+    def open_orders(self, symbol: str | None = None) -> list[FakeOrder]:
+        """Every open order, or ``symbol``'s."""
+        return [o for o in self.orders.values() if o.open and symbol in (None, o.symbol)]
 
     # -- placing -----------------------------------------------------------------------------
     def _check(self, side: str, qty: Decimal, price: Decimal | None, stop: Decimal | None,
-               market_price: float) -> None:
-        f = self.filters
+               market_price: float, f: Filters) -> None:
         if qty < f.min_qty or qty > f.max_qty or (qty - f.min_qty) % f.step:
             raise ApiError(-1013, "Filter failure: LOT_SIZE")
         for value in (price, stop):
@@ -156,42 +186,43 @@ class FakeAccount:
             raise ApiError(-1102, "Mandatory parameter 'side' was not sent, was empty/null, or malformed.")
 
     def _reserve(self, order: FakeOrder, market_price: float) -> None:
+        listing = self.listings[order.symbol]
         if order.side == "BUY":
             unit = order.price if order.price is not None else Decimal(str(market_price))
             cost = order.qty * unit
-            if self.free.get(self.quote, D0) < cost:
+            if self.free.get(listing.quote, D0) < cost:
                 raise ApiError(-2010, "Account has insufficient balance for requested action.")
-            self._move(self.quote, -cost, cost)
+            self._move(listing.quote, -cost, cost)
             order.reserved, order.unit_cost = cost, unit
         else:
-            if self.free.get(self.base, D0) < order.qty:
+            if self.free.get(listing.base, D0) < order.qty:
                 raise ApiError(-2010, "Account has insufficient balance for requested action.")
-            self._move(self.base, -order.qty, order.qty)
+            self._move(listing.base, -order.qty, order.qty)
             order.reserved = order.qty
 
-    def _new(self, client_id: str, side: str, kind: str, qty: Decimal, price: Decimal | None,
-             stop: Decimal | None, now: int, list_id: int = -1) -> FakeOrder:
-        if any(o.client_id == client_id for o in self.open_orders()):
+    def _new(self, symbol: str, client_id: str, side: str, kind: str, qty: Decimal,
+             price: Decimal | None, stop: Decimal | None, now: int,
+             list_id: int = -1) -> FakeOrder:
+        if any(o.client_id == client_id for o in self.open_orders(symbol)):
             raise ApiError(-2010, "Duplicate order sent.")
         return FakeOrder(next(self._ids), client_id, side, kind, qty, price, stop, now,
-                         list_id=list_id, updated=now)
+                         list_id=list_id, updated=now, symbol=symbol)
 
     def place(self, params: dict[str, str], market_price: float, now: int
               ) -> tuple[FakeOrder, list[dict[str, Any]]]:
         kind = params.get("type", "")
         if kind not in ("MARKET", "LIMIT", "STOP_LOSS_LIMIT", "LIMIT_MAKER"):
             raise ApiError(-1116, "Invalid orderType.")
-        if params.get("symbol") != self.symbol:
-            raise ApiError(-1121, "Invalid symbol.")
+        listing = self.listing(params.get("symbol"))
         qty = dec(params.get("quantity"), "quantity")
         price = dec(params["price"], "price") if "price" in params else None
         stop = dec(params["stopPrice"], "stopPrice") if "stopPrice" in params else None
         if kind != "MARKET" and price is None:
             raise ApiError(-1102, "Mandatory parameter 'price' was not sent, was empty/null, or malformed.")
         side = params.get("side", "")
-        self._check(side, qty, price, stop, market_price)
-        order = self._new(params.get("newClientOrderId") or f"fake-{next(self._ids)}", side, kind,
-                          qty, price, stop, now)
+        self._check(side, qty, price, stop, market_price, listing.filters)
+        order = self._new(listing.symbol, params.get("newClientOrderId") or
+                          f"fake-{next(self._ids)}", side, kind, qty, price, stop, now)
         self._reserve(order, market_price)
         self.orders[order.order_id] = order
         reports = [self.report(order, "NEW", now)]
@@ -208,20 +239,21 @@ class FakeAccount:
                 params.get("belowType") != "STOP_LOSS_LIMIT":
             raise ApiError(-1106, "This fake takes SELL OCOs of LIMIT_MAKER above and "
                            "STOP_LOSS_LIMIT below only.")
+        listing = self.listing(params.get("symbol"))
         qty = dec(params.get("quantity"), "quantity")
         above = dec(params.get("abovePrice"), "abovePrice")
         below_stop = dec(params.get("belowStopPrice"), "belowStopPrice")
         below = dec(params.get("belowPrice"), "belowPrice")
-        self._check("SELL", qty, above, None, market_price)
-        self._check("SELL", qty, below, below_stop, market_price)
-        if self.free.get(self.base, D0) < qty:
+        self._check("SELL", qty, above, None, market_price, listing.filters)
+        self._check("SELL", qty, below, below_stop, market_price, listing.filters)
+        if self.free.get(listing.base, D0) < qty:
             raise ApiError(-2010, "Account has insufficient balance for requested action.")
         list_id = next(self._list_ids)
-        tp = self._new(params.get("aboveClientOrderId") or f"fake-{list_id}-a", "SELL",
-                       "LIMIT_MAKER", qty, above, None, now, list_id)
-        sl = self._new(params.get("belowClientOrderId") or f"fake-{list_id}-b", "SELL",
-                       "STOP_LOSS_LIMIT", qty, below, below_stop, now, list_id)
-        self._move(self.base, -qty, qty)
+        tp = self._new(listing.symbol, params.get("aboveClientOrderId") or f"fake-{list_id}-a",
+                       "SELL", "LIMIT_MAKER", qty, above, None, now, list_id)
+        sl = self._new(listing.symbol, params.get("belowClientOrderId") or f"fake-{list_id}-b",
+                       "SELL", "STOP_LOSS_LIMIT", qty, below, below_stop, now, list_id)
+        self._move(listing.base, -qty, qty)
         sl.reserved = qty  # one reservation for the pair, held by the stop
         tp.partner, sl.partner = sl, tp
         for order in (sl, tp):
@@ -243,14 +275,15 @@ class FakeAccount:
         holder = order if order.reserved or order.partner is None else order.partner
         left = holder.reserved
         if left:
-            asset = self.quote if holder.side == "BUY" else self.base
+            listing = self.listings[holder.symbol]
+            asset = listing.quote if holder.side == "BUY" else listing.base
             self._move(asset, left, -left)
             holder.reserved = D0
 
     # -- filling -----------------------------------------------------------------------------
     def _fill(self, order: FakeOrder, qty: Decimal, price: Decimal, now: int) -> list[dict[str, Any]]:
         parts = max(1, self.split_fills)
-        step = self.filters.step
+        step = self.listings[order.symbol].filters.step
         first = (qty / parts // step) * step if parts > 1 else qty
         if first <= 0:
             first = qty
@@ -266,24 +299,25 @@ class FakeAccount:
 
     def _trade(self, order: FakeOrder, qty: Decimal, price: Decimal, now: int) -> list[dict[str, Any]]:
         quote = qty * price
+        listing = self.listings[order.symbol]
         holder = order if order.partner is None or order.reserved else order.partner
-        fee, fee_asset = self._fee(order.side, qty, quote)
+        fee, fee_asset = self._fee(listing, order.side, qty, quote)
         if order.side == "BUY":
             reserved = qty * order.unit_cost
-            self._move(self.quote, reserved - quote, -reserved)
+            self._move(listing.quote, reserved - quote, -reserved)
             holder.reserved -= reserved
-            self._move(self.base, qty)
+            self._move(listing.base, qty)
         else:
-            self._move(self.base, D0, -qty)
+            self._move(listing.base, D0, -qty)
             holder.reserved -= qty
-            self._move(self.quote, quote)
+            self._move(listing.quote, quote)
         self._move(fee_asset, -fee)
         order.executed += qty
         order.quote += quote
         order.updated = now
         done = order.executed >= order.qty
         order.status = "FILLED" if done else "PARTIALLY_FILLED"
-        trade = {"symbol": self.symbol, "id": next(self._trade_ids), "orderId": order.order_id,
+        trade = {"symbol": order.symbol, "id": next(self._trade_ids), "orderId": order.order_id,
                  "orderListId": order.list_id, "price": str(price), "qty": str(qty),
                  "quoteQty": str(quote), "commission": str(fee), "commissionAsset": fee_asset,
                  "time": now, "isBuyer": order.side == "BUY", "isMaker": order.type != "MARKET",
@@ -296,20 +330,22 @@ class FakeAccount:
             reports.append(self.report(partner, "EXPIRED", now))
         return reports
 
-    def _fee(self, side: str, qty: Decimal, quote: Decimal) -> tuple[Decimal, str]:
+    def _fee(self, listing: Listing, side: str, qty: Decimal,
+             quote: Decimal) -> tuple[Decimal, str]:
         """A trade's fee and the asset it is charged in (module docstring)."""
         if self.bnb_price is not None:
             fee = (quote * self.fee_rate / self.bnb_price).quantize(FEE_DECIMALS)
             if self.free.get("BNB", D0) >= fee:
                 return fee, "BNB"
         if side == "BUY":
-            return qty * self.fee_rate, self.base
-        return quote * self.fee_rate, self.quote
+            return qty * self.fee_rate, listing.base
+        return quote * self.fee_rate, listing.quote
 
-    def on_bar(self, bar: Bar, now: int) -> list[dict[str, Any]]:
-        """Match open orders against the bar that just closed; deliver owed split fills."""
+    def on_bar(self, bar: Bar, now: int, symbol: str | None = None) -> list[dict[str, Any]]:
+        """Match the open orders of ``symbol`` (the first's by default) against its bar that
+        just closed; deliver owed split fills."""
         reports: list[dict[str, Any]] = []
-        for order in list(self.open_orders()):
+        for order in list(self.open_orders(symbol or self.symbol)):
             if order.owed:
                 qty, price = order.owed.pop(0)
                 reports += self._trade(order, qty, price, now)
@@ -340,7 +376,7 @@ class FakeAccount:
     def report(self, order: FakeOrder, exec_type: str, now: int,
                trade: dict[str, Any] | None = None) -> dict[str, Any]:
         canceled = exec_type in ("CANCELED",)
-        return {"e": "executionReport", "E": now, "s": self.symbol,
+        return {"e": "executionReport", "E": now, "s": order.symbol,
                 "c": f"cancel-{order.order_id}" if canceled else order.client_id,
                 "S": order.side, "o": order.type, "f": "GTC", "q": str(order.qty),
                 "p": str(order.price or "0.00000000"), "P": str(order.stop or "0.00000000"),

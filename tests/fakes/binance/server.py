@@ -11,6 +11,16 @@ A test that plays bars of its own, one at a time (the broker contract plays Cere
 with ``trade_at(price)`` (market orders fill there) and ``match(bar)`` (the resting orders trade
 against that bar's range); the fake's own bars, klines and clock stay where they are. Tests that
 share one server each take a fresh account with ``open_account``.
+
+A basket's account: ``listings`` are the symbols it trades besides the first (their assets and
+filters; one set of balances). Their prices are what ``trade_at(price, symbol)`` set (the ticker
+and market orders use them) and ``match(bar, symbol)`` trades their resting orders; exchangeInfo,
+the ticker, open orders, lookups and trades answer per symbol, and the one user data stream
+reports every symbol's executions.
+
+A bot in another process plays its bars the same way through the fake's control routes (not
+Binance's API; ``fakes.binance.control.RemoteFake`` calls them): ``POST /fake/trade_at``,
+``POST /fake/match`` and ``GET /fake/orders`` (``order_statuses``).
 """
 from __future__ import annotations
 
@@ -26,7 +36,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import WSMsgType, web
 
-from fakes.binance.account import ApiError, FakeAccount, Filters
+from fakes.binance.account import ApiError, FakeAccount, Filters, Listing
 from fakes.binance.market import FREEZE_BEFORE_CLOSE_MS, FakeMarket
 from trading.core.types import Bar
 
@@ -87,10 +97,13 @@ class FakeBinance:
                  quote: str = "BTC", interval: str = "5m", history: int = 100,
                  balances: dict[str, float] | None = None, filters: Filters | None = None,
                  split_fills: int = 1, fee_rate: float = 0.001, bnb_price: float | None = None,
-                 api_key: str = API_KEY, api_secret: str = API_SECRET) -> None:
+                 api_key: str = API_KEY, api_secret: str = API_SECRET,
+                 listings: Sequence[Listing] = ()) -> None:
         self.market = FakeMarket(bars, symbol, interval, history)
         self.account = FakeAccount(symbol, base, quote, balances or {quote: 1.0}, filters or Filters(),
-                                   fee_rate=fee_rate, split_fills=split_fills, bnb_price=bnb_price)
+                                   fee_rate=fee_rate, split_fills=split_fills, bnb_price=bnb_price,
+                                   more=tuple(listings))
+        self._listed_prices: dict[str, float] = {}  # a listing's price (trade_at)
         self.symbol, self.base, self.quote = symbol, base, quote
         self.api_key, self.api_secret = api_key, api_secret
         self.lock = threading.RLock()
@@ -157,6 +170,9 @@ class FakeBinance:
             app.router.add_get("/api/v3/myTrades", self._my_trades)
             app.router.add_get("/ws/{stream}", self._stream)
             app.router.add_get("/ws-api/v3", self._ws_api_handler)
+            app.router.add_post("/fake/trade_at", self._control_trade_at)
+            app.router.add_post("/fake/match", self._control_match)
+            app.router.add_get("/fake/orders", self._control_orders)
             self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
             await self._runner.setup()
             site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -284,20 +300,43 @@ class FakeBinance:
             self._player.join(10)
             self._player = None
 
-    def trade_at(self, price: float) -> None:
-        """Market orders fill at ``price`` from now on, and the ticker says so (module docstring)."""
+    def trade_at(self, price: float, symbol: str | None = None) -> None:
+        """Market orders (of ``symbol``, the first by default) fill at ``price`` from now on,
+        and the ticker says so (module docstring)."""
         with self.lock:
-            self.market.trade_at(price)
+            if symbol in (None, self.symbol):
+                self.market.trade_at(price)
+            else:
+                self.account.listing(symbol)
+                self._listed_prices[symbol] = price
 
-    def match(self, bar: Bar) -> None:
-        """Trade the resting orders against ``bar`` (its open, high and low) as ``advance()``
-        trades them against a closing bar, and push their execution reports on the user data
-        stream; the market's own bars and clock stay."""
-        self._call(self._match(bar))
-
-    async def _match(self, bar: Bar) -> None:
+    def place_order(self, params: dict[str, str]) -> None:
+        """An order placed in the account by another program (a person, another bot): the
+        params of ``POST /api/v3/order``; its reports go out on the user data stream."""
         with self.lock:
-            reports = self.account.on_bar(bar, self.market.now_ms())
+            symbol = self.account.listing(params.get("symbol")).symbol
+            _, reports = self.account.place(params, self.price_of(symbol), self.market.now_ms())
+        self._call(self._push_reports(reports))
+
+    def price_of(self, symbol: str) -> float:
+        """What a market order of ``symbol`` trades at now (ApiError for a symbol not traded)."""
+        if symbol == self.symbol:
+            return self.market.price
+        self.account.listing(symbol)
+        if symbol not in self._listed_prices:
+            raise ApiError(-1121, f"Invalid symbol: the fake has no price for {symbol} yet "
+                                  "(trade_at)")
+        return self._listed_prices[symbol]
+
+    def match(self, bar: Bar, symbol: str | None = None) -> None:
+        """Trade the resting orders of ``symbol`` (the first by default) against ``bar`` (its
+        open, high and low) as ``advance()`` trades them against a closing bar, and push their
+        execution reports on the user data stream; the market's own bars and clock stay."""
+        self._call(self._match(bar, symbol))
+
+    async def _match(self, bar: Bar, symbol: str | None = None) -> None:
+        with self.lock:
+            reports = self.account.on_bar(bar, self.market.now_ms(), symbol)
         await self._push_reports(reports)
 
     def open_account(self, balances: dict[str, float], fee_rate: float | None = None) -> None:
@@ -308,7 +347,13 @@ class FakeBinance:
             self.account = FakeAccount(old.symbol, old.base, old.quote, balances, old.filters,
                                        fee_rate=float(old.fee_rate if fee_rate is None else fee_rate),
                                        split_fills=old.split_fills,
-                                       bnb_price=None if old.bnb_price is None else float(old.bnb_price))
+                                       bnb_price=None if old.bnb_price is None
+                                       else float(old.bnb_price), more=old.more)
+
+    def order_statuses(self) -> dict[str, str]:
+        """Every order's client id and Binance status (the latest order with that id)."""
+        with self.lock:
+            return {o.client_id: o.status for o in self.account.orders.values()}
 
     def settled(self, client_ids: Sequence[str]) -> bool:
         """True when every one of ``client_ids`` was answered and every order that reached a
@@ -351,7 +396,7 @@ class FakeBinance:
     # -- REST plumbing -----------------------------------------------------------------------
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Callable) -> web.StreamResponse:
-        if request.path.startswith("/ws"):
+        if request.path.startswith(("/ws", "/fake/")):
             return await handler(request)
         body = await request.text() if request.can_read_body else ""
         params = dict(parse_qsl(request.query_string, keep_blank_values=True))
@@ -445,18 +490,27 @@ class FakeBinance:
         return web.json_response({"serverTime": self.market.now_ms()})
 
     async def _exchange_info(self, request: web.Request) -> web.Response:
-        wanted = request[PARAMS].get("symbol")
-        if wanted is not None and wanted != self.symbol:
+        params = request[PARAMS]
+        listings = self.account.listings
+        if "symbol" in params:
+            wanted = [params["symbol"]]
+        elif "symbols" in params:
+            wanted = json.loads(params["symbols"])
+        else:
+            wanted = list(listings)
+        if any(w not in listings for w in wanted):
             raise ApiError(-1121, "Invalid symbol.")
-        symbol = {"symbol": self.symbol, "status": "TRADING", "baseAsset": self.base,
-                  "baseAssetPrecision": 8, "quoteAsset": self.quote, "quotePrecision": 8,
-                  "quoteAssetPrecision": 8, "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET",
-                                                           "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
-                  "icebergAllowed": True, "ocoAllowed": True, "otoAllowed": True,
-                  "isSpotTradingAllowed": True, "permissions": [], "permissionSets": [["SPOT"]],
-                  "filters": self.account.filters.exchange_info()}
+        symbols = [{"symbol": w, "status": "TRADING", "baseAsset": listings[w].base,
+                    "baseAssetPrecision": 8, "quoteAsset": listings[w].quote, "quotePrecision": 8,
+                    "quoteAssetPrecision": 8, "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET",
+                                                             "STOP_LOSS_LIMIT",
+                                                             "TAKE_PROFIT_LIMIT"],
+                    "icebergAllowed": True, "ocoAllowed": True, "otoAllowed": True,
+                    "isSpotTradingAllowed": True, "permissions": [],
+                    "permissionSets": [["SPOT"]],
+                    "filters": listings[w].filters.exchange_info()} for w in wanted]
         return web.json_response({"timezone": "UTC", "serverTime": self.market.now_ms(),
-                                  "rateLimits": [], "exchangeFilters": [], "symbols": [symbol]})
+                                  "rateLimits": [], "exchangeFilters": [], "symbols": symbols})
 
     async def _klines(self, request: web.Request) -> web.Response:
         p = request[PARAMS]
@@ -475,9 +529,9 @@ class FakeBinance:
         bnb_price = self.account.bnb_price
         if bnb_price is not None and wanted == f"BNB{self.quote}":  # what its fees are valued at
             return web.json_response({"symbol": wanted, "price": f"{bnb_price:.8f}"})
-        if wanted != self.symbol:
-            raise ApiError(-1121, "Invalid symbol.")
-        return web.json_response({"symbol": self.symbol, "price": f"{self.market.price:.8f}"})
+        with self.lock:
+            price = self.price_of(wanted or "")
+        return web.json_response({"symbol": wanted, "price": f"{price:.8f}"})
 
     # -- account endpoints -------------------------------------------------------------------
     async def _account(self, request: web.Request) -> web.Response:
@@ -495,15 +549,17 @@ class FakeBinance:
                 self.delivered.add(order.client_id)
 
     async def _open_orders(self, request: web.Request) -> web.Response:
-        self._signed(request)
+        params = self._signed(request)
         with self.lock:
-            orders = [o.to_json(self.symbol) for o in self.account.open_orders()]
+            symbol = params.get("symbol")
+            if symbol is not None:
+                self.account.listing(symbol)
+            orders = [o.to_json() for o in self.account.open_orders(symbol)]
         return web.json_response(orders)
 
     def _lookup(self, params: dict[str, str]) -> Any:
-        if params.get("symbol") != self.symbol:
-            raise ApiError(-1121, "Invalid symbol.")
-        return self.account.find(params.get("orderId"), params.get("origClientOrderId"))
+        symbol = self.account.listing(params.get("symbol")).symbol
+        return self.account.find(params.get("orderId"), params.get("origClientOrderId"), symbol)
 
     async def _get_order(self, request: web.Request) -> web.Response:
         params = self._signed(request)
@@ -511,19 +567,20 @@ class FakeBinance:
             order = self._lookup(params)
             if not order.executed:  # with fills, the bot asks for its trades next
                 self._deliver_if_final([order])
-            return web.json_response(order.to_json(self.symbol))
+            return web.json_response(order.to_json())
 
     async def _post_order(self, request: web.Request) -> web.Response:
         params = self._signed(request)
         with self.lock:
             try:
-                order, reports = self.account.place(params, self.market.price, self.market.now_ms())
+                price = self.price_of(self.account.listing(params.get("symbol")).symbol)
+                order, reports = self.account.place(params, price, self.market.now_ms())
             except ApiError:
                 self.delivered.add(params.get("newClientOrderId", ""))
                 raise
             if order.executed:
                 self.filled_at.setdefault(order.client_id, (time.perf_counter(), time.time()))
-            answer = order.to_json(self.symbol)
+            answer = order.to_json()
             self._deliver_if_final([order])  # the answer itself tells the final state
             answer["transactTime"] = self.market.now_ms()
             answer["fills"] = [{"price": t["price"], "qty": t["qty"], "commission": t["commission"],
@@ -535,14 +592,16 @@ class FakeBinance:
     async def _post_oco(self, request: web.Request) -> web.Response:
         params = self._signed(request)
         with self.lock:
-            orders, reports = self.account.place_oco(params, self.market.price, self.market.now_ms())
+            symbol = self.account.listing(params.get("symbol")).symbol
+            orders, reports = self.account.place_oco(params, self.price_of(symbol),
+                                                     self.market.now_ms())
             answer = {"orderListId": orders[0].list_id, "contingencyType": "OCO",
                       "listStatusType": "EXEC_STARTED", "listOrderStatus": "EXECUTING",
                       "listClientOrderId": params.get("listClientOrderId", ""),
-                      "transactionTime": self.market.now_ms(), "symbol": self.symbol,
-                      "orders": [{"symbol": self.symbol, "orderId": o.order_id,
+                      "transactionTime": self.market.now_ms(), "symbol": symbol,
+                      "orders": [{"symbol": symbol, "orderId": o.order_id,
                                   "clientOrderId": o.client_id} for o in orders],
-                      "orderReports": [o.to_json(self.symbol) for o in orders]}
+                      "orderReports": [o.to_json() for o in orders]}
         await self._push_reports(reports)
         return web.json_response(answer)
 
@@ -551,7 +610,7 @@ class FakeBinance:
         with self.lock:
             order = self._lookup(params)
             reports = self.account.cancel(order, self.market.now_ms())
-            answer = order.to_json(self.symbol)
+            answer = order.to_json()
             self.delivered.add(order.client_id)
         await self._push_reports(reports)
         return web.json_response(answer)
@@ -559,13 +618,31 @@ class FakeBinance:
     async def _my_trades(self, request: web.Request) -> web.Response:
         params = self._signed(request)
         with self.lock:
-            trades = [t for t in self.account.trades
-                      if "orderId" not in params or t["orderId"] == int(params["orderId"])]
+            symbol = self.account.listing(params.get("symbol")).symbol  # Binance requires it
+            trades = [t for t in self.account.trades if t["symbol"] == symbol and
+                      ("orderId" not in params or t["orderId"] == int(params["orderId"]))]
             if "orderId" in params:
-                self._deliver_if_final([self.account.find(params["orderId"])])
+                self._deliver_if_final([self.account.find(params["orderId"], symbol=symbol)])
             if "fromId" in params:
                 trades = [t for t in trades if t["id"] >= int(params["fromId"])]
         return web.json_response(trades[-int(params.get("limit", 500)):])
+
+    # -- the test's control routes (another process's lockstep) -------------------------------
+    async def _control_trade_at(self, request: web.Request) -> web.Response:
+        asked = await request.json()
+        try:
+            self.trade_at(float(asked["price"]), asked.get("symbol"))
+        except ApiError as exc:
+            return self._error(exc)
+        return web.json_response({})
+
+    async def _control_match(self, request: web.Request) -> web.Response:
+        asked = await request.json()
+        await self._match(Bar(*(float(v) for v in asked["bar"])), asked.get("symbol"))
+        return web.json_response({})
+
+    async def _control_orders(self, request: web.Request) -> web.Response:
+        return web.json_response(self.order_statuses())
 
     # -- WebSockets --------------------------------------------------------------------------
     async def _broadcast(self, event: dict[str, Any]) -> None:

@@ -29,7 +29,8 @@ def connect(request: VenueRequest) -> Any:
     client library here, not at the top: the validator loads every declaration."""
     from .connection import TemplateVenue
 
-    return TemplateVenue(request.data.file_path, request.symbol, request.data.lookback_bars)
+    return TemplateVenue(request.data.file_path, request.symbol, request.data.lookback_bars,
+                         symbols=request.symbols)
 
 
 def bar_source(connection: Any, data: DataConfig, settings: Any) -> Any:
@@ -38,10 +39,10 @@ def bar_source(connection: Any, data: DataConfig, settings: Any) -> Any:
     return TemplateBarSource(connection, data.lookback_bars, data.retry_interval)
 
 
-def broker(connection: Any, config: BrokerConfig, symbol: str) -> Any:
+def broker(connection: Any, config: BrokerConfig, symbols: tuple[str, ...]) -> Any:
     from .broker import TemplateBroker
 
-    return TemplateBroker(venue=connection)
+    return TemplateBroker(venue=connection, symbols=symbols)
 
 
 VENUE = Venue(
@@ -50,6 +51,7 @@ VENUE = Venue(
     data_sources={SOURCE: "the template venue's bars (a CSV file replayed as a market)"},
     broker_types={BROKER: "market orders filled by the template venue at its last price"},
     real_money=lambda broker_type, connection: False,  # a paper venue: never real money
+    basket_orders=True,  # its broker trades each symbol of a basket (its bars: one symbol yet)
     connect=connect,
     bar_source=bar_source,
     broker=broker,

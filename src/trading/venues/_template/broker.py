@@ -1,7 +1,7 @@
 """The template venue's broker: a ``VenueBroker`` (brokers.venue_broker) books fills, keeps cash
-and position, notifies the strategy and reconciles at start-up; a venue's broker only says how
-orders go out the venue's way (here: market orders; anything else is refused with the reason),
-once the bot has saved them."""
+and positions (one per symbol of a basket), notifies the strategy and reconciles at start-up; a
+venue's broker only says how orders go out the venue's way (here: market orders at their
+symbol; anything else is refused with the reason), once the bot has saved them."""
 from __future__ import annotations
 
 import backtrader as bt
@@ -29,7 +29,8 @@ class TemplateBroker(VenueBroker):
             client_id = order.info.client_order_id
             self._live[client_id] = LiveOrder(order, client_id)
             side = "BUY" if order.isbuy() else "SELL"
-            self._hand_over(self.gateway.place(client_id, side, abs(order.created.size)),
+            self._hand_over(self.gateway.place(client_id, side, abs(order.created.size),
+                                               self._symbol_of(order.data)),
                             f"order {client_id}")
 
     def _cancel_at_venue(self, order: bt.Order) -> bool:

@@ -20,18 +20,24 @@ log = logging.getLogger(__name__)
 
 
 class TemplateVenue(IOBound):
-    """The market (``bars``, the ``price`` now) and the account (``cash``, ``position``)."""
+    """The market (``bars``, the ``price`` now) and the account (``cash``, ``position``).
+
+    A basket (``symbols``: the bot's, ``symbol`` the first) has one cash and a position and a
+    price per symbol (``positions``, ``prices``); ``position`` and ``price`` are the first
+    symbol's."""
 
     NAME = "the template venue"
 
-    def __init__(self, path: Path | None, symbol: str, history: int, cash: float = 10_000.0
-                 ) -> None:
+    def __init__(self, path: Path | None, symbol: str, history: int, cash: float = 10_000.0,
+                 symbols: tuple[str, ...] = ()) -> None:
         if path is None:
             raise ConfigError("data.file_path: the template venue replays a CSV file of bars")
         self.path, self.symbol, self.history = Path(path), symbol, max(1, history)
-        self.cash, self.position = cash, 0.0
+        self.symbols = symbols or (symbol,)
+        self.cash = cash
+        self.positions = {s: 0.0 for s in self.symbols}
+        self.prices = {s: 0.0 for s in self.symbols}
         self.bars: list[Bar] = []
-        self.price = 0.0
         self.stream_states: dict[str, str] = {}  # the source shows its state here
         self.reconcile_result: str | None = None  # the broker's start-up reconciliation
 
@@ -43,6 +49,22 @@ class TemplateVenue(IOBound):
             self.price = self.bars[min(self.history, len(self.bars)) - 1].close
             log.info("template venue: %d bars of %s from %s", len(self.bars), self.symbol,
                      self.path)
+
+    @property
+    def position(self) -> float:
+        return self.positions[self.symbol]
+
+    @position.setter
+    def position(self, size: float) -> None:
+        self.positions[self.symbol] = size
+
+    @property
+    def price(self) -> float:
+        return self.prices[self.symbol]
+
+    @price.setter
+    def price(self, value: float) -> None:
+        self.prices[self.symbol] = value
 
     async def close(self) -> None:
         """Release the connection (idempotent)."""

@@ -22,20 +22,21 @@ class TemplateGateway:
         self._orders: dict[str, OrderReport] = {}
         self._ids = itertools.count(1)
 
-    async def start(self) -> AccountReport:
+    async def start(self) -> dict[str, AccountReport]:
+        """The account of each of the bot's symbols (one cash), by symbol."""
         await self.venue.start()
         v = self.venue
-        return AccountReport(symbol=v.symbol, position=v.position, price=v.price, cash=v.cash,
-                             currency="USD", step=1e-9)
+        return {s: AccountReport(symbol=s, position=v.positions[s], price=v.prices[s],
+                                 cash=v.cash, currency="USD", step=1e-9) for s in v.symbols}
 
     async def stop(self) -> None:
         pass
 
-    async def place(self, client_id: str, side: str, quantity: float) -> None:
+    async def place(self, client_id: str, side: str, quantity: float, symbol: str) -> None:
         v, venue_id = self.venue, str(next(self._ids))
-        price = v.price
+        price = v.prices[symbol]
         signed = quantity if side == "BUY" else -quantity
-        v.position += signed
+        v.positions[symbol] += signed
         v.cash -= signed * price
         self._orders[client_id] = OrderReport(client_id, side, "MARKET", quantity, quantity,
                                               "filled", venue_id)

@@ -40,10 +40,10 @@ def bar_source(connection: Any, data: DataConfig, settings: Any) -> Any:
                               data.retry_interval)
 
 
-def broker(connection: Any, config: BrokerConfig, symbol: str) -> Any:
+def broker(connection: Any, config: BrokerConfig, symbols: tuple[str, ...]) -> Any:
     from trading.venues.binance.broker import BinanceBroker
 
-    return BinanceBroker(venue=connection, symbol=symbol)
+    return BinanceBroker(venue=connection, symbols=symbols)
 
 
 def secrets(broker_type: str) -> tuple[str, ...]:
@@ -62,6 +62,7 @@ VENUE = Venue(
     real_money=lambda broker_type, connection: broker_type == LIVE_BROKER,
     secrets=secrets,
     align_seconds=2.0,
+    basket_orders=True,
     connect=connect,
     bar_source=bar_source,
     broker=broker,

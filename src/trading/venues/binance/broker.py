@@ -6,15 +6,17 @@ filled, canceled, rejected) comes back through the gateway's queue, which ``next
 (Cerebro calls it on every loop, also while no bar arrives) into Backtrader order notifications.
 CustomStrategy, risk, store and journal see exactly what they see with the paper broker.
 
-- Cash and position are the account's: free quote balance, and the base balance (free + locked)
-  of the symbol; ``initial_balance`` does not apply. Fills move them as Binance reports them
-  (``VenueBroker`` books them; the start-up reconciliation is the shared one).
+- Cash and positions are the account's: the free quote balance, and each symbol's base balance
+  (free + locked); ``initial_balance`` does not apply. A basket's symbols share the quote asset
+  (one cash). Fills move them as Binance reports them (``VenueBroker`` books them on the
+  order's symbol; the start-up reconciliation is the shared one).
 - Orders go out once the bot has saved them (``transmit_held``, see ``VenueBroker``): market
   orders with the strategy's deterministic client order id as ``newClientOrderId``; the
   protective stop and take-profit placed together become one OCO order list (two sell orders
   would each lock the whole position on Spot).
-- Quantities are rounded down to LOT_SIZE, prices to PRICE_FILTER; an order under the symbol's
-  minimum notional is rejected here, with the reason, and nothing is sent.
+- Quantities are rounded down to the order's symbol's LOT_SIZE, prices to its PRICE_FILTER; an
+  order under that symbol's minimum notional is rejected here, with the reason, and nothing is
+  sent.
 - A buy's fee charged in the base asset shrinks the position it opens; the order reports the net
   size and the fee's value in the quote currency as its commission.
 - The trailing stop is not a Binance order in this version: a config with one is refused.
@@ -28,6 +30,7 @@ import backtrader as bt
 
 from brokers.venue_broker import LiveOrder, VenueBroker, linked
 from trading.core.errors import OrderRejected
+from trading.venues.binance.filters import SymbolRules
 from trading.venues.binance.order_types import OcoIntent, OrderIntent
 from trading.venues.binance.orders import OrderGateway
 
@@ -37,13 +40,17 @@ STOP_LIMIT_SLACK = 0.02  # a stop's limit price sits this far below its trigger 
 
 
 class BinanceBroker(VenueBroker):
-    """See the module docstring. ``BinanceBroker(venue=..., symbol="ETHBTC")``."""
+    """See the module docstring. ``BinanceBroker(venue=..., symbols=("ETHBTC",))``."""
 
-    params = (("symbol", ""),)
     VENUE = "Binance"
 
     def _gateway(self) -> OrderGateway:
-        return OrderGateway(self.venue, self.p.symbol)
+        return OrderGateway(self.venue, self.p.symbols)
+
+    def _rules(self, order: bt.Order) -> SymbolRules:
+        """The exchange's rules of the symbol ``order`` trades (read at start-up)."""
+        self._accounts()
+        return self.gateway.rules[self._symbol_of(order.data)]
 
     # -- orders from the strategy --------------------------------------------------------------
     def _refusal(self, order: bt.Order) -> str | None:
@@ -65,8 +72,7 @@ class BinanceBroker(VenueBroker):
             self._send_protective(protective)
 
     def _quantity(self, order: bt.Order, price: float) -> Decimal | None:
-        self._account()
-        rules = self.gateway.rules
+        rules = self._rules(order)
         size = abs(order.created.size)
         if order.info.client_order_id in self.gateway.look_up_first:
             # sent before a restart: the exchange's copy decides, whatever the balance says now
@@ -83,25 +89,27 @@ class BinanceBroker(VenueBroker):
 
     def _send(self, order: bt.Order) -> None:
         data = order.data
-        price = data.close[0] if len(data) else self._account().price
+        symbol = self._symbol_of(data)
+        price = data.close[0] if len(data) else self._account(symbol).price
         quantity = self._quantity(order, price)
         if quantity is None:
             return
         client_id = order.info.client_order_id
         self._live[client_id] = LiveOrder(order, client_id)
-        intent = OrderIntent(client_id, "BUY" if order.isbuy() else "SELL", "MARKET", quantity)
+        intent = OrderIntent(client_id, "BUY" if order.isbuy() else "SELL", "MARKET", quantity,
+                             symbol=symbol)
         self._hand_over(self.gateway.place(intent), f"order {client_id}")
 
     def _send_protective(self, orders: list[bt.Order]) -> None:
-        """Protective sells: a stop and its take-profit (OCO partners) as one order list."""
-        self._account()
-        rules = self.gateway.rules
+        """Protective sells: a stop and its take-profit (OCO partners) as one order list, on
+        their symbol."""
         by_ref = {o.ref: o for o in orders}
         sent: set[int] = set()
         for order in orders:
             if order.ref in sent:
                 continue
             partner = self._oco_partner(order, by_ref)
+            rules, symbol = self._rules(order), self._symbol_of(order.data)
             if partner is not None:
                 stop, limit = (order, partner) if order.exectype == bt.Order.Stop else (partner, order)
                 quantity = self._quantity(stop, stop.created.price)
@@ -115,7 +123,9 @@ class BinanceBroker(VenueBroker):
                                    stop_loss_id=stop.info.client_order_id, quantity=quantity,
                                    take_profit=rules.price(limit.created.price, up=True),
                                    stop=rules.price(stop.created.price),
-                                   stop_limit=rules.price(stop.created.price * (1 - STOP_LIMIT_SLACK)))
+                                   stop_limit=rules.price(
+                                       stop.created.price * (1 - STOP_LIMIT_SLACK)),
+                                   symbol=symbol)
                 self._hand_over(self.gateway.place_oco(intent), f"OCO {stop.ref}")
                 continue
             sent.add(order.ref)
@@ -127,10 +137,11 @@ class BinanceBroker(VenueBroker):
             if order.exectype == bt.Order.Stop:
                 intent = OrderIntent(cid, "SELL", "STOP_LOSS_LIMIT", quantity,
                                      price=rules.price(order.created.price * (1 - STOP_LIMIT_SLACK)),
-                                     stop=rules.price(order.created.price))
+                                     stop=rules.price(order.created.price), symbol=symbol)
             else:
                 intent = OrderIntent(cid, "SELL", "LIMIT", quantity,
-                                     price=rules.price(order.created.price, up=True))
+                                     price=rules.price(order.created.price, up=True),
+                                     symbol=symbol)
             self._hand_over(self.gateway.place(intent), f"order {cid}")
 
     @staticmethod

@@ -10,7 +10,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class OrderIntent:
-    """A new order: ``kind`` MARKET, LIMIT or STOP_LOSS_LIMIT; quantities already on the grid."""
+    """A new order: ``kind`` MARKET, LIMIT or STOP_LOSS_LIMIT; quantities already on the grid;
+    ``symbol`` the one it trades (empty: the gateway's first)."""
 
     client_id: str
     side: str  # BUY | SELL
@@ -18,6 +19,7 @@ class OrderIntent:
     quantity: Decimal
     price: Decimal | None = None
     stop: Decimal | None = None
+    symbol: str = ""
 
     def params(self, symbol: str) -> dict[str, Any]:
         params: dict[str, Any] = {"symbol": symbol, "side": self.side, "type": self.kind,
@@ -32,7 +34,8 @@ class OrderIntent:
 
 @dataclass(frozen=True)
 class OcoIntent:
-    """A protective pair: a take-profit LIMIT_MAKER above and a STOP_LOSS_LIMIT below."""
+    """A protective pair: a take-profit LIMIT_MAKER above and a STOP_LOSS_LIMIT below, on
+    ``symbol`` (empty: the gateway's first)."""
 
     take_profit_id: str
     stop_loss_id: str
@@ -40,6 +43,7 @@ class OcoIntent:
     take_profit: Decimal
     stop: Decimal
     stop_limit: Decimal
+    symbol: str = ""
 
     def params(self, symbol: str) -> dict[str, Any]:
         return {"symbol": symbol, "side": "SELL", "quantity": f"{self.quantity:f}",

@@ -1,12 +1,18 @@
-"""Orders on Binance Spot for one symbol, on the I/O thread: ``OrderGateway``.
+"""Orders on Binance Spot for the bot's symbols (one, or a basket), on the I/O thread:
+``OrderGateway``.
 
 The broker (on Backtrader's thread) hands it intents with ``venue.submit(gateway.place(...))``
 and reads the kernel's ``OrderUpdate``s from ``gateway.updates``, a thread-safe queue. The gateway
 merges everything Binance says about an order, from the order's REST answer, the user data stream
 (``executionReport``) and REST polling, into one sequence of updates per client order id: each
 trade once (by trade id), the final status only once every fill is known. The account at
-start-up and an order looked up by its client id are the kernel's reports too
-(``AccountReport``, ``OrderReport``), which the shared reconciliation reads.
+start-up (an ``AccountReport`` per symbol, one cash) and an order looked up by its client id
+(``OrderReport``) are the kernel's reports too, which the shared reconciliation reads.
+
+- A basket: every symbol's rules (exchangeInfo), open orders and price are read at start-up;
+  its symbols must share one quote asset (the cash). Each order is followed at its own symbol:
+  the one user data stream reports every symbol's executions, routed by symbol and client id;
+  lookups, polls and trades are asked per symbol (an id's symbol is the one its tag names).
 
 - Idempotent: an order whose answer was lost (5xx, timeout, dropped connection) is looked up by
   its ``origClientOrderId`` before it is sent again; so is one the bot sent before a restart.
@@ -23,9 +29,10 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
-from trading.core.errors import OrderRejected, VenueError
+from trading.core.client_ids import symbol_of
+from trading.core.errors import ConfigError, OrderRejected, VenueError
 from trading.core.reports import AccountReport, Fill, OrderReport, OrderUpdate, UpdateQueue
 from trading.venues.binance.connection import BinanceVenue, TransientVenueError
 from trading.venues.binance.filters import SymbolRules
@@ -45,6 +52,7 @@ BALANCE_TOLERANCE = 0.002
 
 @dataclass
 class _Tracked:
+    symbol: str = ""
     order_id: str | None = None
     status: str = "sent"
     trade_ids: set[str] = field(default_factory=set)
@@ -54,13 +62,17 @@ class _Tracked:
 class OrderGateway:
     """See the module docstring. One per broker; ``start()`` before anything else."""
 
-    def __init__(self, venue: BinanceVenue, symbol: str, poll_seconds: float = 1.0) -> None:
+    def __init__(self, venue: BinanceVenue, symbols: Sequence[str] | str,
+                 poll_seconds: float = 1.0) -> None:
         self.venue = venue
-        self.symbol = symbol.upper()
+        names = (symbols,) if isinstance(symbols, str) else tuple(symbols)
+        self.symbols = tuple(s.upper() for s in names)
+        if not self.symbols:
+            raise ConfigError("the Binance order gateway needs the symbols it trades")
         self.poll_seconds = poll_seconds
-        self.updates: UpdateQueue[OrderUpdate | AccountReport] = UpdateQueue()
-        self.rules: SymbolRules | None = None
-        self.account: AccountReport | None = None
+        self.updates: UpdateQueue[OrderUpdate | dict[str, AccountReport]] = UpdateQueue()
+        self.rules: dict[str, SymbolRules] = {}  # each symbol's, read at start
+        self.accounts: dict[str, AccountReport] | None = None
         self._account_ms = 0  # the balances read at start-up hold every fill up to this time
         self.stream_up = False
         self.resubscribes = 0
@@ -71,45 +83,64 @@ class OrderGateway:
         self._lock: asyncio.Lock | None = None
         self._tasks: list[asyncio.Task] = []
 
+    @property
+    def quote(self) -> str:
+        """The quote asset every symbol trades against: the bot's cash."""
+        return self.rules[self.symbols[0]].quote
+
     # -- start-up ----------------------------------------------------------------------------
-    async def start(self) -> AccountReport:
-        """Connect, read the symbol's rules, balances and open orders; start following fills."""
+    async def start(self) -> dict[str, AccountReport]:
+        """Connect, read each symbol's rules, the balances, open orders and prices; start
+        following fills."""
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
-            if self.account is not None:
-                return self.account
+            if self.accounts is not None:
+                return self.accounts
             await self.venue.start()
             client = self._client(rules=False)
             info = await self.venue.request("exchange info", client.get_exchange_info)
-            self.rules = SymbolRules.from_exchange_info(info, self.symbol)
-            self.account = await self._read_account()
-            self._account_ms = int(self.account.time * 1000)
-            self.look_up_first.update(o.client_id for o in self.account.open_orders)
+            self.rules = {s: SymbolRules.from_exchange_info(info, s) for s in self.symbols}
+            quotes = {r.quote for r in self.rules.values()}
+            if len(quotes) > 1:
+                listed = ", ".join(f"{s} in {r.quote}" for s, r in self.rules.items())
+                raise ConfigError(f"trading.symbols: a basket trades from one cash balance, so "
+                                  f"its symbols must share one quote asset; Binance quotes "
+                                  f"{listed}")
+            self.accounts = await self._read_account()
+            first = next(iter(self.accounts.values()))
+            self._account_ms = int(first.time * 1000)
+            self.look_up_first.update(o.client_id for a in self.accounts.values()
+                                      for o in a.open_orders)
             self._tasks = [asyncio.create_task(self._user_stream(), name="binance user stream"),
                            asyncio.create_task(self._poll_loop(), name="binance order polling")]
-            return self.account
+            return self.accounts
 
-    async def _read_account(self) -> AccountReport:
-        """Balances, open orders and the price now, as the kernel's report."""
-        client, rules = self._client(), self.rules
-        assert rules is not None, "checked by _client"
+    async def _read_account(self) -> dict[str, AccountReport]:
+        """Balances, then each symbol's open orders and price now, as the kernel's reports."""
+        client = self._client()
         account = await self.venue.request("account", client.get_account)
         balances = {b["asset"]: (float(b["free"]), float(b["locked"]))
                     for b in account.get("balances", ())}
         taken_at = self.venue.server_now_ms()
-        opened = await self.venue.request("open orders", client.get_open_orders,
-                                          symbol=self.symbol)
-        ticker = await self.venue.request("price", client.get_symbol_ticker, symbol=self.symbol)
-        base, quote = balances.get(rules.base, (0.0, 0.0)), balances.get(rules.quote, (0.0, 0.0))
-        price = float(ticker["price"])
-        return AccountReport(
-            symbol=self.symbol, position=base[0] + base[1], price=price, cash=quote[0],
-            cash_locked=quote[1], open_orders=tuple(order_report(o) for o in opened),
-            time=taken_at / 1000, currency=rules.quote, step=float(rules.step),
-            relative_tolerance=BALANCE_TOLERANCE,
-            dust=max(float(rules.min_qty), float(rules.step),
-                     float(rules.min_notional) / price if price > 0 else 0.0))
+        reports = {}
+        for symbol in self.symbols:
+            rules = self.rules[symbol]
+            opened = await self.venue.request(f"open orders of {symbol}", client.get_open_orders,
+                                              symbol=symbol)
+            ticker = await self.venue.request(f"price of {symbol}", client.get_symbol_ticker,
+                                              symbol=symbol)
+            base = balances.get(rules.base, (0.0, 0.0))
+            quote = balances.get(rules.quote, (0.0, 0.0))
+            price = float(ticker["price"])
+            reports[symbol] = AccountReport(
+                symbol=symbol, position=base[0] + base[1], price=price, cash=quote[0],
+                cash_locked=quote[1], open_orders=tuple(order_report(o) for o in opened),
+                time=taken_at / 1000, currency=rules.quote, step=float(rules.step),
+                relative_tolerance=BALANCE_TOLERANCE,
+                dust=max(float(rules.min_qty), float(rules.step),
+                         float(rules.min_notional) / price if price > 0 else 0.0))
+        return reports
 
     async def refresh_account(self) -> None:
         """The account read again, on ``updates`` after every update before it."""
@@ -124,11 +155,25 @@ class OrderGateway:
         self._tasks = []
 
     def _client(self, rules: bool = True) -> Any:
-        """The REST client (with the symbol's rules read, unless ``rules`` is False)."""
+        """The REST client (with the symbols' rules read, unless ``rules`` is False)."""
         client = self.venue.client
-        if client is None or (rules and self.rules is None):
+        if client is None or (rules and not self.rules):
             raise VenueError("the Binance connection is closed")
         return client
+
+    def symbol_for(self, client_id: str) -> str:
+        """The symbol of one of the bot's orders: the one it was placed on, else the one its
+        id's tag names (an id of no symbol of the bot: the first, where Binance answers that
+        it does not know it)."""
+        tracked = self._tracked.get(client_id)
+        if tracked is not None and tracked.symbol:
+            return tracked.symbol
+        return symbol_of(client_id, self.symbols) or self.symbols[0]
+
+    def _track(self, client_id: str, symbol: str) -> _Tracked:
+        tracked = self._tracked.setdefault(client_id, _Tracked())
+        tracked.symbol = tracked.symbol or symbol
+        return tracked
 
     # -- orders ------------------------------------------------------------------------------
     async def place(self, intent: OrderIntent) -> None:
@@ -152,12 +197,13 @@ class OrderGateway:
         log.error("order %s: Binance could not be asked (%s); reported as rejected; it is looked "
                   "up before any re-send", client_id, exc)
         self.look_up_first.add(client_id)
-        tracked = self._tracked.setdefault(client_id, _Tracked())
+        tracked = self._track(client_id, self.symbol_for(client_id))
         self._emit(client_id, tracked, "rejected", (), message=f"Binance could not confirm it: {exc}")
 
     async def _place(self, intent: OrderIntent) -> None:
         client = self._client()
-        tracked = self._tracked.setdefault(intent.client_id, _Tracked())
+        symbol = intent.symbol or self.symbols[0]
+        tracked = self._track(intent.client_id, symbol)
         check_first = intent.client_id in self.look_up_first
         loop = asyncio.get_running_loop()
         for attempt in range(PLACE_ATTEMPTS):
@@ -172,7 +218,7 @@ class OrderGateway:
             try:
                 answer = await self.venue.request(f"order {intent.client_id}", client.create_order,
                                                   retry_transient=False,
-                                                  **intent.params(self.symbol))
+                                                  **intent.params(symbol))
             except OrderRejected as exc:
                 self._emit(intent.client_id, tracked, "rejected", (), message=str(exc))
                 return
@@ -197,8 +243,9 @@ class OrderGateway:
 
     async def _place_oco(self, intent: OcoIntent) -> None:
         client = self._client()
+        symbol = intent.symbol or self.symbols[0]
         for cid in (intent.stop_loss_id, intent.take_profit_id):
-            self._tracked.setdefault(cid, _Tracked())
+            self._track(cid, symbol)
         if intent.stop_loss_id in self.look_up_first:
             existing = await self._lookup(intent.stop_loss_id)
             partner = await self._lookup(intent.take_profit_id)
@@ -211,7 +258,7 @@ class OrderGateway:
                 return
         try:
             answer = await self.venue.request(f"OCO {intent.stop_loss_id}", client.create_oco_order,
-                                              **intent.params(self.symbol))
+                                              **intent.params(symbol))
         except VenueError as exc:
             for cid in (intent.stop_loss_id, intent.take_profit_id):
                 self._emit(cid, self._tracked[cid], "rejected", (), message=str(exc))
@@ -222,12 +269,12 @@ class OrderGateway:
     async def cancel(self, client_id: str) -> None:
         """Cancel an open order; an order already gone is reported as it is on Binance."""
         client = self._client()
-        tracked = self._tracked.setdefault(client_id, _Tracked())
+        tracked = self._track(client_id, self.symbol_for(client_id))
         if tracked.status in FINAL:
             return
         try:
             answer = await self.venue.request(f"cancel {client_id}", client.cancel_order,
-                                              symbol=self.symbol, origClientOrderId=client_id)
+                                              symbol=tracked.symbol, origClientOrderId=client_id)
         except VenueError as exc:
             try:
                 existing = await self._lookup(client_id)
@@ -246,7 +293,8 @@ class OrderGateway:
         client = self._client()
         try:
             return await self.venue.request(f"order lookup {client_id}", client.get_order,
-                                            symbol=self.symbol, origClientOrderId=client_id)
+                                            symbol=self.symbol_for(client_id),
+                                            origClientOrderId=client_id)
         except OrderRejected:
             raise
         except VenueError as exc:
@@ -266,25 +314,28 @@ class OrderGateway:
 
     # -- merging what Binance says -----------------------------------------------------------
     async def _absorb_answer(self, client_id: str, answer: dict[str, Any]) -> None:
+        symbol = self.symbol_for(client_id)
         fills = []
         for f in answer.get("fills", ()):
-            fills.append(await self._fill(int(f["tradeId"]), answer["side"], float(f["qty"]),
-                                          float(f["price"]), float(f["commission"]),
-                                          f["commissionAsset"], int(answer.get("transactTime", 0))))
+            fills.append(await self._fill(symbol, int(f["tradeId"]), answer["side"],
+                                          float(f["qty"]), float(f["price"]),
+                                          float(f["commission"]), f["commissionAsset"],
+                                          int(answer.get("transactTime", 0))))
         self._apply(client_id, str(answer["orderId"]), answer["status"], fills,
                     float(answer.get("executedQty", 0)))
 
     async def _absorb_order(self, client_id: str, order: dict[str, Any]) -> None:
         """An order object (lookup, poll, cancel answer): fetch its trades when it has new fills."""
-        tracked = self._tracked.setdefault(client_id, _Tracked())
+        tracked = self._track(client_id, order.get("symbol") or self.symbol_for(client_id))
         executed = float(order.get("executedQty", 0))
         fills = []
         if executed > tracked.filled + EPSILON:
             client = self._client()
             trades = await self.venue.request(f"trades of {client_id}", client.get_my_trades,
-                                              symbol=self.symbol, orderId=order["orderId"])
+                                              symbol=tracked.symbol, orderId=order["orderId"])
             for t in trades:
-                fills.append(await self._fill(int(t["id"]), "BUY" if t["isBuyer"] else "SELL",
+                fills.append(await self._fill(tracked.symbol, int(t["id"]),
+                                              "BUY" if t["isBuyer"] else "SELL",
                                               float(t["qty"]), float(t["price"]),
                                               float(t["commission"]), t["commissionAsset"],
                                               int(t.get("time", 0))))
@@ -293,20 +344,21 @@ class OrderGateway:
     async def _on_report(self, report: dict[str, Any]) -> None:
         self.reports += 1
         client_id = report.get("C") or report.get("c")
-        if report.get("s") != self.symbol or client_id not in self._tracked:
-            return  # another symbol, or an order this bot does not follow
+        symbol = report.get("s")
+        tracked = self._tracked.get(client_id)
+        if tracked is None or symbol != tracked.symbol:
+            return  # an order this bot does not follow (another symbol's, another program's)
         fills = []
         if report.get("x") == "TRADE":
-            fills.append(await self._fill(int(report["t"]), report["S"], float(report["l"]),
+            fills.append(await self._fill(symbol, int(report["t"]), report["S"], float(report["l"]),
                                           float(report["L"]), float(report["n"] or 0),
                                           report.get("N") or "", int(report.get("T", 0))))
         self._apply(client_id, str(report["i"]), report["X"], fills, float(report["z"]),
                     message=report.get("r", "") if report.get("X") == "REJECTED" else "")
 
-    async def _fill(self, trade_id: int, side: str, qty: float, price: float, fee: float,
-                    asset: str, time_ms: int) -> Fill:
-        rules = self.rules
-        assert rules is not None
+    async def _fill(self, symbol: str, trade_id: int, side: str, qty: float, price: float,
+                    fee: float, asset: str, time_ms: int) -> Fill:
+        rules = self.rules[symbol]
         fee_base = fee if asset == rules.base else 0.0
         if asset == rules.quote or not fee:
             fee_quote = fee
@@ -326,17 +378,17 @@ class OrderGateway:
             client = self._client()
             try:
                 ticker = await self.venue.request(f"{asset} price", client.get_symbol_ticker,
-                                                  symbol=f"{asset}{self.rules.quote}")
+                                                  symbol=f"{asset}{self.quote}")
                 self._prices[asset] = float(ticker["price"])
             except VenueError as exc:
                 log.warning("cannot value a fee paid in %s (%s); counting it as 0 %s",
-                            asset, exc, self.rules.quote)
+                            asset, exc, self.quote)
                 return 0.0
         return self._prices[asset]
 
     def _apply(self, client_id: str, order_id: str, venue_status: str, fills: list[Fill],
                executed: float, message: str = "") -> None:
-        tracked = self._tracked.setdefault(client_id, _Tracked())
+        tracked = self._track(client_id, self.symbol_for(client_id))
         tracked.order_id = order_id
         new = tuple(f for f in fills if f.fill_id not in tracked.trade_ids)
         for f in new:

@@ -26,9 +26,10 @@ def connect(request: VenueRequest) -> Any:
     from trading.venues.ibkr.settings import resolve_address
 
     settings = request.settings if request.settings is not None else IbkrConfig()
-    spec = ContractSpec.from_config(request.symbol, settings)
-    spec.contract()  # an unsupported sec_type or a malformed pair fails now, not at start
-    return IbkrVenue(resolve_address(settings, request.env), spec)
+    spec, *others = [ContractSpec.from_config(symbol, settings) for symbol in request.symbols]
+    for each in (spec, *others):
+        each.contract()  # an unsupported sec_type or a malformed pair fails now, not at start
+    return IbkrVenue(resolve_address(settings, request.env), spec, others=others)
 
 
 def bar_source(connection: Any, data: DataConfig, settings: Any) -> Any:
@@ -38,10 +39,10 @@ def bar_source(connection: Any, data: DataConfig, settings: Any) -> Any:
                          data.retry_interval)
 
 
-def broker(connection: Any, config: BrokerConfig, symbol: str) -> Any:
+def broker(connection: Any, config: BrokerConfig, symbols: tuple[str, ...]) -> Any:
     from trading.venues.ibkr.broker import IbkrBroker
 
-    return IbkrBroker(venue=connection)
+    return IbkrBroker(venue=connection, symbols=symbols)
 
 
 def real_money(broker_type: str, connection: Any) -> bool | None:
@@ -76,6 +77,7 @@ VENUE = Venue(
     intervals=tuple(i for i in INTERVALS if i not in UNSERVED_INTERVALS),
     problems=problems,
     align_seconds=5.0,
+    basket_orders=True,
     connect=connect,
     bar_source=bar_source,
     broker=broker,

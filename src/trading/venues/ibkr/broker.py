@@ -6,14 +6,15 @@ filled, canceled, rejected) comes back through the gateway's queue, which ``next
 (Cerebro calls it on every loop, also while no bar arrives) into Backtrader order notifications.
 CustomStrategy, risk, store and journal see exactly what they see with the paper broker.
 
-- Cash and position are the account's: the cash balance in the contract's currency and the
-  position in the contract, read at start-up; fills move them as IB reports them
-  (``VenueBroker`` books them; the start-up reconciliation is the shared one).
+- Cash and positions are the account's: the cash balance in the contracts' currency and the
+  position in each symbol's contract (a basket: one contract per symbol, one cash), read at
+  start-up; fills move them as IB reports them (``VenueBroker`` books them on the order's
+  symbol; the start-up reconciliation is the shared one).
 - Market, limit and stop orders go out once the bot has saved them (``transmit_held``, see
   ``VenueBroker``), with the strategy's deterministic client order id as ``orderRef``. Protective orders linked as OCO share an IB OCA group: when one fills, IB
   cancels the others. A trailing stop is refused (use the TrailingStopExitMixin exit).
-- Quantities are whole shares / contracts / units (crypto: 8 decimals), rounded down; limit and
-  stop prices sit on the contract's tick grid. A buy the cash cannot pay is refused here
+- Each order goes to its symbol's contract. Quantities are whole shares / contracts / units
+  (crypto: 8 decimals), rounded down; limit and stop prices sit on that contract's tick grid. A buy the cash cannot pay is refused here
   (``Margin``) and nothing is sent.
 """
 from __future__ import annotations
@@ -37,7 +38,8 @@ def _kind(order: bt.Order) -> str | None:
 
 
 class IbkrBroker(VenueBroker):
-    """See the module docstring. ``IbkrBroker(venue=...)``: the venue knows the contract."""
+    """See the module docstring. ``IbkrBroker(venue=..., symbols=...)``: the venue knows each
+    symbol's contract."""
 
     VENUE = "TWS / IB Gateway"
 
@@ -58,7 +60,8 @@ class IbkrBroker(VenueBroker):
 
     def _send(self, order: bt.Order, kind: str) -> None:
         data = order.data
-        contract = self.venue.contract
+        symbol = self._symbol_of(data)
+        contract = self.venue.contract_of(symbol)
         sec_type = contract.secType if contract is not None else "STK"
         quantity = round_quantity(abs(order.created.size), sec_type)
         if quantity <= 0:
@@ -69,7 +72,8 @@ class IbkrBroker(VenueBroker):
         if kind != "MKT":
             # a limit buy / stop sell rounds down, a limit sell / stop buy up: never worse
             up = (kind == "LMT") == order.issell()
-            price = round_price(order.created.price, self.venue.min_tick, up=up)
+            price = round_price(order.created.price, self.venue.min_ticks.get(symbol, 0.0),
+                                up=up)
         if order.isbuy():
             estimate = price if price is not None else (data.close[0] if len(data) else 0.0)
             comm = order.comminfo.getcommission(quantity, estimate) if order.comminfo else 0.0
@@ -83,7 +87,7 @@ class IbkrBroker(VenueBroker):
         group = self._oca_group(order) if kind != "MKT" else ""
         self._live[client_id] = LiveOrder(order, client_id, oca_group=group)
         intent = OrderIntent(client_id, "BUY" if order.isbuy() else "SELL", kind, quantity,
-                             price=price, oca_group=group)
+                             price=price, oca_group=group, symbol=symbol)
         self._hand_over(self.gateway.place(intent), f"order {client_id}")
 
     @staticmethod

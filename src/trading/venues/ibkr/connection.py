@@ -2,7 +2,8 @@
 
 Built on ib_async's ``IB`` and living on the bot's I/O thread: every coroutine here runs on that
 loop. ``start()`` connects (with retries), reads the managed account and qualifies the traded
-contract; after that the venue keeps the connection up by itself:
+contract (a basket's: one contract per symbol, ``contracts``); after that the venue keeps the
+connection up by itself:
 
 - the socket drops (TWS restarts every day and drops its clients): reconnect with capped backoff,
   forever, until ``close()``; a reconnect re-reads open and completed orders and executions;
@@ -19,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from ib_async import IB, Contract
 
@@ -45,17 +46,22 @@ class IbkrVenue(IOBound):
     """One TWS / IB Gateway connection: see the module docstring.
 
     ``address``: host, port and client id (``settings.resolve_address``); ``spec``: the traded
-    contract, qualified at start. ``submit`` hands a coroutine to the I/O thread from any thread
-    (set by the runtime with ``bind``).
+    contract, qualified at start; ``others``: a basket's other symbols' contracts, qualified at
+    start too (``contracts`` and ``min_ticks`` hold every symbol's, by its symbol). ``submit``
+    hands a coroutine to the I/O thread from any thread (set by the runtime with ``bind``).
     """
 
     NAME = "the Interactive Brokers connection"
 
     def __init__(self, address: GatewayAddress, spec: ContractSpec | None, *,
                  connect_timeout: float = 10.0, max_attempts: int = 5,
-                 backoff_cap: float = 30.0, link_grace: float = 60.0) -> None:
+                 backoff_cap: float = 30.0, link_grace: float = 60.0,
+                 others: Sequence[ContractSpec] = ()) -> None:
         self.address = address
         self.spec = spec
+        self.specs = {s.symbol: s for s in ((spec,) if spec is not None else ()) + tuple(others)}
+        self.contracts: dict[str, Contract] = {}  # every symbol's, qualified at start
+        self.min_ticks: dict[str, float] = {}
         self.connect_timeout = connect_timeout
         self.max_attempts = max_attempts
         self.backoff_cap = backoff_cap
@@ -135,6 +141,10 @@ class IbkrVenue(IOBound):
                     await asyncio.sleep(wait)
             if self.contract is None and self.spec is not None:
                 self.contract = await self._qualify(self.spec)
+            for symbol, spec in self.specs.items():
+                if symbol not in self.contracts:
+                    self.contracts[symbol] = self.contract if spec is self.spec \
+                        else await self._qualify(spec)
             self._started = True
 
     async def close(self) -> None:
@@ -237,9 +247,15 @@ class IbkrVenue(IOBound):
         contract = choose(spec, wanted, details)
         for d in details:
             if d.contract is not None and d.contract.conId == contract.conId:
-                self.min_tick = float(d.minTick or 0.0)
+                self.min_ticks[spec.symbol] = float(d.minTick or 0.0)
+                if spec is self.spec:
+                    self.min_tick = self.min_ticks[spec.symbol]
         log.info("trading %s", describe_contract(contract))
         return contract
+
+    def contract_of(self, symbol: str) -> Contract | None:
+        """The qualified contract of one of the bot's symbols (None before start)."""
+        return self.contracts.get(symbol)
 
     def _backoff(self, attempt: int) -> float:
         return min(self.backoff_cap, FIRST_RETRY_SECONDS * 2 ** attempt)
@@ -345,6 +361,8 @@ class IbkrVenue(IOBound):
             "account": self.account or None,
             "paper": self.paper if self.account else None,
             "contract": describe_contract(self.contract) if self.contract is not None else None,
+            **({"contracts": {s: describe_contract(c) for s, c in self.contracts.items()}}
+               if len(self.contracts) > 1 else {}),
             "streams": dict(self.stream_states),
             "last_error": self.last_error or None,
             "last_reconcile": self.reconcile_result,

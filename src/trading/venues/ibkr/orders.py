@@ -1,4 +1,5 @@
-"""Orders at IB for the traded contract, on the I/O thread: ``OrderGateway``.
+"""Orders at IB for the traded contracts (one, or a basket's: one per symbol), on the I/O thread:
+``OrderGateway``.
 
 The broker (on Backtrader's thread) hands it intents with ``venue.submit(gateway.place(...))``
 and reads the kernel's ``OrderUpdate``s from ``gateway.updates``, a thread-safe queue; the
@@ -16,6 +17,9 @@ id), with its fee; the final status only once every execution is told.
   whose report does not come within ``fee_wait`` seconds is told with a fee of 0.
 - An error on an order's id that ends it (201 rejected, margin, price checks ...) is a
   rejection carrying IB's message; a cancel the bot asked for is a cancel.
+- A basket: the account is read per contract (its position, its orders; one cash, so the
+  contracts must share one currency); each order goes to its symbol's contract, and the orders
+  and executions followed are those of any of the basket's contracts.
 """
 from __future__ import annotations
 
@@ -29,7 +33,8 @@ from typing import Any
 
 from ib_async import Order
 
-from trading.core.errors import VenueError
+from trading.core.client_ids import symbol_of
+from trading.core.errors import ConfigError, VenueError
 from trading.core.reports import AccountReport, Fill, OrderReport, OrderUpdate, UpdateQueue
 from trading.venues.ibkr import codes
 from trading.venues.ibkr.connection import IbkrVenue
@@ -66,8 +71,8 @@ class OrderGateway:
     def __init__(self, venue: IbkrVenue, fee_wait: float = 2.0) -> None:
         self.venue = venue
         self.fee_wait = fee_wait
-        self.updates: UpdateQueue[OrderUpdate | AccountReport] = UpdateQueue()
-        self.account: AccountReport | None = None
+        self.updates: UpdateQueue[OrderUpdate | dict[str, AccountReport]] = UpdateQueue()
+        self.accounts: dict[str, AccountReport] | None = None
         self._known_exec_ids: frozenset[str] = frozenset()  # executions read at start-up
         self._tracked: dict[str, _Tracked] = {}
         self._at_ib: set[str] = set()  # client ids IB reported or this gateway placed
@@ -75,18 +80,24 @@ class OrderGateway:
         self._hooked = False
 
     # -- start-up ----------------------------------------------------------------------------
-    async def start(self) -> AccountReport:
-        """Connect; read the account's position, cash and this contract's orders; follow them."""
+    async def start(self) -> dict[str, AccountReport]:
+        """Connect; read the account's cash and each contract's position and orders; follow
+        them."""
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
-            if self.account is not None:
-                return self.account
+            if self.accounts is not None:
+                return self.accounts
             await self.venue.start()
+            currencies = {c.currency for c in self.venue.contracts.values()}
+            if len(currencies) > 1:
+                listed = ", ".join(f"{s} in {c.currency}" for s, c in self.venue.contracts.items())
+                raise ConfigError(f"trading.symbols: a basket trades from one cash balance, so "
+                                  f"its contracts must share one currency; IB lists {listed}")
             self._hook()
             self._at_ib = self._refs()
-            self.account = self._read_account()
-            return self.account
+            self.accounts = self._read_account()
+            return self.accounts
 
     def _hook(self) -> None:
         if self._hooked:
@@ -107,25 +118,33 @@ class OrderGateway:
         ib.commissionReportEvent -= self._on_commission
         self._hooked = False
 
-    def _read_account(self) -> AccountReport:
+    def _read_account(self) -> dict[str, AccountReport]:
+        """The account of each symbol: its contract's position and open orders, one cash."""
         ib, venue = self.venue.ib, self.venue
-        contract = venue.contract
-        assert contract is not None, "started"
-        size, cost = 0.0, 0.0
-        for p in ib.positions(venue.account) if venue.account else ib.positions():
-            if p.contract.conId == contract.conId:
-                size, cost = float(p.position), float(p.avgCost)
-        multiplier = float(contract.multiplier or 1) if contract.secType == "FUT" else 1.0
-        average = cost / multiplier if multiplier else cost
+        assert venue.contracts, "started"
+        held = {p.contract.conId: (float(p.position), float(p.avgCost))
+                for p in (ib.positions(venue.account) if venue.account else ib.positions())}
         # executions IB reported at start-up: the position already includes them (IB's
         # execution times have whole seconds, too coarse to tell one just before start-up)
         self._known_exec_ids = frozenset(f.execution.execId for f in ib.fills())
-        orders = tuple(o for o in (self.known(ref) for ref in sorted(self._refs())) if o is not None)
-        return AccountReport(symbol=contract.localSymbol or contract.symbol, position=size,
-                             price=average, average_cost=average,
-                             cash=self._cash(contract.currency), currency=contract.currency,
-                             account=venue.account, open_orders=tuple(o for o in orders if o.open),
-                             time=self._now(), step=POSITION_TOLERANCE)
+        opened: dict[str, list[OrderReport]] = {symbol: [] for symbol in venue.contracts}
+        for ref in sorted(self._refs()):
+            found = self.known(ref)
+            if found is not None and found.open:
+                opened.setdefault(self._symbol_of_ref(ref), []).append(found)
+        first = next(iter(venue.contracts.values()))
+        cash, now = self._cash(first.currency), self._now()
+        reports = {}
+        for symbol, contract in venue.contracts.items():
+            size, cost = held.get(contract.conId, (0.0, 0.0))
+            multiplier = float(contract.multiplier or 1) if contract.secType == "FUT" else 1.0
+            average = cost / multiplier if multiplier else cost
+            reports[symbol] = AccountReport(
+                symbol=contract.localSymbol or contract.symbol, position=size, price=average,
+                average_cost=average, cash=cash, currency=contract.currency,
+                account=venue.account, open_orders=tuple(opened[symbol]), time=now,
+                step=POSITION_TOLERANCE)
+        return reports
 
     def _cash(self, currency: str) -> float:
         values = self.venue.ib.accountValues(self.venue.account) if self.venue.account else \
@@ -150,25 +169,33 @@ class OrderGateway:
         return time.time()
 
     # -- what IB knows ------------------------------------------------------------------------
+    def _ours(self, contract: Any) -> bool:
+        """Whether ``contract`` is one of the bot's (an order not tied to one yet counts)."""
+        con_ids = {c.conId for c in self.venue.contracts.values()}
+        return not con_ids or not contract.conId or contract.conId in con_ids
+
     def _trades_by_ref(self, client_id: str) -> list[Any]:
-        contract = self.venue.contract
         return [t for t in self.venue.ib.trades()
-                if t.order.orderRef == client_id
-                and (contract is None or not t.contract.conId
-                     or t.contract.conId == contract.conId)]
+                if t.order.orderRef == client_id and self._ours(t.contract)]
 
     def _fills_by_ref(self, client_id: str) -> list[Any]:
         return [f for f in self.venue.ib.fills() if f.execution.orderRef == client_id]
 
     def _refs(self) -> set[str]:
-        contract = self.venue.contract
         refs = {t.order.orderRef for t in self.venue.ib.trades()
-                if t.order.orderRef and (contract is None or not t.contract.conId
-                                         or t.contract.conId == contract.conId)}
+                if t.order.orderRef and self._ours(t.contract)}
         refs.update(f.execution.orderRef for f in self.venue.ib.fills()
-                    if f.execution.orderRef and (contract is None
-                                                 or f.contract.conId == contract.conId))
+                    if f.execution.orderRef and self._ours(f.contract))
         return refs
+
+    def _symbol_of_ref(self, client_id: str) -> str:
+        """The symbol of the order with this client id: its contract's, else its id's tag's."""
+        by_con_id = {c.conId: s for s, c in self.venue.contracts.items()}
+        for holder in [*self._trades_by_ref(client_id), *self._fills_by_ref(client_id)]:
+            if holder.contract.conId in by_con_id:
+                return by_con_id[holder.contract.conId]
+        symbols = tuple(self.venue.contracts)
+        return symbol_of(client_id, symbols) or symbols[0]
 
     def known(self, client_id: str) -> OrderReport | None:
         """The order with this client id as IB reports it (None when IB never had it)."""
@@ -220,7 +247,8 @@ class OrderGateway:
                          intent.client_id)
                 self._absorb(intent.client_id)
                 return
-            contract = self.venue.contract
+            contract = self.venue.contract_of(intent.symbol) if intent.symbol \
+                else self.venue.contract
             if contract is None:
                 raise VenueError("the Interactive Brokers connection is not started")
             tracked.trade = self.venue.ib.placeOrder(contract, self._order(intent))
@@ -321,7 +349,7 @@ class OrderGateway:
                 self._absorb(ref)
                 if tracked.cancel_requested and tracked.status not in FINAL:
                     asyncio.get_running_loop().create_task(self.cancel(ref))
-        if self.account is not None:  # every order caught up: the broker compares the position
+        if self.accounts is not None:  # every order caught up: the broker compares positions
             self.updates.put(self._read_account())
 
     def _absorb(self, ref: str) -> None:
