@@ -132,6 +132,21 @@ class BotWorkspace:
     def events(self, kind: str) -> list[str]:
         return [r[0] for r in self.query("SELECT payload FROM events WHERE kind = ? ORDER BY id", kind)]
 
+    def simulated_broker(self) -> bool:
+        """Whether the bot's broker is simulated (``paper``, ``mock``): its orders never reach a
+        venue, they fill inside the bot at the next bar."""
+        return json.loads(self.config_path.read_text())["broker"]["type"] in ("paper", "mock")
+
+    def refused_locally(self, client_id: str) -> bool:
+        """Whether the bot's broker refused ``client_id`` itself (an order under the minimum
+        notional, say): it logs why at once, while the database has the order as submitted until
+        the next bar's checkpoint saves the rejection."""
+        log = self.root / "logs" / "live" / f"trading_bot_{self.bot_id}.log"
+        try:
+            return f"order {client_id} rejected: " in log.read_text(errors="replace")
+        except FileNotFoundError:
+            return False
+
     def has_pending_entry(self) -> bool:
         return bool(self.query("SELECT 1 FROM orders WHERE purpose = 'entry' "
                                "AND status IN ('submitted', 'accepted')"))
