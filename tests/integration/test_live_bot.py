@@ -267,6 +267,7 @@ def test_an_unreachable_tws_stops_the_start_with_a_message_not_a_crash(ws, monke
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     monkeypatch.setenv("IBKR_PORT", str(port))
+    monkeypatch.setenv("IBKR_RETRY_CAP", "0.2")  # every try is made, 0.2 s apart at most
     ws.write_config(data={"data_source": "ibkr", "symbol": "ETHBTC", "interval": "1h"})
     result = ws.run()
     assert result.returncode == 3, result.stderr

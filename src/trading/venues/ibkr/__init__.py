@@ -23,12 +23,13 @@ def connect(request: VenueRequest) -> Any:
     """One TWS / IB Gateway connection, shared by the bars and the broker."""
     from trading.venues.ibkr.connection import IbkrVenue
     from trading.venues.ibkr.contracts import ContractSpec
-    from trading.venues.ibkr.settings import resolve_address
+    from trading.venues.ibkr.settings import resolve_address, retry_cap
 
     settings = request.settings if request.settings is not None else IbkrConfig()
     spec = ContractSpec.from_config(request.symbol, settings)
     spec.contract()  # an unsupported sec_type or a malformed pair fails now, not at start
-    return IbkrVenue(resolve_address(settings, request.env), spec)
+    return IbkrVenue(resolve_address(settings, request.env), spec,
+                     backoff_cap=retry_cap(request.env))
 
 
 def bar_source(connection: Any, data: DataConfig, settings: Any) -> Any:
