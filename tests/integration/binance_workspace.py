@@ -65,10 +65,11 @@ def klines_answered(fake: FakeBinance, since: int = 0) -> bool:
 
 
 # seconds an order saved as submitted may take to reach the fake before the gate takes it for one
-# the bot refused itself without saying so in its log (a refusal it logs ends the wait at once):
-# longer than the broker's next tick (Cerebro's qcheck, 0.5 s) and than a request waits for its
-# turn while the venue slows down after a 429
-LOCAL_REFUSAL_GRACE = 2.0
+# the bot refused itself without saying so in its log (a refusal it logs ends the wait at once,
+# and every refusal in these tests is logged): far longer than the broker's next tick (Cerebro's
+# qcheck, 0.5 s) and than a request waits for its turn after a 429, so that a loaded machine
+# never lets a bar close before an order on its way has arrived
+LOCAL_REFUSAL_GRACE = 10.0
 
 
 def booked(ws: BinanceWorkspace, client_ids: list[str]) -> bool:

@@ -128,9 +128,10 @@ class IbkrWorkspace(BotWorkspace):
 
 
 # seconds an order saved as submitted may take to reach TWS before the gate takes it for one the
-# bot refused itself without saying so in its log (longer than the broker's next tick; a refusal
-# it logs ends the wait at once)
-LOCAL_REFUSAL_GRACE = 2.0
+# bot refused itself without saying so in its log (a refusal it logs ends the wait at once, and
+# every refusal in these tests is logged): far longer than the broker's next tick, so that a
+# loaded machine never lets a bar close before an order on its way has arrived
+LOCAL_REFUSAL_GRACE = 10.0
 
 
 def lockstep(ws: IbkrWorkspace, market: Market, catch_up: bool = False) -> Callable[[], bool]:
