@@ -168,11 +168,12 @@ def hold_checkpoint(db: Path, seconds: float) -> threading.Thread:
 
 
 # -- Binance -------------------------------------------------------------------------------------
-def binance_campaign(root: Path, kills: int, seed: int) -> Figures:
+def binance_campaign(root: Path, kills: int, seed: int, bars: int = BARS) -> Figures:
+    """The campaign on the loopback Binance, over a market of ``bars`` bars."""
     figures = Figures("binance")
-    clean = _binance_run(root / "clean", None)[0]
+    clean = _binance_run(root / "clean", None, bars)[0]
     rng = random.Random(seed)
-    trades, ws, fake = _binance_run(root / "killed", Killer(rng, kills, 2), figures)
+    trades, ws, fake = _binance_run(root / "killed", Killer(rng, kills, 2), bars, figures)
     _compare(figures, clean, trades)
     with fake.lock:
         sent = [r.params.get("newClientOrderId") or r.params.get("belowClientOrderId")
@@ -186,11 +187,11 @@ def binance_campaign(root: Path, kills: int, seed: int) -> Figures:
     return figures
 
 
-def _binance_run(root: Path, killer: Killer | None, figures: Figures | None = None):
+def _binance_run(root: Path, killer: Killer | None, bars: int, figures: Figures | None = None):
     from binance_workspace import BinanceWorkspace, klines_answered, lockstep, sample_bars
     from fakes.binance import FakeBinance
 
-    fake = FakeBinance(sample_bars(BARS), history=HISTORY).start()
+    fake = FakeBinance(sample_bars(bars), history=HISTORY).start()
     ws = BinanceWorkspace(root, fake, bot_id="7401")
     ws.write_binance_config(broker="binance_paper", lookback=LOOKBACK, strategy=ACTIVE,
                             risk_management=RISK, logging={"level": "INFO"})
@@ -215,11 +216,12 @@ def _binance_run(root: Path, killer: Killer | None, figures: Figures | None = No
 
 
 # -- IBKR ----------------------------------------------------------------------------------------
-def ibkr_campaign(root: Path, kills: int, seed: int) -> Figures:
+def ibkr_campaign(root: Path, kills: int, seed: int, bars: int = BARS) -> Figures:
+    """The campaign on the loopback TWS, over a market of ``bars`` bars."""
     figures = Figures("ibkr")
-    clean = _ibkr_run(root / "clean", None)[0]
+    clean = _ibkr_run(root / "clean", None, bars)[0]
     rng = random.Random(seed)
-    trades, ws, tws = _ibkr_run(root / "killed", Killer(rng, kills, 2), figures)
+    trades, ws, tws = _ibkr_run(root / "killed", Killer(rng, kills, 2), bars, figures)
     _compare(figures, clean, trades)
     refs = [o.order_ref for o in tws.orders()]
     figures.doubled = len(refs) - len(set(refs))
@@ -228,12 +230,12 @@ def ibkr_campaign(root: Path, kills: int, seed: int) -> Figures:
     return figures
 
 
-def _ibkr_run(root: Path, killer: Killer | None, figures: Figures | None = None):
+def _ibkr_run(root: Path, killer: Killer | None, bars: int, figures: Figures | None = None):
     from fakes.tws import FakeTWS
     from ibkr_workspace import IbkrWorkspace, Market, lockstep, sample_bars
 
     tws = FakeTWS().start()
-    market = Market(tws, sample_bars(BARS), HISTORY)
+    market = Market(tws, sample_bars(bars), HISTORY)
     ws = IbkrWorkspace(root, tws, bot_id="7402")
     ws.write_ibkr_config(lookback=LOOKBACK, strategy=ACTIVE, risk_management=RISK,
                          logging={"level": "INFO"})

@@ -36,12 +36,23 @@ def deep_update(target: dict[str, Any], changes: dict[str, Any]) -> dict[str, An
     return target
 
 
-class BotWorkspace:
-    """Config, data, database and logs of one bot, in a temp dir used as the working directory."""
+def sample_part(path: Path, bars: int) -> Path:
+    """The sample's first ``bars`` bars as a CSV at ``path`` (a shorter market for a test whose
+    assertion needs only its first trades)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(SAMPLE.read_text().splitlines()[:bars + 1]) + "\n")
+    return path
 
-    def __init__(self, root: Path, bot_id: str = "7001", db_url: str | None = None) -> None:
+
+class BotWorkspace:
+    """Config, data, database and logs of one bot, in a temp dir used as the working directory.
+    ``data_file``: the CSV its configs replay unless a test names another (default the sample)."""
+
+    def __init__(self, root: Path, bot_id: str = "7001", db_url: str | None = None,
+                 data_file: Path = SAMPLE) -> None:
         self.root = root
         self.bot_id = bot_id
+        self.data_file = data_file
         (root / "config" / "trading").mkdir(parents=True, exist_ok=True)
         self.config_path = root / "config" / "trading" / f"{bot_id}.json"
         self.db_path = root / "data" / f"{bot_id}.sqlite"
@@ -51,7 +62,7 @@ class BotWorkspace:
     def write_config(self, **changes: Any) -> dict[str, Any]:
         doc = json.loads(DEMO_CONFIG.read_text())
         doc.pop("$schema", None)
-        doc["data"]["file_path"] = str(SAMPLE)
+        doc["data"]["file_path"] = str(self.data_file)
         if self.db_url is not None:
             doc["database"] = {"url": self.db_url}
         deep_update(doc, copy.deepcopy(changes))
@@ -132,15 +143,31 @@ class BotWorkspace:
     def events(self, kind: str) -> list[str]:
         return [r[0] for r in self.query("SELECT payload FROM events WHERE kind = ? ORDER BY id", kind)]
 
+    def simulated_broker(self) -> bool:
+        """Whether the bot's broker is simulated (``paper``, ``mock``): its orders never reach a
+        venue, they fill inside the bot at the next bar."""
+        return json.loads(self.config_path.read_text())["broker"]["type"] in ("paper", "mock")
+
+    def refused_locally(self, client_id: str) -> bool:
+        """Whether the bot's broker refused ``client_id`` itself (an order under the minimum
+        notional, say): it logs why at once, while the database has the order as submitted until
+        the next bar's checkpoint saves the rejection."""
+        log = self.root / "logs" / "live" / f"trading_bot_{self.bot_id}.log"
+        try:
+            return f"order {client_id} rejected: " in log.read_text(errors="replace")
+        except FileNotFoundError:
+            return False
+
     def has_pending_entry(self) -> bool:
         return bool(self.query("SELECT 1 FROM orders WHERE purpose = 'entry' "
                                "AND status IN ('submitted', 'accepted')"))
 
 
-def clean_run_trades(root: Path) -> list[tuple]:
-    """The trades of the default bot run once, never interrupted, in a new workspace at ``root``:
-    the reference a disturbed run (a crash, a restart, a channel that fails) must equal."""
-    ws = BotWorkspace(root)
+def clean_run_trades(root: Path, data_file: Path = SAMPLE) -> list[tuple]:
+    """The trades of the default bot run once on ``data_file``, never interrupted, in a new
+    workspace at ``root``: the reference a disturbed run (a crash, a restart, a channel that
+    fails) must equal."""
+    ws = BotWorkspace(root, data_file=data_file)
     ws.write_config()
     result = ws.run()
     assert result.returncode == 0, result.stderr

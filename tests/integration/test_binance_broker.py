@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -54,8 +55,18 @@ def trade_bot(root: Path, fake: FakeBinance, broker: str = "binance_paper", faul
     return ws
 
 
+@dataclass
+class Run:
+    """A finished run: its workspace, its (stopped) exchange and its trades."""
+
+    ws: BinanceWorkspace
+    fake: FakeBinance
+    trades: list[tuple]
+
+
 @pytest.fixture(scope="module")
-def clean_run(tmp_path_factory) -> list[tuple]:
+def testnet_run(tmp_path_factory) -> Run:
+    """One undisturbed run on the testnet broker: the reference the other runs must equal."""
     fake = new_fake()
     try:
         ws = trade_bot(tmp_path_factory.mktemp("clean"), fake)
@@ -63,19 +74,27 @@ def clean_run(tmp_path_factory) -> list[tuple]:
         fake.stop()
     trades = ws.trades()
     assert len(trades) >= 5
-    return trades
+    return Run(ws, fake, trades)
+
+
+@pytest.fixture(scope="module")
+def clean_run(testnet_run: Run) -> list[tuple]:
+    return testnet_run.trades
 
 
 @pytest.mark.parametrize("broker", ["binance_paper", "binance"])
 def test_a_bot_trades_on_binance_with_signed_rounded_orders_and_fills_from_the_user_stream(
-        tmp_path, broker, clean_run):
-    fake = new_fake()
-    try:
-        ws = trade_bot(tmp_path, fake, broker=broker)
-    finally:
-        fake.stop()
+        tmp_path, broker, testnet_run):
+    if broker == "binance_paper":  # the module's reference run is this one
+        ws, fake = testnet_run.ws, testnet_run.fake
+    else:
+        fake = new_fake()
+        try:
+            ws = trade_bot(tmp_path, fake, broker=broker)
+        finally:
+            fake.stop()
+        assert ws.trades() == testnet_run.trades  # the live account and the testnet trade alike
     trades = ws.trades()
-    assert trades == clean_run  # the live account and the testnet trade alike
     orders = [r for r in fake.requests if r.method == "POST" and r.path == "/api/v3/order"]
     assert orders and all(r.answered == 200 and r.api_key == fake.api_key for r in orders)
     for r in orders:  # on Binance's grid, with the strategy's deterministic id

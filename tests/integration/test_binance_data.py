@@ -105,7 +105,9 @@ def test_a_missing_api_key_stops_the_start_naming_the_variable(tmp_path, fake):
 
 
 def test_an_unreachable_exchange_is_a_clear_start_up_error(tmp_path, fake):
-    ws = BinanceWorkspace(tmp_path, fake, extra_env={"BINANCE_REST_URL": "http://127.0.0.1:9/api"})
+    # every try of connecting is made, with the backoff capped at 0.2 s instead of 10 s
+    ws = BinanceWorkspace(tmp_path, fake, extra_env={"BINANCE_REST_URL": "http://127.0.0.1:9/api",
+                                                     "BINANCE_RETRY_CAP": "0.2"})
     ws.write_binance_config(broker="binance_paper", lookback=LOOKBACK)
     result = ws.run(timeout=120)
     assert result.returncode == 3

@@ -212,11 +212,13 @@ def test_the_readme_example_moves_the_demo_bot_from_sqlite_to_postgresql(tmp_pat
     """The README's demo, then its PostgreSQL example in the same folder: a deliberate move to
     another database starts there, with a journal of its own; the SQLite journal is set aside."""
     ws = BotWorkspace(tmp_path)
-    ws.write_config()
+    part = tmp_path / "part.csv"  # the demo's first 1,000 bars: what is moved is a few trades
+    part.write_text("\n".join(SAMPLE.read_text().splitlines()[:1001]) + "\n")
+    ws.write_config(data={"file_path": str(part)})
     first = ws.run()
     assert first.returncode == 0, first.stderr
     sqlite_trades = len(ws.trades())
-    assert sqlite_trades > 0
+    assert sqlite_trades > 1
     journals = tmp_path / "logs" / "json"
     url = pg_url.replace("postgresql+psycopg://", "postgresql://")  # as the README writes it
     second = ws.run("--db", url)

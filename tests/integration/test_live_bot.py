@@ -14,30 +14,38 @@ import numpy as np
 import pytest
 
 from bot_workspace import (REPO, SAMPLE, BotWorkspace, clean_run_trades, kill_hard, replayed_trades,
-                           wait_until)
+                           sample_part, wait_until)
 from feeds.csv_bars import load_bars
 
 LOOKBACK = 100
+# the bots here replay the sample's first 2,200 bars: seven trades of the demo strategy (its first
+# entry signal is bar 134), where the crashes, signals and restarts below all land
+BARS = 2200
+
+
+@pytest.fixture(scope="module")
+def market(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return sample_part(tmp_path_factory.mktemp("market") / "ETHBTC-5m.csv", BARS)
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> BotWorkspace:
-    return BotWorkspace(tmp_path)
+def ws(tmp_path: Path, market: Path) -> BotWorkspace:
+    return BotWorkspace(tmp_path, data_file=market)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def ws_any_db(request: pytest.FixtureRequest, tmp_path: Path):
+def ws_any_db(request: pytest.FixtureRequest, tmp_path: Path, market: Path):
     """A workspace whose bot keeps its state in SQLite, or in a fresh PostgreSQL database."""
     url = request.getfixturevalue("pg_url") if request.param == "postgresql" else None
-    workspace = BotWorkspace(tmp_path, db_url=url)
+    workspace = BotWorkspace(tmp_path, db_url=url, data_file=market)
     yield workspace
     workspace.close()
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> list[tuple]:
+def uninterrupted(tmp_path_factory: pytest.TempPathFactory, market: Path) -> list[tuple]:
     """The trades of one run that was never interrupted (the reference for recovery tests)."""
-    return clean_run_trades(tmp_path_factory.mktemp("reference"))
+    return clean_run_trades(tmp_path_factory.mktemp("reference"), data_file=market)
 
 
 def test_demo_runs_end_to_end_and_leaves_trades_in_the_database_and_journal(tmp_path: Path):
@@ -78,7 +86,7 @@ def test_demo_runs_end_to_end_and_leaves_trades_in_the_database_and_journal(tmp_
 
 def test_replay_and_live_give_identical_trades_after_warmup(ws: BotWorkspace, uninterrupted):
     ws.write_config()
-    assert replayed_trades(ws.config_path, load_bars(SAMPLE), LOOKBACK) == uninterrupted
+    assert replayed_trades(ws.config_path, load_bars(ws.data_file), LOOKBACK) == uninterrupted
 
 
 def finish_at_full_speed(ws: BotWorkspace):
@@ -245,7 +253,7 @@ def test_heartbeat_writes_the_status_while_running_and_equity_is_recorded_per_ba
 def test_a_second_ctrl_c_forces_the_exit(ws, uninterrupted):
     # a slow feed whose first live bar is the first entry signal: the closing fill is 2 bars away
     first_signal_ts = uninterrupted[0][0] - 300
-    signal_index = int(np.searchsorted(load_bars(SAMPLE).ts, first_signal_ts))
+    signal_index = int(np.searchsorted(load_bars(ws.data_file).ts, first_signal_ts))
     ws.write_config(data={"speed": 0.5, "lookback_bars": signal_index},
                     shutdown={"close_positions": True})
     log_file = ws.root / "logs" / "live" / f"trading_bot_{ws.bot_id}.log"
@@ -267,6 +275,7 @@ def test_an_unreachable_tws_stops_the_start_with_a_message_not_a_crash(ws, monke
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     monkeypatch.setenv("IBKR_PORT", str(port))
+    monkeypatch.setenv("IBKR_RETRY_CAP", "0.2")  # every try is made, 0.2 s apart at most
     ws.write_config(data={"data_source": "ibkr", "symbol": "ETHBTC", "interval": "1h"})
     result = ws.run()
     assert result.returncode == 3, result.stderr
@@ -335,10 +344,10 @@ def test_a_second_instance_of_a_running_bot_is_refused_and_changes_nothing(ws_an
 
 def test_reset_archives_a_stopped_bot_and_is_refused_while_it_runs(ws, uninterrupted):
     # the first live bar is the first entry signal, so a position opens two bars in; at 2 bars/s
-    # the bot then has over 40 minutes of bars left (the pace is a floor, load only slows it):
+    # the bot then has over 15 minutes of bars left (the pace is a floor, load only slows it):
     # it runs through the whole refused reset, whose timeout is a minute
     first_signal_ts = uninterrupted[0][0] - 300
-    signal_index = int(np.searchsorted(load_bars(SAMPLE).ts, first_signal_ts))
+    signal_index = int(np.searchsorted(load_bars(ws.data_file).ts, first_signal_ts))
     ws.write_config(data={"speed": 2, "lookback_bars": signal_index})
     proc = ws.start()
     try:

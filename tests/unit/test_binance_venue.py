@@ -16,7 +16,8 @@ from feeds.csv_bars import load_bars
 from trading.core.errors import ConfigError, OrderRejected, VenueError
 from trading.core.settings import VenueEndpoints
 from trading.venues.binance.connection import BinanceVenue
-from trading.venues.binance.endpoints import Credentials, load_credentials, resolve_endpoints
+from trading.venues.binance.endpoints import (Credentials, load_credentials, resolve_endpoints,
+                                              retry_cap)
 from trading.venues.binance.filters import SymbolRules
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "ETHBTC-5m.csv"
@@ -47,6 +48,14 @@ def test_a_missing_key_names_the_variable_and_a_secret_never_shows():
     keys = load_credentials(testnet=False, env={"BINANCE_API_KEY": "abcdefghij",
                                                 "BINANCE_API_SECRET": "very-secret-value"})
     assert "very-secret-value" not in repr(keys) and "abcdefghij" not in repr(keys)
+
+
+def test_the_wait_between_tries_is_capped_by_binance_retry_cap():
+    assert retry_cap({}) == 10.0
+    assert retry_cap({"BINANCE_RETRY_CAP": "0.5"}) == 0.5
+    with pytest.raises(ConfigError, match="environment variable BINANCE_RETRY_CAP must be a "
+                                          "positive number of seconds, got '-1'"):
+        retry_cap({"BINANCE_RETRY_CAP": "-1"})
 
 
 # -- symbol filters ------------------------------------------------------------------------------

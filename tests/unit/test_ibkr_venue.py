@@ -16,7 +16,8 @@ from trading.venues.ibkr.bars import to_bar
 from trading.venues.ibkr.contracts import (ContractSpec, bar_size, choose, history_duration,
                                            what_to_show)
 from trading.venues.ibkr.orders import round_price, round_quantity
-from trading.venues.ibkr.settings import IbkrConfig, is_paper_account, resolve_address
+from trading.venues.ibkr.settings import (IbkrConfig, is_paper_account, resolve_address,
+                                          retry_cap)
 
 
 # -- where it connects ---------------------------------------------------------------------------
@@ -33,6 +34,14 @@ def test_the_environment_wins_over_the_ibkr_section():
 def test_a_bad_environment_value_is_a_clear_error_naming_the_variable(name, value):
     with pytest.raises(ConfigError, match=f"environment variable {name} must be a whole number"):
         resolve_address(IbkrConfig(), {name: value})
+
+
+def test_the_wait_between_tries_to_connect_is_capped_by_ibkr_retry_cap():
+    assert retry_cap({}) == 30.0
+    assert retry_cap({"IBKR_RETRY_CAP": "0.5"}) == 0.5
+    with pytest.raises(ConfigError, match="environment variable IBKR_RETRY_CAP must be a "
+                                          "positive number of seconds, got 'soon'"):
+        retry_cap({"IBKR_RETRY_CAP": "soon"})
 
 
 def test_paper_accounts_start_with_du():

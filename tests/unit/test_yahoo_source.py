@@ -139,7 +139,7 @@ def test_backoff_is_capped_at_retry_interval_and_nothing_is_missed_or_doubled(io
         with caplog.at_level(logging.WARNING, logger="feeds.venue_source"):
             source, sink, task = start(io, fake, "5m", lookback=10, retry=0.6)
             take(sink, lambda b: len(b) >= 10)
-            fake.inject("outage", 10)
+            fake.inject("outage", 6)  # three waits: 0.5, then 0.6 (not 1.0, 2.0)
             fake.advance(20)
             live = take(sink, lambda b: len(b) >= 20)
             task.cancel()

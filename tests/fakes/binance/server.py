@@ -233,7 +233,8 @@ class FakeBinance:
         ``hold`` a bar that fills orders closes only once the bot has heard of the fills."""
         return self._call(self._advance(bars, hold), timeout=30)
 
-    async def _advance(self, bars: int, hold: bool = True) -> int:
+    async def _advance(self, bars: int, hold: bool = True,
+                       stop: threading.Event | None = None) -> int:
         done = 0
         for _ in range(bars):
             with self.lock:
@@ -250,7 +251,7 @@ class FakeBinance:
             await self._push_reports(reports)
             if hold:
                 await self._until_told([r["C"] or r["c"] for r in reports
-                                        if r["X"] not in ("NEW", "PARTIALLY_FILLED")])
+                                        if r["X"] not in ("NEW", "PARTIALLY_FILLED")], stop)
             if time.monotonic() >= self._silent_until:
                 self.kline_sent_at[closed_event["k"]["t"]] = time.perf_counter()
                 await self._broadcast(closed_event)
@@ -258,16 +259,21 @@ class FakeBinance:
             done += 1
         return done
 
-    async def _until_told(self, client_ids: list[str], timeout: float = 10.0) -> None:
+    async def _until_told(self, client_ids: list[str], stop: threading.Event | None = None,
+                          timeout: float = 10.0) -> None:
         """Hold the bar's close until the bot has heard of the fills it brought (over the user
         stream, or by polling while that is down) and, with ``booked`` set, has booked them:
         on a real market the bar lasts minutes, so the bot knows its fills before the bar
-        closes."""
+        closes. ``stop`` set (the player told to stop: the bot may be dead) ends the hold."""
         deadline = time.monotonic() + timeout
-        while client_ids and not set(client_ids) <= self.delivered and time.monotonic() < deadline:
+
+        def holding() -> bool:
+            return time.monotonic() < deadline and not (stop is not None and stop.is_set())
+
+        while client_ids and not set(client_ids) <= self.delivered and holding():
             await asyncio.sleep(0.002)
         booked = self.booked
-        while client_ids and booked is not None and time.monotonic() < deadline:
+        while client_ids and booked is not None and holding():
             if await asyncio.to_thread(booked, client_ids):
                 return
             await asyncio.sleep(0.002)
@@ -286,7 +292,7 @@ class FakeBinance:
                 if gate is not None and not gate():
                     time.sleep(0.002)
                     continue
-                if not self.advance(1):
+                if not self._call(self._advance(1, stop=self._stop_playing), timeout=30):
                     return
                 if pause:
                     time.sleep(pause)

@@ -22,7 +22,7 @@ def connect(request: VenueRequest) -> Any:
     its data too; a bot with a simulated broker gets a key-less one to the public market data."""
     from trading.venues.binance.connection import BinanceVenue
     from trading.venues.binance.endpoints import (load_credentials, request_timeout,
-                                                  resolve_endpoints)
+                                                  resolve_endpoints, retry_cap)
 
     trades_here = request.broker is not None
     testnet = trades_here and request.broker.type == TESTNET_BROKER
@@ -30,7 +30,8 @@ def connect(request: VenueRequest) -> Any:
         else [request.data.endpoints]
     return BinanceVenue(resolve_endpoints(*configured, testnet=testnet, env=request.env),
                         load_credentials(testnet, request.env) if trades_here else None,
-                        testnet=testnet, request_timeout=request_timeout(request.env))
+                        testnet=testnet, request_timeout=request_timeout(request.env),
+                        backoff_cap=retry_cap(request.env))
 
 
 def bar_source(connection: Any, data: DataConfig, settings: Any) -> Any:

@@ -25,6 +25,7 @@ ENV_URLS = {"rest": "BINANCE_REST_URL", "stream": "BINANCE_STREAM_URL", "ws_api"
 KEY_NAMES = {False: ("BINANCE_API_KEY", "BINANCE_API_SECRET"),
              True: ("BINANCE_TESTNET_API_KEY", "BINANCE_TESTNET_API_SECRET")}
 TIMEOUT_ENV = "BINANCE_REQUEST_TIMEOUT"  # seconds a REST request may take (default 10)
+RETRY_CAP_ENV = "BINANCE_RETRY_CAP"  # the longest wait between two tries, seconds (default 10)
 
 
 @dataclass(frozen=True)
@@ -84,14 +85,24 @@ def load_credentials(testnet: bool, env: Mapping[str, str] | None = None) -> Cre
 
 def request_timeout(env: Mapping[str, str]) -> float:
     """Seconds a REST request may take: ``BINANCE_REQUEST_TIMEOUT``, default 10."""
-    text = env.get(TIMEOUT_ENV)
+    return _seconds(env, TIMEOUT_ENV, 10.0)
+
+
+def retry_cap(env: Mapping[str, str]) -> float:
+    """The longest wait between two tries of connecting or of a request (the backoff doubles
+    from 0.2 s up to it): ``BINANCE_RETRY_CAP``, default 10."""
+    return _seconds(env, RETRY_CAP_ENV, 10.0)
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name)
     if not text:
-        return 10.0
+        return default
     try:
         value = float(text)
     except ValueError:
         value = 0.0
     if value <= 0:
-        raise ConfigError(f"environment variable {TIMEOUT_ENV} must be a positive number of "
+        raise ConfigError(f"environment variable {name} must be a positive number of "
                           f"seconds, got {text!r}")
     return value

@@ -23,13 +23,14 @@ def connect(request: VenueRequest) -> Any:
     """One TWS / IB Gateway connection, shared by the bars and the broker."""
     from trading.venues.ibkr.connection import IbkrVenue
     from trading.venues.ibkr.contracts import ContractSpec
-    from trading.venues.ibkr.settings import resolve_address
+    from trading.venues.ibkr.settings import resolve_address, retry_cap
 
     settings = request.settings if request.settings is not None else IbkrConfig()
     spec, *others = [ContractSpec.from_config(symbol, settings) for symbol in request.symbols]
     for each in (spec, *others):
         each.contract()  # an unsupported sec_type or a malformed pair fails now, not at start
-    return IbkrVenue(resolve_address(settings, request.env), spec, others=others)
+    return IbkrVenue(resolve_address(settings, request.env), spec, others=others,
+                     backoff_cap=retry_cap(request.env))
 
 
 def bar_source(connection: Any, data: DataConfig, settings: Any) -> Any:

@@ -10,6 +10,8 @@ from trading.core.errors import ConfigError
 from trading.core.schema_parts import MAX_NAME, MAX_SYMBOL, enum, obj, scalar
 
 HOST_ENV, PORT_ENV, CLIENT_ID_ENV = "IBKR_HOST", "IBKR_PORT", "IBKR_CLIENT_ID"
+RETRY_CAP_ENV = "IBKR_RETRY_CAP"  # the longest wait between two tries to connect, seconds
+DEFAULT_RETRY_CAP = 30.0
 PAPER_ACCOUNT_PREFIX = "DU"  # IB's paper trading accounts; every other account trades real money
 SEC_TYPES = ("STK", "CASH", "CRYPTO", "FUT")
 SECTION = "ibkr"
@@ -90,6 +92,22 @@ def resolve_address(ibkr: Any, env: Mapping[str, str]) -> GatewayAddress:
     port = _integer(env, PORT_ENV, int(ibkr.port), 1, 65535)
     client_id = _integer(env, CLIENT_ID_ENV, int(ibkr.client_id), 0, 2**31 - 1)
     return GatewayAddress(host=host, port=port, client_id=client_id)
+
+
+def retry_cap(env: Mapping[str, str]) -> float:
+    """The longest wait between two tries to connect or reconnect (the backoff doubles from
+    0.5 s up to it): ``IBKR_RETRY_CAP`` seconds, default 30."""
+    text = (env.get(RETRY_CAP_ENV) or "").strip()
+    if not text:
+        return DEFAULT_RETRY_CAP
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if value <= 0:
+        raise ConfigError(f"environment variable {RETRY_CAP_ENV} must be a positive number of "
+                          f"seconds, got {text!r}")
+    return value
 
 
 def is_paper_account(account: str) -> bool:
