@@ -3,6 +3,7 @@ the rules a basket adds, each as the 'file: json.path: message' line a user sees
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,8 @@ from trading.config.schema import config_schema
 from trading.config.validator import validate_document
 from trading.core.errors import ConfigError
 from trading.core.settings import DataConfig, TradingConfig
-from trading.venues.registry import venues
+from trading.config.basket import basket_sources
+from trading.venues.registry import VenueRegistry, venues
 
 REPO = Path(__file__).resolve().parents[2]
 BASKET = REPO / "config" / "trading" / "0007.json"
@@ -206,21 +208,36 @@ def test_file_for_replaces_symbol_and_keeps_a_plain_path():
 
 # --- what a basket runs on, in this version -------------------------------------------------------
 
-BASKET_VENUES = ("a basket (5 symbols) runs on data_source 'file' with broker 'mock' or 'paper' "
-                 "in this version, got {got}; baskets on a venue's data or orders come next "
-                 "(until then, one bot per symbol)")
+def basket_venues(got: str) -> str:
+    return (f"a basket (5 symbols) runs on data_source "
+            f"{' or '.join(map(repr, basket_sources()))} with broker 'mock' or 'paper' in this "
+            f"version, got {got}; baskets on other data sources and with a venue's broker come "
+            "next (until then, one bot per symbol)")
 
 
-@pytest.mark.parametrize("source", sorted(venues().data_sources))
-def test_a_basket_on_a_venues_data_is_refused_for_now(doc, source):
+BASKET_DATA = sorted(name for venue in venues() if venue.basket_data for name in venue.data_sources)
+
+
+@pytest.mark.parametrize("source", BASKET_DATA)
+def test_a_basket_takes_its_bars_from_a_venue_whose_source_serves_baskets(doc, source):
     doc["data"]["data_source"] = source
-    assert f"0007.json: data.data_source: {BASKET_VENUES.format(got=repr(source))}" in errors(doc)
+    doc["broker"]["type"] = "paper"
+    assert errors(doc) == []
+    assert source in basket_sources()
+
+
+def test_a_basket_on_a_venue_whose_source_serves_one_symbol_is_refused(doc, monkeypatch):
+    one_symbol = dataclasses.replace(venues().get("binance"), basket_data=False)
+    registry = VenueRegistry([one_symbol])
+    monkeypatch.setattr("trading.config.basket.venues", lambda: registry)
+    doc["data"]["data_source"] = "binance"
+    assert f"0007.json: data.data_source: {basket_venues(repr('binance'))}" in errors(doc)
 
 
 @pytest.mark.parametrize("broker", sorted(venues().broker_types))
 def test_a_basket_with_a_venues_broker_is_refused_for_now(doc, broker):
     doc["broker"]["type"] = broker
-    assert f"0007.json: broker.type: {BASKET_VENUES.format(got=repr(broker))}" in errors(doc)
+    assert f"0007.json: broker.type: {basket_venues(repr(broker))}" in errors(doc)
 
 
 def test_a_basket_takes_either_simulated_broker(doc):
@@ -280,7 +297,8 @@ def test_the_schema_says_what_the_basket_keys_mean():
     assert "one position per symbol" in trading["max_positions"]["description"]
     assert "each new position" in trading["position_size"]["description"]
     assert "sum of the open positions' value over equity" in trading["max_exposure"]["description"]
-    assert "data_source 'file' with broker 'mock' or 'paper'" in trading["symbols"]["description"]
+    runs_on = f"data_source {' or '.join(map(repr, basket_sources()))} with broker 'mock' or 'paper'"
+    assert runs_on in trading["symbols"]["description"]
     align = data["align_seconds"]["description"]
     assert "the file source 1 s" in align and "logged and dropped" in align
     for venue in venues():  # each venue's own wait, from its declaration

@@ -2,8 +2,8 @@
 
 A config names one symbol (``trading.symbol``) or a basket (``trading.symbols``, in the order
 that breaks ties between entries on one bar). The data keys must agree with it, a basket reads
-one data file per symbol (``{symbol}`` in ``data.file_path``) and, in this version, runs only on
-the file source with a simulated broker. Each check yields (JSON path, message) pairs for the
+one data file per symbol (``{symbol}`` in ``data.file_path``) and, in this version, takes its
+bars from the file source or a venue whose source serves baskets, with a simulated broker. Each check yields (JSON path, message) pairs for the
 validator; each reads the raw document and skips what pass 1 (the schema) reports.
 """
 from __future__ import annotations
@@ -15,12 +15,19 @@ from trading.config.files import Problem
 from trading.config.files import section as _section
 from trading.core.settings import FILE_SOURCE, SIMULATED_BROKERS, SYMBOL_PLACEHOLDER
 from trading.core.text import excerpt
+from trading.venues.registry import venues
 
 EXAMPLE_PATH = f"data/{SYMBOL_PLACEHOLDER}-5m.csv"
 _BRACED = re.compile(r"\{[^{}]*\}")
-# a basket's data and orders, in this version (see basket_venue_problems)
-BASKET_SOURCES = (FILE_SOURCE,)
+# a basket's orders, in this version (see basket_venue_problems)
 BASKET_BROKERS = tuple(SIMULATED_BROKERS)
+
+
+def basket_sources() -> tuple[str, ...]:
+    """The data sources a basket can take its bars from: the files, and every venue's whose
+    source serves a basket (its declaration's ``basket_data``)."""
+    return (FILE_SOURCE, *(name for venue in venues() if venue.basket_data
+                           for name in venue.data_sources))
 
 
 def _names(value: Any) -> list[str] | None:
@@ -103,22 +110,25 @@ def file_path_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
 
 
 def basket_venue_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
-    """A basket on anything but the file source and a simulated broker, refused for now.
+    """A basket on a data source that serves one symbol, or with a venue's broker, refused for
+    now.
 
-    One check, to remove when the venue layers take baskets (issue 17)."""
+    One check, to remove when the venue brokers take baskets (issue 17)."""
     symbols, _ = _given(_section(doc, "trading"))
     if symbols is None or len(symbols) < 2:
         return
     source = _section(doc, "data").get("data_source")
     broker = _section(doc, "broker").get("type")
-    for path, value, allowed in ((("data", "data_source"), source, BASKET_SOURCES),
+    sources = basket_sources()
+    for path, value, allowed in ((("data", "data_source"), source, sources),
                                  (("broker", "type"), broker, BASKET_BROKERS)):
         if isinstance(value, str) and value not in allowed:
             yield path, (
                 f"a basket ({len(symbols)} symbols) runs on data_source "
-                f"{' or '.join(map(repr, BASKET_SOURCES))} with broker "
+                f"{' or '.join(map(repr, sources))} with broker "
                 f"{' or '.join(map(repr, BASKET_BROKERS))} in this version, got {excerpt(value)}; "
-                "baskets on a venue's data or orders come next (until then, one bot per symbol)")
+                "baskets on other data sources and with a venue's broker come next (until then, "
+                "one bot per symbol)")
 
 
 def basket_warnings(doc: Mapping[str, Any]) -> Iterator[Problem]:

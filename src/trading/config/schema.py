@@ -21,7 +21,7 @@ from trading.core.schema_parts import MAX_NAME, MAX_PATH, MAX_SYMBOL  # noqa: F4
 from trading.core.schema_parts import enum as _enum
 from trading.core.schema_parts import obj as _obj
 from trading.core.schema_parts import scalar as _scalar
-from trading.config.basket import BASKET_BROKERS, BASKET_SOURCES, EXAMPLE_PATH
+from trading.config.basket import BASKET_BROKERS, EXAMPLE_PATH, basket_sources
 from trading.core.settings import (FILE_ALIGN_SECONDS, FILE_SOURCE, FILE_SOURCE_TEXT, INTERVALS,
                                    NOTIFY_EVENTS, SIMULATED_BROKERS, SYMBOL_PLACEHOLDER)
 from trading.venues.registry import venues
@@ -122,7 +122,7 @@ TIE_BREAK = ("When several symbols signal an entry on the same bar and fewer pos
 
 def _basket_runs_on() -> str:
     return (f"In this version a basket runs on data_source "
-            f"{' or '.join(repr(s) for s in BASKET_SOURCES)} with broker "
+            f"{' or '.join(repr(s) for s in basket_sources())} with broker "
             f"{' or '.join(repr(b) for b in BASKET_BROKERS)}.")
 
 
