@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from fakes.binance import FakeBinance, Fault
+from fakes.tws import FakeTWS
 from feeds.csv_bars import load_bars
 from feeds.factory import build_source
 from feeds.live import BarSource
 from strategies.mixins.base import Bar
 from trading.core.settings import DataConfig, VenueEndpoints
 from trading.core.timeutil import iso_z
+from trading.venues.ibkr.settings import ContractOverride, IbkrConfig
+from trading.venues.registry import VenueRequest, venues
 
 from contract.test_feed_contract import ClosingSource, venue_source
 
@@ -159,7 +162,70 @@ def binance_basket(tmp_path: Path, closed_at_start: int) -> BasketCase:
                       forming=forming, play=player.play, stop=stop)
 
 
+STOCKS = ("AAPL", "SPY", "EURUSD")  # the third a forex pair among stocks (ibkr.contracts)
+AT_TWS = {"AAPL": "AAPL", "SPY": "SPY", "EURUSD": "EUR.USD"}  # how the fake TWS names them
+
+
+def opening(bar: Bar) -> Bar:
+    """``bar`` as it first shows at TWS, before anything traded."""
+    return Bar(bar.ts, bar.open, bar.open, bar.open, bar.open, 0.0)
+
+
+def ibkr_basket(tmp_path: Path, closed_at_start: int) -> BasketCase:
+    """keepUpToDate history per contract from the loopback TWS, one connection. IB forms a bar
+    for every period of every contract here: a bar is closed once the next one starts."""
+    markets = {symbol: sample(symbol) for symbol in CRYPTO}  # three real series, no gap
+    bars = dict(zip(STOCKS, markets.values()))
+    tws = FakeTWS().start()
+    for symbol, one in bars.items():
+        tws.set_bars(AT_TWS[symbol], one[:closed_at_start], forming=opening(one[closed_at_start]))
+    config = basket_config("ibkr", STOCKS)
+    settings = IbkrConfig(contracts={"EURUSD": ContractOverride(sec_type="CASH")})
+    venue_decl = venues().for_data_source("ibkr")
+
+    def make() -> tuple[BarSource, Callable[[], bool]]:
+        venue = venue_decl.connect(VenueRequest(broker=None, data=config, settings=settings,
+                                                symbol=STOCKS[0],
+                                                env={"IBKR_PORT": str(tws.port)}))
+        source = venue_decl.bar_source(venue, config, settings)
+
+        def ready() -> bool:  # live, and the last bar closed is in: a market slower than the bot
+            return venue.stream_states.get(source.key) == "LIVE" \
+                and source.last_delivered[0] == bars[STOCKS[0]][step[0] - 1].ts
+        return ClosingSource(source, venue), ready
+
+    step = [closed_at_start]  # the forming step
+
+    def advance() -> bool:
+        if step[0] >= len(bars[STOCKS[0]]) - 1:
+            return False
+        for symbol, one in bars.items():
+            tws.push_bar(AT_TWS[symbol], one[step[0]])  # closes it, the next one starts
+        step[0] += 1
+        return True
+
+    def breaks() -> None:  # the socket drops, and the market moves on meanwhile
+        tws.drop_connections()
+        for _ in range(BREAK_MISSES):
+            advance()
+
+    player = Player(advance, breaks)
+
+    def stop() -> None:
+        player.stop()
+        tws.stop()
+
+    closed = [one[:-1] for one in bars.values()]
+    forming = [b for one in bars.values() for bar in one
+               for b in (opening(bar), Bar(bar.ts + 300, bar.close, bar.close, bar.close,
+                                           bar.close, 0.0))]
+    return BasketCase(symbols=STOCKS, make_source=make, closed=closed,
+                      interval_seconds=config.interval_seconds, align_seconds=5.0,
+                      forming=forming, play=player.play, stop=stop)
+
+
 BASKET_KINDS: dict[str, Callable[[Path, int], BasketCase]] = {
     "file": file_basket,
     "binance": binance_basket,
+    "ibkr": ibkr_basket,
 }

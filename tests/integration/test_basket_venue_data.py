@@ -11,7 +11,9 @@ from basket_workspace import basket_trades, data_states, replayed_basket_trades,
 from binance_workspace import BinanceWorkspace
 from bot_workspace import REPO, kill_hard, wait_until
 from fakes.binance import FakeBinance, Fault
+from fakes.tws import FakeTWS
 from feeds.csv_bars import load_bars
+from ibkr_workspace import IbkrWorkspace
 from trading.core.types import Bar
 
 CRYPTO = ("ETCBTC", "XLMBTC", "TRXBTC")
@@ -35,7 +37,7 @@ def crypto_markets() -> dict[str, list[Bar]]:
 def seen_by_the_bot(markets: dict[str, list[Bar]], history: int, end: float) -> dict[str, list[Bar]]:
     """Each symbol's bars the bot had: ``LOOKBACK`` of history before the ``history``-th step,
     then every bar that closed before ``end``."""
-    start = markets[CRYPTO[0]][history].ts
+    start = next(iter(markets.values()))[history].ts
     out = {}
     for symbol, bars in markets.items():
         before = sum(1 for b in bars if b.ts < start)
@@ -140,3 +142,71 @@ def test_a_basket_restarted_on_binance_trades_the_steps_missed_while_down(tmp_pa
     end = markets[CRYPTO[0]][-1].ts
     assert basket_trades(ws) == replayed_basket_trades(
         ws.config_path, seen_by_the_bot(markets, HISTORY, end), LOOKBACK)  # as if never stopped
+
+
+# --- Interactive Brokers: one keepUpToDate history request per contract ------------------------
+
+STOCKS = ("AAPL", "SPY", "EURUSD")  # the third a forex pair among stocks (ibkr.contracts)
+AT_TWS = {"AAPL": "AAPL", "SPY": "SPY", "EURUSD": "EUR.USD"}
+
+
+def ibkr_markets() -> dict[str, list[Bar]]:
+    """Three real series priced like shares; IB forms a bar for every period (no gap)."""
+    return {stock: [Bar(b.ts, b.open * 1000, b.high * 1000, b.low * 1000, b.close * 1000,
+                        b.volume) for b in sample(symbol)]
+            for stock, symbol in zip(STOCKS, CRYPTO)}
+
+
+def test_a_basket_on_ibkr_bars_trades_exactly_as_replay_of_the_same_bars(tmp_path):
+    markets = ibkr_markets()
+    tws = FakeTWS().start()
+    for stock, bars in markets.items():
+        tws.set_bars(AT_TWS[stock], bars[:HISTORY], forming=Bar(
+            bars[HISTORY].ts, *[bars[HISTORY].open] * 4, 0.0))
+    step = [HISTORY]  # the forming step
+
+    def advance(steps: int) -> None:
+        for _ in range(steps):
+            for stock, bars in markets.items():
+                tws.push_bar(AT_TWS[stock], bars[step[0]])  # closes it, the next one starts
+            step[0] += 1
+
+    try:
+        ws = IbkrWorkspace(tmp_path, tws, bot_id="7302")
+        write_basket_config(ws.config_path, STOCKS, {
+            "data_source": "ibkr", "interval": "5m", "lookback_bars": LOOKBACK,
+            "retry_interval": 0.5}, broker={"type": "paper", "initial_balance": 100_000.0},
+            ibkr={"contracts": {"EURUSD": {"sec_type": "CASH"}}})
+        proc = ws.start()
+        try:
+            assert wait_until(lambda: len(tws.historical) >= 3, proc, timeout=60), "no warm-up"
+            advance(150)
+            assert wait_until(lambda: ws.checkpointed(markets["AAPL"][step[0] - 1].ts), proc,
+                              timeout=60)
+            tws.drop_connections()
+            advance(3)  # closed while the connection is down: backfilled
+            assert wait_until(lambda: data_states(ws)[2:] == ["CONNBROKEN", "DELAYED", "LIVE"],
+                              proc, timeout=60), "no reconnect"
+            advance(BARS - 1 - step[0])
+            last = markets["AAPL"][-2].ts
+            assert wait_until(lambda: ws.checkpointed(last), proc, timeout=120), "fell behind"
+        finally:
+            proc.send_signal(signal.SIGINT)
+            err = proc.communicate(timeout=60)[1]
+        requests = [(r.symbol, r.what_to_show, r.keep_up_to_date) for r in tws.historical]
+    finally:
+        tws.stop()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    trades = basket_trades(ws)
+    assert len(trades) >= 10 and len({t[0] for t in trades}) == 3, trades
+    end = markets["AAPL"][-1].ts  # still forming at the end
+    assert trades == replayed_basket_trades(ws.config_path,
+                                            seen_by_the_bot(markets, HISTORY, end), LOOKBACK)
+    # one request per contract, again after the reconnect; the forex pair's are midpoints
+    assert requests == [("AAPL", "TRADES", True), ("SPY", "TRADES", True),
+                        ("EUR", "MIDPOINT", True)] * 2
+    for stock in STOCKS:
+        assert f"ibkr {stock} 5 mins: {LOOKBACK} history bar(s) loaded" in err
+        assert f"ibkr {stock} 5 mins: backfilled 3 bar(s)" in err
+    assert data_states(ws)[:5] == ["DELAYED", "LIVE", "CONNBROKEN", "DELAYED", "LIVE"]

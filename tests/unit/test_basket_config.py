@@ -330,3 +330,63 @@ def test_validation_leaves_the_document_alone(doc):
     before = copy.deepcopy(doc)
     report(doc)
     assert doc == before
+
+
+# --- a basket at IB: a contract per symbol ------------------------------------------------------
+
+@pytest.fixture
+def at_ib(doc) -> dict[str, Any]:
+    """The demo as a basket of two stocks and a forex pair on IB's bars."""
+    doc["trading"]["symbols"] = ["AAPL", "SPY", "EURUSD"]
+    doc["data"] = {"data_source": "ibkr", "interval": "5m", "lookback_bars": 60}
+    doc["ibkr"] = {"exchange": "SMART", "contracts": {"EURUSD": {"sec_type": "CASH"}}}
+    return doc
+
+
+def test_a_symbols_entry_in_ibkr_contracts_overrides_the_section_for_it_alone(at_ib):
+    from trading.venues.ibkr.contracts import ContractSpec
+
+    assert errors(at_ib) == []
+    ibkr = build_config(report(at_ib).document).venue_settings["ibkr"]
+    assert ibkr.contracts["EURUSD"].sec_type == "CASH" and ibkr.contracts["EURUSD"].exchange is None
+    pair = ContractSpec.from_config("EURUSD", ibkr).contract()
+    assert (pair.secType, pair.symbol, pair.currency, pair.exchange) == ("CASH", "EUR", "USD",
+                                                                         "IDEALPRO")
+    stock = ContractSpec.from_config("SPY", ibkr).contract()
+    assert (stock.secType, stock.symbol, stock.exchange) == ("STK", "SPY", "SMART")
+    assert ibkr.for_symbol("AAPL") is ibkr
+
+
+def test_ibkr_contracts_defaults_to_none_and_a_one_symbol_config_is_unchanged(one):
+    one["data"].update(data_source="ibkr")
+    ibkr = build_config(report(one).document).venue_settings["ibkr"]
+    assert dict(ibkr.contracts) == {}
+
+
+def test_an_ibkr_contracts_entry_for_a_symbol_not_traded_is_an_error(at_ib):
+    at_ib["ibkr"]["contracts"]["MSFT"] = {"currency": "USD"}
+    assert errors(at_ib) == [
+        "0007.json: ibkr.contracts.MSFT: names no symbol the bot trades (AAPL, SPY, EURUSD); "
+        "each key of ibkr.contracts is one of trading.symbols, spelt the same: fix the name or "
+        "remove the entry"]
+
+
+def test_an_ibkr_contracts_entry_is_checked_by_the_schema_with_its_path(at_ib):
+    at_ib["ibkr"]["contracts"]["EURUSD"] = {"sec_type": "OPT", "exchnage": "IDEALPRO"}
+    lines = errors(at_ib)
+    assert any(line.startswith("0007.json: ibkr.contracts.EURUSD.sec_type: ") and "CASH" in line
+               for line in lines), lines
+    assert any(line.startswith("0007.json: ibkr.contracts.EURUSD") and "exchnage" in line
+               for line in lines), lines
+
+
+def test_the_ibkr_broker_refuses_a_future_named_in_ibkr_contracts(one):
+    one["trading"]["symbols"] = ["ES 202612"]
+    one["broker"]["type"] = "ibkr"
+    one["data"].update(data_source="ibkr")
+    one["ibkr"] = {"contracts": {"ES 202612": {"sec_type": "FUT", "exchange": "CME"}}}
+    assert [line for line in errors(one) if "futures" in line] == [
+        '0007.json: ibkr.contracts["ES 202612"].sec_type: the ibkr broker does not trade futures in '
+        "this version (it would book a future like a stock: its full value as cash, no "
+        "multiplier in the pnl); trade a STK, CASH or CRYPTO contract, or take FUT bars with "
+        "broker.type paper"]

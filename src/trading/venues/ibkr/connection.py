@@ -2,7 +2,8 @@
 
 Built on ib_async's ``IB`` and living on the bot's I/O thread: every coroutine here runs on that
 loop. ``start()`` connects (with retries), reads the managed account and qualifies the traded
-contract; after that the venue keeps the connection up by itself:
+contract (a basket: every symbol's, ``contracts`` by symbol); after that the venue keeps the
+connection up by itself:
 
 - the socket drops (TWS restarts every day and drops its clients): reconnect with capped backoff,
   forever, until ``close()``; a reconnect re-reads open and completed orders and executions;
@@ -19,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from ib_async import IB, Contract
 
@@ -45,17 +46,21 @@ class IbkrVenue(IOBound):
     """One TWS / IB Gateway connection: see the module docstring.
 
     ``address``: host, port and client id (``settings.resolve_address``); ``spec``: the traded
-    contract, qualified at start. ``submit`` hands a coroutine to the I/O thread from any thread
-    (set by the runtime with ``bind``).
+    contract, qualified at start (``contract``); ``others``: a basket's other symbols' contracts,
+    qualified at start too (``contracts`` holds every one, by symbol). ``submit`` hands a
+    coroutine to the I/O thread from any thread (set by the runtime with ``bind``).
     """
 
     NAME = "the Interactive Brokers connection"
 
     def __init__(self, address: GatewayAddress, spec: ContractSpec | None, *,
                  connect_timeout: float = 10.0, max_attempts: int = 5,
-                 backoff_cap: float = 30.0, link_grace: float = 60.0) -> None:
+                 backoff_cap: float = 30.0, link_grace: float = 60.0,
+                 others: Sequence[ContractSpec] = ()) -> None:
         self.address = address
         self.spec = spec
+        self.specs: tuple[ContractSpec, ...] = ((spec,) if spec is not None else ()) + tuple(others)
+        self.contracts: dict[str, Contract] = {}  # by symbol, once qualified
         self.connect_timeout = connect_timeout
         self.max_attempts = max_attempts
         self.backoff_cap = backoff_cap
@@ -135,6 +140,10 @@ class IbkrVenue(IOBound):
                     await asyncio.sleep(wait)
             if self.contract is None and self.spec is not None:
                 self.contract = await self._qualify(self.spec)
+                self.contracts[self.spec.symbol] = self.contract
+            for other in self.specs[1:]:
+                if other.symbol not in self.contracts:
+                    self.contracts[other.symbol] = await self._qualify(other, traded=False)
             self._started = True
 
     async def close(self) -> None:
@@ -219,7 +228,7 @@ class IbkrVenue(IOBound):
         log.info("connected to TWS / IB Gateway at %s; account %s (%s)", a.describe(),
                  self.account or "?", "paper" if self.paper else "LIVE")
 
-    async def _qualify(self, spec: ContractSpec) -> Contract:
+    async def _qualify(self, spec: ContractSpec, traded: bool = True) -> Contract:
         wanted = spec.contract()
         try:
             details = await asyncio.wait_for(self.ib.reqContractDetailsAsync(wanted),
@@ -234,11 +243,13 @@ class IbkrVenue(IOBound):
             else:
                 raise VenueError(f"asking IB about {spec.describe()} failed: "
                                  f"{getattr(exc, 'message', exc)}") from exc
-        contract = choose(spec, wanted, details)
-        for d in details:
-            if d.contract is not None and d.contract.conId == contract.conId:
-                self.min_tick = float(d.minTick or 0.0)
-        log.info("trading %s", describe_contract(contract))
+        contract = choose(spec, wanted, details,
+                          key="trading.symbol" if len(self.specs) < 2 else "trading.symbols")
+        if traded:
+            for d in details:
+                if d.contract is not None and d.contract.conId == contract.conId:
+                    self.min_tick = float(d.minTick or 0.0)
+        log.info("%s %s", "trading" if traded else "bars of", describe_contract(contract))
         return contract
 
     def _backoff(self, attempt: int) -> float:
@@ -345,6 +356,8 @@ class IbkrVenue(IOBound):
             "account": self.account or None,
             "paper": self.paper if self.account else None,
             "contract": describe_contract(self.contract) if self.contract is not None else None,
+            **({"contracts": [describe_contract(c) for c in self.contracts.values()]}
+               if len(self.specs) > 1 else {}),
             "streams": dict(self.stream_states),
             "last_error": self.last_error or None,
             "last_reconcile": self.reconcile_result,
