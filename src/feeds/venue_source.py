@@ -107,6 +107,7 @@ class VenueBarSource:
         self.basket = len(self.symbols) > 1
         # per symbol: open time of the last bar delivered (or skipped)
         self.last_delivered: list[float | None] = [None] * len(self.symbols)
+        self._marked = -math.inf  # a basket: every time up to here was marked complete
         self._resume_ts: float | None = None
         self._state: int | None = None
         self._problem = ""
@@ -175,7 +176,15 @@ class VenueBarSource:
         return queued
 
     async def _step_done(self, sink: BarSink, ts: float, complete_through: float | None) -> None:
-        if self.basket and (complete_through is None or ts <= complete_through):
+        if complete_through is None or ts <= complete_through:
+            await self.mark_complete(sink, ts)
+
+    async def mark_complete(self, sink: BarSink, ts: float) -> None:
+        """A basket's source knows every symbol's bars up to time ``ts`` are in (or have none):
+        tell the basket's clock once (``BarSink.step_done``), so those steps run without
+        waiting. Nothing for one symbol."""
+        if self.basket and ts > self._marked and math.isfinite(ts):
+            self._marked = ts
             await sink.step_done(ts)
 
     async def warm_up(self, sink: BarSink, bars: Sequence[Bar]) -> None:
@@ -185,11 +194,20 @@ class VenueBarSource:
         await self.warm_up_basket(sink, [bars])
 
     async def warm_up_basket(self, sink: BarSink, bars: Sequence[Sequence[Bar]],
-                             complete_through: float | None = None) -> None:
+                             complete_through: float | None = None,
+                             history_through: float | None = None) -> None:
         """``warm_up`` for every symbol (``bars[i]``: symbol i's): each symbol's history, its
         last bar marked, then the missed bars to trade in time order, each time up to
         ``complete_through`` (None: every one; the bars were fetched through one moment)
-        marked complete. The source goes LIVE after this, once."""
+        marked complete. The source goes LIVE after this, once.
+
+        ``history_through``: where the answers are known to agree (one symbol's may hold a bar
+        that closed after another's was read); the bars after it are not history but the
+        first live bars, in time order, so no symbol's history runs ahead of another's."""
+        later: list[list[Bar]] = []
+        if history_through is not None:
+            later = [[b for b in one if b.ts > history_through] for one in bars]
+            bars = [[b for b in one if b.ts <= history_through] for one in bars]
         labels = [self.symbol_label(i) for i in range(len(bars))]
         histories, lives = split_basket(bars, self._resume_ts, self.lookback_bars, labels)
         for i, history in enumerate(histories):
@@ -205,6 +223,8 @@ class VenueBarSource:
             last = self.last_delivered[i]
             if one and (last is None or last < one[-1].ts):
                 self.last_delivered[i] = one[-1].ts
+        if any(later):  # not complete: the other symbols' bars of those times are to come
+            await self.deliver_steps(sink, later, complete_through=-math.inf)
 
     def symbol_label(self, symbol: int) -> str:
         """How the log names one symbol's bars: the source's label, with the symbol in a

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 from typing import Any
 
 from feeds.live import CONNBROKEN, DELAYED, LIVE, BarSink
@@ -96,11 +97,15 @@ class IbkrBarSource(VenueBarSource):
                     await self.set_state(sink, DELAYED)
                     continue
                 attempt = 0
-                # every contract's answer has closed its bars up to here (a later bar of one
-                # may still be forming at another when its request went out)
+                if self.basket:
+                    # every contract's bars as they stand at one instant (updates kept them
+                    # current while the later requests went out), each closed up to its last:
+                    # the times up to the earliest of those are complete for the basket
+                    answers = [subscription.closed() for subscription in subscriptions]
                 through = min((bars[-1].ts for bars in answers if bars), default=None)
                 if all(last is None for last in self.last_delivered):
-                    await self.warm_up_basket(sink, answers, complete_through=through)
+                    await self.warm_up_basket(sink, answers, complete_through=through,
+                                              history_through=through)
                 else:
                     await self._backfill(sink, answers, through)
                 await self.set_state(sink, LIVE)
@@ -164,7 +169,8 @@ class IbkrBarSource(VenueBarSource):
 
     async def _backfill(self, sink: BarSink, answers: list[list[Bar]],
                         through: float | None) -> None:
-        """Deliver, in time order, each symbol's bars after its last one delivered."""
+        """Deliver, in time order, each symbol's bars after its last one delivered; the times
+        up to ``through`` marked complete."""
         missed = [[b for b in bars if last is None or b.ts > last]
                   for bars, last in zip(answers, self.last_delivered)]
         self.backfills += 1
@@ -172,4 +178,4 @@ class IbkrBarSource(VenueBarSource):
             if bars:
                 log.info("%s: backfilled %d bar(s) %s to %s after the reconnect",
                          self.symbol_label(i), len(bars), iso_z(bars[0].ts), iso_z(bars[-1].ts))
-        await self.deliver_steps(sink, missed, through)
+        await self.deliver_steps(sink, missed, through if through is not None else -math.inf)
