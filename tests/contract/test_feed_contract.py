@@ -5,7 +5,9 @@ bars; data states DELAYED then LIVE; the run ends by itself when the source ends
 cleanly (no error, nothing left running) when the bot stops it.
 
 Adding a feed kind: write a factory ``kind_case(tmp_path) -> FeedCase`` (start its loopback fake
-there) and add one line to ``FEED_KINDS``.
+there) and add one line to ``FEED_KINDS``; its basket of three goes in ``contract.basket_cases``
+(``test_basket_feed_contract`` holds the same promises per symbol, restart and reconnect
+included).
 """
 from __future__ import annotations
 

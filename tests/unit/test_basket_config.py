@@ -3,6 +3,7 @@ the rules a basket adds, each as the 'file: json.path: message' line a user sees
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,8 @@ from trading.config.schema import config_schema
 from trading.config.validator import validate_document
 from trading.core.errors import ConfigError
 from trading.core.settings import DataConfig, TradingConfig
-from trading.venues.registry import venues
+from trading.config.basket import basket_sources, listed
+from trading.venues.registry import VenueRegistry, venues
 
 REPO = Path(__file__).resolve().parents[2]
 BASKET = REPO / "config" / "trading" / "0007.json"
@@ -206,16 +208,33 @@ def test_file_for_replaces_symbol_and_keeps_a_plain_path():
 
 # --- what a basket runs on, in this version -------------------------------------------------------
 
-BASKET_DATA = ("a basket (5 symbols) runs on data_source 'file' in this version, got {got}; "
-               "baskets on a venue's data come next (until then, one bot per symbol)")
+def basket_data_refused(got: str) -> str:
+    return (f"a basket (5 symbols) takes its bars from data_source {listed(basket_sources())} in "
+            f"this version, got {got}, whose source serves one symbol per bot (until it serves "
+            "baskets, one bot per symbol)")
+
+
 BASKET_BROKERS = ("a basket (5 symbols) trades with broker {brokers} in this version, got {got}, "
                   "whose venue trades one symbol per bot (until then, one bot per symbol)")
 
 
-@pytest.mark.parametrize("source", sorted(venues().data_sources))
-def test_a_basket_on_a_venues_data_is_refused_for_now(doc, source):
+BASKET_DATA = sorted(name for venue in venues() if venue.basket_data for name in venue.data_sources)
+
+
+@pytest.mark.parametrize("source", BASKET_DATA)
+def test_a_basket_takes_its_bars_from_a_venue_whose_source_serves_baskets(doc, source):
     doc["data"]["data_source"] = source
-    assert f"0007.json: data.data_source: {BASKET_DATA.format(got=repr(source))}" in errors(doc)
+    doc["broker"]["type"] = "paper"
+    assert errors(doc) == []
+    assert source in basket_sources()
+
+
+def test_a_basket_on_a_venue_whose_source_serves_one_symbol_is_refused(doc, monkeypatch):
+    one_symbol = dataclasses.replace(venues().get("binance"), basket_data=False)
+    registry = VenueRegistry([one_symbol])
+    monkeypatch.setattr("trading.config.basket.venues", lambda: registry)
+    doc["data"]["data_source"] = "binance"
+    assert f"0007.json: data.data_source: {basket_data_refused(repr('binance'))}" in errors(doc)
 
 
 @pytest.mark.parametrize("broker", sorted(venues().broker_types))
@@ -294,8 +313,8 @@ def test_the_schema_says_what_the_basket_keys_mean():
     assert "one position per symbol" in trading["max_positions"]["description"]
     assert "each new position" in trading["position_size"]["description"]
     assert "sum of the open positions' value over equity" in trading["max_exposure"]["description"]
-    assert "data_source 'file' with broker 'mock', 'paper', " in \
-        trading["symbols"]["description"]
+    runs_on = f"data_source {listed(basket_sources())} with broker 'mock', 'paper', "
+    assert runs_on in trading["symbols"]["description"]
     align = data["align_seconds"]["description"]
     assert "the file source marks each step complete" in align and "logged and dropped" in align
     for venue in venues():  # each venue's own wait, from its declaration
@@ -327,3 +346,63 @@ def test_validation_leaves_the_document_alone(doc):
     before = copy.deepcopy(doc)
     report(doc)
     assert doc == before
+
+
+# --- a basket at IB: a contract per symbol ------------------------------------------------------
+
+@pytest.fixture
+def at_ib(doc) -> dict[str, Any]:
+    """The demo as a basket of two stocks and a forex pair on IB's bars."""
+    doc["trading"]["symbols"] = ["AAPL", "SPY", "EURUSD"]
+    doc["data"] = {"data_source": "ibkr", "interval": "5m", "lookback_bars": 60}
+    doc["ibkr"] = {"exchange": "SMART", "contracts": {"EURUSD": {"sec_type": "CASH"}}}
+    return doc
+
+
+def test_a_symbols_entry_in_ibkr_contracts_overrides_the_section_for_it_alone(at_ib):
+    from trading.venues.ibkr.contracts import ContractSpec
+
+    assert errors(at_ib) == []
+    ibkr = build_config(report(at_ib).document).venue_settings["ibkr"]
+    assert ibkr.contracts["EURUSD"].sec_type == "CASH" and ibkr.contracts["EURUSD"].exchange is None
+    pair = ContractSpec.from_config("EURUSD", ibkr).contract()
+    assert (pair.secType, pair.symbol, pair.currency, pair.exchange) == ("CASH", "EUR", "USD",
+                                                                         "IDEALPRO")
+    stock = ContractSpec.from_config("SPY", ibkr).contract()
+    assert (stock.secType, stock.symbol, stock.exchange) == ("STK", "SPY", "SMART")
+    assert ibkr.for_symbol("AAPL") is ibkr
+
+
+def test_ibkr_contracts_defaults_to_none_and_a_one_symbol_config_is_unchanged(one):
+    one["data"].update(data_source="ibkr")
+    ibkr = build_config(report(one).document).venue_settings["ibkr"]
+    assert dict(ibkr.contracts) == {}
+
+
+def test_an_ibkr_contracts_entry_for_a_symbol_not_traded_is_an_error(at_ib):
+    at_ib["ibkr"]["contracts"]["MSFT"] = {"currency": "USD"}
+    assert errors(at_ib) == [
+        "0007.json: ibkr.contracts.MSFT: names no symbol the bot trades (AAPL, SPY, EURUSD); "
+        "each key of ibkr.contracts is one of trading.symbols, spelt the same: fix the name or "
+        "remove the entry"]
+
+
+def test_an_ibkr_contracts_entry_is_checked_by_the_schema_with_its_path(at_ib):
+    at_ib["ibkr"]["contracts"]["EURUSD"] = {"sec_type": "OPT", "exchnage": "IDEALPRO"}
+    lines = errors(at_ib)
+    assert any(line.startswith("0007.json: ibkr.contracts.EURUSD.sec_type: ") and "CASH" in line
+               for line in lines), lines
+    assert any(line.startswith("0007.json: ibkr.contracts.EURUSD") and "exchnage" in line
+               for line in lines), lines
+
+
+def test_the_ibkr_broker_refuses_a_future_named_in_ibkr_contracts(one):
+    one["trading"]["symbols"] = ["ES 202612"]
+    one["broker"]["type"] = "ibkr"
+    one["data"].update(data_source="ibkr")
+    one["ibkr"] = {"contracts": {"ES 202612": {"sec_type": "FUT", "exchange": "CME"}}}
+    assert [line for line in errors(one) if "futures" in line] == [
+        '0007.json: ibkr.contracts["ES 202612"].sec_type: the ibkr broker does not trade futures in '
+        "this version (it would book a future like a stock: its full value as cash, no "
+        "multiplier in the pnl); trade a STK, CASH or CRYPTO contract, or take FUT bars with "
+        "broker.type paper"]

@@ -103,6 +103,18 @@ def test_an_ambiguous_contract_lists_every_candidate_and_what_to_set():
                   [details(1, "SHOP", "NYSE"), details(2, "SHOP", "TSE")]).conId == 2
 
 
+def test_in_a_basket_a_contract_problem_names_the_symbol_and_its_ibkr_contracts_entry():
+    spec = ContractSpec("SHOP")
+    with pytest.raises(ConfigError, match=r"^trading.symbols: Interactive Brokers knows no "
+                       r"contract STK SHOP USD on SMART; check trading.symbols and the ibkr "
+                       r"section or its ibkr.contracts entry for SHOP \(sec_type"):
+        choose(spec, spec.contract(), [], key="trading.symbols")
+    with pytest.raises(ConfigError, match=r"ibkr.primary_exchange \(or ibkr.currency\) to the "
+                       r"one you mean \(for SHOP alone: in its entry of ibkr.contracts\)"):
+        choose(spec, spec.contract(), [details(1, "SHOP", "NYSE"), details(2, "SHOP", "TSE")],
+               key="trading.symbols")
+
+
 def test_bar_sizes_what_to_show_and_durations():
     assert bar_size(300) == "5 mins" and bar_size(3600) == "1 hour" and bar_size(86400) == "1 day"
     with pytest.raises(ConfigError, match="Interactive Brokers has no 6h bars"):

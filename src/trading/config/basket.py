@@ -2,10 +2,11 @@
 
 A config names one symbol (``trading.symbol``) or a basket (``trading.symbols``, in the order
 that breaks ties between entries on one bar). The data keys must agree with it, a basket reads
-one data file per symbol (``{symbol}`` in ``data.file_path``) and, in this version, runs only on
-the file source, with a simulated broker or a venue's broker that trades baskets
-(``Venue.basket_orders``). Each check yields (JSON path, message) pairs for the validator; each
-reads the raw document and skips what pass 1 (the schema) reports.
+one data file per symbol (``{symbol}`` in ``data.file_path``) and, in this version, takes its
+bars from the file source or a venue whose source serves baskets (``Venue.basket_data``) and
+trades with a simulated broker or a venue's broker that trades baskets (``Venue.basket_orders``).
+Each check yields (JSON path, message) pairs for the validator; each reads the raw document and
+skips what pass 1 (the schema) reports.
 """
 from __future__ import annotations
 
@@ -20,8 +21,6 @@ from trading.venues.registry import venues
 
 EXAMPLE_PATH = f"data/{SYMBOL_PLACEHOLDER}-5m.csv"
 _BRACED = re.compile(r"\{[^{}]*\}")
-# a basket's data, in this version (see basket_venue_problems)
-BASKET_SOURCES = (FILE_SOURCE,)
 
 
 def basket_brokers() -> tuple[str, ...]:
@@ -35,6 +34,13 @@ def listed(names: tuple[str, ...]) -> str:
     """``'a', 'b' or 'c'``."""
     quoted = [repr(n) for n in names]
     return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+
+
+def basket_sources() -> tuple[str, ...]:
+    """The data sources a basket can take its bars from: the files, and every venue's whose
+    source serves a basket (its declaration's ``basket_data``)."""
+    return (FILE_SOURCE, *(name for venue in venues() if venue.basket_data
+                           for name in venue.data_sources))
 
 
 def _names(value: Any) -> list[str] | None:
@@ -117,19 +123,20 @@ def file_path_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
 
 
 def basket_venue_problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
-    """A basket on a venue's data, or with a broker that trades one symbol, refused for now.
+    """A basket on a data source, or with a broker, whose venue serves one symbol per bot.
 
-    One check, to remove when every venue layer takes baskets (issue 17)."""
+    One check, to remove when every venue takes baskets (issue 17)."""
     symbols, _ = _given(_section(doc, "trading"))
     if symbols is None or len(symbols) < 2:
         return
     source = _section(doc, "data").get("data_source")
     broker = _section(doc, "broker").get("type")
-    if isinstance(source, str) and source not in BASKET_SOURCES:
+    sources = basket_sources()
+    if isinstance(source, str) and source not in sources:
         yield ("data", "data_source"), (
-            f"a basket ({len(symbols)} symbols) runs on data_source {listed(BASKET_SOURCES)} in "
-            f"this version, got {excerpt(source)}; baskets on a venue's data come next (until "
-            "then, one bot per symbol)")
+            f"a basket ({len(symbols)} symbols) takes its bars from data_source {listed(sources)} "
+            f"in this version, got {excerpt(source)}, whose source serves one symbol per bot "
+            "(until it serves baskets, one bot per symbol)")
     brokers = basket_brokers()
     if isinstance(broker, str) and broker not in brokers:
         yield ("broker", "type"), (

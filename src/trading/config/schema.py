@@ -21,7 +21,7 @@ from trading.core.schema_parts import MAX_NAME, MAX_PATH, MAX_SYMBOL  # noqa: F4
 from trading.core.schema_parts import enum as _enum
 from trading.core.schema_parts import obj as _obj
 from trading.core.schema_parts import scalar as _scalar
-from trading.config.basket import BASKET_SOURCES, EXAMPLE_PATH, basket_brokers, listed
+from trading.config.basket import EXAMPLE_PATH, basket_brokers, basket_sources, listed
 from trading.core.settings import (FILE_SOURCE, FILE_SOURCE_TEXT, INTERVALS,
                                    NOTIFY_EVENTS, SIMULATED_BROKERS, SYMBOL_PLACEHOLDER)
 from trading.venues.registry import venues
@@ -121,7 +121,7 @@ TIE_BREAK = ("When several symbols signal an entry on the same bar and fewer pos
 
 
 def _basket_runs_on() -> str:
-    return (f"In this version a basket runs on data_source {listed(BASKET_SOURCES)} with "
+    return (f"In this version a basket runs on data_source {listed(basket_sources())} with "
             f"broker {listed(basket_brokers())}.")
 
 

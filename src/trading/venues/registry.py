@@ -82,6 +82,8 @@ class Venue:
       with its broker is refused.
     - ``align_seconds``: how long a basket's time step waits, after the first of its bars for
       that time arrived from this venue, for the other symbols' (``data.align_seconds`` wins).
+    - ``basket_data``: its bar source serves a basket (every symbol of ``data.symbols``, each
+      bar tagged with its symbol); without it a basket cannot take its data from this venue.
     - ``secrets(broker_type)``: environment variables that broker type needs.
     - ``problems(doc)`` / ``warnings(doc, env)``: its own checks of a whole config, as
       (JSON path, message) pairs, run only when the config uses the venue.
@@ -104,6 +106,7 @@ class Venue:
     trailing_stop_order: bool = False
     basket_orders: bool = False
     align_seconds: float = 5.0
+    basket_data: bool = False
     secrets: Callable[[str], tuple[str, ...]] = lambda broker_type: ()
     problems: Callable[[Mapping[str, Any]], Iterable[Problem]] = lambda doc: ()
     warnings: Callable[[Mapping[str, Any], Mapping[str, str]], Iterable[Problem]] = \

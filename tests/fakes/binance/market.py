@@ -27,6 +27,15 @@ def price_text(value: float) -> str:
     return text if float(text) == value else repr(float(value))
 
 
+def forming_index(bars: Sequence[Bar], ts: float) -> int:
+    """The index of the first of ``bars`` at or after ``ts``: a basket's other market forms it
+    while the first market forms its bar of time ``ts``."""
+    for i, bar in enumerate(bars):
+        if bar.ts >= ts:
+            return i
+    raise ValueError(f"no bar at or after {ts} among the {len(bars)} bars")
+
+
 class FakeMarket:
     def __init__(self, bars: Sequence[Bar], symbol: str, interval: str, history: int) -> None:
         if not 0 < history < len(bars):

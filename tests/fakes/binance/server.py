@@ -2,8 +2,9 @@
 
 Speaks Binance Spot's wire protocol to the real python-binance client: REST under ``/api/v3``
 (HMAC-SHA256 signatures and ``X-MBX-APIKEY`` checked, timestamps held to recvWindow against the
-market clock), kline streams under ``/ws/<symbol>@kline_<interval>``, and the WebSocket API at
-``/ws-api/v3`` for ``userDataStream.subscribe.signature``. Tests drive the market with
+market clock), kline streams under ``/ws/<symbol>@kline_<interval>`` and combined streams under
+``/stream?streams=<symbol>@kline_<interval>/...`` (each event wrapped as ``{"stream", "data"}``),
+and the WebSocket API at ``/ws-api/v3`` for ``userDataStream.subscribe.signature``. Tests drive the market with
 ``advance()`` / ``play()``, read what it received in ``requests`` and ``orders``, and make it
 misbehave with ``inject(Fault(...))``.
 
@@ -21,6 +22,11 @@ reports every symbol's executions.
 A bot in another process plays its bars the same way through the fake's control routes (not
 Binance's API; ``fakes.binance.control.RemoteFake`` calls them): ``POST /fake/trade_at``,
 ``POST /fake/match`` and ``GET /fake/orders`` (``order_statuses``).
+
+A basket's market: ``more_markets`` lists further symbols and their bars; their klines are served
+over REST and the streams as the first symbol's are, on the first symbol's clock: when its bar
+closes, each of theirs up to that time closes too (a symbol with a gap there closes none). Their
+orders and balances are the ``listings``' above.
 """
 from __future__ import annotations
 
@@ -31,13 +37,13 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import WSMsgType, web
 
 from fakes.binance.account import ApiError, FakeAccount, Filters, Listing
-from fakes.binance.market import FREEZE_BEFORE_CLOSE_MS, FakeMarket
+from fakes.binance.market import FREEZE_BEFORE_CLOSE_MS, FakeMarket, forming_index
 from trading.core.types import Bar
 
 PARAMS = web.RequestKey("params", dict)
@@ -91,15 +97,20 @@ class _Subscription:
 
 class FakeBinance:
     """See the module docstring. ``bars``: the market to play; the first ``history`` are closed
-    when it starts, bar ``history`` is forming."""
+    when it starts, bar ``history`` is forming. ``more_markets``: a basket's other symbols
+    (symbol -> bars), their bars before that time closed."""
 
     def __init__(self, bars: Sequence[Bar], *, symbol: str = "ETHBTC", base: str = "ETH",
                  quote: str = "BTC", interval: str = "5m", history: int = 100,
                  balances: dict[str, float] | None = None, filters: Filters | None = None,
                  split_fills: int = 1, fee_rate: float = 0.001, bnb_price: float | None = None,
                  api_key: str = API_KEY, api_secret: str = API_SECRET,
-                 listings: Sequence[Listing] = ()) -> None:
+                 listings: Sequence[Listing] = (),
+                 more_markets: Mapping[str, Sequence[Bar]] | None = None) -> None:
         self.market = FakeMarket(bars, symbol, interval, history)
+        self.markets = {symbol: self.market, **{
+            name: FakeMarket(more, name, interval, forming_index(more, self.market.bars[history].ts))
+            for name, more in (more_markets or {}).items()}}
         self.account = FakeAccount(symbol, base, quote, balances or {quote: 1.0}, filters or Filters(),
                                    fee_rate=fee_rate, split_fills=split_fills, bnb_price=bnb_price,
                                    more=tuple(listings))
@@ -127,6 +138,10 @@ class FakeBinance:
         self.stream_connections = 0
         self.user_subscriptions = 0
         self._streams: list[web.WebSocketResponse] = []
+        # each stream socket's symbols, and whether it is a combined stream (events wrapped)
+        self._stream_symbols: dict[web.WebSocketResponse, tuple[tuple[str, ...], bool]] = {}
+        # (symbols, combined) of every stream socket a client opened, for assertions
+        self.stream_sockets: list[tuple[tuple[str, ...], bool]] = []
         self._ws_api: list[web.WebSocketResponse] = []
         self._subs: list[_Subscription] = []
         self._silent_until = 0.0
@@ -169,6 +184,7 @@ class FakeBinance:
             app.router.add_post("/api/v3/orderList/oco", self._post_oco)
             app.router.add_get("/api/v3/myTrades", self._my_trades)
             app.router.add_get("/ws/{stream}", self._stream)
+            app.router.add_get("/stream", self._combined_stream)
             app.router.add_get("/ws-api/v3", self._ws_api_handler)
             app.router.add_post("/fake/trade_at", self._control_trade_at)
             app.router.add_post("/fake/match", self._control_match)
@@ -248,6 +264,7 @@ class FakeBinance:
                 reports = self.account.on_bar(closed, during)
                 closed_event = self.market.event(index)
                 forming_event = self.market.event(self.market.cursor)
+                more_events = self._close_more_markets(closed.ts)
             await self._push_reports(reports)
             if hold:
                 await self._until_told([r["C"] or r["c"] for r in reports
@@ -256,8 +273,26 @@ class FakeBinance:
                 self.kline_sent_at[closed_event["k"]["t"]] = time.perf_counter()
                 await self._broadcast(closed_event)
                 await self._broadcast(forming_event)
+                for event in more_events:
+                    await self._broadcast(event)
             done += 1
         return done
+
+    def _close_more_markets(self, until: float) -> list[dict[str, Any]]:
+        """A basket's other markets close their bars up to ``until`` (the first's bar just
+        closed): their events, closed then forming, stamped with the first market's clock."""
+        events = []
+        now = self.market.now_ms()
+        for market in list(self.markets.values())[1:]:
+            closed = []
+            while market.can_advance and market.bars[market.cursor].ts <= until:
+                closed.append(market.cursor)
+                market.advance()
+            if closed:
+                events += [market.event(i) for i in closed] + [market.event(market.cursor)]
+        for event in events:
+            event["E"] = now
+        return events
 
     async def _until_told(self, client_ids: list[str], stop: threading.Event | None = None,
                           timeout: float = 10.0) -> None:
@@ -373,6 +408,12 @@ class FakeBinance:
         with self.lock:
             return self.market.bars[:self.market.cursor]
 
+    def closed_bars_of(self, symbol: str) -> list[Bar]:
+        """The closed bars of one of the basket's markets."""
+        with self.lock:
+            market = self.markets[symbol]
+            return market.bars[:market.cursor]
+
     # -- faults ------------------------------------------------------------------------------
     def inject(self, fault: Fault) -> None:
         if fault.kind == "drop_streams":
@@ -402,7 +443,7 @@ class FakeBinance:
     # -- REST plumbing -----------------------------------------------------------------------
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Callable) -> web.StreamResponse:
-        if request.path.startswith(("/ws", "/fake/")):
+        if request.path.startswith(("/ws", "/fake/")) or request.path == "/stream":
             return await handler(request)
         body = await request.text() if request.can_read_body else ""
         params = dict(parse_qsl(request.query_string, keep_blank_values=True))
@@ -520,13 +561,14 @@ class FakeBinance:
 
     async def _klines(self, request: web.Request) -> web.Response:
         p = request[PARAMS]
-        if p.get("symbol") != self.symbol:
+        market = self.markets.get(p.get("symbol", ""))
+        if market is None:
             raise ApiError(-1121, "Invalid symbol.")
-        if p.get("interval") != self.market.interval:
+        if p.get("interval") != market.interval:
             raise ApiError(-1120, "Invalid interval.")
         limit = min(int(p.get("limit", 500)), 1000)
         with self.lock:
-            rows = self.market.klines(int(p["startTime"]) if "startTime" in p else None,
+            rows = market.klines(int(p["startTime"]) if "startTime" in p else None,
                                       int(p["endTime"]) if "endTime" in p else None, limit)
         return web.json_response(rows)
 
@@ -652,31 +694,65 @@ class FakeBinance:
 
     # -- WebSockets --------------------------------------------------------------------------
     async def _broadcast(self, event: dict[str, Any]) -> None:
-        text = json.dumps(event)
-        for ws in list(self._streams):
-            if not ws.closed:
-                try:
-                    await ws.send_str(text)
-                except ConnectionError:
-                    pass
+        """``event`` to every stream socket that asked for its symbol's klines."""
+        symbol = event["s"]
+        for ws, (symbols, combined) in list(self._stream_symbols.items()):
+            if ws.closed or symbol not in symbols:
+                continue
+            try:
+                await ws.send_str(self._wire(event, combined))
+            except ConnectionError:
+                pass
+
+    def _wire(self, event: dict[str, Any], combined: bool) -> str:
+        if not combined:
+            return json.dumps(event)
+        stream = f"{event['s'].lower()}@kline_{self.market.interval}"
+        return json.dumps({"stream": stream, "data": event})
 
     async def _stream(self, request: web.Request) -> web.WebSocketResponse:
+        """``/ws/<symbol>@kline_<interval>``: one symbol's klines, events as they are."""
+        return await self._serve_streams(request, [request.match_info["stream"]], combined=False)
+
+    async def _combined_stream(self, request: web.Request) -> web.WebSocketResponse:
+        """``/stream?streams=a@kline_5m/b@kline_5m``: several streams on one socket, each event
+        wrapped as ``{"stream": <name>, "data": <event>}``, as Binance's combined streams."""
+        names = request.query.get("streams", "").split("/")
+        return await self._serve_streams(request, names, combined=True)
+
+    def _symbols_of(self, names: list[str]) -> tuple[str, ...] | None:
+        """The symbols of kline stream names, None when one is not a stream served here."""
+        symbols = []
+        for name in names:
+            lower, _, kind = name.partition("@")
+            symbol = next((s for s in self.markets if s.lower() == lower), None)
+            if symbol is None or kind != f"kline_{self.market.interval}":
+                return None
+            symbols.append(symbol)
+        return tuple(symbols) or None
+
+    async def _serve_streams(self, request: web.Request, names: list[str],
+                             combined: bool) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
-        expected = f"{self.symbol.lower()}@kline_{self.market.interval}"
-        if request.match_info["stream"] != expected:
+        symbols = self._symbols_of(names)
+        if symbols is None:
             await ws.close(code=1008, message=b"unknown stream")
             return ws
         self.stream_connections += 1
+        self.stream_sockets.append((symbols, combined))
         self._streams.append(ws)
+        self._stream_symbols[ws] = (symbols, combined)
         try:
             with self.lock:
-                forming = self.market.event(self.market.cursor)
-            await ws.send_str(json.dumps(forming))
+                forming = [self.markets[s].event(self.markets[s].cursor) for s in symbols]
+            for event in forming:
+                await ws.send_str(self._wire(event, combined))
             async for _ in ws:  # clients only send control frames
                 pass
         finally:
             self._streams.remove(ws)
+            self._stream_symbols.pop(ws, None)
         return ws
 
     async def _push_reports(self, reports: list[dict[str, Any]]) -> None:

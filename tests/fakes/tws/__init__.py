@@ -36,7 +36,9 @@ and ``push_bar`` (the pushed bar, then the new forming bar) until cancelHistoric
 ``tws.historical`` lists the requests (``what_to_show``, ``bar_size``, ``format_date``,
 ``keep_up_to_date``, ``cancelled`` ...). reqRealTimeBars subscribers (``tws.realtime``) get the
 bars of ``tws.push_realtime_bar("AAPL", bar)`` (5-second bars; working orders fill from them too).
-The fake serves the bars it was given: it does not resample to the requested bar size.
+The fake serves the bars it was given: it does not resample to the requested bar size. Each
+contract has its own bars and subscribers: one client may keep several contracts' history up to
+date at once (a basket), each request getting only its contract's updates.
 reqMktData (streaming or snapshot, e.g. ``ib.reqTickers``) gets bid/ask/last ticks around the
 last price (bid/ask one min tick away), again on every bar update.
 

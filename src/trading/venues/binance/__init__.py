@@ -35,10 +35,11 @@ def connect(request: VenueRequest) -> Any:
 
 
 def bar_source(connection: Any, data: DataConfig, settings: Any) -> Any:
+    """The kline source of ``data``'s symbols (a basket's over one combined stream)."""
     from trading.venues.binance.source import BinanceKlineSource
 
-    return BinanceKlineSource(connection, data.symbol, data.interval, data.lookback_bars,
-                              data.retry_interval)
+    return BinanceKlineSource(connection, data.symbols, data.interval,
+                              data.lookback_bars, data.retry_interval)
 
 
 def broker(connection: Any, config: BrokerConfig, symbols: tuple[str, ...]) -> Any:
@@ -57,13 +58,15 @@ VENUE = Venue(
     name="binance",
     title="Binance Spot",
     data_sources={"binance": "Binance Spot klines: REST history, then closed klines from the "
-                             "WebSocket stream (public market data: no keys)"},
+                             "WebSocket stream, one combined stream for a basket (public market "
+                             "data: no keys)"},
     broker_types={TESTNET_BROKER: "orders on the Binance Spot Testnet",
                   LIVE_BROKER: "orders on Binance Spot (real money)"},
     real_money=lambda broker_type, connection: broker_type == LIVE_BROKER,
     secrets=secrets,
     align_seconds=2.0,
     basket_orders=True,
+    basket_data=True,
     connect=connect,
     bar_source=bar_source,
     broker=broker,

@@ -23,7 +23,7 @@ import asyncio
 import logging
 import socket
 import time
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Sequence
 
 import aiohttp
 from binance import AsyncClient, BinanceSocketManager
@@ -292,6 +292,17 @@ class BinanceVenue(IOBound):
         decides when and how (capped backoff, REST backfill)."""
         sockets = self._require_sockets()
         socket = sockets.kline_socket(symbol, interval)
+        socket.MAX_RECONNECTS = 0
+        socket.TIMEOUT = SOCKET_POLL_SECONDS
+        return socket
+
+    def kline_streams_socket(self, symbols: Sequence[str], interval: str) -> Any:
+        """One fresh socket on Binance's combined stream for the klines of every one of
+        ``symbols`` (``/stream?streams=a@kline_5m/b@kline_5m``; each event arrives wrapped as
+        ``{"stream": ..., "data": ...}``), ``async with``; like ``kline_socket`` it never
+        reconnects by itself."""
+        sockets = self._require_sockets()
+        socket = sockets.multiplex_socket([f"{s.lower()}@kline_{interval}" for s in symbols])
         socket.MAX_RECONNECTS = 0
         socket.TIMEOUT = SOCKET_POLL_SECONDS
         return socket

@@ -40,6 +40,8 @@ from trading.venues.binance.order_types import OcoIntent, OrderIntent
 
 log = logging.getLogger(__name__)
 
+STOP_SECONDS = 5.0  # the longest the gateway waits for its tasks to end when it stops
+
 STATUS = {"NEW": "accepted", "PARTIALLY_FILLED": "partial", "FILLED": "filled",
           "CANCELED": "canceled", "PENDING_CANCEL": "canceled", "EXPIRED": "expired",
           "EXPIRED_IN_MATCH": "expired", "REJECTED": "rejected"}
@@ -147,12 +149,21 @@ class OrderGateway:
         self.updates.put(await self._read_account())
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        """Cancel the user stream and the polling, and wait for them, boundedly: a socket's
+        close inside the client library that does not give way to the cancel (seen as a stop
+        that hung) is left behind with a warning, never waited for without end."""
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks = []
+        if not tasks:
+            return
+        done, pending = await asyncio.wait(tasks, timeout=STOP_SECONDS)
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                log.debug("%s ended with %r", task.get_name(), task.exception())
+        for task in pending:
+            log.warning("%s did not stop within %gs of being cancelled; left behind",
+                        task.get_name(), STOP_SECONDS)
 
     def _client(self, rules: bool = True) -> Any:
         """The REST client (with the symbols' rules read, unless ``rules`` is False)."""

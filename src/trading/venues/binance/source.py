@@ -7,6 +7,12 @@ disconnect) the source reconnects with backoff capped at ``data.retry_interval``
 backfills the missed klines over REST before going live again: no gap, no duplicate, in order.
 States: DELAYED (history) -> LIVE -> CONNBROKEN (drop) -> DELAYED (backfill) -> LIVE.
 
+A basket (several symbols) takes every symbol's klines over ONE connection, Binance's combined
+stream (``/stream?streams=a@kline_5m/b@kline_5m``, each event wrapped as ``{"stream", "data"}``);
+warm-up and backfill are per symbol over REST, all fetched through one moment, so each time of
+the backfill is marked complete for the basket's clock. A closed kline reaches the sink with no
+more work than the one symbol's path plus a dict lookup for its symbol.
+
 Market data is public: no keys are needed, so ``binance`` data with the ``paper`` broker is paper
 trading on live prices.
 """
@@ -16,14 +22,15 @@ import asyncio
 import contextlib
 import logging
 import os
-from typing import Any
+from typing import Any, Sequence
 
 from feeds.live import CONNBROKEN, DELAYED, LIVE, BarSink, SinkClosed
 from feeds.venue_source import VenueBarSource
 from trading.core.errors import VenueError
 from trading.core.timeutil import iso_z
 from trading.venues.binance.connection import BinanceVenue
-from trading.venues.binance.klines import event_bar, fetch_closed_klines, interval_ms, row_bar
+from trading.venues.binance.klines import Row, event_bar, fetch_closed_klines, interval_ms, \
+    row_bar
 
 log = logging.getLogger(__name__)
 
@@ -31,24 +38,36 @@ SILENCE_ENV = "BINANCE_STREAM_TIMEOUT"  # seconds without a message before recon
 
 
 class BinanceKlineSource(VenueBarSource):
-    """Closed klines of ``symbol`` at ``interval`` from ``venue`` (see the module docstring)."""
+    """Closed klines of ``symbols`` (one symbol, or a basket's in its order) at ``interval``
+    from ``venue`` (see the module docstring)."""
 
-    def __init__(self, venue: BinanceVenue, symbol: str, interval: str, lookback_bars: int,
-                 retry_interval: float, resume_after_ts: float | None = None,
+    def __init__(self, venue: BinanceVenue, symbols: str | Sequence[str], interval: str,
+                 lookback_bars: int, retry_interval: float,
+                 resume_after_ts: float | None = None,
                  silence_seconds: float | None = None) -> None:
-        self.symbol = symbol.upper()
+        names = tuple(s.upper() for s in ((symbols,) if isinstance(symbols, str) else symbols))
+        if not names:
+            raise ValueError("BinanceKlineSource needs at least one symbol")
+        self.symbol = names[0]
         self.interval = interval
         self.step_ms = interval_ms(interval)
-        super().__init__(venue, key=f"klines {self.symbol} {interval}",
-                         label=f"binance {self.symbol} {interval}", lookback_bars=lookback_bars,
-                         retry_interval=retry_interval, resume_after_ts=resume_after_ts)
+        self._index = {name: i for i, name in enumerate(names)}  # the stream's "s" -> symbol
+        shown = ",".join(names)
+        super().__init__(venue, key=f"klines {shown} {interval}",
+                         label=f"binance {shown} {interval}", lookback_bars=lookback_bars,
+                         retry_interval=retry_interval, resume_after_ts=resume_after_ts,
+                         symbols=names)
         env_silence = os.environ.get(SILENCE_ENV)
         self.silence_seconds = float(silence_seconds or env_silence or 2 * self.step_ms / 1000)
         self.reconnects = 0
 
     def describe(self) -> str:
-        return (f"binance {self.symbol} {self.interval} klines ({self.lookback_bars} history, "
-                f"{self.venue.endpoints.stream})")
+        what = "kline stream" if not self.basket else "combined kline stream"
+        return (f"binance {','.join(self.symbols)} {self.interval} klines ({self.lookback_bars} "
+                f"history, one {what}, {self.venue.endpoints.stream})")
+
+    def symbol_label(self, symbol: int) -> str:
+        return f"binance {self.symbols[symbol]} {self.interval}"
 
     # -- the run -------------------------------------------------------------------------------
     async def stream(self, sink: BarSink) -> None:
@@ -73,9 +92,9 @@ class BinanceKlineSource(VenueBarSource):
         await self.set_state(sink, DELAYED)
         socket = await self._open_socket()  # first: klines closing during warm-up wait in it
         try:
-            if self.last_ts is None:
+            if all(last is None for last in self.last_delivered):
                 await self._warm_up(sink)
-            else:  # started over after a failure: carry on after the last bar delivered
+            else:  # started over after a failure: carry on after the last bars delivered
                 await self._backfill(sink)
             await self.set_state(sink, LIVE)
             while True:
@@ -97,11 +116,14 @@ class BinanceKlineSource(VenueBarSource):
         start = now - (self.lookback_bars + 1) * self.step_ms
         if self._resume_ts is not None:
             start = min(start, int(self._resume_ts * 1000) - self.lookback_bars * self.step_ms)
-        rows = await fetch_closed_klines(self.venue, self.symbol, self.interval, start)
-        await self.warm_up(sink, [row_bar(r) for r in rows])
+        through = now - self.step_ms  # the klines closed by now: one moment for every symbol
+        rows = [await fetch_closed_klines(self.venue, symbol, self.interval, start, through)
+                for symbol in self.symbols]
+        await self.warm_up_basket(sink, [[row_bar(r) for r in one] for one in rows])
 
     async def _stream(self, sink: BarSink, socket: Any) -> None:
         """Deliver closed klines from ``socket`` until it drops (raises ``_Dropped``)."""
+        index, last_delivered, step = self._index, self.last_delivered, self.step_ms / 1000
         while True:
             try:
                 message = await asyncio.wait_for(socket.recv(), timeout=self.silence_seconds)
@@ -113,36 +135,65 @@ class BinanceKlineSource(VenueBarSource):
                 raise _Dropped(f"{type(exc).__name__}: {exc}") from exc
             if not isinstance(message, dict):
                 continue
-            if message.get("e") == "error":
-                raise _Dropped(f"{message.get('type')}: {message.get('m')}")
-            kline = message.get("k")
-            if message.get("e") != "kline" or not kline:
+            event = message.get("data", message)  # a combined stream wraps each event
+            if not isinstance(event, dict):
                 continue
-            if "E" in message:
-                self.venue.observe_server_time(message["E"])
+            if event.get("e") == "error":
+                raise _Dropped(f"{event.get('type')}: {event.get('m')}")
+            kline = event.get("k")
+            if event.get("e") != "kline" or not kline:
+                continue
+            if "E" in event:
+                self.venue.observe_server_time(event["E"])
             if not kline.get("x"):
                 continue  # the kline still forming never reaches the strategy
+            symbol = index.get(kline.get("s", self.symbol), 0 if not self.basket else None)
+            if symbol is None:
+                continue  # a stream the basket did not ask for
             bar = event_bar(kline)
-            if self.last_ts is not None and bar.ts > self.last_ts + self.step_ms / 1000:
-                await self._backfill(sink, before_ms=int(kline["t"]))
-            await self.deliver(sink, bar)
+            last = last_delivered[symbol]
+            if last is not None and bar.ts > last + step:
+                await self._fill_gap(sink, symbol, before_ms=int(kline["t"]))
+            await self.deliver(sink, bar, symbol)
 
-    async def _backfill(self, sink: BarSink, before_ms: int | None = None) -> None:
-        """Fetch and deliver the closed klines after the last bar delivered (up to ``before_ms``)."""
-        if self.last_ts is None:
+    async def _backfill(self, sink: BarSink) -> None:
+        """Fetch and deliver every symbol's closed klines after its last bar delivered, all
+        through one moment: each time is then complete for the basket."""
+        known = [last for last in self.last_delivered if last is not None]
+        if not known:
             return
-        end = None if before_ms is None else before_ms - 1
-        after_ms = int(round(self.last_ts * 1000)) + self.step_ms
-        rows = await fetch_closed_klines(self.venue, self.symbol, self.interval, after_ms, end)
-        if rows:
-            log.info("%s: backfilled %d kline(s) %s to %s over REST", self.label, len(rows),
-                     iso_z(rows[0][0] / 1000), iso_z(rows[-1][0] / 1000))
+        through = await self.venue.server_time_ms() - self.step_ms
+        floor = int(round(min(known) * 1000))  # a symbol with no bar yet starts with the rest
+        fetched: list[list[Row]] = []
+        for i, symbol in enumerate(self.symbols):
+            last = self.last_delivered[i]
+            after = (int(round(last * 1000)) if last is not None else floor) + self.step_ms
+            rows = await fetch_closed_klines(self.venue, symbol, self.interval, after, through)
+            self._log_backfill(i, rows)
+            fetched.append(rows)
+        await self.deliver_steps(sink, [[row_bar(r) for r in rows] for rows in fetched])
+
+    async def _fill_gap(self, sink: BarSink, symbol: int, before_ms: int) -> None:
+        """The stream skipped klines of one symbol: fetch and deliver those before ``before_ms``."""
+        last = self.last_delivered[symbol]
+        assert last is not None
+        rows = await fetch_closed_klines(self.venue, self.symbols[symbol], self.interval,
+                                         int(round(last * 1000)) + self.step_ms, before_ms - 1)
+        self._log_backfill(symbol, rows)
         for row in rows:
-            await self.deliver(sink, row_bar(row))
+            await self.deliver(sink, row_bar(row), symbol)
+
+    def _log_backfill(self, symbol: int, rows: list[Row]) -> None:
+        if rows:
+            log.info("%s: backfilled %d kline(s) %s to %s over REST", self.symbol_label(symbol),
+                     len(rows), iso_z(rows[0][0] / 1000), iso_z(rows[-1][0] / 1000))
 
     # -- the socket ----------------------------------------------------------------------------
     async def _open_socket(self) -> Any:
-        socket = self.venue.kline_socket(self.symbol, self.interval)
+        if self.basket:
+            socket = self.venue.kline_streams_socket(self.symbols, self.interval)
+        else:
+            socket = self.venue.kline_socket(self.symbol, self.interval)
         await socket.__aenter__()
         return socket
 

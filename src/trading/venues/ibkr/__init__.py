@@ -20,13 +20,16 @@ UNSERVED_INTERVALS = ("6h", "12h")  # IB has no such bar size
 
 
 def connect(request: VenueRequest) -> Any:
-    """One TWS / IB Gateway connection, shared by the bars and the broker."""
+    """One TWS / IB Gateway connection, shared by the bars and the broker: the contract of each
+    symbol the bot watches (a basket's: every one, each qualified at start)."""
     from trading.venues.ibkr.connection import IbkrVenue
     from trading.venues.ibkr.contracts import ContractSpec
     from trading.venues.ibkr.settings import resolve_address, retry_cap
 
     settings = request.settings if request.settings is not None else IbkrConfig()
-    spec, *others = [ContractSpec.from_config(symbol, settings) for symbol in request.symbols]
+    # every symbol the bot trades or watches (a basket's data may come with a simulated broker)
+    symbols = tuple(dict.fromkeys((*request.symbols, *request.data.symbols)))
+    spec, *others = [ContractSpec.from_config(symbol, settings) for symbol in symbols]
     for each in (spec, *others):
         each.contract()  # an unsupported sec_type or a malformed pair fails now, not at start
     return IbkrVenue(resolve_address(settings, request.env), spec, others=others,
@@ -58,16 +61,44 @@ def problems(doc: Mapping[str, Any]) -> Iterator[Problem]:
         else None
     section = doc.get(SECTION) if isinstance(doc.get(SECTION), dict) else {}
     if broker_type == BROKER and section.get("sec_type") == "FUT":
-        yield (SECTION, "sec_type"), (
-            "the ibkr broker does not trade futures in this version (it would book a future "
-            "like a stock: its full value as cash, no multiplier in the pnl); trade a STK, "
-            "CASH or CRYPTO contract, or take FUT bars with broker.type paper")
+        yield (SECTION, "sec_type"), FUTURES_NOT_TRADED
+    contracts = section.get("contracts")
+    if not isinstance(contracts, dict):
+        return  # absent, or pass 1 (the schema) says what is wrong
+    symbols = _traded_symbols(doc)
+    for symbol, entry in contracts.items():
+        if symbols is not None and symbol not in symbols:
+            yield (SECTION, "contracts", symbol), (
+                f"names no symbol the bot trades ({', '.join(symbols)}); each key of "
+                "ibkr.contracts is one of trading.symbols, spelt the same: fix the name or "
+                "remove the entry")
+        if broker_type == BROKER and isinstance(entry, dict) and entry.get("sec_type") == "FUT":
+            yield (SECTION, "contracts", symbol, "sec_type"), FUTURES_NOT_TRADED
+
+
+FUTURES_NOT_TRADED = (
+    "the ibkr broker does not trade futures in this version (it would book a future like a "
+    "stock: its full value as cash, no multiplier in the pnl); trade a STK, CASH or CRYPTO "
+    "contract, or take FUT bars with broker.type paper")
+
+
+def _traded_symbols(doc: Mapping[str, Any]) -> list[str] | None:
+    """The symbols of the config's ``trading`` section, None when it names none usable (pass 1
+    and the basket's checks say why)."""
+    trading = doc.get("trading") if isinstance(doc.get("trading"), dict) else {}
+    symbols = trading.get("symbols")
+    if symbols is None and isinstance(trading.get("symbol"), str):
+        symbols = [trading["symbol"]]
+    if isinstance(symbols, list) and symbols and all(isinstance(s, str) for s in symbols):
+        return symbols
+    return None
 
 
 VENUE = Venue(
     name="ibkr",
     title="Interactive Brokers (TWS / IB Gateway)",
-    data_sources={"ibkr": "bars from TWS / IB Gateway: history, then kept up to date"},
+    data_sources={"ibkr": "bars from TWS / IB Gateway: history, then kept up to date (a basket: "
+                          "one request per symbol's contract on the one connection)"},
     broker_types={BROKER: "orders through Interactive Brokers TWS / IB Gateway (real money on "
                           "a live account)"},
     real_money=real_money,
@@ -79,6 +110,7 @@ VENUE = Venue(
     problems=problems,
     align_seconds=5.0,
     basket_orders=True,
+    basket_data=True,
     connect=connect,
     bar_source=bar_source,
     broker=broker,

@@ -38,11 +38,15 @@ def to_bar(data: Any) -> Bar:
 class BarSubscription:
     """One history request kept up to date; ``on_closed(bar)`` hears each bar once it closed.
 
-    ``open()`` returns the closed bars of the answer; ``cancel()`` ends the subscription."""
+    ``open()`` returns the closed bars of the answer; ``cancel()`` ends the subscription.
+    ``contract``: whose bars (default the venue's traded contract; a basket's others from
+    ``venue.contracts``)."""
 
     def __init__(self, venue: IbkrVenue, *, duration: str, bar_size: str, what_to_show: str,
-                 on_closed: Callable[[Bar], None], timeout: float = 60.0) -> None:
+                 on_closed: Callable[[Bar], None], timeout: float = 60.0,
+                 contract: Any = None) -> None:
         self.venue = venue
+        self.contract = contract
         self.duration = duration
         self.bar_size = bar_size
         self.what_to_show = what_to_show
@@ -53,7 +57,7 @@ class BarSubscription:
 
     async def open(self) -> list[Bar]:
         venue = self.venue
-        if venue.contract is None:
+        if (self.contract or venue.contract) is None:
             raise VenueError("the Interactive Brokers connection is not started")
         # updates read in the same chunk as the answer's end come before this coroutine resumes:
         # hear them from the start, and count them out of the answer
@@ -77,7 +81,7 @@ class BarSubscription:
         venue = self.venue
         try:
             return await asyncio.wait_for(venue.ib.reqHistoricalDataAsync(
-                venue.contract, "", self.duration, self.bar_size, self.what_to_show,
+                self.contract or venue.contract, "", self.duration, self.bar_size, self.what_to_show,
                 useRTH=False, formatDate=2, keepUpToDate=True, timeout=0), self.timeout)
         except asyncio.TimeoutError:
             raise VenueError(f"TWS sent no history within {self.timeout:g}s") from None
@@ -90,6 +94,12 @@ class BarSubscription:
             code = getattr(exc, "code", "")
             raise VenueError(f"IB refused the history request: {message}"
                              + (f" (code {code})" if code else "")) from exc
+
+    def closed(self) -> list[Bar]:
+        """The subscription's closed bars now (its list as TWS's updates left it, but the
+        forming last one): read for several contracts at one instant, they agree."""
+        bars = self._bars
+        return [to_bar(b) for b in list(bars)[:-1]] if bars is not None else []
 
     def _on_update(self, bars: Any, has_new_bar: bool) -> None:
         if not has_new_bar or len(bars) < 2:

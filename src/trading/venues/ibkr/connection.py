@@ -2,7 +2,7 @@
 
 Built on ib_async's ``IB`` and living on the bot's I/O thread: every coroutine here runs on that
 loop. ``start()`` connects (with retries), reads the managed account and qualifies the traded
-contract (a basket's: one contract per symbol, ``contracts``); after that the venue keeps the
+contract (a basket: every symbol's, ``contracts`` by symbol); after that the venue keeps the
 connection up by itself:
 
 - the socket drops (TWS restarts every day and drops its clients): reconnect with capped backoff,
@@ -59,7 +59,7 @@ class IbkrVenue(IOBound):
                  others: Sequence[ContractSpec] = ()) -> None:
         self.address = address
         self.spec = spec
-        self.specs = {s.symbol: s for s in ((spec,) if spec is not None else ()) + tuple(others)}
+        self.specs: tuple[ContractSpec, ...] = ((spec,) if spec is not None else ()) + tuple(others)
         self.contracts: dict[str, Contract] = {}  # every symbol's, qualified at start
         self.min_ticks: dict[str, float] = {}
         self.connect_timeout = connect_timeout
@@ -141,10 +141,10 @@ class IbkrVenue(IOBound):
                     await asyncio.sleep(wait)
             if self.contract is None and self.spec is not None:
                 self.contract = await self._qualify(self.spec)
-            for symbol, spec in self.specs.items():
-                if symbol not in self.contracts:
-                    self.contracts[symbol] = self.contract if spec is self.spec \
-                        else await self._qualify(spec)
+                self.contracts[self.spec.symbol] = self.contract
+            for other in self.specs[1:]:
+                if other.symbol not in self.contracts:
+                    self.contracts[other.symbol] = await self._qualify(other, traded=False)
             self._started = True
 
     async def close(self) -> None:
@@ -229,7 +229,7 @@ class IbkrVenue(IOBound):
         log.info("connected to TWS / IB Gateway at %s; account %s (%s)", a.describe(),
                  self.account or "?", "paper" if self.paper else "LIVE")
 
-    async def _qualify(self, spec: ContractSpec) -> Contract:
+    async def _qualify(self, spec: ContractSpec, traded: bool = True) -> Contract:
         wanted = spec.contract()
         try:
             details = await asyncio.wait_for(self.ib.reqContractDetailsAsync(wanted),
@@ -244,13 +244,14 @@ class IbkrVenue(IOBound):
             else:
                 raise VenueError(f"asking IB about {spec.describe()} failed: "
                                  f"{getattr(exc, 'message', exc)}") from exc
-        contract = choose(spec, wanted, details)
+        contract = choose(spec, wanted, details,
+                          key="trading.symbol" if len(self.specs) < 2 else "trading.symbols")
         for d in details:
             if d.contract is not None and d.contract.conId == contract.conId:
                 self.min_ticks[spec.symbol] = float(d.minTick or 0.0)
-                if spec is self.spec:
+                if traded:
                     self.min_tick = self.min_ticks[spec.symbol]
-        log.info("trading %s", describe_contract(contract))
+        log.info("%s %s", "trading" if traded else "bars of", describe_contract(contract))
         return contract
 
     def contract_of(self, symbol: str) -> Contract | None:

@@ -1,4 +1,5 @@
-"""The contract ``trading.symbol`` names at IB: built from the ``ibkr`` section, qualified at start.
+"""The contract ``trading.symbol`` names at IB (a basket: each symbol's, with its ``ibkr.contracts``
+entry over the section): built from the ``ibkr`` section, qualified at start.
 
 ``sec_type`` is STK (stocks, ETFs), CASH (forex: ``EURUSD``), CRYPTO or FUT (``ES`` with one
 expiry listed, or ``ES 202612`` to choose the month). Qualifying asks TWS for the contract's
@@ -34,7 +35,10 @@ class ContractSpec:
 
     @classmethod
     def from_config(cls, symbol: str, ibkr: Any) -> "ContractSpec":
-        """From ``trading.symbol`` and the ``ibkr`` section (``IbkrConfig``)."""
+        """From ``trading.symbol`` (or one of a basket's symbols) and the ``ibkr`` section
+        (``IbkrConfig``; the symbol's entry in its ``contracts`` wins)."""
+        if hasattr(ibkr, "for_symbol"):
+            ibkr = ibkr.for_symbol(symbol.strip())
         return cls(symbol=symbol.strip(), sec_type=ibkr.sec_type.upper(), exchange=ibkr.exchange,
                    primary_exchange=ibkr.primary_exchange, currency=ibkr.currency)
 
@@ -76,18 +80,22 @@ def describe_contract(contract: Contract) -> str:
     return f"{' '.join(p for p in parts if p)} on {where} (conId {contract.conId})"
 
 
-def choose(spec: ContractSpec, wanted: Contract, details: Sequence[Any]) -> Contract:
+def choose(spec: ContractSpec, wanted: Contract, details: Sequence[Any],
+           key: str = "trading.symbol") -> Contract:
     """The one contract among ``details`` (``ContractDetails``) the spec names.
 
-    Raises ConfigError naming the contract when IB knows none, or listing the candidates (and
-    what to set) when several match."""
+    Raises ConfigError naming the contract (under ``key``, the setting that names the symbol:
+    ``trading.symbols`` in a basket) when IB knows none, or listing the candidates (and what to
+    set) when several match."""
+    where = "the ibkr section" if key == "trading.symbol" else \
+        f"the ibkr section or its ibkr.contracts entry for {spec.symbol}"
     found = [d.contract for d in details if d.contract is not None]
     found = [c for c in found if c.secType == wanted.secType] or found
     if spec.primary_exchange:
         found = [c for c in found if c.primaryExchange in ("", spec.primary_exchange)] or found
     if not found:
-        raise ConfigError(f"trading.symbol: Interactive Brokers knows no contract "
-                          f"{spec.describe()}; check trading.symbol and the ibkr section "
+        raise ConfigError(f"{key}: Interactive Brokers knows no contract "
+                          f"{spec.describe()}; check {key} and {where} "
                           "(sec_type, exchange, primary_exchange, currency)")
     if len(found) > 1:
         listed = [describe_contract(c) for c in found[:MAX_CANDIDATES]]
@@ -95,7 +103,9 @@ def choose(spec: ContractSpec, wanted: Contract, details: Sequence[Any]) -> Cont
         hint = {"FUT": "write the month after the symbol, like 'ES 202612'",
                 "STK": "set ibkr.primary_exchange (or ibkr.currency) to the one you mean"}.get(
                     spec.sec_type, "set ibkr.exchange and ibkr.currency to the one you mean")
-        raise ConfigError(f"trading.symbol: {spec.describe()} is ambiguous at Interactive "
+        if key != "trading.symbol" and spec.sec_type != "FUT":
+            hint += f" (for {spec.symbol} alone: in its entry of ibkr.contracts)"
+        raise ConfigError(f"{key}: {spec.describe()} is ambiguous at Interactive "
                           f"Brokers: {len(found)} contracts match: " + "; ".join(listed)
                           + (f" and {more} more" if more > 0 else "") + f". To choose, {hint}")
     chosen = found[0]

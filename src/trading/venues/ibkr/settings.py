@@ -1,9 +1,12 @@
 """The ``ibkr`` config section: where TWS / IB Gateway listens, which client id the bot uses and
-which contract ``trading.symbol`` names there, with ``IBKR_HOST``, ``IBKR_PORT`` and
-``IBKR_CLIENT_ID`` from the environment winning. Its JSON Schema is part of the config's."""
+which contract ``trading.symbol`` names there (a basket's symbols: the same, except what
+``contracts`` says for a symbol), with ``IBKR_HOST``, ``IBKR_PORT`` and ``IBKR_CLIENT_ID`` from
+the environment winning. Its JSON Schema is part of the config's."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Mapping
 
 from trading.core.errors import ConfigError
@@ -15,11 +18,29 @@ DEFAULT_RETRY_CAP = 30.0
 PAPER_ACCOUNT_PREFIX = "DU"  # IB's paper trading accounts; every other account trades real money
 SEC_TYPES = ("STK", "CASH", "CRYPTO", "FUT")
 SECTION = "ibkr"
+CONTRACT_KEYS = ("sec_type", "exchange", "primary_exchange", "currency")
+
+
+@dataclass(frozen=True)
+class ContractOverride:
+    """One symbol's entry in ``ibkr.contracts``: what differs from the section (None: as the
+    section says)."""
+
+    sec_type: str | None = None
+    exchange: str | None = None
+    primary_exchange: str | None = None
+    currency: str | None = None
+
+    @classmethod
+    def from_section(cls, raw: Mapping[str, Any]) -> "ContractOverride":
+        return cls(**{key: raw[key] for key in CONTRACT_KEYS if key in raw})
 
 
 @dataclass(frozen=True)
 class IbkrConfig:
-    """The ``ibkr`` section, typed (the schema's defaults when the config has none)."""
+    """The ``ibkr`` section, typed (the schema's defaults when the config has none).
+    ``contracts``: per symbol, what its contract has of its own (a basket's stock listed in
+    another currency, a forex pair among stocks)."""
 
     host: str = "127.0.0.1"
     port: int = 7497
@@ -28,12 +49,38 @@ class IbkrConfig:
     exchange: str = "SMART"
     primary_exchange: str = ""
     currency: str = "USD"
+    contracts: Mapping[str, ContractOverride] = field(
+        default_factory=lambda: MappingProxyType({}))
 
     @classmethod
     def from_section(cls, raw: Mapping[str, Any]) -> "IbkrConfig":
+        contracts = {symbol: ContractOverride.from_section(one)
+                     for symbol, one in (raw.get("contracts") or {}).items()}
         return cls(host=raw["host"], port=int(raw["port"]), client_id=int(raw["client_id"]),
                    sec_type=raw["sec_type"], exchange=raw["exchange"],
-                   primary_exchange=raw["primary_exchange"], currency=raw["currency"])
+                   primary_exchange=raw["primary_exchange"], currency=raw["currency"],
+                   contracts=MappingProxyType(contracts))
+
+    def for_symbol(self, symbol: str) -> "IbkrConfig":
+        """The section as it applies to ``symbol``: its ``contracts`` entry over the rest."""
+        override = self.contracts.get(symbol)
+        if override is None:
+            return self
+        changes = {key: getattr(override, key) for key in CONTRACT_KEYS
+                   if getattr(override, key) is not None}
+        return dataclasses.replace(self, **changes)
+
+
+def _contract_schema() -> dict[str, Any]:
+    return obj(
+        "What this symbol's contract has of its own; a key left out is as the ibkr section says.",
+        {"sec_type": enum("Security type of this symbol's contract.", SEC_TYPES),
+         "exchange": scalar("string", "Exchange or routing of this symbol's contract.",
+                            min_length=1, max_length=MAX_SYMBOL),
+         "primary_exchange": scalar("string", "Primary listing exchange of this symbol's "
+                                    "contract; empty for none.", max_length=MAX_SYMBOL),
+         "currency": scalar("string", "Currency of this symbol's contract.", min_length=1,
+                            max_length=MAX_SYMBOL)})
 
 
 SECTION_SCHEMA = obj(
@@ -57,6 +104,14 @@ SECTION_SCHEMA = obj(
                                    max_length=MAX_SYMBOL),
         "currency": scalar("string", "Currency of the contract.", "USD", min_length=1,
                            max_length=MAX_SYMBOL),
+        "contracts": {
+            "type": "object", "default": {},
+            "description": "A basket's symbols whose contracts differ from the rest, each "
+                           "with what it has of its own (sec_type, exchange, primary_exchange, "
+                           "currency), e.g. {\"EURUSD\": {\"sec_type\": \"CASH\"}} in a basket "
+                           "of stocks; every key must be one of trading.symbols.",
+            "propertyNames": {"minLength": 1, "maxLength": MAX_SYMBOL},
+            "additionalProperties": _contract_schema()},
     })
 
 
