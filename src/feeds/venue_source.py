@@ -194,20 +194,12 @@ class VenueBarSource:
         await self.warm_up_basket(sink, [bars])
 
     async def warm_up_basket(self, sink: BarSink, bars: Sequence[Sequence[Bar]],
-                             complete_through: float | None = None,
-                             history_through: float | None = None) -> None:
-        """``warm_up`` for every symbol (``bars[i]``: symbol i's): each symbol's history, its
-        last bar marked, then the missed bars to trade in time order, each time up to
-        ``complete_through`` (None: every one; the bars were fetched through one moment)
-        marked complete. The source goes LIVE after this, once.
-
-        ``history_through``: where the answers are known to agree (one symbol's may hold a bar
-        that closed after another's was read); the bars after it are not history but the
-        first live bars, in time order, so no symbol's history runs ahead of another's."""
-        later: list[list[Bar]] = []
-        if history_through is not None:
-            later = [[b for b in one if b.ts > history_through] for one in bars]
-            bars = [[b for b in one if b.ts <= history_through] for one in bars]
+                             complete_through: float | None = None) -> None:
+        """``warm_up`` for every symbol (``bars[i]``: symbol i's, all fetched through one
+        moment: a bar one answer holds and another lacks would reach the basket out of time
+        order): each symbol's history, its last bar marked, then the missed bars to trade in
+        time order, each time up to ``complete_through`` (None: every one) marked complete.
+        The source goes LIVE after this, once."""
         labels = [self.symbol_label(i) for i in range(len(bars))]
         histories, lives = split_basket(bars, self._resume_ts, self.lookback_bars, labels)
         for i, history in enumerate(histories):
@@ -223,8 +215,6 @@ class VenueBarSource:
             last = self.last_delivered[i]
             if one and (last is None or last < one[-1].ts):
                 self.last_delivered[i] = one[-1].ts
-        if any(later):  # not complete: the other symbols' bars of those times are to come
-            await self.deliver_steps(sink, later, complete_through=-math.inf)
 
     def symbol_label(self, symbol: int) -> str:
         """How the log names one symbol's bars: the source's label, with the symbol in a

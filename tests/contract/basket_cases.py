@@ -13,6 +13,7 @@ from typing import Callable, Sequence
 
 from fakes.binance import FakeBinance, Fault
 from fakes.tws import FakeTWS
+from fakes.yahoo import FakeYahoo, Listing
 from feeds.csv_bars import load_bars
 from feeds.factory import build_source
 from feeds.live import BarSource
@@ -51,15 +52,19 @@ def crypto_markets() -> dict[str, list[Bar]]:
 class BasketCase:
     """One feed kind with a basket, ready to run.
 
-    ``make_source()`` builds the source and says how to tell it is live (as a bot builds it:
-    call it again for a restart); ``closed`` is every closed bar each symbol offers by the end
-    (oldest first); ``play(is_live, break_after)`` closes the market's bars in the background
-    once ``is_live()``, breaking the connection once after ``break_after`` live steps (None:
-    never); ``stop()`` ends that and the fake."""
+    ``make_source()`` builds the source and says when the market may move on (as a bot builds
+    it: call it again for a restart); ``closed`` is every closed bar each symbol has by the
+    end (oldest first; the source starts with the last of them closed at its start), ``lead``
+    the first symbol's whole series (a
+    bar's index there is its step: ``closed_at_start`` of them closed at start);
+    ``play(ready, break_after)`` closes the market's bars in the background whenever
+    ``ready()``, breaking the connection once after ``break_after`` live steps (None: never);
+    ``stop()`` ends that and the fake."""
 
     symbols: tuple[str, ...]
     make_source: Callable[[], tuple[BarSource, Callable[[], bool]]]
     closed: list[list[Bar]]
+    lead: list[Bar]
     interval_seconds: float
     align_seconds: float
     ends_by_itself: bool = False
@@ -76,10 +81,11 @@ def basket_config(source: str, symbols: Sequence[str], **more) -> DataConfig:
 
 
 class Player:
-    """Closes a fake market's steps in a background thread, each once the source is live, and
-    breaks the connection once when asked (bounded waits throughout)."""
+    """Closes a fake market's steps in a background thread, each turn once the source is ready
+    for it, and breaks the connection once when asked (bounded waits throughout).
+    ``advance()`` closes one turn's steps and says how many (0: the data ended)."""
 
-    def __init__(self, advance: Callable[[], bool], breaks: Callable[[], None]) -> None:
+    def __init__(self, advance: Callable[[], int], breaks: Callable[[], None]) -> None:
         self.advance, self.breaks = advance, breaks
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -94,11 +100,12 @@ class Player:
                     waited += 0.002
                     continue
                 waited = 0.0
-                if not self.advance():
+                steps = self.advance()
+                if not steps:
                     return
-                played += 1
-                if played == break_after:
+                if break_after is not None and played < break_after <= played + steps:
                     self.breaks()
+                played += steps
         self._thread = threading.Thread(target=run, daemon=True, name="basket-market")
         self._thread.start()
 
@@ -123,6 +130,7 @@ def file_basket(tmp_path: Path, closed_at_start: int) -> BasketCase:
         return build_source(config, resume_after_ts=None), lambda: True
 
     return BasketCase(symbols=CRYPTO, make_source=make, closed=list(markets.values()),
+                      lead=markets[CRYPTO[0]],
                       interval_seconds=config.interval_seconds, align_seconds=1.0,
                       ends_by_itself=True, can_break=False)
 
@@ -147,7 +155,7 @@ def binance_basket(tmp_path: Path, closed_at_start: int) -> BasketCase:
         fake.inject(Fault("drop_streams"))
         fake.advance(BREAK_MISSES, hold=False)
 
-    player = Player(lambda: fake.advance(1, hold=False) == 1, breaks)
+    player = Player(lambda: fake.advance(1, hold=False), breaks)
 
     def stop() -> None:
         player.stop()
@@ -157,7 +165,7 @@ def binance_basket(tmp_path: Path, closed_at_start: int) -> BasketCase:
     closed = [[b for b in bars if b.ts < last] for bars in markets.values()]
     forming = [bar._replace(high=bar.open, low=bar.open, close=bar.open, volume=0.0)
                for bars in markets.values() for bar in bars]
-    return BasketCase(symbols=CRYPTO, make_source=make, closed=closed,
+    return BasketCase(symbols=CRYPTO, make_source=make, closed=closed, lead=markets[first],
                       interval_seconds=config.interval_seconds, align_seconds=2.0,
                       forming=forming, play=player.play, stop=stop)
 
@@ -196,13 +204,13 @@ def ibkr_basket(tmp_path: Path, closed_at_start: int) -> BasketCase:
 
     step = [closed_at_start]  # the forming step
 
-    def advance() -> bool:
+    def advance() -> int:
         if step[0] >= len(bars[STOCKS[0]]) - 1:
-            return False
+            return 0
         for symbol, one in bars.items():
             tws.push_bar(AT_TWS[symbol], one[step[0]])  # closes it, the next one starts
         step[0] += 1
-        return True
+        return 1
 
     def breaks() -> None:  # the socket drops, and the market moves on meanwhile
         tws.drop_connections()
@@ -219,8 +227,70 @@ def ibkr_basket(tmp_path: Path, closed_at_start: int) -> BasketCase:
     forming = [b for one in bars.values() for bar in one
                for b in (opening(bar), Bar(bar.ts + 300, bar.close, bar.close, bar.close,
                                            bar.close, 0.0))]
-    return BasketCase(symbols=STOCKS, make_source=make, closed=closed,
+    return BasketCase(symbols=STOCKS, make_source=make, closed=closed, lead=bars[STOCKS[0]],
                       interval_seconds=config.interval_seconds, align_seconds=5.0,
+                      forming=forming, play=player.play, stop=stop)
+
+
+STOCK = Path(__file__).resolve().parents[1] / "fixtures" / "yahoo" / "XYZ-5m.csv"
+AROUND_THE_CLOCK = ("ETC-BTC", "XYZ", "ABC")  # a pair that never closes, two stocks that do
+PER_POLL = 6  # steps the market moves between two polls
+PAIR_FROM = 337  # the pair's bar LOOKBACK bars later opens 2018-01-11 14:00 UTC: the stocks'
+# session opens half an hour into the live part and closes with hours of the pair's to go
+
+
+def stock_markets() -> dict[str, list[Bar]]:
+    """A crypto pair's real candles around the clock, and two stocks (the Yahoo fixture, the
+    second at another price) with US sessions: nights, a weekend, a holiday."""
+    stock = load_bars(STOCK)
+    xyz = [stock.bar(i) for i in range(len(stock))]
+    abc = [Bar(b.ts, b.open * 3, b.high * 3, b.low * 3, b.close * 3, b.volume * 2) for b in xyz]
+    pair = sample(CRYPTO[0], PAIR_FROM + BARS)[PAIR_FROM:]
+    return dict(zip(AROUND_THE_CLOCK, (pair, xyz, abc)))
+
+
+def half_way(bar: Bar) -> Bar:
+    return Bar(bar.ts, bar.open, max(bar.open, bar.low), bar.low, bar.open, bar.volume / 2)
+
+
+def yahoo_basket(tmp_path: Path, closed_at_start: int) -> BasketCase:
+    """Chart polls of the loopback Yahoo for the three, one round per bar; each symbol's
+    market hours its own (the stocks' bars stop at night, the pair's go on)."""
+    markets = stock_markets()
+    first, *others = AROUND_THE_CLOCK
+    fake = FakeYahoo(markets[first], symbol=first, history=closed_at_start,
+                     timezone_name="UTC", around_the_clock=True,
+                     more_markets={s: Listing(markets[s]) for s in others}).start()
+    config = basket_config("yahoo", AROUND_THE_CLOCK, poll_delay_seconds=0)
+
+    def make() -> tuple[BarSource, Callable[[], bool]]:
+        source, venue = venue_source(config, env=fake.env())
+        polled = [0]
+
+        def ready() -> bool:  # live, and polled since the market last moved
+            if venue.stream_states.get(source.key) != "LIVE" or source.polls <= polled[0]:
+                return False
+            polled[0] = source.polls
+            return True
+        return ClosingSource(source, venue), ready
+
+    def breaks() -> None:  # Yahoo fails a round of polls, and the market moves on meanwhile
+        fake.inject("outage", 4)
+        fake.advance(BREAK_MISSES)
+
+    player = Player(lambda: fake.advance(PER_POLL), breaks)
+
+    def stop() -> None:
+        player.stop()
+        fake.stop()
+
+    end = markets[first][-1].ts + 150  # the clock at the end: half way into the last bar
+    closed = [[b for b in bars if b.ts + 300 <= end] for bars in markets.values()]
+    forming = [half_way(bar) for bars in markets.values() for bar in bars]
+    forming = [f for f in forming if f not in set(b for bars in markets.values() for b in bars)]
+    return BasketCase(symbols=AROUND_THE_CLOCK, make_source=make, closed=closed,
+                      lead=markets[first],
+                      interval_seconds=config.interval_seconds, align_seconds=30.0,
                       forming=forming, play=player.play, stop=stop)
 
 
@@ -228,4 +298,5 @@ BASKET_KINDS: dict[str, Callable[[Path, int], BasketCase]] = {
     "file": file_basket,
     "binance": binance_basket,
     "ibkr": ibkr_basket,
+    "yahoo": yahoo_basket,
 }

@@ -9,6 +9,7 @@ The cases are in ``contract.basket_cases``; the one-symbol contract in ``test_fe
 """
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from dataclasses import dataclass
@@ -115,20 +116,23 @@ def collect(case: BasketCase, io: IOThread, resume_ts: float | None = None,
     return Collected(items, deadline.is_set())
 
 
-def assert_each_closed_bar_once_in_order(case: BasketCase, got: Collected,
-                                         from_start: bool = True) -> None:
-    """Each symbol's closed bars, each once, in order, up to its last (from its first when
-    ``from_start``; a restarted source starts later)."""
+def assert_each_closed_bar_once_in_order(case: BasketCase, got: Collected) -> list[int]:
+    """Each symbol's closed bars, each once, in order: a run of them with nothing missing, up
+    to its last; returns where each symbol's run starts in ``case.closed``."""
     assert not got.timed_out, f"the source did not offer every bar within {RUN_TIMEOUT:g}s"
+    starts = []
     for i, symbol in enumerate(case.symbols):
         bars = got.bars(i)
         ts = [bar.ts for bar in bars]
         assert all(a < b for a, b in zip(ts, ts[1:])), f"{symbol}: a bar repeated or out of order"
         closed = case.closed[i]
+        assert bars and bars[0] in closed, f"{symbol}: no bar, or a first bar never closed"
+        first = closed.index(bars[0])
         end = next((k + 1 for k, bar in enumerate(bars) if bar.ts == closed[-1].ts), len(bars))
-        expected = closed if from_start else closed[len(closed) - end:]
-        assert bars[:end] == expected, f"{symbol}: a bar missing or changed"
+        assert bars[:end] == closed[first:], f"{symbol}: a bar missing or changed"
         assert not set(bars) & set(case.forming), f"{symbol}: a bar still forming was delivered"
+        starts.append(first)
+    return starts
 
 
 def assert_steps_marked_done_get_no_bar(got: Collected) -> None:
@@ -143,9 +147,10 @@ def assert_steps_marked_done_get_no_bar(got: Collected) -> None:
 def test_each_symbols_closed_bars_come_once_in_order_history_first(open_case, io):
     case = open_case()
     got = collect(case, io)
-    assert_each_closed_bar_once_in_order(case, got)
+    starts = assert_each_closed_bar_once_in_order(case, got)
     for i, symbol in enumerate(case.symbols):
-        history = [True] * LOOKBACK + [False] * (len(case.closed[i]) - LOOKBACK)
+        live = len(case.closed[i]) - starts[i] - LOOKBACK
+        history = [True] * LOOKBACK + [False] * live
         assert [h for h, _ in got.flags(i)][:len(history)] == history, symbol
         assert [k for k, (_, last) in enumerate(got.flags(i)) if last] == [LOOKBACK - 1], symbol
     states = got.states()
@@ -166,6 +171,9 @@ class BasketRecorder(bt.Strategy):
         self.steps = 0
         self._lengths = [0] * len(self.datas)
 
+    def prenext(self) -> None:  # some symbol has had no bar yet: its step counts all the same
+        self.next()
+
     def next(self) -> None:
         self.steps += 1
         for i, data in enumerate(self.datas):
@@ -176,7 +184,8 @@ class BasketRecorder(bt.Strategy):
             self.env.runstop()
 
 
-def test_the_strategy_sees_each_symbols_bars_in_time_steps(open_case, io):
+def test_the_strategy_sees_each_symbols_bars_in_time_steps(open_case, io, caplog):
+    caplog.set_level(logging.INFO, logger="feeds.basket_clock")
     case = open_case()
     source, is_live = case.make_source()
     sink = BarSink(maxsize=16)  # small: the producer has to wait on the consumer
@@ -189,7 +198,10 @@ def test_the_strategy_sees_each_symbols_bars_in_time_steps(open_case, io):
         cerebro.adddata(feed, name=symbol)
     clock.attach(feeds)
     cerebro.basket_clock = clock
-    cerebro.addstrategy(BasketRecorder, stop_after=sum(map(len, case.closed)))
+    seen_from = [max(0, sum(1 for b in bars if b.ts <= case.lead[LOOKBACK - 1].ts) - LOOKBACK)
+                 for bars in case.closed]  # each symbol's first history bar
+    cerebro.addstrategy(BasketRecorder,
+                        stop_after=sum(len(c) - k for c, k in zip(case.closed, seen_from)))
     task = io.submit(source.run(sink), name=f"source {source.describe()}")
     case.play(is_live, None)
     timed_out = threading.Event()
@@ -202,25 +214,30 @@ def test_the_strategy_sees_each_symbols_bars_in_time_steps(open_case, io):
         task.cancel()
     assert not timed_out.is_set(), f"the run did not see every bar within {RUN_TIMEOUT:g}s"
     for i, symbol in enumerate(case.symbols):
-        assert [bar for bar, _, _ in seen.seen[i]] == case.closed[i], symbol
+        closed = case.closed[i][seen_from[i]:]
+        assert [bar for bar, _, _ in seen.seen[i]] == closed, symbol
         warmup = [w for _, w, _ in seen.seen[i]]
-        assert warmup == [True] * LOOKBACK + [False] * (len(case.closed[i]) - LOOKBACK), symbol
+        assert warmup == [True] * LOOKBACK + [False] * (len(closed) - LOOKBACK), symbol
         assert [k for k, (_, _, last) in enumerate(seen.seen[i]) if last] == [LOOKBACK - 1]
-    steps = sorted({bar.ts for bars in case.closed for bar in bars})
+    steps = sorted({bar.ts for one in seen.seen for bar, _, _ in one})
     assert seen.steps == len(steps)  # one step per time, a symbol without a bar left out
+    # no step ran short for a timer, and no bar came after its step: the source said when
+    # each step was complete, or each bar came in time order across the basket
+    assert not [r.getMessage() for r in caplog.records if r.name == "feeds.basket_clock"]
 
 
 def test_a_restart_trades_the_missed_bars_and_only_warms_up_on_the_rest(open_case, io):
     case = open_case(RESUME_CLOSED)
-    traded = case.closed[0][RESUME_TRADED - 1].ts
+    traded = case.lead[RESUME_TRADED - 1].ts
     got = collect(case, io, resume_ts=traded)
-    assert_each_closed_bar_once_in_order(case, got, from_start=False)
+    assert_each_closed_bar_once_in_order(case, got)
     for i, symbol in enumerate(case.symbols):
         bars, flags = got.bars(i), got.flags(i)
         history = [bar for bar, (h, _) in zip(bars, flags) if h]
-        assert history and history[-1].ts == traded, symbol
+        traded_before = [b for b in case.closed[i] if b.ts <= traded]  # (a market closed then
+        assert history and history[-1] == traded_before[-1], symbol    # has none at ``traded``)
         assert len(history) >= LOOKBACK, symbol
-        assert history == [b for b in case.closed[i] if b.ts <= traded][-len(history):], symbol
+        assert history == traded_before[-len(history):], symbol
         assert [bar for bar, (h, _) in zip(bars, flags) if not h] == \
             [b for b in case.closed[i] if b.ts > traded], f"{symbol}: a missed bar not traded"
         assert [k for k, (_, last) in enumerate(flags) if last] == [len(history) - 1], symbol

@@ -12,8 +12,10 @@ from binance_workspace import BinanceWorkspace
 from bot_workspace import REPO, kill_hard, wait_until
 from fakes.binance import FakeBinance, Fault
 from fakes.tws import FakeTWS
+from fakes.yahoo import FakeYahoo, Listing
 from feeds.csv_bars import load_bars
 from ibkr_workspace import IbkrWorkspace
+from yahoo_workspace import YahooWorkspace, stock_bars, warm_up_answered
 from trading.core.types import Bar
 
 CRYPTO = ("ETCBTC", "XLMBTC", "TRXBTC")
@@ -61,6 +63,13 @@ def binance_basket(ws: BinanceWorkspace) -> None:
         "retry_interval": 0.5}, broker={"type": "paper", "initial_balance": 1.0})
 
 
+def reconnected(ws) -> bool:
+    """The bot said its data connection broke after it went live, and is live again (a busy
+    machine may take a retry or two: each says CONNBROKEN and DELAYED again)."""
+    states = data_states(ws)
+    return states[:3] == ["DELAYED", "LIVE", "CONNBROKEN"] and states[-2:] == ["DELAYED", "LIVE"]
+
+
 def warmed_up(fake: FakeBinance, since: int = 0) -> bool:
     """Every symbol's history was served (the market may move from then on)."""
     with fake.lock:
@@ -78,11 +87,11 @@ def run_binance(ws: BinanceWorkspace, fake: FakeBinance, drop_at: int | None = N
         assert wait_until(lambda: warmed_up(fake, since), proc, timeout=60), "no warm-up"
         if drop_at is not None:
             fake.advance(drop_at, hold=False)
-            assert wait_until(lambda: ws.checkpointed(fake.closed_bars[-1].ts), proc, timeout=60)
+            assert wait_until(lambda: ws.checkpointed(fake.closed_bars[-1].ts), proc,
+                              timeout=60), "the bot fell behind before the drop"
             fake.inject(Fault("drop_streams"))
             fake.advance(3, hold=False)  # closed while the stream is down: backfilled
-            assert wait_until(lambda: data_states(ws)[2:] == ["CONNBROKEN", "DELAYED", "LIVE"],
-                              proc, timeout=60), "no reconnect"
+            assert wait_until(lambda: reconnected(ws), proc, timeout=60), "no reconnect"
         fake.play()
         last = fake.market.bars[-2].ts
         assert wait_until(lambda: ws.checkpointed(last), proc, timeout=120), "the bot fell behind"
@@ -115,7 +124,7 @@ def test_a_basket_on_binance_prices_trades_exactly_as_replay_of_the_same_bars(tm
     for symbol in CRYPTO:
         assert f"binance {symbol} 5m: {LOOKBACK} history bar(s) loaded" in err
         assert f"binance {symbol} 5m: backfilled 3 kline(s)" in err
-    assert data_states(ws)[:5] == ["DELAYED", "LIVE", "CONNBROKEN", "DELAYED", "LIVE"]
+    assert reconnected(ws), data_states(ws)
     assert not [r for r in fake.requests if r.api_key]  # market data is public
 
 
@@ -182,11 +191,10 @@ def test_a_basket_on_ibkr_bars_trades_exactly_as_replay_of_the_same_bars(tmp_pat
             assert wait_until(lambda: len(tws.historical) >= 3, proc, timeout=60), "no warm-up"
             advance(150)
             assert wait_until(lambda: ws.checkpointed(markets["AAPL"][step[0] - 1].ts), proc,
-                              timeout=60)
+                              timeout=60), "the bot fell behind before the drop"
             tws.drop_connections()
             advance(3)  # closed while the connection is down: backfilled
-            assert wait_until(lambda: data_states(ws)[2:] == ["CONNBROKEN", "DELAYED", "LIVE"],
-                              proc, timeout=60), "no reconnect"
+            assert wait_until(lambda: reconnected(ws), proc, timeout=60), "no reconnect"
             advance(BARS - 1 - step[0])
             last = markets["AAPL"][-2].ts
             assert wait_until(lambda: ws.checkpointed(last), proc, timeout=120), "fell behind"
@@ -209,4 +217,65 @@ def test_a_basket_on_ibkr_bars_trades_exactly_as_replay_of_the_same_bars(tmp_pat
     for stock in STOCKS:
         assert f"ibkr {stock} 5 mins: {LOOKBACK} history bar(s) loaded" in err
         assert f"ibkr {stock} 5 mins: backfilled 3 bar(s)" in err
-    assert data_states(ws)[:5] == ["DELAYED", "LIVE", "CONNBROKEN", "DELAYED", "LIVE"]
+    assert reconnected(ws), data_states(ws)
+
+
+# --- Yahoo: one poll round per bar for the basket, each symbol's market hours its own -----------
+
+AROUND_THE_CLOCK = ("ETC-BTC", "XYZ", "ABC")  # a pair that never closes, two stocks that do
+PAIR_FROM = 297  # the pair's bar HISTORY bars later opens 2018-01-11 14:00 UTC, half an hour
+# before the stocks' session: two sessions and their nights follow
+
+
+def yahoo_markets() -> dict[str, list[Bar]]:
+    """A crypto pair's real candles around the clock, and two stocks (the Yahoo fixture, the
+    second at another price) with US sessions."""
+    xyz = stock_bars()
+    abc = [Bar(b.ts, b.open * 3, b.high * 3, b.low * 3, b.close * 3, b.volume * 2) for b in xyz]
+    pair = sample("ETCBTC", PAIR_FROM + BARS)[PAIR_FROM:]
+    return dict(zip(AROUND_THE_CLOCK, (pair, xyz, abc)))
+
+
+def test_a_basket_on_yahoo_prices_trades_exactly_as_replay_of_the_same_bars(tmp_path):
+    markets = yahoo_markets()
+    first, *others = AROUND_THE_CLOCK
+    fake = FakeYahoo(markets[first], symbol=first, history=HISTORY, timezone_name="UTC",
+                     around_the_clock=True,
+                     more_markets={s: Listing(markets[s]) for s in others}).start()
+    try:
+        ws = YahooWorkspace(tmp_path, fake, bot_id="7202")
+        write_basket_config(ws.config_path, AROUND_THE_CLOCK, {
+            "data_source": "yahoo", "interval": "5m", "lookback_bars": LOOKBACK,
+            "retry_interval": 0.5, "poll_delay_seconds": 0},
+            broker={"type": "paper", "initial_balance": 1.0})
+        proc = ws.start()
+        try:
+            assert wait_until(lambda: warm_up_answered(fake), proc, timeout=60), "no warm-up"
+            fake.advance(100)
+            assert wait_until(lambda: ws.checkpointed(fake.closed_bars[-1].ts), proc,
+                              timeout=60)
+            fake.inject("outage", 3)  # a round of polls fails; the market moves on meanwhile
+            fake.advance(10)
+            assert wait_until(lambda: fake.faults_left == 0, proc, timeout=60), "not polled"
+            fake.play(pace=0.01)
+            last = markets[first][-2].ts
+            assert wait_until(lambda: ws.checkpointed(last), proc, timeout=120), "fell behind"
+        finally:
+            fake.stop_playing()
+            proc.send_signal(signal.SIGINT)
+            err = proc.communicate(timeout=60)[1]
+        asked = {r.path.rsplit("/", 1)[-1] for r in fake.chart_requests()}
+    finally:
+        fake.stop()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    trades = basket_trades(ws)
+    assert len({t[0] for t in trades}) == 3 and len(trades) >= 5, trades
+    end = markets[first][-1].ts  # still forming at the end
+    assert trades == replayed_basket_trades(ws.config_path,
+                                            seen_by_the_bot(markets, HISTORY, end), LOOKBACK)
+    assert asked == set(AROUND_THE_CLOCK)
+    for symbol in AROUND_THE_CLOCK:
+        assert f"yahoo {symbol} 5m: {LOOKBACK} history bar(s) loaded" in err
+    assert "Yahoo answers again after" in err
+    assert "came after its step ran" not in err and "within data.align_seconds" not in err

@@ -81,55 +81,84 @@ def test_one_symbol_never_marks_steps():
     assert src.last_ts == bar(5).ts
 
 
-def test_an_ib_answer_a_bar_ahead_of_another_keeps_that_bar_out_of_the_history():
-    """A bar closed at TWS between two contracts' history requests: the later answer holds it,
-    the earlier does not (its bar comes as an update). It is the first live bar, not history,
-    so the basket's step for it waits for the other contract's bar instead of running ahead."""
-    tws = FakeTWS().start()
-    io = IOThread(name="ib-basket")
-    io.start()
-    try:
-        a = [bar(k, 100.0 + k) for k in range(70)]
-        b = [bar(k, 200.0 + k) for k in range(70)]
-        tws.set_bars("AAPL", a[:60], forming=a[60]._replace(volume=0.0))
-        tws.set_bars("SPY", b[:61], forming=b[61]._replace(volume=0.0))  # SPY's 60 closed
+class IbBasket:
+    """Two contracts at the loopback TWS, SPY's history a bar ahead of AAPL's (its bar 60 closed
+    between the two requests), and the basket source reading them into a sink."""
+
+    def __init__(self) -> None:
+        self.tws = FakeTWS().start()
+        self.io = IOThread(name="ib-basket")
+        self.io.start()
+        self.a = [bar(k, 100.0 + k) for k in range(70)]
+        self.b = [bar(k, 200.0 + k) for k in range(70)]
+        self.tws.set_bars("AAPL", self.a[:60], forming=self.a[60]._replace(volume=0.0))
+        self.tws.set_bars("SPY", self.b[:61], forming=self.b[61]._replace(volume=0.0))
         data = DataConfig(data_source="ibkr", symbol="AAPL", symbols=("AAPL", "SPY"),
                           interval="5m", lookback_bars=10, retry_interval=1, file_path=None,
                           speed=0)
-        venue_decl = venues().for_data_source("ibkr")
-        venue = venue_decl.connect(VenueRequest(broker=None, data=data, settings=None,
-                                                symbol="AAPL", env={"IBKR_PORT": str(tws.port)}))
-        src = venue_decl.bar_source(venue, data, None)
-        sink = BarSink()
-        task = io.submit(src.run(sink), name="ib basket")
-        got: list[tuple] = []
+        declared = venues().for_data_source("ibkr")
+        self.venue = declared.connect(VenueRequest(
+            broker=None, data=data, settings=None, symbol="AAPL",
+            env={"IBKR_PORT": str(self.tws.port)}))
+        self.sink = BarSink()
+        self.task = self.io.submit(declared.bar_source(self.venue, data, None).run(self.sink),
+                                   name="ib basket")
+        self.got: list[tuple] = []
 
-        def take(until) -> None:
-            deadline = threading.Event()
-            timer = threading.Timer(20, deadline.set)
-            timer.start()
-            try:
-                while not until() and not deadline.is_set():
-                    try:
-                        got.append(sink.queue.get(timeout=0.05))
-                    except queue.Empty:
-                        pass
-            finally:
-                timer.cancel()
-            assert not deadline.is_set(), got
-        take(lambda: (_STATUS, LIVE) in got and any(i[0] == _BAR and not i[2] for i in got))
-        tws.push_bar("AAPL", a[60])  # AAPL's 60 closes: the step is complete
-        take(lambda: sum(1 for i in got if i[0] == _BAR and i[1] == a[60]) == 1)
-        task.cancel()
-        io.submit(venue.close(), name="close").result(5)
+    def take(self, until) -> None:
+        """Read the sink until ``until()`` (bounded: 20 s)."""
+        deadline = threading.Event()
+        timer = threading.Timer(20, deadline.set)
+        timer.start()
+        try:
+            while not until() and not deadline.is_set():
+                try:
+                    self.got.append(self.sink.queue.get(timeout=0.05))
+                except queue.Empty:
+                    pass
+        finally:
+            timer.cancel()
+        assert not deadline.is_set(), self.got
+
+    def bars(self, history: bool) -> list[tuple[int, float]]:
+        return [(i[4], i[1].ts) for i in self.got if i[0] == _BAR and i[2] == history]
+
+    def close(self) -> None:
+        self.task.cancel()
+        self.io.submit(self.venue.close(), name="close").result(5)
+        self.io.stop(timeout=5)
+        self.tws.stop()
+
+
+def test_an_ib_answer_a_bar_ahead_of_another_holds_that_bar_until_the_other_catches_up(
+        monkeypatch):
+    """A bar closed at TWS between two contracts' history requests: the later answer holds it,
+    the earlier does not (its bar comes as an update). It is no history, and it waits for the
+    other contract's bar of its time, so the basket's step gets both, in time order."""
+    monkeypatch.setattr("trading.venues.ibkr.source.HOLD_SECONDS", 60.0)
+    ib = IbBasket()
+    try:
+        ib.take(lambda: (_STATUS, LIVE) in ib.got)
+        assert ib.bars(history=False) == []  # SPY's 60 is held
+        ib.tws.push_bar("AAPL", ib.a[60])  # AAPL's 60 closes: the step is complete
+        ib.take(lambda: (_STEP, bar(60).ts) in ib.got)
     finally:
-        io.stop(timeout=5)
-        tws.stop()
-    bars = [(i[4], i[1].ts, i[2]) for i in got if i[0] == _BAR]
-    history = [(s, ts) for s, ts, h in bars if h]
-    assert history == [(0, bar(k).ts) for k in range(50, 60)] + \
+        ib.close()
+    assert ib.bars(history=True) == [(0, bar(k).ts) for k in range(50, 60)] + \
         [(1, bar(k).ts) for k in range(50, 60)]  # both end at 59
-    live = [(s, ts) for s, ts, h in bars if not h]
-    assert live == [(1, bar(60).ts), (0, bar(60).ts)]
-    last_history = max(k for k, i in enumerate(got) if i[0] == _BAR and i[2])
-    assert got.index((_STATUS, LIVE)) > last_history  # every symbol's history first
+    assert ib.bars(history=False) == [(0, bar(60).ts), (1, bar(60).ts)]
+    kinds = [i[0] for i in ib.got]
+    assert kinds.index(_STEP) > max(k for k, i in enumerate(ib.got) if i[0] == _BAR)
+    last_history = max(k for k, i in enumerate(ib.got) if i[0] == _BAR and i[2])
+    assert ib.got.index((_STATUS, LIVE)) > last_history  # every symbol's history first
+
+
+def test_an_ib_bar_held_for_a_silent_contract_goes_on_after_a_moment(monkeypatch):
+    """AAPL trades nothing after its bar 59: SPY's bar 60 does not wait for it for ever."""
+    monkeypatch.setattr("trading.venues.ibkr.source.HOLD_SECONDS", 0.05)
+    ib = IbBasket()
+    try:
+        ib.take(lambda: (_STEP, bar(60).ts) in ib.got)
+    finally:
+        ib.close()
+    assert ib.bars(history=False) == [(1, bar(60).ts)]

@@ -5,6 +5,9 @@ The clock does not run by itself: ``advance()`` moves it into the next bar (half
 lies before it. Bars whose time is past are closed; the bar the clock stands in is forming and is
 served with the values it had half way (close = open, half the volume), as Yahoo serves its live
 row; later bars do not exist yet.
+
+A basket's other symbols are ``FollowingMarket``s on that clock: each with its own bars and
+sessions (US hours, or around the clock for a crypto pair), its bar the clock stands in forming.
 """
 from __future__ import annotations
 
@@ -35,7 +38,46 @@ def regular_sessions(bars: Sequence[Bar], around_the_clock: bool = False
     return out
 
 
-class FakeYahooMarket:
+class _Served:
+    """What a chart answer reads of a market: its rows and sessions at the clock's time."""
+
+    bars: list[Bar]
+    sessions: list[tuple[float, float]]
+    now: float
+
+    @property
+    def closed_bars(self) -> list[Bar]:
+        raise NotImplementedError
+
+    def forming(self) -> Bar | None:
+        raise NotImplementedError
+
+    def rows(self, start: float, end: float) -> list[Bar]:
+        """Closed bars in [start, end), then the forming one if it lies in the range."""
+        rows = [b for b in self.closed_bars if start <= b.ts < end]
+        forming = self.forming()
+        if forming is not None and start <= forming.ts < end:
+            rows.append(forming)
+        return rows
+
+    def current_session(self) -> tuple[float, float]:
+        """Yahoo's ``currentTradingPeriod.regular``: today's session, or the next one when
+        today has none (a weekend, a holiday) or it is over."""
+        for start, end in self.sessions:
+            if self.now < end:
+                return start, end
+        return self.sessions[-1]
+
+    def sessions_in(self, start: float, end: float) -> list[tuple[float, float]]:
+        return [(s, e) for s, e in self.sessions if e > start and s < end]
+
+
+def half_way(bar: Bar) -> Bar:
+    """``bar`` as Yahoo serves it while it forms: the values it had half way."""
+    return Bar(bar.ts, bar.open, max(bar.open, bar.low), bar.low, bar.open, bar.volume / 2)
+
+
+class FakeYahooMarket(_Served):
     def __init__(self, bars: Sequence[Bar], step: int, history: int,
                  around_the_clock: bool = False) -> None:
         if not 0 < history < len(bars):
@@ -86,25 +128,31 @@ class FakeYahooMarket:
     def forming(self) -> Bar | None:
         if self.in_gap:
             return None
-        bar = self.bars[self.cursor]
-        return Bar(bar.ts, bar.open, max(bar.open, bar.low), bar.low, bar.open, bar.volume / 2)
+        return half_way(self.bars[self.cursor])
 
-    def rows(self, start: float, end: float) -> list[Bar]:
-        """Closed bars in [start, end), then the forming one if it lies in the range."""
-        rows = [b for b in self.closed_bars if start <= b.ts < end]
-        forming = self.forming()
-        if forming is not None and start <= forming.ts < end:
-            rows.append(forming)
-        return rows
 
-    def current_session(self) -> tuple[float, float]:
-        """Yahoo's ``currentTradingPeriod.regular``: today's session, or the next one when
-        today has none (a weekend, a holiday) or it is over."""
-        for start, end in self.sessions:
-            if self.now < end:
-                return start, end
-        return self.sessions[-1]
+class FollowingMarket(_Served):
+    """A basket's other symbol: its own ``bars`` and sessions on the ``lead`` market's clock.
+    Its bar the clock stands in is forming, the ones before are closed."""
 
-    def sessions_in(self, start: float, end: float) -> list[tuple[float, float]]:
-        return [(s, e) for s, e in self.sessions if e > start and s < end]
+    def __init__(self, bars: Sequence[Bar], step: int, lead: FakeYahooMarket,
+                 around_the_clock: bool = False) -> None:
+        self.bars = list(bars)
+        self.step = step
+        self.lead = lead
+        self.sessions = regular_sessions(self.bars, around_the_clock)
 
+    @property
+    def now(self) -> float:
+        return self.lead.now
+
+    @property
+    def closed_bars(self) -> list[Bar]:
+        return [b for b in self.bars if b.ts + self.step <= self.now]
+
+    def forming(self) -> Bar | None:
+        now = self.now
+        for bar in self.bars:
+            if bar.ts <= now < bar.ts + self.step:
+                return half_way(bar)
+        return None

@@ -8,7 +8,11 @@ Paths (every Yahoo host maps onto this one server through ``YAHOO_BASE_URL``):
 - ``/v8/finance/chart/{symbol}``: bars of ``period1`` to ``period2`` with the meta data yfinance
   and the bot read (``exchangeTimezoneName``, ``instrumentType``, ``currency``, ``validRanges``,
   ``currentTradingPeriod``, ``tradingPeriods`` for intraday intervals); the ``Date`` header is the
-  market's clock. A symbol other than the market's is Yahoo's 404 "Not Found".
+  market's clock. A symbol other than the market's (and a basket's others) is Yahoo's 404
+  "Not Found".
+
+A basket: ``more_markets`` lists further symbols (symbol -> ``Listing``: bars, time zone, whether
+it trades around the clock), each served on the first market's clock with its own sessions.
 
 ``inject(kind, count)`` makes the next ``count`` chart requests fail: ``rate_limit`` (429, Yahoo's
 text body), ``malformed`` (200 with a body cut short), ``outage`` (503) or ``refuse`` (the
@@ -22,11 +26,11 @@ import socket
 import threading
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 from urllib.parse import parse_qs, urlsplit
 
 from fakes.http_server import LoopbackServer, QuietHandler
-from fakes.yahoo.market import FakeYahooMarket
+from fakes.yahoo.market import FakeYahooMarket, FollowingMarket
 from trading.core.types import Bar
 
 CRUMB = "fAkEcRuMb.1"
@@ -43,6 +47,15 @@ class Request:
     status: int
     crumb: str | None
     cookie: bool
+
+
+@dataclass
+class Listing:
+    """A basket's other symbol: its bars, its exchange's time zone and hours."""
+
+    bars: Sequence[Bar]
+    timezone_name: str = "America/New_York"
+    around_the_clock: bool = False
 
 
 @dataclass
@@ -87,7 +100,7 @@ class _Handler(QuietHandler):
         elif fault == "malformed":
             body, at = fake.chart_body(symbol, query)
             body = body[:57]  # a chart cut short
-        elif symbol != fake.symbol:
+        elif symbol not in fake.markets:
             status = 404
             body = json.dumps({"chart": {"result": None, "error": {
                 "code": "Not Found", "description": "No data found, symbol may be delisted"}}}).encode()
@@ -123,11 +136,18 @@ class FakeYahoo(LoopbackServer):
 
     def __init__(self, bars: Sequence[Bar], symbol: str = "XYZ", step: int = 300,
                  history: int = 100, timezone_name: str = "America/New_York",
-                 around_the_clock: bool = False) -> None:
+                 around_the_clock: bool = False,
+                 more_markets: Mapping[str, Listing] | None = None) -> None:
         super().__init__(_Handler)
         self.symbol = symbol
         self.market = FakeYahooMarket(bars, step, history, around_the_clock)
         self.timezone_name = timezone_name
+        # symbol -> (its market, its time zone): the first symbol's, then a basket's others
+        self.markets: dict[str, tuple[Any, str]] = {symbol: (self.market, timezone_name)}
+        for name, listing in (more_markets or {}).items():
+            self.markets[name] = (FollowingMarket(listing.bars, step, self.market,
+                                                  listing.around_the_clock),
+                                  listing.timezone_name)
         self.requests: list[Request] = []
         self._faults = _Faults()
         self._player: threading.Thread | None = None
@@ -172,6 +192,11 @@ class FakeYahoo(LoopbackServer):
         with self.lock:
             return self.market.closed_bars
 
+    def closed_bars_of(self, symbol: str) -> list[Bar]:
+        """The closed bars of one of the basket's markets."""
+        with self.lock:
+            return self.markets[symbol][0].closed_bars
+
     def advance(self, steps: int = 1) -> int:
         """Move the clock ``steps`` times (see FakeYahooMarket.advance); returns steps taken."""
         done = 0
@@ -212,7 +237,7 @@ class FakeYahoo(LoopbackServer):
     def chart_body(self, symbol: str, query: dict[str, str]) -> tuple[bytes, float]:
         """The chart answer, and the market's time when its rows were read."""
         with self.lock:
-            market = self.market
+            market, zone = self.markets[symbol]
             now = market.now
             if "range" in query:  # e.g. 5d, 3mo: back from now
                 count, unit = re.fullmatch(r"(\d+)(d|mo)", query["range"]).groups()
@@ -231,7 +256,7 @@ class FakeYahoo(LoopbackServer):
             rows = market.rows(start, end)
             session = market.current_session()
             periods = market.sessions_in(start, end)
-        meta = self._meta(symbol, now, session, periods, interval, rows)
+        meta = self._meta(symbol, now, session, periods, interval, rows, market, zone)
         result = {"meta": meta, "timestamp": [int(b.ts) for b in rows], "indicators": {
             "quote": [{"open": [b.open for b in rows], "high": [b.high for b in rows],
                        "low": [b.low for b in rows], "close": [b.close for b in rows],
@@ -243,7 +268,8 @@ class FakeYahoo(LoopbackServer):
         return json.dumps({"chart": {"result": [result], "error": None}}).encode(), now
 
     def _meta(self, symbol: str, now: float, session: tuple[float, float],
-              periods: list[tuple[float, float]], interval: str, rows: list[Bar]) -> dict[str, Any]:
+              periods: list[tuple[float, float]], interval: str, rows: list[Bar], market: Any,
+              zone: str) -> dict[str, Any]:
         start, end = (int(x) for x in session)
         tz = {"timezone": "EST", "gmtoffset": -18000}
 
@@ -252,9 +278,9 @@ class FakeYahoo(LoopbackServer):
         meta: dict[str, Any] = {
             "currency": "USD", "symbol": symbol, "exchangeName": "NMS",
             "fullExchangeName": "NasdaqGS", "instrumentType": "EQUITY",
-            "firstTradeDate": int(self.market.bars[0].ts), "regularMarketTime": int(now),
+            "firstTradeDate": int(market.bars[0].ts), "regularMarketTime": int(now),
             "hasPrePostMarketData": True, "gmtoffset": -18000, "timezone": "EST",
-            "exchangeTimezoneName": self.timezone_name,
+            "exchangeTimezoneName": zone,
             "regularMarketPrice": rows[-1].close if rows else None,
             "chartPreviousClose": rows[0].open if rows else None, "priceHint": 4,
             "currentTradingPeriod": {"pre": period(start - 19800, start),

@@ -95,12 +95,6 @@ class BarSubscription:
             raise VenueError(f"IB refused the history request: {message}"
                              + (f" (code {code})" if code else "")) from exc
 
-    def closed(self) -> list[Bar]:
-        """The subscription's closed bars now (its list as TWS's updates left it, but the
-        forming last one): read for several contracts at one instant, they agree."""
-        bars = self._bars
-        return [to_bar(b) for b in list(bars)[:-1]] if bars is not None else []
-
     def _on_update(self, bars: Any, has_new_bar: bool) -> None:
         if not has_new_bar or len(bars) < 2:
             return

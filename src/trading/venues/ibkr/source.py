@@ -12,9 +12,14 @@ the bars missed meanwhile are delivered before the source goes LIVE again: no ga
 in order. States: DELAYED (history) -> LIVE -> CONNBROKEN -> DELAYED (backfill) -> LIVE.
 
 A basket keeps one such request per symbol's contract on the one connection (each with its own
-``whatToShow`` and duration: a forex pair among stocks asks for MIDPOINT); every symbol's
-history comes before the source goes LIVE, and a backfill marks complete the times every
-contract's answer has closed, so the basket's clock need not wait for them.
+``whatToShow`` and duration: a forex pair among stocks asks for MIDPOINT). TWS tells each
+contract's bars separately and its answers come one after the other, so one contract can be a
+bar or more ahead of another: its history ends where every answer has closed its bars, and a
+later bar is held until every contract has caught up with it, or ``HOLD_SECONDS`` at most (TWS
+sends a bar boundary's updates within a moment of each other: a contract silent that long traded
+nothing there, or closes its bar only with its next trade, too late for the step). The bars go
+out in time order, each time every contract has passed marked complete, so the basket's step
+never runs without a bar still to come, nor waits for one that will not.
 """
 from __future__ import annotations
 
@@ -36,6 +41,7 @@ from trading.venues.ibkr.contracts import bar_size, history_duration, what_to_sh
 log = logging.getLogger(__name__)
 
 _LOST = "lost"
+HOLD_SECONDS = 2.0  # how long a basket's bar waits for the other contracts' bars of its time
 
 
 class IbkrBarSource(VenueBarSource):
@@ -58,6 +64,9 @@ class IbkrBarSource(VenueBarSource):
                          resume_after_ts=resume_after_ts, symbols=symbols)
         self._events: asyncio.Queue | None = None
         self.backfills = 0
+        # a basket: each symbol's closed bars not delivered yet, and its newest bar known
+        self._pending: list[list[Bar]] = [[] for _ in self.symbols]
+        self._known: list[float | None] = [None] * len(self.symbols)
 
     def describe(self) -> str:
         specs = getattr(self.venue, "specs", ())
@@ -97,18 +106,9 @@ class IbkrBarSource(VenueBarSource):
                     await self.set_state(sink, DELAYED)
                     continue
                 attempt = 0
-                if self.basket:
-                    # every contract's bars as they stand at one instant (updates kept them
-                    # current while the later requests went out), each closed up to its last:
-                    # the times up to the earliest of those are complete for the basket
-                    answers = [subscription.closed() for subscription in subscriptions]
-                through = min((bars[-1].ts for bars in answers if bars), default=None)
-                if all(last is None for last in self.last_delivered):
-                    await self.warm_up_basket(sink, answers, complete_through=through,
-                                              history_through=through)
-                else:
-                    await self._backfill(sink, answers, through)
+                await self._catch_up(sink, answers)
                 await self.set_state(sink, LIVE)
+                await self._release(sink)
                 await self._follow(sink)  # returns when the connection is lost
                 self._cancel(subscriptions)
                 subscriptions = []
@@ -117,6 +117,31 @@ class IbkrBarSource(VenueBarSource):
                 await self.set_state(sink, DELAYED)
         finally:
             self._cancel(subscriptions)
+
+    async def _catch_up(self, sink: BarSink, answers: list[list[Bar]]) -> None:
+        """The answers of a (re)connect: the warm-up, or the bars missed meanwhile. Every answer
+        has closed its contract's bars up to its last: the times up to the earliest of those
+        are complete; a basket's later bars (and those closed while the requests went out)
+        are held until the others catch up."""
+        through = min((bars[-1].ts for bars in answers if bars), default=None)
+        later: list[list[Bar]] = [[] for _ in answers]
+        if self.basket:
+            self._pending = [[] for _ in answers]  # what was held comes again in the answers
+            for i, bars in enumerate(answers):
+                if bars and (self._known[i] is None or bars[-1].ts > self._known[i]):
+                    self._known[i] = bars[-1].ts
+            if through is not None:
+                later = [[b for b in bars if b.ts > through] for bars in answers]
+                answers = [[b for b in bars if b.ts <= through] for bars in answers]
+        if all(last is None for last in self.last_delivered):
+            await self.warm_up_basket(sink, answers, complete_through=through)
+        else:
+            await self._backfill(sink, answers, through)
+        if self.basket:
+            for i, bars in enumerate(later):
+                self._hold(i, bars)
+            for i, bar in self._take_queued_bars():
+                self._hold(i, [bar])
 
     def _requests(self) -> list[tuple[Any, str, str]]:
         """(contract, duration, whatToShow) of each symbol's history request."""
@@ -138,14 +163,61 @@ class IbkrBarSource(VenueBarSource):
     async def _follow(self, sink: BarSink) -> None:
         assert self._events is not None
         while True:
-            item = await self._events.get()
-            if item == _LOST:
+            if self.basket and any(self._pending):
+                try:  # a contract silent that long has no bar to come in time: go on
+                    item = await asyncio.wait_for(self._events.get(), HOLD_SECONDS)
+                except asyncio.TimeoutError:
+                    await self._release(sink, force=True)
+                    continue
+            else:
+                item = await self._events.get()
+            if item == _LOST:  # the bars held come again in the answers after the reconnect
                 log.warning("%s: connection lost; the missed bars are backfilled once it is "
                             "back", self.label)
                 return
             if isinstance(item, tuple):
                 symbol, bar = item
-                await self.deliver(sink, bar, symbol)
+                if not self.basket:
+                    await self.deliver(sink, bar, symbol)
+                    continue
+                self._hold(symbol, [bar])
+                await self._release(sink)
+
+    # -- a basket's bars in time order -----------------------------------------------------------
+    def _hold(self, symbol: int, bars: list[Bar]) -> None:
+        """Keep ``symbol``'s closed ``bars`` until every contract has caught up with them."""
+        pending, last = self._pending[symbol], self.last_delivered[symbol]
+        for bar in bars:
+            newest = pending[-1].ts if pending else last
+            if newest is None or bar.ts > newest:
+                pending.append(bar)
+            known = self._known[symbol]
+            if known is None or bar.ts > known:
+                self._known[symbol] = bar.ts
+
+    async def _release(self, sink: BarSink, force: bool = False) -> None:
+        """Deliver, in time order, the held bars every contract has reached, each such time
+        marked complete; with ``force`` every held bar (a contract still silent has no bar
+        there)."""
+        if not any(self._pending):
+            return
+        known = [ts for ts in self._known if ts is not None]
+        horizon = max(b.ts for bars in self._pending for b in bars) if force \
+            else min(known, default=-math.inf)
+        out = [[b for b in bars if b.ts <= horizon] for bars in self._pending]
+        self._pending = [[b for b in bars if b.ts > horizon] for bars in self._pending]
+        await self.deliver_steps(sink, out, horizon)
+
+    def _take_queued_bars(self) -> list[tuple[int, Bar]]:
+        """The bars that closed while the requests went out (other notices stay queued)."""
+        assert self._events is not None
+        bars, kept = [], []
+        while not self._events.empty():
+            item = self._events.get_nowait()
+            (bars if isinstance(item, tuple) else kept).append(item)
+        for item in kept:
+            self._events.put_nowait(item)
+        return bars
 
     def _drain_connection_notices(self) -> None:
         """Forget "lost" notices about earlier connections (bars stay queued)."""

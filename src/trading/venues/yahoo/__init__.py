@@ -18,17 +18,19 @@ SOURCE = "yahoo"
 
 
 def connect(request: VenueRequest) -> Any:
-    """The Yahoo connection the environment describes; it checks the symbol when it starts."""
+    """The Yahoo connection the environment describes; it checks the symbols when it starts."""
     from trading.venues.yahoo.environment import build_yahoo_venue
 
-    return build_yahoo_venue(request.env, symbol=request.data.symbol,
+    symbols = request.data.symbols
+    return build_yahoo_venue(request.env, symbol=symbols[0] if len(symbols) == 1 else symbols,
                              interval=request.data.interval)
 
 
 def bar_source(connection: Any, data: DataConfig, settings: Any) -> Any:
+    """The polling source of ``data``'s symbols (a basket's polled together)."""
     from trading.venues.yahoo.source import YahooBarSource
 
-    return YahooBarSource(connection, data.symbol, data.interval, data.lookback_bars,
+    return YahooBarSource(connection, data.symbols, data.interval, data.lookback_bars,
                           data.retry_interval, poll_delay=data.poll_delay_seconds)
 
 
@@ -49,10 +51,12 @@ def warnings(doc: Mapping[str, Any], env: Mapping[str, str]) -> Iterator[Problem
 VENUE = Venue(
     name="yahoo",
     title="Yahoo Finance",
-    data_sources={SOURCE: "bars from Yahoo Finance's chart API, polled after each close (no "
-                          "keys); trade them with the paper or mock broker"},
+    data_sources={SOURCE: "bars from Yahoo Finance's chart API, polled after each close (a "
+                          "basket: every symbol in one round; no keys); trade them with the "
+                          "paper or mock broker"},
     warnings=warnings,
     align_seconds=30.0,
+    basket_data=True,
     connect=connect,
     bar_source=bar_source,
 )

@@ -9,6 +9,12 @@ yfinance is blocking: ``fetch_chart`` runs it in a worker thread (``asyncio.to_t
 I/O loop stays free and the Cerebro thread never waits on the network. yfinance keeps one
 process-wide session (``YfData`` is a singleton), so requests are serialised by a lock.
 
+A basket is polled with ``fetch_charts``: every symbol's chart in one worker-thread hop, one
+after the other on yfinance's session. Yahoo's chart API answers one symbol a request, and so
+does yfinance: its multi-ticker ``download()`` sends one chart request per ticker too (from a
+thread pool), then drops what the bot needs (the sessions, the server's clock) in building its
+table; the spark endpoint that takes several symbols carries closes only.
+
 The clock is Yahoo's: each answer's ``Date`` header keeps ``now()`` in step with the server, as
 Binance's server time does for that venue (a local clock that is off never delivers a forming
 bar).
@@ -24,7 +30,7 @@ import tempfile
 import threading
 import time
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Sequence
 
 from trading.core.errors import VenueError
 from trading.core.timeutil import iso_z
@@ -91,9 +97,11 @@ class YahooVenue:
     """
 
     def __init__(self, base_url: str | None = None, *, request_timeout: float = 10.0,
-                 max_wait: float = 600.0, check: tuple[str, str] | None = None) -> None:
+                 max_wait: float = 600.0,
+                 check: tuple[str | Sequence[str], str] | None = None) -> None:
         self.base_url = base_url.rstrip("/") if base_url else None
-        self._check = check  # (symbol, interval) to look up once, when the bot starts
+        # (symbol or a basket's symbols, interval) to look up once, when the bot starts
+        self._check = check
         self.request_timeout = request_timeout
         self.max_wait = max_wait
         self._session: Any = None
@@ -113,7 +121,9 @@ class YahooVenue:
         self._open()
         check, self._check = self._check, None
         if check is not None:
-            await asyncio.to_thread(self.check_symbol, *check)
+            symbols, interval = check
+            for symbol in (symbols,) if isinstance(symbols, str) else symbols:
+                await asyncio.to_thread(self.check_symbol, symbol, interval)
 
     def _open(self) -> None:
         if self._session is None:
@@ -151,6 +161,26 @@ class YahooVenue:
         stop = end if end is not None else self.now() + OPEN_END_SECONDS
         window = {"period1": int(start), "period2": int(stop) + 1}
         return await asyncio.to_thread(self._fetch, symbol, interval, window)
+
+    async def fetch_charts(self, requests: Sequence[tuple[str, float | None, float | None]],
+                           interval: YahooInterval) -> list[Chart]:
+        """A basket's poll: the chart of each ``(symbol, start, end)`` (``start`` None: a probe
+        of the last few days, as ``probe``), in one worker thread, in order. The first failure
+        is raised (the caller asks for all again)."""
+        await self.start()
+        now = self.now()
+
+        def fetch_all() -> list[Chart]:
+            charts = []
+            for symbol, start, end in requests:
+                if start is None:
+                    window = _probe_range(interval)
+                else:
+                    stop = end if end is not None else now + OPEN_END_SECONDS
+                    window = {"period1": int(start), "period2": int(stop) + 1}
+                charts.append(self._fetch(symbol, interval, window))
+            return charts
+        return await asyncio.to_thread(fetch_all)
 
     async def probe(self, symbol: str, interval: YahooInterval) -> Chart:
         """The last few days' bars, by Yahoo's own idea of now: checks the symbol and sets the

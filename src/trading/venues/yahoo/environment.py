@@ -6,7 +6,7 @@ base URL (tests, proxies); ``YAHOO_REQUEST_TIMEOUT`` (seconds, default 10) bound
 """
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Sequence
 from urllib.parse import urlsplit
 
 from trading.core.errors import ConfigError
@@ -31,10 +31,11 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def build_yahoo_venue(env: Mapping[str, str], *, symbol: str | None = None,
+def build_yahoo_venue(env: Mapping[str, str], *, symbol: str | Sequence[str] | None = None,
                       interval: str | None = None) -> YahooVenue:
     """The Yahoo connection the environment describes; ConfigError for a bad setting. With
-    ``symbol`` and ``interval`` it checks Yahoo knows the symbol when it starts."""
+    ``symbol`` (or a basket's symbols) and ``interval`` it checks Yahoo knows each symbol when
+    it starts."""
     base = (env.get(BASE_URL_ENV) or "").strip() or None
     if base is not None:
         parts = urlsplit(base)
