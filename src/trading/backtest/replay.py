@@ -255,15 +255,7 @@ def run_replay(config: BotConfig, bars: BarArrays, warmup_bars: int | None = Non
     cerebro = build_cerebro(feed=ArrayFeed(bars=bars, warmup_bars=warmup),
                             broker=paper_fills(config), setup=strategy_setup(config, risk=risk),
                             listener=recorder, symbol=config.trading.symbol)
-    started = time.perf_counter()
-    collecting = gc.isenabled()
-    gc.disable()  # per bar the run makes short-lived, cycle-free objects (a 200k-bar run leaves a
-    try:          # few hundred cycles); the collector's passes over its buffers cost ~5% for nothing
-        cerebro.run()
-    finally:
-        if collecting:
-            gc.enable()
-    seconds = time.perf_counter() - started
+    seconds = timed_run(cerebro)
     equity = recorder.equity
     prices = PriceSpan(float(bars.open[warmup]), float(bars.close[-1]))
     still_open = mark_to_market(recorder.open_trade, bars) if recorder.open_trade else None
@@ -272,6 +264,19 @@ def run_replay(config: BotConfig, bars: BarArrays, warmup_bars: int | None = Non
                               open_trade=still_open, quote_currency=quote_currency(config))
     return ReplayResult(recorder.trades, equity, metrics, len(bars), warmup, seconds, bars,
                         dict(recorder.refusals), recorder.kill_switch, still_open)
+
+
+def timed_run(cerebro: Any) -> float:
+    """Run ``cerebro``; the wall time of the run, in seconds."""
+    started = time.perf_counter()
+    collecting = gc.isenabled()
+    gc.disable()  # per bar the run makes short-lived, cycle-free objects (a 200k-bar run leaves a
+    try:          # few hundred cycles); the collector's passes over its buffers cost ~5% for nothing
+        cerebro.run()
+    finally:
+        if collecting:
+            gc.enable()
+    return time.perf_counter() - started
 
 
 def _run_basket(config: BotConfig, basket: Mapping[str, BarArrays], warmup_bars: int | None,
@@ -288,15 +293,7 @@ def _run_basket(config: BotConfig, basket: Mapping[str, BarArrays], warmup_bars:
     cerebro = build_cerebro(feed=feeds[0], broker=paper_fills(config),
                             setup=strategy_setup(config, risk=risk), listener=recorder,
                             symbol=symbols[0], further_feeds=list(zip(symbols[1:], feeds[1:])))
-    started = time.perf_counter()
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        cerebro.run()
-    finally:
-        if collecting:
-            gc.enable()
-    seconds = time.perf_counter() - started
+    seconds = timed_run(cerebro)
     equity = recorder.equity
     still_open = tuple(mark_to_market(trade, basket[symbol])
                        for symbol, trade in recorder.open_trades.items())

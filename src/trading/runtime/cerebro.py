@@ -122,12 +122,17 @@ class BotCerebro(bt.Cerebro):
             if dt0 == end:
                 return None
             advance()
-            self._brokernotify()
-            if self._event_stop:
+            if not self._fill_and_decide(step, dt0):
                 return None
-            step(dt0)
-            if self._event_stop:
-                return None
+
+    def _fill_and_decide(self, step, dt0: float) -> bool:
+        """A replay step after its feeds advanced: the broker fills and reports, then the
+        strategy decides; False once a stop was asked for."""
+        self._brokernotify()
+        if self._event_stop:
+            return False
+        step(dt0)
+        return not self._event_stop
 
     def _runonce_basket(self, strategy) -> None:
         """Each step: the feeds whose next bar is the earliest advance, the broker fills and
@@ -143,11 +148,7 @@ class BotCerebro(bt.Cerebro):
             for (_, advance), dt in zip(peeks, times):
                 if dt == dt0:
                     advance()
-            self._brokernotify()
-            if self._event_stop:
-                return None
-            step(dt0)
-            if self._event_stop:
+            if not self._fill_and_decide(step, dt0):
                 return None
 
 
