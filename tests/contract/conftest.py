@@ -6,6 +6,7 @@ from typing import Iterator
 import pytest
 
 from contract.binance_lockstep import BinanceExchange
+from trading.runtime.io_thread import IOThread
 
 
 @pytest.fixture(scope="module")
@@ -14,3 +15,12 @@ def binance_exchange() -> Iterator[BinanceExchange]:
     exchange = BinanceExchange.open()
     yield exchange
     exchange.close()
+
+
+@pytest.fixture
+def io() -> Iterator[IOThread]:
+    """The bot's I/O thread, where a source runs; it must stop in time (nothing left running)."""
+    thread = IOThread(name="contract-io")
+    thread.start()
+    yield thread
+    assert thread.stop(timeout=5.0), "the I/O thread did not stop in time"

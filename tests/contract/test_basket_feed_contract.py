@@ -35,14 +35,6 @@ def kind(request):
 
 
 @pytest.fixture
-def io():
-    thread = IOThread(name="basket-contract-io")
-    thread.start()
-    yield thread
-    assert thread.stop(timeout=5.0), "the I/O thread did not stop in time"
-
-
-@pytest.fixture
 def open_case(kind, tmp_path):
     made: list[BasketCase] = []
 

@@ -174,14 +174,6 @@ def case(request, tmp_path):
     made.close()
 
 
-@pytest.fixture
-def io():
-    thread = IOThread(name="contract-io")
-    thread.start()
-    yield thread
-    assert thread.stop(timeout=5.0), "the I/O thread did not stop in time"
-
-
 class Recorder(bt.Strategy):
     """What the strategy sees; stops the run after ``stop_after`` bars when given."""
 

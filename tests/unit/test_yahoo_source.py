@@ -245,3 +245,41 @@ def test_a_daily_poll_reaches_back_a_day_for_sessions_starting_the_day_before_in
     polls = [r for r in fake.chart_requests() if "period1" in r.query][1:]
     # the first poll after the warm-up (last bar: daily[5]) asks from that bar's own day on
     assert polls and int(polls[0].query["period1"]) == daily[5].ts - 14.5 * HOUR
+
+
+# -- a basket: one round per bar for every symbol --------------------------------------------------
+def _basket(interval: str = "5m", delay: float = 3.0) -> YahooBarSource:
+    return YahooBarSource(YahooVenue("http://127.0.0.1:9"), ("BTC-USD", "XYZ"), interval, 10,
+                          30, delay)
+
+
+def _answer(at: float, session: Session | None) -> Chart:
+    return Chart("XYZ", [], [], "America/New_York", session, [session] if session else [],
+                 server_time=at)
+
+
+def test_a_basket_round_delivers_up_to_what_its_first_answer_had_surely_closed():
+    source = _basket()
+    # the second answer came 40 s later: a bar closed in between is not in the first
+    first, second = _answer(OPEN + 1203, None), _answer(OPEN + 1243, None)
+    assert source._horizon([second, first]) == OPEN + 1203 - 300 - 2 - 3  # settle: bar, margin,
+    # delay: the bar opening at OPEN + 900 closed at OPEN + 1200, was out 3 s later: it is in
+    assert OPEN + 600 < source._horizon([first, second]) < OPEN + 900
+
+
+def test_a_basket_polls_when_its_first_symbol_has_a_bar_due_by_its_own_hours():
+    source = _basket()
+    source.last_delivered = [CLOSE + 3600, CLOSE - 300]  # the pair trades on, XYZ closed
+    pair, stock = _answer(CLOSE + 3700, Session(CLOSE - DAY, CLOSE + 3 * HOUR)), \
+        _answer(CLOSE + 3700, Session(OPEN, CLOSE))
+    due = source._due([pair, stock], CLOSE + 3700)
+    assert due == CLOSE + 3600 + 300 + 300 + 2 + 3  # the pair's next bar, once out
+    assert source._said_closed == {1}  # XYZ's closed market, said once
+
+
+def test_a_basket_of_daily_bars_goes_out_once_every_markets_day_has_ended():
+    source = _basket("1d")
+    day = OPEN - OPEN % DAY  # 00:00 UTC of the session's date
+    source.last_delivered = [day - DAY, day - DAY]
+    assert source._due([_answer(CLOSE, Session(OPEN, CLOSE))] * 2, CLOSE) == \
+        day + 1.25 * DAY + 2 + 3  # 30 hours after 00:00 UTC of its date, and out

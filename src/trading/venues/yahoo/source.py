@@ -155,8 +155,8 @@ class YahooBarSource(VenueBarSource):
         """How long after a bar opens it is surely in an answer: closed (by the chart's margin,
         a built bar once its last finer bar closed), then published (``poll_delay``)."""
         base = self.yahoo.base_seconds if self.yahoo.resampled else 0.0
-        if not self.yahoo.intraday:  # a day's session may end the next day in UTC
-            return 2 * self.step + CLOSE_MARGIN + self.poll_delay
+        if self.yahoo.base == "1d":  # dated 00:00 UTC, closed with the day's session: in the
+            return 1.25 * DAY_SECONDS + CLOSE_MARGIN + self.poll_delay  # west, the next day
         return self.step + base + CLOSE_MARGIN + self.poll_delay
 
     def _horizon(self, charts: Sequence[Chart]) -> float:
@@ -166,18 +166,25 @@ class YahooBarSource(VenueBarSource):
 
     # -- when to ask next ----------------------------------------------------------------------
     async def _wait_for_next_bar(self, charts: list[Chart] | None) -> None:
-        """Sleep until the next bar of any symbol should be out (never longer than the venue's
-        ``max_wait`` at a time: the clock is Yahoo's and is re-read at each answer)."""
+        """Sleep until the next bar should be out (never longer than the venue's ``max_wait``
+        at a time: the clock is Yahoo's and is re-read at each answer)."""
         now = self.venue.now()
-        due = min(self._next_due_of(i, charts[i] if charts is not None else None, now)
-                  for i in range(len(self.symbols)))
-        if self.basket:  # by then the bar is past the round's horizon too
-            due += CLOSE_MARGIN
-        wait = due - now
+        wait = self._due(charts, now) - now
         if wait <= 0:  # due already (or not known): a bar not yet published, or catching up
             wait = min(MISSING_WAIT_CAP, self.retry_interval, max(self.poll_delay, 1.0)
                        * 2 ** min(self._misses, 10)) if self._misses else 0.0
         await asyncio.sleep(min(wait, self.venue.max_wait))
+
+    def _due(self, charts: list[Chart] | None, now: float) -> float:
+        """When to poll next: when the first symbol has a bar due by its own market's hours;
+        in a basket, not before that bar is within a round's horizon too."""
+        dues = []
+        for i, last in enumerate(self.last_delivered):
+            due = self._next_due_of(i, charts[i] if charts is not None else None, now)
+            if self.basket and last is not None:
+                due = max(due, last + self.step + self._settle())
+            dues.append(due)
+        return min(dues)
 
     def _next_due(self, chart: Chart | None, now: float) -> float:
         """When the next bar of the (first) symbol is out: its close (by the session) plus the
