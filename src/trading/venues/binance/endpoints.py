@@ -14,6 +14,7 @@ from typing import Mapping
 
 from trading.core.errors import ConfigError
 from trading.core.settings import VenueEndpoints
+from trading.venues.environment import env_seconds
 
 LIVE = VenueEndpoints(rest="https://api.binance.com/api",
                       stream="wss://stream.binance.com:9443/",
@@ -85,24 +86,10 @@ def load_credentials(testnet: bool, env: Mapping[str, str] | None = None) -> Cre
 
 def request_timeout(env: Mapping[str, str]) -> float:
     """Seconds a REST request may take: ``BINANCE_REQUEST_TIMEOUT``, default 10."""
-    return _seconds(env, TIMEOUT_ENV, 10.0)
+    return env_seconds(env, TIMEOUT_ENV, 10.0)
 
 
 def retry_cap(env: Mapping[str, str]) -> float:
     """The longest wait between two tries of connecting or of a request (the backoff doubles
     from 0.2 s up to it): ``BINANCE_RETRY_CAP``, default 10."""
-    return _seconds(env, RETRY_CAP_ENV, 10.0)
-
-
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    text = env.get(name)
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if value <= 0:
-        raise ConfigError(f"environment variable {name} must be a positive number of "
-                          f"seconds, got {text!r}")
-    return value
+    return env_seconds(env, RETRY_CAP_ENV, 10.0)

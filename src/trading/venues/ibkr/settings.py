@@ -11,6 +11,7 @@ from typing import Any, Mapping
 
 from trading.core.errors import ConfigError
 from trading.core.schema_parts import MAX_NAME, MAX_SYMBOL, enum, obj, scalar
+from trading.venues.environment import env_seconds
 
 HOST_ENV, PORT_ENV, CLIENT_ID_ENV = "IBKR_HOST", "IBKR_PORT", "IBKR_CLIENT_ID"
 RETRY_CAP_ENV = "IBKR_RETRY_CAP"  # the longest wait between two tries to connect, seconds
@@ -152,17 +153,7 @@ def resolve_address(ibkr: Any, env: Mapping[str, str]) -> GatewayAddress:
 def retry_cap(env: Mapping[str, str]) -> float:
     """The longest wait between two tries to connect or reconnect (the backoff doubles from
     0.5 s up to it): ``IBKR_RETRY_CAP`` seconds, default 30."""
-    text = (env.get(RETRY_CAP_ENV) or "").strip()
-    if not text:
-        return DEFAULT_RETRY_CAP
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if value <= 0:
-        raise ConfigError(f"environment variable {RETRY_CAP_ENV} must be a positive number of "
-                          f"seconds, got {text!r}")
-    return value
+    return env_seconds(env, RETRY_CAP_ENV, DEFAULT_RETRY_CAP)
 
 
 def is_paper_account(account: str) -> bool:

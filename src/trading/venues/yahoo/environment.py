@@ -10,25 +10,12 @@ from typing import Mapping, Sequence
 from urllib.parse import urlsplit
 
 from trading.core.errors import ConfigError
+from trading.venues.environment import env_seconds
 from trading.venues.yahoo.connection import YahooVenue
 
 BASE_URL_ENV = "YAHOO_BASE_URL"
 TIMEOUT_ENV = "YAHOO_REQUEST_TIMEOUT"
 MAX_WAIT_ENV = "YAHOO_MAX_WAIT_SECONDS"
-
-
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    text = env.get(name)
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise ConfigError(f"environment variable {name} must be a positive number of seconds, "
-                          f"got {text!r}")
-    return value
 
 
 def build_yahoo_venue(env: Mapping[str, str], *, symbol: str | Sequence[str] | None = None,
@@ -42,6 +29,6 @@ def build_yahoo_venue(env: Mapping[str, str], *, symbol: str | Sequence[str] | N
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError(f"environment variable {BASE_URL_ENV} must be an http(s) URL such "
                               f"as http://127.0.0.1:8080, got {base!r}")
-    return YahooVenue(base, request_timeout=_seconds(env, TIMEOUT_ENV, 10.0),
-                      max_wait=_seconds(env, MAX_WAIT_ENV, 600.0),
+    return YahooVenue(base, request_timeout=env_seconds(env, TIMEOUT_ENV, 10.0),
+                      max_wait=env_seconds(env, MAX_WAIT_ENV, 600.0),
                       check=(symbol, interval) if symbol and interval else None)
