@@ -45,6 +45,7 @@ STATUS = {"NEW": "accepted", "PARTIALLY_FILLED": "partial", "FILLED": "filled",
           "EXPIRED_IN_MATCH": "expired", "REJECTED": "rejected"}
 FINAL = ("filled", "canceled", "expired", "rejected")
 PLACE_ATTEMPTS = 6
+STOP_SECONDS = 3.0  # how long stop() waits for the stream and polling to end
 EPSILON = 1e-12
 # a base-asset fee rounds the balance off what the bot counted by a fraction of a percent
 BALANCE_TOLERANCE = 0.002
@@ -147,12 +148,21 @@ class OrderGateway:
         self.updates.put(await self._read_account())
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        """Stop following orders: the stream and the polling are cancelled and given
+        ``STOP_SECONDS`` to end (closing the user socket can hang in python-binance while it
+        unsubscribes; what is left is cancelled with the I/O loop)."""
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks = []
+        if not tasks:
+            return
+        done, pending = await asyncio.wait(tasks, timeout=STOP_SECONDS)
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                log.debug("%s ended with %s", task.get_name(), task.exception())
+        if pending:
+            log.debug("%s still closing after %gs", ", ".join(t.get_name() for t in pending),
+                      STOP_SECONDS)
 
     def _client(self, rules: bool = True) -> Any:
         """The REST client (with the symbols' rules read, unless ``rules`` is False)."""
