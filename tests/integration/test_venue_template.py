@@ -120,6 +120,8 @@ def test_the_templates_broker_trades_a_basket_from_one_cash(plugin, tmp_path):
         cerebro.broker = broker
         cerebro.addstrategy(BuyEach, sizes=(2, 4))
         cerebro.run()
+        broker.settle(30.0)  # as a bot's run ends: the answers to its market orders (bounded)
+        broker.next()
     finally:
         io.stop(timeout=5)
     assert {d._name: broker.getposition(d).size for d in cerebro.datas} == {"AAA": 2, "BBB": 4}
