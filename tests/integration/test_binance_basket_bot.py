@@ -162,7 +162,7 @@ def test_a_sigkill_with_two_positions_open_loses_and_doubles_nothing(tmp_path, u
         assert proc.returncode == -signal.SIGKILL
         fake.on_order = None
         held = ws.open_symbols()
-        assert held == killer.killed_with  # both positions saved before their protection left
+        assert killer.killed_with <= held  # each saved before its protection left
         finish(ws, ws.start())  # the restart, to the end of the files
         check_books(ws, fake)
     finally:

@@ -120,8 +120,7 @@ def test_the_templates_broker_trades_a_basket_from_one_cash(plugin, tmp_path):
         cerebro.broker = broker
         cerebro.addstrategy(BuyEach, sizes=(2, 4))
         cerebro.run()
-        # the venue answers on its own time: a loaded machine may end the 3 bars first
-        broker.settle(30)
+        broker.settle(30.0)  # as a bot's run ends: the answers to its market orders (bounded)
         broker.next()
     finally:
         io.stop(timeout=5)

@@ -89,6 +89,16 @@ def run(io: IOThread, coro: Any, timeout: float = 10.0) -> Any:
     return io.submit(coro, name="test").result(timeout)
 
 
+def until(condition: Any, timeout: float = 30.0) -> bool:
+    """Whether ``condition()`` came true within ``timeout`` seconds (polled)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def final_updates(gateway: OrderGateway, client_ids: set[str],
                   timeout: float = 10.0) -> dict[str, list[OrderUpdate]]:
     """Every update of ``client_ids`` until each has a final one (bounded wait)."""
@@ -155,10 +165,7 @@ def test_a_symbol_binance_does_not_list_is_named(fake, io):
 # -- orders at their own symbol; the one user stream routed ---------------------------------------
 def test_orders_on_each_symbol_fill_there_and_each_report_reaches_its_order(fake, io, gateway):
     run(io, gateway.start())
-    wait = time.monotonic() + 10
-    while not gateway.stream_up and time.monotonic() < wait:
-        time.sleep(0.01)
-    assert gateway.stream_up
+    assert until(lambda: gateway.stream_up)
     buys = {s: tagged("entry", s) for s in BASKET}
     quantities = {"ETCBTC": Decimal("2.5"), "XLMBTC": Decimal("300"), "TRXBTC": Decimal("6000")}
     for symbol, cid in buys.items():
@@ -187,6 +194,7 @@ def test_a_report_of_another_symbols_order_with_a_known_id_is_not_taken(fake, io
     """The stream carries every symbol's executions: one is booked only by the order of that
     symbol (the same client id on another symbol is someone else's order)."""
     run(io, gateway.start())
+    assert until(lambda: gateway.stream_up)  # the other symbol's report comes over it
     cid = tagged("entry", "XLMBTC")
     run(io, gateway.place(OrderIntent(cid, "BUY", "LIMIT", Decimal("100"),
                                       price=Decimal("0.00000250"), symbol="XLMBTC")))
@@ -273,10 +281,9 @@ def test_after_a_reconnect_each_symbols_position_is_compared_on_its_own(fake, io
         fake.place_order({"symbol": "XLMBTC", "side": "SELL", "type": "MARKET",
                           "quantity": "1000"})  # someone sells XLM in the same account
         fake.inject(Fault("drop_user_streams"))
-        deadline = time.monotonic() + 30
-        while broker.gateway.resubscribes < 1 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert broker.gateway.resubscribes >= 1, "the user stream never came back"
+        # back, every order caught up, the account read again: it waits for the next bar
+        assert until(lambda: broker.gateway.resubscribes >= 1
+                     and not broker.gateway.updates.empty()), "the user stream never came back"
 
     cerebro = bt.Cerebro(stdstats=False)
     for symbol in BASKET:

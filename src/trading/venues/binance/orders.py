@@ -40,13 +40,12 @@ from trading.venues.binance.order_types import OcoIntent, OrderIntent
 
 log = logging.getLogger(__name__)
 
-STOP_SECONDS = 5.0  # the longest the gateway waits for its tasks to end when it stops
-
 STATUS = {"NEW": "accepted", "PARTIALLY_FILLED": "partial", "FILLED": "filled",
           "CANCELED": "canceled", "PENDING_CANCEL": "canceled", "EXPIRED": "expired",
           "EXPIRED_IN_MATCH": "expired", "REJECTED": "rejected"}
 FINAL = ("filled", "canceled", "expired", "rejected")
 PLACE_ATTEMPTS = 6
+STOP_SECONDS = 3.0  # how long stop() waits for the stream and polling to end
 EPSILON = 1e-12
 # a base-asset fee rounds the balance off what the bot counted by a fraction of a percent
 BALANCE_TOLERANCE = 0.002
@@ -149,9 +148,9 @@ class OrderGateway:
         self.updates.put(await self._read_account())
 
     async def stop(self) -> None:
-        """Cancel the user stream and the polling, and wait for them, boundedly: a socket's
-        close inside the client library that does not give way to the cancel (seen as a stop
-        that hung) is left behind with a warning, never waited for without end."""
+        """Stop following orders: the stream and the polling are cancelled and given
+        ``STOP_SECONDS`` to end (closing the user socket can hang in python-binance while it
+        unsubscribes; what is left is cancelled with the I/O loop)."""
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
@@ -160,10 +159,10 @@ class OrderGateway:
         done, pending = await asyncio.wait(tasks, timeout=STOP_SECONDS)
         for task in done:
             if not task.cancelled() and task.exception() is not None:
-                log.debug("%s ended with %r", task.get_name(), task.exception())
-        for task in pending:
-            log.warning("%s did not stop within %gs of being cancelled; left behind",
-                        task.get_name(), STOP_SECONDS)
+                log.debug("%s ended with %s", task.get_name(), task.exception())
+        if pending:
+            log.debug("%s still closing after %gs", ", ".join(t.get_name() for t in pending),
+                      STOP_SECONDS)
 
     def _client(self, rules: bool = True) -> Any:
         """The REST client (with the symbols' rules read, unless ``rules`` is False)."""
