@@ -83,7 +83,7 @@ def test_an_hourly_config_on_five_minute_bars_is_resampled_alike_by_run_and_repl
     assert len(ran) >= 3
     assert replayed == ran
     # hourly bars: every trade opens and closes on the hour
-    assert all(t[0].endswith(":00:00Z") and t[1].endswith(":00:00Z") for t in ran)
+    assert all(t[1].endswith(":00:00Z") and t[2].endswith(":00:00Z") for t in ran)
 
 
 def test_a_config_coarser_than_its_data_is_refused_alike_by_run_and_replay(tmp_path):
